@@ -1,0 +1,194 @@
+//! A local stand-in for Microsoft: the identity platform (login.microsoftonline.com), Microsoft
+//! Graph, Entra Verified ID (admin API and request service) and a simulated Authenticator, all
+//! speaking Microsoft's wire formats over real HTTP on one port, under one path prefix per host.
+//!
+//! Use it standalone (`cargo run -p microsoft-emulator -- --addr 127.0.0.1:4000`), embedded
+//! (`spawn(EmulatorConfig { .. })`), or through the app's default run.
+
+mod auth;
+mod authenticator;
+mod errors;
+mod faults;
+mod graph;
+mod html;
+mod keys;
+mod login;
+mod seed;
+mod state;
+mod verifiedid;
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use authenticator::{
+    Authenticator, PresentOptions, SentCallback, Variant, WalletError, WalletOutcome,
+};
+pub use faults::{ActiveFault, CallbackFault, FaultSpec, Faults};
+pub use seed::*;
+pub use state::EmulatorState;
+
+/// Where and with what data to run.
+#[derive(Clone, Debug)]
+pub struct EmulatorConfig {
+    /// `127.0.0.1:0` in tests.
+    pub bind: SocketAddr,
+    pub seed: Seed,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            seed: Seed::demo(),
+        }
+    }
+}
+
+/// The whole emulator: `/login`, `/graph`, `/verifiedid`, `/authenticator` and `/_control`.
+pub fn router(state: EmulatorState) -> Router {
+    Router::new()
+        .nest("/login", login::routes())
+        .nest("/graph", graph::routes())
+        .nest("/verifiedid", verifiedid::routes())
+        .nest("/authenticator", authenticator::routes())
+        .route(
+            "/_control/faults",
+            post(faults::control_add)
+                .get(faults::control_list)
+                .delete(faults::control_clear),
+        )
+        .route(
+            "/_control/faults/{id}",
+            axum::routing::delete(faults::control_remove),
+        )
+        .route("/_control/redirect_uris", post(control_redirect_uri))
+        .route("/", get(index))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            faults::inject,
+        ))
+        .with_state(state)
+}
+
+async fn index(State(state): State<EmulatorState>) -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({
+        "login": state.login_url(),
+        "graph": state.graph_url(),
+        "verifiedid": state.verified_id_url(),
+        "authenticator": state.authenticator_url(),
+    }))
+}
+
+#[derive(Deserialize)]
+struct RedirectUri {
+    client_id: String,
+    redirect_uri: String,
+}
+
+async fn control_redirect_uri(
+    State(state): State<EmulatorState>,
+    axum::Json(r): axum::Json<RedirectUri>,
+) -> Response {
+    if state.register_redirect_uri(&r.client_id, &r.redirect_uri) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        StatusCode::NOT_FOUND.into_response()
+    }
+}
+
+/// A running emulator; dropping it does not stop it, call `shutdown()`.
+pub struct RunningEmulator {
+    addr: SocketAddr,
+    state: EmulatorState,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+/// Binds, then serves in a background task. Fast: no key generation at start.
+pub async fn spawn(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
+    use anyhow::Context;
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("binding the Microsoft emulator to {}", config.bind))?;
+    let addr = listener.local_addr()?;
+    let state = EmulatorState::new(&format!("http://{addr}"), config.seed)?;
+    let app = router(state.clone());
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+            let _ = rx.await;
+        });
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "Microsoft emulator stopped with an error");
+        }
+    });
+    tracing::info!(base = %format!("http://{addr}"), "Microsoft emulator listening");
+    Ok(RunningEmulator {
+        addr,
+        state,
+        stop: Some(tx),
+        task,
+    })
+}
+
+impl RunningEmulator {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+    pub fn base_url(&self) -> url::Url {
+        url::Url::parse(&format!("http://{}/", self.addr))
+            .expect("a socket address makes a valid URL")
+    }
+    /// login.microsoftonline.com, e.g. `{login_url}/{tenant}/oauth2/v2.0/authorize`.
+    pub fn login_url(&self) -> String {
+        self.state.login_url()
+    }
+    /// graph.microsoft.com, e.g. `{graph_url}/v1.0/organization`.
+    pub fn graph_url(&self) -> String {
+        self.state.graph_url()
+    }
+    /// verifiedid.did.msidentity.com, e.g. `{verified_id_url}/v1.0/verifiableCredentials/...`.
+    pub fn verified_id_url(&self) -> String {
+        self.state.verified_id_url()
+    }
+    /// The simulated phone: HTML page at `{authenticator_url}/`, JSON API under `/api`.
+    pub fn authenticator_url(&self) -> String {
+        self.state.authenticator_url()
+    }
+    /// The ID-token issuer for a tenant: `{login_url}/{tid}/v2.0`.
+    pub fn issuer(&self, tenant_id: &str) -> String {
+        self.state.issuer(tenant_id)
+    }
+    /// Adds a redirect URI to a registered client; false if the client is unknown.
+    pub fn register_redirect_uri(&self, client_id: &str, uri: &str) -> bool {
+        self.state.register_redirect_uri(client_id, uri)
+    }
+    pub fn faults(&self) -> Faults {
+        self.state.0.faults.clone()
+    }
+    pub fn authenticator(&self) -> Authenticator {
+        Authenticator::new(self.state.clone())
+    }
+    /// Signs arbitrary claims with the emulator's key (for tests that need forged or expired tokens).
+    pub fn sign_token(&self, claims: &serde_json::Value) -> String {
+        self.state.0.keys.sign(claims)
+    }
+    pub fn state(&self) -> &EmulatorState {
+        &self.state
+    }
+    /// Stops accepting connections and waits for in-flight requests.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
