@@ -1,0 +1,9 @@
+//! Server functions: what our own pages ask the server to do. Each checks who is
+//! asking before it reads or changes anything.
+
+pub mod auth;
+pub mod invite;
+pub mod team;
+
+#[cfg(feature = "ssr")]
+pub(crate) mod convert;

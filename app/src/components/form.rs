@@ -1,0 +1,156 @@
+//! Form fields that show their own error, and the alert that shows the rest.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+
+/// The error message for `name`, from an action's last result.
+pub fn field_error<T, S>(value: S, name: &'static str) -> Signal<Option<String>>
+where
+    T: Clone + Send + Sync + 'static,
+    S: Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+{
+    Signal::derive(move || match value.get() {
+        Some(Err(error)) => error.for_field(name),
+        _ => None,
+    })
+}
+
+#[component]
+pub fn Field(
+    label: &'static str,
+    name: &'static str,
+    #[prop(default = "text")] input_type: &'static str,
+    #[prop(optional)] autocomplete: &'static str,
+    #[prop(optional)] hint: &'static str,
+    #[prop(optional, into)] value: Option<String>,
+    #[prop(optional)] readonly: bool,
+    #[prop(into, default = Signal::derive(|| None))] error: Signal<Option<String>>,
+) -> impl IntoView {
+    let id = format!("field-{name}");
+    let hint_id = format!("{id}-hint");
+    let error_id = format!("{id}-error");
+    let described = {
+        let (hint_id, error_id) = (hint_id.clone(), error_id.clone());
+        move || {
+            let mut ids = Vec::new();
+            if !hint.is_empty() {
+                ids.push(hint_id.clone());
+            }
+            if error.get().is_some() {
+                ids.push(error_id.clone());
+            }
+            (!ids.is_empty()).then(|| ids.join(" "))
+        }
+    };
+    view! {
+        <div class="field" class:field-invalid=move || error.get().is_some()>
+            <label for=id.clone()>{label}</label>
+            {(!hint.is_empty()).then(|| view! { <p class="hint" id=hint_id.clone()>{hint}</p> })}
+            <input
+                id=id.clone()
+                name=name
+                type=input_type
+                autocomplete=(!autocomplete.is_empty()).then_some(autocomplete)
+                value=value
+                readonly=readonly
+                required=!readonly
+                aria-invalid=move || error.get().is_some().then_some("true")
+                aria-describedby=described
+            />
+            <p class="field-error" id=error_id.clone() role="alert">
+                {move || error.get()}
+            </p>
+        </div>
+    }
+}
+
+/// A password input with a Show/Hide button (it only works once the page has hydrated).
+#[component]
+pub fn PasswordField(
+    label: &'static str,
+    name: &'static str,
+    autocomplete: &'static str,
+    #[prop(optional)] hint: &'static str,
+    #[prop(into, default = Signal::derive(|| None))] error: Signal<Option<String>>,
+) -> impl IntoView {
+    let shown = RwSignal::new(false);
+    let id = format!("field-{name}");
+    let hint_id = format!("{id}-hint");
+    let error_id = format!("{id}-error");
+    let described = {
+        let (hint_id, error_id) = (hint_id.clone(), error_id.clone());
+        move || {
+            let mut ids = Vec::new();
+            if !hint.is_empty() {
+                ids.push(hint_id.clone());
+            }
+            if error.get().is_some() {
+                ids.push(error_id.clone());
+            }
+            (!ids.is_empty()).then(|| ids.join(" "))
+        }
+    };
+    view! {
+        <div class="field" class:field-invalid=move || error.get().is_some()>
+            <label for=id.clone()>{label}</label>
+            {(!hint.is_empty()).then(|| view! { <p class="hint" id=hint_id.clone()>{hint}</p> })}
+            <div class="password-row">
+                <input
+                    id=id.clone()
+                    name=name
+                    type=move || if shown.get() { "text" } else { "password" }
+                    autocomplete=autocomplete
+                    required=true
+                    aria-invalid=move || error.get().is_some().then_some("true")
+                    aria-describedby=described
+                />
+                <button
+                    type="button"
+                    class="button-quiet"
+                    aria-controls=id.clone()
+                    aria-pressed=move || if shown.get() { "true" } else { "false" }
+                    on:click=move |_| shown.update(|s| *s = !*s)
+                >
+                    {move || if shown.get() { "Hide" } else { "Show" }}
+                </button>
+            </div>
+            <p class="field-error" id=error_id.clone() role="alert">
+                {move || error.get()}
+            </p>
+        </div>
+    }
+}
+
+/// The form-level error of an action's last result (field errors sit by their fields).
+#[component]
+pub fn FormAlert<T, S>(value: S) -> impl IntoView
+where
+    T: Clone + Send + Sync + 'static,
+    S: Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+{
+    move || match value.get() {
+        Some(Err(error)) if !error.has_field() => Some(view! { <Alert kind="error">{error.to_string()}</Alert> }),
+        _ => None,
+    }
+}
+
+#[component]
+pub fn Alert(#[prop(default = "info")] kind: &'static str, children: Children) -> impl IntoView {
+    let role = if kind == "error" { "alert" } else { "status" };
+    view! { <div class=format!("alert alert-{kind}") role=role>{children()}</div> }
+}
+
+#[component]
+pub fn SubmitButton(
+    label: &'static str,
+    busy_label: &'static str,
+    #[prop(into)] pending: Signal<bool>,
+    #[prop(default = "button-primary")] class: &'static str,
+) -> impl IntoView {
+    view! {
+        <button type="submit" class=class disabled=move || pending.get() aria-busy=move || pending.get().then_some("true")>
+            {move || if pending.get() { busy_label } else { label }}
+        </button>
+    }
+}

@@ -1,0 +1,80 @@
+//! `AppError`: the one error type server functions return. It crosses the wire, so it
+//! carries only what a person may see: a message that says what to do next.
+
+use leptos::prelude::{FromServerFnError, ServerFnErrorErr};
+use leptos::server_fn::codec::JsonEncoding;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// Bad input: nothing was changed. `field` names the form field it belongs beside.
+    #[error("{message}")]
+    Invalid {
+        field: Option<String>,
+        message: String,
+    },
+    #[error("Your session has ended. Sign in to continue.")]
+    Unauthenticated,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("This request came from another site and was refused. Reload the page and try again.")]
+    CrossSite,
+    #[error("Something went wrong on our side. Try again in a moment.")]
+    Internal,
+    /// The request never reached us or the answer could not be read.
+    #[error("Could not reach Traceless. Check your connection and try again.")]
+    Transport(String),
+}
+
+impl AppError {
+    pub fn invalid(field: Option<&str>, message: impl Into<String>) -> Self {
+        AppError::Invalid {
+            field: field.map(str::to_owned),
+            message: message.into(),
+        }
+    }
+
+    /// The message for a given form field, if this error belongs to it.
+    pub fn for_field(&self, name: &str) -> Option<String> {
+        match self {
+            AppError::Invalid {
+                field: Some(field),
+                message,
+            } if field == name => Some(message.clone()),
+            _ => None,
+        }
+    }
+
+    /// Whether this error is shown next to a field rather than above the form.
+    pub fn has_field(&self) -> bool {
+        matches!(self, AppError::Invalid { field: Some(_), .. })
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => {
+                AppError::invalid(None, "Some of the form's fields are missing. Reload the page and try again.")
+            }
+            other => AppError::Transport(other.to_string()),
+        }
+    }
+}
+
+impl AppError {
+    /// The HTTP status this error is sent with.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::Invalid { .. } => 422,
+            AppError::Unauthenticated => 401,
+            AppError::Forbidden(_) | AppError::CrossSite => 403,
+            AppError::NotFound(_) => 404,
+            AppError::Internal | AppError::Transport(_) => 500,
+        }
+    }
+}

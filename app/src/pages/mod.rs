@@ -1,0 +1,48 @@
+//! One module per page.
+
+mod invite;
+mod landing;
+mod not_found;
+mod organization;
+mod sign_in;
+mod sign_up;
+mod team;
+
+pub use invite::InvitePage;
+pub use landing::LandingPage;
+pub use not_found::NotFound;
+pub use organization::OrganizationPage;
+pub use sign_in::SignInPage;
+pub use sign_up::SignUpPage;
+pub use team::TeamPage;
+
+use leptos::prelude::*;
+use leptos_router::components::Redirect;
+
+use crate::components::{Alert, CurrentUser};
+use crate::error::AppError;
+use crate::model::Me;
+
+/// Renders `page` for a signed-in person; visitors are sent to sign in.
+pub fn signed_in<V: IntoView + 'static>(page: impl Fn(Me) -> V + Send + Sync + Clone + 'static) -> impl IntoView {
+    let user = CurrentUser::get().0;
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {
+                let page = page.clone();
+                move || {
+                    let page = page.clone();
+                    Suspend::new(async move {
+                        match user.await {
+                            Ok(Some(me)) => page(me).into_any(),
+                            Ok(None) | Err(AppError::Unauthenticated) => {
+                                view! { <Redirect path="/signin" /> }.into_any()
+                            }
+                            Err(error) => view! { <Alert kind="error">{error.to_string()}</Alert> }.into_any(),
+                        }
+                    })
+                }
+            }
+        </Suspense>
+    }
+}

@@ -1,0 +1,46 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+use super::signed_in;
+
+#[component]
+pub fn OrganizationPage() -> impl IntoView {
+    signed_in(|me| {
+        let admin = me.is_admin();
+        view! {
+            <Title text=format!("{} · Traceless", me.organization) />
+            <section class="page-head">
+                <p class="eyebrow">{me.organization.clone()}</p>
+                <h1>"Welcome, " {me.name.clone()}</h1>
+                <p class="muted">"You are signed in as " {me.email.clone()} " · " {me.role.label()}</p>
+            </section>
+            <div class="cards">
+                <article class="card">
+                    <h2>"Microsoft Verified ID"</h2>
+                    <p>
+                        "Verify people with a credential in Microsoft Authenticator. An organization "
+                        "administrator connects your Microsoft tenant once; then agents can send verification links."
+                    </p>
+                    <p class="muted">"The connection card is coming to this dashboard next."</p>
+                </article>
+                {if admin {
+                    view! {
+                        <article class="card">
+                            <h2>"Team"</h2>
+                            <p>"Add agents and other administrators, and send them their invite links."</p>
+                            <A href="/organization/team" attr:class="button-secondary">"Manage team"</A>
+                        </article>
+                    }.into_any()
+                } else {
+                    view! {
+                        <article class="card">
+                            <h2>"Team"</h2>
+                            <p>"Your Traceless organization administrator manages teammates and integrations. Ask them if you need more access."</p>
+                        </article>
+                    }.into_any()
+                }}
+            </div>
+        }
+    })
+}

@@ -1,0 +1,144 @@
+//! Team management, for organization administrators only (the server refuses the
+//! rest; this page just explains it).
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Redirect;
+
+use crate::api::team::{InviteTeammate, RemoveTeammate, RenewInvite, team_members};
+use crate::components::{Alert, CopyButton, Field, FormAlert, SubmitButton, field_error};
+use crate::error::AppError;
+use crate::model::{InviteLink, Role, Team};
+
+#[component]
+pub fn TeamPage() -> impl IntoView {
+    let invite = ServerAction::<InviteTeammate>::new();
+    let renew = ServerAction::<RenewInvite>::new();
+    let remove = ServerAction::<RemoveTeammate>::new();
+    let members = Resource::new(
+        move || (invite.version().get(), renew.version().get(), remove.version().get()),
+        |_| team_members(),
+    );
+    view! {
+        <Title text="Team · Traceless" />
+        <section class="page-head">
+            <h1>"Team"</h1>
+            <p class="muted">"Organization administrators connect integrations and manage the team. Agents start and follow verifications."</p>
+        </section>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match members.await {
+                    Ok(team) => view! { <TeamView team=team invite=invite renew=renew remove=remove /> }.into_any(),
+                    Err(AppError::Unauthenticated) => view! { <Redirect path="/signin" /> }.into_any(),
+                    Err(error) => view! {
+                        <div class="panel">
+                            <Alert kind="error">{error.to_string()}</Alert>
+                        </div>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn TeamView(
+    team: Team,
+    invite: ServerAction<InviteTeammate>,
+    renew: ServerAction<RenewInvite>,
+    remove: ServerAction<RemoveTeammate>,
+) -> impl IntoView {
+    let invite_value = invite.value();
+    let remove_value = remove.value();
+    let renew_value = renew.value();
+    let has_pending = !team.pending.is_empty();
+    view! {
+        <div class="layout-two">
+            <section class="panel" aria-labelledby="members-title">
+                <h2 id="members-title">"Members"</h2>
+                <FormAlert value=remove_value />
+                <ul class="people">
+                    {team.members.into_iter().map(|m| view! {
+                        <li class="person">
+                            <div>
+                                <p class="person-name">{m.name.clone()} {m.is_you.then_some(" (you)")}</p>
+                                <p class="muted">{m.email.clone()}</p>
+                            </div>
+                            <span class=format!("badge badge-{}", m.role.form_value())>{m.role.label()}</span>
+                            {(!m.is_you).then(|| view! {
+                                <ActionForm action=remove>
+                                    <input type="hidden" name="id" value=m.id.clone() />
+                                    <button type="submit" class="button-quiet" aria-label=format!("Remove {}", m.name)>"Remove"</button>
+                                </ActionForm>
+                            })}
+                        </li>
+                    }).collect_view()}
+                </ul>
+                {has_pending.then(|| view! { <h2>"Invited, not joined yet"</h2> })}
+                <FormAlert value=renew_value />
+                {move || renew_value.get().and_then(Result::ok).map(|link| view! { <NewLink link=link /> })}
+                <ul class="people">
+                    {team.pending.into_iter().map(|p| {
+                        let (renew_id, remove_id) = (p.id.clone(), p.id.clone());
+                        let renew_label = format!("New invite link for {}", p.name);
+                        let cancel_label = format!("Cancel invite for {}", p.name);
+                        view! {
+                        <li class="person">
+                            <div>
+                                <p class="person-name">{p.name.clone()}</p>
+                                <p class="muted">{p.email.clone()}</p>
+                                <p class="muted small">
+                                    {if p.expired { format!("Invite expired {}", p.expires) } else { format!("Invite valid until {}", p.expires) }}
+                                </p>
+                            </div>
+                            <span class=format!("badge badge-{}", p.role.form_value())>{p.role.label()}</span>
+                            <div class="row-actions">
+                                <ActionForm action=renew>
+                                    <input type="hidden" name="id" value=renew_id />
+                                    <button type="submit" class="button-quiet" aria-label=renew_label>"New link"</button>
+                                </ActionForm>
+                                <ActionForm action=remove>
+                                    <input type="hidden" name="id" value=remove_id />
+                                    <button type="submit" class="button-quiet" aria-label=cancel_label>"Cancel invite"</button>
+                                </ActionForm>
+                            </div>
+                        </li>
+                    }}).collect_view()}
+                </ul>
+            </section>
+            <section class="panel" aria-labelledby="add-title">
+                <h2 id="add-title">"Add a teammate"</h2>
+                <p class="muted">"They get a one-time invite link to set their password. Send it to them yourself, through a channel you trust."</p>
+                <FormAlert value=invite_value />
+                {move || invite_value.get().and_then(Result::ok).map(|link| view! { <NewLink link=link /> })}
+                <ActionForm action=invite attr:class="form" attr:novalidate=true>
+                    <Field label="Name" name="name" autocomplete="off" error=field_error(invite_value, "name") />
+                    <Field label="Work email" name="email" input_type="email" autocomplete="off" error=field_error(invite_value, "email") />
+                    <div class="field" class:field-invalid=move || field_error(invite_value, "role").get().is_some()>
+                        <label for="field-role">"Role"</label>
+                        <select id="field-role" name="role">
+                            <option value=Role::Agent.form_value() selected=true>{Role::Agent.label()}</option>
+                            <option value=Role::Admin.form_value()>{Role::Admin.label()}</option>
+                        </select>
+                        <p class="field-error" role="alert">{move || field_error(invite_value, "role").get()}</p>
+                    </div>
+                    <SubmitButton label="Add teammate" busy_label="Adding…" pending=invite.pending() />
+                </ActionForm>
+            </section>
+        </div>
+    }
+}
+
+#[component]
+fn NewLink(link: InviteLink) -> impl IntoView {
+    view! {
+        <Alert kind="success">
+            <p>"Invite link for " <strong>{link.name.clone()}</strong> " (" {link.email.clone()} "), valid until " {link.expires.clone()} ":"</p>
+            <p class="link-box">
+                <input type="text" readonly=true value=link.url.clone() aria-label="Invite link" data-testid="invite-link" />
+                <CopyButton value=link.url.clone() />
+            </p>
+            <p class="small">"This link is shown only now. Treat it like a password: share it only with " {link.name.clone()} "."</p>
+        </Alert>
+    }
+}

@@ -1,0 +1,134 @@
+//! Server-side plumbing for server functions: the shared state, the session and the
+//! signed-in user, and the one place where domain errors become an `AppError`.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::prelude::*;
+use leptos_axum::ResponseOptions;
+use tower_sessions::Session;
+use traceless::accounts::{self, AccountError, User, UserId};
+use traceless::config::Settings;
+use traceless::db::Pool;
+
+use crate::error::AppError;
+
+/// Everything a request handler or server function needs, cloned cheaply per request.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: Pool,
+    pub settings: Arc<Settings>,
+    pub leptos_options: LeptosOptions,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+const USER_KEY: &str = "user_id";
+
+pub fn state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| internal("AppState missing from the Leptos context"))
+}
+
+pub fn pool() -> Result<Pool, AppError> {
+    Ok(state()?.pool)
+}
+
+pub async fn session() -> Result<Session, AppError> {
+    leptos_axum::extract::<Session>()
+        .await
+        .map_err(|e| internal(format!("no session layer: {e:?}")))
+}
+
+/// The signed-in user, re-read from the database on every call so that a removed
+/// teammate or a changed role takes effect at once.
+pub async fn current_user() -> Result<Option<User>, AppError> {
+    let session = session().await?;
+    let id: Option<UserId> = session
+        .get::<uuid::Uuid>(USER_KEY)
+        .await
+        .map_err(|e| internal(format!("reading the session: {e}")))?
+        .map(UserId);
+    let Some(id) = id else { return Ok(None) };
+    let user = accounts::active_user(&pool()?, id).await.map_err(internal)?;
+    if user.is_none() {
+        // The account is gone: forget it rather than fail on every request.
+        let _ = session.flush().await;
+    }
+    Ok(user)
+}
+
+pub async fn require_user() -> Result<User, AppError> {
+    current_user().await?.ok_or(AppError::Unauthenticated)
+}
+
+pub async fn require_admin() -> Result<User, AppError> {
+    let user = require_user().await?;
+    if user.is_admin() {
+        Ok(user)
+    } else {
+        Err(AppError::Forbidden(ADMIN_ONLY.into()))
+    }
+}
+
+pub const ADMIN_ONLY: &str = "You must be an organization administrator in Traceless to do this. Ask your Traceless organization administrator for the appropriate access.";
+
+/// Signs `user` in. The session id changes here, so an id planted before sign-in
+/// (session fixation) is worthless afterwards.
+pub async fn start_session(user: &User) -> Result<(), AppError> {
+    let session = session().await?;
+    session
+        .cycle_id()
+        .await
+        .map_err(|e| internal(format!("cycling the session id: {e}")))?;
+    session
+        .insert(USER_KEY, user.id.0)
+        .await
+        .map_err(|e| internal(format!("writing the session: {e}")))
+}
+
+pub async fn end_session() -> Result<(), AppError> {
+    session()
+        .await?
+        .flush()
+        .await
+        .map_err(|e| internal(format!("clearing the session: {e}")))
+}
+
+/// Finishes a server function: an error also sets the HTTP status of the response
+/// (the server-function call, or the page being rendered).
+pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    if let Err(error) = &result {
+        set_status(error.status());
+    }
+    result
+}
+
+pub fn set_status(status: u16) {
+    if let (Some(options), Ok(code)) = (
+        use_context::<ResponseOptions>(),
+        http::StatusCode::from_u16(status),
+    ) {
+        options.set_status(code);
+    }
+}
+
+/// Logs an unexpected failure once, with its cause, and hides it from the person.
+pub fn internal(error: impl std::fmt::Display) -> AppError {
+    tracing::error!(error = %error, "internal error");
+    AppError::Internal
+}
+
+impl From<AccountError> for AppError {
+    fn from(error: AccountError) -> Self {
+        match error {
+            AccountError::Database(e) => internal(format!("database: {e}")),
+            AccountError::NotAdmin => AppError::Forbidden(ADMIN_ONLY.into()),
+            AccountError::InviteExpired => AppError::NotFound(error.to_string()),
+            other => AppError::invalid(other.field(), other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! Plain axum routes: what browsers' own machinery, Microsoft and tools call.
+
+pub mod health;

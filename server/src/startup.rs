@@ -1,0 +1,176 @@
+//! Builds the application: database, sessions, routes; then serves until SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use app::ssr::AppState;
+use app::{App, shell};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::middleware;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore;
+use traceless::config::Settings;
+
+use crate::{cross_site, routes};
+
+/// A bound, ready-to-serve application.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    local_addr: SocketAddr,
+    state: AppState,
+}
+
+impl Application {
+    /// Opens and migrates the database, binds the listener and assembles the routes.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let pool = traceless::db::connect(&settings.database_url)
+            .await
+            .context("preparing the database")?;
+        let listener = TcpListener::bind(settings.bind_addr)
+            .await
+            .with_context(|| format!("binding {}", settings.bind_addr))?;
+        let local_addr = listener.local_addr()?;
+
+        let leptos_options = LeptosOptions::builder()
+            .output_name("traceless")
+            .site_root(site_root())
+            .site_pkg_dir("pkg")
+            .site_addr(local_addr)
+            .build();
+        let state = AppState {
+            pool,
+            settings: Arc::new(settings),
+            leptos_options,
+        };
+        let router = router(state.clone()).await?;
+        Ok(Self {
+            listener,
+            router,
+            local_addr,
+            state,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        tracing::info!(
+            addr = %self.local_addr,
+            public_url = %self.state.settings.public_url,
+            "Traceless is listening"
+        );
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("serving HTTP")?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+async fn router(state: AppState) -> anyhow::Result<Router> {
+    let session_store = SqliteStore::new(state.pool.clone())
+        .with_table_name("sessions")
+        .map_err(|e| anyhow::anyhow!("session table name: {e}"))?;
+    session_store
+        .migrate()
+        .await
+        .context("creating the session table")?;
+    tokio::spawn(
+        tower_sessions::session_store::ExpiredDeletion::continuously_delete_expired(
+            session_store.clone(),
+            std::time::Duration::from_secs(15 * 60),
+        ),
+    );
+    let sessions = SessionManagerLayer::new(session_store)
+        .with_name("traceless_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.settings.secure_cookies())
+        .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::hours(12)));
+
+    let routes = generate_route_list(App);
+    let context = {
+        let state = state.clone();
+        move || provide_context(state.clone())
+    };
+    let app_shell = {
+        let options = state.leptos_options.clone();
+        move || shell(options.clone())
+    };
+    Ok(Router::new()
+        .route("/healthz", get(routes::health::healthz))
+        .route("/api/{*fn_name}", post(server_fn_handler))
+        .leptos_routes_with_context(&state, routes, context, app_shell)
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            cross_site::refuse_cross_site,
+        ))
+        .layer(sessions)
+        .layer(
+            // Log paths, never query strings: links carry one-time tokens.
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                tracing::info_span!("http", method = %request.method(), path = %request.uri().path())
+            }),
+        )
+        .with_state(state))
+}
+
+async fn server_fn_handler(State(state): State<AppState>, request: Request<Body>) -> impl IntoResponse {
+    handle_server_fns_with_context(move || provide_context(state.clone()), request).await
+}
+
+/// Where the compiled site (`pkg/traceless.js`, `.wasm`, `.css`) lives: cargo-leptos
+/// says so in `LEPTOS_SITE_ROOT`; otherwise `target/site` of this workspace.
+fn site_root() -> String {
+    if let Ok(root) = std::env::var("LEPTOS_SITE_ROOT") {
+        return root;
+    }
+    let relative = PathBuf::from("target/site");
+    if relative.exists() {
+        return relative.display().to_string();
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/site")
+        .display()
+        .to_string()
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received");
+}

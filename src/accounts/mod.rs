@@ -1,0 +1,142 @@
+//! Organizations and the people in them: sign-up, sign-in, teammates and invites.
+
+mod service;
+mod store;
+
+pub use service::*;
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::email::{EmailAddress, InvalidEmail};
+use crate::password::WeakPassword;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct OrganizationId(pub Uuid);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct UserId(pub Uuid);
+
+impl fmt::Display for OrganizationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Connects integrations, manages the team, and does everything an agent does.
+    Admin,
+    /// Starts and follows verifications.
+    Agent,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Agent => "agent",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "admin" => Some(Role::Admin),
+            "agent" => Some(Role::Agent),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Organization {
+    pub id: OrganizationId,
+    pub name: String,
+}
+
+/// A person who can sign in (or will, once their invite is accepted).
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: UserId,
+    pub organization_id: OrganizationId,
+    pub email: EmailAddress,
+    pub display_name: String,
+    pub role: Role,
+    /// False while an invited teammate has not set a password yet.
+    pub active: bool,
+    pub created_at: OffsetDateTime,
+}
+
+impl User {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+/// A pending invite as the admin sees it in the team list.
+#[derive(Debug, Clone)]
+pub struct PendingInvite {
+    pub user: User,
+    pub expires_at: OffsetDateTime,
+    pub expired: bool,
+}
+
+/// What the invite page shows to the person who opened a valid invite link.
+#[derive(Debug, Clone)]
+pub struct InviteDetails {
+    pub organization_name: String,
+    pub email: EmailAddress,
+    pub display_name: String,
+    pub role: Role,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("Enter your organization's name.")]
+    MissingOrganizationName,
+    #[error("Enter a name (up to 100 characters).")]
+    InvalidName,
+    #[error(transparent)]
+    InvalidEmail(#[from] InvalidEmail),
+    #[error(transparent)]
+    WeakPassword(#[from] WeakPassword),
+    #[error("An account with this email already exists. Sign in instead, or use another email.")]
+    EmailTaken,
+    #[error("The email or password is incorrect. Check both and try again.")]
+    WrongCredentials,
+    #[error(
+        "This invite link has expired or was already used. Ask your Traceless organization administrator for a new one."
+    )]
+    InviteExpired,
+    #[error("Only organization administrators can do this.")]
+    NotAdmin,
+    #[error("That teammate was not found in your organization.")]
+    UnknownTeammate,
+    #[error("You cannot remove your own account.")]
+    CannotRemoveSelf,
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+}
+
+impl AccountError {
+    /// The form field a message belongs beside, if any.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            AccountError::MissingOrganizationName => Some("organization"),
+            AccountError::InvalidName => Some("name"),
+            AccountError::InvalidEmail(_) | AccountError::EmailTaken => Some("email"),
+            AccountError::WeakPassword(_) => Some("password"),
+            _ => None,
+        }
+    }
+}

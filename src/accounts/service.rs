@@ -1,0 +1,303 @@
+//! Account use cases. Each validates everything before it writes, and writes in one
+//! transaction, so bad input changes nothing.
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use super::store::{self, NewUser};
+use super::{AccountError, InviteDetails, Organization, OrganizationId, PendingInvite, Role, User, UserId};
+use crate::db::Pool;
+use crate::email::EmailAddress;
+use crate::password;
+use crate::secret::{looks_like_secret, Secret, SecretHash};
+
+const MAX_NAME_CHARS: usize = 100;
+
+pub struct SignUp<'a> {
+    pub organization_name: &'a str,
+    pub display_name: &'a str,
+    pub email: &'a str,
+    pub password: &'a str,
+}
+
+/// Creates an organization and its first user, an organization administrator.
+pub async fn sign_up(pool: &Pool, input: SignUp<'_>) -> Result<User, AccountError> {
+    let organization_name = input.organization_name.trim();
+    if organization_name.is_empty() || organization_name.chars().count() > MAX_NAME_CHARS {
+        return Err(AccountError::MissingOrganizationName);
+    }
+    let display_name = clean_name(input.display_name)?;
+    let email = EmailAddress::parse(input.email)?;
+    password::check_strength(input.password, email.local_part())?;
+    let password_hash = hash_password(input.password.to_owned()).await;
+
+    let now = OffsetDateTime::now_utc();
+    let mut tx = pool.begin().await?;
+    let organization_id = store::insert_organization(&mut tx, organization_name, now).await?;
+    let user_id = store::insert_user(
+        &mut tx,
+        NewUser {
+            organization_id,
+            email: &email,
+            display_name,
+            role: Role::Admin,
+            password_hash: Some(&password_hash),
+        },
+        now,
+    )
+    .await?
+    .ok_or(AccountError::EmailTaken)?;
+    let user = store::user_by_id(&mut tx, user_id)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
+    tx.commit().await?;
+    tracing::info!(organization = %organization_id, user = %user.id, "organization signed up");
+    Ok(user)
+}
+
+/// Checks an email and password. An unknown email, a teammate who has not accepted
+/// their invite, and a wrong password all give the same answer in the same time.
+pub async fn sign_in(pool: &Pool, email: &str, password: &str) -> Result<User, AccountError> {
+    let Ok(email) = EmailAddress::parse(email) else {
+        return Err(AccountError::WrongCredentials);
+    };
+    let mut conn = pool.acquire().await?;
+    let found = store::user_with_password_by_email(&mut conn, &email).await?;
+    drop(conn);
+    let password = password.to_owned();
+    match found {
+        Some((user, Some(hash))) => {
+            let ok = tokio::task::spawn_blocking(move || password::verify(&password, &hash))
+                .await
+                .unwrap_or(false);
+            if ok {
+                Ok(user)
+            } else {
+                Err(AccountError::WrongCredentials)
+            }
+        }
+        _ => {
+            let _ = tokio::task::spawn_blocking(move || password::verify_against_dummy(&password))
+                .await;
+            Err(AccountError::WrongCredentials)
+        }
+    }
+}
+
+/// The signed-in user behind a session, if they still exist and are active.
+pub async fn active_user(pool: &Pool, id: UserId) -> Result<Option<User>, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    Ok(store::user_by_id(&mut conn, id).await?.filter(|u| u.active))
+}
+
+pub async fn organization(pool: &Pool, id: OrganizationId) -> Result<Organization, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    store::organization(&mut conn, id)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)
+}
+
+pub struct Team {
+    pub members: Vec<User>,
+    pub pending: Vec<PendingInvite>,
+}
+
+/// The organization's people, for its administrators.
+pub async fn team(pool: &Pool, actor: &User) -> Result<Team, AccountError> {
+    require_admin(actor)?;
+    let mut conn = pool.acquire().await?;
+    let users = store::users_of_organization(&mut conn, actor.organization_id).await?;
+    let expiries = store::pending_invite_expiries(&mut conn, actor.organization_id).await?;
+    let now = OffsetDateTime::now_utc();
+    let (members, invited): (Vec<User>, Vec<User>) = users.into_iter().partition(|u| u.active);
+    let pending = invited
+        .into_iter()
+        .map(|user| {
+            let expires_at = expiries
+                .iter()
+                .find(|(id, _)| *id == user.id)
+                .map(|(_, at)| *at)
+                .unwrap_or(now);
+            PendingInvite {
+                expired: expires_at <= now,
+                user,
+                expires_at,
+            }
+        })
+        .collect();
+    Ok(Team { members, pending })
+}
+
+pub struct NewTeammate<'a> {
+    pub email: &'a str,
+    pub display_name: &'a str,
+    pub role: Role,
+}
+
+/// Adds a teammate who signs in once they set a password through the returned
+/// one-time invite secret (shown to the admin once, stored only as a hash).
+pub async fn invite_teammate(
+    pool: &Pool,
+    actor: &User,
+    input: NewTeammate<'_>,
+    lifetime: Duration,
+) -> Result<(User, Secret), AccountError> {
+    require_admin(actor)?;
+    let email = EmailAddress::parse(input.email)?;
+    let display_name = clean_name(input.display_name)?;
+    let now = OffsetDateTime::now_utc();
+    let secret = Secret::generate();
+    let mut tx = pool.begin().await?;
+    let user_id = store::insert_user(
+        &mut tx,
+        NewUser {
+            organization_id: actor.organization_id,
+            email: &email,
+            display_name,
+            role: input.role,
+            password_hash: None,
+        },
+        now,
+    )
+    .await?
+    .ok_or(AccountError::EmailTaken)?;
+    store::insert_invite(
+        &mut tx,
+        actor.organization_id,
+        user_id,
+        secret.hash().as_str(),
+        actor.id,
+        now,
+        now + lifetime,
+    )
+    .await?;
+    let user = store::user_by_id(&mut tx, user_id)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
+    tx.commit().await?;
+    tracing::info!(organization = %actor.organization_id, by = %actor.id, user = %user.id, role = user.role.as_str(), "teammate invited");
+    Ok((user, secret))
+}
+
+/// Replaces a pending teammate's invite link with a fresh one; the old link stops working.
+pub async fn renew_invite(
+    pool: &Pool,
+    actor: &User,
+    teammate: UserId,
+    lifetime: Duration,
+) -> Result<(User, Secret), AccountError> {
+    require_admin(actor)?;
+    let now = OffsetDateTime::now_utc();
+    let secret = Secret::generate();
+    let mut tx = pool.begin().await?;
+    let user = store::user_by_id(&mut tx, teammate)
+        .await?
+        .filter(|u| u.organization_id == actor.organization_id && !u.active)
+        .ok_or(AccountError::UnknownTeammate)?;
+    store::expire_invites_of(&mut tx, actor.organization_id, teammate, now).await?;
+    store::insert_invite(
+        &mut tx,
+        actor.organization_id,
+        teammate,
+        secret.hash().as_str(),
+        actor.id,
+        now,
+        now + lifetime,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((user, secret))
+}
+
+/// Removes a teammate (or a pending invite) from the actor's organization.
+pub async fn remove_teammate(pool: &Pool, actor: &User, teammate: UserId) -> Result<(), AccountError> {
+    require_admin(actor)?;
+    if teammate == actor.id {
+        return Err(AccountError::CannotRemoveSelf);
+    }
+    let mut conn = pool.acquire().await?;
+    if store::delete_user(&mut conn, actor.organization_id, teammate).await? {
+        tracing::info!(organization = %actor.organization_id, by = %actor.id, user = %teammate, "teammate removed");
+        Ok(())
+    } else {
+        Err(AccountError::UnknownTeammate)
+    }
+}
+
+/// What an open invite link is for; an unknown, used or expired link is `InviteExpired`.
+pub async fn invite_details(pool: &Pool, token: &str) -> Result<InviteDetails, AccountError> {
+    let mut conn = pool.acquire().await?;
+    let (_, user) = open_invite(&mut conn, token).await?;
+    let organization = store::organization(&mut conn, user.organization_id)
+        .await?
+        .ok_or(AccountError::InviteExpired)?;
+    Ok(InviteDetails {
+        organization_name: organization.name,
+        email: user.email,
+        display_name: user.display_name,
+        role: user.role,
+    })
+}
+
+/// Sets the invited teammate's password and uses up the invite.
+pub async fn accept_invite(pool: &Pool, token: &str, password: &str) -> Result<User, AccountError> {
+    let mut conn = pool.acquire().await?;
+    let (_, user) = open_invite(&mut conn, token).await?;
+    drop(conn);
+    password::check_strength(password, user.email.local_part())?;
+    let hash = hash_password(password.to_owned()).await;
+
+    let now = OffsetDateTime::now_utc();
+    let mut tx = pool.begin().await?;
+    // Re-read inside the transaction: the link may have been used meanwhile.
+    let (invite, user) = open_invite(&mut tx, token).await?;
+    if !store::mark_invite_accepted(&mut tx, invite, now).await? {
+        return Err(AccountError::InviteExpired);
+    }
+    store::set_password(&mut tx, user.id, &hash).await?;
+    tx.commit().await?;
+    tracing::info!(organization = %user.organization_id, user = %user.id, "invite accepted");
+    Ok(User { active: true, ..user })
+}
+
+async fn open_invite(
+    conn: &mut sqlx::SqliteConnection,
+    token: &str,
+) -> Result<(uuid::Uuid, User), AccountError> {
+    if !looks_like_secret(token) {
+        return Err(AccountError::InviteExpired);
+    }
+    let invite = store::invite_by_token_hash(conn, SecretHash::of(token).as_str())
+        .await?
+        .filter(|i| !i.accepted && i.expires_at > OffsetDateTime::now_utc())
+        .ok_or(AccountError::InviteExpired)?;
+    let user = store::user_by_id(conn, invite.user_id)
+        .await?
+        .filter(|u| !u.active)
+        .ok_or(AccountError::InviteExpired)?;
+    Ok((invite.id, user))
+}
+
+fn require_admin(actor: &User) -> Result<(), AccountError> {
+    if actor.is_admin() {
+        Ok(())
+    } else {
+        Err(AccountError::NotAdmin)
+    }
+}
+
+fn clean_name(name: &str) -> Result<&str, AccountError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+        Err(AccountError::InvalidName)
+    } else {
+        Ok(name)
+    }
+}
+
+async fn hash_password(password: String) -> String {
+    tokio::task::spawn_blocking(move || password::hash(&password))
+        .await
+        .expect("password hashing does not panic")
+}

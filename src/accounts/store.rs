@@ -1,0 +1,262 @@
+//! SQL for `organizations`, `users` and `invites`. Every read of organization data takes
+//! the organization id, so a query cannot wander into another organization.
+
+use sqlx::{Row, SqliteConnection, sqlite::SqliteRow};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{Organization, OrganizationId, Role, User, UserId};
+use crate::email::EmailAddress;
+
+const USER_COLUMNS: &str =
+    "id, organization_id, email, display_name, role, password_hash IS NOT NULL AS active, created_at";
+
+fn user_from_row(row: &SqliteRow) -> Result<User, sqlx::Error> {
+    let email: String = row.try_get("email")?;
+    let role: String = row.try_get("role")?;
+    Ok(User {
+        id: UserId(row.try_get("id")?),
+        organization_id: OrganizationId(row.try_get("organization_id")?),
+        email: EmailAddress::parse(&email).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        display_name: row.try_get("display_name")?,
+        role: Role::parse(&role).ok_or_else(|| sqlx::Error::Decode(format!("role {role:?}").into()))?,
+        active: row.try_get("active")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+pub async fn insert_organization(
+    conn: &mut SqliteConnection,
+    name: &str,
+    now: OffsetDateTime,
+) -> Result<OrganizationId, sqlx::Error> {
+    let id = Uuid::new_v4();
+    sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?)")
+        .bind(id)
+        .bind(name)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(OrganizationId(id))
+}
+
+pub async fn organization(
+    conn: &mut SqliteConnection,
+    id: OrganizationId,
+) -> Result<Option<Organization>, sqlx::Error> {
+    let row = sqlx::query("SELECT id, name FROM organizations WHERE id = ?")
+        .bind(id.0)
+        .fetch_optional(conn)
+        .await?;
+    row.map(|row| {
+        Ok(Organization {
+            id: OrganizationId(row.try_get("id")?),
+            name: row.try_get("name")?,
+        })
+    })
+    .transpose()
+}
+
+pub struct NewUser<'a> {
+    pub organization_id: OrganizationId,
+    pub email: &'a EmailAddress,
+    pub display_name: &'a str,
+    pub role: Role,
+    pub password_hash: Option<&'a str>,
+}
+
+/// Inserts a user; `Ok(None)` when the email is already taken.
+pub async fn insert_user(
+    conn: &mut SqliteConnection,
+    new: NewUser<'_>,
+    now: OffsetDateTime,
+) -> Result<Option<UserId>, sqlx::Error> {
+    let id = Uuid::new_v4();
+    let result = sqlx::query(
+        "INSERT INTO users (id, organization_id, email, display_name, role, password_hash, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING",
+    )
+    .bind(id)
+    .bind(new.organization_id.0)
+    .bind(new.email.as_str())
+    .bind(new.display_name)
+    .bind(new.role.as_str())
+    .bind(new.password_hash)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok((result.rows_affected() == 1).then_some(UserId(id)))
+}
+
+/// A user and their password hash, for sign-in.
+pub async fn user_with_password_by_email(
+    conn: &mut SqliteConnection,
+    email: &EmailAddress,
+) -> Result<Option<(User, Option<String>)>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = ?"
+    ))
+    .bind(email.as_str())
+    .fetch_optional(conn)
+    .await?;
+    row.map(|row| Ok((user_from_row(&row)?, row.try_get("password_hash")?)))
+        .transpose()
+}
+
+/// Looks a user up by id alone: only for the session's own user, whose id came from
+/// our signed session, never from a request parameter.
+pub async fn user_by_id(
+    conn: &mut SqliteConnection,
+    id: UserId,
+) -> Result<Option<User>, sqlx::Error> {
+    let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?"))
+        .bind(id.0)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(user_from_row).transpose()
+}
+
+pub async fn users_of_organization(
+    conn: &mut SqliteConnection,
+    organization_id: OrganizationId,
+) -> Result<Vec<User>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE organization_id = ? ORDER BY created_at, email"
+    ))
+    .bind(organization_id.0)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(user_from_row).collect()
+}
+
+pub async fn set_password(
+    conn: &mut SqliteConnection,
+    user: UserId,
+    password_hash: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+        .bind(password_hash)
+        .bind(user.0)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Deletes a user of `organization_id`; false when no such user is in that organization.
+pub async fn delete_user(
+    conn: &mut SqliteConnection,
+    organization_id: OrganizationId,
+    user: UserId,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query("DELETE FROM users WHERE id = ? AND organization_id = ?")
+        .bind(user.0)
+        .bind(organization_id.0)
+        .execute(conn)
+        .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+pub async fn insert_invite(
+    conn: &mut SqliteConnection,
+    organization_id: OrganizationId,
+    user: UserId,
+    token_hash: &str,
+    created_by: UserId,
+    now: OffsetDateTime,
+    expires_at: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO invites (id, organization_id, user_id, token_hash, created_by, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(Uuid::new_v4())
+    .bind(organization_id.0)
+    .bind(user.0)
+    .bind(token_hash)
+    .bind(created_by.0)
+    .bind(now)
+    .bind(expires_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub struct InviteRow {
+    pub id: Uuid,
+    pub user_id: UserId,
+    pub expires_at: OffsetDateTime,
+    pub accepted: bool,
+}
+
+pub async fn invite_by_token_hash(
+    conn: &mut SqliteConnection,
+    token_hash: &str,
+) -> Result<Option<InviteRow>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT id, user_id, expires_at, accepted_at IS NOT NULL AS accepted FROM invites WHERE token_hash = ?",
+    )
+    .bind(token_hash)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|row| {
+        Ok(InviteRow {
+            id: row.try_get("id")?,
+            user_id: UserId(row.try_get("user_id")?),
+            expires_at: row.try_get("expires_at")?,
+            accepted: row.try_get("accepted")?,
+        })
+    })
+    .transpose()
+}
+
+/// Marks an invite used; false if it was already used (a concurrent accept won).
+pub async fn mark_invite_accepted(
+    conn: &mut SqliteConnection,
+    invite: Uuid,
+    now: OffsetDateTime,
+) -> Result<bool, sqlx::Error> {
+    let result =
+        sqlx::query("UPDATE invites SET accepted_at = ? WHERE id = ? AND accepted_at IS NULL")
+            .bind(now)
+            .bind(invite)
+            .execute(conn)
+            .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// The newest invite's expiry for each not-yet-active user of the organization.
+pub async fn pending_invite_expiries(
+    conn: &mut SqliteConnection,
+    organization_id: OrganizationId,
+) -> Result<Vec<(UserId, OffsetDateTime)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT i.user_id, MAX(i.expires_at) AS expires_at FROM invites i
+         JOIN users u ON u.id = i.user_id
+         WHERE i.organization_id = ? AND u.password_hash IS NULL AND i.accepted_at IS NULL
+         GROUP BY i.user_id",
+    )
+    .bind(organization_id.0)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| Ok((UserId(row.try_get("user_id")?), row.try_get("expires_at")?)))
+        .collect()
+}
+
+/// Invalidates every open invite of a user (before issuing a fresh one).
+pub async fn expire_invites_of(
+    conn: &mut SqliteConnection,
+    organization_id: OrganizationId,
+    user: UserId,
+    now: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE invites SET expires_at = ? WHERE organization_id = ? AND user_id = ? AND accepted_at IS NULL",
+    )
+    .bind(now)
+    .bind(organization_id.0)
+    .bind(user.0)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,11 @@
+//! Traceless domain core: accounts, organizations, configuration and storage.
+//!
+//! No Leptos here: the `app` crate uses this only under its `ssr` feature and the
+//! `server` binary uses it directly, so none of it is ever compiled to wasm.
+
+pub mod accounts;
+pub mod config;
+pub mod db;
+pub mod email;
+pub mod password;
+pub mod secret;
