@@ -691,7 +691,7 @@ fn form_html(state: &EmulatorState, request: &str) -> String {
     )
 }
 
-async fn home(State(state): State<EmulatorState>, Query(q): Query<HomeQuery>) -> Html<String> {
+pub(crate) async fn home(State(state): State<EmulatorState>, Query(q): Query<HomeQuery>) -> Html<String> {
     let request = q.request.or(q.request_uri).unwrap_or_default();
     let body = format!(
         "<p class=\"brand\">Authenticator (emulator)</p><h1>Verified ID</h1>{}",

@@ -59,6 +59,8 @@ pub fn router(state: EmulatorState) -> Router {
         .nest("/graph", graph::routes())
         .nest("/verifiedid", verifiedid::routes())
         .nest("/authenticator", authenticator::routes())
+        // The page's canonical URL has a trailing slash, which a nested "/" does not match.
+        .route("/authenticator/", get(authenticator::home))
         .route(
             "/_control/faults",
             post(faults::control_add)

@@ -1,0 +1,8 @@
+//! Integration tests: each spawns the emulator on 127.0.0.1:0 and talks to it over HTTP.
+
+mod faults;
+mod graph;
+mod helpers;
+mod login;
+mod verifiedid;
+mod wallet;
