@@ -163,7 +163,7 @@ impl IntoResponse for WalletError {
 pub(crate) fn request_id_of(s: &str) -> String {
     let s = s.trim();
     let uri = match s.find("request_uri=") {
-        Some(at) => url::form_urlencoded::parse(s[at..].as_bytes())
+        Some(at) => url::form_urlencoded::parse(&s.as_bytes()[at..])
             .find(|(k, _)| k == "request_uri")
             .map(|(_, v)| v.into_owned())
             .unwrap_or_default(),
@@ -644,7 +644,7 @@ async fn request_info(State(state): State<EmulatorState>, Path(id): Path<String>
 }
 
 #[derive(Debug, Deserialize)]
-struct HomeQuery {
+pub(crate) struct HomeQuery {
     request: Option<String>,
     request_uri: Option<String>,
 }
@@ -691,7 +691,10 @@ fn form_html(state: &EmulatorState, request: &str) -> String {
     )
 }
 
-pub(crate) async fn home(State(state): State<EmulatorState>, Query(q): Query<HomeQuery>) -> Html<String> {
+pub(crate) async fn home(
+    State(state): State<EmulatorState>,
+    Query(q): Query<HomeQuery>,
+) -> Html<String> {
     let request = q.request.or(q.request_uri).unwrap_or_default();
     let body = format!(
         "<p class=\"brand\">Authenticator (emulator)</p><h1>Verified ID</h1>{}",

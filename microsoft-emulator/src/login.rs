@@ -201,12 +201,11 @@ fn check_client_and_redirect(
     path: &TenantPath,
     client_id: Option<&str>,
     redirect_uri: Option<&str>,
-) -> Result<(ClientApp, String), Response> {
+) -> Result<(ClientApp, String), (u32, String)> {
     let Some(client_id) = client_id.filter(|c| !c.is_empty()) else {
-        return Err(error_page(
-            StatusCode::BAD_REQUEST,
+        return Err((
             900144,
-            "The request body must contain the following parameter: 'client_id'.",
+            "The request body must contain the following parameter: 'client_id'.".to_string(),
         ));
     };
     let seed = state.seed();
@@ -218,10 +217,9 @@ fn check_client_and_redirect(
                 .unwrap_or_default(),
             TenantPath::Multi(m) => m.clone(),
         };
-        return Err(error_page(
-            StatusCode::BAD_REQUEST,
+        return Err((
             700016,
-            &format!(
+            format!(
                 "Application with identifier '{client_id}' was not found in the directory '{dir}'. \
                  This can happen if the application has not been installed by the administrator of \
                  the tenant or consented to by any user in the tenant."
@@ -229,17 +227,15 @@ fn check_client_and_redirect(
         ));
     };
     let Some(redirect_uri) = redirect_uri.filter(|r| !r.is_empty()) else {
-        return Err(error_page(
-            StatusCode::BAD_REQUEST,
+        return Err((
             900144,
-            "The request body must contain the following parameter: 'redirect_uri'.",
+            "The request body must contain the following parameter: 'redirect_uri'.".to_string(),
         ));
     };
     if !client.redirect_uris.iter().any(|r| r == redirect_uri) {
-        return Err(error_page(
-            StatusCode::BAD_REQUEST,
+        return Err((
             50011,
-            &format!(
+            format!(
                 "The redirect URI '{redirect_uri}' specified in the request does not match the \
                  redirect URIs configured for the application '{}'.",
                 client.client_id
@@ -265,7 +261,7 @@ async fn authorize(
         q.redirect_uri.as_deref(),
     ) {
         Ok(ok) => ok,
-        Err(page) => return page,
+        Err((code, message)) => return error_page(StatusCode::BAD_REQUEST, code, &message),
     };
     let response_mode = q.response_mode.clone().unwrap_or_else(|| "query".into());
     // From here on Microsoft reports errors to the (trusted) redirect URI.
@@ -400,7 +396,7 @@ fn admin_consent(state: EmulatorState, seg: String, q: AdminConsentQuery, v2: bo
         q.redirect_uri.as_deref(),
     ) {
         Ok(ok) => ok,
-        Err(page) => return page,
+        Err((code, message)) => return error_page(StatusCode::BAD_REQUEST, code, &message),
     };
     let kind = if v2 {
         let scope = q.scope.clone().unwrap_or_default();

@@ -41,7 +41,8 @@ pub async fn spawn_emu_with(seed: Seed) -> TestEmu {
 
 pub fn pkce() -> (String, String) {
     let verifier = format!("verifier-{}", uuid::Uuid::new_v4().simple()).repeat(2);
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(Sha256::digest(verifier.as_bytes()));
     (verifier, challenge)
 }
 
@@ -58,7 +59,10 @@ pub fn location_params(res: &reqwest::Response) -> Vec<(String, String)> {
 }
 
 pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 pub struct Authorize<'a> {
@@ -71,7 +75,12 @@ pub struct Authorize<'a> {
 
 impl TestEmu {
     pub fn authorize_url(&self, a: &Authorize<'_>) -> String {
-        let mut u = url::Url::parse(&format!("{}/{}/oauth2/v2.0/authorize", self.emu.login_url(), a.tenant)).unwrap();
+        let mut u = url::Url::parse(&format!(
+            "{}/{}/oauth2/v2.0/authorize",
+            self.emu.login_url(),
+            a.tenant
+        ))
+        .unwrap();
         u.query_pairs_mut()
             .append_pair("client_id", a.client_id)
             .append_pair("response_type", "code")
@@ -89,15 +98,31 @@ impl TestEmu {
     }
 
     /// GETs a sign-in page and POSTs its form with `account` and `action` (accept/cancel/decline).
-    pub async fn submit_page(&self, page_url: &str, account: &str, action: &str) -> reqwest::Response {
+    pub async fn submit_page(
+        &self,
+        page_url: &str,
+        account: &str,
+        action: &str,
+    ) -> reqwest::Response {
         let page = self.http.get(page_url).send().await.unwrap();
         assert_eq!(page.status(), 200, "sign-in page renders");
         let html = page.text().await.unwrap();
         assert!(html.contains("Accept") && html.contains("Cancel"));
-        let txn = html.split("name=\"txn\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+        let txn = html
+            .split("name=\"txn\" value=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string();
         self.http
             .post(format!("{}/_emulator/decide", self.emu.login_url()))
-            .form(&[("txn", txn.as_str()), ("account", account), ("action", action)])
+            .form(&[
+                ("txn", txn.as_str()),
+                ("account", account),
+                ("action", action),
+            ])
             .send()
             .await
             .unwrap()
@@ -116,14 +141,19 @@ impl TestEmu {
         let res = self.submit_page(&url, user, "accept").await;
         let params = location_params(&res);
         assert_eq!(param(&params, "state"), Some("state-123"), "{params:?}");
-        let code = param(&params, "code").unwrap_or_else(|| panic!("no code: {params:?}")).to_string();
+        let code = param(&params, "code")
+            .unwrap_or_else(|| panic!("no code: {params:?}"))
+            .to_string();
         (code, verifier)
     }
 
     pub async fn token(&self, tenant: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
         let res = self
             .http
-            .post(format!("{}/{tenant}/oauth2/v2.0/token", self.emu.login_url()))
+            .post(format!(
+                "{}/{tenant}/oauth2/v2.0/token",
+                self.emu.login_url()
+            ))
             .form(form)
             .send()
             .await
@@ -181,7 +211,10 @@ impl TestEmu {
     pub async fn create_request(&self, token: &str, body: &Value) -> (StatusCode, Value) {
         let res = self
             .http
-            .post(format!("{}/v1.0/verifiableCredentials/createPresentationRequest", self.emu.verified_id_url()))
+            .post(format!(
+                "{}/v1.0/verifiableCredentials/createPresentationRequest",
+                self.emu.verified_id_url()
+            ))
             .bearer_auth(token)
             .json(body)
             .send()
@@ -238,7 +271,12 @@ impl CallbackSink {
     }
 
     pub fn statuses(&self) -> Vec<String> {
-        self.received.lock().unwrap().iter().map(|r| r.body["requestStatus"].as_str().unwrap().to_string()).collect()
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|r| r.body["requestStatus"].as_str().unwrap().to_string())
+            .collect()
     }
 
     pub fn all(&self) -> Vec<Received> {
@@ -257,9 +295,16 @@ impl CallbackSink {
     }
 }
 
-async fn record(State(sink): State<CallbackSink>, headers: HeaderMap, body: axum::body::Bytes) -> StatusCode {
+async fn record(
+    State(sink): State<CallbackSink>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> StatusCode {
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    sink.received.lock().unwrap().push(Received { headers, body });
+    sink.received
+        .lock()
+        .unwrap()
+        .push(Received { headers, body });
     let next = {
         let mut s = sink.script.lock().unwrap();
         if s.is_empty() { 200 } else { s.remove(0) }
@@ -270,8 +315,20 @@ async fn record(State(sink): State<CallbackSink>, headers: HeaderMap, body: axum
 /// Asserts Microsoft's identity-platform error JSON shape; returns the AADSTS code.
 pub fn assert_aad_error(body: &Value, error: &str, code: u64) {
     assert_eq!(body["error"], error, "{body}");
-    assert!(body["error_description"].as_str().unwrap().starts_with(&format!("AADSTS{code}:")), "{body}");
-    assert!(body["error_description"].as_str().unwrap().contains("\r\nTrace ID: "), "{body}");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("AADSTS{code}:")),
+        "{body}"
+    );
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("\r\nTrace ID: "),
+        "{body}"
+    );
     assert_eq!(body["error_codes"], json!([code]), "{body}");
     for f in ["trace_id", "correlation_id", "timestamp"] {
         assert!(body[f].is_string(), "{f} missing in {body}");
@@ -295,5 +352,10 @@ pub fn assert_vc_error(body: &Value, code: &str, inner: &str, target: Option<&st
 /// A JWT's payload, unverified.
 pub fn claims_of(token: &str) -> Value {
     let payload = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
 }

@@ -8,32 +8,89 @@ use crate::helpers::*;
 async fn discovery_names_the_tenant_issuer_endpoints_and_jwks() {
     let t = spawn_emu().await;
     let login = t.emu.login_url();
-    let doc: Value = t.http.get(format!("{login}/{CONTOSO_TENANT_ID}/v2.0/.well-known/openid-configuration"))
-        .send().await.unwrap().json().await.unwrap();
+    let doc: Value = t
+        .http
+        .get(format!(
+            "{login}/{CONTOSO_TENANT_ID}/v2.0/.well-known/openid-configuration"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(doc["issuer"], format!("{login}/{CONTOSO_TENANT_ID}/v2.0"));
-    assert_eq!(doc["jwks_uri"], format!("{login}/{CONTOSO_TENANT_ID}/discovery/v2.0/keys"));
-    assert_eq!(doc["token_endpoint"], format!("{login}/{CONTOSO_TENANT_ID}/oauth2/v2.0/token"));
-    assert_eq!(doc["authorization_endpoint"], format!("{login}/{CONTOSO_TENANT_ID}/oauth2/v2.0/authorize"));
-    assert!(doc["token_endpoint_auth_methods_supported"].as_array().unwrap().iter().any(|m| m == "client_secret_post"));
+    assert_eq!(
+        doc["jwks_uri"],
+        format!("{login}/{CONTOSO_TENANT_ID}/discovery/v2.0/keys")
+    );
+    assert_eq!(
+        doc["token_endpoint"],
+        format!("{login}/{CONTOSO_TENANT_ID}/oauth2/v2.0/token")
+    );
+    assert_eq!(
+        doc["authorization_endpoint"],
+        format!("{login}/{CONTOSO_TENANT_ID}/oauth2/v2.0/authorize")
+    );
+    assert!(
+        doc["token_endpoint_auth_methods_supported"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m == "client_secret_post")
+    );
 
-    let multi: Value = t.http.get(format!("{login}/organizations/v2.0/.well-known/openid-configuration"))
-        .send().await.unwrap().json().await.unwrap();
+    let multi: Value = t
+        .http
+        .get(format!(
+            "{login}/organizations/v2.0/.well-known/openid-configuration"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(multi["issuer"], format!("{login}/{{tenantid}}/v2.0"));
 
-    let by_domain: Value = t.http.get(format!("{login}/contoso.com/v2.0/.well-known/openid-configuration"))
-        .send().await.unwrap().json().await.unwrap();
-    assert_eq!(by_domain["issuer"], format!("{login}/{CONTOSO_TENANT_ID}/v2.0"));
+    let by_domain: Value = t
+        .http
+        .get(format!(
+            "{login}/contoso.com/v2.0/.well-known/openid-configuration"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        by_domain["issuer"],
+        format!("{login}/{CONTOSO_TENANT_ID}/v2.0")
+    );
 }
 
 #[tokio::test]
 async fn an_unknown_tenant_gets_aadsts90002() {
     let t = spawn_emu().await;
-    let res = t.http.get(format!("{}/nosuchtenant.example/v2.0/.well-known/openid-configuration", t.emu.login_url()))
-        .send().await.unwrap();
+    let res = t
+        .http
+        .get(format!(
+            "{}/nosuchtenant.example/v2.0/.well-known/openid-configuration",
+            t.emu.login_url()
+        ))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 400);
     assert_aad_error(&res.json().await.unwrap(), "invalid_tenant", 90002);
 
-    let (status, body) = t.token("00000000-1111-2222-3333-444444444444", &[("grant_type", "client_credentials")]).await;
+    let (status, body) = t
+        .token(
+            "00000000-1111-2222-3333-444444444444",
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
     assert_eq!(status, 400);
     assert_aad_error(&body, "invalid_request", 90002);
 }
@@ -46,46 +103,83 @@ async fn an_admin_who_accepts_gets_a_code_and_an_id_token_that_verifies_against_
     assert!(body["refresh_token"].is_string() && body["access_token"].is_string());
     assert!(body["expires_in"].as_i64().unwrap() > 3000);
 
-    let jwks: Value = t.http.get(format!("{}/organizations/discovery/v2.0/keys", t.emu.login_url()))
-        .send().await.unwrap().json().await.unwrap();
+    let jwks: Value = t
+        .http
+        .get(format!(
+            "{}/organizations/discovery/v2.0/keys",
+            t.emu.login_url()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let key = &jwks["keys"][0];
     assert_eq!(key["kty"], "RSA");
     let id_token = body["id_token"].as_str().unwrap();
     let header = jsonwebtoken::decode_header(id_token).unwrap();
     assert_eq!(header.alg, Algorithm::RS256);
     assert_eq!(header.kid.as_deref(), key["kid"].as_str());
-    let decoding = DecodingKey::from_rsa_components(key["n"].as_str().unwrap(), key["e"].as_str().unwrap()).unwrap();
+    let decoding =
+        DecodingKey::from_rsa_components(key["n"].as_str().unwrap(), key["e"].as_str().unwrap())
+            .unwrap();
     let mut v = Validation::new(Algorithm::RS256);
     v.set_audience(&[DEV_CLIENT_ID]);
     v.set_issuer(&[t.emu.issuer(CONTOSO_TENANT_ID)]);
-    let claims = jsonwebtoken::decode::<Value>(id_token, &decoding, &v).unwrap().claims;
+    let claims = jsonwebtoken::decode::<Value>(id_token, &decoding, &v)
+        .unwrap()
+        .claims;
     assert_eq!(claims["tid"], CONTOSO_TENANT_ID);
     assert_eq!(claims["nonce"], "nonce-456");
     assert_eq!(claims["ver"], "2.0");
-    assert_eq!(claims["preferred_username"], "adele.vance@contoso.onmicrosoft.com");
+    assert_eq!(
+        claims["preferred_username"],
+        "adele.vance@contoso.onmicrosoft.com"
+    );
     assert!(claims["oid"].is_string() && claims["sub"].is_string());
 
     // The access token is for Graph, signed by the same key.
     let mut v = Validation::new(Algorithm::RS256);
     v.set_audience(&["https://graph.microsoft.com"]);
-    let at = jsonwebtoken::decode::<Value>(body["access_token"].as_str().unwrap(), &decoding, &v).unwrap().claims;
+    let at = jsonwebtoken::decode::<Value>(body["access_token"].as_str().unwrap(), &decoding, &v)
+        .unwrap()
+        .claims;
     assert_eq!(at["scp"], "User.Read");
     assert_eq!(at["tid"], CONTOSO_TENANT_ID);
 
     // A tampered token does not verify.
     let mut parts: Vec<String> = id_token.split('.').map(str::to_string).collect();
     parts[2] = parts[2].chars().rev().collect();
-    assert!(jsonwebtoken::decode::<Value>(&parts.join("."), &decoding, &Validation::new(Algorithm::RS256)).is_err());
+    assert!(
+        jsonwebtoken::decode::<Value>(
+            &parts.join("."),
+            &decoding,
+            &Validation::new(Algorithm::RS256)
+        )
+        .is_err()
+    );
 }
 
 #[tokio::test]
 async fn cancel_redirects_with_access_denied_and_the_cancel_subcode() {
     let t = spawn_emu().await;
     let (_, challenge) = pkce();
-    let url = t.authorize_url(&Authorize { tenant: "organizations", client_id: DEV_CLIENT_ID, redirect_uri: REDIRECT, challenge: &challenge, prompt: Some("consent") });
+    let url = t.authorize_url(&Authorize {
+        tenant: "organizations",
+        client_id: DEV_CLIENT_ID,
+        redirect_uri: REDIRECT,
+        challenge: &challenge,
+        prompt: Some("consent"),
+    });
     let res = t.submit_page(&url, CONTOSO_ADMIN_EMAIL, "cancel").await;
     assert!(res.status().is_redirection());
-    assert!(res.headers()["location"].to_str().unwrap().starts_with(REDIRECT));
+    assert!(
+        res.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with(REDIRECT)
+    );
     let p = location_params(&res);
     assert_eq!(param(&p, "error"), Some("access_denied"));
     assert_eq!(param(&p, "error_subcode"), Some("cancel"));
@@ -97,19 +191,40 @@ async fn cancel_redirects_with_access_denied_and_the_cancel_subcode() {
 async fn declining_consent_redirects_with_aadsts65004() {
     let t = spawn_emu().await;
     let (_, challenge) = pkce();
-    let url = t.authorize_url(&Authorize { tenant: "organizations", client_id: DEV_CLIENT_ID, redirect_uri: REDIRECT, challenge: &challenge, prompt: Some("consent") });
+    let url = t.authorize_url(&Authorize {
+        tenant: "organizations",
+        client_id: DEV_CLIENT_ID,
+        redirect_uri: REDIRECT,
+        challenge: &challenge,
+        prompt: Some("consent"),
+    });
     let p = location_params(&t.submit_page(&url, CONTOSO_ADMIN_EMAIL, "decline").await);
     assert_eq!(param(&p, "error"), Some("consent_required"));
-    assert!(param(&p, "error_description").unwrap().starts_with("AADSTS65004"));
+    assert!(
+        param(&p, "error_description")
+            .unwrap()
+            .starts_with("AADSTS65004")
+    );
 }
 
 #[tokio::test]
 async fn a_non_admin_cannot_consent_for_the_tenant() {
     let t = spawn_emu().await;
     let (_, challenge) = pkce();
-    let url = t.authorize_url(&Authorize { tenant: "organizations", client_id: DEV_CLIENT_ID, redirect_uri: REDIRECT, challenge: &challenge, prompt: Some("consent") });
+    let url = t.authorize_url(&Authorize {
+        tenant: "organizations",
+        client_id: DEV_CLIENT_ID,
+        redirect_uri: REDIRECT,
+        challenge: &challenge,
+        prompt: Some("consent"),
+    });
     let p = location_params(&t.submit_page(&url, CONTOSO_EMPLOYEE_EMAIL, "accept").await);
-    assert!(param(&p, "error_description").unwrap().starts_with("AADSTS90094"), "{p:?}");
+    assert!(
+        param(&p, "error_description")
+            .unwrap()
+            .starts_with("AADSTS90094"),
+        "{p:?}"
+    );
     assert!(param(&p, "code").is_none());
 
     // After the admin consented, the same employee signs in fine.
@@ -122,17 +237,37 @@ async fn a_non_admin_cannot_consent_for_the_tenant() {
 async fn an_unregistered_redirect_uri_or_client_gets_an_error_page_not_a_redirect() {
     let t = spawn_emu().await;
     let (_, challenge) = pkce();
-    let bad = t.authorize_url(&Authorize { tenant: "organizations", client_id: DEV_CLIENT_ID, redirect_uri: "http://127.0.0.1:9/evil", challenge: &challenge, prompt: None });
+    let bad = t.authorize_url(&Authorize {
+        tenant: "organizations",
+        client_id: DEV_CLIENT_ID,
+        redirect_uri: "http://127.0.0.1:9/evil",
+        challenge: &challenge,
+        prompt: None,
+    });
     let res = t.http.get(bad).send().await.unwrap();
     assert_eq!(res.status(), 400);
     assert!(res.text().await.unwrap().contains("AADSTS50011"));
 
-    let unknown = t.authorize_url(&Authorize { tenant: "organizations", client_id: "11111111-2222-3333-4444-555555555555", redirect_uri: REDIRECT, challenge: &challenge, prompt: None });
+    let unknown = t.authorize_url(&Authorize {
+        tenant: "organizations",
+        client_id: "11111111-2222-3333-4444-555555555555",
+        redirect_uri: REDIRECT,
+        challenge: &challenge,
+        prompt: None,
+    });
     let res = t.http.get(unknown).send().await.unwrap();
     assert_eq!(res.status(), 400);
     assert!(res.text().await.unwrap().contains("AADSTS700016"));
 
-    let res = t.http.get(format!("{}/nosuch.example/oauth2/v2.0/authorize?client_id={DEV_CLIENT_ID}", t.emu.login_url())).send().await.unwrap();
+    let res = t
+        .http
+        .get(format!(
+            "{}/nosuch.example/oauth2/v2.0/authorize?client_id={DEV_CLIENT_ID}",
+            t.emu.login_url()
+        ))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 400);
     assert!(res.text().await.unwrap().contains("AADSTS90002"));
 }
@@ -142,7 +277,8 @@ async fn a_plain_pkce_method_is_refused_at_authorize() {
     let t = spawn_emu().await;
     let url = format!(
         "{}/organizations/oauth2/v2.0/authorize?client_id={DEV_CLIENT_ID}&response_type=code&redirect_uri={}&scope=openid&state=s&code_challenge=abc&code_challenge_method=plain",
-        t.emu.login_url(), url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>()
+        t.emu.login_url(),
+        url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>()
     );
     let p = location_params(&t.http.get(url).send().await.unwrap());
     assert_eq!(param(&p, "error"), Some("invalid_request"));
@@ -153,7 +289,12 @@ async fn a_plain_pkce_method_is_refused_at_authorize() {
 async fn a_wrong_pkce_verifier_is_invalid_grant() {
     let t = spawn_emu().await;
     let (code, _) = t.sign_in(CONTOSO_ADMIN_EMAIL, Some("consent")).await;
-    let (status, body) = t.redeem(&code, "a-completely-different-verifier-that-is-long-enough-1234").await;
+    let (status, body) = t
+        .redeem(
+            &code,
+            "a-completely-different-verifier-that-is-long-enough-1234",
+        )
+        .await;
     assert_eq!(status, 400);
     assert_aad_error(&body, "invalid_grant", 501481);
 }
@@ -172,14 +313,32 @@ async fn a_code_can_be_redeemed_only_once() {
 async fn a_wrong_secret_is_invalid_client() {
     let t = spawn_emu().await;
     let (code, verifier) = t.sign_in(CONTOSO_ADMIN_EMAIL, Some("consent")).await;
-    let (status, body) = t.token("organizations", &[
-        ("grant_type", "authorization_code"), ("client_id", DEV_CLIENT_ID), ("client_secret", "wrong"),
-        ("code", &code), ("redirect_uri", REDIRECT), ("code_verifier", &verifier),
-    ]).await;
+    let (status, body) = t
+        .token(
+            "organizations",
+            &[
+                ("grant_type", "authorization_code"),
+                ("client_id", DEV_CLIENT_ID),
+                ("client_secret", "wrong"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", &verifier),
+            ],
+        )
+        .await;
     assert_eq!(status, 401);
     assert_aad_error(&body, "invalid_client", 7000215);
 
-    let (status, body) = t.token("organizations", &[("grant_type", "authorization_code"), ("client_id", DEV_CLIENT_ID), ("code", &code)]).await;
+    let (status, body) = t
+        .token(
+            "organizations",
+            &[
+                ("grant_type", "authorization_code"),
+                ("client_id", DEV_CLIENT_ID),
+                ("code", &code),
+            ],
+        )
+        .await;
     assert_eq!(status, 401);
     assert_aad_error(&body, "invalid_client", 7000218);
 }
@@ -188,10 +347,19 @@ async fn a_wrong_secret_is_invalid_client() {
 async fn a_different_redirect_uri_at_the_token_endpoint_is_invalid_grant() {
     let t = spawn_emu().await;
     let (code, verifier) = t.sign_in(CONTOSO_ADMIN_EMAIL, Some("consent")).await;
-    let (status, body) = t.token("organizations", &[
-        ("grant_type", "authorization_code"), ("client_id", DEV_CLIENT_ID), ("client_secret", DEV_CLIENT_SECRET),
-        ("code", &code), ("redirect_uri", "http://127.0.0.1:9/other"), ("code_verifier", &verifier),
-    ]).await;
+    let (status, body) = t
+        .token(
+            "organizations",
+            &[
+                ("grant_type", "authorization_code"),
+                ("client_id", DEV_CLIENT_ID),
+                ("client_secret", DEV_CLIENT_SECRET),
+                ("code", &code),
+                ("redirect_uri", "http://127.0.0.1:9/other"),
+                ("code_verifier", &verifier),
+            ],
+        )
+        .await;
     assert_eq!(status, 400);
     assert_aad_error(&body, "invalid_grant", 500112);
 }
@@ -199,18 +367,32 @@ async fn a_different_redirect_uri_at_the_token_endpoint_is_invalid_grant() {
 #[tokio::test]
 async fn an_unknown_client_or_grant_type_gets_microsofts_error() {
     let t = spawn_emu().await;
-    let (status, body) = t.token(CONTOSO_TENANT_ID, &[
-        ("grant_type", "client_credentials"), ("client_id", "11111111-2222-3333-4444-555555555555"),
-        ("client_secret", "x"), ("scope", "https://graph.microsoft.com/.default"),
-    ]).await;
+    let (status, body) = t
+        .token(
+            CONTOSO_TENANT_ID,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", "11111111-2222-3333-4444-555555555555"),
+                ("client_secret", "x"),
+                ("scope", "https://graph.microsoft.com/.default"),
+            ],
+        )
+        .await;
     assert_eq!(status, 400);
     assert_aad_error(&body, "unauthorized_client", 700016);
 
-    let (status, body) = t.token(CONTOSO_TENANT_ID, &[("grant_type", "password"), ("client_id", DEV_CLIENT_ID)]).await;
+    let (status, body) = t
+        .token(
+            CONTOSO_TENANT_ID,
+            &[("grant_type", "password"), ("client_id", DEV_CLIENT_ID)],
+        )
+        .await;
     assert_eq!(status, 400);
     assert_aad_error(&body, "unsupported_grant_type", 70003);
 
-    let (status, body) = t.token(CONTOSO_TENANT_ID, &[("client_id", DEV_CLIENT_ID)]).await;
+    let (status, body) = t
+        .token(CONTOSO_TENANT_ID, &[("client_id", DEV_CLIENT_ID)])
+        .await;
     assert_eq!(status, 400);
     assert_aad_error(&body, "invalid_request", 900144);
 }
@@ -229,17 +411,30 @@ async fn client_credentials_work_only_after_the_admin_consented() {
     let claims: Value = claims_of(body["access_token"].as_str().unwrap());
     assert_eq!(claims["aud"], REQUEST_SERVICE);
     assert_eq!(claims["tid"], CONTOSO_TENANT_ID);
-    assert_eq!(claims["roles"], serde_json::json!(["VerifiableCredential.Create.All"]));
+    assert_eq!(
+        claims["roles"],
+        serde_json::json!(["VerifiableCredential.Create.All"])
+    );
 
     // Consent is per tenant: Fabrikam has not consented.
     let (status, _) = t.app_token(FABRIKAM_TENANT_ID, REQUEST_SERVICE).await;
     assert_eq!(status, 400);
 
     // Scopes without /.default are refused.
-    let (status, body) = t.token(CONTOSO_TENANT_ID, &[
-        ("grant_type", "client_credentials"), ("client_id", DEV_CLIENT_ID), ("client_secret", DEV_CLIENT_SECRET),
-        ("scope", "3db474b9-6a0c-4840-96ac-1fceb342124f/VerifiableCredential.Create.All"),
-    ]).await;
+    let (status, body) = t
+        .token(
+            CONTOSO_TENANT_ID,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", DEV_CLIENT_ID),
+                ("client_secret", DEV_CLIENT_SECRET),
+                (
+                    "scope",
+                    "3db474b9-6a0c-4840-96ac-1fceb342124f/VerifiableCredential.Create.All",
+                ),
+            ],
+        )
+        .await;
     assert_eq!(status, 400);
     assert_aad_error(&body, "invalid_scope", 1002012);
 }
@@ -250,19 +445,35 @@ async fn the_refresh_token_mints_a_delegated_admin_api_token() {
     let body = t.connect(CONTOSO_ADMIN_EMAIL).await;
     let rt = body["refresh_token"].as_str().unwrap();
     let scope = format!("{ADMIN_API}/full_access offline_access");
-    let (status, body) = t.token("organizations", &[
-        ("grant_type", "refresh_token"), ("client_id", DEV_CLIENT_ID), ("client_secret", DEV_CLIENT_SECRET),
-        ("refresh_token", rt), ("scope", &scope),
-    ]).await;
+    let (status, body) = t
+        .token(
+            "organizations",
+            &[
+                ("grant_type", "refresh_token"),
+                ("client_id", DEV_CLIENT_ID),
+                ("client_secret", DEV_CLIENT_SECRET),
+                ("refresh_token", rt),
+                ("scope", &scope),
+            ],
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     let claims: Value = claims_of(body["access_token"].as_str().unwrap());
     assert_eq!(claims["aud"], ADMIN_API);
     assert_eq!(claims["scp"], "full_access");
 
-    let (status, body) = t.token("organizations", &[
-        ("grant_type", "refresh_token"), ("client_id", DEV_CLIENT_ID), ("client_secret", DEV_CLIENT_SECRET),
-        ("refresh_token", "not-a-token"), ("scope", &scope),
-    ]).await;
+    let (status, body) = t
+        .token(
+            "organizations",
+            &[
+                ("grant_type", "refresh_token"),
+                ("client_id", DEV_CLIENT_ID),
+                ("client_secret", DEV_CLIENT_SECRET),
+                ("refresh_token", "not-a-token"),
+                ("scope", &scope),
+            ],
+        )
+        .await;
     assert_eq!(status, 400);
     assert_aad_error(&body, "invalid_grant", 9002313);
 }
@@ -271,10 +482,18 @@ async fn the_refresh_token_mints_a_delegated_admin_api_token() {
 async fn a_tenant_without_verified_id_gets_aadsts500011_for_verified_id_resources() {
     let t = spawn_emu().await;
     let body = t.connect(NORTHWIND_ADMIN_EMAIL).await;
-    let (status, body) = t.token("organizations", &[
-        ("grant_type", "refresh_token"), ("client_id", DEV_CLIENT_ID), ("client_secret", DEV_CLIENT_SECRET),
-        ("refresh_token", body["refresh_token"].as_str().unwrap()), ("scope", &format!("{ADMIN_API}/full_access")),
-    ]).await;
+    let (status, body) = t
+        .token(
+            "organizations",
+            &[
+                ("grant_type", "refresh_token"),
+                ("client_id", DEV_CLIENT_ID),
+                ("client_secret", DEV_CLIENT_SECRET),
+                ("refresh_token", body["refresh_token"].as_str().unwrap()),
+                ("scope", &format!("{ADMIN_API}/full_access")),
+            ],
+        )
+        .await;
     assert_eq!(status, 400);
     assert_aad_error(&body, "invalid_resource", 500011);
 
@@ -287,17 +506,32 @@ async fn a_tenant_without_verified_id_gets_aadsts500011_for_verified_id_resource
 async fn both_admin_consent_endpoints_grant_and_report_cancel_in_their_documented_shapes() {
     let t = spawn_emu().await;
     let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    let v1 = format!("{}/{CONTOSO_TENANT_ID}/adminconsent?client_id={DEV_CLIENT_ID}&state=12345&redirect_uri={}", t.emu.login_url(), enc(REDIRECT));
+    let v1 = format!(
+        "{}/{CONTOSO_TENANT_ID}/adminconsent?client_id={DEV_CLIENT_ID}&state=12345&redirect_uri={}",
+        t.emu.login_url(),
+        enc(REDIRECT)
+    );
     let p = location_params(&t.submit_page(&v1, CONTOSO_ADMIN_EMAIL, "cancel").await);
     assert_eq!(param(&p, "error"), Some("permission_denied"));
-    assert_eq!(param(&p, "error_description"), Some("The admin canceled the request"));
+    assert_eq!(
+        param(&p, "error_description"),
+        Some("The admin canceled the request")
+    );
 
-    let v2 = format!("{}/organizations/v2.0/adminconsent?client_id={DEV_CLIENT_ID}&state=12345&redirect_uri={}&scope={}",
-        t.emu.login_url(), enc(REDIRECT), enc("3db474b9-6a0c-4840-96ac-1fceb342124f/.default"));
+    let v2 = format!(
+        "{}/organizations/v2.0/adminconsent?client_id={DEV_CLIENT_ID}&state=12345&redirect_uri={}&scope={}",
+        t.emu.login_url(),
+        enc(REDIRECT),
+        enc("3db474b9-6a0c-4840-96ac-1fceb342124f/.default")
+    );
     let p = location_params(&t.submit_page(&v2, FABRIKAM_ADMIN_EMAIL, "cancel").await);
     assert_eq!(param(&p, "admin_consent"), Some("True"));
     assert_eq!(param(&p, "error"), Some("consent_required"));
-    assert!(param(&p, "error_description").unwrap().starts_with("AADSTS65004"));
+    assert!(
+        param(&p, "error_description")
+            .unwrap()
+            .starts_with("AADSTS65004")
+    );
 
     let p = location_params(&t.submit_page(&v1, CONTOSO_ADMIN_EMAIL, "accept").await);
     assert_eq!(param(&p, "admin_consent"), Some("True"));
@@ -307,6 +541,12 @@ async fn both_admin_consent_endpoints_grant_and_report_cancel_in_their_documente
 
     let p = location_params(&t.submit_page(&v2, FABRIKAM_ADMIN_EMAIL, "accept").await);
     assert_eq!(param(&p, "tenant"), Some(FABRIKAM_TENANT_ID));
-    assert_eq!(param(&p, "scope"), Some("3db474b9-6a0c-4840-96ac-1fceb342124f/.default"));
-    assert_eq!(t.app_token(FABRIKAM_TENANT_ID, REQUEST_SERVICE).await.0, 200);
+    assert_eq!(
+        param(&p, "scope"),
+        Some("3db474b9-6a0c-4840-96ac-1fceb342124f/.default")
+    );
+    assert_eq!(
+        t.app_token(FABRIKAM_TENANT_ID, REQUEST_SERVICE).await.0,
+        200
+    );
 }
