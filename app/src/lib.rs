@@ -12,7 +12,7 @@ pub mod ssr;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{SsrMode, path};
 
 use components::{CurrentUser, Footer, Header};
 use pages::*;
@@ -67,9 +67,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=LandingPage />
                     <Route path=path!("signup") view=SignUpPage />
                     <Route path=path!("signin") view=SignInPage />
-                    <Route path=path!("invite/:token") view=InvitePage />
-                    <Route path=path!("organization") view=OrganizationPage />
-                    <Route path=path!("organization/team") view=TeamPage />
+                    // Async: these answer with a real status (302 to sign in, 403, 404),
+                    // which needs the data before the first byte is sent.
+                    <Route path=path!("invite/:token") view=InvitePage ssr=SsrMode::Async />
+                    <Route path=path!("organization") view=OrganizationPage ssr=SsrMode::Async />
+                    <Route path=path!("organization/team") view=TeamPage ssr=SsrMode::Async />
                 </Routes>
             </main>
             <Footer />

@@ -34,7 +34,7 @@ pub struct Application {
 
 impl Application {
     /// Opens and migrates the database, binds the listener and assembles the routes.
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+    pub async fn build(mut settings: Settings) -> anyhow::Result<Self> {
         let pool = traceless::db::connect(&settings.database_url)
             .await
             .context("preparing the database")?;
@@ -42,6 +42,10 @@ impl Application {
             .await
             .with_context(|| format!("binding {}", settings.bind_addr))?;
         let local_addr = listener.local_addr()?;
+        if settings.public_url.port() == Some(0) {
+            // Bound to port 0 (tests): the default public URL names the real port.
+            let _ = settings.public_url.set_port(Some(local_addr.port()));
+        }
 
         let leptos_options = LeptosOptions::builder()
             .output_name("traceless")
@@ -111,7 +115,11 @@ async fn router(state: AppState) -> anyhow::Result<Router> {
     let routes = generate_route_list(App);
     let context = {
         let state = state.clone();
-        move || provide_context(state.clone())
+        move || {
+            provide_context(state.clone());
+            // Lets <Redirect/> answer a server-rendered request with a real 302.
+            leptos_router::components::provide_server_redirect(leptos_axum::redirect);
+        }
     };
     let app_shell = {
         let options = state.leptos_options.clone();

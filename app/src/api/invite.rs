@@ -8,7 +8,7 @@ use crate::model::Invite;
 #[cfg(feature = "ssr")]
 use crate::ssr;
 
-#[server(endpoint = "invite")]
+#[server(endpoint = "invite_details")]
 pub async fn invite_details(token: String) -> Result<Invite, AppError> {
     ssr::respond(async {
         let details = traceless::accounts::invite_details(&ssr::pool()?, &token).await?;

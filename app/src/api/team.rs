@@ -13,7 +13,7 @@ use {
     traceless::accounts::{self, UserId},
 };
 
-#[server(endpoint = "team")]
+#[server(endpoint = "team_members")]
 pub async fn team_members() -> Result<Team, AppError> {
     ssr::respond(async {
         let admin = ssr::require_admin().await?;

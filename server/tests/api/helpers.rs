@@ -1,0 +1,144 @@
+//! `spawn_app()` and a `TestApp` with one method per endpoint the tests use.
+
+use app::error::AppError;
+use reqwest::{Response, StatusCode};
+use serde::de::DeserializeOwned;
+use server::{Application, telemetry};
+use traceless::config::Settings;
+use traceless::db::Pool;
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub pool: Pool,
+    _dir: tempfile::TempDir,
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// Starts the server with extra environment-style settings.
+pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+    if std::env::var("TEST_LOG").is_ok() {
+        telemetry::init("info,traceless=debug,server=debug,app=debug", false);
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database_url = format!("sqlite://{}", dir.path().join("test.db").display());
+    let extra: Vec<(String, String)> = extra.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let settings = Settings::from_lookup(|name| {
+        if let Some((_, v)) = extra.iter().find(|(k, _)| k == name) {
+            return Some(v.clone());
+        }
+        match name {
+            "TRACELESS_BIND_ADDR" => Some("127.0.0.1:0".into()),
+            "TRACELESS_DATABASE_URL" => Some(database_url.clone()),
+            _ => None,
+        }
+    })
+    .expect("test settings are valid");
+    let application = Application::build(settings).await.expect("the app builds");
+    let address = format!("http://{}", application.local_addr());
+    let pool = application.state().pool.clone();
+    tokio::spawn(application.run_until_stopped());
+    TestApp {
+        address,
+        client: new_client(),
+        pool,
+        _dir: dir,
+    }
+}
+
+pub fn new_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client builds")
+}
+
+impl TestApp {
+    /// Calls a server function the way our hydrated pages do (form-encoded POST).
+    pub async fn call(&self, name: &str, form: &[(&str, &str)]) -> Response {
+        self.call_as(&self.client, name, form).await
+    }
+
+    pub async fn call_as(&self, client: &reqwest::Client, name: &str, form: &[(&str, &str)]) -> Response {
+        client
+            .post(format!("{}/api/{name}", self.address))
+            .header("Accept", "application/json")
+            .form(form)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        // As a browser navigates: redirects are only real 302s for HTML requests.
+        self.client
+            .get(format!("{}{path}", self.address))
+            .header("Accept", "text/html,application/xhtml+xml")
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn sign_up(&self, organization: &str, name: &str, email: &str, password: &str) -> Response {
+        self.call(
+            "sign_up",
+            &[("organization", organization), ("name", name), ("email", email), ("password", password)],
+        )
+        .await
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> Response {
+        self.call("sign_in", &[("email", email), ("password", password)]).await
+    }
+
+    pub async fn sign_in_as(&self, client: &reqwest::Client, email: &str, password: &str) -> Response {
+        self.call_as(client, "sign_in", &[("email", email), ("password", password)]).await
+    }
+
+    /// Signs up a fresh organization whose admin is `email`, and stays signed in.
+    pub async fn admin(&self, organization: &str, email: &str) {
+        let response = self.sign_up(organization, "Ada Admin", email, PASSWORD).await;
+        assert!(response.status().is_success() || response.status().is_redirection(), "{}", response.status());
+    }
+
+    pub async fn whoami(&self) -> Option<app::model::Me> {
+        ok_json(self.call("whoami", &[]).await).await
+    }
+
+    pub async fn invite(&self, name: &str, email: &str, role: &str) -> Response {
+        self.call("invite_teammate", &[("name", name), ("email", email), ("role", role)]).await
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(&self.pool)
+            .await
+            .expect("count")
+    }
+}
+
+pub async fn ok_json<T: DeserializeOwned>(response: Response) -> T {
+    let status = response.status();
+    let body = response.text().await.expect("body");
+    assert!(status.is_success(), "expected success, got {status}: {body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+/// Asserts the response is a server-function error with `status`, and returns it.
+pub async fn app_error(response: Response, status: StatusCode) -> AppError {
+    let actual = response.status();
+    let body = response.text().await.expect("body");
+    assert_eq!(actual, status, "body: {body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+/// The invite token at the end of an invite link.
+pub fn token_of(link: &str) -> String {
+    link.rsplit('/').next().expect("a token").to_owned()
+}

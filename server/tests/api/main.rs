@@ -1,0 +1,8 @@
+//! Integration tests: the real server on a random loopback port, a throw-away
+//! database per test, and a cookie-keeping HTTP client.
+
+mod accounts;
+mod helpers;
+mod pages;
+mod security;
+mod team;
