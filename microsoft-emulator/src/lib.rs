@@ -72,6 +72,11 @@ pub fn router(state: EmulatorState) -> Router {
             axum::routing::delete(faults::control_remove),
         )
         .route("/_control/redirect_uris", post(control_redirect_uri))
+        .route(
+            "/_control/consents",
+            post(control_consent).delete(control_revoke_consent),
+        )
+        .route("/_control/requests/{id}/expire", post(control_expire))
         .route("/", get(index))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -103,6 +108,39 @@ async fn control_redirect_uri(
         StatusCode::NO_CONTENT.into_response()
     } else {
         StatusCode::NOT_FOUND.into_response()
+    }
+}
+
+#[derive(Deserialize)]
+struct ConsentRef {
+    tenant_id: String,
+    client_id: String,
+}
+
+async fn control_consent(
+    State(state): State<EmulatorState>,
+    axum::Json(c): axum::Json<ConsentRef>,
+) -> StatusCode {
+    state.grant_admin_consent(&c.tenant_id, &c.client_id);
+    StatusCode::NO_CONTENT
+}
+
+async fn control_revoke_consent(
+    State(state): State<EmulatorState>,
+    axum::Json(c): axum::Json<ConsentRef>,
+) -> StatusCode {
+    state.revoke_admin_consent(&c.tenant_id, &c.client_id);
+    StatusCode::NO_CONTENT
+}
+
+async fn control_expire(
+    State(state): State<EmulatorState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> StatusCode {
+    if state.expire_request(&id) {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::NOT_FOUND
     }
 }
 
@@ -172,6 +210,21 @@ impl RunningEmulator {
     /// Adds a redirect URI to a registered client; false if the client is unknown.
     pub fn register_redirect_uri(&self, client_id: &str, uri: &str) -> bool {
         self.state.register_redirect_uri(client_id, uri)
+    }
+    /// Tenant-wide admin consent without the sign-in page (for tests that start "connected").
+    pub fn grant_admin_consent(&self, tenant_id: &str, client_id: &str) {
+        self.state.grant_admin_consent(tenant_id, client_id)
+    }
+    pub fn revoke_admin_consent(&self, tenant_id: &str, client_id: &str) {
+        self.state.revoke_admin_consent(tenant_id, client_id)
+    }
+    /// Lifetime (`expiry` - now) of presentation requests created from now on.
+    pub fn set_request_lifetime_secs(&self, secs: u64) {
+        self.state.set_request_lifetime_secs(secs)
+    }
+    /// Expires a presentation request now (no callback is sent, as with Microsoft).
+    pub fn expire_request(&self, request_id: &str) -> bool {
+        self.state.expire_request(request_id)
     }
     pub fn faults(&self) -> Faults {
         self.state.0.faults.clone()

@@ -36,6 +36,14 @@ pub const NORTHWIND_TENANT_ID: &str = "3c9e1f7a-2d4b-4a6c-8e0f-9b1d3f5a7c2e";
 pub const NORTHWIND_ADMIN_EMAIL: &str = "nestor.wilke@northwindtraders.com";
 pub const NORTHWIND_EMPLOYEE_EMAIL: &str = "joni.sherman@northwindtraders.com";
 
+/// Redirect paths registered for the demo client on `127.0.0.1:3000` and `localhost:3000`.
+/// Other URIs: `RunningEmulator::register_redirect_uri` or `POST /_control/redirect_uris`.
+pub const DEMO_REDIRECT_PATHS: [&str; 3] = [
+    "/auth/microsoft/callback",
+    "/integrations/microsoft/callback",
+    "/organization/integrations/microsoft/callback",
+];
+
 /// The credential type every demo authority issues.
 pub const VERIFIED_EMPLOYEE: &str = "VerifiedEmployee";
 
@@ -197,10 +205,14 @@ impl Seed {
                 client_id: DEV_CLIENT_ID.into(),
                 client_secret: DEV_CLIENT_SECRET.into(),
                 display_name: "Traceless (local)".into(),
-                redirect_uris: vec![
-                    "http://127.0.0.1:3000/auth/microsoft/callback".into(),
-                    "http://localhost:3000/auth/microsoft/callback".into(),
-                ],
+                redirect_uris: ["127.0.0.1:3000", "localhost:3000"]
+                    .iter()
+                    .flat_map(|host| {
+                        DEMO_REDIRECT_PATHS
+                            .iter()
+                            .map(move |path| format!("http://{host}{path}"))
+                    })
+                    .collect(),
                 delegated_permissions: default_delegated(),
                 app_roles: default_app_roles(),
             }],
@@ -455,5 +467,57 @@ fn northwind() -> Tenant {
             }),
         ],
         consented_clients: vec![],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_seed_round_trips_through_a_file() {
+        let path =
+            std::env::temp_dir().join(format!("emulator-seed-{}.json", uuid::Uuid::new_v4()));
+        std::fs::write(&path, serde_json::to_string_pretty(&Seed::demo()).unwrap()).unwrap();
+        let seed = Seed::from_file(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(seed.tenants.len(), 3);
+        assert_eq!(seed.request_lifetime_secs, 300);
+        assert!(!seed.require_public_callback);
+        assert!(
+            seed.tenant(NORTHWIND_TENANT_ID)
+                .unwrap()
+                .verified_id
+                .is_none()
+        );
+        assert!(
+            seed.user(CONTOSO_REVOKED_EMAIL)
+                .unwrap()
+                .1
+                .credential
+                .as_ref()
+                .unwrap()
+                .revoked
+        );
+    }
+
+    #[test]
+    fn a_minimal_seed_file_fills_in_defaults() {
+        let seed: Seed = serde_json::from_str(
+            r#"{"tenants":[{"id":"t","display_name":"T","domains":[{"name":"t.com"}],
+                "users":[{"oid":"u","upn":"u@t.com","display_name":"U","given_name":"U","surname":"X",
+                          "credential":{}}]}],
+                "clients":[{"client_id":"c","client_secret":"s","display_name":"C","redirect_uris":[]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(seed.request_lifetime_secs, 300);
+        assert_eq!(seed.clients[0].app_roles, vec![CREATE_ALL_ROLE]);
+        assert!(
+            !seed.tenants[0].users[0]
+                .credential
+                .as_ref()
+                .unwrap()
+                .revoked
+        );
     }
 }

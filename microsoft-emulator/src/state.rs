@@ -106,6 +106,42 @@ impl EmulatorState {
         }
     }
 
+    /// Records an admin's tenant-wide consent, as if they pressed Accept with prompt=consent.
+    pub fn grant_admin_consent(&self, tenant_id: &str, client_id: &str) {
+        self.store().tenant_consents.insert((
+            tenant_id.to_ascii_lowercase(),
+            client_id.to_ascii_lowercase(),
+        ));
+    }
+
+    /// Removes a tenant's consent (the admin removed the app in Entra).
+    pub fn revoke_admin_consent(&self, tenant_id: &str, client_id: &str) {
+        self.store().tenant_consents.remove(&(
+            tenant_id.to_ascii_lowercase(),
+            client_id.to_ascii_lowercase(),
+        ));
+    }
+
+    /// Lifetime of presentation requests created from now on.
+    pub fn set_request_lifetime_secs(&self, secs: u64) {
+        self.0
+            .seed
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .request_lifetime_secs = secs;
+    }
+
+    /// Makes a presentation request expire now (the wallet can no longer use it); false if unknown.
+    pub fn expire_request(&self, request_id: &str) -> bool {
+        match self.store().requests.get_mut(request_id) {
+            Some(r) => {
+                r.expiry = crate::keys::now() - 1;
+                true
+            }
+            None => false,
+        }
+    }
+
     pub(crate) fn tenant_consented(&self, tid: &str, client_id: &str) -> bool {
         self.store()
             .tenant_consents
