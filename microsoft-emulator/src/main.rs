@@ -7,6 +7,7 @@ use microsoft_emulator::{EmulatorConfig, Seed, spawn};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "microsoft_emulator=info".into()),
