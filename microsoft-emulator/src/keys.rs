@@ -43,7 +43,6 @@ impl Keys {
             "kty": "RSA",
             "use": "sig",
             "kid": self.kid,
-            "x5t": self.kid,
             "n": self.n,
             "e": self.e,
             "alg": "RS256",

@@ -115,6 +115,9 @@ async fn an_admin_who_accepts_gets_a_code_and_an_id_token_that_verifies_against_
         .json()
         .await
         .unwrap();
+    // The JWKS parses as a standard JWK set, as a product using jsonwebtoken would read it.
+    let set: jsonwebtoken::jwk::JwkSet = serde_json::from_value(jwks.clone()).unwrap();
+    assert!(DecodingKey::from_jwk(&set.keys[0]).is_ok());
     let key = &jwks["keys"][0];
     assert_eq!(key["kty"], "RSA");
     let id_token = body["id_token"].as_str().unwrap();
@@ -549,4 +552,32 @@ async fn both_admin_consent_endpoints_grant_and_report_cancel_in_their_documente
         t.app_token(FABRIKAM_TENANT_ID, REQUEST_SERVICE).await.0,
         200
     );
+}
+
+#[tokio::test]
+async fn form_post_answers_with_an_auto_submitting_form_and_login_hint_preselects() {
+    let t = spawn_emu().await;
+    t.emu.grant_admin_consent(CONTOSO_TENANT_ID, DEV_CLIENT_ID);
+    let (_, challenge) = pkce();
+    let url = t
+        .authorize_url(&Authorize {
+            tenant: CONTOSO_TENANT_ID,
+            client_id: DEV_CLIENT_ID,
+            redirect_uri: REDIRECT,
+            challenge: &challenge,
+            prompt: None,
+        })
+        .replace("response_mode=query", "response_mode=form_post")
+        + "&login_hint=megan.bowen%40contoso.com";
+    let html = t.http.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("value=\"9a1b2c3d-0002-4000-8000-000000000002\" checked"));
+    assert!(
+        !html.contains("Fabrikam"),
+        "a tenant path lists only that tenant's accounts"
+    );
+    let res = t.submit_page(&url, CONTOSO_EMPLOYEE_EMAIL, "accept").await;
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    assert!(page.contains(&format!("action=\"{REDIRECT}\"")));
+    assert!(page.contains("name=\"code\"") && page.contains("name=\"state\" value=\"state-123\""));
 }

@@ -326,3 +326,55 @@ async fn the_wallet_http_api_and_page_drive_the_same_flow() {
         .unwrap();
     assert!(users.as_array().unwrap().len() >= 8);
 }
+
+#[tokio::test]
+async fn the_authenticator_page_shares_a_credential_through_its_form() {
+    let (t, sink, url) = request(|_| {}).await;
+    let res = t
+        .http
+        .post(format!("{}/act", t.emu.authenticator_url()))
+        .form(&[
+            ("request", url.as_str()),
+            ("user", "lee.gu@contoso.onmicrosoft.com"),
+            ("variant", "valid"),
+            ("action", "present"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("data-testid=\"outcome\">Shared<")
+    );
+    assert_eq!(
+        sink.statuses(),
+        vec!["request_retrieved", "presentation_verified"]
+    );
+    assert_eq!(
+        sink.all()[1].body["verifiedCredentialsData"][0]["claims"]["mail"],
+        CONTOSO_EMPLOYEE2_EMAIL
+    );
+}
+
+#[tokio::test]
+async fn a_northwind_user_has_no_credential_to_present() {
+    let (t, sink, url) = request(|_| {}).await;
+    let err = t
+        .emu
+        .authenticator()
+        .present(&url, NORTHWIND_EMPLOYEE_EMAIL, Variant::Valid)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, WalletError::NoMatchingCredential(_)));
+    let err = t
+        .emu
+        .authenticator()
+        .present(&url, CONTOSO_NO_CREDENTIAL_EMAIL, Variant::Valid)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, WalletError::NoMatchingCredential(_)));
+    assert!(sink.all().is_empty());
+}
