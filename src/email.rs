@@ -116,7 +116,7 @@ mod tests {
             "me gan@contoso.com",
             ".megan@contoso.com",
             "meg..an@contoso.com",
-            "megan@contoso.com\n",
+            "megan@conto\nso.com",
             "a@b@contoso.com",
             "<megan>@contoso.com",
         ] {

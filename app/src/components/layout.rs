@@ -42,7 +42,7 @@ pub fn Header() -> impl IntoView {
                                 let admin = me.is_admin();
                                 view! {
                                     <nav class="site-nav" aria-label="Main">
-                                        <A href="/organization">"Overview"</A>
+                                        <A href="/organization" exact=true>"Overview"</A>
                                         {admin.then(|| view! { <A href="/organization/team">"Team"</A> })}
                                     </nav>
                                     <div class="site-user">

@@ -1,0 +1,76 @@
+// Page objects for the account pages: tests speak in the product's own words.
+import { expect, type Page } from '@playwright/test';
+
+export const PASSWORD = 'correct horse battery staple';
+
+/** A unique address per run, so tests can share one server and database. */
+export function uniqueEmail(name: string, domain = 'contoso.com'): string {
+  return `${name}.${Date.now()}.${Math.floor(Math.random() * 1e6)}@${domain}`;
+}
+
+/** Waits until the wasm has hydrated the page and its buttons respond. */
+export async function hydrated(page: Page) {
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+}
+
+export class SignUpPage {
+  constructor(private page: Page) {}
+
+  async open() {
+    await this.page.goto('/signup');
+    await hydrated(this.page);
+  }
+
+  async submit(fields: { organization: string; name: string; email: string; password: string }) {
+    await this.page.getByLabel('Organization name').fill(fields.organization);
+    await this.page.getByLabel('Your name').fill(fields.name);
+    await this.page.getByLabel('Work email').fill(fields.email);
+    await this.page.getByLabel('Password', { exact: true }).fill(fields.password);
+    await this.page.getByRole('button', { name: 'Create organization' }).click();
+  }
+}
+
+export class SignInPage {
+  constructor(private page: Page) {}
+
+  async open() {
+    await this.page.goto('/signin');
+    await hydrated(this.page);
+  }
+
+  async submit(email: string, password: string) {
+    await this.page.getByLabel('Email').fill(email);
+    await this.page.getByLabel('Password', { exact: true }).fill(password);
+    await this.page.getByRole('button', { name: 'Sign in' }).click();
+  }
+}
+
+export class TeamPage {
+  constructor(private page: Page) {}
+
+  async open() {
+    await this.page.goto('/organization/team');
+    await hydrated(this.page);
+  }
+
+  /** Adds a teammate and returns the invite link the page shows. */
+  async add(name: string, email: string, role: 'Agent' | 'Organization administrator') {
+    await this.page.getByLabel('Name', { exact: true }).fill(name);
+    await this.page.getByLabel('Work email').fill(email);
+    await this.page.getByLabel('Role').selectOption({ label: role });
+    await this.page.getByRole('button', { name: 'Add teammate' }).click();
+    const link = this.page.getByTestId('invite-link');
+    await expect(link).toBeVisible();
+    return link.inputValue();
+  }
+}
+
+export async function signUpNewAdmin(page: Page, organization = 'Contoso Help Desk') {
+  const email = uniqueEmail('ada');
+  const signUp = new SignUpPage(page);
+  await signUp.open();
+  await signUp.submit({ organization, name: 'Ada Admin', email, password: PASSWORD });
+  await expect(page).toHaveURL(/\/organization$/);
+  await expect(page.getByRole('heading', { name: 'Welcome, Ada Admin' })).toBeVisible();
+  return email;
+}

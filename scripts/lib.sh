@@ -1,0 +1,83 @@
+# Shared by scripts/run and scripts/test: install what is missing, skip what is there.
+# Sourced, not run. Every step says what it does; nothing downloads outside the
+# Rust, npm and Debian registries.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+# cargo-leptos 0.3.11 needs rustc 1.96 and later releases 1.97; 0.3.10 builds on 1.95.
+CARGO_LEPTOS_VERSION="0.3.10"
+# Must equal the wasm-bindgen crate pinned with `=` in Cargo.toml.
+WASM_BINDGEN_VERSION="$(sed -n 's/^wasm-bindgen = "=\(.*\)"$/\1/p' Cargo.toml)"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+ensure_wasm_target() {
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    say "Adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+}
+
+ensure_wasm_bindgen() {
+  if ! wasm-bindgen --version 2>/dev/null | grep -q " ${WASM_BINDGEN_VERSION}\$"; then
+    say "Installing wasm-bindgen-cli ${WASM_BINDGEN_VERSION} (about 3 minutes)"
+    # Not --locked: its lockfile names a crate version the registry mirror lacks.
+    cargo install wasm-bindgen-cli --version "${WASM_BINDGEN_VERSION}"
+  fi
+}
+
+ensure_cargo_leptos() {
+  if ! cargo leptos --version 2>/dev/null | grep -q "${CARGO_LEPTOS_VERSION}"; then
+    say "Installing cargo-leptos ${CARGO_LEPTOS_VERSION} (about 15-20 minutes, once)"
+    cargo install cargo-leptos --version "${CARGO_LEPTOS_VERSION}" --locked
+  fi
+}
+
+ensure_debian_packages() {
+  local missing=()
+  for pair in "$@"; do
+    local command="${pair%%:*}" package="${pair##*:}"
+    command -v "$command" >/dev/null 2>&1 || missing+=("$package")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    say "Installing Debian packages: ${missing[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+  fi
+}
+
+ensure_npm_packages() {
+  if [ ! -d end2end/node_modules/@playwright/test ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
+    say "Installing the end-to-end test packages (Playwright, without its browsers)"
+    (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+  fi
+}
+
+ensure_build_tools() {
+  ensure_wasm_target
+  ensure_wasm_bindgen
+  ensure_cargo_leptos
+}
+
+# A free loopback TCP port.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Waits until $1/healthz answers 200, or fails after $2 seconds.
+wait_healthy() {
+  local url="$1" deadline=$((SECONDS + ${2:-60}))
+  until curl -fsS "$url/healthz" >/dev/null 2>&1; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "The server at $url did not become healthy in time" >&2
+      return 1
+    fi
+    sleep 0.5
+  done
+}
