@@ -310,20 +310,28 @@ async fn finish(
     req: &PresentationRequest,
     terminal: Value,
     silent: bool,
-) -> WalletOutcome {
+) -> Result<WalletOutcome, WalletError> {
     let mut out = new_outcome(&req.id);
-    let fault = state.0.faults.take_callback(&req.tenant_id, &req.id);
-    let deferred = state.store().deferred_retrieved.remove(&req.id);
-    {
+    let (was_retrieved, deferred) = {
+        // Check and complete under one lock, so two concurrent presentations cannot both win.
         let mut store = state.store();
-        if let Some(r) = store.requests.get_mut(&req.id) {
-            r.retrieved = true;
-            r.completed = true;
+        let deferred = store.deferred_retrieved.remove(&req.id);
+        let r = store
+            .requests
+            .get_mut(&req.id)
+            .ok_or_else(|| WalletError::UnknownRequest(req.id.clone()))?;
+        if r.completed {
+            return Err(WalletError::AlreadyCompleted(req.id.clone()));
         }
-    }
+        let was = r.retrieved;
+        r.retrieved = true;
+        r.completed = true;
+        (was, deferred)
+    };
+    let fault = state.0.faults.take_callback(&req.tenant_id, &req.id);
     let retrieved = status_body(req, "request_retrieved");
     let mut bodies = Vec::new();
-    let needs_retrieved = !req.retrieved || deferred;
+    let needs_retrieved = !was_retrieved || deferred;
     if fault == Some(CallbackFault::OutOfOrder) || deferred {
         bodies.push(terminal.clone());
         if needs_retrieved || fault == Some(CallbackFault::OutOfOrder) {
@@ -344,7 +352,7 @@ async fn finish(
         bodies.retain(|b| b["requestStatus"] != terminal["requestStatus"]);
     }
     deliver(state, req, bodies, fault, &mut out).await;
-    out
+    Ok(out)
 }
 
 fn presentation_error(req: &PresentationRequest, code: &str, message: &str) -> Value {
@@ -545,7 +553,7 @@ impl Authenticator {
         let id = request_id_of(&opts.request);
         let req = retrieve(&self.state, &id)?;
         let body = presentation_callback(&self.state, &req, &opts)?;
-        Ok(finish(&self.state, &req, body, false).await)
+        finish(&self.state, &req, body, false).await
     }
 
     /// The person declines. Microsoft documents no callback for this; the emulator sends
@@ -558,7 +566,7 @@ impl Authenticator {
             "userCanceled",
             "The user canceled the presentation in Authenticator.",
         );
-        Ok(finish(&self.state, &req, body, silent).await)
+        finish(&self.state, &req, body, silent).await
     }
 }
 

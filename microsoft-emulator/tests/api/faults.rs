@@ -1,3 +1,5 @@
+//! Faults: injected statuses and latency, and misbehaving callbacks.
+
 use std::time::{Duration, Instant};
 
 use microsoft_emulator::*;

@@ -1,3 +1,5 @@
+//! Graph: organization and domains, and its bearer-token checks.
+
 use microsoft_emulator::*;
 use serde_json::{Value, json};
 

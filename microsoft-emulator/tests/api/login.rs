@@ -1,3 +1,5 @@
+//! Identity platform: discovery, JWKS, the sign-in page, the token endpoint and admin consent.
+
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use microsoft_emulator::*;
 use serde_json::Value;

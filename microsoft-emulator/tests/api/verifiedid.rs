@@ -1,3 +1,5 @@
+//! Verified ID: admin API shapes, createPresentationRequest success and validation, request_uri.
+
 use microsoft_emulator::*;
 use serde_json::{Value, json};
 

@@ -1,3 +1,5 @@
+//! The simulated Authenticator: each presentation variant and the callbacks it causes.
+
 use microsoft_emulator::*;
 use serde_json::{Value, json};
 
