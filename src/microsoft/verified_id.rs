@@ -1,0 +1,486 @@
+//! Entra Verified ID: the admin API (authorities and their contracts) and the request service
+//! (app token with its role check, `createPresentationRequest`).
+
+use reqwest::StatusCode;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use tracing::instrument;
+use url::Url;
+
+use super::client::MicrosoftClient;
+use super::error::{MicrosoftError, Step};
+use super::id_token::unverified_payload;
+use super::ids::{CredentialType, Did, TenantId, Token};
+use super::{PRESENTATION_ROLES, VERIFIED_ID_REQUEST_APP};
+
+/// A Verified ID authority of the tenant: the issuer/verifier identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authority {
+    pub id: String,
+    pub name: String,
+    pub did: Did,
+    pub linked_domain_urls: Vec<Url>,
+}
+
+/// A credential contract of an authority.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contract {
+    pub id: String,
+    pub name: String,
+    /// `rules.vc.type`, e.g. `[VerifiedEmployee]`; empty if the contract has no readable rules.
+    pub credential_types: Vec<CredentialType>,
+}
+
+/// A client-credentials token for the Verified ID request service in one tenant, checked to
+/// carry a role that allows presentation requests.
+#[derive(Debug, Clone)]
+pub struct AppToken {
+    pub tenant: TenantId,
+    pub token: Token,
+    pub roles: Vec<String>,
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+impl AppToken {
+    /// Whether the token expires within `margin` (reuse it until then).
+    pub fn expires_within(&self, margin: time::Duration) -> bool {
+        self.expires_at
+            .is_none_or(|at| at - margin <= OffsetDateTime::now_utc())
+    }
+}
+
+/// The body of `createPresentationRequest`. Build it with [`PresentationRequest::new`]; the
+/// fields stay public for the cases the constructor does not cover.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PresentationRequest {
+    /// The verifier's DID.
+    pub authority: Did,
+    pub registration: Registration,
+    pub callback: PresentationCallback,
+    pub requested_credentials: Vec<RequestedCredential>,
+}
+
+/// Shown to the person in Authenticator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Registration {
+    pub client_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+}
+
+/// Where Microsoft posts the callbacks, the `state` it echoes, and the `api-key` header it
+/// sends with each (a per-request secret; redacted in `Debug`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PresentationCallback {
+    pub url: Url,
+    pub state: String,
+    pub api_key: Token,
+}
+
+impl PresentationCallback {
+    pub fn new(url: Url, state: impl Into<String>, api_key: impl Into<String>) -> Self {
+        PresentationCallback {
+            url,
+            state: state.into(),
+            api_key: Token::new(api_key),
+        }
+    }
+}
+
+/// One requested credential and how Microsoft must validate it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestedCredential {
+    pub credential_type: CredentialType,
+    pub purpose: Option<String>,
+    /// Empty means any issuer: always set it.
+    pub accepted_issuers: Vec<Did>,
+    pub allow_revoked: bool,
+    pub validate_linked_domain: bool,
+    pub face_check: Option<FaceCheck>,
+}
+
+/// Face Check: compare the person's face with the credential's photo claim.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FaceCheck {
+    pub source_photo_claim_name: String,
+    /// 50 to 100; Microsoft's default is 70.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub match_confidence_threshold: Option<u8>,
+}
+
+impl FaceCheck {
+    /// Against the VerifiedEmployee `photo` claim.
+    pub fn photo(match_confidence_threshold: u8) -> FaceCheck {
+        FaceCheck {
+            source_photo_claim_name: "photo".into(),
+            match_confidence_threshold: Some(match_confidence_threshold),
+        }
+    }
+}
+
+impl PresentationRequest {
+    /// One credential of `credential_type` issued by `authority` itself, not revoked, from an
+    /// issuer with a validated linked domain; no QR code (render `url`), no receipt.
+    pub fn new(
+        authority: Did,
+        credential_type: CredentialType,
+        registration: Registration,
+        callback: PresentationCallback,
+    ) -> PresentationRequest {
+        PresentationRequest {
+            requested_credentials: vec![RequestedCredential {
+                credential_type,
+                purpose: None,
+                accepted_issuers: vec![authority.clone()],
+                allow_revoked: false,
+                validate_linked_domain: true,
+                face_check: None,
+            }],
+            authority,
+            registration,
+            callback,
+        }
+    }
+
+    /// Adds Face Check to every requested credential.
+    pub fn with_face_check(mut self, face_check: FaceCheck) -> PresentationRequest {
+        for c in &mut self.requested_credentials {
+            c.face_check = Some(face_check.clone());
+        }
+        self
+    }
+
+    /// The JSON Microsoft expects (camelCase, `includeQRCode`, nested `configuration.validation`).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(WireRequest::from(self)).expect("plain data serializes")
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WireRequest<'a> {
+    authority: &'a Did,
+    #[serde(rename = "includeQRCode")]
+    include_qr_code: bool,
+    include_receipt: bool,
+    registration: &'a Registration,
+    callback: WireCallback<'a>,
+    requested_credentials: Vec<WireCredential<'a>>,
+}
+
+#[derive(Serialize)]
+struct WireCallback<'a> {
+    url: &'a str,
+    state: &'a str,
+    headers: WireHeaders<'a>,
+}
+
+#[derive(Serialize)]
+struct WireHeaders<'a> {
+    #[serde(rename = "api-key")]
+    api_key: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WireCredential<'a> {
+    #[serde(rename = "type")]
+    credential_type: &'a CredentialType,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    purpose: Option<&'a str>,
+    accepted_issuers: &'a [Did],
+    configuration: WireConfiguration<'a>,
+}
+
+#[derive(Serialize)]
+struct WireConfiguration<'a> {
+    validation: WireValidation<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WireValidation<'a> {
+    allow_revoked: bool,
+    validate_linked_domain: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    face_check: Option<&'a FaceCheck>,
+}
+
+impl<'a> From<&'a PresentationRequest> for WireRequest<'a> {
+    fn from(r: &'a PresentationRequest) -> Self {
+        WireRequest {
+            authority: &r.authority,
+            include_qr_code: false,
+            // Never with Face Check, and only for debugging otherwise.
+            include_receipt: false,
+            registration: &r.registration,
+            callback: WireCallback {
+                url: r.callback.url.as_str(),
+                state: &r.callback.state,
+                headers: WireHeaders {
+                    api_key: r.callback.api_key.expose(),
+                },
+            },
+            requested_credentials: r
+                .requested_credentials
+                .iter()
+                .map(|c| WireCredential {
+                    credential_type: &c.credential_type,
+                    purpose: c.purpose.as_deref(),
+                    accepted_issuers: &c.accepted_issuers,
+                    configuration: WireConfiguration {
+                        validation: WireValidation {
+                            allow_revoked: c.allow_revoked,
+                            validate_linked_domain: c.validate_linked_domain,
+                            face_check: c.face_check.as_ref(),
+                        },
+                    },
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Microsoft's answer to `createPresentationRequest` (201).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedRequest {
+    pub request_id: String,
+    /// `openid-vc://?request_uri=...`: opaque; show it as a QR code and a deep link.
+    pub url: String,
+    /// When the request stops working (about 5 minutes after creation).
+    #[serde(with = "time::serde::timestamp")]
+    pub expiry: OffsetDateTime,
+}
+
+impl MicrosoftClient {
+    /// The tenant's Verified ID authorities (admin API, delegated `full_access` token).
+    /// An empty list means Verified ID is not set up: `VerifiedIdNotSetUp`.
+    #[instrument(skip(self, admin_token))]
+    pub async fn authorities(&self, admin_token: &Token) -> Result<Vec<Authority>, MicrosoftError> {
+        #[derive(Deserialize)]
+        struct List {
+            value: Vec<RawAuthority>,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct RawAuthority {
+            id: String,
+            #[serde(default)]
+            name: String,
+            did_model: RawDidModel,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct RawDidModel {
+            did: Did,
+            #[serde(default)]
+            linked_domain_urls: Vec<Url>,
+        }
+
+        let url = self
+            .endpoints
+            .verified_id_at("v1.0/verifiableCredentials/authorities");
+        let list: List = self
+            .send_json(
+                Step::AdminApi,
+                self.http.get(url).bearer_auth(admin_token.expose()),
+                StatusCode::OK,
+            )
+            .await?;
+        if list.value.is_empty() {
+            return Err(MicrosoftError::VerifiedIdNotSetUp);
+        }
+        Ok(list
+            .value
+            .into_iter()
+            .map(|a| Authority {
+                id: a.id,
+                name: a.name,
+                did: a.did_model.did,
+                linked_domain_urls: a.did_model.linked_domain_urls,
+            })
+            .collect())
+    }
+
+    /// The contracts (credential types) of one authority.
+    #[instrument(skip(self, admin_token))]
+    pub async fn contracts(
+        &self,
+        admin_token: &Token,
+        authority_id: &str,
+    ) -> Result<Vec<Contract>, MicrosoftError> {
+        #[derive(Deserialize)]
+        struct List {
+            value: Vec<RawContract>,
+        }
+        #[derive(Deserialize)]
+        struct RawContract {
+            id: String,
+            #[serde(default)]
+            name: String,
+            // The docs show `rules` both as an object and as a placeholder string.
+            #[serde(default)]
+            rules: serde_json::Value,
+        }
+
+        let mut url = self
+            .endpoints
+            .verified_id_at("v1.0/verifiableCredentials/authorities");
+        url.path_segments_mut()
+            .map_err(|()| MicrosoftError::InvalidConfiguration("verified_id base URL".into()))?
+            .push(authority_id)
+            .push("contracts");
+        let list: List = self
+            .send_json(
+                Step::AdminApi,
+                self.http.get(url).bearer_auth(admin_token.expose()),
+                StatusCode::OK,
+            )
+            .await?;
+        Ok(list
+            .value
+            .into_iter()
+            .map(|c| Contract {
+                credential_types: c.rules["vc"]["type"]
+                    .as_array()
+                    .map(|types| {
+                        types
+                            .iter()
+                            .filter_map(|t| t.as_str())
+                            .filter_map(|t| CredentialType::parse(t).ok())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                id: c.id,
+                name: c.name,
+            })
+            .collect())
+    }
+
+    /// A client-credentials token for the request service in `tenant`, refused with
+    /// `MissingRole` unless it carries `VerifiableCredential.Create.All` or `.PresentRequest`
+    /// (Microsoft issues app tokens without roles when none was granted).
+    #[instrument(skip(self), fields(tenant = %tenant))]
+    pub async fn app_token(&self, tenant: &TenantId) -> Result<AppToken, MicrosoftError> {
+        #[derive(Deserialize)]
+        struct AppClaims {
+            #[serde(default)]
+            roles: Vec<String>,
+            #[serde(default)]
+            tid: Option<String>,
+        }
+
+        let step = Step::AppToken;
+        let (token, expires_at) = self
+            .client_credentials(step, tenant, &format!("{VERIFIED_ID_REQUEST_APP}/.default"))
+            .await?;
+        // Not verified: the token is for the request service, not for us; we only read what
+        // Microsoft granted.
+        let claims: AppClaims = unverified_payload(token.expose())
+            .ok_or_else(|| MicrosoftError::malformed(step, "the access token is not a JWT"))?;
+        if let Some(tid) = &claims.tid
+            && TenantId::parse(tid).ok().as_ref() != Some(tenant)
+        {
+            return Err(MicrosoftError::malformed(
+                step,
+                "the access token is for another tenant",
+            ));
+        }
+        if !claims
+            .roles
+            .iter()
+            .any(|r| PRESENTATION_ROLES.contains(&r.as_str()))
+        {
+            return Err(MicrosoftError::MissingRole);
+        }
+        Ok(AppToken {
+            tenant: tenant.clone(),
+            token,
+            roles: claims.roles,
+            expires_at,
+        })
+    }
+
+    /// `POST /v1.0/verifiableCredentials/createPresentationRequest`; 201 is success.
+    #[instrument(skip(self, app_token, request), fields(tenant = %app_token.tenant, authority = %request.authority))]
+    pub async fn create_presentation_request(
+        &self,
+        app_token: &AppToken,
+        request: &PresentationRequest,
+    ) -> Result<CreatedRequest, MicrosoftError> {
+        let url = self
+            .endpoints
+            .verified_id_at("v1.0/verifiableCredentials/createPresentationRequest");
+        let created: CreatedRequest = self
+            .send_json(
+                Step::PresentationRequest,
+                self.http
+                    .post(url)
+                    .bearer_auth(app_token.token.expose())
+                    .json(&WireRequest::from(request)),
+                StatusCode::CREATED,
+            )
+            .await?;
+        tracing::debug!(request_id = %created.request_id, "presentation request created");
+        Ok(created)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_presentation_request_serializes_as_microsoft_documents_it() {
+        let did = Did::parse("did:web:verifiedid.contoso.com").unwrap();
+        let r = PresentationRequest::new(
+            did.clone(),
+            CredentialType::verified_employee(),
+            Registration {
+                client_name: "Traceless".into(),
+                purpose: Some("Verify your employment".into()),
+            },
+            PresentationCallback::new(
+                Url::parse("https://traceless.example/api/microsoft/callback").unwrap(),
+                "verification-42",
+                "key-1",
+            ),
+        )
+        .with_face_check(FaceCheck::photo(70));
+        assert_eq!(
+            r.to_json(),
+            json!({
+                "authority": "did:web:verifiedid.contoso.com",
+                "includeQRCode": false,
+                "includeReceipt": false,
+                "registration": {"clientName": "Traceless", "purpose": "Verify your employment"},
+                "callback": {"url": "https://traceless.example/api/microsoft/callback",
+                             "state": "verification-42", "headers": {"api-key": "key-1"}},
+                "requestedCredentials": [{
+                    "type": "VerifiedEmployee",
+                    "acceptedIssuers": ["did:web:verifiedid.contoso.com"],
+                    "configuration": {"validation": {
+                        "allowRevoked": false, "validateLinkedDomain": true,
+                        "faceCheck": {"sourcePhotoClaimName": "photo", "matchConfidenceThreshold": 70}}}
+                }]
+            })
+        );
+        assert!(!format!("{r:?}").contains("key-1"));
+    }
+
+    #[test]
+    fn the_created_request_reads_expiry_as_unix_seconds() {
+        let c: CreatedRequest = serde_json::from_str(
+            r#"{"requestId":"e4ef27ca-eb8c-4b63-823b-3b95140eac11",
+                "url":"openid-vc://?request_uri=https://verifiedid.did.msidentity.com/v1.0/tenants/t/verifiableCredentials/presentationRequests/e4ef27ca",
+                "expiry":1633017751,"qrCode":"data:image/png;base64,iVBORw0KGgoA"}"#,
+        )
+        .unwrap();
+        assert_eq!(c.expiry.unix_timestamp(), 1633017751);
+        assert!(c.url.starts_with("openid-vc://"));
+    }
+}
