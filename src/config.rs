@@ -30,6 +30,8 @@ pub struct MicrosoftSettings {
     pub verified_id_url: Option<Url>,
     /// Where the built-in emulator listens when it is used.
     pub emulator_addr: SocketAddr,
+    /// How long one call to Microsoft may take before we give up on it.
+    pub timeout: Duration,
 }
 
 /// The multi-tenant app registration in Entra. The secret is kept out of `Debug`.
@@ -68,6 +70,7 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/traceless.db";
 pub const DEFAULT_LOG_FILTER: &str = "info,traceless=debug,server=debug,app=debug";
 pub const DEFAULT_EMULATOR_ADDR: &str = "127.0.0.1:3100";
 pub const DEFAULT_INVITE_LIFETIME_HOURS: u64 = 72;
+pub const DEFAULT_MS_TIMEOUT_MS: u64 = 10_000;
 
 impl Settings {
     /// Reads the process environment.
@@ -111,6 +114,18 @@ impl Settings {
             }
         };
         let optional_url = |name: &'static str| lookup(name).map(|v| parse_url(name, v)).transpose();
+        let timeout_ms = match lookup("TRACELESS_MS_TIMEOUT_MS") {
+            Some(value) => value
+                .parse::<u64>()
+                .ok()
+                .filter(|ms| (100..=120_000).contains(ms))
+                .ok_or(ConfigError::Invalid {
+                    name: "TRACELESS_MS_TIMEOUT_MS",
+                    value,
+                    reason: "expected milliseconds between 100 and 120000".into(),
+                })?,
+            None => DEFAULT_MS_TIMEOUT_MS,
+        };
         let invite_hours = match lookup("TRACELESS_INVITE_LIFETIME_HOURS") {
             Some(value) => value
                 .parse::<u64>()
@@ -153,6 +168,7 @@ impl Settings {
                     lookup("TRACELESS_EMULATOR_ADDR")
                         .unwrap_or_else(|| DEFAULT_EMULATOR_ADDR.into()),
                 )?,
+                timeout: Duration::from_millis(timeout_ms),
             },
         })
     }

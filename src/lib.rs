@@ -4,8 +4,11 @@
 //! `server` binary uses it directly, so none of it is ever compiled to wasm.
 
 pub mod accounts;
+pub mod audit;
 pub mod config;
 pub mod db;
 pub mod email;
+pub mod integrations;
+pub mod microsoft;
 pub mod password;
 pub mod secret;

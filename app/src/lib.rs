@@ -72,6 +72,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("invite/:token") view=InvitePage ssr=SsrMode::Async />
                     <Route path=path!("organization") view=OrganizationPage ssr=SsrMode::Async />
                     <Route path=path!("organization/team") view=TeamPage ssr=SsrMode::Async />
+                    <Route path=path!("organization/integrations") view=IntegrationsPage ssr=SsrMode::Async />
+                    <Route path=path!("organization/integrations/microsoft/setup") view=SetupPage />
+                    <Route path=path!("organization/audit") view=AuditPage ssr=SsrMode::Async />
                 </Routes>
             </main>
             <Footer />

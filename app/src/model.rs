@@ -81,3 +81,40 @@ pub struct Invite {
     pub email: String,
     pub role: Role,
 }
+
+/// The Microsoft Verified ID connection card.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MicrosoftCard {
+    /// Organization administrators may connect and remove; others only look.
+    pub can_manage: bool,
+    pub connection: Option<MicrosoftConnection>,
+    /// The outcome of the last return from Microsoft in this session, shown once.
+    pub outcome: Option<ConnectOutcome>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MicrosoftConnection {
+    pub tenant_name: String,
+    pub tenant_id: String,
+    pub authority_did: String,
+    pub credential_type: String,
+    pub domains: Vec<String>,
+    pub microsoft_account: String,
+    pub connected_by: String,
+    pub connected_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ConnectOutcome {
+    Connected,
+    Failed { code: String, detail: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub detail: String,
+}

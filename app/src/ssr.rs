@@ -10,6 +10,7 @@ use tower_sessions::Session;
 use traceless::accounts::{self, AccountError, User, UserId};
 use traceless::config::Settings;
 use traceless::db::Pool;
+use traceless::microsoft::MicrosoftClient;
 
 use crate::error::AppError;
 
@@ -19,7 +20,14 @@ pub struct AppState {
     pub pool: Pool,
     pub settings: Arc<Settings>,
     pub leptos_options: LeptosOptions,
+    /// Microsoft (or the built-in emulator: only base URLs differ).
+    pub microsoft: Arc<MicrosoftClient>,
+    /// Where Microsoft sends the admin back after sign-in and consent.
+    pub microsoft_redirect_uri: url::Url,
 }
+
+/// The route Microsoft redirects back to; registered on the app in Entra.
+pub const MICROSOFT_CALLBACK_PATH: &str = "/organization/integrations/microsoft/callback";
 
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
@@ -41,6 +49,12 @@ pub async fn session() -> Result<Session, AppError> {
     leptos_axum::extract::<Session>()
         .await
         .map_err(|e| internal(format!("no session layer: {e:?}")))
+}
+
+/// The active user signed in on `session`, for plain axum routes.
+pub async fn user_of_session(pool: &Pool, session: &Session) -> Option<User> {
+    let id = session.get::<uuid::Uuid>(USER_KEY).await.ok().flatten()?;
+    accounts::active_user(pool, UserId(id)).await.ok().flatten()
 }
 
 /// The signed-in user, re-read from the database on every call so that a removed

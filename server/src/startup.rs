@@ -30,6 +30,7 @@ pub struct Application {
     router: Router,
     local_addr: SocketAddr,
     state: AppState,
+    microsoft: crate::microsoft::Microsoft,
 }
 
 impl Application {
@@ -53,10 +54,17 @@ impl Application {
             .site_pkg_dir("pkg")
             .site_addr(local_addr)
             .build();
+        let microsoft_redirect_uri = settings
+            .public_url
+            .join(app::ssr::MICROSOFT_CALLBACK_PATH)
+            .context("building the Microsoft redirect URI")?;
+        let microsoft = crate::microsoft::connect(&settings, &microsoft_redirect_uri).await?;
         let state = AppState {
             pool,
             settings: Arc::new(settings),
             leptos_options,
+            microsoft: Arc::new(microsoft.client.clone()),
+            microsoft_redirect_uri,
         };
         let router = router(state.clone()).await?;
         Ok(Self {
@@ -64,6 +72,7 @@ impl Application {
             router,
             local_addr,
             state,
+            microsoft,
         })
     }
 
@@ -73,6 +82,12 @@ impl Application {
 
     pub fn state(&self) -> &AppState {
         &self.state
+    }
+
+    /// The built-in emulator, when no real Microsoft app is configured.
+    #[cfg(feature = "emulator")]
+    pub fn emulator(&self) -> Option<&microsoft_emulator::RunningEmulator> {
+        self.microsoft.emulator.as_ref()
     }
 
     /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.
@@ -86,6 +101,10 @@ impl Application {
             .with_graceful_shutdown(shutdown_signal())
             .await
             .context("serving HTTP")?;
+        #[cfg(feature = "emulator")]
+        if let Some(emulator) = self.microsoft.emulator {
+            emulator.shutdown().await;
+        }
         tracing::info!("stopped");
         Ok(())
     }
@@ -128,6 +147,7 @@ async fn router(state: AppState) -> anyhow::Result<Router> {
     Ok(Router::new()
         .route("/healthz", get(routes::health::healthz))
         .route("/api/{*fn_name}", post(server_fn_handler))
+        .route(app::ssr::MICROSOFT_CALLBACK_PATH, get(routes::microsoft_connect::callback))
         .leptos_routes_with_context(&state, routes, context, app_shell)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(

@@ -2,6 +2,7 @@
 //! asking before it reads or changes anything.
 
 pub mod auth;
+pub mod integrations;
 pub mod invite;
 pub mod team;
 

@@ -43,7 +43,11 @@ pub fn Header() -> impl IntoView {
                                 view! {
                                     <nav class="site-nav" aria-label="Main">
                                         <A href="/organization" exact=true>"Overview"</A>
-                                        {admin.then(|| view! { <A href="/organization/team">"Team"</A> })}
+                                        <A href="/organization/integrations">"Integrations"</A>
+                                        {admin.then(|| view! {
+                                            <A href="/organization/team">"Team"</A>
+                                            <A href="/organization/audit">"Audit log"</A>
+                                        })}
                                     </nav>
                                     <div class="site-user">
                                         <span class="site-user-name" title=me.email.clone()>

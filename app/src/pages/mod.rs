@@ -1,17 +1,23 @@
 //! One module per page.
 
+mod audit;
+mod integrations;
 mod invite;
 mod landing;
 mod not_found;
 mod organization;
+mod setup;
 mod sign_in;
 mod sign_up;
 mod team;
 
+pub use audit::AuditPage;
+pub use integrations::IntegrationsPage;
 pub use invite::InvitePage;
 pub use landing::LandingPage;
 pub use not_found::NotFound;
 pub use organization::OrganizationPage;
+pub use setup::SetupPage;
 pub use sign_in::SignInPage;
 pub use sign_up::SignUpPage;
 pub use team::TeamPage;

@@ -22,7 +22,9 @@ pub fn OrganizationPage() -> impl IntoView {
                         "Verify people with a credential in Microsoft Authenticator. An organization "
                         "administrator connects your Microsoft tenant once; then agents can send verification links."
                     </p>
-                    <p class="muted">"The connection card is coming to this dashboard next."</p>
+                    <A href="/organization/integrations" attr:class="button-secondary">
+                        {if admin { "Open the connection card" } else { "See the connection" }}
+                    </A>
                 </article>
                 {if admin {
                     view! {

@@ -1,6 +1,8 @@
 //! `spawn_app()` and a `TestApp` with one method per endpoint the tests use.
 
 use app::error::AppError;
+use app::model::MicrosoftCard;
+use microsoft_emulator::{DEV_CLIENT_ID, DEV_CLIENT_SECRET, EmulatorConfig, RunningEmulator, Seed};
 use reqwest::{Response, StatusCode};
 use serde::de::DeserializeOwned;
 use server::{Application, telemetry};
@@ -11,6 +13,8 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub pool: Pool,
+    /// Microsoft, for this test alone.
+    pub emulator: RunningEmulator,
     _dir: tempfile::TempDir,
 }
 
@@ -27,7 +31,26 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     }
     let dir = tempfile::tempdir().expect("temp dir");
     let database_url = format!("sqlite://{}", dir.path().join("test.db").display());
-    let extra: Vec<(String, String)> = extra.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let emulator = microsoft_emulator::spawn(EmulatorConfig {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        seed: Seed::demo(),
+    })
+    .await
+    .expect("the emulator starts");
+    let mut extra: Vec<(String, String)> = extra.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    // The product is configured as for the real Microsoft; only the base URLs differ.
+    for (name, value) in [
+        ("TRACELESS_MS_CLIENT_ID", DEV_CLIENT_ID.to_string()),
+        ("TRACELESS_MS_CLIENT_SECRET", DEV_CLIENT_SECRET.to_string()),
+        ("TRACELESS_MS_LOGIN_URL", emulator.login_url()),
+        ("TRACELESS_MS_GRAPH_URL", emulator.graph_url()),
+        ("TRACELESS_MS_VERIFIED_ID_URL", emulator.verified_id_url()),
+        ("TRACELESS_MS_TIMEOUT_MS", "1500".to_string()),
+    ] {
+        if !extra.iter().any(|(k, _)| k == name) {
+            extra.push((name.to_string(), value));
+        }
+    }
     let settings = Settings::from_lookup(|name| {
         if let Some((_, v)) = extra.iter().find(|(k, _)| k == name) {
             return Some(v.clone());
@@ -42,11 +65,13 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     let application = Application::build(settings).await.expect("the app builds");
     let address = format!("http://{}", application.local_addr());
     let pool = application.state().pool.clone();
+    emulator.register_redirect_uri(DEV_CLIENT_ID, &format!("{address}{}", app::ssr::MICROSOFT_CALLBACK_PATH));
     tokio::spawn(application.run_until_stopped());
     TestApp {
         address,
         client: new_client(),
         pool,
+        emulator,
         _dir: dir,
     }
 }
@@ -113,6 +138,69 @@ impl TestApp {
 
     pub async fn invite(&self, name: &str, email: &str, role: &str) -> Response {
         self.call("invite_teammate", &[("name", name), ("email", email), ("role", role)]).await
+    }
+
+    /// Presses "Log in to your tenant" as `client` and returns Microsoft's sign-in URL.
+    pub async fn start_connect_as(&self, client: &reqwest::Client) -> String {
+        let response = self.call_as(client, "start_microsoft_connect", &[]).await;
+        assert!(response.status().is_success(), "{}", response.status());
+        response.headers()["location"].to_str().unwrap().to_owned()
+    }
+
+    /// Plays the person at Microsoft's sign-in page: picks `mail`'s account and presses
+    /// `action` (accept, cancel, decline). Returns where Microsoft sends the browser back.
+    pub async fn at_microsoft(&self, authorize_url: &str, mail: &str, action: &str) -> String {
+        let browser = new_client();
+        let page = browser.get(authorize_url).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK, "the sign-in page renders");
+        let html = page.text().await.unwrap();
+        let txn = html.split("name=\"txn\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        let oid = Seed::demo()
+            .tenants
+            .iter()
+            .flat_map(|t| t.users.iter())
+            .find(|u| u.mail.as_deref() == Some(mail))
+            .map(|u| u.oid.clone())
+            .expect("a demo user");
+        let decided = browser
+            .post(format!("{}/_emulator/decide", self.emulator.login_url()))
+            .form(&[("txn", txn.as_str()), ("account", oid.as_str()), ("action", action)])
+            .send()
+            .await
+            .unwrap();
+        assert!(decided.status().is_redirection(), "{}", decided.status());
+        decided.headers()["location"].to_str().unwrap().to_owned()
+    }
+
+    /// Follows Microsoft's redirect back to us as `client`; returns where we send it.
+    pub async fn return_from_microsoft_as(&self, client: &reqwest::Client, callback_url: &str) -> String {
+        let response = client.get(callback_url).send().await.unwrap();
+        assert!(response.status().is_redirection(), "{}", response.status());
+        response.headers()["location"].to_str().unwrap().to_owned()
+    }
+
+    /// The whole connect flow for the app's own client; returns the callback URL used.
+    pub async fn connect_microsoft(&self, mail: &str, action: &str) -> String {
+        let authorize = self.start_connect_as(&self.client).await;
+        let callback = self.at_microsoft(&authorize, mail, action).await;
+        let landed = self.return_from_microsoft_as(&self.client, &callback).await;
+        assert_eq!(landed, "/organization/integrations");
+        callback
+    }
+
+    pub async fn card_as(&self, client: &reqwest::Client) -> MicrosoftCard {
+        ok_json(self.call_as(client, "microsoft_connection_card", &[]).await).await
+    }
+
+    pub async fn card(&self) -> MicrosoftCard {
+        self.card_as(&self.client).await
+    }
+
+    pub async fn audit_actions(&self) -> Vec<String> {
+        sqlx::query_scalar("SELECT action FROM audit_log ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .unwrap()
     }
 
     pub async fn count(&self, table: &str) -> i64 {

@@ -2,6 +2,7 @@
 //! database per test, and a cookie-keeping HTTP client.
 
 mod accounts;
+mod connect;
 mod helpers;
 mod pages;
 mod security;

@@ -1,0 +1,169 @@
+//! `/organization/integrations`: the Microsoft Verified ID connection card.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::{A, Redirect};
+
+use crate::api::integrations::{RemoveMicrosoftIntegration, StartMicrosoftConnect, microsoft_connection_card};
+use crate::components::{Alert, FormAlert, SubmitButton};
+use crate::error::AppError;
+use crate::model::{ConnectOutcome, MicrosoftCard, MicrosoftConnection};
+
+pub const NOT_ADMIN_TEXT: &str = "You must be an organization administrator in Traceless to connect integrations. Ask your Traceless organization administrator to connect Microsoft Verified ID or to grant you the appropriate access.";
+const TROUBLESHOOTING: &str = "The handoff back to Traceless can fail if the session was interrupted or if Microsoft could not complete authorization. Try starting again from Step 1. If it keeps failing, confirm with your Microsoft administrator that Verified ID is configured for your tenant and that the account you use can consent to the connection.";
+
+#[component]
+pub fn IntegrationsPage() -> impl IntoView {
+    let remove = ServerAction::<RemoveMicrosoftIntegration>::new();
+    let card = Resource::new(move || remove.version().get(), |_| microsoft_connection_card());
+    view! {
+        <Title text="Integrations · Traceless" />
+        <section class="page-head">
+            <h1>"Integrations"</h1>
+            <p class="muted">"Connect the services Traceless uses to verify people."</p>
+        </section>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match card.await {
+                    Ok(card) => view! { <MicrosoftCardView card=card remove=remove /> }.into_any(),
+                    Err(AppError::Unauthenticated) => view! { <Redirect path="/signin" /> }.into_any(),
+                    Err(error) => view! { <Alert kind="error">{error.to_string()}</Alert> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn MicrosoftCardView(card: MicrosoftCard, remove: ServerAction<RemoveMicrosoftIntegration>) -> impl IntoView {
+    let connect = ServerAction::<StartMicrosoftConnect>::new();
+    let connect_value = connect.value();
+    let failed = match &card.outcome {
+        Some(ConnectOutcome::Failed { code, detail }) => Some((code.clone(), detail.clone())),
+        _ => None,
+    };
+    let just_connected = matches!(card.outcome, Some(ConnectOutcome::Connected)) && card.connection.is_some();
+    let can_manage = card.can_manage;
+    let connect_button = move |label: &'static str| {
+        view! {
+            <ActionForm action=connect>
+                <SubmitButton label=label busy_label="Opening Microsoft…" pending=connect.pending() />
+            </ActionForm>
+        }
+    };
+    view! {
+        <article class="panel integration" aria-labelledby="microsoft-title" data-testid="microsoft-card">
+            <div class="integration-head">
+                <span class="integration-logo" aria-hidden="true">
+                    <span></span><span></span><span></span><span></span>
+                </span>
+                <div>
+                    <p class="eyebrow">"Microsoft Entra Verified ID"</p>
+                    <h2 id="microsoft-title">"Connect Your Azure AD Tenant to Microsoft Verified ID"</h2>
+                </div>
+                {if card.connection.is_some() {
+                    view! { <span class="status status-active">"Active"</span> }.into_any()
+                } else {
+                    view! { <span class="status">"Not connected"</span> }.into_any()
+                }}
+            </div>
+            <p>
+                "With Microsoft Verified ID, the person you verify proves who they are with a verifiable credential "
+                "in Microsoft Authenticator on their phone. Microsoft tells Traceless when the presentation succeeds, "
+                "and Traceless checks that the credential's email is the person you meant to verify."
+            </p>
+            <FormAlert value=connect_value />
+            {failed.map(|(code, detail)| view! {
+                <div class="alert alert-error" role="alert" data-testid="connect-problem" data-code=code>
+                    <p><strong>"We could not finish connecting your tenant."</strong></p>
+                    <p>{detail}</p>
+                    <p>{TROUBLESHOOTING}</p>
+                    {can_manage.then(|| connect_button("Start again"))}
+                </div>
+            })}
+            {just_connected.then(|| view! { <Alert kind="success">"Your Microsoft tenant is connected."</Alert> })}
+            {match card.connection {
+                Some(connection) => view! { <ActiveConnection connection=connection can_manage=can_manage remove=remove /> }.into_any(),
+                None if can_manage => view! {
+                    <div class="integration-actions">{connect_button("Log in to your tenant")}</div>
+                    <p class="muted small">
+                        "You will sign in at Microsoft with an administrator account of your tenant and consent for Traceless to read your "
+                        "organization's verified domains and Verified ID setup, and to request credential presentations."
+                    </p>
+                }.into_any(),
+                None => view! { <Alert kind="info">{NOT_ADMIN_TEXT}</Alert> }.into_any(),
+            }}
+            <p class="integration-links">
+                <A href="/organization/integrations/microsoft/setup">"Setup Instructions"</A>
+            </p>
+        </article>
+    }
+}
+
+#[component]
+fn ActiveConnection(
+    connection: MicrosoftConnection,
+    can_manage: bool,
+    remove: ServerAction<RemoveMicrosoftIntegration>,
+) -> impl IntoView {
+    let confirming = RwSignal::new(false);
+    let remove_value = remove.value();
+    view! {
+        <section class="active" aria-labelledby="active-title">
+            <h3 id="active-title">"Microsoft Verified ID is active"</h3>
+            <p>"People whose email is in these domains can be verified:"</p>
+            <ul class="domains" aria-label="Covered domains">
+                {connection.domains.iter().map(|d| view! { <li>{d.clone()}</li> }).collect_view()}
+            </ul>
+            <dl class="facts">
+                <dt>"Microsoft tenant"</dt>
+                <dd>{connection.tenant_name.clone()} <span class="muted small">" (" {connection.tenant_id.clone()} ")"</span></dd>
+                <dt>"Connected by"</dt>
+                <dd>{connection.connected_by.clone()} " on " {connection.connected_at.clone()}
+                    {(!connection.microsoft_account.is_empty()).then(|| view! { <span class="muted small">" (Microsoft account " {connection.microsoft_account.clone()} ")"</span> })}
+                </dd>
+                <dt>"Verified ID authority"</dt>
+                <dd class="mono">{connection.authority_did.clone()}</dd>
+                <dt>"Credential requested"</dt>
+                <dd>{connection.credential_type.clone()}</dd>
+            </dl>
+            <FormAlert value=remove_value />
+            {can_manage.then(|| view! {
+                <Show
+                    when=move || confirming.get()
+                    fallback=move || view! {
+                        <button type="button" class="button-danger-quiet" on:click=move |_| confirm_open(confirming)>"Delete"</button>
+                    }
+                >
+                    <div class="confirm" role="alertdialog" aria-modal="false" aria-labelledby="confirm-title" aria-describedby="confirm-text">
+                        <h4 id="confirm-title">"Delete the Microsoft Verified ID integration?"</h4>
+                        <p id="confirm-text">
+                            "Traceless will forget this tenant and its domains. Pending Microsoft verifications stop and their links no longer work. "
+                            "You can connect again later."
+                        </p>
+                        <div class="confirm-actions">
+                            <ActionForm action=remove>
+                                <SubmitButton label="Delete integration" busy_label="Deleting…" pending=remove.pending() class="button-danger" />
+                            </ActionForm>
+                            <button type="button" class="button-secondary" on:click=move |_| confirming.set(false)>"Keep it"</button>
+                        </div>
+                    </div>
+                </Show>
+            })}
+        </section>
+    }
+}
+
+/// Opens the confirmation and moves keyboard focus to it.
+fn confirm_open(confirming: RwSignal<bool>) {
+    confirming.set(true);
+    #[cfg(feature = "hydrate")]
+    request_animation_frame(|| {
+        if let Some(button) = document().query_selector(".confirm .button-danger").ok().flatten() {
+            use wasm_bindgen::JsCast;
+            if let Ok(button) = button.dyn_into::<web_sys::HtmlElement>() {
+                let _ = button.focus();
+            }
+        }
+    });
+}

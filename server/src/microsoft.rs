@@ -1,0 +1,71 @@
+//! Which Microsoft the server talks to: the real one when an app registration is
+//! configured, otherwise the built-in emulator, started here on its own port. Either
+//! way it is the same client over real HTTP; only the base URLs differ.
+
+use anyhow::Context;
+use traceless::config::Settings;
+use traceless::microsoft::{ClientCredentials, MicrosoftClient, MicrosoftEndpoints};
+use url::Url;
+
+/// The client, and the emulator it talks to when there is one (kept alive with the app).
+pub struct Microsoft {
+    pub client: MicrosoftClient,
+    #[cfg(feature = "emulator")]
+    pub emulator: Option<microsoft_emulator::RunningEmulator>,
+}
+
+pub async fn connect(settings: &Settings, redirect_uri: &Url) -> anyhow::Result<Microsoft> {
+    let ms = &settings.microsoft;
+    if let Some(app) = &ms.app {
+        let real = MicrosoftEndpoints::microsoft();
+        let endpoints = MicrosoftEndpoints::new(
+            ms.login_url.as_ref().unwrap_or(real.login()).as_str(),
+            ms.graph_url.as_ref().unwrap_or(real.graph()).as_str(),
+            ms.verified_id_url.as_ref().unwrap_or(real.verified_id()).as_str(),
+        )?;
+        tracing::info!(login = %endpoints.login(), graph = %endpoints.graph(), verified_id = %endpoints.verified_id(), "using Microsoft");
+        let client = MicrosoftClient::with_timeout(endpoints, ClientCredentials::new(&app.client_id, &app.client_secret), ms.timeout)?;
+        return Ok(Microsoft {
+            client,
+            #[cfg(feature = "emulator")]
+            emulator: None,
+        });
+    }
+    start_emulator(settings, redirect_uri).await
+}
+
+#[cfg(feature = "emulator")]
+async fn start_emulator(settings: &Settings, redirect_uri: &Url) -> anyhow::Result<Microsoft> {
+    use microsoft_emulator::{DEV_CLIENT_ID, DEV_CLIENT_SECRET, EmulatorConfig, Seed};
+    let ms = &settings.microsoft;
+    let emulator = microsoft_emulator::spawn(EmulatorConfig {
+        bind: ms.emulator_addr,
+        seed: Seed::demo(),
+    })
+    .await
+    .with_context(|| format!("starting the built-in Microsoft emulator on {}", ms.emulator_addr))?;
+    emulator.register_redirect_uri(DEV_CLIENT_ID, redirect_uri.as_str());
+    let pick = |configured: &Option<Url>, emulated: String| configured.as_ref().map(Url::to_string).unwrap_or(emulated);
+    let endpoints = MicrosoftEndpoints::new(
+        &pick(&ms.login_url, emulator.login_url()),
+        &pick(&ms.graph_url, emulator.graph_url()),
+        &pick(&ms.verified_id_url, emulator.verified_id_url()),
+    )?;
+    tracing::info!(
+        base = %emulator.base_url(),
+        authenticator = %emulator.authenticator_url(),
+        "no Microsoft app configured: using the built-in Microsoft emulator (demo tenants Contoso, Fabrikam, Northwind)"
+    );
+    let client = MicrosoftClient::with_timeout(endpoints, ClientCredentials::new(DEV_CLIENT_ID, DEV_CLIENT_SECRET), ms.timeout)?;
+    Ok(Microsoft {
+        client,
+        emulator: Some(emulator),
+    })
+}
+
+#[cfg(not(feature = "emulator"))]
+async fn start_emulator(_: &Settings, _: &Url) -> anyhow::Result<Microsoft> {
+    anyhow::bail!(
+        "set TRACELESS_MS_CLIENT_ID and TRACELESS_MS_CLIENT_SECRET: this build has no built-in Microsoft emulator"
+    )
+}

@@ -1,0 +1,275 @@
+//! Connecting a Microsoft tenant (over real HTTP with the emulator), and removing it.
+
+use app::error::AppError;
+use app::model::{ConnectOutcome, MicrosoftCard};
+use microsoft_emulator::{
+    CONTOSO_ADMIN_EMAIL, CONTOSO_EMPLOYEE_EMAIL, CONTOSO_TENANT_ID, FABRIKAM_TENANT_ID, FaultSpec,
+    NORTHWIND_ADMIN_EMAIL,
+};
+use reqwest::StatusCode;
+
+use crate::helpers::*;
+
+fn failure_code(card: &MicrosoftCard) -> String {
+    match &card.outcome {
+        Some(ConnectOutcome::Failed { code, .. }) => code.clone(),
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
+fn failure_detail(card: &MicrosoftCard) -> String {
+    match &card.outcome {
+        Some(ConnectOutcome::Failed { detail, .. }) => detail.clone(),
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_admin_connects_contoso_and_sees_its_domains() {
+    let app = spawn_app().await;
+    app.admin("Contoso Help Desk", "ada@contoso.com").await;
+
+    app.connect_microsoft(CONTOSO_ADMIN_EMAIL, "accept").await;
+
+    let card = app.card().await;
+    assert_eq!(card.outcome, Some(ConnectOutcome::Connected));
+    let connection = card.connection.expect("connected");
+    assert_eq!(connection.tenant_name, "Contoso");
+    assert_eq!(connection.tenant_id, CONTOSO_TENANT_ID);
+    assert_eq!(connection.domains, vec!["contoso.com", "contoso.onmicrosoft.com"]);
+    assert_eq!(connection.authority_did, "did:web:verifiedid.contoso.com");
+    assert_eq!(connection.credential_type, "VerifiedEmployee");
+    assert_eq!(connection.connected_by, "Ada Admin");
+    assert_eq!(
+        app.audit_actions().await,
+        vec!["microsoft.connect_started", "microsoft.connected"]
+    );
+    // The outcome is shown once.
+    assert_eq!(app.card().await.outcome, None);
+}
+
+#[tokio::test]
+async fn cancel_at_microsoft_stores_nothing_and_says_so() {
+    let app = spawn_app().await;
+    app.admin("Contoso", "ada@contoso.com").await;
+
+    app.connect_microsoft(CONTOSO_ADMIN_EMAIL, "cancel").await;
+
+    let card = app.card().await;
+    assert_eq!(failure_code(&card), "cancelled");
+    assert!(card.connection.is_none());
+    assert_eq!(app.count("microsoft_integrations").await, 0);
+    assert_eq!(app.audit_actions().await.last().unwrap(), "microsoft.connect_failed");
+}
+
+#[tokio::test]
+async fn declined_consent_and_a_non_admin_microsoft_account_are_consent_failures() {
+    let app = spawn_app().await;
+    app.admin("Contoso", "ada@contoso.com").await;
+
+    app.connect_microsoft(CONTOSO_ADMIN_EMAIL, "decline").await;
+    let card = app.card().await;
+    assert_eq!(failure_code(&card), "consent_declined");
+    assert!(failure_detail(&card).contains("AADSTS65004"));
+
+    app.connect_microsoft(CONTOSO_EMPLOYEE_EMAIL, "accept").await;
+    let card = app.card().await;
+    assert_eq!(failure_code(&card), "consent_declined");
+    assert!(failure_detail(&card).contains("AADSTS90094"));
+    assert_eq!(app.count("microsoft_integrations").await, 0);
+}
+
+#[tokio::test]
+async fn a_replayed_return_is_refused_and_changes_nothing() {
+    let app = spawn_app().await;
+    app.admin("Contoso", "ada@contoso.com").await;
+    let callback = app.connect_microsoft(CONTOSO_ADMIN_EMAIL, "accept").await;
+    let before = app.card().await.connection;
+
+    app.return_from_microsoft_as(&app.client, &callback).await;
+
+    let card = app.card().await;
+    assert_eq!(failure_code(&card), "state_reused");
+    assert_eq!(card.connection, before);
+}
+
+#[tokio::test]
+async fn a_return_in_another_session_is_refused() {
+    let app = spawn_app().await;
+    app.admin("Contoso", "ada@contoso.com").await;
+    let authorize = app.start_connect_as(&app.client).await;
+    let callback = app.at_microsoft(&authorize, CONTOSO_ADMIN_EMAIL, "accept").await;
+    // The same admin, signed in on another browser, receives the return.
+    let other_browser = new_client();
+    app.sign_in_as(&other_browser, "ada@contoso.com", PASSWORD).await;
+
+    app.return_from_microsoft_as(&other_browser, &callback).await;
+
+    assert_eq!(failure_code(&app.card_as(&other_browser).await), "state_other_session");
+    assert_eq!(app.count("microsoft_integrations").await, 0);
+    // And the attempt is spent: the original browser cannot use it afterwards either.
+    app.return_from_microsoft_as(&app.client, &callback).await;
+    assert_eq!(failure_code(&app.card().await), "state_reused");
+}
+
+#[tokio::test]
+async fn an_unknown_or_missing_state_is_refused() {
+    let app = spawn_app().await;
+    app.admin("Contoso", "ada@contoso.com").await;
+    for query in ["code=abc&state=made-up", "code=abc", ""] {
+        let url = format!("{}{}?{query}", app.address, app::ssr::MICROSOFT_CALLBACK_PATH);
+        app.return_from_microsoft_as(&app.client, &url).await;
+        assert_eq!(failure_code(&app.card().await), "state_unknown", "{query}");
+    }
+}
+
+#[tokio::test]
+async fn an_expired_attempt_is_refused() {
+    let app = spawn_app().await;
+    app.admin("Contoso", "ada@contoso.com").await;
+    let authorize = app.start_connect_as(&app.client).await;
+    let callback = app.at_microsoft(&authorize, CONTOSO_ADMIN_EMAIL, "accept").await;
+    sqlx::query("UPDATE microsoft_connect_attempts SET expires_at = '2020-01-01T00:00:00Z'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+
+    app.return_from_microsoft_as(&app.client, &callback).await;
+
+    assert_eq!(failure_code(&app.card().await), "state_expired");
+    assert_eq!(app.count("microsoft_integrations").await, 0);
+}
+
+#[tokio::test]
+async fn the_tenant_comes_from_the_id_token_not_the_query_string() {
+    let app = spawn_app().await;
+    app.admin("Contoso", "ada@contoso.com").await;
+    let authorize = app.start_connect_as(&app.client).await;
+    let callback = app.at_microsoft(&authorize, CONTOSO_ADMIN_EMAIL, "accept").await;
+
+    let spoofed = format!("{callback}&tenant={FABRIKAM_TENANT_ID}&tid={FABRIKAM_TENANT_ID}");
+    app.return_from_microsoft_as(&app.client, &spoofed).await;
+
+    assert_eq!(app.card().await.connection.unwrap().tenant_id, CONTOSO_TENANT_ID);
+}
+
+#[tokio::test]
+async fn graph_unavailable_stores_nothing_and_names_graph() {
+    let app = spawn_app().await;
+    app.admin("Contoso", "ada@contoso.com").await;
+    app.emulator.faults().add(FaultSpec::status("/graph/*", 503));
+
+    app.connect_microsoft(CONTOSO_ADMIN_EMAIL, "accept").await;
+
+    let card = app.card().await;
+    assert_eq!(failure_code(&card), "step_failed");
+    assert!(failure_detail(&card).contains("Microsoft Graph"), "{}", failure_detail(&card));
+    assert_eq!(app.count("microsoft_integrations").await, 0);
+    assert_eq!(app.count("microsoft_domains").await, 0);
+}
+
+#[tokio::test]
+async fn a_slow_verified_id_admin_api_times_out_and_stores_nothing() {
+    let app = spawn_app().await;
+    app.admin("Contoso", "ada@contoso.com").await;
+    app.emulator.faults().add(FaultSpec::latency("/verifiedid/*", 3_000));
+
+    app.connect_microsoft(CONTOSO_ADMIN_EMAIL, "accept").await;
+
+    let card = app.card().await;
+    assert_eq!(failure_code(&card), "step_failed");
+    assert!(failure_detail(&card).contains("did not answer in time"), "{}", failure_detail(&card));
+    assert_eq!(app.count("microsoft_integrations").await, 0);
+}
+
+#[tokio::test]
+async fn a_tenant_without_verified_id_is_explained() {
+    let app = spawn_app().await;
+    app.admin("Northwind", "nora@northwindtraders.com").await;
+
+    app.connect_microsoft(NORTHWIND_ADMIN_EMAIL, "accept").await;
+
+    let card = app.card().await;
+    assert_eq!(failure_code(&card), "verified_id_not_set_up");
+    assert!(failure_detail(&card).contains("Verified ID is not set up"));
+    assert_eq!(app.count("microsoft_integrations").await, 0);
+}
+
+#[tokio::test]
+async fn a_tenant_connected_to_another_organization_is_refused() {
+    let app = spawn_app().await;
+    app.admin("Contoso", "ada@contoso.com").await;
+    app.connect_microsoft(CONTOSO_ADMIN_EMAIL, "accept").await;
+    let original = app.card().await.connection;
+
+    let other = new_client();
+    app.call_as(
+        &other,
+        "sign_up",
+        &[("organization", "Impostor"), ("name", "Ian"), ("email", "ian@impostor.example"), ("password", PASSWORD)],
+    )
+    .await;
+    let authorize = app.start_connect_as(&other).await;
+    let callback = app.at_microsoft(&authorize, CONTOSO_ADMIN_EMAIL, "accept").await;
+    app.return_from_microsoft_as(&other, &callback).await;
+
+    let card = app.card_as(&other).await;
+    assert_eq!(failure_code(&card), "tenant_linked_elsewhere");
+    assert!(card.connection.is_none());
+    assert_eq!(app.card().await.connection, original);
+}
+
+#[tokio::test]
+async fn an_agent_sees_the_card_but_cannot_connect_or_remove() {
+    let app = spawn_app().await;
+    app.admin("Contoso", "ada@contoso.com").await;
+    app.connect_microsoft(CONTOSO_ADMIN_EMAIL, "accept").await;
+    let link: app::model::InviteLink = ok_json(app.invite("Grace", "grace@contoso.com", "agent").await).await;
+    let grace = new_client();
+    app.call_as(&grace, "accept_invite", &[("token", &token_of(&link.url)), ("password", PASSWORD)]).await;
+    let attempts = app.count("microsoft_connect_attempts").await;
+
+    let card = app.card_as(&grace).await;
+    assert!(!card.can_manage);
+    assert!(card.connection.is_some());
+    for name in ["start_microsoft_connect", "remove_microsoft_integration"] {
+        let error = app_error(app.call_as(&grace, name, &[]).await, StatusCode::FORBIDDEN).await;
+        assert!(matches!(error, AppError::Forbidden(_)), "{name}");
+    }
+    assert_eq!(app.count("microsoft_connect_attempts").await, attempts);
+    assert_eq!(app.count("microsoft_integrations").await, 1);
+}
+
+#[tokio::test]
+async fn an_admin_removes_the_integration_and_the_audit_log_says_who() {
+    let app = spawn_app().await;
+    app.admin("Contoso", "ada@contoso.com").await;
+    app.connect_microsoft(CONTOSO_ADMIN_EMAIL, "accept").await;
+
+    ok_json::<()>(app.call("remove_microsoft_integration", &[]).await).await;
+
+    assert!(app.card().await.connection.is_none());
+    assert_eq!(app.count("microsoft_domains").await, 0);
+    assert_eq!(app.audit_actions().await.last().unwrap(), "microsoft.removed");
+    let log: Vec<app::model::AuditEntry> = ok_json(app.call("audit_log", &[]).await).await;
+    assert_eq!(log[0].action, "Removed Microsoft Verified ID");
+    assert!(log[0].actor.contains("ada@contoso.com"));
+
+    let again = app_error(app.call("remove_microsoft_integration", &[]).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(again.to_string().contains("not connected"));
+}
+
+#[tokio::test]
+async fn reconnecting_refreshes_the_integration() {
+    let app = spawn_app().await;
+    app.admin("Contoso", "ada@contoso.com").await;
+    app.connect_microsoft(CONTOSO_ADMIN_EMAIL, "accept").await;
+    let first = app.card().await.connection.unwrap();
+
+    app.connect_microsoft(CONTOSO_ADMIN_EMAIL, "accept").await;
+
+    let second = app.card().await.connection.unwrap();
+    assert_eq!(second.tenant_id, first.tenant_id);
+    assert_eq!(app.count("microsoft_integrations").await, 1);
+    assert_eq!(app.count("microsoft_domains").await, 2);
+}

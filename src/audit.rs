@@ -1,0 +1,92 @@
+//! The organization's audit log: who did what, when. Append-only; read by admins.
+
+use sqlx::{Row, SqliteConnection};
+use time::OffsetDateTime;
+
+use crate::accounts::{OrganizationId, User};
+use crate::db::Pool;
+
+/// What happened. Stored as its `as_str`, so renaming a variant needs a migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    MicrosoftConnectStarted,
+    MicrosoftConnected,
+    MicrosoftConnectFailed,
+    MicrosoftRemoved,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::MicrosoftConnectStarted => "microsoft.connect_started",
+            Action::MicrosoftConnected => "microsoft.connected",
+            Action::MicrosoftConnectFailed => "microsoft.connect_failed",
+            Action::MicrosoftRemoved => "microsoft.removed",
+        }
+    }
+
+    pub fn describe(action: &str) -> &'static str {
+        match action {
+            "microsoft.connect_started" => "Started connecting Microsoft Verified ID",
+            "microsoft.connected" => "Connected Microsoft Verified ID",
+            "microsoft.connect_failed" => "Connecting Microsoft Verified ID failed",
+            "microsoft.removed" => "Removed Microsoft Verified ID",
+            _ => "Other",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub id: i64,
+    pub actor_name: String,
+    pub action: String,
+    pub detail: String,
+    pub created_at: OffsetDateTime,
+}
+
+/// Appends an entry; use inside the transaction of the change it describes.
+pub async fn record(
+    conn: &mut SqliteConnection,
+    organization_id: OrganizationId,
+    actor: Option<&User>,
+    action: Action,
+    detail: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO audit_log (organization_id, actor_id, actor_name, action, detail, created_at)
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(organization_id.0)
+    .bind(actor.map(|a| a.id.0))
+    .bind(actor.map_or_else(|| "Traceless".to_owned(), |a| format!("{} ({})", a.display_name, a.email)))
+    .bind(action.as_str())
+    .bind(detail)
+    .bind(OffsetDateTime::now_utc())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The newest `limit` entries of one organization, newest first.
+pub async fn recent(pool: &Pool, organization_id: OrganizationId, limit: i64) -> Result<Vec<Entry>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, actor_name, action, detail, created_at FROM audit_log
+         WHERE organization_id = ? ORDER BY id DESC LIMIT ?",
+    )
+    .bind(organization_id.0)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Entry {
+                id: row.try_get("id")?,
+                actor_name: row.try_get("actor_name")?,
+                action: row.try_get("action")?,
+                detail: row.try_get("detail")?,
+                created_at: row.try_get("created_at")?,
+            })
+        })
+        .collect()
+}
