@@ -279,7 +279,7 @@ impl MicrosoftClient {
     }
 
     /// Redeems the authorization code (with the PKCE verifier) for Graph, ID and refresh tokens.
-    #[instrument(skip(self, code, pkce_verifier), fields(redirect_uri = %redirect_uri))]
+    #[instrument(skip_all, fields(redirect_uri = %redirect_uri))]
     pub async fn exchange_code(
         &self,
         code: &str,
@@ -314,7 +314,7 @@ impl MicrosoftClient {
 
     /// A delegated token for the Verified ID admin API (`full_access`), minted from the sign-in's
     /// refresh token. A tenant without Verified ID gives `VerifiedIdNotSetUp`.
-    #[instrument(skip(self, refresh_token), fields(tenant = %tenant))]
+    #[instrument(skip_all, fields(tenant = %tenant))]
     pub async fn admin_api_token(
         &self,
         refresh_token: &Token,
@@ -355,7 +355,7 @@ impl MicrosoftClient {
     }
 
     /// The signed-in admin's tenant from Graph `GET /v1.0/organization` (delegated `User.Read`).
-    #[instrument(skip(self, access_token))]
+    #[instrument(skip_all)]
     pub async fn organization(&self, access_token: &Token) -> Result<Organization, MicrosoftError> {
         #[derive(Deserialize)]
         struct List {

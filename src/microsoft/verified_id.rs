@@ -258,7 +258,7 @@ pub struct CreatedRequest {
 impl MicrosoftClient {
     /// The tenant's Verified ID authorities (admin API, delegated `full_access` token).
     /// An empty list means Verified ID is not set up: `VerifiedIdNotSetUp`.
-    #[instrument(skip(self, admin_token))]
+    #[instrument(skip_all)]
     pub async fn authorities(&self, admin_token: &Token) -> Result<Vec<Authority>, MicrosoftError> {
         #[derive(Deserialize)]
         struct List {
@@ -306,7 +306,7 @@ impl MicrosoftClient {
     }
 
     /// The contracts (credential types) of one authority.
-    #[instrument(skip(self, admin_token))]
+    #[instrument(skip_all, fields(authority_id = %authority_id))]
     pub async fn contracts(
         &self,
         admin_token: &Token,
@@ -363,7 +363,7 @@ impl MicrosoftClient {
     /// A client-credentials token for the request service in `tenant`, refused with
     /// `MissingRole` unless it carries `VerifiableCredential.Create.All` or `.PresentRequest`
     /// (Microsoft issues app tokens without roles when none was granted).
-    #[instrument(skip(self), fields(tenant = %tenant))]
+    #[instrument(skip_all, fields(tenant = %tenant))]
     pub async fn app_token(&self, tenant: &TenantId) -> Result<AppToken, MicrosoftError> {
         #[derive(Deserialize)]
         struct AppClaims {
@@ -405,7 +405,7 @@ impl MicrosoftClient {
     }
 
     /// `POST /v1.0/verifiableCredentials/createPresentationRequest`; 201 is success.
-    #[instrument(skip(self, app_token, request), fields(tenant = %app_token.tenant, authority = %request.authority))]
+    #[instrument(skip_all, fields(tenant = %app_token.tenant, authority = %request.authority))]
     pub async fn create_presentation_request(
         &self,
         app_token: &AppToken,
