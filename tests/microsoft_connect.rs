@@ -527,3 +527,63 @@ async fn nothing_listening_is_unavailable() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn an_id_token_signed_with_a_key_the_tenant_does_not_publish_is_refused() {
+    let t = spawn_emu().await;
+    let (token, nonce) = forged_id_token(&t, |_| {}).await;
+    let mut parts: Vec<&str> = token.expose().split('.').collect();
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","kid":"rotated-away","typ":"JWT"}"#);
+    parts[0] = &header;
+    let r = t
+        .client()
+        .validate_id_token(&Token::new(parts.join(".")), &nonce)
+        .await;
+    assert_invalid_id_token(r, IdTokenProblem::UnknownKey);
+}
+
+#[tokio::test]
+async fn an_id_token_from_the_future_or_without_oid_is_refused() {
+    let t = spawn_emu().await;
+    let (token, nonce) = forged_id_token(&t, |c| {
+        c["nbf"] = (now() + 3600).into();
+        c["exp"] = (now() + 7200).into();
+    })
+    .await;
+    let r = t.client().validate_id_token(&token, &nonce).await;
+    assert_invalid_id_token(r, IdTokenProblem::NotYetValid);
+
+    let (token, nonce) = forged_id_token(&t, |c| {
+        c.as_object_mut().unwrap().remove("oid");
+    })
+    .await;
+    let r = t.client().validate_id_token(&token, &nonce).await;
+    assert_invalid_id_token(r, IdTokenProblem::Claim("oid"));
+}
+
+#[tokio::test]
+async fn a_non_admin_of_a_consented_tenant_is_refused_by_the_admin_api() {
+    let t = spawn_emu().await;
+    t.emu.grant_admin_consent(CONTOSO_TENANT_ID, DEV_CLIENT_ID);
+    let ms = t.client();
+    let (auth, code) = t
+        .admin_code(&ms, microsoft_emulator::CONTOSO_EMPLOYEE_EMAIL)
+        .await;
+
+    let err = ms
+        .connect(&code, &auth.pkce_verifier, &redirect(), &auth.nonce)
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(
+            &err,
+            MicrosoftError::Rejected {
+                step: Step::AdminApi,
+                status: 403,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
