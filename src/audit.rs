@@ -59,7 +59,10 @@ pub async fn record(
     )
     .bind(organization_id.0)
     .bind(actor.map(|a| a.id.0))
-    .bind(actor.map_or_else(|| "Traceless".to_owned(), |a| format!("{} ({})", a.display_name, a.email)))
+    .bind(actor.map_or_else(
+        || "Traceless".to_owned(),
+        |a| format!("{} ({})", a.display_name, a.email),
+    ))
     .bind(action.as_str())
     .bind(detail)
     .bind(OffsetDateTime::now_utc())
@@ -69,7 +72,11 @@ pub async fn record(
 }
 
 /// The newest `limit` entries of one organization, newest first.
-pub async fn recent(pool: &Pool, organization_id: OrganizationId, limit: i64) -> Result<Vec<Entry>, sqlx::Error> {
+pub async fn recent(
+    pool: &Pool,
+    organization_id: OrganizationId,
+    limit: i64,
+) -> Result<Vec<Entry>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT id, actor_name, action, detail, created_at FROM audit_log
          WHERE organization_id = ? ORDER BY id DESC LIMIT ?",

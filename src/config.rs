@@ -89,7 +89,8 @@ impl Settings {
         )?;
         let public_url = match lookup("TRACELESS_PUBLIC_URL") {
             Some(value) => parse_url("TRACELESS_PUBLIC_URL", value)?,
-            None => Url::parse(&format!("http://{bind_addr}/")).expect("a socket address is a valid host"),
+            None => Url::parse(&format!("http://{bind_addr}/"))
+                .expect("a socket address is a valid host"),
         };
         let app = match (
             lookup("TRACELESS_MS_CLIENT_ID"),
@@ -113,7 +114,8 @@ impl Settings {
                 });
             }
         };
-        let optional_url = |name: &'static str| lookup(name).map(|v| parse_url(name, v)).transpose();
+        let optional_url =
+            |name: &'static str| lookup(name).map(|v| parse_url(name, v)).transpose();
         let timeout_ms = match lookup("TRACELESS_MS_TIMEOUT_MS") {
             Some(value) => value
                 .parse::<u64>()

@@ -58,9 +58,10 @@ impl FromServerFnError for AppError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
-            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => {
-                AppError::invalid(None, "Some of the form's fields are missing. Reload the page and try again.")
-            }
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => AppError::invalid(
+                None,
+                "Some of the form's fields are missing. Reload the page and try again.",
+            ),
             other => AppError::Transport(other.to_string()),
         }
     }

@@ -67,7 +67,9 @@ pub async fn current_user() -> Result<Option<User>, AppError> {
         .map_err(|e| internal(format!("reading the session: {e}")))?
         .map(UserId);
     let Some(id) = id else { return Ok(None) };
-    let user = accounts::active_user(&pool()?, id).await.map_err(internal)?;
+    let user = accounts::active_user(&pool()?, id)
+        .await
+        .map_err(internal)?;
     if user.is_none() {
         // The account is gone: forget it rather than fail on every request.
         let _ = session.flush().await;

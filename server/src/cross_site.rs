@@ -10,13 +10,20 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-pub async fn refuse_cross_site(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn refuse_cross_site(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     if request.method() != Method::GET
         && request.method() != Method::HEAD
         && request.uri().path().starts_with("/api/")
         && is_cross_site(request.headers(), &state)
     {
-        tracing::warn!(path = request.uri().path(), "refused a cross-site server function call");
+        tracing::warn!(
+            path = request.uri().path(),
+            "refused a cross-site server function call"
+        );
         let body = serde_json::to_string(&AppError::CrossSite).unwrap_or_default();
         return (
             StatusCode::FORBIDDEN,

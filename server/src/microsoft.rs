@@ -21,10 +21,17 @@ pub async fn connect(settings: &Settings, redirect_uri: &Url) -> anyhow::Result<
         let endpoints = MicrosoftEndpoints::new(
             ms.login_url.as_ref().unwrap_or(real.login()).as_str(),
             ms.graph_url.as_ref().unwrap_or(real.graph()).as_str(),
-            ms.verified_id_url.as_ref().unwrap_or(real.verified_id()).as_str(),
+            ms.verified_id_url
+                .as_ref()
+                .unwrap_or(real.verified_id())
+                .as_str(),
         )?;
         tracing::info!(login = %endpoints.login(), graph = %endpoints.graph(), verified_id = %endpoints.verified_id(), "using Microsoft");
-        let client = MicrosoftClient::with_timeout(endpoints, ClientCredentials::new(&app.client_id, &app.client_secret), ms.timeout)?;
+        let client = MicrosoftClient::with_timeout(
+            endpoints,
+            ClientCredentials::new(&app.client_id, &app.client_secret),
+            ms.timeout,
+        )?;
         return Ok(Microsoft {
             client,
             #[cfg(feature = "emulator")]
@@ -43,9 +50,16 @@ async fn start_emulator(settings: &Settings, redirect_uri: &Url) -> anyhow::Resu
         seed: Seed::demo(),
     })
     .await
-    .with_context(|| format!("starting the built-in Microsoft emulator on {}", ms.emulator_addr))?;
+    .with_context(|| {
+        format!(
+            "starting the built-in Microsoft emulator on {}",
+            ms.emulator_addr
+        )
+    })?;
     emulator.register_redirect_uri(DEV_CLIENT_ID, redirect_uri.as_str());
-    let pick = |configured: &Option<Url>, emulated: String| configured.as_ref().map(Url::to_string).unwrap_or(emulated);
+    let pick = |configured: &Option<Url>, emulated: String| {
+        configured.as_ref().map(Url::to_string).unwrap_or(emulated)
+    };
     let endpoints = MicrosoftEndpoints::new(
         &pick(&ms.login_url, emulator.login_url()),
         &pick(&ms.graph_url, emulator.graph_url()),
@@ -56,7 +70,11 @@ async fn start_emulator(settings: &Settings, redirect_uri: &Url) -> anyhow::Resu
         authenticator = %emulator.authenticator_url(),
         "no Microsoft app configured: using the built-in Microsoft emulator (demo tenants Contoso, Fabrikam, Northwind)"
     );
-    let client = MicrosoftClient::with_timeout(endpoints, ClientCredentials::new(DEV_CLIENT_ID, DEV_CLIENT_SECRET), ms.timeout)?;
+    let client = MicrosoftClient::with_timeout(
+        endpoints,
+        ClientCredentials::new(DEV_CLIENT_ID, DEV_CLIENT_SECRET),
+        ms.timeout,
+    )?;
     Ok(Microsoft {
         client,
         emulator: Some(emulator),

@@ -53,7 +53,14 @@ pub async fn start_connect(
         },
     )
     .await?;
-    audit::record(&mut tx, actor.organization_id, Some(actor), Action::MicrosoftConnectStarted, "Sent to Microsoft to sign in and consent").await?;
+    audit::record(
+        &mut tx,
+        actor.organization_id,
+        Some(actor),
+        Action::MicrosoftConnectStarted,
+        "Sent to Microsoft to sign in and consent",
+    )
+    .await?;
     tx.commit().await?;
     Ok(ConnectStart {
         authorize_url: request.url,
@@ -115,7 +122,9 @@ async fn claim_attempt<'a>(
     returning: &Returning<'a>,
     state: Option<&str>,
 ) -> Result<(store::Attempt, &'a User), ConnectFailure> {
-    let state = state.filter(|s| !s.is_empty() && s.len() <= 512).ok_or(ConnectFailure::SessionInterrupted(StateProblem::Unknown))?;
+    let state = state
+        .filter(|s| !s.is_empty() && s.len() <= 512)
+        .ok_or(ConnectFailure::SessionInterrupted(StateProblem::Unknown))?;
     let mut conn = pool.acquire().await.map_err(|_| ConnectFailure::Internal)?;
     let attempt = store::attempt_by_state_hash(&mut conn, SecretHash::of(state).as_str())
         .await
@@ -126,15 +135,22 @@ async fn claim_attempt<'a>(
     }
     // Spent by the first return that names it, even one from the wrong session:
     // a leaked return URL cannot be tried again.
-    if !store::mark_attempt_used(&mut conn, attempt.id).await.map_err(|_| ConnectFailure::Internal)? {
+    if !store::mark_attempt_used(&mut conn, attempt.id)
+        .await
+        .map_err(|_| ConnectFailure::Internal)?
+    {
         return Err(ConnectFailure::SessionInterrupted(StateProblem::Reused));
     }
     let user = returning
         .user
         .filter(|u| u.id == attempt.user_id && u.organization_id == attempt.organization_id)
-        .ok_or(ConnectFailure::SessionInterrupted(StateProblem::OtherSession))?;
+        .ok_or(ConnectFailure::SessionInterrupted(
+            StateProblem::OtherSession,
+        ))?;
     if returning.attempt_id != Some(attempt.id) {
-        return Err(ConnectFailure::SessionInterrupted(StateProblem::OtherSession));
+        return Err(ConnectFailure::SessionInterrupted(
+            StateProblem::OtherSession,
+        ));
     }
     if attempt.expires_at <= OffsetDateTime::now_utc() {
         return Err(ConnectFailure::SessionInterrupted(StateProblem::Expired));
@@ -154,13 +170,24 @@ async fn complete(
     redirect_uri: &Url,
 ) -> Result<MicrosoftIntegration, ConnectFailure> {
     if let Some(error) = params.error {
-        return Err(microsoft_redirect_error(&error, params.error_description.as_deref(), params.error_subcode.as_deref()));
+        return Err(microsoft_redirect_error(
+            &error,
+            params.error_description.as_deref(),
+            params.error_subcode.as_deref(),
+        ));
     }
-    let code = params.code.filter(|c| !c.is_empty()).ok_or_else(|| ConnectFailure::MicrosoftError {
-        code: "missing_code".into(),
-        detail: "Microsoft sent no authorization code".into(),
-    })?;
-    let tenant = match microsoft.connect(&code, &attempt.pkce_verifier, redirect_uri, &attempt.nonce).await {
+    let code =
+        params
+            .code
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| ConnectFailure::MicrosoftError {
+                code: "missing_code".into(),
+                detail: "Microsoft sent no authorization code".into(),
+            })?;
+    let tenant = match microsoft
+        .connect(&code, &attempt.pkce_verifier, redirect_uri, &attempt.nonce)
+        .await
+    {
         Ok(tenant) => tenant,
         Err(error) => return Err(ConnectFailure::from_microsoft(&error)),
     };
@@ -197,19 +224,33 @@ async fn complete(
     Ok(integration)
 }
 
-async fn store_integration(pool: &Pool, user: &User, integration: &MicrosoftIntegration) -> Result<(), ConnectFailure> {
+async fn store_integration(
+    pool: &Pool,
+    user: &User,
+    integration: &MicrosoftIntegration,
+) -> Result<(), ConnectFailure> {
     let internal = |e: sqlx::Error| {
         tracing::error!(error = %e, "storing the Microsoft integration");
         ConnectFailure::Internal
     };
     let mut tx = pool.begin().await.map_err(internal)?;
-    if let Some(owner) = store::organization_of_tenant(&mut tx, &integration.tenant_id).await.map_err(internal)? {
-        if owner != user.organization_id {
-            return Err(ConnectFailure::TenantLinkedElsewhere { tenant_name: integration.tenant_name.clone() });
-        }
+    if let Some(owner) = store::organization_of_tenant(&mut tx, &integration.tenant_id)
+        .await
+        .map_err(internal)?
+        && owner != user.organization_id
+    {
+        return Err(ConnectFailure::TenantLinkedElsewhere {
+            tenant_name: integration.tenant_name.clone(),
+        });
     }
-    store::upsert_integration(&mut tx, user.organization_id, integration, user.id).await.map_err(internal)?;
-    let domains: Vec<&str> = integration.domains.iter().map(|d| d.name.as_str()).collect();
+    store::upsert_integration(&mut tx, user.organization_id, integration, user.id)
+        .await
+        .map_err(internal)?;
+    let domains: Vec<&str> = integration
+        .domains
+        .iter()
+        .map(|d| d.name.as_str())
+        .collect();
     audit::record(
         &mut tx,
         user.organization_id,
@@ -229,7 +270,11 @@ async fn store_integration(pool: &Pool, user: &User, integration: &MicrosoftInte
 }
 
 /// Microsoft's redirect-back errors, mapped onto the guide's causes.
-fn microsoft_redirect_error(error: &str, description: Option<&str>, subcode: Option<&str>) -> ConnectFailure {
+fn microsoft_redirect_error(
+    error: &str,
+    description: Option<&str>,
+    subcode: Option<&str>,
+) -> ConnectFailure {
     // Only the first line: Microsoft appends trace and correlation ids.
     let detail: String = description
         .unwrap_or("no description")
@@ -242,13 +287,19 @@ fn microsoft_redirect_error(error: &str, description: Option<&str>, subcode: Opt
     if error == "access_denied" && subcode == Some("cancel") {
         return ConnectFailure::Cancelled;
     }
-    if matches!(error, "consent_required" | "access_denied" | "permission_denied" | "interaction_required")
-        || detail.contains("AADSTS65004")
+    if matches!(
+        error,
+        "consent_required" | "access_denied" | "permission_denied" | "interaction_required"
+    ) || detail.contains("AADSTS65004")
         || detail.contains("AADSTS90094")
     {
         return ConnectFailure::ConsentDeclined { detail };
     }
-    let code: String = error.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(64).collect();
+    let code: String = error
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(64)
+        .collect();
     ConnectFailure::MicrosoftError { code, detail }
 }
 
@@ -258,7 +309,10 @@ mod tests {
 
     #[test]
     fn cancel_is_told_apart_from_a_declined_consent() {
-        assert_eq!(microsoft_redirect_error("access_denied", None, Some("cancel")), ConnectFailure::Cancelled);
+        assert_eq!(
+            microsoft_redirect_error("access_denied", None, Some("cancel")),
+            ConnectFailure::Cancelled
+        );
         assert!(matches!(
             microsoft_redirect_error("consent_required", Some("AADSTS65004: The resource owner or authorization server denied the request.\r\nTrace ID: x"), None),
             ConnectFailure::ConsentDeclined { detail } if detail == "AADSTS65004: The resource owner or authorization server denied the request."
@@ -271,7 +325,9 @@ mod tests {
 
     #[test]
     fn an_odd_error_code_is_sanitised() {
-        let ConnectFailure::MicrosoftError { code, .. } = microsoft_redirect_error("<script>x</script>", None, None) else {
+        let ConnectFailure::MicrosoftError { code, .. } =
+            microsoft_redirect_error("<script>x</script>", None, None)
+        else {
             panic!("expected a Microsoft error");
         };
         assert_eq!(code, "scriptxscript");

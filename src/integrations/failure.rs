@@ -25,7 +25,11 @@ pub enum ConnectFailure {
     /// The return did not belong to a live connect attempt of this session.
     SessionInterrupted(StateProblem),
     /// A Microsoft step failed (code exchange, ID token, Graph, Verified ID admin API).
-    StepFailed { step: String, detail: String, transient: bool },
+    StepFailed {
+        step: String,
+        detail: String,
+        transient: bool,
+    },
     /// The tenant has no Verified ID authority.
     VerifiedIdNotSetUp { tenant_name: String },
     /// The tenant is already linked to another Traceless organization.
@@ -91,7 +95,9 @@ impl ConnectFailure {
 
     pub(crate) fn from_microsoft(error: &MicrosoftError) -> Self {
         match error {
-            MicrosoftError::VerifiedIdNotSetUp => ConnectFailure::VerifiedIdNotSetUp { tenant_name: "you signed in to".into() },
+            MicrosoftError::VerifiedIdNotSetUp => ConnectFailure::VerifiedIdNotSetUp {
+                tenant_name: "you signed in to".into(),
+            },
             other => ConnectFailure::StepFailed {
                 step: other.step().map(step_name).unwrap_or("Microsoft").into(),
                 detail: other.to_string(),

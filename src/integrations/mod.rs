@@ -40,7 +40,9 @@ pub struct CoveredDomain {
 impl MicrosoftIntegration {
     /// Whether an email domain is one of the tenant's verified domains.
     pub fn covers(&self, domain: &str) -> bool {
-        self.domains.iter().any(|d| d.name.eq_ignore_ascii_case(domain))
+        self.domains
+            .iter()
+            .any(|d| d.name.eq_ignore_ascii_case(domain))
     }
 }
 
@@ -57,7 +59,10 @@ pub enum IntegrationError {
 }
 
 /// The organization's integration, if connected.
-pub async fn integration(pool: &Pool, organization_id: OrganizationId) -> Result<Option<MicrosoftIntegration>, sqlx::Error> {
+pub async fn integration(
+    pool: &Pool,
+    organization_id: OrganizationId,
+) -> Result<Option<MicrosoftIntegration>, sqlx::Error> {
     let mut conn = pool.acquire().await?;
     store::integration(&mut conn, organization_id).await
 }

@@ -17,7 +17,10 @@ pub struct NewAttempt<'a> {
     pub expires_at: OffsetDateTime,
 }
 
-pub async fn insert_attempt(conn: &mut SqliteConnection, new: NewAttempt<'_>) -> Result<Uuid, sqlx::Error> {
+pub async fn insert_attempt(
+    conn: &mut SqliteConnection,
+    new: NewAttempt<'_>,
+) -> Result<Uuid, sqlx::Error> {
     let id = Uuid::new_v4();
     sqlx::query(
         "INSERT INTO microsoft_connect_attempts
@@ -47,7 +50,10 @@ pub struct Attempt {
     pub used: bool,
 }
 
-pub async fn attempt_by_state_hash(conn: &mut SqliteConnection, state_hash: &str) -> Result<Option<Attempt>, sqlx::Error> {
+pub async fn attempt_by_state_hash(
+    conn: &mut SqliteConnection,
+    state_hash: &str,
+) -> Result<Option<Attempt>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT id, organization_id, user_id, pkce_verifier, nonce, expires_at, used_at IS NOT NULL AS used
          FROM microsoft_connect_attempts WHERE state_hash = ?",
@@ -82,12 +88,16 @@ pub async fn mark_attempt_used(conn: &mut SqliteConnection, id: Uuid) -> Result<
 }
 
 /// The organization already linked to `tenant_id`, if any.
-pub async fn organization_of_tenant(conn: &mut SqliteConnection, tenant_id: &str) -> Result<Option<OrganizationId>, sqlx::Error> {
+pub async fn organization_of_tenant(
+    conn: &mut SqliteConnection,
+    tenant_id: &str,
+) -> Result<Option<OrganizationId>, sqlx::Error> {
     let row = sqlx::query("SELECT organization_id FROM microsoft_integrations WHERE tenant_id = ?")
         .bind(tenant_id)
         .fetch_optional(conn)
         .await?;
-    row.map(|row| Ok(OrganizationId(row.try_get("organization_id")?))).transpose()
+    row.map(|row| Ok(OrganizationId(row.try_get("organization_id")?)))
+        .transpose()
 }
 
 /// Creates or refreshes the organization's integration and replaces its domains.
@@ -137,7 +147,10 @@ pub async fn upsert_integration(
     Ok(())
 }
 
-pub async fn integration(conn: &mut SqliteConnection, organization_id: OrganizationId) -> Result<Option<MicrosoftIntegration>, sqlx::Error> {
+pub async fn integration(
+    conn: &mut SqliteConnection,
+    organization_id: OrganizationId,
+) -> Result<Option<MicrosoftIntegration>, sqlx::Error> {
     let Some(row) = sqlx::query(
         "SELECT tenant_id, tenant_name, authority_id, authority_did, credential_type, microsoft_account,
                 connected_by_name, connected_at
@@ -179,7 +192,10 @@ pub async fn integration(conn: &mut SqliteConnection, organization_id: Organizat
 }
 
 /// Removes the integration (its domains go with it); false when there was none.
-pub async fn delete_integration(conn: &mut SqliteConnection, organization_id: OrganizationId) -> Result<bool, sqlx::Error> {
+pub async fn delete_integration(
+    conn: &mut SqliteConnection,
+    organization_id: OrganizationId,
+) -> Result<bool, sqlx::Error> {
     let result = sqlx::query("DELETE FROM microsoft_integrations WHERE organization_id = ?")
         .bind(organization_id.0)
         .execute(conn)

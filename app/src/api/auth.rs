@@ -11,21 +11,24 @@ use crate::ssr;
 /// The signed-in person, or `None` for a visitor.
 #[server(endpoint = "whoami")]
 pub async fn whoami() -> Result<Option<Me>, AppError> {
-    ssr::respond(async {
-        let Some(user) = ssr::current_user().await? else {
-            return Ok(None);
-        };
-        let organization = traceless::accounts::organization(&ssr::pool()?, user.organization_id)
-            .await
-            .map_err(ssr::internal)?;
-        Ok(Some(Me {
-            name: user.display_name,
-            email: user.email.to_string(),
-            role: super::convert::role(user.role),
-            organization: organization.name,
-        }))
-    }
-    .await)
+    ssr::respond(
+        async {
+            let Some(user) = ssr::current_user().await? else {
+                return Ok(None);
+            };
+            let organization =
+                traceless::accounts::organization(&ssr::pool()?, user.organization_id)
+                    .await
+                    .map_err(ssr::internal)?;
+            Ok(Some(Me {
+                name: user.display_name,
+                email: user.email.to_string(),
+                role: super::convert::role(user.role),
+                organization: organization.name,
+            }))
+        }
+        .await,
+    )
 }
 
 /// Creates an organization with the caller as its first administrator, and signs in.
@@ -36,42 +39,48 @@ pub async fn sign_up(
     email: String,
     password: String,
 ) -> Result<(), AppError> {
-    ssr::respond(async {
-        let user = traceless::accounts::sign_up(
-            &ssr::pool()?,
-            traceless::accounts::SignUp {
-                organization_name: &organization,
-                display_name: &name,
-                email: &email,
-                password: &password,
-            },
-        )
-        .await?;
-        ssr::start_session(&user).await?;
-        leptos_axum::redirect("/organization");
-        Ok(())
-    }
-    .await)
+    ssr::respond(
+        async {
+            let user = traceless::accounts::sign_up(
+                &ssr::pool()?,
+                traceless::accounts::SignUp {
+                    organization_name: &organization,
+                    display_name: &name,
+                    email: &email,
+                    password: &password,
+                },
+            )
+            .await?;
+            ssr::start_session(&user).await?;
+            leptos_axum::redirect("/organization");
+            Ok(())
+        }
+        .await,
+    )
 }
 
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
-    ssr::respond(async {
-        let user = traceless::accounts::sign_in(&ssr::pool()?, &email, &password).await?;
-        ssr::start_session(&user).await?;
-        tracing::info!(user = %user.id, "signed in");
-        leptos_axum::redirect("/organization");
-        Ok(())
-    }
-    .await)
+    ssr::respond(
+        async {
+            let user = traceless::accounts::sign_in(&ssr::pool()?, &email, &password).await?;
+            ssr::start_session(&user).await?;
+            tracing::info!(user = %user.id, "signed in");
+            leptos_axum::redirect("/organization");
+            Ok(())
+        }
+        .await,
+    )
 }
 
 #[server(endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
-    ssr::respond(async {
-        ssr::end_session().await?;
-        leptos_axum::redirect("/signin?signed_out=1");
-        Ok(())
-    }
-    .await)
+    ssr::respond(
+        async {
+            ssr::end_session().await?;
+            leptos_axum::redirect("/signin?signed_out=1");
+            Ok(())
+        }
+        .await,
+    )
 }

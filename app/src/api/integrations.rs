@@ -22,83 +22,98 @@ pub const CONNECT_OUTCOME_KEY: &str = "microsoft_connect_outcome";
 
 #[server(endpoint = "microsoft_connection_card")]
 pub async fn microsoft_connection_card() -> Result<MicrosoftCard, AppError> {
-    ssr::respond(async {
-        let user = ssr::require_user().await?;
-        let session = ssr::session().await?;
-        let outcome: Option<ConnectOutcome> = session
-            .remove(CONNECT_OUTCOME_KEY)
-            .await
-            .map_err(|e| ssr::internal(format!("reading the session: {e}")))?;
-        let connection = integrations::integration(&ssr::pool()?, user.organization_id)
-            .await
-            .map_err(ssr::internal)?
-            .map(|i| MicrosoftConnection {
-                tenant_name: i.tenant_name,
-                tenant_id: i.tenant_id,
-                authority_did: i.authority_did,
-                credential_type: i.credential_type,
-                domains: i.domains.into_iter().map(|d| d.name).collect(),
-                microsoft_account: i.microsoft_account,
-                connected_by: i.connected_by_name,
-                connected_at: convert::when(i.connected_at),
-            });
-        Ok(MicrosoftCard {
-            can_manage: user.is_admin(),
-            connection,
-            outcome,
-        })
-    }
-    .await)
+    ssr::respond(
+        async {
+            let user = ssr::require_user().await?;
+            let session = ssr::session().await?;
+            let outcome: Option<ConnectOutcome> = session
+                .remove(CONNECT_OUTCOME_KEY)
+                .await
+                .map_err(|e| ssr::internal(format!("reading the session: {e}")))?;
+            let connection = integrations::integration(&ssr::pool()?, user.organization_id)
+                .await
+                .map_err(ssr::internal)?
+                .map(|i| MicrosoftConnection {
+                    tenant_name: i.tenant_name,
+                    tenant_id: i.tenant_id,
+                    authority_did: i.authority_did,
+                    credential_type: i.credential_type,
+                    domains: i.domains.into_iter().map(|d| d.name).collect(),
+                    microsoft_account: i.microsoft_account,
+                    connected_by: i.connected_by_name,
+                    connected_at: convert::when(i.connected_at),
+                });
+            Ok(MicrosoftCard {
+                can_manage: user.is_admin(),
+                connection,
+                outcome,
+            })
+        }
+        .await,
+    )
 }
 
 /// "Log in to your tenant": records a connect attempt and sends the browser to Microsoft.
 #[server(endpoint = "start_microsoft_connect")]
 pub async fn start_microsoft_connect() -> Result<(), AppError> {
-    ssr::respond(async {
-        let admin = ssr::require_admin().await?;
-        let state = ssr::state()?;
-        let start = integrations::start_connect(&state.pool, &state.microsoft, &admin, &state.microsoft_redirect_uri)
+    ssr::respond(
+        async {
+            let admin = ssr::require_admin().await?;
+            let state = ssr::state()?;
+            let start = integrations::start_connect(
+                &state.pool,
+                &state.microsoft,
+                &admin,
+                &state.microsoft_redirect_uri,
+            )
             .await
             .map_err(integration_error)?;
-        let session = ssr::session().await?;
-        session
-            .insert(CONNECT_ATTEMPT_KEY, start.attempt_id)
-            .await
-            .map_err(|e| ssr::internal(format!("writing the session: {e}")))?;
-        leptos_axum::redirect(start.authorize_url.as_str());
-        Ok(())
-    }
-    .await)
+            let session = ssr::session().await?;
+            session
+                .insert(CONNECT_ATTEMPT_KEY, start.attempt_id)
+                .await
+                .map_err(|e| ssr::internal(format!("writing the session: {e}")))?;
+            leptos_axum::redirect(start.authorize_url.as_str());
+            Ok(())
+        }
+        .await,
+    )
 }
 
 #[server(endpoint = "remove_microsoft_integration")]
 pub async fn remove_microsoft_integration() -> Result<(), AppError> {
-    ssr::respond(async {
-        let admin = ssr::require_admin().await?;
-        integrations::remove(&ssr::pool()?, &admin).await.map_err(integration_error)
-    }
-    .await)
+    ssr::respond(
+        async {
+            let admin = ssr::require_admin().await?;
+            integrations::remove(&ssr::pool()?, &admin)
+                .await
+                .map_err(integration_error)
+        }
+        .await,
+    )
 }
 
 #[server(endpoint = "audit_log")]
 pub async fn audit_log() -> Result<Vec<AuditEntry>, AppError> {
-    ssr::respond(async {
-        let admin = ssr::require_admin().await?;
-        let entries = traceless::audit::recent(&ssr::pool()?, admin.organization_id, 200)
-            .await
-            .map_err(ssr::internal)?;
-        Ok(entries
-            .into_iter()
-            .map(|e| AuditEntry {
-                id: e.id,
-                at: convert::when(e.created_at),
-                actor: e.actor_name,
-                action: traceless::audit::Action::describe(&e.action).to_owned(),
-                detail: e.detail,
-            })
-            .collect())
-    }
-    .await)
+    ssr::respond(
+        async {
+            let admin = ssr::require_admin().await?;
+            let entries = traceless::audit::recent(&ssr::pool()?, admin.organization_id, 200)
+                .await
+                .map_err(ssr::internal)?;
+            Ok(entries
+                .into_iter()
+                .map(|e| AuditEntry {
+                    id: e.id,
+                    at: convert::when(e.created_at),
+                    actor: e.actor_name,
+                    action: traceless::audit::Action::describe(&e.action).to_owned(),
+                    detail: e.detail,
+                })
+                .collect())
+        }
+        .await,
+    )
 }
 
 #[cfg(feature = "ssr")]

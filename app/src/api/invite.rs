@@ -10,25 +10,29 @@ use crate::ssr;
 
 #[server(endpoint = "invite_details")]
 pub async fn invite_details(token: String) -> Result<Invite, AppError> {
-    ssr::respond(async {
-        let details = traceless::accounts::invite_details(&ssr::pool()?, &token).await?;
-        Ok(Invite {
-            organization: details.organization_name,
-            name: details.display_name,
-            email: details.email.to_string(),
-            role: super::convert::role(details.role),
-        })
-    }
-    .await)
+    ssr::respond(
+        async {
+            let details = traceless::accounts::invite_details(&ssr::pool()?, &token).await?;
+            Ok(Invite {
+                organization: details.organization_name,
+                name: details.display_name,
+                email: details.email.to_string(),
+                role: super::convert::role(details.role),
+            })
+        }
+        .await,
+    )
 }
 
 #[server(endpoint = "accept_invite")]
 pub async fn accept_invite(token: String, password: String) -> Result<(), AppError> {
-    ssr::respond(async {
-        let user = traceless::accounts::accept_invite(&ssr::pool()?, &token, &password).await?;
-        ssr::start_session(&user).await?;
-        leptos_axum::redirect("/organization");
-        Ok(())
-    }
-    .await)
+    ssr::respond(
+        async {
+            let user = traceless::accounts::accept_invite(&ssr::pool()?, &token, &password).await?;
+            ssr::start_session(&user).await?;
+            leptos_axum::redirect("/organization");
+            Ok(())
+        }
+        .await,
+    )
 }

@@ -3,99 +3,111 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{InviteLink, Role, Team};
+use crate::model::{InviteLink, Team};
 
 #[cfg(feature = "ssr")]
 use {
-    crate::model::{Member, PendingTeammate},
-    crate::ssr,
     super::convert,
+    crate::model::{Member, PendingTeammate, Role},
+    crate::ssr,
     traceless::accounts::{self, UserId},
 };
 
 #[server(endpoint = "team_members")]
 pub async fn team_members() -> Result<Team, AppError> {
-    ssr::respond(async {
-        let admin = ssr::require_admin().await?;
-        let team = accounts::team(&ssr::pool()?, &admin).await?;
-        Ok(Team {
-            members: team
-                .members
-                .into_iter()
-                .map(|u| Member {
-                    id: u.id.to_string(),
-                    is_you: u.id == admin.id,
-                    name: u.display_name,
-                    email: u.email.to_string(),
-                    role: convert::role(u.role),
-                    since: convert::when(u.created_at),
-                })
-                .collect(),
-            pending: team
-                .pending
-                .into_iter()
-                .map(|p| PendingTeammate {
-                    id: p.user.id.to_string(),
-                    name: p.user.display_name,
-                    email: p.user.email.to_string(),
-                    role: convert::role(p.user.role),
-                    expires: convert::when(p.expires_at),
-                    expired: p.expired,
-                })
-                .collect(),
-        })
-    }
-    .await)
+    ssr::respond(
+        async {
+            let admin = ssr::require_admin().await?;
+            let team = accounts::team(&ssr::pool()?, &admin).await?;
+            Ok(Team {
+                members: team
+                    .members
+                    .into_iter()
+                    .map(|u| Member {
+                        id: u.id.to_string(),
+                        is_you: u.id == admin.id,
+                        name: u.display_name,
+                        email: u.email.to_string(),
+                        role: convert::role(u.role),
+                        since: convert::when(u.created_at),
+                    })
+                    .collect(),
+                pending: team
+                    .pending
+                    .into_iter()
+                    .map(|p| PendingTeammate {
+                        id: p.user.id.to_string(),
+                        name: p.user.display_name,
+                        email: p.user.email.to_string(),
+                        role: convert::role(p.user.role),
+                        expires: convert::when(p.expires_at),
+                        expired: p.expired,
+                    })
+                    .collect(),
+            })
+        }
+        .await,
+    )
 }
 
 #[server(endpoint = "invite_teammate")]
-pub async fn invite_teammate(name: String, email: String, role: String) -> Result<InviteLink, AppError> {
-    ssr::respond(async {
-        let admin = ssr::require_admin().await?;
-        let role = parse_role(&role)?;
-        let state = ssr::state()?;
-        let (user, secret) = accounts::invite_teammate(
-            &state.pool,
-            &admin,
-            accounts::NewTeammate {
-                email: &email,
-                display_name: &name,
-                role: convert::domain_role(role),
-            },
-            state.settings.invite_lifetime,
-        )
-        .await?;
-        Ok(link(&state, &user, secret, state.settings.invite_lifetime))
-    }
-    .await)
+pub async fn invite_teammate(
+    name: String,
+    email: String,
+    role: String,
+) -> Result<InviteLink, AppError> {
+    ssr::respond(
+        async {
+            let admin = ssr::require_admin().await?;
+            let role = parse_role(&role)?;
+            let state = ssr::state()?;
+            let (user, secret) = accounts::invite_teammate(
+                &state.pool,
+                &admin,
+                accounts::NewTeammate {
+                    email: &email,
+                    display_name: &name,
+                    role: convert::domain_role(role),
+                },
+                state.settings.invite_lifetime,
+            )
+            .await?;
+            Ok(link(&state, &user, secret, state.settings.invite_lifetime))
+        }
+        .await,
+    )
 }
 
 /// A new link for a teammate who lost theirs or let it expire; the old one stops working.
 #[server(endpoint = "renew_invite")]
 pub async fn renew_invite(id: String) -> Result<InviteLink, AppError> {
-    ssr::respond(async {
-        let admin = ssr::require_admin().await?;
-        let state = ssr::state()?;
-        let (user, secret) = accounts::renew_invite(
-            &state.pool,
-            &admin,
-            parse_id(&id)?,
-            state.settings.invite_lifetime,
-        )
-        .await?;
-        Ok(link(&state, &user, secret, state.settings.invite_lifetime))
-    }
-    .await)
+    ssr::respond(
+        async {
+            let admin = ssr::require_admin().await?;
+            let state = ssr::state()?;
+            let (user, secret) = accounts::renew_invite(
+                &state.pool,
+                &admin,
+                parse_id(&id)?,
+                state.settings.invite_lifetime,
+            )
+            .await?;
+            Ok(link(&state, &user, secret, state.settings.invite_lifetime))
+        }
+        .await,
+    )
 }
 
 #[server(endpoint = "remove_teammate")]
 pub async fn remove_teammate(id: String) -> Result<(), AppError> {
-    ssr::respond(async {
-        let admin = ssr::require_admin().await?;
-        accounts::remove_teammate(&ssr::pool()?, &admin, parse_id(&id)?).await?;
-        Ok(())
-    }
-    .await)
+    ssr::respond(
+        async {
+            let admin = ssr::require_admin().await?;
+            accounts::remove_teammate(&ssr::pool()?, &admin, parse_id(&id)?).await?;
+            Ok(())
+        }
+        .await,
+    )
 }
 
 #[cfg(feature = "ssr")]
@@ -103,7 +115,10 @@ fn parse_role(value: &str) -> Result<Role, AppError> {
     match value {
         "admin" => Ok(Role::Admin),
         "agent" => Ok(Role::Agent),
-        _ => Err(AppError::invalid(Some("role"), "Choose a role: organization administrator or agent.")),
+        _ => Err(AppError::invalid(
+            Some("role"),
+            "Choose a role: organization administrator or agent.",
+        )),
     }
 }
 

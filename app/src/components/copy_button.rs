@@ -3,7 +3,10 @@
 use leptos::prelude::*;
 
 #[component]
-pub fn CopyButton(#[prop(into)] value: String, #[prop(default = "Copy link")] label: &'static str) -> impl IntoView {
+pub fn CopyButton(
+    #[prop(into)] value: String,
+    #[prop(default = "Copy link")] label: &'static str,
+) -> impl IntoView {
     let copied = RwSignal::new(false);
     let on_click = move |_| {
         #[cfg(feature = "hydrate")]

@@ -130,7 +130,9 @@ where
     S: Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
 {
     move || match value.get() {
-        Some(Err(error)) if !error.has_field() => Some(view! { <Alert kind="error">{error.to_string()}</Alert> }),
+        Some(Err(error)) if !error.has_field() => {
+            Some(view! { <Alert kind="error">{error.to_string()}</Alert> })
+        }
         _ => None,
     }
 }

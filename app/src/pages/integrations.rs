@@ -4,7 +4,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{A, Redirect};
 
-use crate::api::integrations::{RemoveMicrosoftIntegration, StartMicrosoftConnect, microsoft_connection_card};
+use crate::api::integrations::{
+    RemoveMicrosoftIntegration, StartMicrosoftConnect, microsoft_connection_card,
+};
 use crate::components::{Alert, FormAlert, SubmitButton};
 use crate::error::AppError;
 use crate::model::{ConnectOutcome, MicrosoftCard, MicrosoftConnection};
@@ -15,7 +17,10 @@ const TROUBLESHOOTING: &str = "The handoff back to Traceless can fail if the ses
 #[component]
 pub fn IntegrationsPage() -> impl IntoView {
     let remove = ServerAction::<RemoveMicrosoftIntegration>::new();
-    let card = Resource::new(move || remove.version().get(), |_| microsoft_connection_card());
+    let card = Resource::new(
+        move || remove.version().get(),
+        |_| microsoft_connection_card(),
+    );
     view! {
         <Title text="Integrations · Traceless" />
         <section class="page-head">
@@ -35,14 +40,19 @@ pub fn IntegrationsPage() -> impl IntoView {
 }
 
 #[component]
-fn MicrosoftCardView(card: MicrosoftCard, remove: ServerAction<RemoveMicrosoftIntegration>) -> impl IntoView {
+fn MicrosoftCardView(
+    card: MicrosoftCard,
+    remove: ServerAction<RemoveMicrosoftIntegration>,
+) -> impl IntoView {
     let connect = ServerAction::<StartMicrosoftConnect>::new();
     let connect_value = connect.value();
+    let has_failed = matches!(card.outcome, Some(ConnectOutcome::Failed { .. }));
     let failed = match &card.outcome {
         Some(ConnectOutcome::Failed { code, detail }) => Some((code.clone(), detail.clone())),
         _ => None,
     };
-    let just_connected = matches!(card.outcome, Some(ConnectOutcome::Connected)) && card.connection.is_some();
+    let just_connected =
+        matches!(card.outcome, Some(ConnectOutcome::Connected)) && card.connection.is_some();
     let can_manage = card.can_manage;
     let connect_button = move |label: &'static str| {
         view! {
@@ -85,7 +95,8 @@ fn MicrosoftCardView(card: MicrosoftCard, remove: ServerAction<RemoveMicrosoftIn
             {match card.connection {
                 Some(connection) => view! { <ActiveConnection connection=connection can_manage=can_manage remove=remove /> }.into_any(),
                 None if can_manage => view! {
-                    <div class="integration-actions">{connect_button("Log in to your tenant")}</div>
+                    // After a failure, "Start again" above is the one way forward.
+                    {(!has_failed).then(|| view! { <div class="integration-actions">{connect_button("Log in to your tenant")}</div> })}
                     <p class="muted small">
                         "You will sign in at Microsoft with an administrator account of your tenant and consent for Traceless to read your "
                         "organization's verified domains and Verified ID setup, and to request credential presentations."
@@ -159,7 +170,11 @@ fn confirm_open(confirming: RwSignal<bool>) {
     confirming.set(true);
     #[cfg(feature = "hydrate")]
     request_animation_frame(|| {
-        if let Some(button) = document().query_selector(".confirm .button-danger").ok().flatten() {
+        if let Some(button) = document()
+            .query_selector(".confirm .button-danger")
+            .ok()
+            .flatten()
+        {
             use wasm_bindgen::JsCast;
             if let Ok(button) = button.dyn_into::<web_sys::HtmlElement>() {
                 let _ = button.focus();

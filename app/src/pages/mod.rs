@@ -30,7 +30,9 @@ use crate::error::AppError;
 use crate::model::Me;
 
 /// Renders `page` for a signed-in person; visitors are sent to sign in.
-pub fn signed_in<V: IntoView + 'static>(page: impl Fn(Me) -> V + Send + Sync + Clone + 'static) -> impl IntoView {
+pub fn signed_in<V: IntoView + 'static>(
+    page: impl Fn(Me) -> V + Send + Sync + Clone + 'static,
+) -> impl IntoView {
     let user = CurrentUser::get().0;
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>

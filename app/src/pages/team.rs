@@ -16,7 +16,13 @@ pub fn TeamPage() -> impl IntoView {
     let renew = ServerAction::<RenewInvite>::new();
     let remove = ServerAction::<RemoveTeammate>::new();
     let members = Resource::new(
-        move || (invite.version().get(), renew.version().get(), remove.version().get()),
+        move || {
+            (
+                invite.version().get(),
+                renew.version().get(),
+                remove.version().get(),
+            )
+        },
         |_| team_members(),
     );
     view! {

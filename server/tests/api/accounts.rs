@@ -17,7 +17,14 @@ async fn healthz_answers_when_the_database_does() {
 async fn sign_up_creates_an_organization_whose_first_user_is_an_admin() {
     let app = spawn_app().await;
 
-    let response = app.sign_up("Contoso Help Desk", "Ada Admin", "Ada@Contoso.com", PASSWORD).await;
+    let response = app
+        .sign_up(
+            "Contoso Help Desk",
+            "Ada Admin",
+            "Ada@Contoso.com",
+            PASSWORD,
+        )
+        .await;
 
     assert!(response.status().is_success() || response.status().is_redirection());
     let me = app.whoami().await.expect("signed in after sign-up");
@@ -36,12 +43,20 @@ async fn sign_up_with_a_taken_email_is_refused_and_changes_nothing() {
         .call_as(
             &other,
             "sign_up",
-            &[("organization", "Copycat"), ("name", "Eve"), ("email", "ADA@contoso.com"), ("password", PASSWORD)],
+            &[
+                ("organization", "Copycat"),
+                ("name", "Eve"),
+                ("email", "ADA@contoso.com"),
+                ("password", PASSWORD),
+            ],
         )
         .await;
 
     let error = app_error(response, StatusCode::UNPROCESSABLE_ENTITY).await;
-    assert_eq!(error.for_field("email").unwrap(), "An account with this email already exists. Sign in instead, or use another email.");
+    assert_eq!(
+        error.for_field("email").unwrap(),
+        "An account with this email already exists. Sign in instead, or use another email."
+    );
     assert_eq!(app.count("organizations").await, 1);
     assert_eq!(app.count("users").await, 1);
 }
@@ -54,7 +69,13 @@ async fn sign_up_with_bad_input_names_the_field_and_stores_nothing() {
         ("Contoso", "", "ada@contoso.com", PASSWORD, "name"),
         ("Contoso", "Ada", "not-an-email", PASSWORD, "email"),
         ("Contoso", "Ada", "ada@contoso.com", "short", "password"),
-        ("Contoso", "Ada", "ada@contoso.com", "password1234567", "password"),
+        (
+            "Contoso",
+            "Ada",
+            "ada@contoso.com",
+            "password1234567",
+            "password",
+        ),
     ];
     for (organization, name, email, password, field) in cases {
         let response = app.sign_up(organization, name, email, password).await;
@@ -72,13 +93,20 @@ async fn wrong_password_and_unknown_email_get_the_same_clear_message() {
     app.admin("Contoso", "ada@contoso.com").await;
     let visitor = new_client();
 
-    let wrong_password = app.sign_in_as(&visitor, "ada@contoso.com", "not the password at all").await;
+    let wrong_password = app
+        .sign_in_as(&visitor, "ada@contoso.com", "not the password at all")
+        .await;
     let wrong_password = app_error(wrong_password, StatusCode::UNPROCESSABLE_ENTITY).await;
-    let unknown = app.sign_in_as(&visitor, "nobody@contoso.com", PASSWORD).await;
+    let unknown = app
+        .sign_in_as(&visitor, "nobody@contoso.com", PASSWORD)
+        .await;
     let unknown = app_error(unknown, StatusCode::UNPROCESSABLE_ENTITY).await;
 
     assert_eq!(wrong_password, unknown);
-    assert_eq!(wrong_password.to_string(), "The email or password is incorrect. Check both and try again.");
+    assert_eq!(
+        wrong_password.to_string(),
+        "The email or password is incorrect. Check both and try again."
+    );
 }
 
 #[tokio::test]
@@ -108,7 +136,9 @@ async fn sign_out_ends_the_session_and_sign_in_starts_a_new_one() {
 #[tokio::test]
 async fn session_cookie_is_http_only_lax_and_not_secure_over_http() {
     let app = spawn_app().await;
-    let response = app.sign_up("Contoso", "Ada", "ada@contoso.com", PASSWORD).await;
+    let response = app
+        .sign_up("Contoso", "Ada", "ada@contoso.com", PASSWORD)
+        .await;
     let cookie = set_cookie(&response);
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
@@ -118,14 +148,20 @@ async fn session_cookie_is_http_only_lax_and_not_secure_over_http() {
 #[tokio::test]
 async fn session_cookie_is_secure_when_the_public_url_is_https() {
     let app = spawn_app_with(&[("TRACELESS_PUBLIC_URL", "https://traceless.example.com/")]).await;
-    let response = app.sign_up("Contoso", "Ada", "ada@contoso.com", PASSWORD).await;
+    let response = app
+        .sign_up("Contoso", "Ada", "ada@contoso.com", PASSWORD)
+        .await;
     assert!(set_cookie(&response).contains("Secure"));
 }
 
 #[tokio::test]
 async fn unauthenticated_calls_are_refused() {
     let app = spawn_app().await;
-    let error = app_error(app.call("team_members", &[]).await, StatusCode::UNAUTHORIZED).await;
+    let error = app_error(
+        app.call("team_members", &[]).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
     assert_eq!(error, AppError::Unauthenticated);
 }
 

@@ -36,7 +36,10 @@ async fn an_admin_connects_contoso_and_sees_its_domains() {
     let connection = card.connection.expect("connected");
     assert_eq!(connection.tenant_name, "Contoso");
     assert_eq!(connection.tenant_id, CONTOSO_TENANT_ID);
-    assert_eq!(connection.domains, vec!["contoso.com", "contoso.onmicrosoft.com"]);
+    assert_eq!(
+        connection.domains,
+        vec!["contoso.com", "contoso.onmicrosoft.com"]
+    );
     assert_eq!(connection.authority_did, "did:web:verifiedid.contoso.com");
     assert_eq!(connection.credential_type, "VerifiedEmployee");
     assert_eq!(connection.connected_by, "Ada Admin");
@@ -59,7 +62,10 @@ async fn cancel_at_microsoft_stores_nothing_and_says_so() {
     assert_eq!(failure_code(&card), "cancelled");
     assert!(card.connection.is_none());
     assert_eq!(app.count("microsoft_integrations").await, 0);
-    assert_eq!(app.audit_actions().await.last().unwrap(), "microsoft.connect_failed");
+    assert_eq!(
+        app.audit_actions().await.last().unwrap(),
+        "microsoft.connect_failed"
+    );
 }
 
 #[tokio::test]
@@ -72,7 +78,8 @@ async fn declined_consent_and_a_non_admin_microsoft_account_are_consent_failures
     assert_eq!(failure_code(&card), "consent_declined");
     assert!(failure_detail(&card).contains("AADSTS65004"));
 
-    app.connect_microsoft(CONTOSO_EMPLOYEE_EMAIL, "accept").await;
+    app.connect_microsoft(CONTOSO_EMPLOYEE_EMAIL, "accept")
+        .await;
     let card = app.card().await;
     assert_eq!(failure_code(&card), "consent_declined");
     assert!(failure_detail(&card).contains("AADSTS90094"));
@@ -98,14 +105,21 @@ async fn a_return_in_another_session_is_refused() {
     let app = spawn_app().await;
     app.admin("Contoso", "ada@contoso.com").await;
     let authorize = app.start_connect_as(&app.client).await;
-    let callback = app.at_microsoft(&authorize, CONTOSO_ADMIN_EMAIL, "accept").await;
+    let callback = app
+        .at_microsoft(&authorize, CONTOSO_ADMIN_EMAIL, "accept")
+        .await;
     // The same admin, signed in on another browser, receives the return.
     let other_browser = new_client();
-    app.sign_in_as(&other_browser, "ada@contoso.com", PASSWORD).await;
+    app.sign_in_as(&other_browser, "ada@contoso.com", PASSWORD)
+        .await;
 
-    app.return_from_microsoft_as(&other_browser, &callback).await;
+    app.return_from_microsoft_as(&other_browser, &callback)
+        .await;
 
-    assert_eq!(failure_code(&app.card_as(&other_browser).await), "state_other_session");
+    assert_eq!(
+        failure_code(&app.card_as(&other_browser).await),
+        "state_other_session"
+    );
     assert_eq!(app.count("microsoft_integrations").await, 0);
     // And the attempt is spent: the original browser cannot use it afterwards either.
     app.return_from_microsoft_as(&app.client, &callback).await;
@@ -117,7 +131,11 @@ async fn an_unknown_or_missing_state_is_refused() {
     let app = spawn_app().await;
     app.admin("Contoso", "ada@contoso.com").await;
     for query in ["code=abc&state=made-up", "code=abc", ""] {
-        let url = format!("{}{}?{query}", app.address, app::ssr::MICROSOFT_CALLBACK_PATH);
+        let url = format!(
+            "{}{}?{query}",
+            app.address,
+            app::ssr::MICROSOFT_CALLBACK_PATH
+        );
         app.return_from_microsoft_as(&app.client, &url).await;
         assert_eq!(failure_code(&app.card().await), "state_unknown", "{query}");
     }
@@ -128,7 +146,9 @@ async fn an_expired_attempt_is_refused() {
     let app = spawn_app().await;
     app.admin("Contoso", "ada@contoso.com").await;
     let authorize = app.start_connect_as(&app.client).await;
-    let callback = app.at_microsoft(&authorize, CONTOSO_ADMIN_EMAIL, "accept").await;
+    let callback = app
+        .at_microsoft(&authorize, CONTOSO_ADMIN_EMAIL, "accept")
+        .await;
     sqlx::query("UPDATE microsoft_connect_attempts SET expires_at = '2020-01-01T00:00:00Z'")
         .execute(&app.pool)
         .await
@@ -145,25 +165,36 @@ async fn the_tenant_comes_from_the_id_token_not_the_query_string() {
     let app = spawn_app().await;
     app.admin("Contoso", "ada@contoso.com").await;
     let authorize = app.start_connect_as(&app.client).await;
-    let callback = app.at_microsoft(&authorize, CONTOSO_ADMIN_EMAIL, "accept").await;
+    let callback = app
+        .at_microsoft(&authorize, CONTOSO_ADMIN_EMAIL, "accept")
+        .await;
 
     let spoofed = format!("{callback}&tenant={FABRIKAM_TENANT_ID}&tid={FABRIKAM_TENANT_ID}");
     app.return_from_microsoft_as(&app.client, &spoofed).await;
 
-    assert_eq!(app.card().await.connection.unwrap().tenant_id, CONTOSO_TENANT_ID);
+    assert_eq!(
+        app.card().await.connection.unwrap().tenant_id,
+        CONTOSO_TENANT_ID
+    );
 }
 
 #[tokio::test]
 async fn graph_unavailable_stores_nothing_and_names_graph() {
     let app = spawn_app().await;
     app.admin("Contoso", "ada@contoso.com").await;
-    app.emulator.faults().add(FaultSpec::status("/graph/*", 503));
+    app.emulator
+        .faults()
+        .add(FaultSpec::status("/graph/*", 503));
 
     app.connect_microsoft(CONTOSO_ADMIN_EMAIL, "accept").await;
 
     let card = app.card().await;
     assert_eq!(failure_code(&card), "step_failed");
-    assert!(failure_detail(&card).contains("Microsoft Graph"), "{}", failure_detail(&card));
+    assert!(
+        failure_detail(&card).contains("Microsoft Graph"),
+        "{}",
+        failure_detail(&card)
+    );
     assert_eq!(app.count("microsoft_integrations").await, 0);
     assert_eq!(app.count("microsoft_domains").await, 0);
 }
@@ -172,13 +203,19 @@ async fn graph_unavailable_stores_nothing_and_names_graph() {
 async fn a_slow_verified_id_admin_api_times_out_and_stores_nothing() {
     let app = spawn_app().await;
     app.admin("Contoso", "ada@contoso.com").await;
-    app.emulator.faults().add(FaultSpec::latency("/verifiedid/*", 3_000));
+    app.emulator
+        .faults()
+        .add(FaultSpec::latency("/verifiedid/*", 3_000));
 
     app.connect_microsoft(CONTOSO_ADMIN_EMAIL, "accept").await;
 
     let card = app.card().await;
     assert_eq!(failure_code(&card), "step_failed");
-    assert!(failure_detail(&card).contains("did not answer in time"), "{}", failure_detail(&card));
+    assert!(
+        failure_detail(&card).contains("did not answer in time"),
+        "{}",
+        failure_detail(&card)
+    );
     assert_eq!(app.count("microsoft_integrations").await, 0);
 }
 
@@ -206,11 +243,18 @@ async fn a_tenant_connected_to_another_organization_is_refused() {
     app.call_as(
         &other,
         "sign_up",
-        &[("organization", "Impostor"), ("name", "Ian"), ("email", "ian@impostor.example"), ("password", PASSWORD)],
+        &[
+            ("organization", "Impostor"),
+            ("name", "Ian"),
+            ("email", "ian@impostor.example"),
+            ("password", PASSWORD),
+        ],
     )
     .await;
     let authorize = app.start_connect_as(&other).await;
-    let callback = app.at_microsoft(&authorize, CONTOSO_ADMIN_EMAIL, "accept").await;
+    let callback = app
+        .at_microsoft(&authorize, CONTOSO_ADMIN_EMAIL, "accept")
+        .await;
     app.return_from_microsoft_as(&other, &callback).await;
 
     let card = app.card_as(&other).await;
@@ -224,9 +268,15 @@ async fn an_agent_sees_the_card_but_cannot_connect_or_remove() {
     let app = spawn_app().await;
     app.admin("Contoso", "ada@contoso.com").await;
     app.connect_microsoft(CONTOSO_ADMIN_EMAIL, "accept").await;
-    let link: app::model::InviteLink = ok_json(app.invite("Grace", "grace@contoso.com", "agent").await).await;
+    let link: app::model::InviteLink =
+        ok_json(app.invite("Grace", "grace@contoso.com", "agent").await).await;
     let grace = new_client();
-    app.call_as(&grace, "accept_invite", &[("token", &token_of(&link.url)), ("password", PASSWORD)]).await;
+    app.call_as(
+        &grace,
+        "accept_invite",
+        &[("token", &token_of(&link.url)), ("password", PASSWORD)],
+    )
+    .await;
     let attempts = app.count("microsoft_connect_attempts").await;
 
     let card = app.card_as(&grace).await;
@@ -250,12 +300,19 @@ async fn an_admin_removes_the_integration_and_the_audit_log_says_who() {
 
     assert!(app.card().await.connection.is_none());
     assert_eq!(app.count("microsoft_domains").await, 0);
-    assert_eq!(app.audit_actions().await.last().unwrap(), "microsoft.removed");
+    assert_eq!(
+        app.audit_actions().await.last().unwrap(),
+        "microsoft.removed"
+    );
     let log: Vec<app::model::AuditEntry> = ok_json(app.call("audit_log", &[]).await).await;
     assert_eq!(log[0].action, "Removed Microsoft Verified ID");
     assert!(log[0].actor.contains("ada@contoso.com"));
 
-    let again = app_error(app.call("remove_microsoft_integration", &[]).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let again = app_error(
+        app.call("remove_microsoft_integration", &[]).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
     assert!(again.to_string().contains("not connected"));
 }
 

@@ -37,7 +37,10 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     })
     .await
     .expect("the emulator starts");
-    let mut extra: Vec<(String, String)> = extra.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let mut extra: Vec<(String, String)> = extra
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     // The product is configured as for the real Microsoft; only the base URLs differ.
     for (name, value) in [
         ("TRACELESS_MS_CLIENT_ID", DEV_CLIENT_ID.to_string()),
@@ -65,7 +68,10 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     let application = Application::build(settings).await.expect("the app builds");
     let address = format!("http://{}", application.local_addr());
     let pool = application.state().pool.clone();
-    emulator.register_redirect_uri(DEV_CLIENT_ID, &format!("{address}{}", app::ssr::MICROSOFT_CALLBACK_PATH));
+    emulator.register_redirect_uri(
+        DEV_CLIENT_ID,
+        &format!("{address}{}", app::ssr::MICROSOFT_CALLBACK_PATH),
+    );
     tokio::spawn(application.run_until_stopped());
     TestApp {
         address,
@@ -90,7 +96,12 @@ impl TestApp {
         self.call_as(&self.client, name, form).await
     }
 
-    pub async fn call_as(&self, client: &reqwest::Client, name: &str, form: &[(&str, &str)]) -> Response {
+    pub async fn call_as(
+        &self,
+        client: &reqwest::Client,
+        name: &str,
+        form: &[(&str, &str)],
+    ) -> Response {
         client
             .post(format!("{}/api/{name}", self.address))
             .header("Accept", "application/json")
@@ -110,26 +121,54 @@ impl TestApp {
             .expect("request sent")
     }
 
-    pub async fn sign_up(&self, organization: &str, name: &str, email: &str, password: &str) -> Response {
+    pub async fn sign_up(
+        &self,
+        organization: &str,
+        name: &str,
+        email: &str,
+        password: &str,
+    ) -> Response {
         self.call(
             "sign_up",
-            &[("organization", organization), ("name", name), ("email", email), ("password", password)],
+            &[
+                ("organization", organization),
+                ("name", name),
+                ("email", email),
+                ("password", password),
+            ],
         )
         .await
     }
 
     pub async fn sign_in(&self, email: &str, password: &str) -> Response {
-        self.call("sign_in", &[("email", email), ("password", password)]).await
+        self.call("sign_in", &[("email", email), ("password", password)])
+            .await
     }
 
-    pub async fn sign_in_as(&self, client: &reqwest::Client, email: &str, password: &str) -> Response {
-        self.call_as(client, "sign_in", &[("email", email), ("password", password)]).await
+    pub async fn sign_in_as(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        password: &str,
+    ) -> Response {
+        self.call_as(
+            client,
+            "sign_in",
+            &[("email", email), ("password", password)],
+        )
+        .await
     }
 
     /// Signs up a fresh organization whose admin is `email`, and stays signed in.
     pub async fn admin(&self, organization: &str, email: &str) {
-        let response = self.sign_up(organization, "Ada Admin", email, PASSWORD).await;
-        assert!(response.status().is_success() || response.status().is_redirection(), "{}", response.status());
+        let response = self
+            .sign_up(organization, "Ada Admin", email, PASSWORD)
+            .await;
+        assert!(
+            response.status().is_success() || response.status().is_redirection(),
+            "{}",
+            response.status()
+        );
     }
 
     pub async fn whoami(&self) -> Option<app::model::Me> {
@@ -137,7 +176,11 @@ impl TestApp {
     }
 
     pub async fn invite(&self, name: &str, email: &str, role: &str) -> Response {
-        self.call("invite_teammate", &[("name", name), ("email", email), ("role", role)]).await
+        self.call(
+            "invite_teammate",
+            &[("name", name), ("email", email), ("role", role)],
+        )
+        .await
     }
 
     /// Presses "Log in to your tenant" as `client` and returns Microsoft's sign-in URL.
@@ -154,7 +197,14 @@ impl TestApp {
         let page = browser.get(authorize_url).send().await.unwrap();
         assert_eq!(page.status(), StatusCode::OK, "the sign-in page renders");
         let html = page.text().await.unwrap();
-        let txn = html.split("name=\"txn\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        let txn = html
+            .split("name=\"txn\" value=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_owned();
         let oid = Seed::demo()
             .tenants
             .iter()
@@ -164,7 +214,11 @@ impl TestApp {
             .expect("a demo user");
         let decided = browser
             .post(format!("{}/_emulator/decide", self.emulator.login_url()))
-            .form(&[("txn", txn.as_str()), ("account", oid.as_str()), ("action", action)])
+            .form(&[
+                ("txn", txn.as_str()),
+                ("account", oid.as_str()),
+                ("action", action),
+            ])
             .send()
             .await
             .unwrap();
@@ -173,7 +227,11 @@ impl TestApp {
     }
 
     /// Follows Microsoft's redirect back to us as `client`; returns where we send it.
-    pub async fn return_from_microsoft_as(&self, client: &reqwest::Client, callback_url: &str) -> String {
+    pub async fn return_from_microsoft_as(
+        &self,
+        client: &reqwest::Client,
+        callback_url: &str,
+    ) -> String {
         let response = client.get(callback_url).send().await.unwrap();
         assert!(response.status().is_redirection(), "{}", response.status());
         response.headers()["location"].to_str().unwrap().to_owned()
@@ -214,7 +272,10 @@ impl TestApp {
 pub async fn ok_json<T: DeserializeOwned>(response: Response) -> T {
     let status = response.status();
     let body = response.text().await.expect("body");
-    assert!(status.is_success(), "expected success, got {status}: {body}");
+    assert!(
+        status.is_success(),
+        "expected success, got {status}: {body}"
+    );
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"))
 }
 

@@ -8,9 +8,17 @@ use crate::helpers::*;
 #[tokio::test]
 async fn a_cross_site_sign_up_is_refused_and_changes_nothing() {
     let app = spawn_app().await;
-    let form = [("organization", "Evil"), ("name", "Eve"), ("email", "eve@evil.example"), ("password", PASSWORD)];
+    let form = [
+        ("organization", "Evil"),
+        ("name", "Eve"),
+        ("email", "eve@evil.example"),
+        ("password", PASSWORD),
+    ];
 
-    for (header, value) in [("Origin", "https://evil.example"), ("Sec-Fetch-Site", "cross-site")] {
+    for (header, value) in [
+        ("Origin", "https://evil.example"),
+        ("Sec-Fetch-Site", "cross-site"),
+    ] {
         let response = app
             .client
             .post(format!("{}/api/sign_up", app.address))
@@ -19,7 +27,10 @@ async fn a_cross_site_sign_up_is_refused_and_changes_nothing() {
             .send()
             .await
             .unwrap();
-        assert_eq!(app_error(response, StatusCode::FORBIDDEN).await, AppError::CrossSite);
+        assert_eq!(
+            app_error(response, StatusCode::FORBIDDEN).await,
+            AppError::CrossSite
+        );
     }
     assert_eq!(app.count("organizations").await, 0);
 }

@@ -1,0 +1,80 @@
+import { expect, test } from '@playwright/test';
+import { PASSWORD, TeamPage, hydrated, signUpNewAdmin, uniqueEmail } from '../pages/accounts';
+import { IntegrationsPage, MicrosoftSignIn } from '../pages/integrations';
+
+// Each project connects its own demo tenant: a tenant belongs to one organization at a time.
+const tenants = {
+  desktop: { admin: /adele\.vance@contoso\.com/, domain: 'contoso.com', name: 'Contoso' },
+  phone: { admin: /diego\.siciliani@fabrikam\.com/, domain: 'fabrikam.com', name: 'Fabrikam' },
+} as const;
+
+test('an admin connects the tenant, sees its domains, and deletes the integration', async ({ page }, testInfo) => {
+  const tenant = tenants[testInfo.project.name as keyof typeof tenants];
+  await signUpNewAdmin(page, `${tenant.name} Help Desk`);
+  const integrations = new IntegrationsPage(page);
+  await integrations.open();
+  await expect(integrations.card().getByText('Not connected')).toBeVisible();
+
+  await integrations.logIn();
+  const microsoft = new MicrosoftSignIn(page);
+  await microsoft.choose(tenant.admin);
+  await microsoft.accept();
+
+  await expect(page).toHaveURL(/\/organization\/integrations$/);
+  await expect(page.getByRole('heading', { name: 'Microsoft Verified ID is active' })).toBeVisible();
+  const domains = page.getByRole('list', { name: 'Covered domains' });
+  await expect(domains.getByText(tenant.domain, { exact: true })).toBeVisible();
+  await expect(page.getByText(`${tenant.name} (`)).toBeVisible();
+  await expect(page.getByText(/Connected by/)).toBeVisible();
+
+  await hydrated(page);
+  await integrations.deleteIntegration();
+  await expect(integrations.card().getByText('Not connected')).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Log in to your tenant' })).toBeVisible();
+
+  await page.goto('/organization/audit');
+  await expect(page.getByRole('cell', { name: 'Removed Microsoft Verified ID' })).toBeVisible();
+  await expect(page.getByRole('cell', { name: 'Connected Microsoft Verified ID' })).toBeVisible();
+});
+
+test('cancelling at Microsoft shows the troubleshooting text, and Start again works', async ({ page }, testInfo) => {
+  const tenant = tenants[testInfo.project.name as keyof typeof tenants];
+  await signUpNewAdmin(page, 'Cancelling Org');
+  const integrations = new IntegrationsPage(page);
+  await integrations.open();
+  await integrations.logIn();
+  await new MicrosoftSignIn(page).cancel();
+
+  await expect(page).toHaveURL(/\/organization\/integrations$/);
+  const problem = page.getByTestId('connect-problem');
+  await expect(problem).toContainText('You cancelled the sign-in at Microsoft');
+  await expect(problem).toContainText('The handoff back to Traceless can fail if the session was interrupted');
+
+  await hydrated(page);
+  await problem.getByRole('button', { name: 'Start again' }).click();
+  const microsoft = new MicrosoftSignIn(page);
+  await microsoft.choose(tenant.admin);
+  await microsoft.cancel();
+  await expect(page.getByTestId('connect-problem')).toBeVisible();
+});
+
+test('an agent sees the card without the button, and the ask-your-admin text', async ({ page, browser }) => {
+  await signUpNewAdmin(page, 'Agents Org');
+  const team = new TeamPage(page);
+  await team.open();
+  const link = await team.add('Grace Agent', uniqueEmail('grace'), 'Agent');
+
+  const grace = await browser.newContext();
+  const gracePage = await grace.newPage();
+  await gracePage.goto(link);
+  await hydrated(gracePage);
+  await gracePage.getByLabel('Choose a password').fill(PASSWORD);
+  await gracePage.getByRole('button', { name: 'Set password and sign in' }).click();
+  await expect(gracePage).toHaveURL(/\/organization$/);
+
+  await gracePage.goto('/organization/integrations');
+  await expect(gracePage.getByText('You must be an organization administrator in Traceless to connect integrations.')).toBeVisible();
+  await expect(gracePage.getByRole('button', { name: 'Log in to your tenant' })).toHaveCount(0);
+  await expect(gracePage.getByRole('link', { name: 'Setup Instructions' })).toBeVisible();
+  await grace.close();
+});
