@@ -12,3 +12,4 @@ pub mod integrations;
 pub mod microsoft;
 pub mod password;
 pub mod secret;
+pub mod verification;

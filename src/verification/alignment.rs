@@ -1,0 +1,294 @@
+//! Identity alignment: is the verified credential the intended person's? Every check
+//! is evaluated (the agent sees them all); the first failing one gives the reason.
+
+use serde::{Deserialize, Serialize};
+
+use super::status::FailureReason;
+use crate::email::EmailAddress;
+use crate::microsoft::{Presentation, VerifiedCredential};
+
+/// What the verification expects, from the integration and the agent's request.
+pub struct Expectation<'a> {
+    pub authority_did: &'a str,
+    pub credential_type: &'a str,
+    /// The claim holding the email: `mail` for VerifiedEmployee.
+    pub email_claim: &'a str,
+    pub recipient: &'a EmailAddress,
+    /// The tenant's verified domains, now (they may have changed since the start).
+    pub covered_domains: &'a [String],
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    /// What was checked, for people: "Issuer is the connected tenant".
+    pub label: String,
+    pub passed: bool,
+    /// What was found.
+    pub detail: String,
+}
+
+/// What the agent sees of a presentation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub issuer: String,
+    pub credential_types: Vec<String>,
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    pub job_title: Option<String>,
+    pub subject: Option<String>,
+    pub face_check_score: Option<f64>,
+    pub checks: Vec<Check>,
+}
+
+/// Aligns a verified presentation with what was expected.
+pub fn align(
+    expected: &Expectation<'_>,
+    presentation: &Presentation,
+) -> (Evidence, Result<(), FailureReason>) {
+    // Prefer the credential of the requested type; Microsoft sends the one asked for.
+    let credential: &VerifiedCredential = presentation
+        .credentials
+        .iter()
+        .find(|c| c.has_type(expected.credential_type))
+        .unwrap_or(&presentation.credentials[0]);
+    let claimed_email = credential.claim(expected.email_claim);
+    let claimed = claimed_email.and_then(|e| EmailAddress::parse(e).ok());
+
+    let mut checks = Vec::new();
+    let mut first_failure = None;
+    let mut check = |label: String, passed: bool, detail: String, reason: FailureReason| {
+        if !passed && first_failure.is_none() {
+            first_failure = Some(reason);
+        }
+        checks.push(Check {
+            label,
+            passed,
+            detail,
+        });
+    };
+
+    check(
+        "Issued by the connected tenant".into(),
+        credential.issuer.as_str() == expected.authority_did,
+        format!("Issuer {}", credential.issuer.as_str()),
+        FailureReason::IssuerNotConnectedTenant,
+    );
+    check(
+        format!("Credential type is {}", expected.credential_type),
+        credential.has_type(expected.credential_type),
+        format!("Types: {}", credential.types.join(", ")),
+        FailureReason::WrongCredentialType,
+    );
+    check(
+        "Not revoked".into(),
+        credential.is_valid(),
+        match &credential.revocation_status {
+            Some(status) => format!("Revocation status {status:?}").replace('"', ""),
+            None => "No revocation status was given".into(),
+        },
+        FailureReason::Revoked,
+    );
+    check(
+        format!("Email on the credential is {}", expected.recipient),
+        claimed.as_ref() == Some(expected.recipient),
+        match claimed_email {
+            Some(email) => format!("The credential's {} claim is {email}", expected.email_claim),
+            None => format!("The credential has no {} claim", expected.email_claim),
+        },
+        FailureReason::DifferentEmail,
+    );
+    let domain = expected.recipient.domain();
+    check(
+        "Email domain is covered by the tenant".into(),
+        expected
+            .covered_domains
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case(domain)),
+        format!("{domain} against {}", expected.covered_domains.join(", ")),
+        FailureReason::DomainNotCovered,
+    );
+
+    let evidence = Evidence {
+        issuer: credential.issuer.as_str().to_owned(),
+        credential_types: credential.types.clone(),
+        display_name: credential.claim("displayName").map(str::to_owned),
+        email: claimed_email.map(str::to_owned),
+        job_title: credential.claim("jobTitle").map(str::to_owned),
+        subject: presentation.subject.clone(),
+        face_check_score: credential
+            .face_check
+            .as_ref()
+            .map(|f| f.match_confidence_score),
+        checks,
+    };
+    (evidence, first_failure.map_or(Ok(()), Err))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::microsoft::Callback;
+
+    const DID: &str = "did:web:verifiedid.contoso.com";
+
+    fn presentation(
+        issuer: &str,
+        types: &[&str],
+        mail: Option<&str>,
+        revocation: &str,
+    ) -> Presentation {
+        let mut claims = serde_json::json!({"displayName": "Megan Bowen", "jobTitle": "Auditor"});
+        if let Some(mail) = mail {
+            claims["mail"] = mail.into();
+        }
+        let body = serde_json::json!({
+            "requestId": "r", "requestStatus": "presentation_verified", "state": "s",
+            "subject": "did:ion:holder",
+            "verifiedCredentialsData": [{
+                "issuer": issuer, "type": types, "claims": claims,
+                "credentialState": {"revocationStatus": revocation},
+                "faceCheck": {"matchConfidenceScore": 86.5, "sourcePhotoQuality": "HIGH"}
+            }]
+        });
+        match Callback::parse(body.to_string().as_bytes()).unwrap().event {
+            crate::microsoft::CallbackEvent::Verified(p) => p,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn expect<'a>(recipient: &'a EmailAddress, domains: &'a [String]) -> Expectation<'a> {
+        Expectation {
+            authority_did: DID,
+            credential_type: "VerifiedEmployee",
+            email_claim: "mail",
+            recipient,
+            covered_domains: domains,
+        }
+    }
+
+    fn domains() -> Vec<String> {
+        vec!["contoso.com".into(), "contoso.onmicrosoft.com".into()]
+    }
+
+    const TYPES: &[&str] = &["VerifiableCredential", "VerifiedEmployee"];
+
+    #[test]
+    fn the_intended_person_passes_every_check() {
+        let recipient = EmailAddress::parse("megan.bowen@contoso.com").unwrap();
+        let domains = domains();
+        let (evidence, result) = align(
+            &expect(&recipient, &domains),
+            &presentation(DID, TYPES, Some("megan.bowen@contoso.com"), "VALID"),
+        );
+        assert_eq!(result, Ok(()));
+        assert!(evidence.checks.iter().all(|c| c.passed));
+        assert_eq!(evidence.display_name.as_deref(), Some("Megan Bowen"));
+        assert_eq!(evidence.face_check_score, Some(86.5));
+    }
+
+    #[test]
+    fn email_comparison_ignores_case_and_normalises_idn_domains() {
+        let recipient = EmailAddress::parse("anna@bücher.example").unwrap();
+        let idn_domains = vec!["xn--bcher-kva.example".to_owned()];
+        let exp = Expectation {
+            authority_did: DID,
+            ..expect(&recipient, &idn_domains)
+        };
+        let (_, result) = align(
+            &exp,
+            &presentation(DID, TYPES, Some("Anna@XN--BCHER-KVA.example"), "VALID"),
+        );
+        assert_eq!(result, Ok(()));
+        let recipient = EmailAddress::parse("MEGAN.Bowen@Contoso.com").unwrap();
+        let domains = domains();
+        let (_, result) = align(
+            &expect(&recipient, &domains),
+            &presentation(DID, TYPES, Some("megan.bowen@CONTOSO.COM"), "VALID"),
+        );
+        assert_eq!(result, Ok(()));
+    }
+
+    #[test]
+    fn each_mismatch_has_its_reason() {
+        let recipient = EmailAddress::parse("megan.bowen@contoso.com").unwrap();
+        let domains = domains();
+        let e = expect(&recipient, &domains);
+        let cases = [
+            (
+                presentation(
+                    "did:web:verifiedid.fabrikam.com",
+                    TYPES,
+                    Some("megan.bowen@contoso.com"),
+                    "VALID",
+                ),
+                FailureReason::IssuerNotConnectedTenant,
+            ),
+            (
+                presentation(
+                    DID,
+                    &["VerifiableCredential", "StudentCard"],
+                    Some("megan.bowen@contoso.com"),
+                    "VALID",
+                ),
+                FailureReason::WrongCredentialType,
+            ),
+            (
+                presentation(DID, TYPES, Some("megan.bowen@contoso.com"), "REVOKED"),
+                FailureReason::Revoked,
+            ),
+            (
+                presentation(DID, TYPES, Some("megan.bowen@contoso.com"), "SUSPENDED"),
+                FailureReason::Revoked,
+            ),
+            (
+                presentation(DID, TYPES, Some("lee.gu@contoso.com"), "VALID"),
+                FailureReason::DifferentEmail,
+            ),
+            (
+                presentation(DID, TYPES, None, "VALID"),
+                FailureReason::DifferentEmail,
+            ),
+            (
+                presentation(DID, TYPES, Some("not an email"), "VALID"),
+                FailureReason::DifferentEmail,
+            ),
+        ];
+        for (presentation, reason) in cases {
+            let (evidence, result) = align(&e, &presentation);
+            assert_eq!(result, Err(reason));
+            assert_eq!(
+                evidence.checks.iter().filter(|c| !c.passed).count(),
+                1,
+                "{reason:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_domain_removed_from_the_tenant_fails_alignment() {
+        let recipient = EmailAddress::parse("megan.bowen@contoso.com").unwrap();
+        let only_initial = vec!["contoso.onmicrosoft.com".to_owned()];
+        let (_, result) = align(
+            &expect(&recipient, &only_initial),
+            &presentation(DID, TYPES, Some("megan.bowen@contoso.com"), "VALID"),
+        );
+        assert_eq!(result, Err(FailureReason::DomainNotCovered));
+    }
+
+    #[test]
+    fn the_first_failing_check_wins_and_all_are_reported() {
+        let recipient = EmailAddress::parse("megan.bowen@contoso.com").unwrap();
+        let domains = domains();
+        let (evidence, result) = align(
+            &expect(&recipient, &domains),
+            &presentation(
+                "did:web:evil.example",
+                TYPES,
+                Some("eve@evil.example"),
+                "REVOKED",
+            ),
+        );
+        assert_eq!(result, Err(FailureReason::IssuerNotConnectedTenant));
+        assert_eq!(evidence.checks.iter().filter(|c| !c.passed).count(), 3);
+    }
+}

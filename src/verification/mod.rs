@@ -1,0 +1,57 @@
+//! Verifying a person with Microsoft Verified ID: the durable link an agent sends,
+//! the short-lived Microsoft presentation requests behind it, Microsoft's callbacks,
+//! identity alignment, and the event history that live pages follow.
+
+pub mod alignment;
+pub mod relay;
+mod service;
+pub mod status;
+pub(crate) mod store;
+
+pub use service::*;
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::accounts::OrganizationId;
+use crate::email::EmailAddress;
+use alignment::Evidence;
+use status::Status;
+
+#[derive(Debug, Clone)]
+pub struct Verification {
+    pub id: Uuid,
+    pub organization_id: OrganizationId,
+    pub created_by_name: String,
+    pub recipient: EmailAddress,
+    pub ticket_reference: Option<String>,
+    pub note: Option<String>,
+    pub link_expires_at: OffsetDateTime,
+    pub status: Status,
+    pub failed_attempts: u32,
+    pub evidence: Option<Evidence>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    pub completed_at: Option<OffsetDateTime>,
+}
+
+/// One stored event; its id is the server-sent event id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub id: i64,
+    pub kind: String,
+    /// The verification's status after the event (`Status::as_str`).
+    pub status: String,
+    pub message: String,
+    pub at: OffsetDateTime,
+}
+
+impl Event {
+    /// Whether no event can follow this one.
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self.status.as_str(),
+            "verified" | "failed" | "expired" | "cancelled"
+        )
+    }
+}

@@ -1,0 +1,837 @@
+//! Verification use cases. Each state change is stored with its event in one
+//! transaction, then announced on the relay.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::SqliteConnection;
+use time::OffsetDateTime;
+use url::Url;
+use uuid::Uuid;
+
+use super::alignment::{self, Evidence, Expectation};
+use super::relay::{Announcement, Publisher};
+use super::status::{self, FailureReason, Input, MAX_FAILED_ATTEMPTS, Outcome, Status};
+use super::{Event, Verification, store};
+use crate::accounts::{OrganizationId, User};
+use crate::db::Pool;
+use crate::email::{EmailAddress, InvalidEmail};
+use crate::integrations::{self, MicrosoftIntegration};
+use crate::microsoft::{
+    Callback, CallbackEvent, CredentialType, Did, ErrorInfo, FaceCheck, MicrosoftClient,
+    MicrosoftError, PresentationCallback, PresentationRequest, Registration, TenantId,
+};
+use crate::secret::{Secret, SecretHash, looks_like_secret};
+
+/// A request with less life left than this is replaced before it is shown.
+pub const REQUEST_MARGIN: Duration = Duration::from_secs(30);
+/// The email claim of a VerifiedEmployee credential.
+pub const EMAIL_CLAIM: &str = "mail";
+const MAX_TICKET_CHARS: usize = 200;
+const MAX_NOTE_CHARS: usize = 500;
+
+#[derive(Debug, thiserror::Error)]
+pub enum VerificationError {
+    #[error(
+        "Microsoft Verified ID is not connected. An organization administrator must connect it on the Integrations page first."
+    )]
+    NotConnected,
+    #[error(transparent)]
+    InvalidEmail(#[from] InvalidEmail),
+    #[error(
+        "Their email domain ({0}) is not among the domains tied to the Microsoft tenant you connected — connect the correct tenant or ask your Microsoft admin to add or verify the domain."
+    )]
+    DomainNotCovered(String),
+    #[error("The ticket reference is too long (at most 200 characters).")]
+    TicketTooLong,
+    #[error("The note is too long (at most 500 characters).")]
+    NoteTooLong,
+    #[error("This verification link is expired")]
+    LinkExpired,
+    #[error("That verification was not found in your organization.")]
+    NotFound,
+    #[error("The verification is already finished.")]
+    AlreadyFinished,
+    #[error("Only organization administrators can change verification settings.")]
+    NotAdmin,
+    #[error("{0}")]
+    InvalidSetting(&'static str),
+    #[error("Microsoft: {0}")]
+    Microsoft(#[from] MicrosoftError),
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Why a callback was refused; each maps to one HTTP status and changes nothing.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CallbackError {
+    #[error("api-key wrong or missing")]
+    Unauthorized,
+    #[error("not a Verified ID presentation callback: {0}")]
+    Malformed(String),
+    #[error("unknown state")]
+    UnknownState,
+    #[error("internal error")]
+    Internal,
+}
+
+pub struct StartVerification<'a> {
+    pub email: &'a str,
+    pub ticket_reference: Option<&'a str>,
+    pub note: Option<&'a str>,
+}
+
+/// A new verification and its link secret (shown once to the agent, stored hashed).
+pub struct Started {
+    pub verification: Verification,
+    pub link: Secret,
+}
+
+/// What the recipient's page shows.
+pub struct RecipientView {
+    pub verification: Verification,
+    pub organization_name: String,
+    /// The Microsoft request to scan; `None` only while the person is in Authenticator.
+    pub request: Option<LiveRequest>,
+    /// The last try failed but they may try again.
+    pub retry_after: Option<FailureReason>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LiveRequest {
+    /// `openid-vc://?request_uri=...`: the QR code and the deep link.
+    pub url: String,
+    pub expires_at: OffsetDateTime,
+}
+
+/// The organization's verification settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    pub link_lifetime_hours: u32,
+    pub face_check_threshold: Option<u8>,
+}
+
+pub struct Verifier {
+    pool: Pool,
+    microsoft: MicrosoftClient,
+    relay: Arc<dyn Publisher>,
+    callback_url: Url,
+}
+
+impl Verifier {
+    pub fn new(
+        pool: Pool,
+        microsoft: MicrosoftClient,
+        relay: Arc<dyn Publisher>,
+        callback_url: Url,
+    ) -> Self {
+        Self {
+            pool,
+            microsoft,
+            relay,
+            callback_url,
+        }
+    }
+
+    pub fn relay(&self) -> &Arc<dyn Publisher> {
+        &self.relay
+    }
+
+    /// An agent (or admin) starts a verification. Nothing is stored when refused.
+    pub async fn start(
+        &self,
+        actor: &User,
+        input: StartVerification<'_>,
+    ) -> Result<Started, VerificationError> {
+        let recipient = EmailAddress::parse(input.email)?;
+        let ticket = optional_text(input.ticket_reference, MAX_TICKET_CHARS)
+            .ok_or(VerificationError::TicketTooLong)?;
+        let note =
+            optional_text(input.note, MAX_NOTE_CHARS).ok_or(VerificationError::NoteTooLong)?;
+        let integration = integrations::integration(&self.pool, actor.organization_id)
+            .await?
+            .ok_or(VerificationError::NotConnected)?;
+        if !integration.covers(recipient.domain()) {
+            return Err(VerificationError::DomainNotCovered(
+                recipient.domain().to_owned(),
+            ));
+        }
+        let mut tx = self.pool.begin().await?;
+        let settings = settings_of(&mut tx, actor.organization_id).await?;
+        let link = Secret::generate();
+        let id = store::insert(
+            &mut tx,
+            store::NewVerification {
+                organization_id: actor.organization_id,
+                created_by: actor.id,
+                created_by_name: &actor.display_name,
+                recipient: &recipient,
+                ticket_reference: ticket,
+                note,
+                link_hash: link.hash().as_str(),
+                link_expires_at: OffsetDateTime::now_utc()
+                    + Duration::from_secs(u64::from(settings.link_lifetime_hours) * 3600),
+            },
+        )
+        .await?;
+        let verification = store::by_id(&mut tx, actor.organization_id, id)
+            .await?
+            .ok_or(VerificationError::NotFound)?;
+        let event = store::insert_event(
+            &mut tx,
+            &verification,
+            "created",
+            Status::Created,
+            &format!(
+                "{} started a verification for {}",
+                actor.display_name, recipient
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        self.announce(id, event);
+        tracing::info!(organization = %actor.organization_id, verification = %id, "verification started");
+        Ok(Started { verification, link })
+    }
+
+    /// The person opened their link: make sure a live Microsoft request is there to scan.
+    pub async fn open(&self, token: &str) -> Result<RecipientView, VerificationError> {
+        self.recipient_view(token, false).await
+    }
+
+    /// A fresh Microsoft request for the page (the old one is about to expire, or the
+    /// person wants to try again after declining).
+    pub async fn renew(&self, token: &str) -> Result<RecipientView, VerificationError> {
+        self.recipient_view(token, true).await
+    }
+
+    async fn recipient_view(
+        &self,
+        token: &str,
+        force_new: bool,
+    ) -> Result<RecipientView, VerificationError> {
+        let mut verification = self.by_token(token).await?;
+        if verification.status.is_terminal() {
+            return Err(VerificationError::LinkExpired);
+        }
+        if verification.link_expires_at <= OffsetDateTime::now_utc() {
+            self.transition(&verification, Input::LinkExpired, None, None)
+                .await?;
+            return Err(VerificationError::LinkExpired);
+        }
+        if verification.status == Status::Created {
+            self.transition(&verification, Input::PageOpened, None, None)
+                .await?;
+            verification = self.by_token(token).await?;
+        }
+        let mut conn = self.pool.acquire().await?;
+        let (_, _, organization_name) =
+            store::organization_settings(&mut conn, verification.organization_id).await?;
+        let latest = store::latest_request(&mut conn, verification.id).await?;
+        drop(conn);
+        let retry_after = self.last_retryable_failure(&verification).await?;
+        let reusable = latest.filter(|r| {
+            matches!(r.state.as_str(), "pending" | "retrieved")
+                && r.expires_at > OffsetDateTime::now_utc() + REQUEST_MARGIN
+        });
+        let request = match (reusable, verification.status) {
+            // The person is finishing on their phone: do not pull the QR code away.
+            (Some(r), Status::Scanned) => Some(r),
+            (None, Status::Scanned) if !force_new => None,
+            (Some(r), _) if !force_new => Some(r),
+            _ => Some(self.create_request(&verification).await?),
+        };
+        let verification = self.by_token(token).await?;
+        Ok(RecipientView {
+            retry_after: if verification.status == Status::Opened {
+                retry_after
+            } else {
+                None
+            },
+            verification,
+            organization_name,
+            request: request.map(|r| LiveRequest {
+                url: r.url,
+                expires_at: r.expires_at,
+            }),
+        })
+    }
+
+    async fn create_request(
+        &self,
+        verification: &Verification,
+    ) -> Result<store::StoredRequest, VerificationError> {
+        let integration = integrations::integration(&self.pool, verification.organization_id)
+            .await?
+            .ok_or(VerificationError::NotConnected)?;
+        let mut conn = self.pool.acquire().await?;
+        let settings = settings_of(&mut conn, verification.organization_id).await?;
+        let (_, _, organization_name) =
+            store::organization_settings(&mut conn, verification.organization_id).await?;
+        drop(conn);
+
+        let malformed = |what: &str| {
+            MicrosoftError::InvalidConfiguration(format!("stored {what} is not valid"))
+        };
+        let tenant = TenantId::parse(&integration.tenant_id).map_err(|_| malformed("tenant id"))?;
+        let authority =
+            Did::parse(&integration.authority_did).map_err(|_| malformed("authority DID"))?;
+        let credential_type = CredentialType::parse(&integration.credential_type)
+            .map_err(|_| malformed("credential type"))?;
+        let app_token = self.microsoft.app_token(&tenant).await?;
+        let request_id = Uuid::new_v4();
+        let api_key = Secret::generate();
+        let mut request = PresentationRequest::new(
+            authority,
+            credential_type,
+            Registration {
+                client_name: format!("{organization_name} (Traceless)"),
+                purpose: Some(format!(
+                    "{} asks you to confirm you are {}",
+                    verification.created_by_name, verification.recipient
+                )),
+            },
+            PresentationCallback::new(
+                self.callback_url.clone(),
+                request_id.to_string(),
+                api_key.expose(),
+            ),
+        );
+        if let Some(threshold) = settings.face_check_threshold {
+            request = request.with_face_check(FaceCheck::photo(threshold));
+        }
+        let created = self
+            .microsoft
+            .create_presentation_request(&app_token, &request)
+            .await?;
+        let stored = store::StoredRequest {
+            id: request_id,
+            verification_id: verification.id,
+            organization_id: verification.organization_id,
+            microsoft_request_id: created.request_id.clone(),
+            api_key_hash: api_key.hash().as_str().to_owned(),
+            url: created.url.clone(),
+            expires_at: created.expiry,
+            state: "pending".into(),
+        };
+        let mut tx = self.pool.begin().await?;
+        store::insert_request(
+            &mut tx,
+            store::NewRequest {
+                id: request_id,
+                verification,
+                microsoft_request_id: &created.request_id,
+                api_key_hash: &stored.api_key_hash,
+                url: &created.url,
+                expires_at: created.expiry,
+            },
+        )
+        .await?;
+        // Re-read inside the transaction: a callback may have moved it meanwhile.
+        let current = store::by_id(&mut tx, verification.organization_id, verification.id)
+            .await?
+            .ok_or(VerificationError::NotFound)?;
+        let announced = apply(
+            &mut tx,
+            &current,
+            Input::RequestCreated,
+            None,
+            Some(&stored.expires_at),
+        )
+        .await?;
+        tx.commit().await?;
+        if let Some(event) = announced {
+            self.announce(current.id, event);
+        }
+        Ok(stored)
+    }
+
+    /// Handles one callback from Microsoft. Refusals change nothing; accepted callbacks
+    /// (including no-ops) are recorded as events.
+    pub async fn handle_callback(
+        &self,
+        api_key: Option<&str>,
+        body: &[u8],
+    ) -> Result<(), CallbackError> {
+        let api_key = api_key
+            .filter(|k| !k.is_empty())
+            .ok_or(CallbackError::Unauthorized)?;
+        let callback =
+            Callback::parse(body).map_err(|e| CallbackError::Malformed(e.to_string()))?;
+        let request_id: Uuid = callback
+            .state
+            .parse()
+            .map_err(|_| CallbackError::UnknownState)?;
+        let internal = |e: sqlx::Error| {
+            tracing::error!(error = %e, "handling a Verified ID callback");
+            CallbackError::Internal
+        };
+        let mut tx = self.pool.begin().await.map_err(internal)?;
+        let request = store::request(&mut tx, request_id)
+            .await
+            .map_err(internal)?
+            .ok_or(CallbackError::UnknownState)?;
+        if !SecretHash::from_stored(request.api_key_hash.clone()).matches(api_key) {
+            return Err(CallbackError::Unauthorized);
+        }
+        // Our state names one of our requests; Microsoft's id must be that request's.
+        if request.microsoft_request_id != callback.request_id {
+            return Err(CallbackError::UnknownState);
+        }
+        let verification = store::by_id(&mut tx, request.organization_id, request.verification_id)
+            .await
+            .map_err(internal)?
+            .ok_or(CallbackError::UnknownState)?;
+
+        let (input, evidence, next_request_state) = match &callback.event {
+            CallbackEvent::Retrieved => (Input::Retrieved, None, "retrieved"),
+            CallbackEvent::Verified(presentation) => {
+                let integration =
+                    integrations::integration(&self.pool, verification.organization_id)
+                        .await
+                        .map_err(internal)?;
+                let (evidence, result) =
+                    align_with(integration.as_ref(), &verification, presentation);
+                (Input::Presented(result), Some(evidence), "presented")
+            }
+            CallbackEvent::Error(error) => (Input::Refused(refusal_reason(error)), None, "failed"),
+        };
+        // A callback about a request that already finished (or a repeated scan) is late:
+        // record it, change nothing.
+        let request_done = matches!(request.state.as_str(), "presented" | "failed")
+            || (request.state == "retrieved" && input == Input::Retrieved);
+        let announced = if request_done {
+            Some(
+                store::insert_event(
+                    &mut tx,
+                    &verification,
+                    "ignored",
+                    verification.status,
+                    "Ignored a repeated or late callback from Microsoft",
+                )
+                .await
+                .map_err(internal)?,
+            )
+        } else {
+            store::set_request_state(&mut tx, request.id, &request.state, next_request_state)
+                .await
+                .map_err(internal)?;
+            apply(&mut tx, &verification, input, evidence.as_ref(), None)
+                .await
+                .map_err(|e| match e {
+                    VerificationError::Database(e) => internal(e),
+                    _ => CallbackError::Internal,
+                })?
+        };
+        tx.commit().await.map_err(internal)?;
+        if let Some(event) = announced {
+            self.announce(verification.id, event);
+        }
+        Ok(())
+    }
+
+    /// Marks every active verification whose link has expired (Microsoft sends nothing
+    /// when a request simply runs out). Returns how many were expired.
+    pub async fn expire_overdue(&self) -> Result<usize, VerificationError> {
+        let mut conn = self.pool.acquire().await?;
+        let overdue = store::overdue(&mut conn, OffsetDateTime::now_utc()).await?;
+        drop(conn);
+        let count = overdue.len();
+        for verification in overdue {
+            self.transition(&verification, Input::LinkExpired, None, None)
+                .await?;
+        }
+        Ok(count)
+    }
+
+    /// Stops the organization's active verifications (the integration was removed).
+    pub async fn cancel_all(
+        &self,
+        organization_id: OrganizationId,
+    ) -> Result<usize, VerificationError> {
+        let mut conn = self.pool.acquire().await?;
+        let active = store::active_of_organization(&mut conn, organization_id).await?;
+        drop(conn);
+        let count = active.len();
+        for verification in active {
+            self.transition(&verification, Input::Cancelled, None, None)
+                .await?;
+        }
+        Ok(count)
+    }
+
+    /// An agent stops one verification: its link stops working.
+    pub async fn cancel(&self, actor: &User, id: Uuid) -> Result<(), VerificationError> {
+        let verification = self.get(actor, id).await?;
+        if verification.status.is_terminal() {
+            return Err(VerificationError::AlreadyFinished);
+        }
+        self.transition(
+            &verification,
+            Input::Cancelled,
+            None,
+            Some(&format!(
+                "{} cancelled the verification",
+                actor.display_name
+            )),
+        )
+        .await
+    }
+
+    pub async fn list(
+        &self,
+        actor: &User,
+        limit: i64,
+    ) -> Result<Vec<Verification>, VerificationError> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(store::recent(&mut conn, actor.organization_id, limit).await?)
+    }
+
+    /// One verification of the actor's organization.
+    pub async fn get(&self, actor: &User, id: Uuid) -> Result<Verification, VerificationError> {
+        let mut conn = self.pool.acquire().await?;
+        store::by_id(&mut conn, actor.organization_id, id)
+            .await?
+            .ok_or(VerificationError::NotFound)
+    }
+
+    /// The verification behind a link, whatever its status (for its event stream).
+    pub async fn by_token(&self, token: &str) -> Result<Verification, VerificationError> {
+        if !looks_like_secret(token) {
+            return Err(VerificationError::LinkExpired);
+        }
+        let mut conn = self.pool.acquire().await?;
+        store::by_link_hash(&mut conn, SecretHash::of(token).as_str())
+            .await?
+            .ok_or(VerificationError::LinkExpired)
+    }
+
+    pub async fn events_after(
+        &self,
+        verification_id: Uuid,
+        after: i64,
+    ) -> Result<Vec<Event>, VerificationError> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(store::events_after(&mut conn, verification_id, after).await?)
+    }
+
+    pub async fn settings(
+        &self,
+        organization_id: OrganizationId,
+    ) -> Result<Settings, VerificationError> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(settings_of(&mut conn, organization_id).await?)
+    }
+
+    pub async fn update_settings(
+        &self,
+        actor: &User,
+        settings: Settings,
+    ) -> Result<(), VerificationError> {
+        if !actor.is_admin() {
+            return Err(VerificationError::NotAdmin);
+        }
+        if !(1..=24 * 30).contains(&settings.link_lifetime_hours) {
+            return Err(VerificationError::InvalidSetting(
+                "Links can live from 1 hour to 30 days (720 hours).",
+            ));
+        }
+        if settings
+            .face_check_threshold
+            .is_some_and(|t| !(50..=100).contains(&t))
+        {
+            return Err(VerificationError::InvalidSetting(
+                "The Face Check threshold must be between 50 and 100.",
+            ));
+        }
+        let mut conn = self.pool.acquire().await?;
+        store::set_organization_settings(
+            &mut conn,
+            actor.organization_id,
+            i64::from(settings.link_lifetime_hours),
+            settings.face_check_threshold.map(i64::from),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn last_retryable_failure(
+        &self,
+        verification: &Verification,
+    ) -> Result<Option<FailureReason>, VerificationError> {
+        if verification.failed_attempts == 0 {
+            return Ok(None);
+        }
+        let events = self.events_after(verification.id, 0).await?;
+        Ok(events.iter().rev().find_map(|e| {
+            e.kind
+                .strip_prefix("attempt_failed.")
+                .and_then(FailureReason::parse)
+        }))
+    }
+
+    async fn transition(
+        &self,
+        verification: &Verification,
+        input: Input,
+        evidence: Option<&Evidence>,
+        message: Option<&str>,
+    ) -> Result<(), VerificationError> {
+        let mut tx = self.pool.begin().await?;
+        let current = store::by_id(&mut tx, verification.organization_id, verification.id)
+            .await?
+            .ok_or(VerificationError::NotFound)?;
+        let announced = match message {
+            Some(message) => {
+                apply_with_message(&mut tx, &current, input, evidence, message).await?
+            }
+            None => apply(&mut tx, &current, input, evidence, None).await?,
+        };
+        tx.commit().await?;
+        if let Some(event) = announced {
+            self.announce(current.id, event);
+        }
+        Ok(())
+    }
+
+    fn announce(&self, verification_id: Uuid, event_id: i64) {
+        self.relay.publish(Announcement {
+            verification_id,
+            event_id,
+        });
+    }
+}
+
+/// Applies `input` to `verification` inside a transaction; returns the stored event's id.
+async fn apply(
+    conn: &mut SqliteConnection,
+    verification: &Verification,
+    input: Input,
+    evidence: Option<&Evidence>,
+    request_expiry: Option<&OffsetDateTime>,
+) -> Result<Option<i64>, VerificationError> {
+    let message = default_message(verification, input, evidence, request_expiry);
+    apply_with_message(conn, verification, input, evidence, &message).await
+}
+
+async fn apply_with_message(
+    conn: &mut SqliteConnection,
+    verification: &Verification,
+    input: Input,
+    evidence: Option<&Evidence>,
+    message: &str,
+) -> Result<Option<i64>, VerificationError> {
+    let is_callback = matches!(
+        input,
+        Input::Retrieved | Input::Presented(_) | Input::Refused(_)
+    );
+    let (status, attempts, kind, message) = match status::next(
+        verification.status,
+        input,
+        verification.failed_attempts,
+    ) {
+        Outcome::Move(status) => {
+            let kind = match status {
+                Status::Failed(reason) => format!("failed.{}", reason.as_str()),
+                other => other.as_str().to_owned(),
+            };
+            (
+                status,
+                verification.failed_attempts,
+                kind,
+                message.to_owned(),
+            )
+        }
+        Outcome::Retry(reason) => {
+            let attempts = verification.failed_attempts + 1;
+            let message = format!(
+                "{} They can try again on the same link ({attempts} of {MAX_FAILED_ATTEMPTS} tries used).",
+                reason.for_recipient()
+            );
+            (
+                Status::Opened,
+                attempts,
+                format!("attempt_failed.{}", reason.as_str()),
+                message,
+            )
+        }
+        Outcome::Ignore(why) => {
+            // Callbacks are recorded even when they change nothing; page loads are not.
+            if !is_callback {
+                return Ok(None);
+            }
+            let event = store::insert_event(
+                conn,
+                verification,
+                "ignored",
+                verification.status,
+                &format!("Ignored a callback: {why}"),
+            )
+            .await?;
+            return Ok(Some(event));
+        }
+    };
+    if !store::update_status(conn, verification, status, attempts, evidence).await? {
+        // Someone else moved it first; their event tells the story.
+        return Ok(None);
+    }
+    Ok(Some(
+        store::insert_event(conn, verification, &kind, status, &message).await?,
+    ))
+}
+
+fn default_message(
+    verification: &Verification,
+    input: Input,
+    evidence: Option<&Evidence>,
+    request_expiry: Option<&OffsetDateTime>,
+) -> String {
+    match input {
+        Input::PageOpened => "The person opened the verification link".into(),
+        Input::RequestCreated => match request_expiry {
+            Some(at) => format!(
+                "A QR code from Microsoft is shown, valid until {:02}:{:02}:{:02} UTC",
+                at.hour(),
+                at.minute(),
+                at.second()
+            ),
+            None => "A QR code from Microsoft is shown".into(),
+        },
+        Input::Retrieved => "Scanned: the person is finishing in Microsoft Authenticator".into(),
+        Input::Presented(Ok(())) => {
+            let who = evidence
+                .map(|e| {
+                    format!(
+                        "{} ({})",
+                        e.display_name.as_deref().unwrap_or("unnamed"),
+                        e.email.as_deref().unwrap_or("no email")
+                    )
+                })
+                .unwrap_or_default();
+            format!(
+                "Verified: the credential of {who} matches {}",
+                verification.recipient
+            )
+        }
+        Input::Presented(Err(reason)) | Input::Refused(reason) => {
+            format!("Failed: {}", reason.for_agent())
+        }
+        Input::LinkExpired => "The link expired before the person was verified".into(),
+        Input::Cancelled => "Cancelled: the Microsoft Verified ID integration was removed".into(),
+    }
+}
+
+fn align_with(
+    integration: Option<&MicrosoftIntegration>,
+    verification: &Verification,
+    presentation: &crate::microsoft::Presentation,
+) -> (Evidence, Result<(), FailureReason>) {
+    let (did, credential_type, domains) = match integration {
+        Some(i) => (
+            i.authority_did.as_str(),
+            i.credential_type.as_str(),
+            i.domains.iter().map(|d| d.name.clone()).collect(),
+        ),
+        // No integration any more: nothing can match it.
+        None => ("", "VerifiedEmployee", Vec::new()),
+    };
+    alignment::align(
+        &Expectation {
+            authority_did: did,
+            credential_type,
+            email_claim: EMAIL_CLAIM,
+            recipient: &verification.recipient,
+            covered_domains: &domains,
+        },
+        presentation,
+    )
+}
+
+/// Maps Microsoft's `presentation_error` onto our reasons. Only `claimValidationError`
+/// for Face Check is documented; the rest are what Authenticator and the emulator send.
+fn refusal_reason(error: &ErrorInfo) -> FailureReason {
+    let code = error.code.to_ascii_lowercase();
+    let message = error.message.to_ascii_lowercase();
+    if message.contains("confidence") || message.contains("face") {
+        FailureReason::FaceCheckBelowThreshold
+    } else if code.contains("cancel") || code.contains("declin") {
+        FailureReason::Declined
+    } else if code.contains("revoked") {
+        FailureReason::Revoked
+    } else if code.contains("issuer") {
+        FailureReason::IssuerNotConnectedTenant
+    } else {
+        FailureReason::AuthenticatorError
+    }
+}
+
+async fn settings_of(
+    conn: &mut SqliteConnection,
+    organization_id: OrganizationId,
+) -> Result<Settings, sqlx::Error> {
+    let (hours, threshold, _) = store::organization_settings(conn, organization_id).await?;
+    Ok(Settings {
+        link_lifetime_hours: hours.clamp(1, 720) as u32,
+        face_check_threshold: threshold.and_then(|t| u8::try_from(t).ok()),
+    })
+}
+
+/// Trims optional free text; `None` when it is too long, `Some(None)` when empty.
+fn optional_text(value: Option<&str>, max_chars: usize) -> Option<Option<&str>> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        Some(v)
+            if v.chars().count() > max_chars || v.chars().any(|c| c.is_control() && c != '\n') =>
+        {
+            None
+        }
+        other => Some(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(code: &str, message: &str) -> ErrorInfo {
+        ErrorInfo {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn presentation_errors_map_onto_reasons() {
+        assert_eq!(
+            refusal_reason(&error(
+                "claimValidationError",
+                "Match confidence score failing to meet the threshold."
+            )),
+            FailureReason::FaceCheckBelowThreshold
+        );
+        assert_eq!(
+            refusal_reason(&error("userCanceled", "The user declined")),
+            FailureReason::Declined
+        );
+        assert_eq!(
+            refusal_reason(&error("credentialRevoked", "")),
+            FailureReason::Revoked
+        );
+        assert_eq!(
+            refusal_reason(&error("issuerNotAccepted", "")),
+            FailureReason::IssuerNotConnectedTenant
+        );
+        assert_eq!(
+            refusal_reason(&error("somethingElse", "")),
+            FailureReason::AuthenticatorError
+        );
+    }
+
+    #[test]
+    fn optional_text_is_trimmed_and_bounded() {
+        assert_eq!(optional_text(None, 5), Some(None));
+        assert_eq!(optional_text(Some("  "), 5), Some(None));
+        assert_eq!(optional_text(Some(" T-1 "), 5), Some(Some("T-1")));
+        assert_eq!(optional_text(Some("toolong"), 5), None);
+        assert_eq!(optional_text(Some("a\u{7}b"), 5), None);
+    }
+}

@@ -1,0 +1,399 @@
+//! The verification state machine:
+//! `created → opened → requested → scanned → verified | failed(reason) | expired | cancelled`.
+//! States only move forward and terminal states are final; a repeated, late or
+//! out-of-order input is an `Outcome::Ignore`, recorded by the caller but harmless.
+
+use serde::{Deserialize, Serialize};
+
+/// How many times a person may decline (or hit an Authenticator error) and try again
+/// on the same link before the verification fails for good.
+pub const MAX_FAILED_ATTEMPTS: u32 = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Status {
+    /// The agent made the link; nobody opened it yet.
+    Created,
+    /// The person opened the link (or may try again after a declined attempt).
+    Opened,
+    /// A Microsoft presentation request (QR code) is waiting to be scanned.
+    Requested,
+    /// Authenticator fetched the request: the person is finishing on their phone.
+    Scanned,
+    Verified,
+    Failed(FailureReason),
+    Expired,
+    /// Stopped by Traceless, e.g. because the Microsoft integration was removed.
+    Cancelled,
+}
+
+/// Why a verification failed: a closed set that maps onto the guide's causes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FailureReason {
+    /// The credential's email is not the recipient's.
+    DifferentEmail,
+    /// The credential was issued by someone other than the connected tenant.
+    IssuerNotConnectedTenant,
+    /// Not the credential type the integration asks for.
+    WrongCredentialType,
+    Revoked,
+    /// The recipient's domain is no longer among the tenant's domains.
+    DomainNotCovered,
+    /// The person declined in Authenticator.
+    Declined,
+    /// Microsoft or Authenticator reported an error.
+    AuthenticatorError,
+    /// Face Check did not match well enough.
+    FaceCheckBelowThreshold,
+}
+
+impl FailureReason {
+    pub const ALL: [FailureReason; 8] = [
+        FailureReason::DifferentEmail,
+        FailureReason::IssuerNotConnectedTenant,
+        FailureReason::WrongCredentialType,
+        FailureReason::Revoked,
+        FailureReason::DomainNotCovered,
+        FailureReason::Declined,
+        FailureReason::AuthenticatorError,
+        FailureReason::FaceCheckBelowThreshold,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureReason::DifferentEmail => "different_email",
+            FailureReason::IssuerNotConnectedTenant => "issuer_not_connected_tenant",
+            FailureReason::WrongCredentialType => "wrong_credential_type",
+            FailureReason::Revoked => "revoked",
+            FailureReason::DomainNotCovered => "domain_not_covered",
+            FailureReason::Declined => "declined",
+            FailureReason::AuthenticatorError => "authenticator_error",
+            FailureReason::FaceCheckBelowThreshold => "face_check_below_threshold",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == value)
+    }
+
+    /// The person may simply try again: nothing about their identity was wrong.
+    pub fn retryable(self) -> bool {
+        matches!(
+            self,
+            FailureReason::Declined
+                | FailureReason::AuthenticatorError
+                | FailureReason::FaceCheckBelowThreshold
+        )
+    }
+
+    /// An identity mismatch: final, and flagged to the agent.
+    pub fn is_mismatch(self) -> bool {
+        !self.retryable()
+    }
+
+    /// For the person being verified: what happened and what to do, in plain words.
+    pub fn for_recipient(self) -> &'static str {
+        match self {
+            FailureReason::DifferentEmail => {
+                "The credential you presented is for a different email address than the one this verification was sent to. Ask the person who sent you the link to check the address, or present the credential of your work account."
+            }
+            FailureReason::IssuerNotConnectedTenant => {
+                "The credential you presented was not issued by the organization that asked for this verification. Present your work credential from that organization."
+            }
+            FailureReason::WrongCredentialType => {
+                "The credential you presented is not the kind this verification asks for."
+            }
+            FailureReason::Revoked => {
+                "The credential you presented has been revoked. Ask your IT department for a new one."
+            }
+            FailureReason::DomainNotCovered => {
+                "Your email domain is no longer covered by the organization's Microsoft connection. Contact the person who sent you the link."
+            }
+            FailureReason::Declined => "You declined the request in Authenticator.",
+            FailureReason::AuthenticatorError => "Microsoft Authenticator reported an error.",
+            FailureReason::FaceCheckBelowThreshold => {
+                "Face Check could not confirm that the photo on your credential matches you."
+            }
+        }
+    }
+
+    /// For the agent: which of the guide's causes this is.
+    pub fn for_agent(self) -> &'static str {
+        match self {
+            FailureReason::DifferentEmail => {
+                "They presented a credential for a different email than the one used for the verification. Ask them to use the expected work account, or check the address your team used when starting the check."
+            }
+            FailureReason::IssuerNotConnectedTenant => {
+                "The credential was not issued by the Microsoft tenant you connected. They may have presented a credential from another organization."
+            }
+            FailureReason::WrongCredentialType => {
+                "The credential is not the type your integration requests."
+            }
+            FailureReason::Revoked => "The credential has been revoked by its issuer.",
+            FailureReason::DomainNotCovered => {
+                "Their email domain is not among the domains tied to the Microsoft tenant you connected — connect the correct tenant or ask your Microsoft admin to add or verify the domain."
+            }
+            FailureReason::Declined => {
+                "They declined the request in Authenticator, or do not yet have the required verifiable credential on their device — they may need to enroll per your organization's Microsoft Verified ID rollout."
+            }
+            FailureReason::AuthenticatorError => {
+                "Microsoft Authenticator or Verified ID reported an error during the presentation."
+            }
+            FailureReason::FaceCheckBelowThreshold => {
+                "Face Check did not reach the confidence threshold your organization set."
+            }
+        }
+    }
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Opened => "opened",
+            Status::Requested => "requested",
+            Status::Scanned => "scanned",
+            Status::Verified => "verified",
+            Status::Failed(_) => "failed",
+            Status::Expired => "expired",
+            Status::Cancelled => "cancelled",
+        }
+    }
+
+    /// Reads the stored pair (status, failure reason); `None` for an inconsistent pair.
+    pub fn from_stored(status: &str, reason: Option<&str>) -> Option<Self> {
+        Some(match (status, reason) {
+            ("created", None) => Status::Created,
+            ("opened", None) => Status::Opened,
+            ("requested", None) => Status::Requested,
+            ("scanned", None) => Status::Scanned,
+            ("verified", None) => Status::Verified,
+            ("failed", Some(reason)) => Status::Failed(FailureReason::parse(reason)?),
+            ("expired", None) => Status::Expired,
+            ("cancelled", None) => Status::Cancelled,
+            _ => return None,
+        })
+    }
+
+    pub fn failure_reason(self) -> Option<FailureReason> {
+        match self {
+            Status::Failed(reason) => Some(reason),
+            _ => None,
+        }
+    }
+
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            Status::Verified | Status::Failed(_) | Status::Expired | Status::Cancelled
+        )
+    }
+}
+
+/// Something that happened to a verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    /// The person opened the link.
+    PageOpened,
+    /// We created a Microsoft presentation request (a QR code) for the page.
+    RequestCreated,
+    /// Microsoft: `request_retrieved`.
+    Retrieved,
+    /// Microsoft: `presentation_verified`, after our identity alignment.
+    Presented(Result<(), FailureReason>),
+    /// Microsoft: `presentation_error`, mapped to a reason.
+    Refused(FailureReason),
+    LinkExpired,
+    Cancelled,
+}
+
+/// What an input does to a verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Move to this status (possibly the same one, e.g. a fresh QR code while requested).
+    Move(Status),
+    /// This try failed but the person may try again on the same link: back to `Opened`.
+    Retry(FailureReason),
+    /// A no-op: why it changes nothing.
+    Ignore(&'static str),
+}
+
+/// The transition function. `failed_attempts` counts earlier retryable failures.
+pub fn next(current: Status, input: Input, failed_attempts: u32) -> Outcome {
+    use Status::*;
+    if current.is_terminal() {
+        return Outcome::Ignore("the verification is already finished");
+    }
+    let fail = |reason: FailureReason| {
+        if reason.retryable() && failed_attempts + 1 < MAX_FAILED_ATTEMPTS {
+            Outcome::Retry(reason)
+        } else {
+            Outcome::Move(Failed(reason))
+        }
+    };
+    match (current, input) {
+        (_, Input::LinkExpired) => Outcome::Move(Expired),
+        (_, Input::Cancelled) => Outcome::Move(Cancelled),
+        (Created, Input::PageOpened) => Outcome::Move(Opened),
+        (_, Input::PageOpened) => Outcome::Ignore("the link was already opened"),
+        (Created | Opened | Requested, Input::RequestCreated) => Outcome::Move(Requested),
+        (Scanned, Input::RequestCreated) => {
+            Outcome::Ignore("the person is already finishing in Authenticator")
+        }
+        (Opened | Requested, Input::Retrieved) => Outcome::Move(Scanned),
+        (Scanned, Input::Retrieved) => Outcome::Ignore("the request was already scanned"),
+        (Created, Input::Retrieved) => Outcome::Ignore("no request was made for this link yet"),
+        (Created, Input::Presented(_) | Input::Refused(_)) => {
+            Outcome::Ignore("no request was made for this link yet")
+        }
+        // Microsoft may deliver the verdict before (or without) `request_retrieved`.
+        (Opened | Requested | Scanned, Input::Presented(Ok(()))) => Outcome::Move(Verified),
+        (Opened | Requested | Scanned, Input::Presented(Err(reason)) | Input::Refused(reason)) => {
+            fail(reason)
+        }
+        (Verified | Failed(_) | Expired | Cancelled, _) => {
+            unreachable!("terminal states return early")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use FailureReason::*;
+    use Status::*;
+
+    const ACTIVE: [Status; 4] = [Created, Opened, Requested, Scanned];
+    const TERMINAL: [Status; 4] = [Verified, Failed(Revoked), Expired, Cancelled];
+
+    fn all_inputs() -> Vec<Input> {
+        let mut inputs = vec![
+            Input::PageOpened,
+            Input::RequestCreated,
+            Input::Retrieved,
+            Input::Presented(Ok(())),
+            Input::LinkExpired,
+            Input::Cancelled,
+        ];
+        for reason in FailureReason::ALL {
+            inputs.push(Input::Presented(Err(reason)));
+            inputs.push(Input::Refused(reason));
+        }
+        inputs
+    }
+
+    #[test]
+    fn the_happy_path_moves_forward_one_step_at_a_time() {
+        assert_eq!(next(Created, Input::PageOpened, 0), Outcome::Move(Opened));
+        assert_eq!(
+            next(Opened, Input::RequestCreated, 0),
+            Outcome::Move(Requested)
+        );
+        assert_eq!(next(Requested, Input::Retrieved, 0), Outcome::Move(Scanned));
+        assert_eq!(
+            next(Scanned, Input::Presented(Ok(())), 0),
+            Outcome::Move(Verified)
+        );
+    }
+
+    #[test]
+    fn terminal_states_ignore_every_input() {
+        for state in TERMINAL {
+            for input in all_inputs() {
+                assert!(
+                    matches!(next(state, input, 0), Outcome::Ignore(_)),
+                    "{state:?} {input:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn expiry_and_cancellation_end_any_active_state() {
+        for state in ACTIVE {
+            assert_eq!(next(state, Input::LinkExpired, 0), Outcome::Move(Expired));
+            assert_eq!(next(state, Input::Cancelled, 0), Outcome::Move(Cancelled));
+        }
+    }
+
+    #[test]
+    fn repeated_and_premature_callbacks_are_no_ops() {
+        assert!(matches!(
+            next(Scanned, Input::Retrieved, 0),
+            Outcome::Ignore(_)
+        ));
+        assert!(matches!(
+            next(Created, Input::Retrieved, 0),
+            Outcome::Ignore(_)
+        ));
+        assert!(matches!(
+            next(Created, Input::Presented(Ok(())), 0),
+            Outcome::Ignore(_)
+        ));
+        assert!(matches!(
+            next(Opened, Input::PageOpened, 0),
+            Outcome::Ignore(_)
+        ));
+        assert!(matches!(
+            next(Scanned, Input::RequestCreated, 0),
+            Outcome::Ignore(_)
+        ));
+    }
+
+    #[test]
+    fn a_verdict_may_arrive_before_the_scan() {
+        assert_eq!(
+            next(Requested, Input::Presented(Ok(())), 0),
+            Outcome::Move(Verified)
+        );
+        assert_eq!(
+            next(Requested, Input::Refused(DifferentEmail), 0),
+            Outcome::Move(Failed(DifferentEmail))
+        );
+    }
+
+    #[test]
+    fn an_identity_mismatch_is_final_at_once() {
+        for reason in FailureReason::ALL.into_iter().filter(|r| r.is_mismatch()) {
+            assert_eq!(
+                next(Scanned, Input::Presented(Err(reason)), 0),
+                Outcome::Move(Failed(reason))
+            );
+        }
+    }
+
+    #[test]
+    fn a_decline_may_be_retried_a_few_times_then_fails() {
+        assert_eq!(
+            next(Scanned, Input::Refused(Declined), 0),
+            Outcome::Retry(Declined)
+        );
+        assert_eq!(
+            next(Scanned, Input::Refused(Declined), MAX_FAILED_ATTEMPTS - 2),
+            Outcome::Retry(Declined)
+        );
+        assert_eq!(
+            next(Scanned, Input::Refused(Declined), MAX_FAILED_ATTEMPTS - 1),
+            Outcome::Move(Failed(Declined))
+        );
+        assert_eq!(
+            next(Requested, Input::Refused(AuthenticatorError), 0),
+            Outcome::Retry(AuthenticatorError)
+        );
+    }
+
+    #[test]
+    fn stored_statuses_round_trip_and_inconsistent_pairs_are_refused() {
+        for status in [
+            Created, Opened, Requested, Scanned, Verified, Expired, Cancelled,
+        ]
+        .into_iter()
+        .chain(FailureReason::ALL.into_iter().map(Failed))
+        {
+            let reason = status.failure_reason().map(FailureReason::as_str);
+            assert_eq!(Status::from_stored(status.as_str(), reason), Some(status));
+        }
+        assert_eq!(Status::from_stored("failed", None), None);
+        assert_eq!(Status::from_stored("verified", Some("revoked")), None);
+        assert_eq!(Status::from_stored("failed", Some("bogus")), None);
+    }
+}

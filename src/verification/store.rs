@@ -1,0 +1,363 @@
+//! SQL for verifications, their Microsoft requests and their events. Reads of
+//! organization data take the organization id; lookups by link or request id are
+//! lookups by a capability (a secret or our own random id).
+
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::alignment::Evidence;
+use super::status::Status;
+use super::{Event, Verification};
+use crate::accounts::{OrganizationId, UserId};
+use crate::email::EmailAddress;
+
+const COLUMNS: &str = "id, organization_id, created_by_name, recipient_email, ticket_reference, note, link_expires_at, \
+     status, failure_reason, failed_attempts, evidence, created_at, updated_at, completed_at";
+
+fn verification_from_row(row: &SqliteRow) -> Result<Verification, sqlx::Error> {
+    let decode = |what: &str| sqlx::Error::Decode(format!("verification {what}").into());
+    let status: String = row.try_get("status")?;
+    let reason: Option<String> = row.try_get("failure_reason")?;
+    let email: String = row.try_get("recipient_email")?;
+    let evidence: Option<String> = row.try_get("evidence")?;
+    Ok(Verification {
+        id: row.try_get("id")?,
+        organization_id: OrganizationId(row.try_get("organization_id")?),
+        created_by_name: row.try_get("created_by_name")?,
+        recipient: EmailAddress::parse(&email).map_err(|_| decode("email"))?,
+        ticket_reference: row.try_get("ticket_reference")?,
+        note: row.try_get("note")?,
+        link_expires_at: row.try_get("link_expires_at")?,
+        status: Status::from_stored(&status, reason.as_deref()).ok_or_else(|| decode("status"))?,
+        failed_attempts: row.try_get::<i64, _>("failed_attempts")? as u32,
+        evidence: evidence
+            .map(|json| serde_json::from_str::<Evidence>(&json))
+            .transpose()
+            .map_err(|_| decode("evidence"))?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        completed_at: row.try_get("completed_at")?,
+    })
+}
+
+pub struct NewVerification<'a> {
+    pub organization_id: OrganizationId,
+    pub created_by: UserId,
+    pub created_by_name: &'a str,
+    pub recipient: &'a EmailAddress,
+    pub ticket_reference: Option<&'a str>,
+    pub note: Option<&'a str>,
+    pub link_hash: &'a str,
+    pub link_expires_at: OffsetDateTime,
+}
+
+pub async fn insert(
+    conn: &mut SqliteConnection,
+    new: NewVerification<'_>,
+) -> Result<Uuid, sqlx::Error> {
+    let id = Uuid::new_v4();
+    let now = OffsetDateTime::now_utc();
+    sqlx::query(
+        "INSERT INTO verifications (id, organization_id, created_by, created_by_name, recipient_email, ticket_reference,
+           note, link_hash, link_expires_at, status, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'created', ?, ?)",
+    )
+    .bind(id)
+    .bind(new.organization_id.0)
+    .bind(new.created_by.0)
+    .bind(new.created_by_name)
+    .bind(new.recipient.as_str())
+    .bind(new.ticket_reference)
+    .bind(new.note)
+    .bind(new.link_hash)
+    .bind(new.link_expires_at)
+    .bind(now)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(id)
+}
+
+pub async fn by_link_hash(
+    conn: &mut SqliteConnection,
+    link_hash: &str,
+) -> Result<Option<Verification>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM verifications WHERE link_hash = ?"
+    ))
+    .bind(link_hash)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(verification_from_row).transpose()
+}
+
+pub async fn by_id(
+    conn: &mut SqliteConnection,
+    organization_id: OrganizationId,
+    id: Uuid,
+) -> Result<Option<Verification>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM verifications WHERE id = ? AND organization_id = ?"
+    ))
+    .bind(id)
+    .bind(organization_id.0)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(verification_from_row).transpose()
+}
+
+pub async fn recent(
+    conn: &mut SqliteConnection,
+    organization_id: OrganizationId,
+    limit: i64,
+) -> Result<Vec<Verification>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM verifications WHERE organization_id = ? ORDER BY created_at DESC LIMIT ?"
+    ))
+    .bind(organization_id.0)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(verification_from_row).collect()
+}
+
+/// Active verifications whose link has expired, any organization (for the sweeper).
+pub async fn overdue(
+    conn: &mut SqliteConnection,
+    now: OffsetDateTime,
+) -> Result<Vec<Verification>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM verifications
+         WHERE status IN ('created', 'opened', 'requested', 'scanned') AND link_expires_at <= ?"
+    ))
+    .bind(now)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(verification_from_row).collect()
+}
+
+pub async fn active_of_organization(
+    conn: &mut SqliteConnection,
+    organization_id: OrganizationId,
+) -> Result<Vec<Verification>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM verifications
+         WHERE organization_id = ? AND status IN ('created', 'opened', 'requested', 'scanned')"
+    ))
+    .bind(organization_id.0)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(verification_from_row).collect()
+}
+
+/// Writes a new status (and what goes with it). Guarded by the old status, so two
+/// concurrent transitions cannot both apply.
+pub async fn update_status(
+    conn: &mut SqliteConnection,
+    verification: &Verification,
+    status: Status,
+    failed_attempts: u32,
+    evidence: Option<&Evidence>,
+) -> Result<bool, sqlx::Error> {
+    let now = OffsetDateTime::now_utc();
+    let evidence = match evidence {
+        Some(e) => Some(serde_json::to_string(e).map_err(|e| sqlx::Error::Encode(Box::new(e)))?),
+        None => None,
+    };
+    let result = sqlx::query(
+        "UPDATE verifications SET status = ?, failure_reason = ?, failed_attempts = ?,
+           evidence = COALESCE(?, evidence), updated_at = ?, completed_at = ?
+         WHERE id = ? AND status = ? AND failed_attempts = ?",
+    )
+    .bind(status.as_str())
+    .bind(status.failure_reason().map(|r| r.as_str()))
+    .bind(failed_attempts as i64)
+    .bind(evidence)
+    .bind(now)
+    .bind(status.is_terminal().then_some(now))
+    .bind(verification.id)
+    .bind(verification.status.as_str())
+    .bind(verification.failed_attempts as i64)
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+pub async fn insert_event(
+    conn: &mut SqliteConnection,
+    verification: &Verification,
+    kind: &str,
+    status: Status,
+    message: &str,
+) -> Result<i64, sqlx::Error> {
+    let result = sqlx::query(
+        "INSERT INTO verification_events (verification_id, organization_id, kind, status, message, created_at)
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(verification.id)
+    .bind(verification.organization_id.0)
+    .bind(kind)
+    .bind(status.as_str())
+    .bind(message)
+    .bind(OffsetDateTime::now_utc())
+    .execute(conn)
+    .await?;
+    Ok(result.last_insert_rowid())
+}
+
+/// Events of one verification with an id above `after`, oldest first.
+pub async fn events_after(
+    conn: &mut SqliteConnection,
+    verification_id: Uuid,
+    after: i64,
+) -> Result<Vec<Event>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, kind, status, message, created_at FROM verification_events
+         WHERE verification_id = ? AND id > ? ORDER BY id",
+    )
+    .bind(verification_id)
+    .bind(after)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Event {
+                id: row.try_get("id")?,
+                kind: row.try_get("kind")?,
+                status: row.try_get("status")?,
+                message: row.try_get("message")?,
+                at: row.try_get("created_at")?,
+            })
+        })
+        .collect()
+}
+
+pub struct NewRequest<'a> {
+    pub id: Uuid,
+    pub verification: &'a Verification,
+    pub microsoft_request_id: &'a str,
+    pub api_key_hash: &'a str,
+    pub url: &'a str,
+    pub expires_at: OffsetDateTime,
+}
+
+pub async fn insert_request(
+    conn: &mut SqliteConnection,
+    new: NewRequest<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO presentation_requests (id, verification_id, organization_id, microsoft_request_id, api_key_hash, url, expires_at, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(new.id)
+    .bind(new.verification.id)
+    .bind(new.verification.organization_id.0)
+    .bind(new.microsoft_request_id)
+    .bind(new.api_key_hash)
+    .bind(new.url)
+    .bind(new.expires_at)
+    .bind(OffsetDateTime::now_utc())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct StoredRequest {
+    pub id: Uuid,
+    pub verification_id: Uuid,
+    pub organization_id: OrganizationId,
+    pub microsoft_request_id: String,
+    pub api_key_hash: String,
+    pub url: String,
+    pub expires_at: OffsetDateTime,
+    pub state: String,
+}
+
+fn request_from_row(row: &SqliteRow) -> Result<StoredRequest, sqlx::Error> {
+    Ok(StoredRequest {
+        id: row.try_get("id")?,
+        verification_id: row.try_get("verification_id")?,
+        organization_id: OrganizationId(row.try_get("organization_id")?),
+        microsoft_request_id: row.try_get("microsoft_request_id")?,
+        api_key_hash: row.try_get("api_key_hash")?,
+        url: row.try_get("url")?,
+        expires_at: row.try_get("expires_at")?,
+        state: row.try_get("state")?,
+    })
+}
+
+const REQUEST_COLUMNS: &str = "id, verification_id, organization_id, microsoft_request_id, api_key_hash, url, expires_at, state";
+
+pub async fn request(
+    conn: &mut SqliteConnection,
+    id: Uuid,
+) -> Result<Option<StoredRequest>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {REQUEST_COLUMNS} FROM presentation_requests WHERE id = ?"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(request_from_row).transpose()
+}
+
+/// The newest request of a verification, if any.
+pub async fn latest_request(
+    conn: &mut SqliteConnection,
+    verification_id: Uuid,
+) -> Result<Option<StoredRequest>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {REQUEST_COLUMNS} FROM presentation_requests WHERE verification_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1"
+    ))
+    .bind(verification_id)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(request_from_row).transpose()
+}
+
+/// Moves a request from `from` to `to`; false when it was no longer in `from`.
+pub async fn set_request_state(
+    conn: &mut SqliteConnection,
+    id: Uuid,
+    from: &str,
+    to: &str,
+) -> Result<bool, sqlx::Error> {
+    let result =
+        sqlx::query("UPDATE presentation_requests SET state = ? WHERE id = ? AND state = ?")
+            .bind(to)
+            .bind(id)
+            .bind(from)
+            .execute(conn)
+            .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// The organization's verification settings: link lifetime (hours) and Face Check threshold.
+pub async fn organization_settings(
+    conn: &mut SqliteConnection,
+    organization_id: OrganizationId,
+) -> Result<(i64, Option<i64>, String), sqlx::Error> {
+    let row = sqlx::query("SELECT verification_link_hours, face_check_threshold, name FROM organizations WHERE id = ?")
+        .bind(organization_id.0)
+        .fetch_one(conn)
+        .await?;
+    Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
+}
+
+pub async fn set_organization_settings(
+    conn: &mut SqliteConnection,
+    organization_id: OrganizationId,
+    link_hours: i64,
+    face_check_threshold: Option<i64>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE organizations SET verification_link_hours = ?, face_check_threshold = ? WHERE id = ?")
+        .bind(link_hours)
+        .bind(face_check_threshold)
+        .bind(organization_id.0)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
