@@ -11,5 +11,6 @@ pub mod email;
 pub mod integrations;
 pub mod microsoft;
 pub mod password;
+pub mod qr;
 pub mod secret;
 pub mod verification;

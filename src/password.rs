@@ -1,7 +1,7 @@
 //! Password policy and hashing (argon2id with the crate's recommended parameters).
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::rngs::OsRng;
 
 pub const MIN_LENGTH: usize = 12;
@@ -47,8 +47,22 @@ pub fn check_strength(password: &str, email_local_part: &str) -> Result<(), Weak
 
 /// Fragments that make a long password guessable anyway.
 const COMMON: &[&str] = &[
-    "password", "passw0rd", "123456", "qwerty", "azerty", "letmein", "welcome", "iloveyou",
-    "admin", "traceless", "abcdef", "111111", "000000", "monkey", "dragon", "football",
+    "password",
+    "passw0rd",
+    "123456",
+    "qwerty",
+    "azerty",
+    "letmein",
+    "welcome",
+    "iloveyou",
+    "admin",
+    "traceless",
+    "abcdef",
+    "111111",
+    "000000",
+    "monkey",
+    "dragon",
+    "football",
 ];
 
 pub fn hash(password: &str) -> String {
@@ -91,9 +105,18 @@ mod tests {
     #[test]
     fn each_weakness_has_its_reason() {
         assert_eq!(check_strength("short", "x"), Err(WeakPassword::TooShort));
-        assert_eq!(check_strength(&"ab1!".repeat(40), "x"), Err(WeakPassword::TooLong));
-        assert_eq!(check_strength("MyPassword2024", "x"), Err(WeakPassword::TooCommon));
-        assert_eq!(check_strength("aaaaaaaaaaaaaaaa", "x"), Err(WeakPassword::TooCommon));
+        assert_eq!(
+            check_strength(&"ab1!".repeat(40), "x"),
+            Err(WeakPassword::TooLong)
+        );
+        assert_eq!(
+            check_strength("MyPassword2024", "x"),
+            Err(WeakPassword::TooCommon)
+        );
+        assert_eq!(
+            check_strength("aaaaaaaaaaaaaaaa", "x"),
+            Err(WeakPassword::TooCommon)
+        );
         assert_eq!(
             check_strength("meganbowen-is-great", "meganbowen"),
             Err(WeakPassword::ContainsEmail)

@@ -48,7 +48,11 @@ impl SecretHash {
 
     /// Whether `presented` is the secret whose hash this is, in constant time.
     pub fn matches(&self, presented: &str) -> bool {
-        Self::of(presented).0.as_bytes().ct_eq(self.0.as_bytes()).into()
+        Self::of(presented)
+            .0
+            .as_bytes()
+            .ct_eq(self.0.as_bytes())
+            .into()
     }
 }
 

@@ -19,6 +19,9 @@ pub enum AppError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    /// A link that no longer works (expired, used, revoked or unknown).
+    #[error("{0}")]
+    Gone(String),
     #[error("This request came from another site and was refused. Reload the page and try again.")]
     CrossSite,
     #[error("Something went wrong on our side. Try again in a moment.")]
@@ -75,6 +78,7 @@ impl AppError {
             AppError::Unauthenticated => 401,
             AppError::Forbidden(_) | AppError::CrossSite => 403,
             AppError::NotFound(_) => 404,
+            AppError::Gone(_) => 410,
             AppError::Internal | AppError::Transport(_) => 500,
         }
     }

@@ -118,3 +118,148 @@ pub struct AuditEntry {
     pub action: String,
     pub detail: String,
 }
+
+/// One verification event as the live pages receive it (server-sent event data).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveEvent {
+    pub id: i64,
+    /// `created`, `opened`, `requested`, `scanned`, `verified`, `failed.{reason}`,
+    /// `attempt_failed.{reason}`, `expired`, `cancelled`, `ignored`.
+    pub kind: String,
+    /// The verification's status after this event.
+    pub status: String,
+    /// The timeline's words; only on the agent's stream.
+    pub message: Option<String>,
+    /// Unix seconds.
+    pub at: i64,
+}
+
+impl LiveEvent {
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self.status.as_str(),
+            "verified" | "failed" | "expired" | "cancelled"
+        )
+    }
+
+    /// The reason code of a failure or a failed try, if this is one.
+    pub fn reason(&self) -> Option<&str> {
+        self.kind
+            .strip_prefix("failed.")
+            .or_else(|| self.kind.strip_prefix("attempt_failed."))
+    }
+}
+
+/// A verification just started: the link is shown once, to be sent to the person.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StartedVerification {
+    pub id: String,
+    pub recipient: String,
+    pub link: String,
+    pub expires: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerificationSummary {
+    pub id: String,
+    pub recipient: String,
+    pub ticket_reference: Option<String>,
+    pub status: String,
+    pub status_label: String,
+    pub started_by: String,
+    pub started: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerificationDetail {
+    pub id: String,
+    pub recipient: String,
+    pub ticket_reference: Option<String>,
+    pub note: Option<String>,
+    pub status: String,
+    pub status_label: String,
+    /// For a failure: which of the guide's causes it is.
+    pub failure: Option<String>,
+    /// An identity mismatch: flag it to the agent.
+    pub mismatch: bool,
+    pub started_by: String,
+    pub started: String,
+    pub link_expires: String,
+    pub finished: Option<String>,
+    pub evidence: Option<EvidenceView>,
+    pub events: Vec<TimelineEntry>,
+    pub tries_used: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceView {
+    pub issuer: String,
+    pub credential_types: Vec<String>,
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    pub job_title: Option<String>,
+    pub face_check_score: Option<f64>,
+    pub checks: Vec<CheckView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckView {
+    pub label: String,
+    pub passed: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub id: i64,
+    pub kind: String,
+    pub status: String,
+    pub message: String,
+    pub at: String,
+}
+
+/// The person's verification page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecipientPage {
+    pub organization: String,
+    pub asked_by: String,
+    pub recipient: String,
+    pub ticket_reference: Option<String>,
+    pub status: String,
+    /// After a declined or failed try that may be retried: what happened.
+    pub retry_reason: Option<String>,
+    pub request: Option<QrRequest>,
+    /// The newest event the page reflects; the live stream resumes after it.
+    pub last_event_id: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QrRequest {
+    /// `openid-vc://…`: the deep link.
+    pub url: String,
+    /// The QR code, drawn by our server.
+    pub qr_svg: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerificationSettings {
+    pub link_lifetime_hours: u32,
+    pub face_check_threshold: Option<u8>,
+}
+
+/// Words for a stored status.
+pub fn status_label(status: &str) -> &'static str {
+    match status {
+        "created" => "Link sent",
+        "opened" => "Link opened",
+        "requested" => "Waiting for scan",
+        "scanned" => "Scanned",
+        "verified" => "Verified",
+        "failed" => "Failed",
+        "expired" => "Expired",
+        "cancelled" => "Cancelled",
+        _ => "Unknown",
+    }
+}

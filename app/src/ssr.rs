@@ -24,7 +24,11 @@ pub struct AppState {
     pub microsoft: Arc<MicrosoftClient>,
     /// Where Microsoft sends the admin back after sign-in and consent.
     pub microsoft_redirect_uri: url::Url,
+    pub verifier: Arc<traceless::verification::Verifier>,
 }
+
+/// Where Microsoft posts presentation callbacks.
+pub const VERIFIED_ID_CALLBACK_PATH: &str = "/microsoft/verified-id/callback";
 
 /// The route Microsoft redirects back to; registered on the app in Entra.
 pub const MICROSOFT_CALLBACK_PATH: &str = "/organization/integrations/microsoft/callback";

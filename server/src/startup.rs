@@ -21,6 +21,8 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::SqliteStore;
 use traceless::config::Settings;
+use traceless::verification::Verifier;
+use traceless::verification::relay::InProcess;
 
 use crate::{cross_site, routes};
 
@@ -59,7 +61,19 @@ impl Application {
             .join(app::ssr::MICROSOFT_CALLBACK_PATH)
             .context("building the Microsoft redirect URI")?;
         let microsoft = crate::microsoft::connect(&settings, &microsoft_redirect_uri).await?;
+        let callback_url = settings
+            .public_url
+            .join(app::ssr::VERIFIED_ID_CALLBACK_PATH)
+            .context("building the Verified ID callback URL")?;
+        let verifier = Arc::new(Verifier::new(
+            pool.clone(),
+            microsoft.client.clone(),
+            InProcess::new(),
+            callback_url,
+        ));
+        tokio::spawn(expire_overdue_verifications(verifier.clone()));
         let state = AppState {
+            verifier,
             pool,
             settings: Arc::new(settings),
             leptos_options,
@@ -150,6 +164,13 @@ async fn router(state: AppState) -> anyhow::Result<Router> {
         .route("/healthz", get(routes::health::healthz))
         .route("/api/{*fn_name}", post(server_fn_handler))
         .route(app::ssr::MICROSOFT_CALLBACK_PATH, get(routes::microsoft_connect::callback))
+        .route(
+            app::ssr::VERIFIED_ID_CALLBACK_PATH,
+            post(routes::verified_id_callback::callback)
+                .layer(axum::extract::DefaultBodyLimit::max(routes::verified_id_callback::MAX_BODY_BYTES)),
+        )
+        .route("/verify/{token}/events", get(routes::events::recipient))
+        .route("/organization/verifications/{id}/events", get(routes::events::agent))
         .leptos_routes_with_context(&state, routes, context, app_shell)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(
@@ -171,6 +192,20 @@ async fn server_fn_handler(
     request: Request<Body>,
 ) -> impl IntoResponse {
     handle_server_fns_with_context(move || provide_context(state.clone()), request).await
+}
+
+/// Microsoft sends nothing when a request simply runs out: links that expire are
+/// marked expired here, with an event the agent sees.
+async fn expire_overdue_verifications(verifier: Arc<Verifier>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+    loop {
+        tick.tick().await;
+        match verifier.expire_overdue().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(count = n, "expired verification links"),
+            Err(error) => tracing::error!(%error, "expiring verification links"),
+        }
+    }
 }
 
 /// Where the compiled site (`pkg/traceless.js`, `.wasm`, `.css`) lives: cargo-leptos

@@ -6,11 +6,13 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::store::{self, NewUser};
-use super::{AccountError, InviteDetails, Organization, OrganizationId, PendingInvite, Role, User, UserId};
+use super::{
+    AccountError, InviteDetails, Organization, OrganizationId, PendingInvite, Role, User, UserId,
+};
 use crate::db::Pool;
 use crate::email::EmailAddress;
 use crate::password;
-use crate::secret::{looks_like_secret, Secret, SecretHash};
+use crate::secret::{Secret, SecretHash, looks_like_secret};
 
 const MAX_NAME_CHARS: usize = 100;
 
@@ -211,7 +213,11 @@ pub async fn renew_invite(
 }
 
 /// Removes a teammate (or a pending invite) from the actor's organization.
-pub async fn remove_teammate(pool: &Pool, actor: &User, teammate: UserId) -> Result<(), AccountError> {
+pub async fn remove_teammate(
+    pool: &Pool,
+    actor: &User,
+    teammate: UserId,
+) -> Result<(), AccountError> {
     require_admin(actor)?;
     if teammate == actor.id {
         return Err(AccountError::CannotRemoveSelf);
@@ -258,7 +264,10 @@ pub async fn accept_invite(pool: &Pool, token: &str, password: &str) -> Result<U
     store::set_password(&mut tx, user.id, &hash).await?;
     tx.commit().await?;
     tracing::info!(organization = %user.organization_id, user = %user.id, "invite accepted");
-    Ok(User { active: true, ..user })
+    Ok(User {
+        active: true,
+        ..user
+    })
 }
 
 async fn open_invite(
@@ -289,7 +298,10 @@ fn require_admin(actor: &User) -> Result<(), AccountError> {
 
 fn clean_name(name: &str) -> Result<&str, AccountError> {
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+    if name.is_empty()
+        || name.chars().count() > MAX_NAME_CHARS
+        || name.chars().any(char::is_control)
+    {
         Err(AccountError::InvalidName)
     } else {
         Ok(name)

@@ -8,8 +8,7 @@ use uuid::Uuid;
 use super::{Organization, OrganizationId, Role, User, UserId};
 use crate::email::EmailAddress;
 
-const USER_COLUMNS: &str =
-    "id, organization_id, email, display_name, role, password_hash IS NOT NULL AS active, created_at";
+const USER_COLUMNS: &str = "id, organization_id, email, display_name, role, password_hash IS NOT NULL AS active, created_at";
 
 fn user_from_row(row: &SqliteRow) -> Result<User, sqlx::Error> {
     let email: String = row.try_get("email")?;
@@ -19,7 +18,8 @@ fn user_from_row(row: &SqliteRow) -> Result<User, sqlx::Error> {
         organization_id: OrganizationId(row.try_get("organization_id")?),
         email: EmailAddress::parse(&email).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
         display_name: row.try_get("display_name")?,
-        role: Role::parse(&role).ok_or_else(|| sqlx::Error::Decode(format!("role {role:?}").into()))?,
+        role: Role::parse(&role)
+            .ok_or_else(|| sqlx::Error::Decode(format!("role {role:?}").into()))?,
         active: row.try_get("active")?,
         created_at: row.try_get("created_at")?,
     })

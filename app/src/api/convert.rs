@@ -27,3 +27,13 @@ pub fn when(at: OffsetDateTime) -> String {
     ))
     .unwrap_or_else(|_| at.to_string())
 }
+
+/// "17:05:09 UTC" for today's timeline entries, the full date otherwise.
+pub fn when_precise(at: OffsetDateTime) -> String {
+    if at.date() == OffsetDateTime::now_utc().date() {
+        at.format(format_description!("[hour]:[minute]:[second] UTC"))
+            .unwrap_or_else(|_| at.to_string())
+    } else {
+        when(at)
+    }
+}

@@ -1,4 +1,6 @@
 //! Plain axum routes: what browsers' own machinery, Microsoft and tools call.
 
+pub mod events;
 pub mod health;
 pub mod microsoft_connect;
+pub mod verified_id_callback;

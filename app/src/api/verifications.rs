@@ -1,0 +1,319 @@
+//! Verifications: agents start and follow them; the person opens their link.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::model::{
+    RecipientPage, StartedVerification, VerificationDetail, VerificationSettings,
+    VerificationSummary,
+};
+
+#[cfg(feature = "ssr")]
+use {
+    super::convert,
+    crate::model::{CheckView, EvidenceView, QrRequest, TimelineEntry, status_label},
+    crate::ssr,
+    traceless::verification::{RecipientView, StartVerification, Verification, VerificationError},
+    uuid::Uuid,
+};
+
+pub const EXPIRED_LINK: &str = "This verification link is expired";
+
+#[server(endpoint = "send_verification")]
+pub async fn send_verification(
+    email: String,
+    ticket_reference: String,
+    note: String,
+) -> Result<StartedVerification, AppError> {
+    ssr::respond(
+        async {
+            let user = ssr::require_user().await?;
+            let state = ssr::state()?;
+            let started = state
+                .verifier
+                .start(
+                    &user,
+                    StartVerification {
+                        email: &email,
+                        ticket_reference: Some(&ticket_reference),
+                        note: Some(&note),
+                    },
+                )
+                .await
+                .map_err(verification_error)?;
+            let link = state
+                .settings
+                .public_url
+                .join(&format!("verify/{}", started.link.expose()))
+                .map_err(ssr::internal)?;
+            Ok(StartedVerification {
+                id: started.verification.id.to_string(),
+                recipient: started.verification.recipient.to_string(),
+                link: link.to_string(),
+                expires: convert::when(started.verification.link_expires_at),
+            })
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "verifications")]
+pub async fn verifications() -> Result<Vec<VerificationSummary>, AppError> {
+    ssr::respond(
+        async {
+            let user = ssr::require_user().await?;
+            let list = ssr::state()?
+                .verifier
+                .list(&user, 100)
+                .await
+                .map_err(verification_error)?;
+            Ok(list
+                .into_iter()
+                .map(|v| VerificationSummary {
+                    id: v.id.to_string(),
+                    recipient: v.recipient.to_string(),
+                    ticket_reference: v.ticket_reference,
+                    status: v.status.as_str().to_owned(),
+                    status_label: status_label(v.status.as_str()).to_owned(),
+                    started_by: v.created_by_name,
+                    started: convert::when(v.created_at),
+                })
+                .collect())
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "verification_overview")]
+pub async fn verification_overview(id: String) -> Result<VerificationDetail, AppError> {
+    ssr::respond(
+        async {
+            let user = ssr::require_user().await?;
+            let verifier = ssr::state()?.verifier;
+            let id = parse_id(&id)?;
+            let verification = verifier.get(&user, id).await.map_err(verification_error)?;
+            let events = verifier
+                .events_after(id, 0)
+                .await
+                .map_err(verification_error)?;
+            Ok(detail(verification, events))
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "cancel_verification")]
+pub async fn cancel_verification(id: String) -> Result<(), AppError> {
+    ssr::respond(
+        async {
+            let user = ssr::require_user().await?;
+            ssr::state()?
+                .verifier
+                .cancel(&user, parse_id(&id)?)
+                .await
+                .map_err(verification_error)
+        }
+        .await,
+    )
+}
+
+/// The person's page: creates a Microsoft request only now, when the link is opened.
+#[server(endpoint = "open_verification_link")]
+pub async fn open_verification_link(token: String) -> Result<RecipientPage, AppError> {
+    ssr::respond(
+        async {
+            let view = ssr::state()?
+                .verifier
+                .open(&token)
+                .await
+                .map_err(link_error)?;
+            recipient(view).await
+        }
+        .await,
+    )
+}
+
+/// A fresh QR code (the old one is about to expire, or the person tries again).
+#[server(endpoint = "renew_request")]
+pub async fn renew_request(token: String) -> Result<RecipientPage, AppError> {
+    ssr::respond(
+        async {
+            let view = ssr::state()?
+                .verifier
+                .renew(&token)
+                .await
+                .map_err(link_error)?;
+            recipient(view).await
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "get_verification_settings")]
+pub async fn get_verification_settings() -> Result<VerificationSettings, AppError> {
+    ssr::respond(
+        async {
+            let user = ssr::require_user().await?;
+            let settings = ssr::state()?
+                .verifier
+                .settings(user.organization_id)
+                .await
+                .map_err(verification_error)?;
+            Ok(VerificationSettings {
+                link_lifetime_hours: settings.link_lifetime_hours,
+                face_check_threshold: settings.face_check_threshold,
+            })
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "update_verification_settings")]
+pub async fn update_verification_settings(
+    link_lifetime_hours: String,
+    face_check_threshold: String,
+) -> Result<(), AppError> {
+    ssr::respond(async {
+        let admin = ssr::require_admin().await?;
+        let hours = link_lifetime_hours
+            .trim()
+            .parse::<u32>()
+            .map_err(|_| AppError::invalid(Some("link_lifetime_hours"), "Enter a whole number of hours, from 1 to 720."))?;
+        let threshold = match face_check_threshold.trim() {
+            "" | "off" => None,
+            value => Some(value.parse::<u8>().map_err(|_| {
+                AppError::invalid(Some("face_check_threshold"), "Enter a Face Check threshold from 50 to 100, or leave it empty to turn Face Check off.")
+            })?),
+        };
+        ssr::state()?
+            .verifier
+            .update_settings(
+                &admin,
+                traceless::verification::Settings {
+                    link_lifetime_hours: hours,
+                    face_check_threshold: threshold,
+                },
+            )
+            .await
+            .map_err(verification_error)
+    }
+    .await)
+}
+
+#[cfg(feature = "ssr")]
+async fn recipient(view: RecipientView) -> Result<RecipientPage, AppError> {
+    let verifier = ssr::state()?.verifier;
+    let last_event_id = verifier
+        .events_after(view.verification.id, 0)
+        .await
+        .map_err(verification_error)?
+        .last()
+        .map_or(0, |e| e.id);
+    let v = view.verification;
+    Ok(RecipientPage {
+        organization: view.organization_name,
+        asked_by: v.created_by_name,
+        recipient: v.recipient.to_string(),
+        ticket_reference: v.ticket_reference,
+        status: v.status.as_str().to_owned(),
+        retry_reason: view.retry_after.map(|r| r.for_recipient().to_owned()),
+        request: view.request.map(|r| QrRequest {
+            qr_svg: traceless::qr::svg(&r.url).unwrap_or_default(),
+            url: r.url,
+            expires_at: r.expires_at.unix_timestamp(),
+        }),
+        last_event_id,
+    })
+}
+
+#[cfg(feature = "ssr")]
+fn detail(v: Verification, events: Vec<traceless::verification::Event>) -> VerificationDetail {
+    let reason = v.status.failure_reason();
+    VerificationDetail {
+        id: v.id.to_string(),
+        recipient: v.recipient.to_string(),
+        ticket_reference: v.ticket_reference,
+        note: v.note,
+        status: v.status.as_str().to_owned(),
+        status_label: status_label(v.status.as_str()).to_owned(),
+        failure: reason.map(|r| r.for_agent().to_owned()),
+        mismatch: reason.is_some_and(|r| r.is_mismatch()),
+        started_by: v.created_by_name,
+        started: convert::when(v.created_at),
+        link_expires: convert::when(v.link_expires_at),
+        finished: v.completed_at.map(convert::when),
+        tries_used: v.failed_attempts,
+        evidence: v.evidence.map(|e| EvidenceView {
+            issuer: e.issuer,
+            credential_types: e.credential_types,
+            display_name: e.display_name,
+            email: e.email,
+            job_title: e.job_title,
+            face_check_score: e.face_check_score,
+            checks: e
+                .checks
+                .into_iter()
+                .map(|c| CheckView {
+                    label: c.label,
+                    passed: c.passed,
+                    detail: c.detail,
+                })
+                .collect(),
+        }),
+        events: events
+            .into_iter()
+            .map(|e| TimelineEntry {
+                id: e.id,
+                kind: e.kind,
+                status: e.status,
+                message: e.message,
+                at: convert::when_precise(e.at),
+            })
+            .collect(),
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn parse_id(id: &str) -> Result<Uuid, AppError> {
+    id.parse().map_err(|_| {
+        AppError::NotFound("That verification was not found in your organization.".into())
+    })
+}
+
+/// The person's link: every refusal looks the same and reveals nothing.
+#[cfg(feature = "ssr")]
+fn link_error(error: VerificationError) -> AppError {
+    match error {
+        VerificationError::LinkExpired
+        | VerificationError::NotConnected
+        | VerificationError::NotFound => AppError::Gone(EXPIRED_LINK.into()),
+        VerificationError::Microsoft(e) => {
+            tracing::error!(error = %e, "creating a Microsoft presentation request");
+            AppError::Transport(
+                "Microsoft did not answer. Wait a moment and reload this page; your link still works.".into(),
+            )
+        }
+        other => verification_error(other),
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) fn verification_error(error: VerificationError) -> AppError {
+    match error {
+        VerificationError::NotConnected => AppError::invalid(None, error.to_string()),
+        VerificationError::InvalidEmail(_) | VerificationError::DomainNotCovered(_) => {
+            AppError::invalid(Some("email"), error.to_string())
+        }
+        VerificationError::TicketTooLong => {
+            AppError::invalid(Some("ticket_reference"), error.to_string())
+        }
+        VerificationError::NoteTooLong => AppError::invalid(Some("note"), error.to_string()),
+        VerificationError::InvalidSetting(message) => AppError::invalid(None, message),
+        VerificationError::AlreadyFinished => AppError::invalid(None, error.to_string()),
+        VerificationError::LinkExpired => AppError::Gone(EXPIRED_LINK.into()),
+        VerificationError::NotFound => AppError::NotFound(error.to_string()),
+        VerificationError::NotAdmin => AppError::Forbidden(ssr::ADMIN_ONLY.into()),
+        VerificationError::Microsoft(e) => ssr::internal(format!("Microsoft: {e}")),
+        VerificationError::Database(e) => ssr::internal(format!("database: {e}")),
+    }
+}

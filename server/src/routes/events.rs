@@ -1,0 +1,179 @@
+//! Server-sent events: one stream per verification, for the person (by link token)
+//! and for the agent (by session, organization-scoped). Each event's id is its stored
+//! id; a client reconnecting with `Last-Event-ID` gets everything it missed from the
+//! database. The stream ends after a terminal event.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::model::LiveEvent;
+use app::ssr::{AppState, user_of_session};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::Stream;
+use serde::Deserialize;
+use tokio::sync::{broadcast, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
+use tower_sessions::Session;
+use traceless::verification::{Event, Verifier};
+use uuid::Uuid;
+
+#[derive(Debug, Deserialize)]
+pub struct Resume {
+    /// For the first connection: the last event the server-rendered page already showed.
+    after: Option<i64>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Audience {
+    /// The person being verified: statuses only.
+    Recipient,
+    /// The agent: statuses and the timeline's words.
+    Agent,
+}
+
+pub async fn recipient(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Query(resume): Query<Resume>,
+    headers: HeaderMap,
+) -> Response {
+    match state.verifier.by_token(&token).await {
+        Ok(verification) => stream(
+            state.verifier.clone(),
+            verification.id,
+            last_event_id(&headers, &resume),
+            Audience::Recipient,
+        ),
+        Err(_) => (StatusCode::NOT_FOUND, "unknown verification link").into_response(),
+    }
+}
+
+pub async fn agent(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Query(resume): Query<Resume>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(user) = user_of_session(&state.pool, &session).await else {
+        return (StatusCode::UNAUTHORIZED, "sign in first").into_response();
+    };
+    let Ok(id) = id.parse::<Uuid>() else {
+        return (StatusCode::NOT_FOUND, "no such verification").into_response();
+    };
+    // Organization-scoped: another organization's verification is simply not found.
+    match state.verifier.get(&user, id).await {
+        Ok(verification) => stream(
+            state.verifier.clone(),
+            verification.id,
+            last_event_id(&headers, &resume),
+            Audience::Agent,
+        ),
+        Err(_) => (StatusCode::NOT_FOUND, "no such verification").into_response(),
+    }
+}
+
+fn last_event_id(headers: &HeaderMap, resume: &Resume) -> i64 {
+    headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+        .or(resume.after)
+        .unwrap_or(0)
+        .max(0)
+}
+
+fn stream(
+    verifier: Arc<Verifier>,
+    verification_id: Uuid,
+    after: i64,
+    audience: Audience,
+) -> Response {
+    let (sender, receiver) = mpsc::channel(32);
+    // Subscribe before reading the database, so nothing falls between the two.
+    let announcements = verifier.relay().subscribe();
+    tokio::spawn(relay(
+        verifier,
+        verification_id,
+        after,
+        audience,
+        announcements,
+        sender,
+    ));
+    Sse::new(stream_of(receiver))
+        .keep_alive(
+            KeepAlive::new()
+                .interval(Duration::from_secs(15))
+                .text("keep-alive"),
+        )
+        .into_response()
+}
+
+fn stream_of(
+    receiver: mpsc::Receiver<SseEvent>,
+) -> impl Stream<Item = Result<SseEvent, Infallible>> {
+    use futures_util::StreamExt;
+    ReceiverStream::new(receiver).map(Ok)
+}
+
+async fn relay(
+    verifier: Arc<Verifier>,
+    verification_id: Uuid,
+    mut last: i64,
+    audience: Audience,
+    mut announcements: broadcast::Receiver<traceless::verification::relay::Announcement>,
+    sender: mpsc::Sender<SseEvent>,
+) {
+    loop {
+        let events = match verifier.events_after(verification_id, last).await {
+            Ok(events) => events,
+            Err(error) => {
+                tracing::error!(%error, "reading verification events");
+                return;
+            }
+        };
+        let mut finished = false;
+        for event in events {
+            last = event.id;
+            finished = event.is_terminal();
+            if sender.send(to_sse(&event, audience)).await.is_err() {
+                return; // the page went away
+            }
+        }
+        if finished {
+            return;
+        }
+        // Wait for news about this verification (or the page leaving).
+        loop {
+            tokio::select! {
+                () = sender.closed() => return,
+                received = announcements.recv() => match received {
+                    Ok(a) if a.verification_id == verification_id && a.event_id > last => break,
+                    Ok(_) => continue,
+                    // Missed some: the database has them all.
+                    Err(broadcast::error::RecvError::Lagged(_)) => break,
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+            }
+        }
+    }
+}
+
+fn to_sse(event: &Event, audience: Audience) -> SseEvent {
+    let live = LiveEvent {
+        id: event.id,
+        kind: event.kind.clone(),
+        status: event.status.clone(),
+        message: (audience == Audience::Agent).then(|| event.message.clone()),
+        at: event.at.unix_timestamp(),
+    };
+    SseEvent::default()
+        .id(event.id.to_string())
+        .event("status")
+        .json_data(&live)
+        .unwrap_or_else(|_| SseEvent::default().comment("unserializable event"))
+}
