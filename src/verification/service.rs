@@ -243,10 +243,11 @@ impl Verifier {
         };
         let verification = self.by_token(token).await?;
         Ok(RecipientView {
-            retry_after: if verification.status == Status::Opened {
-                retry_after
-            } else {
+            // While the person is finishing in Authenticator, the last failure is old news.
+            retry_after: if verification.status == Status::Scanned {
                 None
+            } else {
+                retry_after
             },
             verification,
             organization_name,

@@ -85,9 +85,17 @@ pub async fn remove_microsoft_integration() -> Result<(), AppError> {
     ssr::respond(
         async {
             let admin = ssr::require_admin().await?;
-            integrations::remove(&ssr::pool()?, &admin)
+            let state = ssr::state()?;
+            integrations::remove(&state.pool, &admin)
                 .await
-                .map_err(integration_error)
+                .map_err(integration_error)?;
+            // Pending verifications stop: their links no longer work, and open pages hear it.
+            state
+                .verifier
+                .cancel_all(admin.organization_id)
+                .await
+                .map_err(|e| ssr::internal(format!("cancelling verifications: {e}")))?;
+            Ok(())
         }
         .await,
     )
