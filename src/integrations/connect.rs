@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::failure::{ConnectFailure, StateProblem};
 use super::{CoveredDomain, IntegrationError, MicrosoftIntegration, store};
-use crate::accounts::User;
+use crate::accounts::{OrganizationId, User};
 use crate::audit::{self, Action};
 use crate::db::Pool;
 use crate::microsoft::MicrosoftClient;
@@ -94,7 +94,25 @@ pub async fn finish_connect(
     redirect_uri: &Url,
 ) -> Result<MicrosoftIntegration, ConnectFailure> {
     // The attempt is used up by the first return, whatever happens next.
-    let (attempt, user) = claim_attempt(pool, &returning, params.state.as_deref()).await?;
+    let (attempt, user) = match claim_attempt(pool, &returning, params.state.as_deref()).await {
+        Ok(claimed) => claimed,
+        Err((failure, organization)) => {
+            tracing::warn!(cause = failure.code(), "refused a return from Microsoft");
+            // Known attempt, wrong circumstances: the organization's admins should see it.
+            if let (Some(organization), Ok(mut conn)) = (organization, pool.acquire().await) {
+                let actor = returning.user.filter(|u| u.organization_id == organization);
+                let _ = audit::record(
+                    &mut conn,
+                    organization,
+                    actor,
+                    Action::MicrosoftConnectFailed,
+                    &format!("{}: {}", failure.code(), failure.explain()),
+                )
+                .await;
+            }
+            return Err(failure);
+        }
+    };
     let result = complete(pool, microsoft, &attempt, user, params, redirect_uri).await;
     match &result {
         Ok(integration) => {
@@ -117,46 +135,57 @@ pub async fn finish_connect(
     result
 }
 
+/// Uses up the attempt named by `state` and checks it belongs to who came back. The
+/// error carries the attempt's organization when the attempt was found.
 async fn claim_attempt<'a>(
     pool: &Pool,
     returning: &Returning<'a>,
     state: Option<&str>,
-) -> Result<(store::Attempt, &'a User), ConnectFailure> {
+) -> Result<(store::Attempt, &'a User), (ConnectFailure, Option<OrganizationId>)> {
+    let unknown = (
+        ConnectFailure::SessionInterrupted(StateProblem::Unknown),
+        None,
+    );
+    let internal = |_| (ConnectFailure::Internal, None);
     let state = state
         .filter(|s| !s.is_empty() && s.len() <= 512)
-        .ok_or(ConnectFailure::SessionInterrupted(StateProblem::Unknown))?;
-    let mut conn = pool.acquire().await.map_err(|_| ConnectFailure::Internal)?;
+        .ok_or(unknown.clone())?;
+    let mut conn = pool.acquire().await.map_err(internal)?;
     let attempt = store::attempt_by_state_hash(&mut conn, SecretHash::of(state).as_str())
         .await
-        .map_err(|_| ConnectFailure::Internal)?
-        .ok_or(ConnectFailure::SessionInterrupted(StateProblem::Unknown))?;
+        .map_err(internal)?
+        .ok_or(unknown)?;
+    let fail = |problem| {
+        Err((
+            ConnectFailure::SessionInterrupted(problem),
+            Some(attempt.organization_id),
+        ))
+    };
     if attempt.used {
-        return Err(ConnectFailure::SessionInterrupted(StateProblem::Reused));
+        return fail(StateProblem::Reused);
     }
     // Spent by the first return that names it, even one from the wrong session:
     // a leaked return URL cannot be tried again.
     if !store::mark_attempt_used(&mut conn, attempt.id)
         .await
-        .map_err(|_| ConnectFailure::Internal)?
+        .map_err(internal)?
     {
-        return Err(ConnectFailure::SessionInterrupted(StateProblem::Reused));
+        return fail(StateProblem::Reused);
     }
-    let user = returning
+    let Some(user) = returning
         .user
         .filter(|u| u.id == attempt.user_id && u.organization_id == attempt.organization_id)
-        .ok_or(ConnectFailure::SessionInterrupted(
-            StateProblem::OtherSession,
-        ))?;
+    else {
+        return fail(StateProblem::OtherSession);
+    };
     if returning.attempt_id != Some(attempt.id) {
-        return Err(ConnectFailure::SessionInterrupted(
-            StateProblem::OtherSession,
-        ));
+        return fail(StateProblem::OtherSession);
     }
     if attempt.expires_at <= OffsetDateTime::now_utc() {
-        return Err(ConnectFailure::SessionInterrupted(StateProblem::Expired));
+        return fail(StateProblem::Expired);
     }
     if !user.is_admin() {
-        return Err(ConnectFailure::NotAdmin);
+        return Err((ConnectFailure::NotAdmin, Some(attempt.organization_id)));
     }
     Ok((attempt, user))
 }
