@@ -241,6 +241,9 @@ pub struct QrRequest {
     pub qr_svg: String,
     /// Unix seconds.
     pub expires_at: i64,
+    /// Seconds left when the server answered: the page counts down from this, so a
+    /// phone whose clock is off still renews in time.
+    pub expires_in_secs: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -221,6 +221,9 @@ async fn recipient(view: RecipientView) -> Result<RecipientPage, AppError> {
             qr_svg: traceless::qr::svg(&r.url).unwrap_or_default(),
             url: r.url,
             expires_at: r.expires_at.unix_timestamp(),
+            expires_in_secs: (r.expires_at - time::OffsetDateTime::now_utc())
+                .whole_seconds()
+                .max(0),
         }),
         last_event_id,
     })

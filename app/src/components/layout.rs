@@ -43,6 +43,7 @@ pub fn Header() -> impl IntoView {
                                 view! {
                                     <nav class="site-nav" aria-label="Main">
                                         <A href="/organization" exact=true>"Overview"</A>
+                                        <A href="/organization/verifications">"Verifications"</A>
                                         <A href="/organization/integrations">"Integrations"</A>
                                         {admin.then(|| view! {
                                             <A href="/organization/team">"Team"</A>

@@ -3,7 +3,13 @@
 mod copy_button;
 mod form;
 mod layout;
+mod live;
+mod status_pill;
 
 pub use copy_button::CopyButton;
 pub use form::{Alert, Field, FormAlert, PasswordField, SubmitButton, field_error};
 pub use layout::{CurrentUser, Footer, Header};
+#[cfg(feature = "hydrate")]
+pub use live::now_ms;
+pub use live::use_event_stream;
+pub use status_pill::{StatusPill, is_active, reason_for_recipient};

@@ -10,6 +10,9 @@ mod setup;
 mod sign_in;
 mod sign_up;
 mod team;
+mod verification;
+mod verifications;
+mod verify;
 
 pub use audit::AuditPage;
 pub use integrations::IntegrationsPage;
@@ -21,6 +24,9 @@ pub use setup::SetupPage;
 pub use sign_in::SignInPage;
 pub use sign_up::SignUpPage;
 pub use team::TeamPage;
+pub use verification::VerificationPage;
+pub use verifications::VerificationsPage;
+pub use verify::VerifyPage;
 
 use leptos::prelude::*;
 use leptos_router::components::Redirect;

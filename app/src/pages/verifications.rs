@@ -1,0 +1,251 @@
+//! `/organization/verifications`: send a verification link, and follow the
+//! organization's verifications. Administrators also set the link lifetime and Face Check.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::{A, Redirect};
+
+use crate::api::verifications::{
+    SendVerification, UpdateVerificationSettings, get_verification_settings, verifications,
+};
+use crate::components::{
+    Alert, CopyButton, CurrentUser, Field, FormAlert, StatusPill, SubmitButton, field_error,
+};
+use crate::error::AppError;
+use crate::model::{StartedVerification, VerificationSettings, VerificationSummary};
+
+pub const SECURITY_NOTE: &str = "Treat verification links like sensitive links: share them only with the intended recipient and through your normal secure channels.";
+/// While a verification in the list is still active, look again this often.
+const LIST_REFRESH_MS: u32 = 4_000;
+
+#[component]
+pub fn VerificationsPage() -> impl IntoView {
+    let send = ServerAction::<SendVerification>::new();
+    let tick = RwSignal::new(0u32);
+    let list = Resource::new(
+        move || (send.version().get(), tick.get()),
+        |_| verifications(),
+    );
+    // Live status in the list: cheap polling, and only while something can still change.
+    #[cfg(feature = "hydrate")]
+    {
+        use crate::components::is_active;
+        let poll = gloo_timers::callback::Interval::new(LIST_REFRESH_MS, move || {
+            let active = list
+                .try_get_untracked()
+                .flatten()
+                .and_then(Result::ok)
+                .is_some_and(|l| l.iter().any(|v| is_active(&v.status)));
+            if active {
+                tick.try_update(|t| *t += 1);
+            }
+        });
+        let poll = send_wrapper::SendWrapper::new(poll);
+        on_cleanup(move || drop(poll));
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = LIST_REFRESH_MS;
+    let user = CurrentUser::get().0;
+    view! {
+        <Title text="Verifications · Traceless" />
+        <section class="page-head">
+            <h1>"Verifications"</h1>
+            <p class="muted">
+                "Send a person a verification link. They prove who they are with the verifiable credential in "
+                "Microsoft Authenticator, and you watch the result here."
+            </p>
+        </section>
+        <div class="layout-two verifications-layout">
+            <section class="panel" aria-labelledby="list-title">
+                <h2 id="list-title">"Your organization's verifications"</h2>
+                <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                    {move || Suspend::new(async move {
+                        match list.await {
+                            Ok(items) if items.is_empty() => view! {
+                                <p class="muted">"No verifications yet. Send the first one with the form."</p>
+                            }.into_any(),
+                            Ok(items) => view! { <VerificationList items=items /> }.into_any(),
+                            Err(AppError::Unauthenticated) => view! { <Redirect path="/signin" /> }.into_any(),
+                            Err(error) => view! { <Alert kind="error">{error.to_string()}</Alert> }.into_any(),
+                        }
+                    })}
+                </Transition>
+            </section>
+            <div class="stack">
+                <SendForm send=send />
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match user.await {
+                            Ok(Some(me)) if me.is_admin() => Some(view! { <SettingsPanel /> }),
+                            _ => None,
+                        }
+                    })}
+                </Suspense>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn VerificationList(items: Vec<VerificationSummary>) -> impl IntoView {
+    view! {
+        <ul class="verification-list" data-testid="verification-list">
+            {items.into_iter().map(|v| {
+                let href = format!("/organization/verifications/{}", v.id);
+                let label = format!("{}: {}", v.recipient, v.status_label);
+                let recipient = v.recipient.clone();
+                view! {
+                    <li class="verification-item" data-testid="verification-item" data-recipient=recipient>
+                        <div class="verification-item-main">
+                            <A href=href attr:class="verification-recipient" attr:aria-label=label>{v.recipient.clone()}</A>
+                            <p class="muted small">
+                                {v.ticket_reference.clone().map(|t| view! { <span class="mono">{t}</span> " · " })}
+                                "Started by " {v.started_by.clone()} ", " {v.started.clone()}
+                            </p>
+                        </div>
+                        <StatusPill status=v.status.clone() />
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+    }
+}
+
+#[component]
+fn SendForm(send: ServerAction<SendVerification>) -> impl IntoView {
+    let value = send.value();
+    let ticket_error = field_error(value, "ticket_reference");
+    let note_error = field_error(value, "note");
+    view! {
+        <section class="panel" aria-labelledby="send-title">
+            <h2 id="send-title">"Send a verification"</h2>
+            <p class="muted small">
+                "The person must have an email address in a domain covered by your Microsoft connection, and the "
+                "verifiable credential your organization uses in Microsoft Authenticator."
+            </p>
+            <FormAlert value=value />
+            {move || value.get().and_then(Result::ok).map(|started| view! { <NewVerificationLink started=started /> })}
+            <ActionForm action=send attr:class="form" attr:novalidate=true>
+                <Field label="Recipient email" name="email" input_type="email" autocomplete="off" error=field_error(value, "email") />
+                <div class="field" class:field-invalid=move || ticket_error.get().is_some()>
+                    <label for="field-ticket_reference">"Ticket reference " <span class="muted small">"(optional)"</span></label>
+                    <input
+                        id="field-ticket_reference"
+                        name="ticket_reference"
+                        type="text"
+                        autocomplete="off"
+                        maxlength="200"
+                        aria-invalid=move || ticket_error.get().is_some().then_some("true")
+                        aria-describedby=move || ticket_error.get().is_some().then_some("field-ticket_reference-error")
+                    />
+                    <p class="field-error" id="field-ticket_reference-error" role="alert">{move || ticket_error.get()}</p>
+                </div>
+                <div class="field" class:field-invalid=move || note_error.get().is_some()>
+                    <label for="field-note">"Note " <span class="muted small">"(optional)"</span></label>
+                    <p class="hint" id="field-note-hint">"Only your team sees the note."</p>
+                    <textarea
+                        id="field-note"
+                        name="note"
+                        rows="3"
+                        maxlength="500"
+                        aria-invalid=move || note_error.get().is_some().then_some("true")
+                        aria-describedby=move || if note_error.get().is_some() { "field-note-hint field-note-error" } else { "field-note-hint" }
+                    ></textarea>
+                    <p class="field-error" id="field-note-error" role="alert">{move || note_error.get()}</p>
+                </div>
+                <SubmitButton label="Send verification" busy_label="Sending…" pending=send.pending() />
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn NewVerificationLink(started: StartedVerification) -> impl IntoView {
+    let href = format!("/organization/verifications/{}", started.id);
+    view! {
+        <div class="alert alert-success" role="status" data-testid="new-verification">
+            <p>
+                "Verification link for " <strong>{started.recipient.clone()}</strong>
+                ", valid until " {started.expires.clone()} ":"
+            </p>
+            <p class="link-box">
+                <input type="text" readonly=true value=started.link.clone() aria-label="Verification link" data-testid="verification-link" />
+                <CopyButton value=started.link.clone() />
+            </p>
+            <p class="small">{SECURITY_NOTE}</p>
+            <p><A href=href>"Follow this verification"</A></p>
+        </div>
+    }
+}
+
+/// Link lifetime and Face Check, for organization administrators.
+#[component]
+fn SettingsPanel() -> impl IntoView {
+    let update = ServerAction::<UpdateVerificationSettings>::new();
+    let settings = Resource::new(
+        move || update.version().get(),
+        |_| get_verification_settings(),
+    );
+    let value = update.value();
+    view! {
+        <section class="panel" aria-labelledby="settings-title">
+            <h2 id="settings-title">"Verification settings"</h2>
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match settings.await {
+                        Ok(current) => view! { <SettingsForm current=current update=update /> }.into_any(),
+                        Err(error) => view! { <Alert kind="error">{error.to_string()}</Alert> }.into_any(),
+                    }
+                })}
+            </Suspense>
+            <FormAlert value=value />
+            {move || matches!(value.get(), Some(Ok(()))).then(|| view! { <Alert kind="success">"Settings saved. They apply to new verifications."</Alert> })}
+        </section>
+    }
+}
+
+#[component]
+fn SettingsForm(
+    current: VerificationSettings,
+    update: ServerAction<UpdateVerificationSettings>,
+) -> impl IntoView {
+    let value = update.value();
+    view! {
+        <ActionForm action=update attr:class="form" attr:novalidate=true>
+            <Field
+                label="Link lifetime (hours)"
+                name="link_lifetime_hours"
+                input_type="number"
+                hint="How long a verification link works: 1 to 720 hours."
+                value=current.link_lifetime_hours.to_string()
+                error=field_error(value, "link_lifetime_hours")
+            />
+            <SettingsThreshold current=current.face_check_threshold error=field_error(value, "face_check_threshold") />
+            <SubmitButton label="Save settings" busy_label="Saving…" pending=update.pending() class="button-secondary" />
+        </ActionForm>
+    }
+}
+
+/// Face Check is optional: an empty field turns it off.
+#[component]
+fn SettingsThreshold(current: Option<u8>, error: Signal<Option<String>>) -> impl IntoView {
+    view! {
+        <div class="field" class:field-invalid=move || error.get().is_some()>
+            <label for="field-face_check_threshold">"Face Check threshold " <span class="muted small">"(optional)"</span></label>
+            <p class="hint" id="field-face_check_threshold-hint">
+                "50 to 100: how sure Microsoft must be that the person matches the photo on their credential. Leave empty to turn Face Check off."
+            </p>
+            <input
+                id="field-face_check_threshold"
+                name="face_check_threshold"
+                type="number"
+                min="50"
+                max="100"
+                value=current.map(|t| t.to_string())
+                aria-invalid=move || error.get().is_some().then_some("true")
+                aria-describedby=move || if error.get().is_some() { "field-face_check_threshold-hint field-face_check_threshold-error" } else { "field-face_check_threshold-hint" }
+            />
+            <p class="field-error" id="field-face_check_threshold-error" role="alert">{move || error.get()}</p>
+        </div>
+    }
+}
