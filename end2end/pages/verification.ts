@@ -1,0 +1,181 @@
+// Page objects for verifications: the agent's pages, the person's /verify page, and the
+// person's phone (the emulator's simulated Microsoft Authenticator, driven over its JSON API).
+import { expect, type APIRequestContext, type Browser, type Page, type TestInfo } from '@playwright/test';
+import { hydrated } from './accounts';
+import { IntegrationsPage, MicrosoftSignIn } from './integrations';
+
+export const EMULATOR_URL = (process.env.EMULATOR_URL ?? 'http://127.0.0.1:3100').replace(/\/$/, '');
+
+/** Each project uses its own demo tenant: a tenant belongs to one organization at a time. */
+export const tenants = {
+  desktop: {
+    name: 'Contoso',
+    admin: /adele\.vance@contoso\.com/,
+    employee: 'megan.bowen@contoso.com',
+    other: 'lee.gu@contoso.com',
+  },
+  phone: {
+    name: 'Fabrikam',
+    admin: /diego\.siciliani@fabrikam\.com/,
+    employee: 'isaiah.langer@fabrikam.com',
+    other: 'diego.siciliani@fabrikam.com',
+  },
+} as const;
+
+export function tenantFor(testInfo: TestInfo) {
+  return tenants[testInfo.project.name as keyof typeof tenants];
+}
+
+/** Connects the project's tenant (the signed-in admin accepts at Microsoft). */
+export async function connectTenant(page: Page, testInfo: TestInfo) {
+  const integrations = new IntegrationsPage(page);
+  await integrations.open();
+  await integrations.logIn();
+  const microsoft = new MicrosoftSignIn(page);
+  await microsoft.choose(tenantFor(testInfo).admin);
+  await microsoft.accept();
+  await expect(page.getByRole('heading', { name: 'Microsoft Verified ID is active' })).toBeVisible();
+}
+
+/** Frees the tenant for the next test. */
+export async function disconnectTenant(page: Page) {
+  const integrations = new IntegrationsPage(page);
+  await integrations.open();
+  if (await page.getByRole('button', { name: 'Delete', exact: true }).count()) {
+    await integrations.deleteIntegration();
+    await expect(integrations.card().getByText('Not connected')).toBeVisible();
+  }
+}
+
+/** A second browser for the person, with the same screen as the project (desktop or phone). */
+export async function personContext(browser: Browser, testInfo: TestInfo) {
+  const use = testInfo.project.use;
+  return browser.newContext({
+    baseURL: use.baseURL,
+    viewport: use.viewport,
+    isMobile: use.isMobile,
+    hasTouch: use.hasTouch,
+    userAgent: use.userAgent,
+    deviceScaleFactor: use.deviceScaleFactor,
+  });
+}
+
+/** `/organization/verifications`. */
+export class VerificationsPage {
+  constructor(private page: Page) {}
+
+  async open() {
+    await this.page.goto('/organization/verifications');
+    await hydrated(this.page);
+    await expect(this.page.getByRole('heading', { name: 'Send a verification' })).toBeVisible();
+  }
+
+  async submit(fields: { email: string; ticket?: string; note?: string }) {
+    await this.page.getByLabel('Recipient email').fill(fields.email);
+    await this.page.getByLabel('Ticket reference').fill(fields.ticket ?? '');
+    await this.page.getByLabel('Note').fill(fields.note ?? '');
+    await this.page.getByRole('button', { name: 'Send verification' }).click();
+  }
+
+  /** Sends a verification and returns the link the page shows. */
+  async send(fields: { email: string; ticket?: string; note?: string }) {
+    await this.submit(fields);
+    const link = this.page.getByTestId('verification-link');
+    await expect(link).toBeVisible();
+    await expect(this.page.getByText('Treat verification links like sensitive links')).toBeVisible();
+    return link.inputValue();
+  }
+
+  emailError() {
+    return this.page.locator('#field-email-error');
+  }
+
+  /** Follows the link to the verification just sent. */
+  async follow() {
+    await this.page.getByRole('link', { name: 'Follow this verification' }).click();
+    await expect(this.page).toHaveURL(/\/organization\/verifications\/[0-9a-f-]+$/);
+    await hydrated(this.page);
+  }
+
+  item(recipient: string) {
+    return this.page.getByTestId('verification-item').filter({ hasText: recipient }).first();
+  }
+}
+
+/** `/organization/verifications/:id`: the agent's view of one verification. */
+export class AgentVerificationPage {
+  constructor(private page: Page) {}
+
+  status() {
+    return this.page.getByTestId('agent-status').getByTestId('status-pill');
+  }
+
+  timeline() {
+    return this.page.getByTestId('timeline');
+  }
+}
+
+/** `/verify/:token`: the person's page. */
+export class RecipientPage {
+  constructor(private page: Page) {}
+
+  async open(link: string) {
+    const response = await this.page.goto(link);
+    return response;
+  }
+
+  qr() {
+    return this.page.getByTestId('qr-code');
+  }
+
+  deepLink() {
+    return this.page.getByRole('link', { name: 'Open in Authenticator' });
+  }
+
+  async requestUrl() {
+    const href = await this.deepLink().getAttribute('href');
+    expect(href).toMatch(/^openid-vc:\/\//);
+    return href!;
+  }
+
+  status() {
+    return this.page.getByTestId('verify-status');
+  }
+
+  async tryAgain() {
+    await this.page.getByRole('button', { name: 'Try again' }).click();
+  }
+}
+
+export type Variant = 'valid' | 'revoked' | 'other_tenant' | 'different_mail' | 'face_check_low';
+
+/** The person's phone: the emulator's Authenticator, over its JSON API. */
+export class Authenticator {
+  constructor(private request: APIRequestContext) {}
+
+  async scan(requestUrl: string) {
+    const response = await this.request.post(`${EMULATOR_URL}/authenticator/api/scan`, { data: { request: requestUrl } });
+    expect(response.status(), await response.text()).toBe(200);
+  }
+
+  async present(requestUrl: string, user: string, variant: Variant = 'valid') {
+    const response = await this.request.post(`${EMULATOR_URL}/authenticator/api/present`, {
+      data: { request: requestUrl, user, variant },
+    });
+    expect(response.status(), await response.text()).toBe(200);
+  }
+
+  async decline(requestUrl: string) {
+    const response = await this.request.post(`${EMULATOR_URL}/authenticator/api/decline`, {
+      data: { request: requestUrl, silent: false },
+    });
+    expect(response.status(), await response.text()).toBe(200);
+  }
+
+  /** Microsoft forgets the request (as when its five minutes are up). */
+  async expire(requestUrl: string) {
+    const id = decodeURIComponent(requestUrl).split('/').pop()!;
+    const response = await this.request.post(`${EMULATOR_URL}/_control/requests/${id}/expire`);
+    expect(response.ok(), await response.text()).toBeTruthy();
+  }
+}
