@@ -179,9 +179,9 @@ async fn router(state: AppState) -> anyhow::Result<Router> {
         ))
         .layer(sessions)
         .layer(
-            // Log paths, never query strings: links carry one-time tokens.
+            // Log paths without query strings, and with link tokens blanked out.
             TraceLayer::new_for_http().make_span_with(|request: &Request| {
-                tracing::info_span!("http", method = %request.method(), path = %request.uri().path())
+                tracing::info_span!("http", method = %request.method(), path = %loggable_path(request.uri().path()))
             }),
         )
         .with_state(state))
@@ -192,6 +192,21 @@ async fn server_fn_handler(
     request: Request<Body>,
 ) -> impl IntoResponse {
     handle_server_fns_with_context(move || provide_context(state.clone()), request).await
+}
+
+/// A request path fit for logs: the secret segment of a verification or invite link
+/// is replaced, so logs never hold a working link.
+pub fn loggable_path(path: &str) -> String {
+    for prefix in ["/verify/", "/invite/"] {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            let tail = rest
+                .split_once('/')
+                .map(|(_, tail)| format!("/{tail}"))
+                .unwrap_or_default();
+            return format!("{prefix}{{token}}{tail}");
+        }
+    }
+    path.to_owned()
 }
 
 /// Microsoft sends nothing when a request simply runs out: links that expire are
@@ -241,4 +256,20 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutdown signal received");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn link_tokens_never_reach_the_logs() {
+        assert_eq!(loggable_path("/verify/abcDEF123_-xyz"), "/verify/{token}");
+        assert_eq!(
+            loggable_path("/verify/abcDEF123_-xyz/events"),
+            "/verify/{token}/events"
+        );
+        assert_eq!(loggable_path("/invite/secret"), "/invite/{token}");
+        assert_eq!(loggable_path("/organization/team"), "/organization/team");
+    }
 }
