@@ -128,6 +128,11 @@ export class RecipientPage {
     return this.page.getByTestId('qr-code');
   }
 
+  /** Waits until the page counts down in the browser (so moving the clock means something). */
+  async clockRunning() {
+    await expect(this.qr()).toHaveAttribute('data-clock', 'running');
+  }
+
   deepLink() {
     return this.page.getByRole('link', { name: 'Open in Authenticator' });
   }

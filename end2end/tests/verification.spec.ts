@@ -154,17 +154,46 @@ test('before the QR code expires, a fresh one appears by itself and works', asyn
   await recipient.open(link);
   await expect(recipient.qr()).toBeVisible();
   await expect(personPage.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  await recipient.clockRunning();
   const first = await recipient.requestUrl();
-  const firstExpiry = await recipient.qr().getAttribute('data-expires');
+  const firstRequest = await recipient.qr().getAttribute('data-request');
 
   const phone = new Authenticator(request);
   await phone.expire(first);
   await personPage.clock.fastForward('04:45');
-  await expect(recipient.qr()).not.toHaveAttribute('data-expires', firstExpiry!);
+  await expect(recipient.qr()).not.toHaveAttribute('data-request', firstRequest!);
   const second = await recipient.requestUrl();
   expect(second).not.toBe(first);
 
   await phone.present(second, tenant.employee);
   await expect(recipient.status()).toContainText("You're verified — you can close this page");
+  await person.close();
+});
+
+test('when the code runs out after a scan, the person can bring the QR code back', async ({ page, browser, request }, testInfo) => {
+  const tenant = tenantFor(testInfo);
+  const verifications = new VerificationsPage(page);
+  await verifications.open();
+  const link = await verifications.send({ email: tenant.employee });
+
+  const person = await personContext(browser, testInfo);
+  const personPage = await person.newPage();
+  await personPage.clock.install();
+  const recipient = new RecipientPage(personPage);
+  await recipient.open(link);
+  await expect(recipient.qr()).toBeVisible();
+  await recipient.clockRunning();
+  const first = await recipient.requestUrl();
+
+  await new Authenticator(request).scan(first);
+  await expect(recipient.status()).toContainText('Scanned: finish in Authenticator');
+  await expect(recipient.qr()).toHaveCount(0);
+  await expect(personPage.getByRole('button', { name: 'Get a new code' })).toHaveCount(0);
+  // Only the browser's clock moves here, so the server still holds a valid request and
+  // hands it back; with real time passing it makes a new one.
+  await personPage.clock.fastForward('05:05');
+  await personPage.getByRole('button', { name: 'Get a new code' }).click();
+  await expect(recipient.qr()).toBeVisible();
+  await expect(recipient.status()).toContainText('Scan the QR code with Microsoft Authenticator');
   await person.close();
 });

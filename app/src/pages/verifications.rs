@@ -56,6 +56,17 @@ pub fn VerificationsPage() -> impl IntoView {
             </p>
         </section>
         <div class="layout-two verifications-layout">
+            <div class="stack">
+                <SendForm send=send />
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match user.await {
+                            Ok(Some(me)) if me.is_admin() => Some(view! { <SettingsPanel /> }),
+                            _ => None,
+                        }
+                    })}
+                </Suspense>
+            </div>
             <section class="panel" aria-labelledby="list-title">
                 <h2 id="list-title">"Your organization's verifications"</h2>
                 <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -71,17 +82,6 @@ pub fn VerificationsPage() -> impl IntoView {
                     })}
                 </Transition>
             </section>
-            <div class="stack">
-                <SendForm send=send />
-                <Suspense fallback=|| ()>
-                    {move || Suspend::new(async move {
-                        match user.await {
-                            Ok(Some(me)) if me.is_admin() => Some(view! { <SettingsPanel /> }),
-                            _ => None,
-                        }
-                    })}
-                </Suspense>
-            </div>
         </div>
     }
 }

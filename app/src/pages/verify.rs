@@ -44,7 +44,10 @@ pub fn VerifyPage() -> impl IntoView {
 fn ExpiredLink() -> impl IntoView {
     view! {
         <section class="panel narrow verify verify-expired" data-testid="link-expired">
-            <div class="verify-icon" aria-hidden="true">"⏱"</div>
+            <svg class="verify-icon" viewBox="0 0 48 48" width="48" height="48" aria-hidden="true">
+                <circle cx="24" cy="26" r="17" fill="none" stroke="currentColor" stroke-width="3" />
+                <path d="M24 15v11l7 5M19 5h10" fill="none" stroke="currentColor" stroke-width="3" stroke-linecap="round" />
+            </svg>
             <h1>"This verification link is expired"</h1>
             <p>{EXPIRED_HELP}</p>
         </section>
@@ -79,12 +82,24 @@ fn LiveVerification(data: RecipientPage, token: String) -> impl IntoView {
         RwSignal::new(data.retry_reason.clone().filter(|_| data.request.is_none()));
     let renew = ServerAction::<RenewRequest>::new();
     let renew_value = renew.value();
+    let latest =
+        Memo::new(move |_| events.with(|e| e.iter().rev().find(|e| e.kind != "ignored").cloned()));
+    // Stuck after a scan (Microsoft's request ran out while in Authenticator): after a
+    // new code, show it until something newer than this event happens.
+    let rescan = RwSignal::new(false);
+    let rescan_after: RwSignal<Option<i64>> = RwSignal::new(None);
 
     let stage = Memo::new(move |_| {
-        let latest = events.with(|e| e.iter().rev().find(|e| e.kind != "ignored").cloned());
-        let status = latest
+        let latest = latest.get();
+        let mut status = latest
             .as_ref()
             .map_or(initial_status.clone(), |e| e.status.clone());
+        if status == "scanned"
+            && let Some(mark) = rescan_after.get()
+            && latest.as_ref().map_or(0, |e| e.id) <= mark
+        {
+            status = "requested".into();
+        }
         if matches!(renew_value.get(), Some(Err(AppError::Gone(_)))) {
             return Stage::Over;
         }
@@ -108,8 +123,7 @@ fn LiveVerification(data: RecipientPage, token: String) -> impl IntoView {
 
     // A failed try (`attempt_failed.*`) asks for a new code; a new code clears it.
     Effect::new(move |_| {
-        let latest = events.with(|e| e.iter().rev().find(|e| e.kind != "ignored").cloned());
-        if let Some(event) = latest {
+        if let Some(event) = latest.get() {
             if event.kind.starts_with("attempt_failed.") {
                 let reason = event.reason().map_or("", reason_for_recipient);
                 try_again.set(Some(reason.to_owned()));
@@ -125,6 +139,12 @@ fn LiveVerification(data: RecipientPage, token: String) -> impl IntoView {
         {
             request.set(Some(fresh));
             try_again.set(None);
+            if rescan.get_untracked() {
+                rescan.set(false);
+                rescan_after.set(Some(
+                    latest.get_untracked().map_or(page.last_event_id, |e| e.id),
+                ));
+            }
         }
     });
 
@@ -226,6 +246,30 @@ fn LiveVerification(data: RecipientPage, token: String) -> impl IntoView {
                     })
                 }
 
+                {
+                    // Microsoft's request ran out while the person was in Authenticator.
+                    let token = try_again_token.clone();
+                    move || (stage.get() == Stage::Scanned && clock.seconds_left().is_none_or(|left| left == 0)).then(|| {
+                        let token = token.clone();
+                        view! {
+                            <p class="muted">"Authenticator showing an error, or taking too long? Get a new code and scan again."</p>
+                            <p>
+                                <button
+                                    type="button"
+                                    class="button-secondary"
+                                    disabled=move || renew.pending().get()
+                                    on:click=move |_| {
+                                        rescan.set(true);
+                                        renew.dispatch(RenewRequest { token: token.clone() });
+                                    }
+                                >
+                                    "Get a new code"
+                                </button>
+                            </p>
+                        }
+                    })
+                }
+
                 {move || (stage.get() == Stage::Waiting).then(|| request.get()).flatten().map(|r| view! {
                     <QrPanel request=r clock=clock />
                 })}
@@ -249,14 +293,13 @@ fn QrPanel(request: QrRequest, clock: Countdown) -> impl IntoView {
                 class="qr"
                 data-testid="qr-code"
                 data-expires=request.expires_at
-                aria-labelledby="qr-caption"
+                data-request=request.url.rsplit('/').next().unwrap_or_default().to_owned()
+                data-clock=move || clock.running().then_some("running")
+                aria-label="QR code to scan with Microsoft Authenticator"
             >
-                <div class="qr-image" role="img" aria-label="QR code for Microsoft Authenticator" inner_html=request.qr_svg.clone()></div>
-                <figcaption id="qr-caption">
-                    "QR code for Microsoft Authenticator. "
-                    <span class="qr-countdown" data-testid="countdown">
-                        {move || clock.label()}
-                    </span>
+                <div class="qr-image" role="img" aria-label="QR code to scan with Microsoft Authenticator" inner_html=request.qr_svg.clone()></div>
+                <figcaption class="qr-countdown" data-testid="countdown">
+                    {move || clock.label()}
                 </figcaption>
             </figure>
             <ol class="verify-steps">
@@ -304,6 +347,11 @@ impl Countdown {
             on_cleanup(move || drop(tick));
         }
         clock
+    }
+
+    /// The browser is counting (the page is live, not just server-rendered).
+    fn running(&self) -> bool {
+        self.received_ms.get() > 0.0
     }
 
     /// Seconds until the request expires; `None` without a request.
