@@ -98,7 +98,10 @@ async fn a_replayed_return_is_refused_and_changes_nothing() {
     let card = app.card().await;
     assert_eq!(failure_code(&card), "state_reused");
     assert_eq!(card.connection, before);
-    assert_eq!(app.audit_actions().await.last().unwrap(), "microsoft.connect_failed");
+    assert_eq!(
+        app.audit_actions().await.last().unwrap(),
+        "microsoft.connect_failed"
+    );
 }
 
 #[tokio::test]
