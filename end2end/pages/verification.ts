@@ -80,6 +80,8 @@ export class VerificationsPage {
   /** Sends a verification and returns the link the page shows. */
   async send(fields: { email: string; ticket?: string; note?: string }) {
     await this.submit(fields);
+    // The box names the recipient: an earlier send's link is never mistaken for this one.
+    await expect(this.page.getByTestId('new-verification')).toContainText(`Verification link for ${fields.email}`);
     const link = this.page.getByTestId('verification-link');
     await expect(link).toBeVisible();
     await expect(this.page.getByText('Treat verification links like sensitive links')).toBeVisible();

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{A, Redirect};
+use leptos_router::components::Redirect;
 
 use crate::api::verifications::{
     SendVerification, UpdateVerificationSettings, get_verification_settings, verifications,
@@ -97,7 +97,7 @@ fn VerificationList(items: Vec<VerificationSummary>) -> impl IntoView {
                 view! {
                     <li class="verification-item" data-testid="verification-item" data-recipient=recipient>
                         <div class="verification-item-main">
-                            <A href=href attr:class="verification-recipient" attr:aria-label=label>{v.recipient.clone()}</A>
+                            <a href=href class="verification-recipient" aria-label=label rel="external">{v.recipient.clone()}</a>
                             <p class="muted small">
                                 {v.ticket_reference.clone().map(|t| view! { <span class="mono">{t}</span> " · " })}
                                 "Started by " {v.started_by.clone()} ", " {v.started.clone()}
@@ -173,7 +173,9 @@ fn NewVerificationLink(started: StartedVerification) -> impl IntoView {
                 <CopyButton value=started.link.clone() />
             </p>
             <p class="small">{SECURITY_NOTE}</p>
-            <p><A href=href>"Follow this verification"</A></p>
+            // A full page load: a client-side navigation started while the list refetches
+            // was sometimes dropped by the router.
+            <p><a href=href rel="external">"Follow this verification"</a></p>
         </div>
     }
 }

@@ -127,6 +127,8 @@ fn LiveVerification(data: RecipientPage, token: String) -> impl IntoView {
             if event.kind.starts_with("attempt_failed.") {
                 let reason = event.reason().map_or("", reason_for_recipient);
                 try_again.set(Some(reason.to_owned()));
+                // That request is spent: show no QR code until a fresh one arrives.
+                request.set(None);
             } else if event.kind == "requested" {
                 try_again.set(None);
             }
