@@ -1,6 +1,9 @@
 //! The Traceless server: configuration in, a running axum application out.
 //! `main` is three lines; tests call the same `Application::build` on port 0.
 
+// Leptos view types nest deeply; the app's larger pages exceed the default limit.
+#![recursion_limit = "256"]
+
 mod cross_site;
 pub mod microsoft;
 mod routes;

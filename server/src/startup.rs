@@ -171,8 +171,10 @@ async fn router(state: AppState) -> anyhow::Result<Router> {
         )
         .route("/verify/{token}/events", get(routes::events::recipient))
         .route("/organization/verifications/{id}/events", get(routes::events::agent))
-        .leptos_routes_with_context(&state, routes, context, app_shell)
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .leptos_routes_with_context(&state, routes, context.clone(), app_shell)
+        // Static files, else the app's own 404 page, rendered with the same context
+        // as every other page (its header asks who is signed in).
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             cross_site::refuse_cross_site,

@@ -235,10 +235,8 @@ pub fn next(current: Status, input: Input, failed_attempts: u32) -> Outcome {
         (_, Input::Cancelled) => Outcome::Move(Cancelled),
         (Created, Input::PageOpened) => Outcome::Move(Opened),
         (_, Input::PageOpened) => Outcome::Ignore("the link was already opened"),
-        (Created | Opened | Requested, Input::RequestCreated) => Outcome::Move(Requested),
-        (Scanned, Input::RequestCreated) => {
-            Outcome::Ignore("the person is already finishing in Authenticator")
-        }
+        // From Scanned: a fresh code after the scanned one ran out; the person starts over.
+        (Created | Opened | Requested | Scanned, Input::RequestCreated) => Outcome::Move(Requested),
         (Opened | Requested, Input::Retrieved) => Outcome::Move(Scanned),
         (Scanned, Input::Retrieved) => Outcome::Ignore("the request was already scanned"),
         (Created, Input::Retrieved) => Outcome::Ignore("no request was made for this link yet"),
@@ -333,10 +331,14 @@ mod tests {
             next(Opened, Input::PageOpened, 0),
             Outcome::Ignore(_)
         ));
-        assert!(matches!(
+    }
+
+    #[test]
+    fn a_fresh_code_after_a_scan_waits_for_a_new_scan() {
+        assert_eq!(
             next(Scanned, Input::RequestCreated, 0),
-            Outcome::Ignore(_)
-        ));
+            Outcome::Move(Requested)
+        );
     }
 
     #[test]

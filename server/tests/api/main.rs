@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! Integration tests: the real server on a random loopback port, a throw-away
 //! database per test, and a cookie-keeping HTTP client.
 

@@ -78,3 +78,15 @@ async fn an_expired_invite_page_says_so() {
             .contains("This invite link has expired or was already used")
     );
 }
+
+#[tokio::test]
+async fn the_404_page_knows_who_is_signed_in() {
+    let app = spawn_app().await;
+    app.admin("Contoso", "ada@contoso.com").await;
+    let response = app.get("/no/such/page").await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert!(
+        response.text().await.unwrap().contains("Ada Admin"),
+        "the header is rendered with the app's context"
+    );
+}

@@ -650,3 +650,33 @@ async fn the_agent_stream_relays_live_events_with_their_words() {
             .contains("Authenticator")
     );
 }
+
+#[tokio::test]
+async fn a_fresh_code_after_a_scanned_one_ran_out_starts_over() {
+    let app = connected().await;
+    let started = app.started(MEGAN).await;
+    let first = app.recipient_page(&started.link).await;
+    app.emulator
+        .authenticator()
+        .scan(&request_url(&first))
+        .await
+        .unwrap();
+    // The person walked away; Microsoft's request ran out.
+    sqlx::query("UPDATE presentation_requests SET expires_at = '2020-01-01T00:00:00Z'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+
+    let fresh = app.renew(&started.link).await;
+
+    assert_eq!(fresh.status, "requested");
+    app.emulator
+        .authenticator()
+        .scan(&request_url(&fresh))
+        .await
+        .unwrap();
+    assert_eq!(app.detail(&started.id).await.status, "scanned");
+    app.present(&request_url(&fresh), MEGAN, Variant::Valid)
+        .await;
+    assert_eq!(app.detail(&started.id).await.status, "verified");
+}
