@@ -680,3 +680,102 @@ async fn a_fresh_code_after_a_scanned_one_ran_out_starts_over() {
         .await;
     assert_eq!(app.detail(&started.id).await.status, "verified");
 }
+
+#[tokio::test]
+async fn face_check_below_the_organizations_threshold_may_be_retried() {
+    let app = connected().await;
+    ok_json::<()>(
+        app.call(
+            "update_verification_settings",
+            &[
+                ("link_lifetime_hours", "48"),
+                ("face_check_threshold", "80"),
+            ],
+        )
+        .await,
+    )
+    .await;
+    let started = app.started(MEGAN).await;
+    let page = app.recipient_page(&started.link).await;
+
+    app.present(&request_url(&page), MEGAN, Variant::FaceCheckLow)
+        .await;
+
+    let detail = app.detail(&started.id).await;
+    assert_eq!(
+        detail.status, "opened",
+        "a low Face Check score is a failed try, not a mismatch"
+    );
+    assert_eq!(
+        app.event_kinds(&started.id).await.last().unwrap(),
+        "attempt_failed.face_check_below_threshold"
+    );
+    let retry = app.renew(&started.link).await;
+    app.present(&request_url(&retry), MEGAN, Variant::Valid)
+        .await;
+    let detail = app.detail(&started.id).await;
+    assert_eq!(detail.status, "verified");
+    assert!(
+        detail.evidence.unwrap().face_check_score.is_some(),
+        "the score is evidence"
+    );
+}
+
+#[tokio::test]
+async fn verification_settings_are_validated_and_admin_only() {
+    let app = connected().await;
+    for (hours, threshold) in [
+        ("0", ""),
+        ("721", ""),
+        ("24", "49"),
+        ("24", "101"),
+        ("x", ""),
+        ("24", "high"),
+    ] {
+        let response = app
+            .call(
+                "update_verification_settings",
+                &[
+                    ("link_lifetime_hours", hours),
+                    ("face_check_threshold", threshold),
+                ],
+            )
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{hours} {threshold}"
+        );
+    }
+    let settings: app::model::VerificationSettings =
+        ok_json(app.call("get_verification_settings", &[]).await).await;
+    assert_eq!(settings.link_lifetime_hours, 24);
+    assert_eq!(settings.face_check_threshold, None);
+
+    let link: app::model::InviteLink =
+        ok_json(app.invite("Grace", "grace@contoso.com", "agent").await).await;
+    let grace = new_client();
+    app.call_as(
+        &grace,
+        "accept_invite",
+        &[("token", &token_of(&link.url)), ("password", PASSWORD)],
+    )
+    .await;
+    let refused = app
+        .call_as(
+            &grace,
+            "update_verification_settings",
+            &[("link_lifetime_hours", "1"), ("face_check_threshold", "")],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    // Agents do start verifications.
+    let started = app
+        .call_as(
+            &grace,
+            "send_verification",
+            &[("email", MEGAN), ("ticket_reference", ""), ("note", "")],
+        )
+        .await;
+    assert_eq!(started.status(), StatusCode::OK);
+}
