@@ -77,6 +77,7 @@ pub fn router(state: EmulatorState) -> Router {
             post(control_consent).delete(control_revoke_consent),
         )
         .route("/_control/requests/{id}/expire", post(control_expire))
+        .route("/_control/request_lifetime", post(control_request_lifetime))
         .route("/", get(index))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -130,6 +131,23 @@ async fn control_revoke_consent(
     axum::Json(c): axum::Json<ConsentRef>,
 ) -> StatusCode {
     state.revoke_admin_consent(&c.tenant_id, &c.client_id);
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+struct RequestLifetime {
+    secs: u64,
+}
+
+/// Sets the lifetime of presentation requests created from now on (Microsoft's is 300 s).
+async fn control_request_lifetime(
+    State(state): State<EmulatorState>,
+    axum::Json(r): axum::Json<RequestLifetime>,
+) -> StatusCode {
+    if r.secs == 0 || r.secs > 3600 {
+        return StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    state.set_request_lifetime_secs(r.secs);
     StatusCode::NO_CONTENT
 }
 

@@ -358,3 +358,39 @@ async fn the_request_uri_returns_a_signed_request_object_and_triggers_request_re
     );
     assert_eq!(t.http.get(missing).send().await.unwrap().status(), 404);
 }
+
+#[tokio::test]
+async fn the_request_lifetime_can_be_set_over_http() {
+    let t = spawn_emu().await;
+    let control = format!("{}_control/request_lifetime", t.emu.base_url());
+    for bad in [0, 3601] {
+        let response = t
+            .http
+            .post(&control)
+            .json(&json!({"secs": bad}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 422);
+    }
+    let response = t
+        .http
+        .post(&control)
+        .json(&json!({"secs": 20}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+
+    let token = t.contoso_request_token().await;
+    let (status, body) = t
+        .create_request(&token, &presentation_body("http://127.0.0.1:9/cb"))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let expiry = body["expiry"].as_i64().unwrap();
+    assert!((now + 15..=now + 21).contains(&expiry), "{expiry} vs {now}");
+}
