@@ -27,6 +27,9 @@ impl CurrentUser {
 pub fn Header() -> impl IntoView {
     let user = CurrentUser::get().0;
     let sign_out = ServerAction::<SignOut>::new();
+    // The person being verified is not a Traceless user: no sign-in links to distract them.
+    let location = leptos_router::hooks::use_location();
+    let for_person = move || location.pathname.get_untracked().starts_with("/verify/");
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="site-header">
@@ -62,6 +65,7 @@ pub fn Header() -> impl IntoView {
                                 }
                                     .into_any()
                             }
+                            _ if for_person() => ().into_any(),
                             _ => {
                                 view! {
                                     <nav class="site-nav" aria-label="Main">

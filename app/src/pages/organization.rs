@@ -17,6 +17,11 @@ pub fn OrganizationPage() -> impl IntoView {
             </section>
             <div class="cards">
                 <article class="card">
+                    <h2>"Verifications"</h2>
+                    <p>"Send a person a verification link and watch them prove who they are, live."</p>
+                    <A href="/organization/verifications" attr:class="button-primary">"Send a verification"</A>
+                </article>
+                <article class="card">
                     <h2>"Microsoft Verified ID"</h2>
                     <p>
                         "Verify people with a credential in Microsoft Authenticator. An organization "
