@@ -46,6 +46,13 @@ pub fn VerificationsPage() -> impl IntoView {
     #[cfg(not(feature = "hydrate"))]
     let _ = LIST_REFRESH_MS;
     let user = CurrentUser::get().0;
+    // Made here, not inside the admin-only branch: a resource first created inside a
+    // Suspend would be fetched after server rendering ended, outside the request.
+    let update_settings = ServerAction::<UpdateVerificationSettings>::new();
+    let settings = Resource::new(
+        move || update_settings.version().get(),
+        |_| get_verification_settings(),
+    );
     view! {
         <Title text="Verifications · Traceless" />
         <section class="page-head">
@@ -61,7 +68,7 @@ pub fn VerificationsPage() -> impl IntoView {
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
                         match user.await {
-                            Ok(Some(me)) if me.is_admin() => Some(view! { <SettingsPanel /> }),
+                            Ok(Some(me)) if me.is_admin() => Some(view! { <SettingsPanel update=update_settings settings=settings /> }),
                             _ => None,
                         }
                     })}
@@ -182,12 +189,10 @@ fn NewVerificationLink(started: StartedVerification) -> impl IntoView {
 
 /// Link lifetime and Face Check, for organization administrators.
 #[component]
-fn SettingsPanel() -> impl IntoView {
-    let update = ServerAction::<UpdateVerificationSettings>::new();
-    let settings = Resource::new(
-        move || update.version().get(),
-        |_| get_verification_settings(),
-    );
+fn SettingsPanel(
+    update: ServerAction<UpdateVerificationSettings>,
+    settings: Resource<Result<VerificationSettings, AppError>>,
+) -> impl IntoView {
     let value = update.value();
     view! {
         <section class="panel" aria-labelledby="settings-title">
