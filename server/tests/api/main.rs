@@ -3,6 +3,7 @@
 //! database per test, and a cookie-keeping HTTP client.
 
 mod accounts;
+mod bench;
 mod connect;
 mod helpers;
 mod pages;
