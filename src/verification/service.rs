@@ -95,6 +95,8 @@ pub struct RecipientView {
     pub request: Option<LiveRequest>,
     /// The last try failed but they may try again.
     pub retry_after: Option<FailureReason>,
+    /// The newest stored event: the page's live stream resumes after it.
+    pub last_event_id: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -157,7 +159,7 @@ impl Verifier {
             ));
         }
         let mut tx = self.pool.begin().await?;
-        let settings = settings_of(&mut tx, actor.organization_id).await?;
+        let (settings, _) = settings_of(&mut tx, actor.organization_id).await?;
         let link = Secret::generate();
         let id = store::insert(
             &mut tx,
@@ -225,11 +227,9 @@ impl Verifier {
             verification = self.by_token(token).await?;
         }
         let mut conn = self.pool.acquire().await?;
-        let (_, _, organization_name) =
-            store::organization_settings(&mut conn, verification.organization_id).await?;
+        let (_, organization_name) = settings_of(&mut conn, verification.organization_id).await?;
         let latest = store::latest_request(&mut conn, verification.id).await?;
         drop(conn);
-        let retry_after = self.last_retryable_failure(&verification).await?;
         let reusable = latest.filter(|r| {
             matches!(r.state.as_str(), "pending" | "retrieved")
                 && r.expires_at > OffsetDateTime::now_utc() + REQUEST_MARGIN
@@ -242,13 +242,21 @@ impl Verifier {
             _ => Some(self.create_request(&verification).await?),
         };
         let verification = self.by_token(token).await?;
-        Ok(RecipientView {
-            // While the person is finishing in Authenticator, the last failure is old news.
-            retry_after: if verification.status == Status::Scanned {
+        let events = self.events_after(verification.id, 0).await?;
+        // While the person is finishing in Authenticator, the last failure is old news.
+        let retry_after =
+            if verification.failed_attempts == 0 || verification.status == Status::Scanned {
                 None
             } else {
-                retry_after
-            },
+                events.iter().rev().find_map(|e| {
+                    e.kind
+                        .strip_prefix("attempt_failed.")
+                        .and_then(FailureReason::parse)
+                })
+            };
+        Ok(RecipientView {
+            retry_after,
+            last_event_id: events.last().map_or(0, |e| e.id),
             verification,
             organization_name,
             request: request.map(|r| LiveRequest {
@@ -266,9 +274,8 @@ impl Verifier {
             .await?
             .ok_or(VerificationError::NotConnected)?;
         let mut conn = self.pool.acquire().await?;
-        let settings = settings_of(&mut conn, verification.organization_id).await?;
-        let (_, _, organization_name) =
-            store::organization_settings(&mut conn, verification.organization_id).await?;
+        let (settings, organization_name) =
+            settings_of(&mut conn, verification.organization_id).await?;
         drop(conn);
 
         let malformed = |what: &str| {
@@ -521,7 +528,7 @@ impl Verifier {
         organization_id: OrganizationId,
     ) -> Result<Settings, VerificationError> {
         let mut conn = self.pool.acquire().await?;
-        Ok(settings_of(&mut conn, organization_id).await?)
+        Ok(settings_of(&mut conn, organization_id).await?.0)
     }
 
     pub async fn update_settings(
@@ -554,21 +561,6 @@ impl Verifier {
         )
         .await?;
         Ok(())
-    }
-
-    async fn last_retryable_failure(
-        &self,
-        verification: &Verification,
-    ) -> Result<Option<FailureReason>, VerificationError> {
-        if verification.failed_attempts == 0 {
-            return Ok(None);
-        }
-        let events = self.events_after(verification.id, 0).await?;
-        Ok(events.iter().rev().find_map(|e| {
-            e.kind
-                .strip_prefix("attempt_failed.")
-                .and_then(FailureReason::parse)
-        }))
     }
 
     async fn transition(
@@ -766,15 +758,17 @@ fn refusal_reason(error: &ErrorInfo) -> FailureReason {
     }
 }
 
+/// The organization's verification settings and its name, in one read.
 async fn settings_of(
     conn: &mut SqliteConnection,
     organization_id: OrganizationId,
-) -> Result<Settings, sqlx::Error> {
-    let (hours, threshold, _) = store::organization_settings(conn, organization_id).await?;
-    Ok(Settings {
+) -> Result<(Settings, String), sqlx::Error> {
+    let (hours, threshold, name) = store::organization_settings(conn, organization_id).await?;
+    let settings = Settings {
         link_lifetime_hours: hours.clamp(1, 720) as u32,
         face_check_threshold: threshold.and_then(|t| u8::try_from(t).ok()),
-    })
+    };
+    Ok((settings, name))
 }
 
 /// Trims optional free text; `None` when it is too long, `Some(None)` when empty.

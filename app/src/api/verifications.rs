@@ -127,7 +127,7 @@ pub async fn open_verification_link(token: String) -> Result<RecipientPage, AppE
                 .open(&token)
                 .await
                 .map_err(link_error)?;
-            recipient(view).await
+            Ok(recipient(view))
         }
         .await,
     )
@@ -143,7 +143,7 @@ pub async fn renew_request(token: String) -> Result<RecipientPage, AppError> {
                 .renew(&token)
                 .await
                 .map_err(link_error)?;
-            recipient(view).await
+            Ok(recipient(view))
         }
         .await,
     )
@@ -201,16 +201,9 @@ pub async fn update_verification_settings(
 }
 
 #[cfg(feature = "ssr")]
-async fn recipient(view: RecipientView) -> Result<RecipientPage, AppError> {
-    let verifier = ssr::state()?.verifier;
-    let last_event_id = verifier
-        .events_after(view.verification.id, 0)
-        .await
-        .map_err(verification_error)?
-        .last()
-        .map_or(0, |e| e.id);
+fn recipient(view: RecipientView) -> RecipientPage {
     let v = view.verification;
-    Ok(RecipientPage {
+    RecipientPage {
         organization: view.organization_name,
         asked_by: v.created_by_name,
         recipient: v.recipient.to_string(),
@@ -225,8 +218,8 @@ async fn recipient(view: RecipientView) -> Result<RecipientPage, AppError> {
                 .whole_seconds()
                 .max(0),
         }),
-        last_event_id,
-    })
+        last_event_id: view.last_event_id,
+    }
 }
 
 #[cfg(feature = "ssr")]
