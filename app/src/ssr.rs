@@ -55,30 +55,31 @@ pub async fn session() -> Result<Session, AppError> {
         .map_err(|e| internal(format!("no session layer: {e:?}")))
 }
 
-/// The active user signed in on `session`, for plain axum routes.
-pub async fn user_of_session(pool: &Pool, session: &Session) -> Option<User> {
-    let id = session.get::<uuid::Uuid>(USER_KEY).await.ok().flatten()?;
-    accounts::active_user(pool, UserId(id)).await.ok().flatten()
-}
-
-/// The signed-in user, re-read from the database on every call so that a removed
-/// teammate or a changed role takes effect at once.
-pub async fn current_user() -> Result<Option<User>, AppError> {
-    let session = session().await?;
+/// The active user signed in on `session`, re-read from the database on every call so
+/// that a removed teammate or a changed role takes effect at once.
+async fn signed_in_user(pool: &Pool, session: &Session) -> Result<Option<User>, AppError> {
     let id: Option<UserId> = session
         .get::<uuid::Uuid>(USER_KEY)
         .await
         .map_err(|e| internal(format!("reading the session: {e}")))?
         .map(UserId);
     let Some(id) = id else { return Ok(None) };
-    let user = accounts::active_user(&pool()?, id)
-        .await
-        .map_err(internal)?;
+    let user = accounts::active_user(pool, id).await.map_err(internal)?;
     if user.is_none() {
         // The account is gone: forget it rather than fail on every request.
         let _ = session.flush().await;
     }
     Ok(user)
+}
+
+/// The signed-in user, for plain axum routes (failures are logged and count as nobody).
+pub async fn user_of_session(pool: &Pool, session: &Session) -> Option<User> {
+    signed_in_user(pool, session).await.ok().flatten()
+}
+
+/// The signed-in user, for server functions.
+pub async fn current_user() -> Result<Option<User>, AppError> {
+    signed_in_user(&pool()?, &session().await?).await
 }
 
 pub async fn require_user() -> Result<User, AppError> {

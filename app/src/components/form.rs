@@ -16,22 +16,48 @@ where
     })
 }
 
-/// `aria-describedby` for a field: its hint, and its error while there is one.
+fn input_id(name: &str) -> String {
+    format!("field-{name}")
+}
+
+/// `aria-describedby` for a field's input: its hint, and its error while there is one.
 fn described_by(
+    name: &'static str,
     hint: &'static str,
-    hint_id: String,
-    error_id: String,
     error: Signal<Option<String>>,
 ) -> impl Fn() -> Option<String> + Send + Sync + Clone + 'static {
     move || {
         let mut ids = Vec::new();
         if !hint.is_empty() {
-            ids.push(hint_id.clone());
+            ids.push(format!("{}-hint", input_id(name)));
         }
         if error.get().is_some() {
-            ids.push(error_id.clone());
+            ids.push(format!("{}-error", input_id(name)));
         }
         (!ids.is_empty()).then(|| ids.join(" "))
+    }
+}
+
+/// The label, hint and error around one input (`children`), with the ids the input's
+/// `aria-describedby` names.
+#[component]
+fn FieldFrame(
+    label: &'static str,
+    name: &'static str,
+    hint: &'static str,
+    error: Signal<Option<String>>,
+    children: Children,
+) -> impl IntoView {
+    let id = input_id(name);
+    view! {
+        <div class="field" class:field-invalid=move || error.get().is_some()>
+            <label for=id.clone()>{label}</label>
+            {(!hint.is_empty()).then(|| view! { <p class="hint" id=format!("{id}-hint")>{hint}</p> })}
+            {children()}
+            <p class="field-error" id=format!("{id}-error") role="alert">
+                {move || error.get()}
+            </p>
+        </div>
     }
 }
 
@@ -46,16 +72,10 @@ pub fn Field(
     #[prop(optional)] readonly: bool,
     #[prop(into, default = Signal::derive(|| None))] error: Signal<Option<String>>,
 ) -> impl IntoView {
-    let id = format!("field-{name}");
-    let hint_id = format!("{id}-hint");
-    let error_id = format!("{id}-error");
-    let described = described_by(hint, hint_id.clone(), error_id.clone(), error);
     view! {
-        <div class="field" class:field-invalid=move || error.get().is_some()>
-            <label for=id.clone()>{label}</label>
-            {(!hint.is_empty()).then(|| view! { <p class="hint" id=hint_id.clone()>{hint}</p> })}
+        <FieldFrame label name hint error>
             <input
-                id=id.clone()
+                id=input_id(name)
                 name=name
                 type=input_type
                 autocomplete=(!autocomplete.is_empty()).then_some(autocomplete)
@@ -63,12 +83,9 @@ pub fn Field(
                 readonly=readonly
                 required=!readonly
                 aria-invalid=move || error.get().is_some().then_some("true")
-                aria-describedby=described
+                aria-describedby=described_by(name, hint, error)
             />
-            <p class="field-error" id=error_id.clone() role="alert">
-                {move || error.get()}
-            </p>
-        </div>
+        </FieldFrame>
     }
 }
 
@@ -82,38 +99,29 @@ pub fn PasswordField(
     #[prop(into, default = Signal::derive(|| None))] error: Signal<Option<String>>,
 ) -> impl IntoView {
     let shown = RwSignal::new(false);
-    let id = format!("field-{name}");
-    let hint_id = format!("{id}-hint");
-    let error_id = format!("{id}-error");
-    let described = described_by(hint, hint_id.clone(), error_id.clone(), error);
     view! {
-        <div class="field" class:field-invalid=move || error.get().is_some()>
-            <label for=id.clone()>{label}</label>
-            {(!hint.is_empty()).then(|| view! { <p class="hint" id=hint_id.clone()>{hint}</p> })}
+        <FieldFrame label name hint error>
             <div class="password-row">
                 <input
-                    id=id.clone()
+                    id=input_id(name)
                     name=name
                     type=move || if shown.get() { "text" } else { "password" }
                     autocomplete=autocomplete
                     required=true
                     aria-invalid=move || error.get().is_some().then_some("true")
-                    aria-describedby=described
+                    aria-describedby=described_by(name, hint, error)
                 />
                 <button
                     type="button"
                     class="button-quiet"
-                    aria-controls=id.clone()
+                    aria-controls=input_id(name)
                     aria-pressed=move || if shown.get() { "true" } else { "false" }
                     on:click=move |_| shown.update(|s| *s = !*s)
                 >
                     {move || if shown.get() { "Hide" } else { "Show" }}
                 </button>
             </div>
-            <p class="field-error" id=error_id.clone() role="alert">
-                {move || error.get()}
-            </p>
-        </div>
+        </FieldFrame>
     }
 }
 
