@@ -70,6 +70,7 @@ impl Application {
             microsoft.client.clone(),
             InProcess::new(),
             callback_url,
+            microsoft.identity.clone(),
         ));
         tokio::spawn(expire_overdue_verifications(verifier.clone()));
         let state = AppState {

@@ -282,6 +282,7 @@ fn link_error(error: VerificationError) -> AppError {
     match error {
         VerificationError::LinkExpired
         | VerificationError::NotConnected
+        | VerificationError::NotActive
         | VerificationError::NotFound => AppError::Gone(EXPIRED_LINK.into()),
         VerificationError::Microsoft(e) => {
             tracing::error!(error = %e, "creating a Microsoft presentation request");
@@ -296,7 +297,9 @@ fn link_error(error: VerificationError) -> AppError {
 #[cfg(feature = "ssr")]
 pub(crate) fn verification_error(error: VerificationError) -> AppError {
     match error {
-        VerificationError::NotConnected => AppError::invalid(None, error.to_string()),
+        VerificationError::NotConnected | VerificationError::NotActive => {
+            AppError::invalid(None, error.to_string())
+        }
         VerificationError::InvalidEmail(_) | VerificationError::DomainNotCovered(_) => {
             AppError::invalid(Some("email"), error.to_string())
         }
