@@ -45,7 +45,11 @@ async fn an_admin_connects_contoso_and_sees_its_domains() {
     assert_eq!(connection.connected_by, "Ada Admin");
     assert_eq!(
         app.audit_actions().await,
-        vec!["microsoft.connect_started", "microsoft.connected"]
+        vec![
+            "microsoft.connect_started",
+            "microsoft.consent_granted",
+            "microsoft.connected"
+        ]
     );
     // The outcome is shown once.
     assert_eq!(app.card().await.outcome, None);
@@ -58,8 +62,10 @@ async fn cancel_at_microsoft_stores_nothing_and_says_so() {
 
     app.connect_microsoft(CONTOSO_ADMIN_EMAIL, "cancel").await;
 
+    // The v2 admin consent endpoint reports Cancel as a declined consent (AADSTS65004).
     let card = app.card().await;
-    assert_eq!(failure_code(&card), "cancelled");
+    assert_eq!(failure_code(&card), "consent_declined");
+    assert!(failure_detail(&card).contains("AADSTS65004"));
     assert!(card.connection.is_none());
     assert_eq!(app.count("microsoft_integrations").await, 0);
     assert_eq!(
@@ -81,8 +87,9 @@ async fn declined_consent_and_a_non_admin_microsoft_account_are_consent_failures
     app.connect_microsoft(CONTOSO_EMPLOYEE_EMAIL, "accept")
         .await;
     let card = app.card().await;
-    assert_eq!(failure_code(&card), "consent_declined");
+    assert_eq!(failure_code(&card), "needs_administrator");
     assert!(failure_detail(&card).contains("AADSTS90094"));
+    assert!(failure_detail(&card).contains("Global Administrator"));
     assert_eq!(app.count("microsoft_integrations").await, 0);
 }
 
@@ -168,10 +175,7 @@ async fn an_expired_attempt_is_refused() {
 async fn the_tenant_comes_from_the_id_token_not_the_query_string() {
     let app = spawn_app().await;
     app.admin("Contoso", "ada@contoso.com").await;
-    let authorize = app.start_connect_as(&app.client).await;
-    let callback = app
-        .at_microsoft(&authorize, CONTOSO_ADMIN_EMAIL, "accept")
-        .await;
+    let callback = app.sign_in_callback(CONTOSO_ADMIN_EMAIL).await;
 
     let spoofed = format!("{callback}&tenant={FABRIKAM_TENANT_ID}&tid={FABRIKAM_TENANT_ID}");
     app.return_from_microsoft_as(&app.client, &spoofed).await;
@@ -255,11 +259,8 @@ async fn a_tenant_connected_to_another_organization_is_refused() {
         ],
     )
     .await;
-    let authorize = app.start_connect_as(&other).await;
-    let callback = app
-        .at_microsoft(&authorize, CONTOSO_ADMIN_EMAIL, "accept")
+    app.connect_microsoft_as(&other, CONTOSO_ADMIN_EMAIL, "accept")
         .await;
-    app.return_from_microsoft_as(&other, &callback).await;
 
     let card = app.card_as(&other).await;
     assert_eq!(failure_code(&card), "tenant_linked_elsewhere");
