@@ -1,5 +1,6 @@
 //! Integration tests: each spawns the emulator on 127.0.0.1:0 and talks to it over HTTP.
 
+mod consent;
 mod faults;
 mod graph;
 mod helpers;
