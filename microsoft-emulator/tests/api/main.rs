@@ -5,5 +5,6 @@ mod faults;
 mod graph;
 mod helpers;
 mod login;
+mod tenants;
 mod verifiedid;
 mod wallet;
