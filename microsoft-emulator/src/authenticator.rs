@@ -25,14 +25,15 @@ use crate::verifiedid::PresentationRequest;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Variant {
-    /// The user's own credential (revoked if the seed says so).
+    /// The user's own credential of the requested type (revoked if the seed says so).
     #[default]
     Valid,
-    /// The user's credential, marked revoked.
+    /// The user's credential, marked revoked: refused at the wallet unless `allowRevoked`.
     Revoked,
-    /// The user's claims in a credential issued by another tenant (Fabrikam for Contoso users).
+    /// The user's claims in a credential issued by another tenant that issues the type (Fabrikam
+    /// for Contoso users): refused at the wallet unless `acceptedIssuers` allows it.
     OtherTenant,
-    /// The user's own credential, but its `mail` claim differs from the user's mail.
+    /// The user's own credential, but its `mail` (or `email`) claim differs from the user's.
     DifferentMail,
     /// Face Check scores below the request's threshold.
     FaceCheckLow,
@@ -68,8 +69,8 @@ pub struct PresentOptions {
     #[serde(default)]
     pub variant: Variant,
     /// Send `presentation_verified` even where Microsoft would refuse (revoked with
-    /// allowRevoked=false, issuer not in acceptedIssuers, constraints not met), so the relying
-    /// party's own checks can be tested.
+    /// allowRevoked=false, issuer not in acceptedIssuers, unverified linked domain with
+    /// validateLinkedDomain, constraints not met), so the relying party's own checks can be tested.
     #[serde(default)]
     pub trust_wallet: bool,
     /// With includeReceipt: send `receipt.vp_token` as an array instead of a string.

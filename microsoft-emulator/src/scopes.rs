@@ -79,3 +79,32 @@ pub(crate) fn static_resources(client: &ClientApp) -> Vec<&'static str> {
     out.sort_by_key(|r| !is_verified_id_resource(r));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seed::{DEV_CLIENT_ID, Seed};
+
+    #[test]
+    fn scopes_name_their_resource_and_verified_id_comes_first() {
+        assert_eq!(
+            split("User.Read").unwrap(),
+            (GRAPH_RESOURCE, "User.Read".into())
+        );
+        assert_eq!(
+            split("00000003-0000-0000-c000-000000000000/.default").unwrap(),
+            (GRAPH_RESOURCE, ".default".into())
+        );
+        assert_eq!(split("api://other/x").unwrap_err(), "api://other");
+        assert_eq!(
+            key(ADMIN_RESOURCE, "Full_Access"),
+            key(ADMIN_RESOURCE, "full_access")
+        );
+        let seed = Seed::demo();
+        let client = seed.client(DEV_CLIENT_ID).unwrap();
+        assert_eq!(
+            static_resources(client),
+            vec![REQUEST_SERVICE_RESOURCE, ADMIN_RESOURCE, GRAPH_RESOURCE]
+        );
+    }
+}
