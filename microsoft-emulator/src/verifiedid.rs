@@ -528,12 +528,15 @@ fn validate(
             .iter()
             .any(|c| c.vc_types.iter().any(|t| t == &credential_type))
     };
-    let known_type = issues_type(own)
-        || accepted_issuers
+    let mut issuing: Vec<&Authority> = vec![own];
+    issuing.extend(
+        accepted_issuers
             .iter()
             .filter_map(|did| seed.authority_by_did(did))
-            .any(|(_, a)| issues_type(a));
-    if !known_type {
+            .map(|(_, a)| a),
+    );
+    issuing.retain(|a| issues_type(a));
+    if issuing.is_empty() {
         return Err(VcError::new(
             StatusCode::BAD_REQUEST,
             "notFound",
@@ -568,11 +571,26 @@ fn validate(
         None | Some(Value::Null) => None,
         Some(fc) => {
             let t = "requestedCredentials[0].configuration.validation.faceCheck";
-            req_str(
+            let photo_claim = req_str(
                 fc,
                 "sourcePhotoClaimName",
                 &format!("{t}.sourcePhotoClaimName"),
             )?;
+            // using-facecheck: the requested credential must contain the photo claim.
+            let has_photo = issuing.iter().any(|a| {
+                a.contracts
+                    .iter()
+                    .filter(|c| c.vc_types.iter().any(|ty| ty == &credential_type))
+                    .any(|c| c.claim_names().iter().any(|n| n == photo_claim))
+            });
+            if !has_photo {
+                return Err(VcError::field(
+                    &format!("{t}.sourcePhotoClaimName"),
+                    format!(
+                        "The credential type `{credential_type}` has no claim `{photo_claim}` to compare the selfie with."
+                    ),
+                ));
+            }
             let threshold = match fc.get("matchConfidenceThreshold") {
                 None | Some(Value::Null) => 70,
                 Some(v) => v

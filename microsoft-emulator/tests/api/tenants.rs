@@ -249,6 +249,24 @@ async fn tailspin_has_a_custom_type_whose_email_claim_is_email() {
         "this credential does not expire"
     );
 
+    // Face Check needs a photo claim, which TailspinMember lacks.
+    let mut face = body(
+        "http://127.0.0.1:9/cb",
+        TAILSPIN_DID,
+        TAILSPIN_MEMBER_TYPE,
+        &[TAILSPIN_DID],
+    );
+    face["requestedCredentials"][0]["configuration"]["validation"]["faceCheck"] =
+        json!({"sourcePhotoClaimName": "photo"});
+    let (status, err) = t.create_request(&rt, &face).await;
+    assert_eq!(status, 400);
+    assert_vc_error(
+        &err,
+        "badRequest",
+        "badOrMissingField",
+        Some("requestedCredentials[0].configuration.validation.faceCheck.sourcePhotoClaimName"),
+    );
+
     // The same person also holds a VerifiedEmployee credential.
     let v = presented(
         &t,
