@@ -164,7 +164,13 @@ async fn a_contoso_admin_connects_with_domains_authority_and_credential_type() {
     let (auth, code) = t.admin_code(&ms, CONTOSO_ADMIN_EMAIL).await;
 
     let connected = ms
-        .read_tenant(&code, &auth.pkce_verifier, &redirect(), &auth.nonce, &auth.token_tenant)
+        .read_tenant(
+            &code,
+            &auth.pkce_verifier,
+            &redirect(),
+            &auth.nonce,
+            &auth.token_tenant,
+        )
         .await
         .unwrap();
 
@@ -264,7 +270,13 @@ async fn a_tenant_without_verified_id_is_verified_id_not_set_up() {
     let (auth, code) = t.admin_code(&ms, NORTHWIND_ADMIN_EMAIL).await;
 
     let err = ms
-        .read_tenant(&code, &auth.pkce_verifier, &redirect(), &auth.nonce, &auth.token_tenant)
+        .read_tenant(
+            &code,
+            &auth.pkce_verifier,
+            &redirect(),
+            &auth.nonce,
+            &auth.token_tenant,
+        )
         .await
         .unwrap_err();
 
@@ -383,7 +395,12 @@ async fn a_wrong_pkce_verifier_is_rejected_with_invalid_grant() {
     let other = ms.authorization_request(None, &redirect());
 
     let err = ms
-        .exchange_code(&code, &other.pkce_verifier, &redirect(), &other.token_tenant)
+        .exchange_code(
+            &code,
+            &other.pkce_verifier,
+            &redirect(),
+            &other.token_tenant,
+        )
         .await
         .unwrap_err();
 
@@ -451,7 +468,13 @@ async fn graph_answering_503_is_unavailable_at_the_graph_step() {
     t.emu.faults().add(FaultSpec::status("/graph/*", 503));
 
     let err = ms
-        .read_tenant(&code, &auth.pkce_verifier, &redirect(), &auth.nonce, &auth.token_tenant)
+        .read_tenant(
+            &code,
+            &auth.pkce_verifier,
+            &redirect(),
+            &auth.nonce,
+            &auth.token_tenant,
+        )
         .await
         .unwrap_err();
 
@@ -506,7 +529,13 @@ async fn a_slow_admin_api_times_out_at_the_admin_api_step() {
         .add(FaultSpec::latency("/verifiedid/*", 2_000));
 
     let err = ms
-        .read_tenant(&code, &auth.pkce_verifier, &redirect(), &auth.nonce, &auth.token_tenant)
+        .read_tenant(
+            &code,
+            &auth.pkce_verifier,
+            &redirect(),
+            &auth.nonce,
+            &auth.token_tenant,
+        )
         .await
         .unwrap_err();
 
@@ -591,7 +620,13 @@ async fn a_non_admin_of_a_consented_tenant_is_refused_by_the_admin_api() {
         .await;
 
     let err = ms
-        .read_tenant(&code, &auth.pkce_verifier, &redirect(), &auth.nonce, &auth.token_tenant)
+        .read_tenant(
+            &code,
+            &auth.pkce_verifier,
+            &redirect(),
+            &auth.nonce,
+            &auth.token_tenant,
+        )
         .await
         .unwrap_err();
 

@@ -249,7 +249,10 @@ async fn one_503_is_tried_again_after_the_retry_after_microsoft_asked_for() {
         .expect("the second try succeeds");
 
     assert!(created.url.starts_with("openid-vc://"));
-    assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After honoured");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After honoured"
+    );
 }
 
 #[tokio::test]
@@ -271,8 +274,10 @@ async fn app_tokens_are_reused_until_shortly_before_they_expire() {
 async fn a_request_service_outage_is_unavailable() {
     let emu = spawn_emu().await;
     let token = contoso_app_token(&emu).await;
-    emu.faults()
-        .add(FaultSpec::status("/verifiedid/*/createPresentationRequest", 503));
+    emu.faults().add(FaultSpec::status(
+        "/verifiedid/*/createPresentationRequest",
+        503,
+    ));
 
     let err = client(&emu)
         .with_retry_policy(traceless::microsoft::RetryPolicy::NONE)

@@ -243,7 +243,10 @@ mod tests {
             authority("t", "did:web:t.example", true, "published"),
             vec![
                 contract(&["VerifiedEmployee"], &[]),
-                contract(&["TailspinMember"], &["displayName", "email", "memberNumber"]),
+                contract(
+                    &["TailspinMember"],
+                    &["displayName", "email", "memberNumber"],
+                ),
             ],
         )]) else {
             panic!("expected a choice")

@@ -139,8 +139,21 @@ pub async fn finish_connect(
         }
     };
     let result = match attempt.phase {
-        Phase::Consent => continue_to_sign_in(pool, microsoft, &attempt, user, params, redirect_uri).await,
-        Phase::SignIn => complete(pool, microsoft, verifier, &attempt, user, params, redirect_uri).await,
+        Phase::Consent => {
+            continue_to_sign_in(pool, microsoft, &attempt, user, params, redirect_uri).await
+        }
+        Phase::SignIn => {
+            complete(
+                pool,
+                microsoft,
+                verifier,
+                &attempt,
+                user,
+                params,
+                redirect_uri,
+            )
+            .await
+        }
     };
     match &result {
         Ok(ConnectProgress::Connected(integration)) => {
@@ -246,7 +259,10 @@ async fn continue_to_sign_in(
             detail: "Microsoft came back without granting admin consent".into(),
         });
     }
-    let tenant_hint = params.tenant.as_deref().and_then(|t| TenantId::parse(t).ok());
+    let tenant_hint = params
+        .tenant
+        .as_deref()
+        .and_then(|t| TenantId::parse(t).ok());
     let request = microsoft.authorization_request(tenant_hint.as_ref(), redirect_uri);
     let internal = |e: sqlx::Error| {
         tracing::error!(error = %e, "recording the sign-in leg");
@@ -543,7 +559,11 @@ async fn store_integration(
             integration.tenant_name,
             integration.tenant_id,
             integration.authority_did,
-            if integration.linked_domain_verified { "" } else { " (linked domain NOT verified)" },
+            if integration.linked_domain_verified {
+                ""
+            } else {
+                " (linked domain NOT verified)"
+            },
             integration.credential_type,
             integration.email_claim,
             domains.join(", ")
@@ -595,7 +615,10 @@ fn microsoft_redirect_error(
         return ConnectFailure::Cancelled;
     }
     if has("AADSTS65004")
-        || matches!(error, "consent_required" | "access_denied" | "permission_denied")
+        || matches!(
+            error,
+            "consent_required" | "access_denied" | "permission_denied"
+        )
     {
         return ConnectFailure::ConsentDeclined { detail };
     }
@@ -614,14 +637,54 @@ mod tests {
     #[test]
     fn each_documented_consent_error_has_its_own_cause() {
         let cases = [
-            ("access_denied", "AADSTS65004: User declined to consent to access the app.", None, "consent_declined"),
-            ("consent_required", "AADSTS65004: The resource owner or authorization server denied the request.", None, "consent_declined"),
-            ("access_denied", "AADSTS65004: x", Some("cancel"), "cancelled"),
-            ("permission_denied", "The admin canceled the request", None, "cancelled"),
-            ("consent_required", "AADSTS90094: The grant requires admin permission.", None, "needs_administrator"),
-            ("access_denied", "AADSTS90099: The application has not been authorized in the tenant.", None, "needs_administrator"),
-            ("invalid_client", "AADSTS650052: The app is trying to access a service that your organization lacks a service principal for.", None, "verified_id_not_set_up"),
-            ("invalid_request", "AADSTS500011: The resource principal named 3db474b9 was not found in the tenant.", None, "verified_id_not_set_up"),
+            (
+                "access_denied",
+                "AADSTS65004: User declined to consent to access the app.",
+                None,
+                "consent_declined",
+            ),
+            (
+                "consent_required",
+                "AADSTS65004: The resource owner or authorization server denied the request.",
+                None,
+                "consent_declined",
+            ),
+            (
+                "access_denied",
+                "AADSTS65004: x",
+                Some("cancel"),
+                "cancelled",
+            ),
+            (
+                "permission_denied",
+                "The admin canceled the request",
+                None,
+                "cancelled",
+            ),
+            (
+                "consent_required",
+                "AADSTS90094: The grant requires admin permission.",
+                None,
+                "needs_administrator",
+            ),
+            (
+                "access_denied",
+                "AADSTS90099: The application has not been authorized in the tenant.",
+                None,
+                "needs_administrator",
+            ),
+            (
+                "invalid_client",
+                "AADSTS650052: The app is trying to access a service that your organization lacks a service principal for.",
+                None,
+                "verified_id_not_set_up",
+            ),
+            (
+                "invalid_request",
+                "AADSTS500011: The resource principal named 3db474b9 was not found in the tenant.",
+                None,
+                "verified_id_not_set_up",
+            ),
             ("server_error", "AADSTS50000: oops", None, "microsoft_error"),
         ];
         for (error, description, subcode, expected) in cases {

@@ -3,8 +3,7 @@
 use crate::microsoft::{MicrosoftError, Step};
 
 /// The application permission `createPresentationRequest` needs, as the Entra portal names it.
-pub const REQUEST_ROLE_PERMISSION: &str =
-    "Verifiable Credentials Service Request: VerifiableCredential.Create.PresentRequest (application)";
+pub const REQUEST_ROLE_PERMISSION: &str = "Verifiable Credentials Service Request: VerifiableCredential.Create.PresentRequest (application)";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StateProblem {
@@ -48,7 +47,10 @@ pub enum ConnectFailure {
     },
     /// The tenant has no Verified ID: no authority, or its service principals are missing
     /// (consent fails with AADSTS650052 / 500011). `detail` is Microsoft's words, if any.
-    VerifiedIdNotSetUp { tenant_name: String, detail: Option<String> },
+    VerifiedIdNotSetUp {
+        tenant_name: String,
+        detail: Option<String>,
+    },
     /// The tenant is already linked to another Traceless organization.
     TenantLinkedElsewhere { tenant_name: String },
     /// The person who returned is not an organization administrator (any more).

@@ -98,7 +98,11 @@ pub async fn integration(
 
 /// Changes which claim of the credential holds the email address; it must be one the chosen
 /// credential carries.
-pub async fn set_email_claim(pool: &Pool, actor: &User, claim: &str) -> Result<(), IntegrationError> {
+pub async fn set_email_claim(
+    pool: &Pool,
+    actor: &User,
+    claim: &str,
+) -> Result<(), IntegrationError> {
     if !actor.is_admin() {
         return Err(IntegrationError::NotAdmin);
     }

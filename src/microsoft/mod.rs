@@ -46,14 +46,13 @@ pub use callback::{
     Callback, CallbackEvent, ErrorInfo, FaceCheckResult, Presentation, Receipt, RevocationStatus,
     VerifiedCredential,
 };
-pub use connect::{ADMIN_CONSENT_SCOPE, AuthorityOffer, ConnectedTenant, ConsentRequest};
 pub use client::{
-    AuthorizationRequest, IdTokenClaims, MicrosoftClient, Organization, TokenSet,
-    VerifiedDomain,
+    AuthorizationRequest, IdTokenClaims, MicrosoftClient, Organization, TokenSet, VerifiedDomain,
 };
-pub use retry::RetryPolicy;
+pub use connect::{ADMIN_CONSENT_SCOPE, AuthorityOffer, ConnectedTenant, ConsentRequest};
 pub use error::{IdTokenProblem, InnerError, MicrosoftError, Step};
 pub use ids::{CredentialType, Did, IdParseError, TenantId, Token};
+pub use retry::RetryPolicy;
 pub use verified_id::{
     AppToken, Authority, Contract, CreatedRequest, FaceCheck, PresentationCallback,
     PresentationRequest, Registration, RequestedCredential,

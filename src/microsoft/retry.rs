@@ -66,7 +66,10 @@ impl RetryPolicy {
 }
 
 /// Runs `call` until it succeeds, fails for good, or the policy gives up.
-pub(crate) async fn retrying<T, F, Fut>(policy: RetryPolicy, mut call: F) -> Result<T, MicrosoftError>
+pub(crate) async fn retrying<T, F, Fut>(
+    policy: RetryPolicy,
+    mut call: F,
+) -> Result<T, MicrosoftError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, Failed>>,
@@ -174,8 +177,14 @@ mod tests {
             budget: Duration::from_secs(60),
         };
         let now = Instant::now();
-        assert_eq!(p.wait_before(1, now, None), Some(Duration::from_millis(100)));
-        assert_eq!(p.wait_before(3, now, None), Some(Duration::from_millis(400)));
+        assert_eq!(
+            p.wait_before(1, now, None),
+            Some(Duration::from_millis(100))
+        );
+        assert_eq!(
+            p.wait_before(3, now, None),
+            Some(Duration::from_millis(400))
+        );
         assert_eq!(
             p.wait_before(1, now, Some(Duration::from_secs(2))),
             Some(Duration::from_secs(2))

@@ -464,7 +464,13 @@ impl MicrosoftClient {
             )
             .await
             .inspect_err(|e| {
-                if matches!(e, MicrosoftError::Rejected { status: 401 | 403, .. }) {
+                if matches!(
+                    e,
+                    MicrosoftError::Rejected {
+                        status: 401 | 403,
+                        ..
+                    }
+                ) {
                     self.forget_app_token(&app_token.tenant);
                 }
             })?;
@@ -476,8 +482,14 @@ impl MicrosoftClient {
 /// One entry of the admin API's authority list (admin-api: `id`, `name`, `status`,
 /// `didModel{did, linkedDomainUrls, didDocumentStatus}`, `linkedDomainsVerified`).
 fn parse_authority(raw: &serde_json::Value) -> Result<Authority, &'static str> {
-    let id = raw["id"].as_str().filter(|s| !s.is_empty()).ok_or("no id")?;
-    let model = raw.get("didModel").filter(|m| m.is_object()).ok_or("no didModel")?;
+    let id = raw["id"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .ok_or("no id")?;
+    let model = raw
+        .get("didModel")
+        .filter(|m| m.is_object())
+        .ok_or("no didModel")?;
     let did = model["did"].as_str().ok_or("no didModel.did")?;
     let did = Did::parse(did).map_err(|_| "didModel.did is not a DID")?;
     let linked_domain_urls = model["linkedDomainUrls"]
@@ -502,7 +514,10 @@ fn parse_authority(raw: &serde_json::Value) -> Result<Authority, &'static str> {
 /// (`vc.credentialSubject.email` → `email`) and the attestations' `mapping[].outputClaim`.
 /// The docs show `rules` both as an object and as a placeholder string.
 fn parse_contract(raw: &serde_json::Value) -> Result<Contract, &'static str> {
-    let id = raw["id"].as_str().filter(|s| !s.is_empty()).ok_or("no id")?;
+    let id = raw["id"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .ok_or("no id")?;
     let credential_types = raw["rules"]["vc"]["type"]
         .as_array()
         .map(|types| {
@@ -567,10 +582,14 @@ mod tests {
         assert!(a.is_ready());
         let legacy = json!({"id":"a2","didModel":{"did":"did:ion:EiAbc","didDocumentStatus":"submitted"},"linkedDomainsVerified":true});
         assert!(!parse_authority(&legacy).unwrap().is_ready());
-        let unverified = json!({"id":"a3","didModel":{"did":"did:web:x.example"},"linkedDomainsVerified":false});
+        let unverified =
+            json!({"id":"a3","didModel":{"did":"did:web:x.example"},"linkedDomainsVerified":false});
         assert!(!parse_authority(&unverified).unwrap().is_ready());
         assert_eq!(parse_authority(&json!({"id":"a4"})), Err("no didModel"));
-        assert_eq!(parse_authority(&json!({"id":"a5","didModel":{}})), Err("no didModel.did"));
+        assert_eq!(
+            parse_authority(&json!({"id":"a5","didModel":{}})),
+            Err("no didModel.did")
+        );
         assert_eq!(
             parse_authority(&json!({"id":"a6","didModel":{"did":"nope"}})),
             Err("didModel.did is not a DID")
@@ -585,7 +604,10 @@ mod tests {
                      "vc":{"type":["VerifiableCredential","TailspinMember"]}},
             "displays":[{"claims":[{"claim":"vc.credentialSubject.displayName"},{"claim":"vc.credentialSubject.email"}]}]}))
         .unwrap();
-        assert_eq!(c.credential_types, vec![CredentialType::parse("TailspinMember").unwrap()]);
+        assert_eq!(
+            c.credential_types,
+            vec![CredentialType::parse("TailspinMember").unwrap()]
+        );
         assert_eq!(c.claims, vec!["displayName", "email", "memberNumber"]);
         let placeholder = parse_contract(&json!({"id":"c2","rules":"<rules>"})).unwrap();
         assert!(placeholder.credential_types.is_empty() && placeholder.claims.is_empty());

@@ -10,7 +10,9 @@ use crate::api::integrations::{
 };
 use crate::components::{Alert, FormAlert, SubmitButton};
 use crate::error::AppError;
-use crate::model::{ChoiceOption, ConnectOutcome, MicrosoftCard, MicrosoftConnection, PendingChoice};
+use crate::model::{
+    ChoiceOption, ConnectOutcome, MicrosoftCard, MicrosoftConnection, PendingChoice,
+};
 
 pub const NOT_ADMIN_TEXT: &str = "You must be an organization administrator in Traceless to connect integrations. Ask your Traceless organization administrator to connect Microsoft Verified ID or to grant you the appropriate access.";
 const TROUBLESHOOTING: &str = "The handoff back to Traceless can fail if the session was interrupted or if Microsoft could not complete authorization. Try starting again from Step 1. If it keeps failing, confirm with your Microsoft administrator that Verified ID is configured for your tenant and that the account you use can consent to the connection.";
@@ -287,7 +289,11 @@ fn ChooseCredential(
 }
 
 #[component]
-fn OptionRadio(index: usize, option: ChoiceOption, selected: RwSignal<Option<usize>>) -> impl IntoView {
+fn OptionRadio(
+    index: usize,
+    option: ChoiceOption,
+    selected: RwSignal<Option<usize>>,
+) -> impl IntoView {
     let id = format!("option-{index}");
     let value = format!("{} {}", option.authority_id, option.credential_type);
     view! {

@@ -9,9 +9,7 @@ use app::ssr::{AppState, user_of_session};
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
-use traceless::integrations::{
-    self, CallbackParams, ConnectFailure, ConnectProgress, Returning,
-};
+use traceless::integrations::{self, CallbackParams, ConnectFailure, ConnectProgress, Returning};
 use uuid::Uuid;
 
 pub async fn callback(

@@ -389,7 +389,8 @@ async fn a_missing_app_role_ends_the_connect_with_its_permission_and_stores_noth
     let sign_in = app.return_from_microsoft_as(&app.client, &callback).await;
     // Meanwhile the tenant's grants shrink to the delegated permissions only (an admin
     // removed the application permission's grant in the Entra portal).
-    app.emulator.revoke_admin_consent(CONTOSO_TENANT_ID, DEV_CLIENT_ID);
+    app.emulator
+        .revoke_admin_consent(CONTOSO_TENANT_ID, DEV_CLIENT_ID);
     assert!(app.emulator.grant_delegated_consent(
         CONTOSO_TENANT_ID,
         DEV_CLIENT_ID,
@@ -424,7 +425,8 @@ async fn a_missing_admin_api_consent_ends_the_connect_with_its_permission() {
         .at_microsoft_in(&microsoft, &consent, CONTOSO_ADMIN_EMAIL, "accept")
         .await;
     let sign_in = app.return_from_microsoft_as(&app.client, &callback).await;
-    app.emulator.revoke_admin_consent(CONTOSO_TENANT_ID, DEV_CLIENT_ID);
+    app.emulator
+        .revoke_admin_consent(CONTOSO_TENANT_ID, DEV_CLIENT_ID);
     assert!(app.emulator.grant_delegated_consent(
         CONTOSO_TENANT_ID,
         DEV_CLIENT_ID,
@@ -437,7 +439,11 @@ async fn a_missing_admin_api_consent_ends_the_connect_with_its_permission() {
 
     let card = app.card().await;
     assert_eq!(failure_code(&card), "grant_missing");
-    assert!(failure_detail(&card).contains("full_access"), "{}", failure_detail(&card));
+    assert!(
+        failure_detail(&card).contains("full_access"),
+        "{}",
+        failure_detail(&card)
+    );
     assert_eq!(app.count("microsoft_integrations").await, 0);
 }
 
@@ -452,8 +458,15 @@ async fn a_tenant_with_two_ready_authorities_asks_the_admin_to_pick_and_stores_t
     assert_eq!(card.outcome, Some(ConnectOutcome::ChoiceNeeded));
     assert!(card.connection.is_none());
     let pending = card.pending.expect("a choice");
-    let dids: Vec<&str> = pending.options.iter().map(|o| o.authority_did.as_str()).collect();
-    assert!(dids.contains(&WOODGROVE_DID) && dids.contains(&WOODGROVE_LEGACY_DID), "{dids:?}");
+    let dids: Vec<&str> = pending
+        .options
+        .iter()
+        .map(|o| o.authority_did.as_str())
+        .collect();
+    assert!(
+        dids.contains(&WOODGROVE_DID) && dids.contains(&WOODGROVE_LEGACY_DID),
+        "{dids:?}"
+    );
     assert_eq!(app.count("microsoft_integrations").await, 0);
 
     // A pick that is not on offer changes nothing.
@@ -468,7 +481,10 @@ async fn a_tenant_with_two_ready_authorities_asks_the_admin_to_pick_and_stores_t
 
     let chosen = format!("{WOODGROVE_AUTHORITY_ID} VerifiedEmployee");
     let response = app
-        .call("choose_microsoft_connection", &[("option", chosen.as_str())])
+        .call(
+            "choose_microsoft_connection",
+            &[("option", chosen.as_str())],
+        )
         .await;
     assert!(response.status().is_success(), "{}", response.status());
     let card = app.card().await;
@@ -508,9 +524,11 @@ async fn an_unverified_linked_domain_connects_but_is_not_active_and_sends_nothin
 #[tokio::test]
 async fn a_tenant_without_contracts_is_refused_with_its_reason() {
     let app = spawn_app().await;
-    app.admin("Adventure Works", "ava@adventure-works.com").await;
+    app.admin("Adventure Works", "ava@adventure-works.com")
+        .await;
 
-    app.connect_microsoft(ADVENTURE_WORKS_ADMIN_EMAIL, "accept").await;
+    app.connect_microsoft(ADVENTURE_WORKS_ADMIN_EMAIL, "accept")
+        .await;
 
     let card = app.card().await;
     assert_eq!(failure_code(&card), "no_contracts");
@@ -533,7 +551,10 @@ async fn a_custom_credential_type_uses_its_email_claim_which_the_admin_can_chang
 
     let chosen = format!("{TAILSPIN_AUTHORITY_ID} {TAILSPIN_MEMBER_TYPE}");
     let response = app
-        .call("choose_microsoft_connection", &[("option", chosen.as_str())])
+        .call(
+            "choose_microsoft_connection",
+            &[("option", chosen.as_str())],
+        )
         .await;
     assert!(response.status().is_success(), "{}", response.status());
     let connection = app.card().await.connection.expect("connected");
@@ -545,7 +566,10 @@ async fn a_custom_credential_type_uses_its_email_claim_which_the_admin_can_chang
         .await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let changed = app
-        .call("set_microsoft_email_claim", &[("email_claim", "memberNumber")])
+        .call(
+            "set_microsoft_email_claim",
+            &[("email_claim", "memberNumber")],
+        )
         .await;
     assert!(changed.status().is_success());
     assert_eq!(

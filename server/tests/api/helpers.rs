@@ -268,7 +268,9 @@ impl TestApp {
     ) -> String {
         let microsoft = new_client();
         let consent = self.start_connect_as(client).await;
-        let callback = self.at_microsoft_in(&microsoft, &consent, mail, action).await;
+        let callback = self
+            .at_microsoft_in(&microsoft, &consent, mail, action)
+            .await;
         let landed = self.return_from_microsoft_as(client, &callback).await;
         if landed == "/organization/integrations" {
             return callback;
@@ -277,7 +279,9 @@ impl TestApp {
             landed.starts_with(&self.emulator.login_url()),
             "sent on to Microsoft's sign-in: {landed}"
         );
-        let callback = self.at_microsoft_in(&microsoft, &landed, mail, "accept").await;
+        let callback = self
+            .at_microsoft_in(&microsoft, &landed, mail, "accept")
+            .await;
         let landed = self.return_from_microsoft_as(client, &callback).await;
         assert_eq!(landed, "/organization/integrations");
         callback
@@ -288,10 +292,13 @@ impl TestApp {
     pub async fn sign_in_callback(&self, mail: &str) -> String {
         let microsoft = new_client();
         let consent = self.start_connect_as(&self.client).await;
-        let callback = self.at_microsoft_in(&microsoft, &consent, mail, "accept").await;
+        let callback = self
+            .at_microsoft_in(&microsoft, &consent, mail, "accept")
+            .await;
         let landed = self.return_from_microsoft_as(&self.client, &callback).await;
         assert!(landed.starts_with(&self.emulator.login_url()), "{landed}");
-        self.at_microsoft_in(&microsoft, &landed, mail, "accept").await
+        self.at_microsoft_in(&microsoft, &landed, mail, "accept")
+            .await
     }
 
     pub async fn card_as(&self, client: &reqwest::Client) -> MicrosoftCard {

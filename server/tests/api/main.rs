@@ -6,6 +6,7 @@ mod accounts;
 mod bench;
 mod connect;
 mod helpers;
+mod microsoft_down;
 mod pages;
 mod security;
 mod team;
