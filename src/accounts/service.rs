@@ -9,7 +9,7 @@ use super::store::{self, NewUser};
 use super::{
     AccountError, InviteDetails, Organization, OrganizationId, PendingInvite, Role, User, UserId,
 };
-use crate::db::Pool;
+use crate::db::{self, Pool};
 use crate::email::EmailAddress;
 use crate::password;
 use crate::secret::{Secret, SecretHash, looks_like_secret};
@@ -35,7 +35,7 @@ pub async fn sign_up(pool: &Pool, input: SignUp<'_>) -> Result<User, AccountErro
     let password_hash = hash_password(input.password.to_owned()).await;
 
     let now = OffsetDateTime::now_utc();
-    let mut tx = pool.begin().await?;
+    let mut tx = db::begin_write(pool).await?;
     let organization_id = store::insert_organization(&mut tx, organization_name, now).await?;
     let user_id = store::insert_user(
         &mut tx,
@@ -150,7 +150,7 @@ pub async fn invite_teammate(
     let display_name = clean_name(input.display_name)?;
     let now = OffsetDateTime::now_utc();
     let secret = Secret::generate();
-    let mut tx = pool.begin().await?;
+    let mut tx = db::begin_write(pool).await?;
     let user_id = store::insert_user(
         &mut tx,
         NewUser {
@@ -192,7 +192,7 @@ pub async fn renew_invite(
     require_admin(actor)?;
     let now = OffsetDateTime::now_utc();
     let secret = Secret::generate();
-    let mut tx = pool.begin().await?;
+    let mut tx = db::begin_write(pool).await?;
     let user = store::user_by_id(&mut tx, teammate)
         .await?
         .filter(|u| u.organization_id == actor.organization_id && !u.active)
@@ -255,7 +255,7 @@ pub async fn accept_invite(pool: &Pool, token: &str, password: &str) -> Result<U
     let hash = hash_password(password.to_owned()).await;
 
     let now = OffsetDateTime::now_utc();
-    let mut tx = pool.begin().await?;
+    let mut tx = db::begin_write(pool).await?;
     // Re-read inside the transaction: the link may have been used meanwhile.
     let (invite, user) = open_invite(&mut tx, token).await?;
     if !store::mark_invite_accepted(&mut tx, invite, now).await? {

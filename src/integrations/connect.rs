@@ -12,7 +12,7 @@ use super::failure::{ConnectFailure, StateProblem};
 use super::{CoveredDomain, IntegrationError, MicrosoftIntegration, store};
 use crate::accounts::{OrganizationId, User};
 use crate::audit::{self, Action};
-use crate::db::Pool;
+use crate::db::{self, Pool};
 use crate::microsoft::MicrosoftClient;
 use crate::secret::SecretHash;
 
@@ -40,7 +40,7 @@ pub async fn start_connect(
         return Err(IntegrationError::NotAdmin);
     }
     let request = microsoft.authorization_request(redirect_uri);
-    let mut tx = pool.begin().await?;
+    let mut tx = db::begin_write(pool).await?;
     let attempt_id = store::insert_attempt(
         &mut tx,
         store::NewAttempt {
@@ -262,7 +262,7 @@ async fn store_integration(
         tracing::error!(error = %e, "storing the Microsoft integration");
         ConnectFailure::Internal
     };
-    let mut tx = pool.begin().await.map_err(internal)?;
+    let mut tx = db::begin_write(pool).await.map_err(internal)?;
     if let Some(owner) = store::organization_of_tenant(&mut tx, &integration.tenant_id)
         .await
         .map_err(internal)?

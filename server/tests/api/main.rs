@@ -4,6 +4,7 @@
 
 mod accounts;
 mod bench;
+mod concurrency;
 mod connect;
 mod helpers;
 mod pages;
