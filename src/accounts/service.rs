@@ -169,7 +169,7 @@ pub async fn invite_teammate(
         actor.organization_id,
         user_id,
         secret.hash().as_str(),
-        actor.id,
+        actor,
         now,
         now + lifetime,
     )
@@ -203,7 +203,7 @@ pub async fn renew_invite(
         actor.organization_id,
         teammate,
         secret.hash().as_str(),
-        actor.id,
+        actor,
         now,
         now + lifetime,
     )
@@ -212,7 +212,8 @@ pub async fn renew_invite(
     Ok((user, secret))
 }
 
-/// Removes a teammate (or a pending invite) from the actor's organization.
+/// Removes a teammate (or a pending invite) from the actor's organization. The last
+/// administrator who can sign in stays.
 pub async fn remove_teammate(
     pool: &Pool,
     actor: &User,
@@ -222,12 +223,66 @@ pub async fn remove_teammate(
     if teammate == actor.id {
         return Err(AccountError::CannotRemoveSelf);
     }
-    let mut conn = pool.acquire().await?;
-    if store::delete_user(&mut conn, actor.organization_id, teammate).await? {
-        tracing::info!(organization = %actor.organization_id, by = %actor.id, user = %teammate, "teammate removed");
-        Ok(())
+    let mut tx = db::begin_write(pool).await?;
+    let target = admin_change(&mut tx, actor, teammate).await?;
+    if target.is_admin() && target.active {
+        keep_an_admin(&mut tx, &target).await?;
+    }
+    store::delete_user(&mut tx, actor.organization_id, teammate).await?;
+    tx.commit().await?;
+    tracing::info!(organization = %actor.organization_id, by = %actor.id, user = %teammate, "teammate removed");
+    Ok(())
+}
+
+/// Makes a teammate (or a pending invitee) an administrator or an agent. The last
+/// administrator who can sign in cannot be made an agent.
+pub async fn change_role(
+    pool: &Pool,
+    actor: &User,
+    teammate: UserId,
+    role: Role,
+) -> Result<User, AccountError> {
+    require_admin(actor)?;
+    let mut tx = db::begin_write(pool).await?;
+    let target = admin_change(&mut tx, actor, teammate).await?;
+    if target.role == role {
+        return Ok(target);
+    }
+    if target.is_admin() && target.active {
+        keep_an_admin(&mut tx, &target).await?;
+    }
+    store::set_role(&mut tx, actor.organization_id, teammate, role).await?;
+    tx.commit().await?;
+    tracing::info!(organization = %actor.organization_id, by = %actor.id, user = %teammate, role = role.as_str(), "teammate role changed");
+    Ok(User { role, ..target })
+}
+
+/// Inside the write transaction of a team change: the actor is still an administrator
+/// (two administrators removing each other at once cannot both succeed), and the
+/// teammate is in their organization.
+async fn admin_change(
+    conn: &mut sqlx::SqliteConnection,
+    actor: &User,
+    teammate: UserId,
+) -> Result<User, AccountError> {
+    store::user_of_organization(conn, actor.organization_id, actor.id)
+        .await?
+        .filter(|a| a.is_admin() && a.active)
+        .ok_or(AccountError::NotAdmin)?;
+    store::user_of_organization(conn, actor.organization_id, teammate)
+        .await?
+        .ok_or(AccountError::UnknownTeammate)
+}
+
+/// Refuses to leave `admin`'s organization without an administrator who can sign in.
+async fn keep_an_admin(
+    conn: &mut sqlx::SqliteConnection,
+    admin: &User,
+) -> Result<(), AccountError> {
+    if store::count_active_admins_except(conn, admin.organization_id, admin.id).await? == 0 {
+        Err(AccountError::LastAdministrator)
     } else {
-        Err(AccountError::UnknownTeammate)
+        Ok(())
     }
 }
 

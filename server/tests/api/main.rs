@@ -2,7 +2,9 @@
 //! Integration tests: the real server on a random loopback port, a throw-away
 //! database per test, and a cookie-keeping HTTP client.
 
+mod access;
 mod accounts;
+mod administrators;
 mod bench;
 mod concurrency;
 mod connect;
