@@ -124,6 +124,10 @@ pub enum AccountError {
     UnknownTeammate,
     #[error("You cannot remove your own account.")]
     CannotRemoveSelf,
+    #[error(
+        "An organization needs at least one administrator. Make someone else an administrator first."
+    )]
+    LastAdministrator,
     #[error("database error")]
     Database(#[from] sqlx::Error),
 }

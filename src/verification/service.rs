@@ -14,7 +14,7 @@ use super::relay::{Announcement, Publisher};
 use super::status::{self, FailureReason, Input, MAX_FAILED_ATTEMPTS, Outcome, Status};
 use super::{Event, Verification, store};
 use crate::accounts::{OrganizationId, User};
-use crate::db::Pool;
+use crate::db::{self, Pool};
 use crate::email::{EmailAddress, InvalidEmail};
 use crate::integrations::{self, MicrosoftIntegration, VerifierIdentity};
 use crate::microsoft::{
@@ -173,7 +173,7 @@ impl Verifier {
                 recipient.domain().to_owned(),
             ));
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = db::begin_write(&self.pool).await?;
         let (settings, _) = settings_of(&mut tx, actor.organization_id).await?;
         let link = Secret::generate();
         let id = store::insert(
@@ -347,7 +347,7 @@ impl Verifier {
             expires_at: created.expiry,
             state: "pending".into(),
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = db::begin_write(&self.pool).await?;
         store::insert_request(
             &mut tx,
             store::NewRequest {
@@ -399,11 +399,13 @@ impl Verifier {
             tracing::error!(error = %e, "handling a Verified ID callback");
             CallbackError::Internal
         };
-        let mut tx = self.pool.begin().await.map_err(internal)?;
-        let request = store::request(&mut tx, request_id)
+        // Refuse a caller without the request's key before queueing for the write lock.
+        let mut conn = self.pool.acquire().await.map_err(internal)?;
+        let request = store::request(&mut conn, request_id)
             .await
             .map_err(internal)?
             .ok_or(CallbackError::UnknownState)?;
+        drop(conn);
         if !SecretHash::from_stored(request.api_key_hash.clone()).matches(api_key) {
             return Err(CallbackError::Unauthorized);
         }
@@ -411,6 +413,22 @@ impl Verifier {
         if request.microsoft_request_id != callback.request_id {
             return Err(CallbackError::UnknownState);
         }
+        // What a presentation is checked against, read before taking the write lock: a
+        // transaction must not wait for a second pooled connection while holding it.
+        let integration = match &callback.event {
+            CallbackEvent::Verified(_) => {
+                integrations::integration(&self.pool, request.organization_id)
+                    .await
+                    .map_err(internal)?
+            }
+            _ => None,
+        };
+        // Read again under the write lock: a concurrent callback may have moved it.
+        let mut tx = db::begin_write(&self.pool).await.map_err(internal)?;
+        let request = store::request(&mut tx, request_id)
+            .await
+            .map_err(internal)?
+            .ok_or(CallbackError::UnknownState)?;
         let verification = store::by_id(&mut tx, request.organization_id, request.verification_id)
             .await
             .map_err(internal)?
@@ -419,10 +437,6 @@ impl Verifier {
         let (input, evidence, next_request_state) = match &callback.event {
             CallbackEvent::Retrieved => (Input::Retrieved, None, "retrieved"),
             CallbackEvent::Verified(presentation) => {
-                let integration =
-                    integrations::integration(&self.pool, verification.organization_id)
-                        .await
-                        .map_err(internal)?;
                 let (evidence, result) =
                     align_with(integration.as_ref(), &verification, presentation);
                 (Input::Presented(result), Some(evidence), "presented")
@@ -595,7 +609,7 @@ impl Verifier {
         evidence: Option<&Evidence>,
         message: Option<&str>,
     ) -> Result<(), VerificationError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = db::begin_write(&self.pool).await?;
         let current = store::by_id(&mut tx, verification.organization_id, verification.id)
             .await?
             .ok_or(VerificationError::NotFound)?;

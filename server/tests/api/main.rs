@@ -2,8 +2,11 @@
 //! Integration tests: the real server on a random loopback port, a throw-away
 //! database per test, and a cookie-keeping HTTP client.
 
+mod access;
 mod accounts;
+mod administrators;
 mod bench;
+mod concurrency;
 mod connect;
 mod helpers;
 mod microsoft_down;
