@@ -4,9 +4,11 @@
 
 mod accounts;
 mod bench;
+mod config;
 mod connect;
 mod helpers;
 mod pages;
+mod restart;
 mod security;
 mod team;
 mod verification;
