@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { expect, test } from '@playwright/test';
+import { expect, test, type APIRequestContext, type Browser, type Page, type Route, type TestInfo } from '@playwright/test';
 import { hydrated, signUpNewAdmin } from '../pages/accounts';
 import {
   AgentVerificationPage,
@@ -118,8 +118,8 @@ test.afterEach(async ({}, testInfo) => {
   expect(log, 'the server logged no errors').not.toContain('ERROR');
 });
 
-test('after a restart, Microsoft’s callbacks reach the open pages without a reload', async ({ page, browser, request }, testInfo) => {
-  test.setTimeout(120_000);
+/** The agent sends a verification and follows it; the person opens the link in a second browser. */
+async function openPages(page: Page, browser: Browser, testInfo: TestInfo) {
   const tenant = tenantFor(testInfo);
   await signUpNewAdmin(page, `${tenant.name} Help Desk`);
   await connectTenant(page, testInfo);
@@ -139,11 +139,12 @@ test('after a restart, Microsoft’s callbacks reach the open pages without a re
   const requestUrl = await recipient.requestUrl();
   // The agent's page heard the person open the link: its stream is live.
   await expect(agent.status()).toHaveText('Waiting for scan');
+  return { tenant, agent, person, personPage, recipient, requestUrl };
+}
 
-  const took = await server.stop();
-  expect(took, 'the stop ends the open streams instead of waiting on them').toBeLessThan(STOP_BOUND_MS);
-  await server.start();
-
+/** The phone scans and presents; both open pages follow without a reload. */
+async function verifyAndWatch(request: APIRequestContext, pages: Awaited<ReturnType<typeof openPages>>) {
+  const { tenant, agent, recipient, requestUrl } = pages;
   const phone = new Authenticator(request);
   await phone.scan(requestUrl);
   await expect(recipient.status()).toContainText('Scanned: finish in Authenticator', { timeout: 15_000 });
@@ -151,5 +152,37 @@ test('after a restart, Microsoft’s callbacks reach the open pages without a re
   await phone.present(requestUrl, tenant.employee);
   await expect(recipient.status()).toContainText("You're verified — you can close this page");
   await expect(agent.status()).toHaveText('Verified');
-  await person.close();
+}
+
+test('after a restart, Microsoft’s callbacks reach the open pages without a reload', async ({ page, browser, request }, testInfo) => {
+  test.setTimeout(120_000);
+  const pages = await openPages(page, browser, testInfo);
+
+  const took = await server.stop();
+  expect(took, 'the stop ends the open streams instead of waiting on them').toBeLessThan(STOP_BOUND_MS);
+  await server.start();
+
+  await verifyAndWatch(request, pages);
+  await pages.person.close();
+});
+
+test('a proxy answering 502 while the server restarts does not strand the pages', async ({ page, browser, request }, testInfo) => {
+  test.setTimeout(120_000);
+  const pages = await openPages(page, browser, testInfo);
+  // What a reverse proxy answers while nothing listens behind it: browsers give up on an
+  // event stream for good after such an answer, so the page must open a new one itself.
+  const events = /\/events(\?|$)/;
+  const badGateway = (route: Route) => route.fulfill({ status: 502, contentType: 'text/html', body: 'Bad Gateway' });
+  await page.route(events, badGateway);
+  await pages.personPage.route(events, badGateway);
+
+  await server.stop();
+  await server.start();
+  // Long enough for the browsers' own retry (1–3 s) to meet the 502.
+  await page.waitForTimeout(4_000);
+  await page.unroute(events);
+  await pages.personPage.unroute(events);
+
+  await verifyAndWatch(request, pages);
+  await pages.person.close();
 });
