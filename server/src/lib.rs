@@ -7,6 +7,7 @@
 mod cross_site;
 pub mod microsoft;
 mod routes;
+pub mod shutdown;
 pub mod startup;
 pub mod telemetry;
 
