@@ -236,6 +236,8 @@ async fn complete(
         authority_id: authority.id.clone(),
         authority_did: authority.did.as_str().to_owned(),
         credential_type,
+        // VerifiedEmployee's claim; the connect flow chooses it for other types.
+        email_claim: "mail".to_owned(),
         microsoft_account: claims.preferred_username.clone().unwrap_or_default(),
         connected_by_name: user.display_name.clone(),
         connected_at: OffsetDateTime::now_utc(),

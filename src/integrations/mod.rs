@@ -22,6 +22,8 @@ pub struct MicrosoftIntegration {
     pub authority_id: String,
     pub authority_did: String,
     pub credential_type: String,
+    /// The credential claim that holds the person's email (`mail` for VerifiedEmployee).
+    pub email_claim: String,
     /// The Microsoft account that consented (its `preferred_username`).
     pub microsoft_account: String,
     pub connected_by_name: String,

@@ -110,12 +110,13 @@ pub async fn upsert_integration(
     sqlx::query(
         "INSERT INTO microsoft_integrations
          (organization_id, tenant_id, tenant_name, authority_id, authority_did, credential_type,
-          microsoft_account, connected_by, connected_by_name, connected_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          email_claim, microsoft_account, connected_by, connected_by_name, connected_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (organization_id) DO UPDATE SET
            tenant_id = excluded.tenant_id, tenant_name = excluded.tenant_name,
            authority_id = excluded.authority_id, authority_did = excluded.authority_did,
-           credential_type = excluded.credential_type, microsoft_account = excluded.microsoft_account,
+           credential_type = excluded.credential_type, email_claim = excluded.email_claim,
+           microsoft_account = excluded.microsoft_account,
            connected_by = excluded.connected_by, connected_by_name = excluded.connected_by_name,
            connected_at = excluded.connected_at",
     )
@@ -125,6 +126,7 @@ pub async fn upsert_integration(
     .bind(&integration.authority_id)
     .bind(&integration.authority_did)
     .bind(&integration.credential_type)
+    .bind(&integration.email_claim)
     .bind(&integration.microsoft_account)
     .bind(connected_by.0)
     .bind(&integration.connected_by_name)
@@ -152,7 +154,7 @@ pub async fn integration(
     organization_id: OrganizationId,
 ) -> Result<Option<MicrosoftIntegration>, sqlx::Error> {
     let Some(row) = sqlx::query(
-        "SELECT tenant_id, tenant_name, authority_id, authority_did, credential_type, microsoft_account,
+        "SELECT tenant_id, tenant_name, authority_id, authority_did, credential_type, email_claim, microsoft_account,
                 connected_by_name, connected_at
          FROM microsoft_integrations WHERE organization_id = ?",
     )
@@ -184,6 +186,7 @@ pub async fn integration(
         authority_id: row.try_get("authority_id")?,
         authority_did: row.try_get("authority_did")?,
         credential_type: row.try_get("credential_type")?,
+        email_claim: row.try_get("email_claim")?,
         microsoft_account: row.try_get("microsoft_account")?,
         connected_by_name: row.try_get("connected_by_name")?,
         connected_at: row.try_get("connected_at")?,

@@ -10,3 +10,4 @@ mod pages;
 mod security;
 mod team;
 mod verification;
+mod verification_callbacks;

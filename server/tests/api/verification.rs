@@ -209,52 +209,34 @@ async fn each_identity_mismatch_has_its_reason() {
     }
 }
 
+/// Microsoft documents no callback for a decline: the page keeps waiting until the request
+/// runs out, then the person gets a fresh request on the same link. (Refusals Microsoft does report, with any code, are
+/// in `verification_callbacks.rs`.)
 #[tokio::test]
-async fn a_decline_can_be_retried_on_the_same_link() {
+async fn after_a_silent_decline_a_fresh_request_on_the_same_link_works() {
     let app = connected().await;
     let started = app.started(MEGAN).await;
     let first = app.recipient_page(&started.link).await;
 
     app.emulator
         .authenticator()
-        .decline(&request_url(&first), false)
+        .decline(&request_url(&first), true)
         .await
         .unwrap();
 
     let detail = app.detail(&started.id).await;
-    assert_eq!(detail.status, "opened");
-    assert_eq!(detail.tries_used, 1);
+    assert_eq!(detail.status, "scanned", "no callback, no verdict");
+    assert_eq!(detail.tries_used, 0);
+    // Microsoft's request runs out (about 5 minutes).
+    sqlx::query("UPDATE presentation_requests SET expires_at = '2020-01-01T00:00:00Z'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
     let retry = app.renew(&started.link).await;
-    assert!(retry.retry_reason.as_deref().unwrap().contains("declined"));
     assert_ne!(request_url(&retry), request_url(&first), "a fresh request");
     app.present(&request_url(&retry), MEGAN, Variant::Valid)
         .await;
     assert_eq!(app.detail(&started.id).await.status, "verified");
-}
-
-#[tokio::test]
-async fn declining_too_often_fails_for_good() {
-    let app = connected().await;
-    let started = app.started(MEGAN).await;
-    let mut page = app.recipient_page(&started.link).await;
-    for _ in 0..3 {
-        app.emulator
-            .authenticator()
-            .decline(&request_url(&page), false)
-            .await
-            .unwrap();
-        if app.detail(&started.id).await.status == "failed" {
-            break;
-        }
-        page = app.renew(&started.link).await;
-    }
-    let detail = app.detail(&started.id).await;
-    assert_eq!(detail.status, "failed");
-    assert!(!detail.mismatch, "a decline is not an identity mismatch");
-    assert_eq!(
-        app.event_kinds(&started.id).await.last().unwrap(),
-        "failed.declined"
-    );
 }
 
 #[tokio::test]
@@ -324,7 +306,7 @@ async fn unknown_state_malformed_and_oversized_callbacks_are_refused() {
             .status(),
         StatusCode::BAD_REQUEST
     );
-    let huge = vec![b' '; 3 * 1024 * 1024];
+    let huge = vec![b' '; 11 * 1024 * 1024];
     assert_eq!(
         post(huge).await.unwrap().status(),
         StatusCode::PAYLOAD_TOO_LARGE
