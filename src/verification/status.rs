@@ -40,7 +40,8 @@ pub enum FailureReason {
     Revoked,
     /// The recipient's domain is no longer among the tenant's domains.
     DomainNotCovered,
-    /// The person declined in Authenticator.
+    /// The person declined in Authenticator. No longer produced: Microsoft documents no
+    /// callback for a decline (nor a code for one); kept so stored verifications still read.
     Declined,
     /// Microsoft reported an error it does not document (any `presentation_error` code other
     /// than `claimValidationError`), or a verdict without a credential. The code and message
