@@ -183,7 +183,8 @@ async fn each_identity_mismatch_has_its_reason() {
             "failed.issuer_not_connected_tenant",
         ),
         (Variant::Revoked, true, "failed.revoked"),
-        // Without trust_wallet, Microsoft itself refuses a revoked credential.
+        // Without trust_wallet too: we ask with allowRevoked, so Microsoft passes a revoked
+        // credential through with its status and our alignment fails it.
         (Variant::Revoked, false, "failed.revoked"),
     ];
     for (variant, trust_wallet, kind) in cases {
