@@ -210,36 +210,6 @@ async fn each_identity_mismatch_has_its_reason() {
     }
 }
 
-/// Microsoft documents no callback for a decline: the page keeps waiting until the request
-/// runs out, then the person gets a fresh request on the same link. (Refusals Microsoft does report, with any code, are
-/// in `verification_callbacks.rs`.)
-#[tokio::test]
-async fn after_a_silent_decline_a_fresh_request_on_the_same_link_works() {
-    let app = connected().await;
-    let started = app.started(MEGAN).await;
-    let first = app.recipient_page(&started.link).await;
-
-    app.emulator
-        .authenticator()
-        .decline(&request_url(&first), true)
-        .await
-        .unwrap();
-
-    let detail = app.detail(&started.id).await;
-    assert_eq!(detail.status, "scanned", "no callback, no verdict");
-    assert_eq!(detail.tries_used, 0);
-    // Microsoft's request runs out (about 5 minutes).
-    sqlx::query("UPDATE presentation_requests SET expires_at = '2020-01-01T00:00:00Z'")
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    let retry = app.renew(&started.link).await;
-    assert_ne!(request_url(&retry), request_url(&first), "a fresh request");
-    app.present(&request_url(&retry), MEGAN, Variant::Valid)
-        .await;
-    assert_eq!(app.detail(&started.id).await.status, "verified");
-}
-
 #[tokio::test]
 async fn a_callback_with_a_wrong_or_missing_api_key_changes_nothing() {
     let app = connected().await;
@@ -634,6 +604,8 @@ async fn the_agent_stream_relays_live_events_with_their_words() {
     );
 }
 
+/// Also what a decline looks like to us: Microsoft documents no callback for it, so the scanned
+/// request simply runs out and the person gets a fresh one on the same link.
 #[tokio::test]
 async fn a_fresh_code_after_a_scanned_one_ran_out_starts_over() {
     let app = connected().await;
