@@ -324,6 +324,37 @@ async fn codes_we_once_guessed_are_just_undocumented_codes() {
 }
 
 #[tokio::test]
+async fn a_verdict_without_a_credential_or_an_error_without_its_code_is_a_retryable_try() {
+    let v = opened().await;
+
+    let bare_error = json!({"requestStatus": "presentation_error"});
+    assert_eq!(v.callback(bare_error).await, StatusCode::OK);
+    let detail = v.detail().await;
+    assert_eq!(detail.status, "opened");
+    assert!(
+        detail
+            .events
+            .last()
+            .unwrap()
+            .message
+            .contains("Microsoft reported: (no code)."),
+        "{:?}",
+        detail.events.last()
+    );
+
+    v.open().await;
+    let empty = json!({"requestStatus": "presentation_verified", "verifiedCredentialsData": []});
+    assert_eq!(v.callback(empty).await, StatusCode::OK);
+    let detail = v.detail().await;
+    assert_eq!(detail.status, "opened");
+    assert_eq!(detail.tries_used, 2);
+    assert_eq!(
+        v.kinds().await.last().unwrap(),
+        "attempt_failed.authenticator_error"
+    );
+}
+
+#[tokio::test]
 async fn face_check_below_the_threshold_is_the_documented_code() {
     let v = opened().await;
 
