@@ -16,3 +16,4 @@ mod restart;
 mod security;
 mod team;
 mod verification;
+mod verification_callbacks;
