@@ -19,6 +19,8 @@ pub struct Settings {
     pub log_json: bool,
     pub invite_lifetime: Duration,
     pub microsoft: MicrosoftSettings,
+    /// Rate limits and trusted proxies (`crate::rate_limit`).
+    pub limits: crate::rate_limit::RateLimitSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -172,6 +174,7 @@ impl Settings {
                 )?,
                 timeout: Duration::from_millis(timeout_ms),
             },
+            limits: crate::rate_limit::RateLimitSettings::from_lookup(&lookup)?,
         })
     }
 

@@ -6,7 +6,9 @@
 
 mod cross_site;
 pub mod microsoft;
+mod rate_limit;
 mod routes;
+pub mod security_headers;
 pub mod startup;
 pub mod telemetry;
 

@@ -24,7 +24,7 @@ use traceless::config::Settings;
 use traceless::verification::Verifier;
 use traceless::verification::relay::InProcess;
 
-use crate::{cross_site, routes};
+use crate::{cross_site, rate_limit, routes, security_headers};
 
 /// A bound, ready-to-serve application.
 pub struct Application {
@@ -65,12 +65,16 @@ impl Application {
             .public_url
             .join(app::ssr::VERIFIED_ID_CALLBACK_PATH)
             .context("building the Verified ID callback URL")?;
-        let verifier = Arc::new(Verifier::new(
-            pool.clone(),
-            microsoft.client.clone(),
-            InProcess::new(),
-            callback_url,
-        ));
+        let verifier = Arc::new(
+            Verifier::new(
+                pool.clone(),
+                microsoft.client.clone(),
+                InProcess::new(),
+                callback_url,
+            )
+            .with_presentation_limit(settings.limits.presentations_per_link),
+        );
+        let limits = traceless::rate_limit::RateLimits::start(settings.limits.clone());
         tokio::spawn(expire_overdue_verifications(verifier.clone()));
         let state = AppState {
             verifier,
@@ -79,6 +83,7 @@ impl Application {
             leptos_options,
             microsoft: Arc::new(microsoft.client.clone()),
             microsoft_redirect_uri,
+            limits,
         };
         let router = router(state.clone()).await?;
         Ok(Self {
@@ -111,10 +116,15 @@ impl Application {
             public_url = %self.state.settings.public_url,
             "Traceless is listening"
         );
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .context("serving HTTP")?;
+        axum::serve(
+            self.listener,
+            // The peer's address is the client for rate limits (crate::rate_limit).
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving HTTP")?;
         #[cfg(feature = "emulator")]
         if let Some(emulator) = self.microsoft.emulator {
             emulator.shutdown().await;
@@ -152,6 +162,7 @@ async fn router(state: AppState) -> anyhow::Result<Router> {
         let state = state.clone();
         move || {
             provide_context(state.clone());
+            security_headers::provide_request_nonce();
             // Lets <Redirect/> answer a server-rendered request with a real 302.
             leptos_router::components::provide_server_redirect(leptos_axum::redirect);
         }
@@ -180,12 +191,17 @@ async fn router(state: AppState) -> anyhow::Result<Router> {
             cross_site::refuse_cross_site,
         ))
         .layer(sessions)
+        .layer(middleware::from_fn_with_state(state.clone(), rate_limit::limit))
         .layer(
             // Log paths without query strings, and with link tokens blanked out.
             TraceLayer::new_for_http().make_span_with(|request: &Request| {
                 tracing::info_span!("http", method = %request.method(), path = %loggable_path(request.uri().path()))
             }),
         )
+        .layer(middleware::from_fn_with_state(
+            security_headers::SecurityHeaders::new(&state),
+            security_headers::add,
+        ))
         .with_state(state))
 }
 

@@ -124,6 +124,9 @@ pub enum AccountError {
     UnknownTeammate,
     #[error("You cannot remove your own account.")]
     CannotRemoveSelf,
+    /// Rate limited, or password hashing is saturated: come back later.
+    #[error(transparent)]
+    TooMany(#[from] crate::rate_limit::TooMany),
     #[error("database error")]
     Database(#[from] sqlx::Error),
 }

@@ -5,8 +5,10 @@
 mod accounts;
 mod bench;
 mod connect;
+mod headers;
 mod helpers;
 mod pages;
+mod rate_limits;
 mod security;
 mod team;
 mod verification;
