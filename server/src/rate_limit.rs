@@ -94,14 +94,16 @@ fn link_token(path: &str) -> Option<&str> {
 
 fn refused(method: &Method, path: &str, headers: &HeaderMap, refusal: TooMany) -> Response {
     let retry_after = refusal.retry_after_secs();
-    let (content_type, body) = if path.starts_with("/api/") {
+    let (content_type, body) = if path.starts_with("/api/") && !wants_html_only(headers) {
         let error = AppError::from(refusal);
         (
             "application/json",
             serde_json::to_string(&error).unwrap_or_default(),
         )
-    } else if *method == Method::GET && wants_html(headers) {
-        ("text/html; charset=utf-8", refusal_page(&refusal))
+    } else if wants_html(headers) {
+        // A page load, or a form posted before the page hydrated.
+        let reload = *method == Method::GET;
+        ("text/html; charset=utf-8", refusal_page(&refusal, reload))
     } else {
         ("text/plain; charset=utf-8", refusal.to_string())
     };
@@ -113,24 +115,44 @@ fn refused(method: &Method, path: &str, headers: &HeaderMap, refusal: TooMany) -
 }
 
 fn wants_html(headers: &HeaderMap) -> bool {
+    accept(headers).contains("text/html")
+}
+
+/// A browser's own form post (our hydrated pages ask server functions for JSON).
+fn wants_html_only(headers: &HeaderMap) -> bool {
+    wants_html(headers) && !accept(headers).contains("application/json")
+}
+
+fn accept(headers: &HeaderMap) -> &str {
     headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/html"))
+        .unwrap_or_default()
 }
 
-/// A browser navigation that was refused: the words, and the page tries again by
-/// itself once the wait is over (no script: the content security policy allows none).
-fn refusal_page(refusal: &TooMany) -> String {
+/// A browser navigation that was refused: the words, and a page load tries again by
+/// itself once the wait is over (a meta refresh: the content security policy allows no
+/// inline script). A refused form post cannot be repeated that way: it says to go back.
+fn refusal_page(refusal: &TooMany, reload: bool) -> String {
     let wait = refusal.retry_after_secs();
+    let (refresh, next) = if reload {
+        (
+            format!("<meta http-equiv=\"refresh\" content=\"{wait}\">\n"),
+            "This page tries again by itself.",
+        )
+    } else {
+        (
+            String::new(),
+            "Go back to the form and send it again after the wait.",
+        )
+    };
     format!(
         r#"<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="refresh" content="{wait}">
-<title>Too many attempts · Traceless</title>
+{refresh}<title>Too many attempts · Traceless</title>
 <link rel="stylesheet" href="/pkg/traceless.css">
 </head>
 <body>
@@ -138,7 +160,7 @@ fn refusal_page(refusal: &TooMany) -> String {
 <section class="panel narrow" data-testid="rate-limited">
 <h1>Please wait a moment</h1>
 <p role="alert">{refusal}</p>
-<p class="muted">This page tries again by itself.</p>
+<p class="muted">{next}</p>
 </section>
 </main>
 </body>

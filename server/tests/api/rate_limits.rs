@@ -145,6 +145,26 @@ async fn sign_up_per_address_refuses_after_its_allowance_and_spares_other_addres
         )
         .await;
     assert_too_many(refused).await;
+    // The same form posted before the page hydrated gets a page, not JSON.
+    let posted = here
+        .post(format!("{}/api/sign_up", app.address))
+        .header("Accept", "text/html,application/xhtml+xml")
+        .form(&[
+            ("organization", "Org"),
+            ("name", "Ada"),
+            ("email", "ada9@contoso.com"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        posted.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert_too_many(posted).await;
     assert_eq!(app.count("organizations").await, 2);
 
     let elsewhere = client_from("127.0.0.2");
