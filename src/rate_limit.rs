@@ -315,9 +315,17 @@ impl RateLimits {
     /// One sign-in try for `email`, counted under its normalized form so that case and
     /// spacing do not open new allowances.
     pub fn check_sign_in_account(&self, email: &str) -> Result<(), TooMany> {
+        // No address is longer than 320 characters; a longer "email" is not kept whole.
         let key = EmailAddress::parse(email)
             .map(|e| e.to_string())
-            .unwrap_or_else(|_| email.trim().to_lowercase());
+            .unwrap_or_else(|_| {
+                email
+                    .trim()
+                    .chars()
+                    .take(320)
+                    .collect::<String>()
+                    .to_lowercase()
+            });
         self.sign_in_per_account.check(&key)
     }
 

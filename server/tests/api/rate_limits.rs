@@ -322,6 +322,27 @@ async fn presentation_requests_per_link_are_capped_and_other_links_still_renew()
 }
 
 #[tokio::test]
+async fn the_persons_page_says_when_to_try_again_once_its_link_spent_its_requests() {
+    let app = spawn_app_with(&[("TRACELESS_RATE_LIMIT_PRESENTATIONS_PER_LINK", "1/h")]).await;
+    let links = links(&app, 1).await;
+    // Requests shorter-lived than the renewal margin are never reused: each open asks anew.
+    app.emulator.set_request_lifetime_secs(20);
+    let person = new_client();
+    assert_eq!(open_page(&person, &links[0]).await.status(), StatusCode::OK);
+
+    let page = open_page(&person, &links[0]).await;
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let wait = assert_too_many(page).await;
+    assert!(wait > 60, "{wait}");
+    assert_eq!(app.count("presentation_requests").await, 1);
+}
+
+#[tokio::test]
 async fn microsoft_callbacks_per_address_have_a_ceiling() {
     let app = spawn_app_with(&[("TRACELESS_RATE_LIMIT_MICROSOFT_PER_IP", "3/h")]).await;
     let callback = |client: reqwest::Client| {
