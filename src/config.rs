@@ -27,6 +27,8 @@ pub struct Settings {
     pub log_json: bool,
     pub invite_lifetime: Duration,
     pub microsoft: MicrosoftSettings,
+    /// Rate limits and trusted proxies (`crate::rate_limit`).
+    pub limits: crate::rate_limit::RateLimitSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -235,6 +237,7 @@ fn parse(
         log_json,
         invite_lifetime: Duration::from_secs(invite_hours * 3600),
         microsoft,
+        limits: crate::rate_limit::RateLimitSettings::from_lookup(&lookup)?,
     })
 }
 

@@ -12,5 +12,6 @@ pub mod integrations;
 pub mod microsoft;
 pub mod password;
 pub mod qr;
+pub mod rate_limit;
 pub mod secret;
 pub mod verification;

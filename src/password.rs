@@ -1,8 +1,16 @@
 //! Password policy and hashing (argon2id with the crate's recommended parameters).
+//! Each hash or verification holds ~19 MiB for a moment, so only a few run at once:
+//! a flood of sign-ins waits in line instead of exhausting memory.
+
+use std::sync::LazyLock;
+use std::time::Duration;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::rngs::OsRng;
+use tokio::sync::Semaphore;
+
+use crate::rate_limit::TooMany;
 
 pub const MIN_LENGTH: usize = 12;
 const MAX_LENGTH: usize = 128;
@@ -93,6 +101,58 @@ pub fn verify_against_dummy(password: &str) {
     let _ = verify(password, dummy);
 }
 
+/// As many argon2 computations at once as there are cores: more would not finish
+/// sooner, only hold more memory.
+static AT_ONCE: LazyLock<Semaphore> =
+    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
+
+/// How long a request waits for its turn before it is told to come back.
+const MAX_WAIT: Duration = Duration::from_secs(10);
+/// What a request that waited in vain is told.
+const COME_BACK_AFTER: Duration = Duration::from_secs(5);
+
+/// Runs `work` (an argon2 computation) on the blocking pool once a slot is free. The
+/// slot is held by the blocking task itself, so a caller that goes away mid-hash
+/// does not free it early.
+async fn bounded<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, TooMany> {
+    let permit = tokio::time::timeout(MAX_WAIT, AT_ONCE.acquire())
+        .await
+        .map_err(|_| {
+            tracing::warn!("password hashing is saturated; a request was turned away");
+            TooMany::after(COME_BACK_AFTER)
+        })?
+        .expect("the semaphore is never closed");
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        work()
+    })
+    .await
+    .map_err(|_| TooMany::after(COME_BACK_AFTER))
+}
+
+/// [`hash`], at most a few at once.
+pub async fn hash_bounded(password: String) -> Result<String, TooMany> {
+    bounded(move || hash(&password)).await
+}
+
+/// [`verify`] against `stored_hash`, or [`verify_against_dummy`] without one, at most a
+/// few at once.
+pub async fn verify_bounded(
+    password: String,
+    stored_hash: Option<String>,
+) -> Result<bool, TooMany> {
+    bounded(move || match stored_hash {
+        Some(stored) => verify(&password, &stored),
+        None => {
+            verify_against_dummy(&password);
+            false
+        }
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,5 +189,47 @@ mod tests {
         assert!(verify("correct horse battery", &stored));
         assert!(!verify("correct horse batterx", &stored));
         assert!(!verify("correct horse battery", "not a hash"));
+    }
+
+    #[tokio::test]
+    async fn no_more_hashes_run_at_once_than_there_are_slots() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..AT_ONCE.available_permits() * 3 + 2)
+            .map(|_| {
+                let (running, most) = (running.clone(), most.clone());
+                tokio::spawn(bounded(move || {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(30));
+                    running.fetch_sub(1, Ordering::SeqCst);
+                }))
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        let slots = std::thread::available_parallelism().map_or(2, |n| n.get());
+        assert!(most.load(Ordering::SeqCst) <= slots, "{most:?} > {slots}");
+        assert!(most.load(Ordering::SeqCst) >= 1);
+    }
+
+    #[tokio::test]
+    async fn bounded_verification_checks_the_password() {
+        let stored = hash("correct horse battery");
+        assert_eq!(
+            verify_bounded("correct horse battery".into(), Some(stored.clone())).await,
+            Ok(true)
+        );
+        assert_eq!(
+            verify_bounded("wrong horse battery".into(), Some(stored)).await,
+            Ok(false)
+        );
+        assert_eq!(
+            verify_bounded("correct horse battery".into(), None).await,
+            Ok(false)
+        );
     }
 }

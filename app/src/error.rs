@@ -24,6 +24,13 @@ pub enum AppError {
     Gone(String),
     #[error("This request came from another site and was refused. Reload the page and try again.")]
     CrossSite,
+    /// Rate limited: `message` says when to try again (the core's words), and the
+    /// response carries the same wait in `Retry-After`.
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("Something went wrong on our side. Try again in a moment.")]
     Internal,
     /// A service we depend on (Microsoft) is not answering or refused; says who and what
@@ -86,6 +93,7 @@ impl AppError {
             AppError::Forbidden(_) | AppError::CrossSite => 403,
             AppError::NotFound(_) => 404,
             AppError::Gone(_) => 410,
+            AppError::TooManyRequests { .. } => 429,
             AppError::Internal | AppError::Transport(_) => 500,
             AppError::Upstream {
                 retry_after_secs: Some(_),

@@ -11,6 +11,7 @@ use traceless::accounts::{self, AccountError, User, UserId};
 use traceless::config::Settings;
 use traceless::db::Pool;
 use traceless::microsoft::MicrosoftClient;
+use traceless::rate_limit::{RateLimits, TooMany};
 
 use crate::error::AppError;
 
@@ -25,6 +26,7 @@ pub struct AppState {
     /// Where Microsoft sends the admin back after sign-in and consent.
     pub microsoft_redirect_uri: url::Url,
     pub verifier: Arc<traceless::verification::Verifier>,
+    pub limits: Arc<RateLimits>,
 }
 
 /// Where Microsoft posts presentation callbacks.
@@ -124,6 +126,13 @@ pub async fn end_session() -> Result<(), AppError> {
 pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     if let Err(error) = &result {
         set_status(error.status());
+        if let AppError::TooManyRequests {
+            retry_after_secs, ..
+        } = error
+            && let Some(options) = use_context::<ResponseOptions>()
+        {
+            options.insert_header(http::header::RETRY_AFTER, (*retry_after_secs).into());
+        }
     }
     result
 }
@@ -143,9 +152,19 @@ pub fn internal(error: impl std::fmt::Display) -> AppError {
     AppError::Internal
 }
 
+impl From<TooMany> for AppError {
+    fn from(refusal: TooMany) -> Self {
+        AppError::TooManyRequests {
+            message: refusal.to_string(),
+            retry_after_secs: refusal.retry_after_secs(),
+        }
+    }
+}
+
 impl From<AccountError> for AppError {
     fn from(error: AccountError) -> Self {
         match error {
+            AccountError::TooMany(refusal) => refusal.into(),
             AccountError::Database(e) => internal(format!("database: {e}")),
             AccountError::NotAdmin => AppError::Forbidden(ADMIN_ONLY.into()),
             AccountError::InviteExpired => AppError::NotFound(error.to_string()),

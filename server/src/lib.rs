@@ -6,8 +6,10 @@
 
 mod cross_site;
 pub mod microsoft;
+mod rate_limit;
 mod routes;
 pub mod shutdown;
+pub mod security_headers;
 pub mod startup;
 pub mod telemetry;
 

@@ -28,7 +28,7 @@ use traceless::verification::Verifier;
 use traceless::verification::relay::InProcess;
 
 use crate::shutdown::{self, Shutdown};
-use crate::{cross_site, routes};
+use crate::{cross_site, rate_limit, routes, security_headers};
 
 /// How often expired sessions are deleted, and how soon again after a failed round.
 const SESSION_SWEEP: Duration = Duration::from_secs(15 * 60);
@@ -74,13 +74,17 @@ impl Application {
             .public_url
             .join(app::ssr::VERIFIED_ID_CALLBACK_PATH)
             .context("building the Verified ID callback URL")?;
-        let verifier = Arc::new(Verifier::new(
-            pool.clone(),
-            microsoft.client.clone(),
-            InProcess::new(),
-            callback_url,
-            microsoft.identity.clone(),
-        ));
+        let verifier = Arc::new(
+            Verifier::new(
+                pool.clone(),
+                microsoft.client.clone(),
+                InProcess::new(),
+                callback_url,
+                microsoft.identity.clone(),
+            )
+            .with_presentation_limit(settings.limits.presentations_per_link),
+        );
+        let limits = traceless::rate_limit::RateLimits::start(settings.limits.clone());
         let shutdown = Shutdown::new();
         tokio::spawn(expire_overdue_verifications(
             verifier.clone(),
@@ -93,6 +97,7 @@ impl Application {
             leptos_options,
             microsoft: Arc::new(microsoft.client.clone()),
             microsoft_redirect_uri,
+            limits,
         };
         let router = router(state.clone(), shutdown.clone()).await?;
         Ok(Self {
@@ -147,7 +152,13 @@ impl Application {
             public_url = %self.state.settings.public_url,
             "Traceless is listening"
         );
-        let serve = axum::serve(self.listener, self.router).with_graceful_shutdown(stop);
+        let serve = axum::serve(
+            self.listener,
+            // The peer's address is the client for rate limits (crate::rate_limit).
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(stop);
         let deadline = async {
             self.shutdown.triggered().await;
             tokio::time::sleep(shutdown::GRACE).await;
@@ -203,6 +214,7 @@ async fn router(state: AppState, shutdown: Shutdown) -> anyhow::Result<Router> {
         let state = state.clone();
         move || {
             provide_context(state.clone());
+            security_headers::provide_request_nonce();
             // Lets <Redirect/> answer a server-rendered request with a real 302.
             leptos_router::components::provide_server_redirect(leptos_axum::redirect);
         }
@@ -233,12 +245,17 @@ async fn router(state: AppState, shutdown: Shutdown) -> anyhow::Result<Router> {
         // Event streams end themselves when the server stops.
         .layer(Extension(shutdown))
         .layer(sessions)
+        .layer(middleware::from_fn_with_state(state.clone(), rate_limit::limit))
         .layer(
             // Log paths without query strings, and with link tokens blanked out.
             TraceLayer::new_for_http().make_span_with(|request: &Request| {
                 tracing::info_span!("http", method = %request.method(), path = %loggable_path(request.uri().path()))
             }),
         )
+        .layer(middleware::from_fn_with_state(
+            security_headers::SecurityHeaders::new(&state),
+            security_headers::add,
+        ))
         .with_state(state))
 }
 

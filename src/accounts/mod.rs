@@ -128,6 +128,9 @@ pub enum AccountError {
         "An organization needs at least one administrator. Make someone else an administrator first."
     )]
     LastAdministrator,
+    /// Rate limited, or password hashing is saturated: come back later.
+    #[error(transparent)]
+    TooMany(#[from] crate::rate_limit::TooMany),
     #[error("database error")]
     Database(#[from] sqlx::Error),
 }

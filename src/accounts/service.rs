@@ -32,7 +32,7 @@ pub async fn sign_up(pool: &Pool, input: SignUp<'_>) -> Result<User, AccountErro
     let display_name = clean_name(input.display_name)?;
     let email = EmailAddress::parse(input.email)?;
     password::check_strength(input.password, email.local_part())?;
-    let password_hash = hash_password(input.password.to_owned()).await;
+    let password_hash = password::hash_bounded(input.password.to_owned()).await?;
 
     let now = OffsetDateTime::now_utc();
     let mut tx = db::begin_write(pool).await?;
@@ -67,23 +67,14 @@ pub async fn sign_in(pool: &Pool, email: &str, password: &str) -> Result<User, A
     let mut conn = pool.acquire().await?;
     let found = store::user_with_password_by_email(&mut conn, &email).await?;
     drop(conn);
-    let password = password.to_owned();
-    match found {
-        Some((user, Some(hash))) => {
-            let ok = tokio::task::spawn_blocking(move || password::verify(&password, &hash))
-                .await
-                .unwrap_or(false);
-            if ok {
-                Ok(user)
-            } else {
-                Err(AccountError::WrongCredentials)
-            }
-        }
-        _ => {
-            let _ = tokio::task::spawn_blocking(move || password::verify_against_dummy(&password))
-                .await;
-            Err(AccountError::WrongCredentials)
-        }
+    let (user, stored_hash) = match found {
+        Some((user, hash)) => (Some(user), hash),
+        None => (None, None),
+    };
+    let ok = password::verify_bounded(password.to_owned(), stored_hash).await?;
+    match user {
+        Some(user) if ok => Ok(user),
+        _ => Err(AccountError::WrongCredentials),
     }
 }
 
@@ -307,7 +298,7 @@ pub async fn accept_invite(pool: &Pool, token: &str, password: &str) -> Result<U
     let (_, user) = open_invite(&mut conn, token).await?;
     drop(conn);
     password::check_strength(password, user.email.local_part())?;
-    let hash = hash_password(password.to_owned()).await;
+    let hash = password::hash_bounded(password.to_owned()).await?;
 
     let now = OffsetDateTime::now_utc();
     let mut tx = db::begin_write(pool).await?;
@@ -361,10 +352,4 @@ fn clean_name(name: &str) -> Result<&str, AccountError> {
     } else {
         Ok(name)
     }
-}
-
-async fn hash_password(password: String) -> String {
-    tokio::task::spawn_blocking(move || password::hash(&password))
-        .await
-        .expect("password hashing does not panic")
 }

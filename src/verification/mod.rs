@@ -7,6 +7,7 @@ pub mod relay;
 mod service;
 pub mod status;
 pub(crate) mod store;
+pub mod throttle;
 
 pub use service::*;
 

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::alignment::{self, Evidence, Expectation};
 use super::relay::{Announcement, Publisher};
 use super::status::{self, FailureReason, Input, MAX_FAILED_ATTEMPTS, Outcome, Status};
+use super::throttle::PresentationThrottle;
 use super::{Event, Verification, store};
 use crate::accounts::{OrganizationId, User};
 use crate::db::{self, Pool};
@@ -58,6 +59,8 @@ pub enum VerificationError {
     NotAdmin,
     #[error("{0}")]
     InvalidSetting(&'static str),
+    #[error(transparent)]
+    TooMany(#[from] crate::rate_limit::TooMany),
     #[error("Microsoft: {0}")]
     Microsoft(#[from] MicrosoftError),
     #[error("database error")]
@@ -121,6 +124,7 @@ pub struct Verifier {
     relay: Arc<dyn Publisher>,
     callback_url: Url,
     identity: VerifierIdentity,
+    throttle: PresentationThrottle,
 }
 
 impl Verifier {
@@ -142,7 +146,14 @@ impl Verifier {
             relay,
             callback_url,
             identity,
+            throttle: PresentationThrottle::default(),
         }
+    }
+
+    /// Caps new Microsoft presentation requests per link at `rate`.
+    pub fn with_presentation_limit(mut self, rate: crate::rate_limit::Rate) -> Self {
+        self.throttle = PresentationThrottle::new(rate);
+        self
     }
 
     pub fn relay(&self) -> &Arc<dyn Publisher> {
@@ -283,6 +294,7 @@ impl Verifier {
         &self,
         verification: &Verification,
     ) -> Result<store::StoredRequest, VerificationError> {
+        self.throttle.check(verification.id)?;
         let integration = integrations::integration(&self.pool, verification.organization_id)
             .await?
             .ok_or(VerificationError::NotConnected)?;

@@ -63,7 +63,10 @@ pub async fn sign_up(
 pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
     ssr::respond(
         async {
-            let user = traceless::accounts::sign_in(&ssr::pool()?, &email, &password).await?;
+            let state = ssr::state()?;
+            // Per account, from anywhere: guessing one password from many addresses.
+            state.limits.check_sign_in_account(&email)?;
+            let user = traceless::accounts::sign_in(&state.pool, &email, &password).await?;
             ssr::start_session(&user).await?;
             tracing::info!(user = %user.id, "signed in");
             leptos_axum::redirect("/organization");

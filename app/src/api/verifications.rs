@@ -330,6 +330,7 @@ pub(crate) fn verification_error(error: VerificationError) -> AppError {
         VerificationError::LinkExpired => AppError::Gone(EXPIRED_LINK.into()),
         VerificationError::NotFound => AppError::NotFound(error.to_string()),
         VerificationError::NotAdmin => AppError::Forbidden(ssr::ADMIN_ONLY.into()),
+        VerificationError::TooMany(refusal) => refusal.into(),
         VerificationError::Microsoft(e) => ssr::internal(format!("Microsoft: {e}")),
         VerificationError::Database(e) => ssr::internal(format!("database: {e}")),
     }

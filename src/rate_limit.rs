@@ -1,0 +1,454 @@
+//! Rate limits: what each limit allows (read from `TRACELESS_RATE_LIMIT_*`), keyed
+//! limiters built on `governor` (GCRA), and the refusal people see ("Too many attempts.
+//! Try again in 30 seconds."). The HTTP side (which request counts against which limit,
+//! the client's address) lives in the server; this is what the core and the app share.
+
+use std::hash::Hash;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+use ipnet::IpNet;
+
+use crate::config::ConfigError;
+use crate::email::EmailAddress;
+
+/// A refusal: the caller may try again after `retry_after` (whole seconds, at least one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("Too many attempts. Try again in {}.", wait_words(*retry_after))]
+pub struct TooMany {
+    pub retry_after: Duration,
+}
+
+impl TooMany {
+    /// Rounds up to whole seconds, so that a client that waits as told is let through.
+    pub fn after(wait: Duration) -> Self {
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        TooMany {
+            retry_after: Duration::from_secs(secs.max(1)),
+        }
+    }
+
+    /// The value of the `Retry-After` header.
+    pub fn retry_after_secs(&self) -> u64 {
+        self.retry_after.as_secs()
+    }
+}
+
+fn wait_words(wait: Duration) -> String {
+    let secs = wait.as_secs();
+    match secs {
+        0 | 1 => "1 second".into(),
+        2..=119 => format!("{secs} seconds"),
+        _ => format!("{} minutes", secs.div_ceil(60)),
+    }
+}
+
+/// "N per period": a burst of `burst` at once, then one more every `period / burst`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub burst: NonZeroU32,
+    pub period: Duration,
+}
+
+impl Rate {
+    pub const fn new(burst: NonZeroU32, period: Duration) -> Self {
+        Rate { burst, period }
+    }
+
+    fn quota(self) -> Quota {
+        let every = (self.period / self.burst.get()).max(Duration::from_nanos(1));
+        Quota::with_period(every)
+            .expect("a non-zero replenish interval")
+            .allow_burst(self.burst)
+    }
+
+    /// Parses `30/min`, `10/15min`, `5/s`, `600/h`: a count, a slash, an optional
+    /// whole number and a unit (`s`, `min`, `h`).
+    pub fn parse(value: &str) -> Option<Self> {
+        let (count, period) = value.trim().split_once('/')?;
+        let burst = count.trim().parse::<NonZeroU32>().ok()?;
+        let period = period.trim();
+        let unit_at = period
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(period.len());
+        let (amount, unit) = period.split_at(unit_at);
+        let amount = if amount.is_empty() {
+            1
+        } else {
+            amount.parse::<u64>().ok().filter(|n| *n > 0)?
+        };
+        let unit_secs = match unit.trim() {
+            "s" | "sec" => 1,
+            "min" | "m" => 60,
+            "h" => 3600,
+            _ => return None,
+        };
+        let period = Duration::from_secs(amount.checked_mul(unit_secs)?);
+        (period <= Duration::from_secs(24 * 3600)).then_some(Rate { burst, period })
+    }
+}
+
+impl std::fmt::Display for Rate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secs = self.period.as_secs();
+        match secs {
+            s if s % 3600 == 0 => write!(f, "{}/{}h", self.burst, s / 3600),
+            s if s % 60 == 0 => write!(f, "{}/{}min", self.burst, s / 60),
+            s => write!(f, "{}/{}s", self.burst, s),
+        }
+    }
+}
+
+/// What each limit allows. Per-address limits are generous because one address is
+/// often a whole office behind NAT; per-account and per-link limits are tight because
+/// they protect one password or one Microsoft budget. See the README, "Rate limits".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimitSettings {
+    /// Sign-in tries for one email address, from anywhere (password guessing).
+    pub sign_in_per_account: Rate,
+    /// Sign-in tries from one client address (guessing across many accounts).
+    pub sign_in_per_ip: Rate,
+    pub sign_up_per_ip: Rate,
+    pub invite_accept_per_ip: Rate,
+    /// The person's page, its event stream and its QR renewals, from one address.
+    pub link_per_ip: Rate,
+    /// Opens of one verification link's page and stream, from anywhere.
+    pub link_per_link: Rate,
+    /// New Microsoft presentation requests for one link: each costs a call to
+    /// Microsoft against the shared app registration's throttling budget.
+    pub presentations_per_link: Rate,
+    /// Microsoft's calls to us (presentation callbacks, the sign-in redirect back).
+    /// All of Microsoft arrives from few addresses, so this is only a ceiling.
+    pub microsoft_per_ip: Rate,
+    /// Proxies whose `X-Forwarded-For` is believed. Empty: the socket's address is the
+    /// client, and `X-Forwarded-For` is ignored (anyone can send it).
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+const fn rate(burst: u32, period_secs: u64) -> Rate {
+    match NonZeroU32::new(burst) {
+        Some(burst) => Rate::new(burst, Duration::from_secs(period_secs)),
+        None => panic!("a rate allows at least one"),
+    }
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        RateLimitSettings {
+            sign_in_per_account: rate(10, 15 * 60),
+            sign_in_per_ip: rate(60, 60),
+            sign_up_per_ip: rate(30, 5 * 60),
+            invite_accept_per_ip: rate(30, 5 * 60),
+            link_per_ip: rate(120, 60),
+            link_per_link: rate(60, 60),
+            presentations_per_link: rate(10, 10 * 60),
+            microsoft_per_ip: rate(3000, 60),
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+pub const TRUSTED_PROXIES: &str = "TRACELESS_TRUSTED_PROXIES";
+
+impl RateLimitSettings {
+    /// Reads `TRACELESS_RATE_LIMIT_<NAME>` (each `N/period`, e.g. `10/15min`) and
+    /// `TRACELESS_TRUSTED_PROXIES` (comma-separated addresses or CIDR ranges).
+    pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let defaults = RateLimitSettings::default();
+        let rate = |name: &'static str, default: Rate| -> Result<Rate, ConfigError> {
+            match lookup(name) {
+                None => Ok(default),
+                Some(value) => Rate::parse(&value).ok_or(ConfigError::Invalid {
+                    name,
+                    value,
+                    reason:
+                        "expected a count per period, like 10/min, 30/15min or 5/s (at most a day)"
+                            .into(),
+                }),
+            }
+        };
+        Ok(RateLimitSettings {
+            sign_in_per_account: rate(
+                "TRACELESS_RATE_LIMIT_SIGN_IN_PER_ACCOUNT",
+                defaults.sign_in_per_account,
+            )?,
+            sign_in_per_ip: rate("TRACELESS_RATE_LIMIT_SIGN_IN_PER_IP", defaults.sign_in_per_ip)?,
+            sign_up_per_ip: rate("TRACELESS_RATE_LIMIT_SIGN_UP_PER_IP", defaults.sign_up_per_ip)?,
+            invite_accept_per_ip: rate(
+                "TRACELESS_RATE_LIMIT_INVITE_PER_IP",
+                defaults.invite_accept_per_ip,
+            )?,
+            link_per_ip: rate("TRACELESS_RATE_LIMIT_LINK_PER_IP", defaults.link_per_ip)?,
+            link_per_link: rate("TRACELESS_RATE_LIMIT_LINK_PER_LINK", defaults.link_per_link)?,
+            presentations_per_link: rate(
+                "TRACELESS_RATE_LIMIT_PRESENTATIONS_PER_LINK",
+                defaults.presentations_per_link,
+            )?,
+            microsoft_per_ip: rate(
+                "TRACELESS_RATE_LIMIT_MICROSOFT_PER_IP",
+                defaults.microsoft_per_ip,
+            )?,
+            trusted_proxies: match lookup(TRUSTED_PROXIES) {
+                None => Vec::new(),
+                Some(value) => parse_proxies(&value).map_err(|bad| ConfigError::Invalid {
+                    name: TRUSTED_PROXIES,
+                    value: value.clone(),
+                    reason: format!(
+                        "{bad:?} is not an IP address or CIDR range; expected e.g. 127.0.0.1,10.0.0.0/8"
+                    ),
+                })?,
+            },
+        })
+    }
+}
+
+/// Comma-separated addresses (`10.0.0.7`, `::1`) and ranges (`10.0.0.0/8`); the first
+/// entry that is neither is returned as the error.
+fn parse_proxies(value: &str) -> Result<Vec<IpNet>, String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            entry
+                .parse::<IpNet>()
+                .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| entry.to_owned())
+        })
+        .collect()
+}
+
+/// One keyed limit. Keys that have been quiet long enough to be full again are
+/// forgotten by [`RateLimits`]' housekeeping, so memory follows recent traffic.
+pub struct Limiter<K: Hash + Eq + Clone> {
+    limiter: DefaultKeyedRateLimiter<K>,
+}
+
+impl<K: Hash + Eq + Clone> Limiter<K> {
+    pub fn new(rate: Rate) -> Self {
+        Limiter {
+            limiter: DefaultKeyedRateLimiter::keyed(rate.quota()),
+        }
+    }
+
+    /// Counts one attempt for `key`; refused once the key's allowance is spent.
+    pub fn check(&self, key: &K) -> Result<(), TooMany> {
+        self.limiter.check_key(key).map_err(|not_until| {
+            TooMany::after(not_until.wait_time_from(DefaultClock::default().now()))
+        })
+    }
+
+    fn forget_quiet_keys(&self) {
+        self.limiter.retain_recent();
+        self.limiter.shrink_to_fit();
+    }
+
+    /// How many keys are remembered (for tests of the housekeeping).
+    pub fn len(&self) -> usize {
+        self.limiter.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.limiter.is_empty()
+    }
+}
+
+/// The client address a per-address limit counts. IPv6 clients are counted per /64:
+/// one customer usually holds a whole /64, and could otherwise rotate through it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClientKey(IpAddr);
+
+impl From<IpAddr> for ClientKey {
+    fn from(ip: IpAddr) -> Self {
+        match ip {
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => ClientKey(IpAddr::V4(v4)),
+                None => {
+                    let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                    ClientKey(IpAddr::V6(prefix.into()))
+                }
+            },
+            v4 => ClientKey(v4),
+        }
+    }
+}
+
+/// Every limiter of one running server, shared by the HTTP layer and server functions.
+pub struct RateLimits {
+    pub settings: RateLimitSettings,
+    pub sign_in_per_account: Limiter<String>,
+    pub sign_in_per_ip: Limiter<ClientKey>,
+    pub sign_up_per_ip: Limiter<ClientKey>,
+    pub invite_accept_per_ip: Limiter<ClientKey>,
+    pub link_per_ip: Limiter<ClientKey>,
+    /// Keyed by the link's hash: the secret itself is not kept.
+    pub link_per_link: Limiter<String>,
+    pub microsoft_per_ip: Limiter<ClientKey>,
+}
+
+impl RateLimits {
+    pub fn new(settings: RateLimitSettings) -> Self {
+        RateLimits {
+            sign_in_per_account: Limiter::new(settings.sign_in_per_account),
+            sign_in_per_ip: Limiter::new(settings.sign_in_per_ip),
+            sign_up_per_ip: Limiter::new(settings.sign_up_per_ip),
+            invite_accept_per_ip: Limiter::new(settings.invite_accept_per_ip),
+            link_per_ip: Limiter::new(settings.link_per_ip),
+            link_per_link: Limiter::new(settings.link_per_link),
+            microsoft_per_ip: Limiter::new(settings.microsoft_per_ip),
+            settings,
+        }
+    }
+
+    /// Builds the limiters and starts their housekeeping (on the current Tokio
+    /// runtime), which ends when the last `Arc` is dropped.
+    pub fn start(settings: RateLimitSettings) -> Arc<Self> {
+        let limits = Arc::new(Self::new(settings));
+        tokio::spawn(forget_quiet_keys(Arc::downgrade(&limits)));
+        limits
+    }
+
+    /// One sign-in try for `email`, counted under its normalized form so that case and
+    /// spacing do not open new allowances.
+    pub fn check_sign_in_account(&self, email: &str) -> Result<(), TooMany> {
+        // No address is longer than 320 characters; a longer "email" is not kept whole.
+        let key = EmailAddress::parse(email)
+            .map(|e| e.to_string())
+            .unwrap_or_else(|_| {
+                email
+                    .trim()
+                    .chars()
+                    .take(320)
+                    .collect::<String>()
+                    .to_lowercase()
+            });
+        self.sign_in_per_account.check(&key)
+    }
+
+    fn forget_quiet_keys(&self) {
+        self.sign_in_per_account.forget_quiet_keys();
+        self.sign_in_per_ip.forget_quiet_keys();
+        self.sign_up_per_ip.forget_quiet_keys();
+        self.invite_accept_per_ip.forget_quiet_keys();
+        self.link_per_ip.forget_quiet_keys();
+        self.link_per_link.forget_quiet_keys();
+        self.microsoft_per_ip.forget_quiet_keys();
+    }
+}
+
+async fn forget_quiet_keys(limits: Weak<RateLimits>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let Some(limits) = limits.upgrade() else {
+            return;
+        };
+        limits.forget_quiet_keys();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn rates_parse_as_count_per_period() {
+        let parsed = |s: &str| Rate::parse(s).map(|r| (r.burst.get(), r.period.as_secs()));
+        assert_eq!(parsed("10/min"), Some((10, 60)));
+        assert_eq!(parsed("30/15min"), Some((30, 900)));
+        assert_eq!(parsed(" 5 / s "), Some((5, 1)));
+        assert_eq!(parsed("600/h"), Some((600, 3600)));
+        assert_eq!(parsed("2/10s"), Some((2, 10)));
+        for bad in [
+            "0/min", "10", "10/", "10/week", "-1/min", "10/0min", "10/25h", "x/min",
+        ] {
+            assert_eq!(Rate::parse(bad), None, "{bad}");
+        }
+        assert_eq!(Rate::parse("30/15min").unwrap().to_string(), "30/15min");
+    }
+
+    #[test]
+    fn a_limiter_refuses_after_its_burst_and_keys_are_separate() {
+        let limiter = Limiter::new(Rate::parse("3/min").unwrap());
+        for _ in 0..3 {
+            assert_eq!(limiter.check(&"a"), Ok(()));
+        }
+        let refused = limiter.check(&"a").unwrap_err();
+        // One more is allowed every 20 seconds.
+        assert!(
+            (19..=20).contains(&refused.retry_after_secs()),
+            "{refused:?}"
+        );
+        assert_eq!(limiter.check(&"b"), Ok(()));
+    }
+
+    #[test]
+    fn refusals_say_when_to_try_again() {
+        let words = |secs| TooMany::after(Duration::from_secs(secs)).to_string();
+        assert_eq!(words(30), "Too many attempts. Try again in 30 seconds.");
+        assert_eq!(words(1), "Too many attempts. Try again in 1 second.");
+        assert_eq!(words(300), "Too many attempts. Try again in 5 minutes.");
+        assert_eq!(
+            TooMany::after(Duration::from_millis(1500)).retry_after_secs(),
+            2
+        );
+        assert_eq!(TooMany::after(Duration::ZERO).retry_after_secs(), 1);
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_per_64() {
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(ClientKey::from(a), ClientKey::from(b));
+        assert_ne!(ClientKey::from(a), ClientKey::from(c));
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(
+            ClientKey::from(mapped),
+            ClientKey::from("192.0.2.7".parse::<IpAddr>().unwrap())
+        );
+    }
+
+    fn settings(vars: &[(&str, &str)]) -> Result<RateLimitSettings, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        RateLimitSettings::from_lookup(&|name: &str| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn settings_default_and_override_one_by_one() {
+        assert_eq!(settings(&[]).unwrap(), RateLimitSettings::default());
+        let s = settings(&[
+            ("TRACELESS_RATE_LIMIT_SIGN_IN_PER_ACCOUNT", "3/min"),
+            (TRUSTED_PROXIES, "127.0.0.1, 10.0.0.0/8,::1"),
+        ])
+        .unwrap();
+        assert_eq!(s.sign_in_per_account, Rate::parse("3/min").unwrap());
+        assert_eq!(
+            s.sign_up_per_ip,
+            RateLimitSettings::default().sign_up_per_ip
+        );
+        assert_eq!(s.trusted_proxies.len(), 3);
+        assert!(s.trusted_proxies[1].contains(&"10.1.2.3".parse::<IpAddr>().unwrap()));
+    }
+
+    #[test]
+    fn bad_settings_name_the_variable() {
+        let err = settings(&[("TRACELESS_RATE_LIMIT_LINK_PER_IP", "lots")]).unwrap_err();
+        assert!(
+            err.to_string().contains("TRACELESS_RATE_LIMIT_LINK_PER_IP"),
+            "{err}"
+        );
+        let err = settings(&[(TRUSTED_PROXIES, "10.0.0.1,proxy.internal")]).unwrap_err();
+        assert!(err.to_string().contains(TRUSTED_PROXIES), "{err}");
+        assert!(err.to_string().contains("proxy.internal"), "{err}");
+    }
+}
