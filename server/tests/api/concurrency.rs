@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use app::model::{RecipientPage, StartedVerification};
 use microsoft_emulator::{
-    CONTOSO_ADMIN_EMAIL, CONTOSO_EMPLOYEE_EMAIL, CONTOSO_EMPLOYEE2_EMAIL, PresentOptions, Variant,
-    WalletOutcome,
+    CONTOSO_ADMIN_EMAIL, CONTOSO_EMPLOYEE_EMAIL, CONTOSO_EMPLOYEE2_EMAIL, DeclineOptions,
+    PresentOptions, Variant, WalletOutcome,
 };
 use reqwest::StatusCode;
 use tokio::task::JoinSet;
@@ -112,7 +112,17 @@ async fn hundreds_of_concurrent_callbacks_all_land_and_leave_each_verification_r
                         })
                         .await
                 }
-                Act::Decline => wallet.decline(&url, false).await,
+                // Microsoft documents no callback for a decline; the emulator's test control
+                // sends the undocumented code seen in the field, a retryable try.
+                Act::Decline => {
+                    wallet
+                        .decline_with(DeclineOptions {
+                            request: url,
+                            error_code: Some("userCanceled".into()),
+                            error_message: Some("The user cancelled.".into()),
+                        })
+                        .await
+                }
             }
         });
     }
