@@ -172,9 +172,13 @@ export class Authenticator {
     expect(response.status(), await response.text()).toBe(200);
   }
 
-  async decline(requestUrl: string) {
+  /**
+   * Authenticator reports an error. Microsoft documents no callback for a decline; this is the
+   * emulator's test control that sends an undocumented `presentation_error` code, as seen in the field.
+   */
+  async reportError(requestUrl: string, code = 'userCanceled') {
     const response = await this.request.post(`${EMULATOR_URL}/authenticator/api/decline`, {
-      data: { request: requestUrl, silent: false },
+      data: { request: requestUrl, error_code: code, error_message: 'The user cancelled the request.' },
     });
     expect(response.status(), await response.text()).toBe(200);
   }

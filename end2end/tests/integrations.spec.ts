@@ -140,6 +140,6 @@ test('an authority whose linked domain is not verified is connected but not acti
 
   await expect(page.getByRole('heading', { name: 'Microsoft Verified ID is connected but not active' })).toBeVisible();
   await expect(page.getByTestId('linked-domain-unverified')).toContainText('not verified');
-  await expect(integrations.card().getByText('Not active')).toBeVisible();
+  await expect(integrations.card().getByText('Not active', { exact: true })).toBeVisible();
   await expect(page.getByRole('button', { name: 'Log in to your tenant again' })).toBeVisible();
 });
