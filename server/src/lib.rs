@@ -8,8 +8,8 @@ mod cross_site;
 pub mod microsoft;
 mod rate_limit;
 mod routes;
-pub mod shutdown;
 pub mod security_headers;
+pub mod shutdown;
 pub mod startup;
 pub mod telemetry;
 

@@ -4,8 +4,8 @@
 
 use anyhow::Context;
 use traceless::config::Settings;
-use traceless::integrations::VerifierIdentity;
 use traceless::config::VerifierSetting;
+use traceless::integrations::VerifierIdentity;
 use traceless::microsoft::{ClientCredentials, Did, MicrosoftClient, MicrosoftEndpoints, TenantId};
 use url::Url;
 

@@ -35,6 +35,8 @@ const ANY_TEAMMATE: &[&str] = &[
 const ADMINS_ONLY: &[&str] = &[
     "start_microsoft_connect",
     "remove_microsoft_integration",
+    "choose_microsoft_connection",
+    "set_microsoft_email_claim",
     "audit_log",
     "team_members",
     "invite_teammate",
@@ -94,6 +96,8 @@ fn arguments<'a>(name: &str, ids: &'a Ids) -> Vec<(&'static str, &'a str)> {
         "update_verification_settings" => {
             vec![("link_lifetime_hours", "1"), ("face_check_threshold", "50")]
         }
+        "choose_microsoft_connection" => vec![("option", "authority VerifiedEmployee")],
+        "set_microsoft_email_claim" => vec![("email_claim", "mail")],
         _ => vec![],
     }
 }
@@ -116,15 +120,13 @@ async fn snapshot(app: &TestApp) -> Vec<String> {
             "organizations",
             "id, verification_link_hours, face_check_threshold",
         ),
-        ("microsoft_integrations", "organization_id"),
+        ("microsoft_integrations", "organization_id, email_claim"),
+        ("microsoft_pending_connections", "organization_id"),
         ("microsoft_connect_attempts", "id"),
         ("audit_log", "id"),
     ] {
         // quote(): ids are stored as blobs.
-        let columns: Vec<String> = columns
-            .split(", ")
-            .map(|c| format!("quote({c})"))
-            .collect();
+        let columns: Vec<String> = columns.split(", ").map(|c| format!("quote({c})")).collect();
         let found: Vec<String> = sqlx::query_scalar(&format!(
             "SELECT '{table}:' || concat_ws('|', {}) FROM {table} ORDER BY 1",
             columns.join(", ")

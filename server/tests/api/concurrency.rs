@@ -47,7 +47,7 @@ impl Act {
             Act::Present => ("verified", "verified"),
             Act::PresentSomeoneElse => ("failed", "failed.different_email"),
             // Declining may be retried on the same link: not terminal.
-            Act::Decline => ("opened", "attempt_failed.declined"),
+            Act::Decline => ("opened", "attempt_failed.authenticator_error"),
         }
     }
 }

@@ -6,8 +6,8 @@ use std::time::Duration;
 use app::error::AppError;
 use app::model::{RecipientPage, StartedVerification, VerificationDetail};
 use microsoft_emulator::{
-    CONTOSO_ADMIN_EMAIL, CONTOSO_EMPLOYEE_EMAIL, CONTOSO_EMPLOYEE2_EMAIL, CallbackFault,
-    FaultSpec, PresentOptions, Variant,
+    CONTOSO_ADMIN_EMAIL, CONTOSO_EMPLOYEE_EMAIL, CONTOSO_EMPLOYEE2_EMAIL, CallbackFault, FaultSpec,
+    PresentOptions, Variant,
 };
 use reqwest::StatusCode;
 
