@@ -121,10 +121,7 @@ async fn snapshot(app: &TestApp) -> Vec<String> {
         ("audit_log", "id"),
     ] {
         // quote(): ids are stored as blobs.
-        let columns: Vec<String> = columns
-            .split(", ")
-            .map(|c| format!("quote({c})"))
-            .collect();
+        let columns: Vec<String> = columns.split(", ").map(|c| format!("quote({c})")).collect();
         let found: Vec<String> = sqlx::query_scalar(&format!(
             "SELECT '{table}:' || concat_ws('|', {}) FROM {table} ORDER BY 1",
             columns.join(", ")
