@@ -13,6 +13,9 @@ pub enum Action {
     MicrosoftConnected,
     MicrosoftConnectFailed,
     MicrosoftRemoved,
+    MicrosoftConsentGranted,
+    MicrosoftChoiceNeeded,
+    MicrosoftEmailClaimChanged,
 }
 
 impl Action {
@@ -22,6 +25,9 @@ impl Action {
             Action::MicrosoftConnected => "microsoft.connected",
             Action::MicrosoftConnectFailed => "microsoft.connect_failed",
             Action::MicrosoftRemoved => "microsoft.removed",
+            Action::MicrosoftConsentGranted => "microsoft.consent_granted",
+            Action::MicrosoftChoiceNeeded => "microsoft.choice_needed",
+            Action::MicrosoftEmailClaimChanged => "microsoft.email_claim_changed",
         }
     }
 
@@ -31,6 +37,9 @@ impl Action {
             "microsoft.connected" => "Connected Microsoft Verified ID",
             "microsoft.connect_failed" => "Connecting Microsoft Verified ID failed",
             "microsoft.removed" => "Removed Microsoft Verified ID",
+            "microsoft.consent_granted" => "Granted admin consent at Microsoft",
+            "microsoft.choice_needed" => "Asked to choose the Verified ID credential",
+            "microsoft.email_claim_changed" => "Changed the credential's email claim",
             _ => "Other",
         }
     }

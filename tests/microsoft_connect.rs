@@ -99,13 +99,23 @@ impl TestEmu {
         get("code").unwrap_or_else(|| panic!("no code: {q:?}"))
     }
 
-    /// A signed-in admin's authorization request and code.
+    /// A signed-in admin's authorization request and code, after the admin consent leg
+    /// (granted directly: the consent page itself is tested in the emulator and the server).
     async fn admin_code(
         &self,
         ms: &MicrosoftClient,
         account: &str,
     ) -> (AuthorizationRequest, String) {
-        let auth = ms.authorization_request(&redirect());
+        let seed = Seed::demo();
+        let tenant = seed
+            .tenants
+            .iter()
+            .find(|t| t.users.iter().any(|u| u.mail.as_deref() == Some(account)))
+            .expect("a demo user");
+        if tenant.verified_id.is_some() {
+            self.emu.grant_admin_consent(&tenant.id, DEV_CLIENT_ID);
+        }
+        let auth = ms.authorization_request(None, &redirect());
         let code = self.sign_in(&auth, account).await;
         (auth, code)
     }
@@ -129,7 +139,7 @@ async fn forged_id_token(t: &TestEmu, edit: impl FnOnce(&mut Value)) -> (Token, 
     let ms = t.client();
     let (auth, code) = t.admin_code(&ms, CONTOSO_ADMIN_EMAIL).await;
     let tokens = ms
-        .exchange_code(&code, &auth.pkce_verifier, &redirect())
+        .exchange_code(&code, &auth.pkce_verifier, &redirect(), &auth.token_tenant)
         .await
         .unwrap();
     let mut claims = payload(tokens.id_token.expose());
@@ -154,7 +164,13 @@ async fn a_contoso_admin_connects_with_domains_authority_and_credential_type() {
     let (auth, code) = t.admin_code(&ms, CONTOSO_ADMIN_EMAIL).await;
 
     let connected = ms
-        .connect(&code, &auth.pkce_verifier, &redirect(), &auth.nonce)
+        .read_tenant(
+            &code,
+            &auth.pkce_verifier,
+            &redirect(),
+            &auth.nonce,
+            &auth.token_tenant,
+        )
         .await
         .unwrap();
 
@@ -181,10 +197,13 @@ async fn a_contoso_admin_connects_with_domains_authority_and_credential_type() {
             ("contoso.onmicrosoft.com", false, true)
         ]
     );
-    assert_eq!(connected.authority.did.as_str(), CONTOSO_DID);
-    assert_eq!(connected.authority.id, CONTOSO_AUTHORITY_ID);
+    assert_eq!(connected.authorities.len(), 1);
+    let offer = &connected.authorities[0];
+    assert_eq!(offer.authority.did.as_str(), CONTOSO_DID);
+    assert_eq!(offer.authority.id, CONTOSO_AUTHORITY_ID);
+    assert!(offer.authority.is_ready());
     assert_eq!(
-        connected
+        offer
             .authority
             .linked_domain_urls
             .iter()
@@ -193,9 +212,16 @@ async fn a_contoso_admin_connects_with_domains_authority_and_credential_type() {
         vec!["https://verifiedid.contoso.com/"]
     );
     assert_eq!(
-        connected.credential_types,
+        offer
+            .contracts
+            .iter()
+            .flat_map(|c| c.credential_types.clone())
+            .collect::<Vec<_>>(),
         vec![CredentialType::verified_employee()]
     );
+    // The app role is granted with the admin consent, and proven with a real token.
+    let role = ms.app_token(&contoso).await.unwrap();
+    assert!(!role.roles.is_empty());
 }
 
 #[tokio::test]
@@ -205,7 +231,7 @@ async fn the_steps_one_by_one_give_the_same_picture() {
     let (auth, code) = t.admin_code(&ms, CONTOSO_ADMIN_EMAIL).await;
 
     let tokens = ms
-        .exchange_code(&code, &auth.pkce_verifier, &redirect())
+        .exchange_code(&code, &auth.pkce_verifier, &redirect(), &auth.token_tenant)
         .await
         .unwrap();
     assert!(tokens.expires_at.is_some());
@@ -244,7 +270,13 @@ async fn a_tenant_without_verified_id_is_verified_id_not_set_up() {
     let (auth, code) = t.admin_code(&ms, NORTHWIND_ADMIN_EMAIL).await;
 
     let err = ms
-        .connect(&code, &auth.pkce_verifier, &redirect(), &auth.nonce)
+        .read_tenant(
+            &code,
+            &auth.pkce_verifier,
+            &redirect(),
+            &auth.nonce,
+            &auth.token_tenant,
+        )
         .await
         .unwrap_err();
 
@@ -258,7 +290,7 @@ async fn an_id_token_with_a_flipped_signature_byte_is_refused() {
     let ms = t.client();
     let (auth, code) = t.admin_code(&ms, CONTOSO_ADMIN_EMAIL).await;
     let tokens = ms
-        .exchange_code(&code, &auth.pkce_verifier, &redirect())
+        .exchange_code(&code, &auth.pkce_verifier, &redirect(), &auth.token_tenant)
         .await
         .unwrap();
     let mut parts: Vec<String> = tokens
@@ -360,10 +392,15 @@ async fn a_wrong_pkce_verifier_is_rejected_with_invalid_grant() {
     let t = spawn_emu().await;
     let ms = t.client();
     let (_auth, code) = t.admin_code(&ms, CONTOSO_ADMIN_EMAIL).await;
-    let other = ms.authorization_request(&redirect());
+    let other = ms.authorization_request(None, &redirect());
 
     let err = ms
-        .exchange_code(&code, &other.pkce_verifier, &redirect())
+        .exchange_code(
+            &code,
+            &other.pkce_verifier,
+            &redirect(),
+            &other.token_tenant,
+        )
         .await
         .unwrap_err();
 
@@ -389,12 +426,12 @@ async fn a_code_redeemed_twice_is_rejected() {
     let t = spawn_emu().await;
     let ms = t.client();
     let (auth, code) = t.admin_code(&ms, CONTOSO_ADMIN_EMAIL).await;
-    ms.exchange_code(&code, &auth.pkce_verifier, &redirect())
+    ms.exchange_code(&code, &auth.pkce_verifier, &redirect(), &auth.token_tenant)
         .await
         .unwrap();
 
     let err = ms
-        .exchange_code(&code, &auth.pkce_verifier, &redirect())
+        .exchange_code(&code, &auth.pkce_verifier, &redirect(), &auth.token_tenant)
         .await
         .unwrap_err();
 
@@ -412,7 +449,7 @@ async fn a_wrong_client_secret_is_rejected_with_invalid_client() {
     let ms = t.client_with("not-the-secret", MicrosoftClient::DEFAULT_TIMEOUT);
 
     let err = ms
-        .exchange_code(&code, &auth.pkce_verifier, &redirect())
+        .exchange_code(&code, &auth.pkce_verifier, &redirect(), &auth.token_tenant)
         .await
         .unwrap_err();
 
@@ -431,7 +468,13 @@ async fn graph_answering_503_is_unavailable_at_the_graph_step() {
     t.emu.faults().add(FaultSpec::status("/graph/*", 503));
 
     let err = ms
-        .connect(&code, &auth.pkce_verifier, &redirect(), &auth.nonce)
+        .read_tenant(
+            &code,
+            &auth.pkce_verifier,
+            &redirect(),
+            &auth.nonce,
+            &auth.token_tenant,
+        )
         .await
         .unwrap_err();
 
@@ -460,7 +503,7 @@ async fn a_token_endpoint_outage_is_unavailable_not_a_refusal() {
         .add(FaultSpec::status("/login/*/oauth2/v2.0/token", 503).times(1));
 
     let err = ms
-        .exchange_code(&code, &auth.pkce_verifier, &redirect())
+        .exchange_code(&code, &auth.pkce_verifier, &redirect(), &auth.token_tenant)
         .await
         .unwrap_err();
 
@@ -486,7 +529,13 @@ async fn a_slow_admin_api_times_out_at_the_admin_api_step() {
         .add(FaultSpec::latency("/verifiedid/*", 2_000));
 
     let err = ms
-        .connect(&code, &auth.pkce_verifier, &redirect(), &auth.nonce)
+        .read_tenant(
+            &code,
+            &auth.pkce_verifier,
+            &redirect(),
+            &auth.nonce,
+            &auth.token_tenant,
+        )
         .await
         .unwrap_err();
 
@@ -571,7 +620,13 @@ async fn a_non_admin_of_a_consented_tenant_is_refused_by_the_admin_api() {
         .await;
 
     let err = ms
-        .connect(&code, &auth.pkce_verifier, &redirect(), &auth.nonce)
+        .read_tenant(
+            &code,
+            &auth.pkce_verifier,
+            &redirect(),
+            &auth.nonce,
+            &auth.token_tenant,
+        )
         .await
         .unwrap_err();
 

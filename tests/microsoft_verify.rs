@@ -231,13 +231,56 @@ async fn a_request_for_an_unknown_credential_type_is_rejected_naming_the_field()
 }
 
 #[tokio::test]
+async fn one_503_is_tried_again_after_the_retry_after_microsoft_asked_for() {
+    let emu = spawn_emu().await;
+    let token = contoso_app_token(&emu).await;
+    emu.faults().add(
+        FaultSpec {
+            retry_after_secs: Some(1),
+            ..FaultSpec::status("/verifiedid/*/createPresentationRequest", 503)
+        }
+        .times(1),
+    );
+    let started = std::time::Instant::now();
+
+    let created = client(&emu)
+        .create_presentation_request(&token, &request(CONTOSO_DID))
+        .await
+        .expect("the second try succeeds");
+
+    assert!(created.url.starts_with("openid-vc://"));
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After honoured"
+    );
+}
+
+#[tokio::test]
+async fn app_tokens_are_reused_until_shortly_before_they_expire() {
+    let emu = spawn_emu().await;
+    emu.grant_admin_consent(CONTOSO_TENANT_ID, DEV_CLIENT_ID);
+    let ms = client(&emu);
+    let first = ms.app_token(&contoso()).await.unwrap();
+    // Any further token request would fail: the cached token is used.
+    emu.faults()
+        .add(FaultSpec::status("/login/*/oauth2/v2.0/token", 400));
+    let second = ms.app_token(&contoso()).await.unwrap();
+    assert_eq!(first.token.expose(), second.token.expose());
+    ms.forget_app_token(&contoso());
+    assert!(ms.app_token(&contoso()).await.is_err());
+}
+
+#[tokio::test]
 async fn a_request_service_outage_is_unavailable() {
     let emu = spawn_emu().await;
     let token = contoso_app_token(&emu).await;
-    emu.faults()
-        .add(FaultSpec::status("/verifiedid/*/createPresentationRequest", 503).times(1));
+    emu.faults().add(FaultSpec::status(
+        "/verifiedid/*/createPresentationRequest",
+        503,
+    ));
 
     let err = client(&emu)
+        .with_retry_policy(traceless::microsoft::RetryPolicy::NONE)
         .create_presentation_request(&token, &request(CONTOSO_DID))
         .await
         .unwrap_err();

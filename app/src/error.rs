@@ -33,6 +33,13 @@ pub enum AppError {
     },
     #[error("Something went wrong on our side. Try again in a moment.")]
     Internal,
+    /// A service we depend on (Microsoft) is not answering or refused; says who and what
+    /// to do. With `retry_after_secs`, the page tries again by itself after that long.
+    #[error("{message}")]
+    Upstream {
+        message: String,
+        retry_after_secs: Option<u32>,
+    },
     /// The request never reached us or the answer could not be read.
     #[error("Could not reach Traceless. Check your connection and try again.")]
     Transport(String),
@@ -88,6 +95,11 @@ impl AppError {
             AppError::Gone(_) => 410,
             AppError::TooManyRequests { .. } => 429,
             AppError::Internal | AppError::Transport(_) => 500,
+            AppError::Upstream {
+                retry_after_secs: Some(_),
+                ..
+            } => 503,
+            AppError::Upstream { .. } => 502,
         }
     }
 }

@@ -88,8 +88,32 @@ pub struct MicrosoftCard {
     /// Organization administrators may connect and remove; others only look.
     pub can_manage: bool,
     pub connection: Option<MicrosoftConnection>,
+    /// A connect waiting for the admin to pick an authority and credential.
+    pub pending: Option<PendingChoice>,
     /// The outcome of the last return from Microsoft in this session, shown once.
     pub outcome: Option<ConnectOutcome>,
+}
+
+/// Several authorities or credential types: the admin picks one on the card.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingChoice {
+    pub tenant_name: String,
+    pub domains: Vec<String>,
+    pub options: Vec<ChoiceOption>,
+    /// When the choice stops being offered.
+    pub expires_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChoiceOption {
+    pub authority_id: String,
+    pub authority_name: String,
+    pub authority_did: String,
+    pub linked_domain_verified: bool,
+    pub credential_type: String,
+    pub claims: Vec<String>,
+    /// The claim taken for the email unless the admin picks another; `None`: they must.
+    pub default_email_claim: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -98,6 +122,10 @@ pub struct MicrosoftConnection {
     pub tenant_id: String,
     pub authority_did: String,
     pub credential_type: String,
+    /// False when the authority's linked domain is not verified: nothing can be verified.
+    pub active: bool,
+    pub email_claim: String,
+    pub available_claims: Vec<String>,
     pub domains: Vec<String>,
     pub microsoft_account: String,
     pub connected_by: String,
@@ -107,6 +135,7 @@ pub struct MicrosoftConnection {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ConnectOutcome {
     Connected,
+    ChoiceNeeded,
     Failed { code: String, detail: String },
 }
 

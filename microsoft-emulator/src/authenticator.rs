@@ -1,6 +1,7 @@
 //! The simulated Microsoft Authenticator: the person's phone. It opens an `openid-vc://` URL (or a
-//! request id), holds the seed users' VerifiedEmployee credentials, and scans, presents (in several
-//! right and wrong ways) or declines, which makes "Microsoft" send the callbacks to the relying party.
+//! request id), holds the seed users' credentials, and scans, presents (in several right and
+//! wrong ways) or declines, which makes "Microsoft" send the callbacks to the relying party, or
+//! refuses locally where Microsoft documents no callback.
 
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::errors::VcError;
 use crate::faults::CallbackFault;
@@ -24,14 +25,15 @@ use crate::verifiedid::PresentationRequest;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Variant {
-    /// The user's own credential (revoked if the seed says so).
+    /// The user's own credential of the requested type (revoked if the seed says so).
     #[default]
     Valid,
-    /// The user's credential, marked revoked.
+    /// The user's credential, marked revoked: refused at the wallet unless `allowRevoked`.
     Revoked,
-    /// The user's claims in a credential issued by another tenant (Fabrikam for Contoso users).
+    /// The user's claims in a credential issued by another tenant that issues the type (Fabrikam
+    /// for Contoso users): refused at the wallet unless `acceptedIssuers` allows it.
     OtherTenant,
-    /// The user's own credential, but its `mail` claim differs from the user's mail.
+    /// The user's own credential, but its `mail` (or `email`) claim differs from the user's.
     DifferentMail,
     /// Face Check scores below the request's threshold.
     FaceCheckLow,
@@ -67,8 +69,8 @@ pub struct PresentOptions {
     #[serde(default)]
     pub variant: Variant,
     /// Send `presentation_verified` even where Microsoft would refuse (revoked with
-    /// allowRevoked=false, issuer not in acceptedIssuers, constraints not met), so the relying
-    /// party's own checks can be tested.
+    /// allowRevoked=false, issuer not in acceptedIssuers, unverified linked domain with
+    /// validateLinkedDomain, constraints not met), so the relying party's own checks can be tested.
     #[serde(default)]
     pub trust_wallet: bool,
     /// With includeReceipt: send `receipt.vp_token` as an array instead of a string.
@@ -93,7 +95,7 @@ pub struct WalletOutcome {
     pub request_id: String,
     /// Callbacks sent, in order, with the relying party's answers.
     pub callbacks: Vec<SentCallback>,
-    /// `requestStatus` values that a `drop` fault or a silent decline swallowed.
+    /// `requestStatus` values that a `drop` fault swallowed.
     pub dropped: Vec<String>,
     /// The callback fault applied, if any.
     pub fault: Option<CallbackFault>,
@@ -124,6 +126,10 @@ pub enum WalletError {
     UnknownUser(String),
     #[error("{0}")]
     NoMatchingCredential(String),
+    /// The wallet refused to present (issuer not accepted, revoked, unverified linked domain):
+    /// Authenticator shows this, and no callback is sent.
+    #[error("{0}")]
+    Refused(String),
 }
 
 impl WalletError {
@@ -132,7 +138,9 @@ impl WalletError {
             WalletError::UnknownRequest(_) | WalletError::UnknownUser(_) => StatusCode::NOT_FOUND,
             WalletError::Expired(_) => StatusCode::GONE,
             WalletError::AlreadyCompleted(_) => StatusCode::CONFLICT,
-            WalletError::NoMatchingCredential(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            WalletError::NoMatchingCredential(_) | WalletError::Refused(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
         }
     }
     fn code(&self) -> &'static str {
@@ -142,6 +150,7 @@ impl WalletError {
             WalletError::AlreadyCompleted(_) => "request_completed",
             WalletError::UnknownUser(_) => "unknown_user",
             WalletError::NoMatchingCredential(_) => "no_matching_credential",
+            WalletError::Refused(_) => "credential_refused",
         }
     }
     pub(crate) fn into_vc_error(self) -> VcError {
@@ -196,7 +205,8 @@ pub(crate) fn retrieve(
 }
 
 fn status_body(req: &PresentationRequest, status: &str) -> Value {
-    json!({"requestId": req.id, "requestStatus": status, "state": req.state})
+    json!({"requestId": req.id, "requestStatus": status, "state": req.state,
+           "correlationId": uuid::Uuid::new_v4().to_string()})
 }
 
 async fn post_once(
@@ -309,7 +319,6 @@ async fn finish(
     state: &EmulatorState,
     req: &PresentationRequest,
     terminal: Value,
-    silent: bool,
 ) -> Result<WalletOutcome, WalletError> {
     let mut out = new_outcome(&req.id);
     let (was_retrieved, deferred) = {
@@ -343,21 +352,23 @@ async fn finish(
         }
         bodies.push(terminal.clone());
     }
-    if silent {
-        let terminal_status = terminal["requestStatus"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        out.dropped.push(terminal_status.clone());
-        bodies.retain(|b| b["requestStatus"] != terminal["requestStatus"]);
-    }
     deliver(state, req, bodies, fault, &mut out).await;
     Ok(out)
 }
 
 fn presentation_error(req: &PresentationRequest, code: &str, message: &str) -> Value {
     json!({"requestId": req.id, "requestStatus": "presentation_error", "state": req.state,
+           "correlationId": uuid::Uuid::new_v4().to_string(),
            "error": {"code": code, "message": message}})
+}
+
+/// What the wallet and Microsoft do with a presentation.
+enum Verdict {
+    /// The terminal callback Microsoft sends.
+    Send(Value),
+    /// Refused before anything reaches the relying party: Authenticator shows the reason and no
+    /// callback is sent (Microsoft documents no error code for these; the RP sees silence).
+    Refuse(String),
 }
 
 /// Decides what "Microsoft" sends for a presentation, and builds it.
@@ -365,39 +376,42 @@ fn presentation_callback(
     state: &EmulatorState,
     req: &PresentationRequest,
     opts: &PresentOptions,
-) -> Result<Value, WalletError> {
+) -> Result<Verdict, WalletError> {
     let seed = state.seed();
     let (home, user): (Tenant, User) =
         seed.user(&opts.user)
             .map(|(t, u)| (t.clone(), u.clone()))
             .ok_or_else(|| WalletError::UnknownUser(opts.user.clone()))?;
-    let Some(credential) = user.credential.clone() else {
+    // The wallet offers only credentials of the requested type.
+    let Some(credential) = user
+        .credentials()
+        .find(|c| c.vc_type == req.credential_type)
+        .cloned()
+    else {
         return Err(WalletError::NoMatchingCredential(format!(
-            "{} holds no VerifiedEmployee credential",
-            opts.user
+            "{} holds no {} credential",
+            opts.user, req.credential_type
         )));
     };
-    if req.credential_type != VERIFIED_EMPLOYEE {
-        return Err(WalletError::NoMatchingCredential(format!(
-            "the wallet holds no {} credential",
-            req.credential_type
-        )));
-    }
-    // The issuing tenant: the user's own, or another tenant with Verified ID.
+    let issues = |t: &Tenant| {
+        t.verified_id.as_ref().is_some_and(|a| {
+            a.contracts
+                .iter()
+                .any(|c| c.vc_types.iter().any(|ty| ty == &req.credential_type))
+        })
+    };
+    // The issuing tenant: the user's own, or another tenant that issues this type.
     let issuer_tenant = if opts.variant == Variant::OtherTenant {
         seed.tenants
             .iter()
-            .find(|t| t.id != home.id && t.id != req.tenant_id && t.verified_id.is_some())
-            .or_else(|| {
-                seed.tenants
-                    .iter()
-                    .find(|t| t.id != home.id && t.verified_id.is_some())
-            })
+            .find(|t| t.id != home.id && t.id != req.tenant_id && issues(t))
+            .or_else(|| seed.tenants.iter().find(|t| t.id != home.id && issues(t)))
             .cloned()
             .ok_or_else(|| {
-                WalletError::NoMatchingCredential(
-                    "no other tenant with Verified ID in the seed".into(),
-                )
+                WalletError::NoMatchingCredential(format!(
+                    "no other tenant in the seed issues {}",
+                    req.credential_type
+                ))
             })?
     } else {
         home.clone()
@@ -411,83 +425,81 @@ fn presentation_callback(
     drop(seed);
 
     if opts.variant == Variant::FaceCheckLow {
-        return Ok(presentation_error(
-            req,
-            "claimValidationError",
-            "Match confidence score failing to meet the threshold.",
-        ));
+        return Ok(Verdict::Send(face_check_failed(req)));
     }
     let revoked = credential.revoked || opts.variant == Variant::Revoked;
-    let mut mail = user.mail.clone().unwrap_or_else(|| user.upn.clone());
+    let mut claims = if credential.vc_type == VERIFIED_EMPLOYEE {
+        verified_employee_claims(&user, &issuer_tenant, &credential)
+    } else {
+        credential.claims.clone()
+    };
     if opts.variant == Variant::DifferentMail {
+        let Some((name, Value::String(mail))) = ["mail", "email"]
+            .iter()
+            .find_map(|n| claims.get(*n).map(|v| (*n, v.clone())))
+        else {
+            return Err(WalletError::NoMatchingCredential(format!(
+                "{}'s credential carries no email address to alter",
+                opts.user
+            )));
+        };
         let (local, domain) = mail.split_once('@').unwrap_or((&mail, "example.com"));
-        mail = format!("{local}.other@{domain}");
-    }
-    let initial = issuer_tenant
-        .domains
-        .iter()
-        .find(|d| d.is_initial)
-        .map(|d| d.name.clone())
-        .unwrap_or_default();
-    let local = user.upn.split('@').next().unwrap_or_default();
-    let mut claims = serde_json::Map::new();
-    claims.insert("displayName".into(), json!(user.display_name));
-    claims.insert("givenName".into(), json!(user.given_name));
-    claims.insert("surname".into(), json!(user.surname));
-    if let Some(j) = &user.job_title {
-        claims.insert("jobTitle".into(), json!(j));
-    }
-    if let Some(l) = &user.preferred_language {
-        claims.insert("preferredLanguage".into(), json!(l));
-    }
-    claims.insert("mail".into(), json!(mail));
-    claims.insert("revocationId".into(), json!(format!("{local}@{initial}")));
-    if let Some(p) = &credential.photo {
-        claims.insert("photo".into(), json!(p));
+        claims.insert(name.into(), json!(format!("{local}.other@{domain}")));
     }
 
     if !opts.trust_wallet {
+        // presentation-request-api: `acceptedIssuers` limits which issuers' credentials can be
+        // presented; Authenticator offers no other.
         if !req.accepted_issuers.is_empty()
             && !req.accepted_issuers.iter().any(|i| i == &authority.did)
         {
-            return Ok(presentation_error(
-                req,
-                "issuerNotAccepted",
-                "The presented credential's issuer is not in acceptedIssuers.",
-            ));
+            return Ok(Verdict::Refuse(format!(
+                "No credential from an accepted issuer: this credential was issued by {}.",
+                authority.did
+            )));
         }
+        // presentation-request-api: `allowRevoked` false (the default) refuses a revoked one.
         if revoked && !req.allow_revoked {
-            return Ok(presentation_error(
-                req,
-                "credentialRevoked",
-                "The presented credential has been revoked.",
+            return Ok(Verdict::Refuse(
+                "This credential has been revoked by its issuer.".into(),
             ));
         }
+        // presentation-request-api: `validateLinkedDomain` true needs a verified linked domain.
+        if req.validate_linked_domain && !authority.linked_domains_verified {
+            return Ok(Verdict::Refuse(format!(
+                "The issuer's linked domain could not be verified ({}).",
+                authority.did
+            )));
+        }
+        // presentation-request-api (constraints): claimValidationError.
         if !req.constraints.iter().all(|c| c.holds(&claims)) {
-            return Ok(presentation_error(
+            return Ok(Verdict::Send(presentation_error(
                 req,
                 "claimValidationError",
                 "The presented credential does not satisfy the request's constraints.",
-            ));
+            )));
         }
     }
     let mut vcd = json!({
         "issuer": authority.did,
-        "type": ["VerifiableCredential", VERIFIED_EMPLOYEE],
+        "type": ["VerifiableCredential", credential.vc_type],
         "claims": claims,
         "credentialState": {"revocationStatus": if revoked { "REVOKED" } else { "VALID" }},
-        "domainValidation": {"url": authority.linked_domain_urls.first().cloned().unwrap_or_default()},
         "issuanceDate": credential.issuance_date,
-        "expirationDate": credential.expiration_date,
     });
+    // presentation-request-api (callback): optional fields are absent, not null.
+    if authority.linked_domains_verified {
+        vcd["domainValidation"] =
+            json!({"url": authority.linked_domain_urls.first().cloned().unwrap_or_default()});
+    }
+    if let Some(expires) = &credential.expiration_date {
+        vcd["expirationDate"] = json!(expires);
+    }
     if let Some(threshold) = req.face_check_threshold {
         if credential.face_match_score < threshold {
-            return Ok(presentation_error(
-                req,
-                "claimValidationError",
-                "Match confidence score failing to meet the threshold.",
-            ));
+            return Ok(Verdict::Send(face_check_failed(req)));
         }
+        // using-facecheck: the score and photo quality, only for Face Check requests.
         vcd["faceCheck"] = json!({"matchConfidenceScore": credential.face_match_score, "sourcePhotoQuality": "HIGH"});
     }
     let subject = format!("did:ion:EiA{}", random_token(32));
@@ -497,10 +509,12 @@ fn presentation_callback(
         "state": req.state,
         "subject": subject,
         "verifiedCredentialsData": [vcd],
+        // Not in the documented schema, but present in real callbacks: clients must ignore it.
+        "correlationId": uuid::Uuid::new_v4().to_string(),
     });
     if req.include_receipt {
         let vc = state.0.keys.sign(&json!({"iss": authority.did, "sub": subject, "jti": format!("urn:pic:{}", random_token(16)),
-            "vc": {"type": ["VerifiableCredential", VERIFIED_EMPLOYEE], "credentialSubject": body["verifiedCredentialsData"][0]["claims"]}}));
+            "vc": {"type": ["VerifiableCredential", credential.vc_type], "credentialSubject": body["verifiedCredentialsData"][0]["claims"]}}));
         let vp = state.0.keys.sign(
             &json!({"iss": subject, "aud": req.authority, "nonce": req.nonce,
             "vp": {"type": ["VerifiablePresentation"], "verifiableCredential": [vc]}}),
@@ -512,7 +526,64 @@ fn presentation_callback(
             "state": req.state,
         });
     }
-    Ok(body)
+    Ok(Verdict::Send(body))
+}
+
+/// using-facecheck: below the threshold Microsoft sends claimValidationError, without the score.
+fn face_check_failed(req: &PresentationRequest) -> Value {
+    presentation_error(
+        req,
+        "claimValidationError",
+        "Match confidence score failing to meet the threshold.",
+    )
+}
+
+/// A VerifiedEmployee credential's claims, from the directory profile (verified-employee card).
+/// Empty attributes are left out, as Microsoft leaves out `mail` for a user without one.
+fn verified_employee_claims(
+    user: &User,
+    issuer: &Tenant,
+    credential: &crate::seed::Credential,
+) -> Map<String, Value> {
+    let initial = issuer
+        .domains
+        .iter()
+        .find(|d| d.is_initial)
+        .map(|d| d.name.clone())
+        .unwrap_or_default();
+    let local = user.upn.split('@').next().unwrap_or_default();
+    let mut claims = Map::new();
+    claims.insert("displayName".into(), json!(user.display_name));
+    claims.insert("givenName".into(), json!(user.given_name));
+    claims.insert("surname".into(), json!(user.surname));
+    if let Some(j) = &user.job_title {
+        claims.insert("jobTitle".into(), json!(j));
+    }
+    if let Some(l) = &user.preferred_language {
+        claims.insert("preferredLanguage".into(), json!(l));
+    }
+    if let Some(m) = &user.mail {
+        claims.insert("mail".into(), json!(m));
+    }
+    claims.insert("revocationId".into(), json!(format!("{local}@{initial}")));
+    if let Some(p) = &credential.photo {
+        claims.insert("photo".into(), json!(p));
+    }
+    claims
+}
+
+/// How the person declines.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct DeclineOptions {
+    /// The `openid-vc://?request_uri=...` URL, the request_uri itself, or the request id.
+    pub request: String,
+    /// Test control, not Microsoft behaviour: send `presentation_error` with this code (and
+    /// `error_message`). Field reports show codes beyond the documented ones; this lets a
+    /// relying party's handling of unknown codes be tested.
+    #[serde(default)]
+    pub error_code: Option<String>,
+    #[serde(default)]
+    pub error_message: Option<String>,
 }
 
 /// A cheap handle that drives the simulated Authenticator from Rust.
@@ -552,21 +623,52 @@ impl Authenticator {
     pub async fn present_with(&self, opts: PresentOptions) -> Result<WalletOutcome, WalletError> {
         let id = request_id_of(&opts.request);
         let req = retrieve(&self.state, &id)?;
-        let body = presentation_callback(&self.state, &req, &opts)?;
-        finish(&self.state, &req, body, false).await
+        match presentation_callback(&self.state, &req, &opts)? {
+            Verdict::Send(body) => finish(&self.state, &req, body).await,
+            Verdict::Refuse(reason) => {
+                // The wallet fetched the request (request_retrieved), then refused locally.
+                self.open(&req).await;
+                Err(WalletError::Refused(reason))
+            }
+        }
     }
 
-    /// The person declines. Microsoft documents no callback for this; the emulator sends
-    /// `presentation_error` with `userCanceled` unless `silent`.
-    pub async fn decline(&self, request: &str, silent: bool) -> Result<WalletOutcome, WalletError> {
-        let id = request_id_of(request);
+    /// The person declines. Microsoft documents no callback for a decline, so none is sent (only
+    /// `request_retrieved` if the request had not been opened); the request stays open until it
+    /// expires.
+    pub async fn decline(&self, request: &str) -> Result<WalletOutcome, WalletError> {
+        self.decline_with(DeclineOptions {
+            request: request.into(),
+            ..DeclineOptions::default()
+        })
+        .await
+    }
+
+    /// A decline; with `error_code` (a test control) "Microsoft" sends `presentation_error` with
+    /// that code and message, and the request is finished.
+    pub async fn decline_with(&self, opts: DeclineOptions) -> Result<WalletOutcome, WalletError> {
+        let id = request_id_of(&opts.request);
         let req = retrieve(&self.state, &id)?;
-        let body = presentation_error(
-            &req,
-            "userCanceled",
-            "The user canceled the presentation in Authenticator.",
-        );
-        finish(&self.state, &req, body, silent).await
+        match &opts.error_code {
+            Some(code) => {
+                let message = opts
+                    .error_message
+                    .clone()
+                    .unwrap_or_else(|| "The presentation failed.".into());
+                let body = presentation_error(&req, code, &message);
+                finish(&self.state, &req, body).await
+            }
+            None => Ok(self.open(&req).await),
+        }
+    }
+
+    /// Sends `request_retrieved` unless the request was already opened.
+    async fn open(&self, req: &PresentationRequest) -> WalletOutcome {
+        if req.retrieved {
+            new_outcome(&req.id)
+        } else {
+            send_retrieved(&self.state, &req.id).await
+        }
     }
 }
 
@@ -586,8 +688,6 @@ pub(crate) fn routes() -> axum::Router<EmulatorState> {
 #[derive(Debug, Deserialize)]
 struct RequestRef {
     request: String,
-    #[serde(default)]
-    silent: bool,
 }
 
 fn reply(r: Result<WalletOutcome, WalletError>) -> Response {
@@ -608,12 +708,11 @@ async fn api_present(
     reply(Authenticator::new(state).present_with(o).await)
 }
 
-async fn api_decline(State(state): State<EmulatorState>, Json(r): Json<RequestRef>) -> Response {
-    reply(
-        Authenticator::new(state)
-            .decline(&r.request, r.silent)
-            .await,
-    )
+async fn api_decline(
+    State(state): State<EmulatorState>,
+    Json(o): Json<DeclineOptions>,
+) -> Response {
+    reply(Authenticator::new(state).decline_with(o).await)
 }
 
 async fn users(State(state): State<EmulatorState>) -> Json<Vec<Value>> {
@@ -623,12 +722,20 @@ async fn users(State(state): State<EmulatorState>) -> Json<Vec<Value>> {
             .iter()
             .flat_map(|t| {
                 t.users.iter().map(move |u| {
+                    let held: Vec<Value> = if t.verified_id.is_some() {
+                        u.credentials()
+                            .map(|c| json!({"type": c.vc_type, "revoked": c.revoked}))
+                            .collect()
+                    } else {
+                        vec![]
+                    };
                     json!({
                         "upn": u.upn, "mail": u.mail, "displayName": u.display_name,
                         "tenantId": t.id, "tenant": t.display_name,
                         "issuer": t.verified_id.as_ref().map(|a| a.did.clone()),
-                        "hasCredential": u.credential.is_some() && t.verified_id.is_some(),
+                        "hasCredential": !held.is_empty(),
                         "revoked": u.credential.as_ref().is_some_and(|c| c.revoked),
+                        "credentials": held,
                     })
                 })
             })
@@ -666,12 +773,14 @@ fn form_html(state: &EmulatorState, request: &str) -> String {
             .iter()
             .filter(|u| u.credential.is_some() && t.verified_id.is_some())
         {
+            let types: Vec<&str> = u.credentials().map(|c| c.vc_type.as_str()).collect();
             users.push_str(&format!(
-                "<option value=\"{}\">{} ({}, {}){}</option>",
+                "<option value=\"{}\">{} ({}, {}; {}){}</option>",
                 esc(&u.upn),
                 esc(&u.display_name),
                 esc(u.mail.as_deref().unwrap_or(&u.upn)),
                 esc(&t.display_name),
+                esc(&types.join(", ")),
                 if u.credential.as_ref().is_some_and(|c| c.revoked) {
                     " — revoked"
                 } else {
@@ -691,6 +800,8 @@ fn form_html(state: &EmulatorState, request: &str) -> String {
 <label for=\"user\">Person</label><select id=\"user\" name=\"user\" data-testid=\"user\">{users}</select>\
 <label for=\"variant\">Credential</label><select id=\"variant\" name=\"variant\" data-testid=\"variant\">{variants}</select>\
 <label><input type=\"checkbox\" name=\"trust_wallet\" value=\"true\"> Send presentation_verified even where Microsoft would refuse</label>\
+<label for=\"error_code\">Emulator only: Decline sends presentation_error with this code (empty: nothing is sent, as at Microsoft)</label>\
+<input type=\"text\" id=\"error_code\" name=\"error_code\" data-testid=\"error-code\">\
 <div class=\"buttons\"><button type=\"submit\" name=\"action\" value=\"scan\">Scan</button>\
 <button type=\"submit\" name=\"action\" value=\"decline\">Decline</button>\
 <button type=\"submit\" name=\"action\" value=\"present\" class=\"primary\">Share</button></div></form>",
@@ -717,6 +828,7 @@ struct Act {
     user: Option<String>,
     variant: Option<Variant>,
     trust_wallet: Option<String>,
+    error_code: Option<String>,
     action: String,
 }
 
@@ -724,7 +836,15 @@ async fn act(State(state): State<EmulatorState>, Form(a): Form<Act>) -> Response
     let wallet = Authenticator::new(state.clone());
     let result = match a.action.as_str() {
         "scan" => wallet.scan(&a.request).await,
-        "decline" => wallet.decline(&a.request, false).await,
+        "decline" => {
+            wallet
+                .decline_with(DeclineOptions {
+                    request: a.request.clone(),
+                    error_code: a.error_code.clone().filter(|c| !c.trim().is_empty()),
+                    error_message: None,
+                })
+                .await
+        }
         _ => {
             wallet
                 .present_with(PresentOptions {
@@ -742,6 +862,7 @@ async fn act(State(state): State<EmulatorState>, Form(a): Form<Act>) -> Response
             let head = match o.callbacks.last().map(|c| c.request_status.as_str()) {
                 Some("presentation_verified") => "Shared",
                 Some("presentation_error") => "Not shared",
+                _ if a.action == "decline" => "Declined",
                 Some("request_retrieved") => "Request opened",
                 _ => "Done",
             };
@@ -751,6 +872,7 @@ async fn act(State(state): State<EmulatorState>, Form(a): Form<Act>) -> Response
                 serde_json::to_string_pretty(&o).unwrap_or_default(),
             )
         }
+        Err(e @ WalletError::Refused(_)) => (e.status(), "Not shared", e.to_string()),
         Err(e) => (e.status(), "Something went wrong", e.to_string()),
     };
     let body = format!(

@@ -13,7 +13,9 @@ mod graph;
 mod html;
 mod keys;
 mod login;
+mod scopes;
 mod seed;
+mod signin;
 mod state;
 mod verifiedid;
 
@@ -29,7 +31,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use authenticator::{
-    Authenticator, PresentOptions, SentCallback, Variant, WalletError, WalletOutcome,
+    Authenticator, DeclineOptions, PresentOptions, SentCallback, Variant, WalletError,
+    WalletOutcome,
 };
 pub use faults::{ActiveFault, CallbackFault, FaultSpec, Faults};
 pub use seed::*;
@@ -116,14 +119,36 @@ async fn control_redirect_uri(
 struct ConsentRef {
     tenant_id: String,
     client_id: String,
+    /// Grant only these delegated scopes (no app roles).
+    #[serde(default)]
+    scopes: Option<Vec<String>>,
+    /// Grant the static delegated permissions only (no app roles).
+    #[serde(default)]
+    delegated_only: bool,
 }
 
+/// `POST /_control/consents`: full admin consent by default; `delegated_only` or `scopes` for a
+/// tenant whose admin consented to delegated permissions but not to the app role.
 async fn control_consent(
     State(state): State<EmulatorState>,
     axum::Json(c): axum::Json<ConsentRef>,
 ) -> StatusCode {
-    state.grant_admin_consent(&c.tenant_id, &c.client_id);
-    StatusCode::NO_CONTENT
+    let default_scope = format!("{}/.default", seed::GRAPH_RESOURCE);
+    let ok = match (&c.scopes, c.delegated_only) {
+        (Some(s), _) => {
+            let s: Vec<&str> = s.iter().map(String::as_str).collect();
+            state.grant_delegated_consent(&c.tenant_id, &c.client_id, &s)
+        }
+        (None, true) => {
+            state.grant_delegated_consent(&c.tenant_id, &c.client_id, &[&default_scope])
+        }
+        (None, false) => state.grant_admin_consent(&c.tenant_id, &c.client_id),
+    };
+    if ok {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    }
 }
 
 async fn control_revoke_consent(
@@ -229,9 +254,24 @@ impl RunningEmulator {
     pub fn register_redirect_uri(&self, client_id: &str, uri: &str) -> bool {
         self.state.register_redirect_uri(client_id, uri)
     }
-    /// Tenant-wide admin consent without the sign-in page (for tests that start "connected").
-    pub fn grant_admin_consent(&self, tenant_id: &str, client_id: &str) {
+    /// Full admin consent without the page (for tests that start "connected"): every static
+    /// delegated permission for the whole tenant and every app role, as the admin consent
+    /// endpoint grants. False if the client is unknown.
+    pub fn grant_admin_consent(&self, tenant_id: &str, client_id: &str) -> bool {
         self.state.grant_admin_consent(tenant_id, client_id)
+    }
+    /// Tenant-wide consent to these delegated permissions only, no app roles (a tenant whose
+    /// admin consented to delegated permissions but never to the application permission).
+    /// `scopes` are `{resource}/{permission}`; `{resource}/.default` means the static delegated
+    /// list. False if a resource or the client is unknown.
+    pub fn grant_delegated_consent(
+        &self,
+        tenant_id: &str,
+        client_id: &str,
+        scopes: &[&str],
+    ) -> bool {
+        self.state
+            .grant_delegated_consent(tenant_id, client_id, scopes)
     }
     pub fn revoke_admin_consent(&self, tenant_id: &str, client_id: &str) {
         self.state.revoke_admin_consent(tenant_id, client_id)

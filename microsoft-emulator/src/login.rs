@@ -1,28 +1,26 @@
-//! The identity platform (login.microsoftonline.com): OIDC discovery, JWKS, the authorize page
-//! with sign-in and consent, the token endpoint (authorization code + PKCE, refresh token,
-//! client credentials) and both admin-consent endpoints.
+//! The identity platform (login.microsoftonline.com): OIDC discovery, JWKS and the token endpoint
+//! (authorization code + PKCE, refresh token, client credentials). The sign-in and consent pages
+//! are in `signin`.
 
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
-use serde::Deserialize;
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
 use crate::errors::AadError;
-use crate::html::{error_page, esc, page};
 use crate::keys::{now, pkce_s256, random_token};
-use crate::seed::{
-    ADMIN_RESOURCE, ClientApp, GRAPH_APP_ID, GRAPH_RESOURCE, REQUEST_SERVICE_RESOURCE, Tenant, User,
-};
+use crate::scopes::{self, is_oidc, is_verified_id_resource};
+use crate::seed::{ClientApp, GRAPH_RESOURCE, REQUEST_SERVICE_RESOURCE, Tenant, User};
+use crate::signin;
 use crate::state::EmulatorState;
 
-const CODE_LIFETIME_SECS: i64 = 600;
+pub(crate) const CODE_LIFETIME_SECS: i64 = 600;
 const TOKEN_LIFETIME_SECS: i64 = 3599;
 
 pub(crate) fn routes() -> axum::Router<EmulatorState> {
@@ -32,16 +30,16 @@ pub(crate) fn routes() -> axum::Router<EmulatorState> {
             get(discovery),
         )
         .route("/{tenant}/discovery/v2.0/keys", get(keys))
-        .route("/{tenant}/oauth2/v2.0/authorize", get(authorize))
+        .route("/{tenant}/oauth2/v2.0/authorize", get(signin::authorize))
         .route("/{tenant}/oauth2/v2.0/token", post(token))
-        .route("/{tenant}/adminconsent", get(admin_consent_v1))
-        .route("/{tenant}/v2.0/adminconsent", get(admin_consent_v2))
-        .route("/_emulator/decide", post(decide))
+        .route("/{tenant}/adminconsent", get(signin::admin_consent_v1))
+        .route("/{tenant}/v2.0/adminconsent", get(signin::admin_consent_v2))
+        .route("/_emulator/decide", post(signin::decide))
 }
 
 /// A `{tenant}` path segment, resolved.
 #[derive(Clone, Debug)]
-enum TenantPath {
+pub(crate) enum TenantPath {
     /// A tenant GUID (a domain name resolves to its tenant).
     One(String),
     /// `organizations` or `common`.
@@ -49,13 +47,13 @@ enum TenantPath {
 }
 
 impl TenantPath {
-    fn tid(&self) -> Option<&str> {
+    pub(crate) fn tid(&self) -> Option<&str> {
         match self {
             TenantPath::One(t) => Some(t),
             TenantPath::Multi(_) => None,
         }
     }
-    fn segment(&self) -> &str {
+    pub(crate) fn segment(&self) -> &str {
         match self {
             TenantPath::One(t) | TenantPath::Multi(t) => t,
         }
@@ -73,7 +71,7 @@ fn tenant_not_found(seg: &str) -> AadError {
     )
 }
 
-fn resolve(state: &EmulatorState, seg: &str) -> Result<TenantPath, AadError> {
+pub(crate) fn resolve(state: &EmulatorState, seg: &str) -> Result<TenantPath, AadError> {
     if seg.eq_ignore_ascii_case("organizations") || seg.eq_ignore_ascii_case("common") {
         return Ok(TenantPath::Multi(seg.to_ascii_lowercase()));
     }
@@ -135,41 +133,19 @@ async fn keys(State(state): State<EmulatorState>, Path(seg): Path<String>) -> Re
     }
 }
 
-// ---------------------------------------------------------------- authorize and consent pages
-
-#[derive(Clone, Debug)]
-pub(crate) enum ConsentKind {
-    Authorize,
-    AdminConsentV1,
-    AdminConsentV2 { scope: String },
-}
-
-#[derive(Clone, Debug)]
-pub(crate) struct PendingSignIn {
-    kind: ConsentKind,
-    path: TenantPath,
-    client_id: String,
-    redirect_uri: String,
-    response_mode: String,
-    scope: String,
-    state: Option<String>,
-    nonce: Option<String>,
-    code_challenge: Option<String>,
-    prompt_consent: bool,
-    created: i64,
-}
+// ---------------------------------------------------------------- codes and refresh tokens
 
 #[derive(Clone, Debug)]
 pub(crate) struct AuthCode {
-    client_id: String,
-    redirect_uri: String,
-    tid: String,
-    oid: String,
-    scope: String,
-    nonce: Option<String>,
-    code_challenge: Option<String>,
-    issued: i64,
-    redeemed: bool,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub tid: String,
+    pub oid: String,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub issued: i64,
+    pub redeemed: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -180,585 +156,32 @@ pub(crate) struct RefreshGrant {
     scope: String,
 }
 
-#[derive(Debug, Deserialize)]
-struct AuthorizeQuery {
-    client_id: Option<String>,
-    response_type: Option<String>,
-    redirect_uri: Option<String>,
-    response_mode: Option<String>,
-    scope: Option<String>,
-    state: Option<String>,
-    nonce: Option<String>,
-    code_challenge: Option<String>,
-    code_challenge_method: Option<String>,
-    prompt: Option<String>,
-    login_hint: Option<String>,
-}
-
-/// Checks what Microsoft checks before it trusts `redirect_uri`; failures are an error page.
-fn check_client_and_redirect(
-    state: &EmulatorState,
-    path: &TenantPath,
-    client_id: Option<&str>,
-    redirect_uri: Option<&str>,
-) -> Result<(ClientApp, String), (u32, String)> {
-    let Some(client_id) = client_id.filter(|c| !c.is_empty()) else {
-        return Err((
-            900144,
-            "The request body must contain the following parameter: 'client_id'.".to_string(),
-        ));
-    };
-    let seed = state.seed();
-    let Some(client) = seed.client(client_id).cloned() else {
-        let dir = match path {
-            TenantPath::One(t) => seed
-                .tenant(t)
-                .map(|t| t.display_name.clone())
-                .unwrap_or_default(),
-            TenantPath::Multi(m) => m.clone(),
-        };
-        return Err((
-            700016,
-            format!(
-                "Application with identifier '{client_id}' was not found in the directory '{dir}'. \
-                 This can happen if the application has not been installed by the administrator of \
-                 the tenant or consented to by any user in the tenant."
-            ),
-        ));
-    };
-    let Some(redirect_uri) = redirect_uri.filter(|r| !r.is_empty()) else {
-        return Err((
-            900144,
-            "The request body must contain the following parameter: 'redirect_uri'.".to_string(),
-        ));
-    };
-    if !client.redirect_uris.iter().any(|r| r == redirect_uri) {
-        return Err((
-            50011,
-            format!(
-                "The redirect URI '{redirect_uri}' specified in the request does not match the \
-                 redirect URIs configured for the application '{}'.",
-                client.client_id
-            ),
-        ));
-    }
-    Ok((client, redirect_uri.to_string()))
-}
-
-async fn authorize(
-    State(state): State<EmulatorState>,
-    Path(seg): Path<String>,
-    Query(q): Query<AuthorizeQuery>,
-) -> Response {
-    let path = match resolve(&state, &seg) {
-        Ok(p) => p,
-        Err(e) => return error_page(StatusCode::BAD_REQUEST, e.code, &e.message),
-    };
-    let (client, redirect_uri) = match check_client_and_redirect(
-        &state,
-        &path,
-        q.client_id.as_deref(),
-        q.redirect_uri.as_deref(),
-    ) {
-        Ok(ok) => ok,
-        Err((code, message)) => return error_page(StatusCode::BAD_REQUEST, code, &message),
-    };
-    let response_mode = q.response_mode.clone().unwrap_or_else(|| "query".into());
-    // From here on Microsoft reports errors to the (trusted) redirect URI.
-    let fail = |error: &str, e: AadError| {
-        redirect_with(
-            &redirect_uri,
-            &response_mode,
-            &[
-                ("error", error),
-                ("error_description", &e.short_description()),
-                ("state", q.state.as_deref().unwrap_or_default()),
-            ],
-        )
-    };
-    if !matches!(response_mode.as_str(), "query" | "fragment" | "form_post") {
-        return fail(
-            "invalid_request",
-            AadError::new(
-                "invalid_request",
-                90015,
-                "Requested query string is too long, or response_mode is invalid.",
-            ),
-        );
-    }
-    if q.response_type.as_deref() != Some("code") {
-        return fail(
-            "unsupported_response_type",
-            AadError::new(
-                "unsupported_response_type",
-                700054,
-                "response_type must be 'code' for this emulator (id_token and hybrid flows are not emulated).",
-            ),
-        );
-    }
-    let Some(scope) = q.scope.clone().filter(|s| !s.trim().is_empty()) else {
-        return fail(
-            "invalid_request",
-            AadError::new(
-                "invalid_request",
-                900144,
-                "The request body must contain the following parameter: 'scope'.",
-            ),
-        );
-    };
-    if let Err(e) = requested_resource(&scope) {
-        return fail("invalid_scope", e);
-    }
-    if let Some(challenge) = &q.code_challenge {
-        let method = q.code_challenge_method.as_deref().unwrap_or("plain");
-        if method != "S256" {
-            return fail(
-                "invalid_request",
-                AadError::new(
-                    "invalid_request",
-                    501491,
-                    format!(
-                        "Invalid code_challenge_method '{method}': this emulator accepts S256 only."
-                    ),
-                ),
-            );
-        }
-        if challenge.len() != 43 {
-            return fail(
-                "invalid_request",
-                AadError::new(
-                    "invalid_request",
-                    501481,
-                    "The code_challenge is not a valid S256 challenge (43 base64url characters).",
-                ),
-            );
-        }
-    }
-    let pending = PendingSignIn {
-        kind: ConsentKind::Authorize,
-        path,
-        client_id: client.client_id.clone(),
-        redirect_uri,
-        response_mode,
-        scope,
-        state: q.state.clone(),
-        nonce: q.nonce.clone(),
-        code_challenge: q.code_challenge.clone(),
-        prompt_consent: q
-            .prompt
-            .as_deref()
-            .is_some_and(|p| p.split(' ').any(|x| x == "consent")),
-        created: now(),
-    };
-    sign_in_page(&state, pending, &client, q.login_hint.as_deref())
-}
-
-#[derive(Debug, Deserialize)]
-struct AdminConsentQuery {
-    client_id: Option<String>,
-    redirect_uri: Option<String>,
-    state: Option<String>,
-    scope: Option<String>,
-}
-
-async fn admin_consent_v1(
-    State(state): State<EmulatorState>,
-    Path(seg): Path<String>,
-    Query(q): Query<AdminConsentQuery>,
-) -> Response {
-    admin_consent(state, seg, q, false)
-}
-
-async fn admin_consent_v2(
-    State(state): State<EmulatorState>,
-    Path(seg): Path<String>,
-    Query(q): Query<AdminConsentQuery>,
-) -> Response {
-    admin_consent(state, seg, q, true)
-}
-
-fn admin_consent(state: EmulatorState, seg: String, q: AdminConsentQuery, v2: bool) -> Response {
-    let path = match resolve(&state, &seg) {
-        Ok(p) => p,
-        Err(e) => return error_page(StatusCode::BAD_REQUEST, e.code, &e.message),
-    };
-    if v2 && path.segment() == "common" {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            50194,
-            "The v2.0 admin consent endpoint does not accept 'common'. Use a tenant id or 'organizations'.",
-        );
-    }
-    let (client, redirect_uri) = match check_client_and_redirect(
-        &state,
-        &path,
-        q.client_id.as_deref(),
-        q.redirect_uri.as_deref(),
-    ) {
-        Ok(ok) => ok,
-        Err((code, message)) => return error_page(StatusCode::BAD_REQUEST, code, &message),
-    };
-    let kind = if v2 {
-        let scope = q.scope.clone().unwrap_or_default();
-        if scope.trim().is_empty() {
-            return redirect_with(
-                &redirect_uri,
-                "query",
-                &[
-                    ("error", "invalid_request"),
-                    (
-                        "error_description",
-                        &AadError::new(
-                            "invalid_request",
-                            900144,
-                            "The request body must contain the following parameter: 'scope'.",
-                        )
-                        .short_description(),
-                    ),
-                    ("state", q.state.as_deref().unwrap_or_default()),
-                ],
-            );
-        }
-        ConsentKind::AdminConsentV2 { scope }
-    } else {
-        ConsentKind::AdminConsentV1
-    };
-    let pending = PendingSignIn {
-        kind,
-        path,
-        client_id: client.client_id.clone(),
-        redirect_uri,
-        response_mode: "query".into(),
-        scope: String::new(),
-        state: q.state.clone(),
-        nonce: None,
-        code_challenge: None,
-        prompt_consent: true,
-        created: now(),
-    };
-    sign_in_page(&state, pending, &client, None)
-}
-
-fn sign_in_page(
-    state: &EmulatorState,
-    pending: PendingSignIn,
-    client: &ClientApp,
-    login_hint: Option<&str>,
-) -> Response {
-    let txn = random_token(24);
-    let mut accounts = String::new();
-    {
-        let seed = state.seed();
-        for t in seed
-            .tenants
-            .iter()
-            .filter(|t| pending.path.tid().is_none_or(|id| id == t.id))
-        {
-            accounts.push_str(&format!("<p class=\"note\">{}</p>", esc(&t.display_name)));
-            for u in &t.users {
-                let checked = login_hint.is_some_and(|h| {
-                    h.eq_ignore_ascii_case(&u.upn)
-                        || u.mail.as_deref().is_some_and(|m| m.eq_ignore_ascii_case(h))
-                });
-                accounts.push_str(&format!(
-                    "<label class=\"account\"><input type=\"radio\" name=\"account\" value=\"{oid}\"{checked} \
-                     data-testid=\"account-{upn}\" aria-label=\"{name} ({email})\"> {name} <span class=\"note\">{email}{admin}</span></label>",
-                    oid = esc(&u.oid),
-                    checked = if checked { " checked" } else { "" },
-                    upn = esc(&u.upn),
-                    name = esc(&u.display_name),
-                    email = esc(u.mail.as_deref().unwrap_or(&u.upn)),
-                    admin = if u.is_admin { " · administrator" } else { "" },
-                ));
-            }
-        }
-    }
-    let heading = match pending.kind {
-        ConsentKind::Authorize if pending.prompt_consent => "Permissions requested",
-        ConsentKind::Authorize => "Pick an account",
-        _ => "Permissions requested — Accept for your organization",
-    };
-    let body = format!(
-        "<p class=\"brand\">Microsoft (emulator)</p><h1>{heading}</h1>\
-<p><strong>{app}</strong> wants to: sign you in and read your profile; read your organization's \
-verified domains; manage your organization's Verified ID authority; create Verified ID presentation requests.</p>\
-<form method=\"post\" action=\"{login}/_emulator/decide\">\
-<input type=\"hidden\" name=\"txn\" value=\"{txn}\">{accounts}\
-<p class=\"note\">Accepting these permissions means that you allow this app to use your data as specified.</p>\
-<div class=\"buttons\"><button type=\"submit\" name=\"action\" value=\"cancel\">Cancel</button>\
-<button type=\"submit\" name=\"action\" value=\"accept\" class=\"primary\">Accept</button></div>\
-<p class=\"note\">Emulator only: <button type=\"submit\" name=\"action\" value=\"decline\">Decline consent (AADSTS65004)</button></p>\
-</form>",
-        app = esc(&client.display_name),
-        login = esc(&state.login_url()),
-    );
-    state.store().pending.insert(txn, pending);
-    Html(page("Sign in to your account", &body)).into_response()
-}
-
-/// Appends parameters to `redirect_uri` (query or fragment) or answers with a form_post page.
-fn redirect_with(redirect_uri: &str, mode: &str, params: &[(&str, &str)]) -> Response {
-    let params: Vec<(&str, &str)> = params
-        .iter()
-        .copied()
-        .filter(|(_, v)| !v.is_empty())
-        .collect();
-    if mode == "form_post" {
-        let inputs: String = params
-            .iter()
-            .map(|(k, v)| {
-                format!(
-                    "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
-                    esc(k),
-                    esc(v)
-                )
-            })
-            .collect();
-        let body = format!(
-            "<form method=\"post\" action=\"{}\" id=\"f\">{inputs}<noscript><button>Continue</button></noscript></form>\
-<script>document.getElementById('f').submit()</script>",
-            esc(redirect_uri)
-        );
-        return Html(page("Working...", &body)).into_response();
-    }
-    let encoded = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(params)
-        .finish();
-    let target = if mode == "fragment" {
-        format!("{redirect_uri}#{encoded}")
-    } else if redirect_uri.contains('?') {
-        format!("{redirect_uri}&{encoded}")
-    } else {
-        format!("{redirect_uri}?{encoded}")
-    };
-    Redirect::to(&target).into_response()
-}
-
-#[derive(Debug, Deserialize)]
-struct Decision {
-    txn: String,
-    account: Option<String>,
-    action: String,
-}
-
-async fn decide(
-    State(state): State<EmulatorState>,
-    axum::Form(d): axum::Form<Decision>,
-) -> Response {
-    let Some(p) = state.store().pending.remove(&d.txn) else {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            50058,
-            "The sign-in session was not found or was already used. Start the sign-in again.",
-        );
-    };
-    if now() - p.created > CODE_LIFETIME_SECS * 3 {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            50058,
-            "The sign-in session expired. Start the sign-in again.",
-        );
-    }
-    let st = p.state.clone().unwrap_or_default();
-    let back = |pairs: &[(&str, &str)]| redirect_with(&p.redirect_uri, &p.response_mode, pairs);
-    let denied = |e: AadError, cancel: bool| match &p.kind {
-        ConsentKind::Authorize => {
-            let desc = e.short_description();
-            if cancel {
-                back(&[
-                    ("error", "access_denied"),
-                    ("error_subcode", "cancel"),
-                    ("error_description", &desc),
-                    ("state", &st),
-                ])
-            } else {
-                back(&[
-                    ("error", e.error),
-                    ("error_description", &desc),
-                    ("state", &st),
-                ])
-            }
-        }
-        ConsentKind::AdminConsentV1 => back(&[
-            ("error", "permission_denied"),
-            (
-                "error_description",
-                if cancel {
-                    "The admin canceled the request"
-                } else {
-                    &e.message
-                },
-            ),
-            ("state", &st),
-        ]),
-        ConsentKind::AdminConsentV2 { .. } => back(&[
-            ("admin_consent", "True"),
-            ("error", "consent_required"),
-            ("error_description", &e.short_description()),
-            ("state", &st),
-        ]),
-    };
-    let declined = AadError::new(
-        "consent_required",
-        65004,
-        "The resource owner or authorization server denied the request.",
-    );
-    match d.action.as_str() {
-        "cancel" => {
-            return denied(
-                AadError::new(
-                    "access_denied",
-                    65004,
-                    "User declined to consent to access the app.",
-                ),
-                true,
-            );
-        }
-        "decline" => return denied(declined, false),
-        "accept" => {}
-        _ => return error_page(StatusCode::BAD_REQUEST, 900144, "Unknown action."),
-    }
-    let Some(account) = d.account.filter(|a| !a.is_empty()) else {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            50126,
-            "Pick an account to continue.",
-        );
-    };
-    let (tenant, user) = {
-        let seed = state.seed();
-        match seed.user(&account) {
-            Some((t, u)) if p.path.tid().is_none_or(|id| id == t.id) => (t.clone(), u.clone()),
-            _ => {
-                return error_page(
-                    StatusCode::BAD_REQUEST,
-                    50034,
-                    "The user account does not exist in this directory.",
-                );
-            }
-        }
-    };
-    let tenant_key = (
-        tenant.id.to_ascii_lowercase(),
-        p.client_id.to_ascii_lowercase(),
-    );
-    let admin_required = AadError::new(
-        "consent_required",
-        90094,
-        "The grant requires admin permission. An administrator of the organization must consent to this application.",
-    );
-    match &p.kind {
-        ConsentKind::AdminConsentV1 | ConsentKind::AdminConsentV2 { .. } => {
-            if !user.is_admin {
-                return denied(admin_required, false);
-            }
-            state.store().tenant_consents.insert(tenant_key);
-            match &p.kind {
-                ConsentKind::AdminConsentV2 { scope } => back(&[
-                    ("admin_consent", "True"),
-                    ("tenant", &tenant.id),
-                    ("scope", scope),
-                    ("state", &st),
-                ]),
-                _ => back(&[
-                    ("tenant", &tenant.id),
-                    ("state", &st),
-                    ("admin_consent", "True"),
-                ]),
-            }
-        }
-        ConsentKind::Authorize => {
-            {
-                let mut store = state.store();
-                let tenant_wide = store.tenant_consents.contains(&tenant_key);
-                let own = store
-                    .user_consents
-                    .contains(&(user.oid.to_ascii_lowercase(), tenant_key.1.clone()));
-                if user.is_admin && p.prompt_consent {
-                    store.tenant_consents.insert(tenant_key.clone());
-                } else if user.is_admin && !tenant_wide && !own {
-                    // Without prompt=consent an admin consents only for their own account.
-                    store
-                        .user_consents
-                        .insert((user.oid.to_ascii_lowercase(), tenant_key.1.clone()));
-                } else if !tenant_wide && !own {
-                    drop(store);
-                    return denied(admin_required, false);
-                }
-            }
-            let code = random_token(48);
-            state.store().codes.insert(
-                code.clone(),
-                AuthCode {
-                    client_id: p.client_id.clone(),
-                    redirect_uri: p.redirect_uri.clone(),
-                    tid: tenant.id.clone(),
-                    oid: user.oid.clone(),
-                    scope: p.scope.clone(),
-                    nonce: p.nonce.clone(),
-                    code_challenge: p.code_challenge.clone(),
-                    issued: now(),
-                    redeemed: false,
-                },
-            );
-            let session_state = uuid::Uuid::new_v4().to_string();
-            back(&[
-                ("code", &code),
-                ("state", &st),
-                ("session_state", &session_state),
-            ])
-        }
-    }
-}
-
 // ---------------------------------------------------------------- token endpoint
 
 /// The resource of a scope list: the first non-OIDC scope's resource (Graph when only OIDC scopes).
-/// Returns (audience, permissions on it).
+/// Returns (audience, permissions on it). v2-oauth2-auth-code-flow: a token is for one resource,
+/// the first scope's; scopes of other resources are ignored here.
 fn requested_resource(scope: &str) -> Result<(&'static str, Vec<String>), AadError> {
     let mut resource: Option<&'static str> = None;
     let mut perms = Vec::new();
-    for s in scope.split_whitespace() {
-        if matches!(s, "openid" | "profile" | "offline_access" | "email") {
-            continue;
-        }
-        let (res, perm) = match s.rsplit_once('/') {
-            None => (GRAPH_RESOURCE, s),
-            Some((r, p)) => {
-                let r = r.trim_end_matches('/');
-                let res = if r.eq_ignore_ascii_case(GRAPH_RESOURCE)
-                    || r.eq_ignore_ascii_case(GRAPH_APP_ID)
-                {
-                    GRAPH_RESOURCE
-                } else if r.eq_ignore_ascii_case(REQUEST_SERVICE_RESOURCE) {
-                    REQUEST_SERVICE_RESOURCE
-                } else if r.eq_ignore_ascii_case(ADMIN_RESOURCE) {
-                    ADMIN_RESOURCE
-                } else {
-                    return Err(AadError::new(
-                        "invalid_resource",
-                        500011,
-                        format!(
-                            "The resource principal named {r} was not found in the tenant. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant."
-                        ),
-                    ));
-                };
-                (res, p)
-            }
-        };
+    for s in scope.split_whitespace().filter(|s| !is_oidc(s)) {
+        let (res, perm) = scopes::split(s).map_err(|r| {
+            AadError::new(
+                "invalid_resource",
+                500011,
+                format!(
+                    "The resource principal named {r} was not found in the tenant. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant."
+                ),
+            )
+        })?;
         match resource {
             None => resource = Some(res),
-            // Scopes of other resources are ignored: the token is for the first one.
             Some(r) if r != res => continue,
             Some(_) => {}
         }
-        perms.push(perm.to_string());
+        perms.push(perm);
     }
     Ok((resource.unwrap_or(GRAPH_RESOURCE), perms))
-}
-
-fn is_verified_id_resource(aud: &str) -> bool {
-    aud == REQUEST_SERVICE_RESOURCE || aud == ADMIN_RESOURCE
 }
 
 fn resource_missing_in_tenant(aud: &str, tenant: &Tenant) -> AadError {
@@ -768,6 +191,18 @@ fn resource_missing_in_tenant(aud: &str, tenant: &Tenant) -> AadError {
         format!(
             "The resource principal named {aud} was not found in the tenant named {}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.",
             tenant.display_name
+        ),
+    )
+}
+
+fn not_consented(client: &ClientApp) -> AadError {
+    // reference-error-codes: AADSTS65001 DelegationDoesNotExist.
+    AadError::new(
+        "invalid_grant",
+        65001,
+        format!(
+            "The user or administrator has not consented to use the application with ID '{}' named '{}'. Send an interactive authorization request for this user and resource.",
+            client.client_id, client.display_name
         ),
     )
 }
@@ -1063,54 +498,53 @@ fn delegated_tokens(
         })?;
         (tenant, user)
     };
-    if is_verified_id_resource(aud) && tenant.verified_id.is_none() {
+    if is_verified_id_resource(aud) && !tenant.has_verified_id() {
         return Err(resource_missing_in_tenant(aud, &tenant));
     }
-    let consented = {
-        let store = state.store();
-        let cid = client.client_id.to_ascii_lowercase();
-        store
-            .tenant_consents
-            .contains(&(tid.to_ascii_lowercase(), cid.clone()))
-            || store
-                .user_consents
-                .contains(&(oid.to_ascii_lowercase(), cid))
-    };
-    let registered: Vec<String> = client
-        .delegated_permissions
-        .iter()
-        .filter_map(|p| p.rsplit_once('/'))
-        .filter(|(r, _)| requested_resource(&format!("{r}/x")).is_ok_and(|(a, _)| a == aud))
-        .map(|(_, p)| p.to_string())
+    // v2-oauth2-auth-code-flow (refresh): a refresh token is good for what the client was
+    // consented to, and nothing more; anything else is AADSTS65001.
+    let have = state
+        .store()
+        .grants
+        .delegated_for(tid, oid, &client.client_id);
+    let static_on_aud: Vec<String> = scopes::static_delegated(client)
+        .into_iter()
+        .filter(|(r, _)| *r == aud)
+        .map(|(_, p)| p)
         .collect();
-    let mut granted = Vec::new();
+    let mut granted: Vec<String> = Vec::new();
     for p in &perms {
         if p == ".default" {
-            granted.extend(registered.iter().cloned());
-        } else if let Some(r) = registered.iter().find(|r| r.eq_ignore_ascii_case(p)) {
-            granted.push(r.clone());
+            // scopes-oidc (.default): what is consented on this resource.
+            let prefix = format!("{}/", aud.to_ascii_lowercase());
+            for k in have.iter().filter(|k| k.starts_with(&prefix)) {
+                let name = static_on_aud
+                    .iter()
+                    .find(|s| scopes::key(aud, s) == *k)
+                    .cloned()
+                    .unwrap_or_else(|| k[prefix.len()..].to_string());
+                if !granted.contains(&name) {
+                    granted.push(name);
+                }
+            }
+            if granted.is_empty() {
+                return Err(not_consented(client));
+            }
+        } else if have.contains(&scopes::key(aud, p)) {
+            let name = static_on_aud
+                .iter()
+                .find(|s| s.eq_ignore_ascii_case(p))
+                .cloned()
+                .unwrap_or_else(|| p.clone());
+            granted.push(name);
         } else {
-            return Err(AadError::new(
-                "invalid_grant",
-                65001,
-                format!(
-                    "The user or administrator has not consented to use the application with ID '{}' named '{}'. Send an interactive authorization request for this user and resource.",
-                    client.client_id, client.display_name
-                ),
-            ));
+            return Err(not_consented(client));
         }
     }
-    if !consented || (granted.is_empty() && aud != GRAPH_RESOURCE) {
-        return Err(AadError::new(
-            "invalid_grant",
-            65001,
-            format!(
-                "The user or administrator has not consented to use the application with ID '{}' named '{}'. Send an interactive authorization request for this user and resource.",
-                client.client_id, client.display_name
-            ),
-        ));
-    }
+    granted.sort();
+    granted.dedup();
     if granted.is_empty() {
+        // Only OpenID scopes: Microsoft returns a Graph token for the sign-in itself.
         granted.push("User.Read".into());
     }
     let iat = now();
@@ -1255,7 +689,16 @@ fn client_credentials(
         .tenant(tid)
         .cloned()
         .ok_or_else(|| tenant_not_found(tid))?;
-    if !state.tenant_consented(tid, &client.client_id) {
+    // v2-oauth2-client-creds-grant-flow: the app needs a service principal in the tenant, which
+    // any consent creates; without one, AADSTS700016.
+    let (has_sp, roles) = {
+        let store = state.store();
+        (
+            store.grants.has_service_principal(tid, &client.client_id),
+            store.grants.roles(tid, &client.client_id),
+        )
+    };
+    if !has_sp {
         return Err(AadError::new(
             "unauthorized_client",
             700016,
@@ -1265,7 +708,7 @@ fn client_credentials(
             ),
         ));
     }
-    if is_verified_id_resource(aud) && tenant.verified_id.is_none() {
+    if is_verified_id_resource(aud) && !tenant.has_verified_id() {
         return Err(resource_missing_in_tenant(aud, &tenant));
     }
     let iat = now();
@@ -1279,9 +722,11 @@ fn client_credentials(
         "azp": client.client_id, "appid": client.client_id, "idtyp": "app",
         "ver": "2.0", "uti": random_token(16),
     });
-    // App tokens carry `roles` only for roles the tenant granted (here: the request service's).
-    if aud == REQUEST_SERVICE_RESOURCE && !client.app_roles.is_empty() {
-        claims["roles"] = json!(client.app_roles);
+    // v2-oauth2-client-creds-grant-flow ("Controlling tokens without the roles claim"): `roles`
+    // holds only app roles an admin granted (here: the request service's); without a grant the
+    // token is issued anyway, with no `roles` claim.
+    if aud == REQUEST_SERVICE_RESOURCE && !roles.is_empty() {
+        claims["roles"] = json!(roles);
     }
     Ok(json!({
         "token_type": "Bearer",
@@ -1294,6 +739,7 @@ fn client_credentials(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::seed::ADMIN_RESOURCE;
 
     #[test]
     fn the_first_non_oidc_scope_names_the_resource() {

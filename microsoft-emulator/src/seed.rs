@@ -1,10 +1,11 @@
 //! The emulator's world: tenants, their domains, Verified ID authorities, users with their
-//! VerifiedEmployee credentials, and the registered client apps. Loaded from JSON or `Seed::demo()`.
+//! credentials, and the registered client apps. Loaded from JSON or `Seed::demo()`.
 
 use std::path::Path;
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
 
 /// The demo client app the product uses by default. Only the emulator knows it.
 pub const DEV_CLIENT_ID: &str = "5f0c7a3e-9d1b-4c2a-8e6f-2b7d9a1c4e80";
@@ -36,6 +37,57 @@ pub const NORTHWIND_TENANT_ID: &str = "3c9e1f7a-2d4b-4a6c-8e0f-9b1d3f5a7c2e";
 pub const NORTHWIND_ADMIN_EMAIL: &str = "nestor.wilke@northwindtraders.com";
 pub const NORTHWIND_EMPLOYEE_EMAIL: &str = "joni.sherman@northwindtraders.com";
 
+/// Woodgrove Bank: two published authorities with verified linked domains (a legacy `did:ion`
+/// listed first, and the `did:web` one that issues the users' credentials), plus one odd entry
+/// in the authorities list that a reader must skip.
+pub const WOODGROVE_TENANT_ID: &str = "5d2c8b4e-7a61-4f3e-9b0c-2e4f6a8c0d11";
+pub const WOODGROVE_DID: &str = "did:web:verifiedid.woodgrovebank.com";
+pub const WOODGROVE_AUTHORITY_ID: &str = "22cc22cc-dd33-ee44-ff55-66aa66aa66aa";
+pub const WOODGROVE_LEGACY_DID: &str =
+    "did:ion:EiBq6VxK3bC9tq1yFHMh0Yk8pR2eW5sN7uJ4aL1oZ0cG3dQ:eyJkZWx0YSI6e319";
+pub const WOODGROVE_LEGACY_AUTHORITY_ID: &str = "33dd33dd-ee44-ff55-aa66-77bb77bb77bb";
+pub const WOODGROVE_ADMIN_EMAIL: &str = "allan.deyoung@woodgrovebank.com";
+pub const WOODGROVE_EMPLOYEE_EMAIL: &str = "christie.cline@woodgrovebank.com";
+
+/// Litware: one `did:web` authority whose linked domain is NOT verified.
+pub const LITWARE_TENANT_ID: &str = "6e3d9c5f-8b72-4a4f-8c1d-3f5a7b9d1e22";
+pub const LITWARE_DID: &str = "did:web:verifiedid.litware.com";
+pub const LITWARE_AUTHORITY_ID: &str = "44ee44ee-ff55-aa66-bb77-88cc88cc88cc";
+pub const LITWARE_ADMIN_EMAIL: &str = "henrietta.mueller@litware.com";
+pub const LITWARE_EMPLOYEE_EMAIL: &str = "patti.fernandez@litware.com";
+
+/// Adventure Works: Verified ID set up (an authority), but no contracts, so no credentials.
+pub const ADVENTURE_WORKS_TENANT_ID: &str = "7f4e0d6a-9c83-4b5a-9d2e-4a6b8c0e2f33";
+pub const ADVENTURE_WORKS_DID: &str = "did:web:verifiedid.adventure-works.com";
+pub const ADVENTURE_WORKS_AUTHORITY_ID: &str = "55ff55ff-aa66-bb77-cc88-99dd99dd99dd";
+pub const ADVENTURE_WORKS_ADMIN_EMAIL: &str = "grady.archie@adventure-works.com";
+pub const ADVENTURE_WORKS_EMPLOYEE_EMAIL: &str = "irvin.sayers@adventure-works.com";
+
+/// Tailspin Toys: two contracts, `VerifiedEmployee` and the custom `TailspinMember`
+/// (claims `email`, `displayName`, `memberNumber`; no `mail`).
+pub const TAILSPIN_TENANT_ID: &str = "8a5f1e7b-0d94-4c6b-8e3f-5b7c9d1f3a44";
+pub const TAILSPIN_DID: &str = "did:web:verifiedid.tailspintoys.com";
+pub const TAILSPIN_AUTHORITY_ID: &str = "66aa66aa-bb77-cc88-dd99-00ee00ee00ee";
+/// The custom credential type whose email claim is `email`.
+pub const TAILSPIN_MEMBER_TYPE: &str = "TailspinMember";
+/// Tailspin's admin; holds a TailspinMember credential.
+pub const TAILSPIN_ADMIN_EMAIL: &str = "kayo.miwa@tailspintoys.com";
+/// Holds a TailspinMember credential only.
+pub const TAILSPIN_MEMBER_EMAIL: &str = "lidia.holloway@tailspintoys.com";
+/// Holds a TailspinMember and a VerifiedEmployee credential.
+pub const TAILSPIN_EMPLOYEE_EMAIL: &str = "miriam.graham@tailspintoys.com";
+
+/// A Contoso user without `mail` in the directory, with a valid VerifiedEmployee credential
+/// (her presented claims carry no `mail`). She is addressed by UPN.
+pub const CONTOSO_NO_MAIL_UPN: &str = "johanna.lorenz@contoso.onmicrosoft.com";
+
+/// The service provider's own tenant (Traceless, the demo app's home tenant): Verified ID set up,
+/// and the demo client consented at start, as an app is in its home tenant.
+pub const PROVIDER_TENANT_ID: &str = "9b6a2f8c-1ea5-4d7c-9f40-6c8d0e2a4b55";
+pub const PROVIDER_DID: &str = "did:web:verifiedid.traceless.example";
+pub const PROVIDER_AUTHORITY_ID: &str = "77bb77bb-cc88-dd99-ee00-11ff11ff11ff";
+pub const PROVIDER_ADMIN_EMAIL: &str = "rowan.hale@traceless.example";
+
 /// Redirect paths registered for the demo client on `127.0.0.1:3000` and `localhost:3000`.
 /// Other URIs: `RunningEmulator::register_redirect_uri` or `POST /_control/redirect_uris`.
 pub const DEMO_REDIRECT_PATHS: [&str; 3] = [
@@ -44,8 +96,12 @@ pub const DEMO_REDIRECT_PATHS: [&str; 3] = [
     "/organization/integrations/microsoft/callback",
 ];
 
-/// The credential type every demo authority issues.
+/// The credential type most demo authorities issue.
 pub const VERIFIED_EMPLOYEE: &str = "VerifiedEmployee";
+
+/// The granular, least-privilege app role for presentation requests (admin-api, whats-new:
+/// "VerifiableCredential.Create.PresentRequest"); the demo app registers this one.
+pub const PRESENT_REQUEST_ROLE: &str = "VerifiableCredential.Create.PresentRequest";
 
 /// Everything the emulator knows. Field names are snake_case in the JSON file.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -71,11 +127,20 @@ pub struct Tenant {
     pub id: String,
     pub display_name: String,
     pub domains: Vec<Domain>,
-    /// `None`: Verified ID is not set up in this tenant.
+    /// The authority that issues this tenant's users' credentials. `None` (and no
+    /// `other_authorities`): Verified ID is not set up, so its service principals are missing.
     #[serde(default)]
     pub verified_id: Option<Authority>,
+    /// Further authorities of the tenant (e.g. a legacy `did:ion`), listed before `verified_id`.
+    #[serde(default)]
+    pub other_authorities: Vec<Authority>,
+    /// Raw entries appended to the admin API's authorities list as they are (malformed ones a
+    /// client must skip).
+    #[serde(default)]
+    pub odd_authority_entries: Vec<Value>,
     pub users: Vec<User>,
-    /// Client ids an admin already consented to for the whole tenant.
+    /// Client ids an admin already granted full admin consent to (static delegated permissions
+    /// and app roles) for the whole tenant.
     #[serde(default)]
     pub consented_clients: Vec<String>,
 }
@@ -99,10 +164,22 @@ pub struct Authority {
     /// Whether the Face Check add-on (billing) is enabled for this authority.
     #[serde(default = "yes")]
     pub face_check_enabled: bool,
+    /// Whether the DID's linked domain is verified (admin API `linkedDomainsVerified`).
+    #[serde(default = "yes")]
+    pub linked_domains_verified: bool,
+    /// `didModel.didDocumentStatus`.
+    #[serde(default = "published")]
+    pub did_document_status: String,
+    /// Extra fields merged into this authority's admin API JSON (fields a client does not know).
+    #[serde(default)]
+    pub extra_fields: Map<String, Value>,
 }
 
 fn yes() -> bool {
     true
+}
+fn published() -> String {
+    "published".into()
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -110,6 +187,35 @@ pub struct Contract {
     pub id: String,
     pub name: String,
     pub vc_types: Vec<String>,
+    /// The credential's claim names (`vc.credentialSubject.{claim}`). Empty for VerifiedEmployee
+    /// means Microsoft's VerifiedEmployee claims.
+    #[serde(default)]
+    pub claims: Vec<String>,
+}
+
+/// The claims of Microsoft's VerifiedEmployee credential (verified-employee card).
+pub const VERIFIED_EMPLOYEE_CLAIMS: [&str; 8] = [
+    "displayName",
+    "givenName",
+    "surname",
+    "jobTitle",
+    "preferredLanguage",
+    "mail",
+    "photo",
+    "revocationId",
+];
+
+impl Contract {
+    pub(crate) fn claim_names(&self) -> Vec<String> {
+        if self.claims.is_empty() && self.vc_types.iter().any(|t| t == VERIFIED_EMPLOYEE) {
+            VERIFIED_EMPLOYEE_CLAIMS
+                .iter()
+                .map(|c| c.to_string())
+                .collect()
+        } else {
+            self.claims.clone()
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -127,13 +233,31 @@ pub struct User {
     pub preferred_language: Option<String>,
     #[serde(default)]
     pub is_admin: bool,
+    /// The user's first credential in the (simulated) Authenticator.
     #[serde(default)]
     pub credential: Option<Credential>,
+    /// Further credentials in the same wallet (e.g. a VerifiedEmployee beside a custom type).
+    #[serde(default)]
+    pub other_credentials: Vec<Credential>,
 }
 
-/// A VerifiedEmployee credential in the user's (simulated) Authenticator.
+impl User {
+    /// Every credential the user's wallet holds.
+    pub(crate) fn credentials(&self) -> impl Iterator<Item = &Credential> {
+        self.credential.iter().chain(self.other_credentials.iter())
+    }
+}
+
+/// A credential in the user's (simulated) Authenticator, issued by their tenant's `verified_id`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Credential {
+    /// The credential type (`VerifiedEmployee` by default).
+    #[serde(default = "verified_employee")]
+    pub vc_type: String,
+    /// Claims of a custom type, as presented. For VerifiedEmployee the claims come from the
+    /// user's profile (no `mail` claim when the user has no mail, as Microsoft omits empty ones).
+    #[serde(default)]
+    pub claims: Map<String, Value>,
     #[serde(default)]
     pub revoked: bool,
     /// `UrlEncode(Base64Encode(jpeg))` as Microsoft presents it; a placeholder by default.
@@ -142,20 +266,25 @@ pub struct Credential {
     /// The Face Check score this person's live selfie gets against the photo.
     #[serde(default = "default_face_score")]
     pub face_match_score: f64,
+    /// Sent verbatim as `issuanceDate` (any ISO 8601 form Microsoft uses).
     #[serde(default = "default_issued")]
     pub issuance_date: String,
+    /// Sent verbatim as `expirationDate`; `None`: the field is absent from the callback.
     #[serde(default = "default_expires")]
-    pub expiration_date: String,
+    pub expiration_date: Option<String>,
 }
 
+fn verified_employee() -> String {
+    VERIFIED_EMPLOYEE.into()
+}
 fn default_face_score() -> f64 {
     86.314159
 }
 fn default_issued() -> String {
-    "2026-05-01T10:00:00Z".into()
+    "2026-05-01T10:00:00.0000000Z".into()
 }
-fn default_expires() -> String {
-    "2027-05-01T10:00:00Z".into()
+fn default_expires() -> Option<String> {
+    Some("2027-05-01T10:00:00.0000000Z".into())
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -167,7 +296,7 @@ pub struct ClientApp {
     /// Statically registered delegated permissions, as `{resource}/{permission}`.
     #[serde(default = "default_delegated")]
     pub delegated_permissions: Vec<String>,
-    /// Statically registered application permissions on the request service.
+    /// Statically registered application permissions (app roles) on the request service.
     #[serde(default = "default_app_roles")]
     pub app_roles: Vec<String>,
 }
@@ -186,7 +315,7 @@ fn default_delegated() -> Vec<String> {
 }
 
 fn default_app_roles() -> Vec<String> {
-    vec![CREATE_ALL_ROLE.to_string()]
+    vec![PRESENT_REQUEST_ROLE.to_string()]
 }
 
 impl Seed {
@@ -197,10 +326,21 @@ impl Seed {
         serde_json::from_str(&text).with_context(|| format!("parsing seed file {}", path.display()))
     }
 
-    /// The default data of the app's default run: Contoso, Fabrikam and Northwind (no Verified ID).
+    /// The default data: Contoso, Fabrikam, Northwind (no Verified ID), Woodgrove (two
+    /// authorities), Litware (unverified linked domain), Adventure Works (no contracts), Tailspin
+    /// (a custom credential type) and the provider's own tenant, Traceless.
     pub fn demo() -> Seed {
         Seed {
-            tenants: vec![contoso(), fabrikam(), northwind()],
+            tenants: vec![
+                contoso(),
+                fabrikam(),
+                northwind(),
+                woodgrove(),
+                litware(),
+                adventure_works(),
+                tailspin(),
+                provider(),
+            ],
             clients: vec![ClientApp {
                 client_id: DEV_CLIENT_ID.into(),
                 client_secret: DEV_CLIENT_SECRET.into(),
@@ -246,6 +386,16 @@ impl Seed {
                 .map(|u| (t, u))
         })
     }
+
+    /// The tenant and authority that own a DID, in any tenant.
+    pub(crate) fn authority_by_did(&self, did: &str) -> Option<(&Tenant, &Authority)> {
+        self.tenants.iter().find_map(|t| {
+            t.authorities()
+                .into_iter()
+                .find(|a| a.did == did)
+                .map(|a| (t, a))
+        })
+    }
 }
 
 impl Tenant {
@@ -258,6 +408,19 @@ impl Tenant {
 
     pub(crate) fn user_by_oid(&self, oid: &str) -> Option<&User> {
         self.users.iter().find(|u| u.oid.eq_ignore_ascii_case(oid))
+    }
+
+    /// The tenant's authorities in the admin API's order: `other_authorities`, then `verified_id`.
+    pub(crate) fn authorities(&self) -> Vec<&Authority> {
+        self.other_authorities
+            .iter()
+            .chain(self.verified_id.iter())
+            .collect()
+    }
+
+    /// Verified ID set up: its service principals (request service, admin API) exist here.
+    pub(crate) fn has_verified_id(&self) -> bool {
+        self.verified_id.is_some() || !self.other_authorities.is_empty()
     }
 }
 
@@ -281,6 +444,21 @@ fn verified_employee_contract(id: &str) -> Contract {
         id: id.into(),
         name: "VerifiedEmployee".into(),
         vc_types: vec![VERIFIED_EMPLOYEE.into()],
+        claims: vec![],
+    }
+}
+
+fn authority(id: &str, name: &str, did: &str, linked: &str, contracts: Vec<Contract>) -> Authority {
+    Authority {
+        id: id.into(),
+        name: name.into(),
+        did: did.into(),
+        linked_domain_urls: vec![linked.into()],
+        contracts,
+        face_check_enabled: true,
+        linked_domains_verified: true,
+        did_document_status: published(),
+        extra_fields: Map::new(),
     }
 }
 
@@ -295,6 +473,18 @@ struct Person<'a> {
     credential: Option<bool>,
 }
 
+fn verified_employee_credential(revoked: bool) -> Credential {
+    Credential {
+        vc_type: verified_employee(),
+        claims: Map::new(),
+        revoked,
+        photo: Some(PLACEHOLDER_PHOTO.into()),
+        face_match_score: default_face_score(),
+        issuance_date: default_issued(),
+        expiration_date: default_expires(),
+    }
+}
+
 fn person(p: Person<'_>) -> User {
     let local = p.mail.split('@').next().unwrap_or(p.mail);
     User {
@@ -307,13 +497,8 @@ fn person(p: Person<'_>) -> User {
         job_title: p.job.map(Into::into),
         preferred_language: Some("en-US".into()),
         is_admin: p.admin,
-        credential: p.credential.map(|revoked| Credential {
-            revoked,
-            photo: Some(PLACEHOLDER_PHOTO.into()),
-            face_match_score: default_face_score(),
-            issuance_date: default_issued(),
-            expiration_date: default_expires(),
-        }),
+        credential: p.credential.map(verified_employee_credential),
+        other_credentials: vec![],
     }
 }
 
@@ -334,18 +519,33 @@ fn contoso() -> Tenant {
             credential,
         })
     };
+    // Johanna has no mail in the directory: her credential has no `mail` claim.
+    let johanna = User {
+        oid: "9a1b2c3d-0006-4000-8000-000000000006".into(),
+        upn: CONTOSO_NO_MAIL_UPN.into(),
+        mail: None,
+        display_name: "Johanna Lorenz".into(),
+        given_name: "Johanna".into(),
+        surname: "Lorenz".into(),
+        job_title: Some("Senior Engineer".into()),
+        preferred_language: Some("de-DE".into()),
+        is_admin: false,
+        credential: Some(verified_employee_credential(false)),
+        other_credentials: vec![],
+    };
     Tenant {
         id: CONTOSO_TENANT_ID.into(),
         display_name: "Contoso".into(),
         domains: domains("contoso.com", d),
-        verified_id: Some(Authority {
-            id: CONTOSO_AUTHORITY_ID.into(),
-            name: "Contoso".into(),
-            did: CONTOSO_DID.into(),
-            linked_domain_urls: vec!["https://verifiedid.contoso.com/".into()],
-            contracts: vec![verified_employee_contract("A1bC2dE3fH4iJ5kL6mN7oP8qR9sT0u")],
-            face_check_enabled: true,
-        }),
+        verified_id: Some(authority(
+            CONTOSO_AUTHORITY_ID,
+            "Contoso",
+            CONTOSO_DID,
+            "https://verifiedid.contoso.com/",
+            vec![verified_employee_contract("A1bC2dE3fH4iJ5kL6mN7oP8qR9sT0u")],
+        )),
+        other_authorities: vec![],
+        odd_authority_entries: vec![],
         users: vec![
             p(
                 "9a1b2c3d-0001-4000-8000-000000000001",
@@ -392,6 +592,7 @@ fn contoso() -> Tenant {
                 false,
                 None,
             ),
+            johanna,
         ],
         consented_clients: vec![],
     }
@@ -399,40 +600,52 @@ fn contoso() -> Tenant {
 
 fn fabrikam() -> Tenant {
     let d = "fabrikam.onmicrosoft.com";
+    let mut users = vec![
+        person(Person {
+            oid: "7f6e5d4c-0001-4000-8000-000000000001",
+            mail: FABRIKAM_ADMIN_EMAIL,
+            upn_domain: d,
+            given: "Diego",
+            surname: "Siciliani",
+            job: Some("HR Manager"),
+            admin: true,
+            credential: Some(false),
+        }),
+        person(Person {
+            oid: "7f6e5d4c-0002-4000-8000-000000000002",
+            mail: FABRIKAM_EMPLOYEE_EMAIL,
+            upn_domain: d,
+            given: "Isaiah",
+            surname: "Langer",
+            job: Some("Sales Representative"),
+            admin: false,
+            credential: Some(false),
+        }),
+    ];
+    // Dates with an offset instead of `Z`, and one credential without an expiration date.
+    for (u, expires) in users
+        .iter_mut()
+        .zip([Some("2027-03-02T08:15:30+00:00".to_string()), None])
+    {
+        if let Some(c) = u.credential.as_mut() {
+            c.issuance_date = "2026-03-02T08:15:30+00:00".into();
+            c.expiration_date = expires;
+        }
+    }
     Tenant {
         id: FABRIKAM_TENANT_ID.into(),
         display_name: "Fabrikam".into(),
         domains: domains("fabrikam.com", d),
-        verified_id: Some(Authority {
-            id: FABRIKAM_AUTHORITY_ID.into(),
-            name: "Fabrikam".into(),
-            did: FABRIKAM_DID.into(),
-            linked_domain_urls: vec!["https://verifiedid.fabrikam.com/".into()],
-            contracts: vec![verified_employee_contract("F1aB2cD3eF4gH5iJ6kL7mN8oP9qR0s")],
-            face_check_enabled: true,
-        }),
-        users: vec![
-            person(Person {
-                oid: "7f6e5d4c-0001-4000-8000-000000000001",
-                mail: FABRIKAM_ADMIN_EMAIL,
-                upn_domain: d,
-                given: "Diego",
-                surname: "Siciliani",
-                job: Some("HR Manager"),
-                admin: true,
-                credential: Some(false),
-            }),
-            person(Person {
-                oid: "7f6e5d4c-0002-4000-8000-000000000002",
-                mail: FABRIKAM_EMPLOYEE_EMAIL,
-                upn_domain: d,
-                given: "Isaiah",
-                surname: "Langer",
-                job: Some("Sales Representative"),
-                admin: false,
-                credential: Some(false),
-            }),
-        ],
+        verified_id: Some(authority(
+            FABRIKAM_AUTHORITY_ID,
+            "Fabrikam",
+            FABRIKAM_DID,
+            "https://verifiedid.fabrikam.com/",
+            vec![verified_employee_contract("F1aB2cD3eF4gH5iJ6kL7mN8oP9qR0s")],
+        )),
+        other_authorities: vec![],
+        odd_authority_entries: vec![],
+        users,
         consented_clients: vec![],
     }
 }
@@ -444,6 +657,8 @@ fn northwind() -> Tenant {
         display_name: "Northwind Traders".into(),
         domains: domains("northwindtraders.com", d),
         verified_id: None,
+        other_authorities: vec![],
+        odd_authority_entries: vec![],
         users: vec![
             person(Person {
                 oid: "2b4d6f8a-0001-4000-8000-000000000001",
@@ -470,6 +685,258 @@ fn northwind() -> Tenant {
     }
 }
 
+/// An admin and an employee of a tenant, both holding a VerifiedEmployee credential unless
+/// `credentials` is false.
+fn pair(
+    d: &str,
+    oids: [&str; 2],
+    admin: (&str, &str, &str),
+    employee: (&str, &str, &str),
+    credentials: bool,
+) -> Vec<User> {
+    [(oids[0], admin, true), (oids[1], employee, false)]
+        .into_iter()
+        .map(|(oid, (mail, given, surname), is_admin)| {
+            person(Person {
+                oid,
+                mail,
+                upn_domain: d,
+                given,
+                surname,
+                job: None,
+                admin: is_admin,
+                credential: credentials.then_some(false),
+            })
+        })
+        .collect()
+}
+
+fn woodgrove() -> Tenant {
+    let d = "woodgrovebank.onmicrosoft.com";
+    let mut legacy = authority(
+        WOODGROVE_LEGACY_AUTHORITY_ID,
+        "Woodgrove (ION)",
+        WOODGROVE_LEGACY_DID,
+        "https://woodgrovebank.com/",
+        vec![verified_employee_contract("W0dGr0vE1oNcOnTrAcT2024aBcDeF")],
+    );
+    legacy.extra_fields.insert("didMethod".into(), json!("ion"));
+    let mut web = authority(
+        WOODGROVE_AUTHORITY_ID,
+        "Woodgrove",
+        WOODGROVE_DID,
+        "https://verifiedid.woodgrovebank.com/",
+        vec![verified_employee_contract("W0dGr0vEwEbCoNtRaCt2025gHiJkL")],
+    );
+    web.extra_fields.insert("didMethod".into(), json!("web"));
+    web.extra_fields
+        .insert("issuanceRegion".into(), json!("EU"));
+    Tenant {
+        id: WOODGROVE_TENANT_ID.into(),
+        display_name: "Woodgrove Bank".into(),
+        domains: domains("woodgrovebank.com", d),
+        verified_id: Some(web),
+        other_authorities: vec![legacy],
+        odd_authority_entries: vec![
+            // An entry without `didModel`, and one whose `didModel` has no `did`.
+            json!({"id": "88cc88cc-dd99-ee00-ff11-22aa22aa22aa", "name": "Woodgrove (setup pending)",
+                   "status": "Enabled", "keyVaultMetadata": null}),
+            json!({"id": "99dd99dd-ee00-ff11-aa22-33bb33bb33bb", "name": "Woodgrove (deleted key)",
+                   "status": "Disabled", "didModel": {"didDocumentStatus": "unpublished", "linkedDomainUrls": []},
+                   "linkedDomainsVerified": false}),
+        ],
+        users: pair(
+            d,
+            [
+                "5d2c8b4e-0001-4000-8000-000000000001",
+                "5d2c8b4e-0002-4000-8000-000000000002",
+            ],
+            (WOODGROVE_ADMIN_EMAIL, "Allan", "Deyoung"),
+            (WOODGROVE_EMPLOYEE_EMAIL, "Christie", "Cline"),
+            true,
+        ),
+        consented_clients: vec![],
+    }
+}
+
+fn litware() -> Tenant {
+    let d = "litware.onmicrosoft.com";
+    let mut a = authority(
+        LITWARE_AUTHORITY_ID,
+        "Litware",
+        LITWARE_DID,
+        "https://verifiedid.litware.com/",
+        vec![verified_employee_contract("L1tWaReCoNtRaCt2025mNoPqRsTu")],
+    );
+    a.linked_domains_verified = false;
+    Tenant {
+        id: LITWARE_TENANT_ID.into(),
+        display_name: "Litware".into(),
+        domains: domains("litware.com", d),
+        verified_id: Some(a),
+        other_authorities: vec![],
+        odd_authority_entries: vec![],
+        users: pair(
+            d,
+            [
+                "6e3d9c5f-0001-4000-8000-000000000001",
+                "6e3d9c5f-0002-4000-8000-000000000002",
+            ],
+            (LITWARE_ADMIN_EMAIL, "Henrietta", "Mueller"),
+            (LITWARE_EMPLOYEE_EMAIL, "Patti", "Fernandez"),
+            true,
+        ),
+        consented_clients: vec![],
+    }
+}
+
+fn adventure_works() -> Tenant {
+    let d = "adventureworks.onmicrosoft.com";
+    Tenant {
+        id: ADVENTURE_WORKS_TENANT_ID.into(),
+        display_name: "Adventure Works".into(),
+        domains: domains("adventure-works.com", d),
+        verified_id: Some(authority(
+            ADVENTURE_WORKS_AUTHORITY_ID,
+            "Adventure Works",
+            ADVENTURE_WORKS_DID,
+            "https://verifiedid.adventure-works.com/",
+            vec![],
+        )),
+        other_authorities: vec![],
+        odd_authority_entries: vec![],
+        users: pair(
+            d,
+            [
+                "7f4e0d6a-0001-4000-8000-000000000001",
+                "7f4e0d6a-0002-4000-8000-000000000002",
+            ],
+            (ADVENTURE_WORKS_ADMIN_EMAIL, "Grady", "Archie"),
+            (ADVENTURE_WORKS_EMPLOYEE_EMAIL, "Irvin", "Sayers"),
+            false,
+        ),
+        consented_clients: vec![],
+    }
+}
+
+fn tailspin_member(user: &User, number: &str) -> Credential {
+    let mut claims = Map::new();
+    claims.insert("email".into(), json!(user.mail));
+    claims.insert("displayName".into(), json!(user.display_name));
+    claims.insert("memberNumber".into(), json!(number));
+    Credential {
+        vc_type: TAILSPIN_MEMBER_TYPE.into(),
+        claims,
+        revoked: false,
+        photo: None,
+        face_match_score: default_face_score(),
+        issuance_date: "2026-06-15T09:30:00Z".into(),
+        expiration_date: None,
+    }
+}
+
+fn tailspin() -> Tenant {
+    let d = "tailspintoys.onmicrosoft.com";
+    let mut users: Vec<User> = [
+        (
+            "8a5f1e7b-0001-4000-8000-000000000001",
+            TAILSPIN_ADMIN_EMAIL,
+            "Kayo",
+            "Miwa",
+            true,
+        ),
+        (
+            "8a5f1e7b-0002-4000-8000-000000000002",
+            TAILSPIN_MEMBER_EMAIL,
+            "Lidia",
+            "Holloway",
+            false,
+        ),
+        (
+            "8a5f1e7b-0003-4000-8000-000000000003",
+            TAILSPIN_EMPLOYEE_EMAIL,
+            "Miriam",
+            "Graham",
+            false,
+        ),
+    ]
+    .into_iter()
+    .map(|(oid, mail, given, surname, admin)| {
+        person(Person {
+            oid,
+            mail,
+            upn_domain: d,
+            given,
+            surname,
+            job: None,
+            admin,
+            credential: None,
+        })
+    })
+    .collect();
+    for (i, u) in users.iter_mut().enumerate() {
+        u.credential = Some(tailspin_member(u, &format!("TT-{:06}", 1001 + i)));
+    }
+    users[2]
+        .other_credentials
+        .push(verified_employee_credential(false));
+    let member = Contract {
+        id: "T4iLsPiNmEmBeRcOnTrAcT2025vWx".into(),
+        name: "Tailspin member card".into(),
+        vc_types: vec![TAILSPIN_MEMBER_TYPE.into()],
+        claims: vec!["email".into(), "displayName".into(), "memberNumber".into()],
+    };
+    Tenant {
+        id: TAILSPIN_TENANT_ID.into(),
+        display_name: "Tailspin Toys".into(),
+        domains: domains("tailspintoys.com", d),
+        verified_id: Some(authority(
+            TAILSPIN_AUTHORITY_ID,
+            "Tailspin Toys",
+            TAILSPIN_DID,
+            "https://verifiedid.tailspintoys.com/",
+            vec![
+                verified_employee_contract("T4iLsPiNvErIfIeDeMpLoYeE2025y"),
+                member,
+            ],
+        )),
+        other_authorities: vec![],
+        odd_authority_entries: vec![],
+        users,
+        consented_clients: vec![],
+    }
+}
+
+fn provider() -> Tenant {
+    let d = "traceless.onmicrosoft.com";
+    Tenant {
+        id: PROVIDER_TENANT_ID.into(),
+        display_name: "Traceless".into(),
+        domains: domains("traceless.example", d),
+        verified_id: Some(authority(
+            PROVIDER_AUTHORITY_ID,
+            "Traceless",
+            PROVIDER_DID,
+            "https://verifiedid.traceless.example/",
+            vec![verified_employee_contract("TrAcElEsSpRoViDeR2025zAbCdEfG")],
+        )),
+        other_authorities: vec![],
+        odd_authority_entries: vec![],
+        users: vec![person(Person {
+            oid: "9b6a2f8c-0001-4000-8000-000000000001",
+            mail: PROVIDER_ADMIN_EMAIL,
+            upn_domain: d,
+            given: "Rowan",
+            surname: "Hale",
+            job: Some("Operator"),
+            admin: true,
+            credential: Some(false),
+        })],
+        // An app is consented in its home tenant.
+        consented_clients: vec![DEV_CLIENT_ID.into()],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -481,7 +948,7 @@ mod tests {
         std::fs::write(&path, serde_json::to_string_pretty(&Seed::demo()).unwrap()).unwrap();
         let seed = Seed::from_file(&path).unwrap();
         std::fs::remove_file(&path).unwrap();
-        assert_eq!(seed.tenants.len(), 3);
+        assert_eq!(seed.tenants.len(), 8);
         assert_eq!(seed.request_lifetime_secs, 300);
         assert!(!seed.require_public_callback);
         assert!(
@@ -511,7 +978,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(seed.request_lifetime_secs, 300);
-        assert_eq!(seed.clients[0].app_roles, vec![CREATE_ALL_ROLE]);
+        assert_eq!(seed.clients[0].app_roles, vec![PRESENT_REQUEST_ROLE]);
+        let credential = seed.tenants[0].users[0].credential.as_ref().unwrap();
+        assert_eq!(credential.vc_type, VERIFIED_EMPLOYEE);
+        assert!(credential.expiration_date.is_some());
         assert!(
             !seed.tenants[0].users[0]
                 .credential

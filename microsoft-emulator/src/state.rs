@@ -24,17 +24,104 @@ pub(crate) struct Inner {
 
 #[derive(Default)]
 pub(crate) struct Store {
-    /// (tenant id, client id): an admin consented for the whole tenant.
-    pub tenant_consents: HashSet<(String, String)>,
-    /// (user oid, client id): a user consented for themselves only.
-    pub user_consents: HashSet<(String, String)>,
+    /// What was consented to whom (service principals, delegated grants, app role assignments).
+    pub grants: Grants,
+    /// Sign-in sessions (the `emu_estsauth` cookie's value) → the signed-in user's oid.
+    pub sessions: HashMap<String, String>,
     /// Sign-in pages shown and not yet answered, by transaction id.
-    pub pending: HashMap<String, crate::login::PendingSignIn>,
+    pub pending: HashMap<String, crate::signin::PendingSignIn>,
     pub codes: HashMap<String, crate::login::AuthCode>,
     pub refresh_tokens: HashMap<String, crate::login::RefreshGrant>,
     pub requests: HashMap<String, PresentationRequest>,
     /// Requests whose `request_retrieved` is held back by an `out_of_order` fault.
     pub deferred_retrieved: HashSet<String>,
+}
+
+/// The consent state of client apps in tenants, as Entra stores it: the app's service principal in
+/// the tenant, `oauth2PermissionGrant`s (delegated; for all principals or one user) and
+/// `appRoleAssignment`s (application permissions). Keys are lowercase.
+#[derive(Default)]
+pub(crate) struct Grants {
+    /// (tenant id, client id): the client's service principal exists in the tenant. Any consent
+    /// creates it (consent-types-developer); client credentials need it (AADSTS700016 otherwise).
+    pub service_principals: HashSet<(String, String)>,
+    /// (tenant id, client id) → delegated permission keys granted for every user of the tenant.
+    pub tenant_delegated: HashMap<(String, String), HashSet<String>>,
+    /// (user oid, client id) → delegated permission keys the user (or an admin for themselves)
+    /// consented to.
+    pub user_delegated: HashMap<(String, String), HashSet<String>>,
+    /// (tenant id, client id) → app roles granted by admin consent. Only these go into `roles`
+    /// (v2-oauth2-client-creds-grant-flow: app-only tokens can be issued without a roles claim).
+    pub app_roles: HashMap<(String, String), HashSet<String>>,
+}
+
+fn pair(a: &str, b: &str) -> (String, String) {
+    (a.to_ascii_lowercase(), b.to_ascii_lowercase())
+}
+
+impl Grants {
+    pub fn add_tenant_delegated(
+        &mut self,
+        tid: &str,
+        client: &str,
+        keys: impl IntoIterator<Item = String>,
+    ) {
+        self.service_principals.insert(pair(tid, client));
+        self.tenant_delegated
+            .entry(pair(tid, client))
+            .or_default()
+            .extend(keys);
+    }
+
+    pub fn add_user_delegated(
+        &mut self,
+        tid: &str,
+        oid: &str,
+        client: &str,
+        keys: impl IntoIterator<Item = String>,
+    ) {
+        self.service_principals.insert(pair(tid, client));
+        self.user_delegated
+            .entry(pair(oid, client))
+            .or_default()
+            .extend(keys);
+    }
+
+    pub fn add_app_roles(&mut self, tid: &str, client: &str, roles: &[String]) {
+        self.service_principals.insert(pair(tid, client));
+        self.app_roles
+            .entry(pair(tid, client))
+            .or_default()
+            .extend(roles.iter().cloned());
+    }
+
+    /// Delegated permission keys in force for a user: their own grants and the tenant's.
+    pub fn delegated_for(&self, tid: &str, oid: &str, client: &str) -> HashSet<String> {
+        let mut out = self
+            .tenant_delegated
+            .get(&pair(tid, client))
+            .cloned()
+            .unwrap_or_default();
+        if let Some(own) = self.user_delegated.get(&pair(oid, client)) {
+            out.extend(own.iter().cloned());
+        }
+        out
+    }
+
+    pub fn has_service_principal(&self, tid: &str, client: &str) -> bool {
+        self.service_principals.contains(&pair(tid, client))
+    }
+
+    /// App roles granted in the tenant, in a stable order.
+    pub fn roles(&self, tid: &str, client: &str) -> Vec<String> {
+        let mut roles: Vec<String> = self
+            .app_roles
+            .get(&pair(tid, client))
+            .map(|r| r.iter().cloned().collect())
+            .unwrap_or_default();
+        roles.sort();
+        roles
+    }
 }
 
 impl EmulatorState {
@@ -43,9 +130,9 @@ impl EmulatorState {
         let mut store = Store::default();
         for t in &seed.tenants {
             for c in &t.consented_clients {
-                store
-                    .tenant_consents
-                    .insert((t.id.to_ascii_lowercase(), c.to_ascii_lowercase()));
+                if let Some(client) = seed.client(c) {
+                    grant_full(&mut store.grants, &t.id, client);
+                }
             }
         }
         let http = reqwest::Client::builder()
@@ -106,20 +193,67 @@ impl EmulatorState {
         }
     }
 
-    /// Records an admin's tenant-wide consent, as if they pressed Accept with prompt=consent.
-    pub fn grant_admin_consent(&self, tenant_id: &str, client_id: &str) {
-        self.store().tenant_consents.insert((
-            tenant_id.to_ascii_lowercase(),
-            client_id.to_ascii_lowercase(),
-        ));
+    /// Full admin consent for the tenant, as after the admin consent endpoint: every static
+    /// delegated permission for all users, and every app role (v2-admin-consent). It skips the
+    /// service-principal check of the real flow, so it also works in a tenant without Verified
+    /// ID (whose Verified ID tokens still fail with AADSTS500011). False if the client is unknown.
+    pub fn grant_admin_consent(&self, tenant_id: &str, client_id: &str) -> bool {
+        let Some(client) = self.seed().client(client_id).cloned() else {
+            return false;
+        };
+        grant_full(&mut self.store().grants, tenant_id, &client);
+        true
     }
 
-    /// Removes a tenant's consent (the admin removed the app in Entra).
+    /// Tenant-wide consent to delegated permissions only, no app roles: what an admin gets by
+    /// consenting for the organization to dynamic scopes (consent-types-developer). `scopes` are
+    /// `{resource}/{permission}` (a bare name is Graph's); `{resource}/.default` means the app's
+    /// static delegated permissions. False (and nothing granted) if a scope names an unknown
+    /// resource or the client is unknown.
+    pub fn grant_delegated_consent(
+        &self,
+        tenant_id: &str,
+        client_id: &str,
+        scopes: &[&str],
+    ) -> bool {
+        let Some(client) = self.seed().client(client_id).cloned() else {
+            return false;
+        };
+        let mut keys = Vec::new();
+        for s in scopes {
+            match crate::scopes::split(s) {
+                Ok((_, p)) if p == ".default" => keys.extend(
+                    crate::scopes::static_delegated(&client)
+                        .iter()
+                        .map(|(r, p)| crate::scopes::key(r, p)),
+                ),
+                Ok((r, p)) => keys.push(crate::scopes::key(r, &p)),
+                Err(_) => return false,
+            }
+        }
+        self.store()
+            .grants
+            .add_tenant_delegated(tenant_id, client_id, keys);
+        true
+    }
+
+    /// Removes the app from the tenant (the admin deleted its enterprise application): its
+    /// service principal, every grant in the tenant, and its users' own consents.
     pub fn revoke_admin_consent(&self, tenant_id: &str, client_id: &str) {
-        self.store().tenant_consents.remove(&(
-            tenant_id.to_ascii_lowercase(),
-            client_id.to_ascii_lowercase(),
-        ));
+        let oids: Vec<String> = self
+            .seed()
+            .tenant(tenant_id)
+            .map(|t| t.users.iter().map(|u| u.oid.clone()).collect())
+            .unwrap_or_default();
+        let mut store = self.store();
+        let g = &mut store.grants;
+        let k = pair(tenant_id, client_id);
+        g.service_principals.remove(&k);
+        g.tenant_delegated.remove(&k);
+        g.app_roles.remove(&k);
+        for oid in oids {
+            g.user_delegated.remove(&pair(&oid, client_id));
+        }
     }
 
     /// Lifetime of presentation requests created from now on.
@@ -141,10 +275,14 @@ impl EmulatorState {
             None => false,
         }
     }
+}
 
-    pub(crate) fn tenant_consented(&self, tid: &str, client_id: &str) -> bool {
-        self.store()
-            .tenant_consents
-            .contains(&(tid.to_ascii_lowercase(), client_id.to_ascii_lowercase()))
-    }
+/// Every static delegated permission for all users, and every app role.
+fn grant_full(grants: &mut Grants, tid: &str, client: &crate::seed::ClientApp) {
+    let keys = crate::scopes::static_delegated(client)
+        .iter()
+        .map(|(r, p)| crate::scopes::key(r, p))
+        .collect::<Vec<_>>();
+    grants.add_tenant_delegated(tid, &client.client_id, keys);
+    grants.add_app_roles(tid, &client.client_id, &client.app_roles);
 }

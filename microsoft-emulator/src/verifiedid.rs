@@ -11,7 +11,10 @@ use serde_json::{Value, json};
 use crate::auth::{AccessClaims, bearer};
 use crate::errors::VcError;
 use crate::keys::{now, random_token};
-use crate::seed::{ADMIN_RESOURCE, Authority, CREATE_ALL_ROLE, REQUEST_SERVICE_RESOURCE, Tenant};
+use crate::seed::{
+    ADMIN_RESOURCE, Authority, CREATE_ALL_ROLE, Contract, PRESENT_REQUEST_ROLE,
+    REQUEST_SERVICE_RESOURCE, Seed, Tenant, VERIFIED_EMPLOYEE,
+};
 use crate::state::EmulatorState;
 
 pub(crate) fn routes() -> axum::Router<EmulatorState> {
@@ -74,32 +77,45 @@ fn admin_caller(
     Ok((claims, tenant))
 }
 
+/// An authority as the admin API returns it (admin-api, "authority type"), plus any extra
+/// fields the seed adds (the API grows fields a client does not know).
 fn authority_json(a: &Authority) -> Value {
-    json!({
+    let kv = a
+        .name
+        .to_ascii_lowercase()
+        .replace(|c: char| !c.is_ascii_alphanumeric(), "");
+    let mut v = json!({
         "id": a.id,
         "name": a.name,
         "status": "Enabled",
         "didModel": {
             "did": a.did,
-            "signingKeys": [format!("https://vc{}kv.vault.azure.net/keys/vcSigningKey-{}/5257c49d", a.name.to_ascii_lowercase(), a.id)],
+            "signingKeys": [format!("https://vc{kv}kv.vault.azure.net/keys/vcSigningKey-{}/5257c49d", a.id)],
             "recoveryKeys": [], "updateKeys": [], "encryptionKeys": [],
             "linkedDomainUrls": a.linked_domain_urls,
-            "didDocumentStatus": "published",
+            "didDocumentStatus": a.did_document_status,
         },
         "keyVaultMetadata": {
             "subscriptionId": "00000000-0000-0000-0000-000000000000",
             "resourceGroup": "verifiablecredentials",
-            "resourceName": format!("vc{}kv", a.name.to_ascii_lowercase()),
-            "resourceUrl": format!("https://vc{}kv.vault.azure.net/", a.name.to_ascii_lowercase()),
+            "resourceName": format!("vc{kv}kv"),
+            "resourceUrl": format!("https://vc{kv}kv.vault.azure.net/"),
         },
-        "linkedDomainsVerified": true,
-    })
+        "linkedDomainsVerified": a.linked_domains_verified,
+    });
+    if let Some(obj) = v.as_object_mut() {
+        for (k, x) in &a.extra_fields {
+            obj.insert(k.clone(), x.clone());
+        }
+    }
+    v
 }
 
 async fn list_authorities(State(state): State<EmulatorState>, headers: HeaderMap) -> Response {
     match admin_caller(&state, &headers) {
         Ok((_, t)) => {
-            let value: Vec<Value> = t.verified_id.iter().map(authority_json).collect();
+            let mut value: Vec<Value> = t.authorities().into_iter().map(authority_json).collect();
+            value.extend(t.odd_authority_entries.iter().cloned());
             Json(json!({"value": value})).into_response()
         }
         Err(e) => e.into_response(),
@@ -107,9 +123,10 @@ async fn list_authorities(State(state): State<EmulatorState>, headers: HeaderMap
 }
 
 fn find_authority(t: &Tenant, id: &str) -> Result<Authority, VcError> {
-    t.verified_id
-        .clone()
-        .filter(|a| a.id.eq_ignore_ascii_case(id))
+    t.authorities()
+        .into_iter()
+        .find(|a| a.id.eq_ignore_ascii_case(id))
+        .cloned()
         .ok_or_else(|| {
             VcError::new(
                 StatusCode::NOT_FOUND,
@@ -146,31 +163,59 @@ async fn list_contracts(
     let value: Vec<Value> = a
         .contracts
         .iter()
-        .map(|c| {
-            json!({
-                "id": c.id, "name": c.name, "authorityId": a.id, "status": "Enabled",
-                "issueNotificationEnabled": false, "issueNotificationAllowedToGroupOids": null,
-                "availableInVcDirectory": false,
-                "manifestUrl": format!("{vid}/v1.0/tenants/{}/verifiableCredentials/contracts/{}/manifest", t.id, c.id),
-                "allowOverrideValidityIntervalOnIssuance": false,
-                "rules": {
-                    "attestations": {"accessTokens": [{"required": true, "mapping": [
-                        {"inputClaim": "givenName", "outputClaim": "givenName", "required": false, "indexed": false},
-                        {"inputClaim": "userPrincipalName", "outputClaim": "revocationId", "required": true, "indexed": true}
-                    ]}]},
-                    "validityInterval": 15552000,
-                    "vc": {"type": c.vc_types},
-                },
-                "displays": [{"locale": "en-US",
-                    "card": {"title": "Verified Employee", "issuedBy": t.display_name, "backgroundColor": "#000000",
-                             "textColor": "#ffffff", "description": "This verifiable credential is issued to all members of the organization.",
-                             "logo": {"uri": "https://example.invalid/logo.png", "description": "Default verified employee logo"}},
-                    "consent": {"title": "Do you want to accept the verified employee credential?", "instructions": "Sign in with your account to receive this card."},
-                    "claims": [{"claim": "vc.credentialSubject.displayName", "label": "Name", "type": "String"}]}],
-            })
-        })
+        .map(|c| contract_json(&vid, &t, &a, c))
         .collect();
     Json(json!({"value": value})).into_response()
+}
+
+/// A contract as the admin API returns it (admin-api, "contract type"). Its claim names appear
+/// in `rules.attestations.*.mapping[].outputClaim` and `displays[].claims[].claim`
+/// (`vc.credentialSubject.{name}`). VerifiedEmployee is directory-based (`accessTokens`); a
+/// custom type here is issued with ID token hints (`idTokenHints`).
+fn contract_json(vid: &str, t: &Tenant, a: &Authority, c: &Contract) -> Value {
+    let claims = c.claim_names();
+    let verified_employee = c.vc_types.iter().any(|ty| ty == VERIFIED_EMPLOYEE);
+    let mapping: Vec<Value> = claims
+        .iter()
+        .map(|name| {
+            let input = if verified_employee && name == "revocationId" {
+                "userPrincipalName".to_string()
+            } else {
+                name.clone()
+            };
+            json!({"inputClaim": input, "outputClaim": name, "required": name == "revocationId",
+                   "indexed": name == "revocationId"})
+        })
+        .collect();
+    let attestations = if verified_employee {
+        json!({"accessTokens": [{"required": true, "mapping": mapping}]})
+    } else {
+        json!({"idTokenHints": [{"required": true, "mapping": mapping,
+            "configuration": format!("https://login.microsoftonline.com/{}/v2.0/.well-known/openid-configuration", t.id),
+            "clientId": "00000000-0000-0000-0000-000000000000", "trustedIssuers": []}]})
+    };
+    let display_claims: Vec<Value> = claims
+        .iter()
+        .map(|name| json!({"claim": format!("vc.credentialSubject.{name}"), "label": name, "type": "String"}))
+        .collect();
+    json!({
+        "id": c.id, "name": c.name, "authorityId": a.id, "status": "Enabled",
+        "issueNotificationEnabled": false, "issueNotificationAllowedToGroupOids": null,
+        "availableInVcDirectory": false,
+        "manifestUrl": format!("{vid}/v1.0/tenants/{}/verifiableCredentials/contracts/{}/manifest", t.id, c.id),
+        "allowOverrideValidityIntervalOnIssuance": false,
+        "rules": {
+            "attestations": attestations,
+            "validityInterval": 15552000,
+            "vc": {"type": c.vc_types},
+        },
+        "displays": [{"locale": "en-US",
+            "card": {"title": c.name, "issuedBy": t.display_name, "backgroundColor": "#000000",
+                     "textColor": "#ffffff", "description": format!("{} credential issued by {}.", c.name, t.display_name),
+                     "logo": {"uri": "https://example.invalid/logo.png", "description": "Logo"}},
+            "consent": {"title": format!("Do you want to accept the {} credential?", c.name), "instructions": "Sign in with your account to receive this card."},
+            "claims": display_claims}],
+    })
 }
 
 // ---------------------------------------------------------------- request service
@@ -212,6 +257,8 @@ pub(crate) struct PresentationRequest {
     pub credential_type: String,
     pub accepted_issuers: Vec<String>,
     pub allow_revoked: bool,
+    /// `configuration.validation.validateLinkedDomain` (default false, presentation-request-api).
+    pub validate_linked_domain: bool,
     pub face_check_threshold: Option<f64>,
     pub constraints: Vec<Constraint>,
     pub expiry: i64,
@@ -225,8 +272,9 @@ fn request_service_caller(
     headers: &HeaderMap,
 ) -> Result<AccessClaims, VcError> {
     let claims = bearer(state, headers, &[REQUEST_SERVICE_RESOURCE]).map_err(token_error)?;
-    let granular = "VerifiableCredential.Create.PresentRequest";
-    if !(claims.has_role(CREATE_ALL_ROLE) || claims.has_role(granular)) {
+    // presentation-request-api: the app token needs VerifiableCredential.Create.All or the
+    // granular VerifiableCredential.Create.PresentRequest; a token without `roles` gets 403.
+    if !(claims.has_role(CREATE_ALL_ROLE) || claims.has_role(PRESENT_REQUEST_ROLE)) {
         return Err(VcError::new(
             StatusCode::FORBIDDEN,
             "tokenError",
@@ -261,7 +309,7 @@ async fn create_presentation_request(
     };
     let require_public = state.seed().require_public_callback;
     let lifetime = state.seed().request_lifetime_secs as i64;
-    let req = match validate(&body, &tenant, require_public) {
+    let req = match validate(&body, &tenant, &state.seed(), require_public) {
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
@@ -352,6 +400,7 @@ fn is_public_host(host: &url::Host<&str>) -> bool {
 fn validate(
     body: &Value,
     tenant: &Tenant,
+    seed: &Seed,
     require_public: bool,
 ) -> Result<PresentationRequest, VcError> {
     let authority = req_str(body, "authority", "authority").map_err(|_| {
@@ -366,7 +415,12 @@ fn validate(
             "The request does not contain a valid authority DID.",
         ));
     }
-    let Some(own) = tenant.verified_id.as_ref().filter(|a| a.did == authority) else {
+    // presentation-request-api: `authority` is one of the calling tenant's own authorities.
+    let Some(own) = tenant
+        .authorities()
+        .into_iter()
+        .find(|a| a.did == authority)
+    else {
         return Err(VcError::new(
             StatusCode::BAD_REQUEST,
             "notFound",
@@ -452,20 +506,6 @@ fn validate(
         })?;
     let rc = &creds[0];
     let credential_type = req_str(rc, "type", "requestedCredentials[0].type")?.to_string();
-    if !own
-        .contracts
-        .iter()
-        .any(|c| c.vc_types.iter().any(|t| t == &credential_type))
-    {
-        return Err(VcError::new(
-            StatusCode::BAD_REQUEST,
-            "notFound",
-            format!(
-                "The requested credential type `{credential_type}` was not found for the authority."
-            ),
-        )
-        .target("requestedCredentials[0].type"));
-    }
     let accepted_issuers = match rc.get("acceptedIssuers") {
         None | Some(Value::Null) => vec![],
         Some(Value::Array(a)) if a.iter().all(Value::is_string) => a
@@ -480,7 +520,43 @@ fn validate(
             ));
         }
     };
+    // The type must be one the request's authority issues, or (helpdesk-with-verified-id: a
+    // service provider verifies with its own authority and lists its customers' DIDs in
+    // `acceptedIssuers`) one that an accepted issuer issues.
+    let issues_type = |a: &Authority| {
+        a.contracts
+            .iter()
+            .any(|c| c.vc_types.iter().any(|t| t == &credential_type))
+    };
+    let mut issuing: Vec<&Authority> = vec![own];
+    issuing.extend(
+        accepted_issuers
+            .iter()
+            .filter_map(|did| seed.authority_by_did(did))
+            .map(|(_, a)| a),
+    );
+    issuing.retain(|a| issues_type(a));
+    if issuing.is_empty() {
+        return Err(VcError::new(
+            StatusCode::BAD_REQUEST,
+            "notFound",
+            format!(
+                "The requested credential type `{credential_type}` was not found for the authority or the accepted issuers."
+            ),
+        )
+        .target("requestedCredentials[0].type"));
+    }
     let validation = rc.get("configuration").and_then(|c| c.get("validation"));
+    let validate_linked_domain = match validation.and_then(|v| v.get("validateLinkedDomain")) {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            return Err(VcError::field(
+                "requestedCredentials[0].configuration.validation.validateLinkedDomain",
+                "`validateLinkedDomain` is not boolean.",
+            ));
+        }
+    };
     let allow_revoked = match validation.and_then(|v| v.get("allowRevoked")) {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
@@ -495,11 +571,26 @@ fn validate(
         None | Some(Value::Null) => None,
         Some(fc) => {
             let t = "requestedCredentials[0].configuration.validation.faceCheck";
-            req_str(
+            let photo_claim = req_str(
                 fc,
                 "sourcePhotoClaimName",
                 &format!("{t}.sourcePhotoClaimName"),
             )?;
+            // using-facecheck: the requested credential must contain the photo claim.
+            let has_photo = issuing.iter().any(|a| {
+                a.contracts
+                    .iter()
+                    .filter(|c| c.vc_types.iter().any(|ty| ty == &credential_type))
+                    .any(|c| c.claim_names().iter().any(|n| n == photo_claim))
+            });
+            if !has_photo {
+                return Err(VcError::field(
+                    &format!("{t}.sourcePhotoClaimName"),
+                    format!(
+                        "The credential type `{credential_type}` has no claim `{photo_claim}` to compare the selfie with."
+                    ),
+                ));
+            }
             let threshold = match fc.get("matchConfidenceThreshold") {
                 None | Some(Value::Null) => 70,
                 Some(v) => v
@@ -596,6 +687,7 @@ fn validate(
         credential_type,
         accepted_issuers,
         allow_revoked,
+        validate_linked_domain,
         face_check_threshold,
         constraints,
         expiry: 0,

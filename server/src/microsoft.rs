@@ -4,12 +4,15 @@
 
 use anyhow::Context;
 use traceless::config::Settings;
+use traceless::integrations::VerifierIdentity;
 use traceless::microsoft::{ClientCredentials, MicrosoftClient, MicrosoftEndpoints};
 use url::Url;
 
 /// The client, and the emulator it talks to when there is one (kept alive with the app).
 pub struct Microsoft {
     pub client: MicrosoftClient,
+    /// Who verifies presentations.
+    pub identity: VerifierIdentity,
     #[cfg(feature = "emulator")]
     pub emulator: Option<microsoft_emulator::RunningEmulator>,
 }
@@ -34,6 +37,7 @@ pub async fn connect(settings: &Settings, redirect_uri: &Url) -> anyhow::Result<
         )?;
         return Ok(Microsoft {
             client,
+            identity: VerifierIdentity::CustomerTenant,
             #[cfg(feature = "emulator")]
             emulator: None,
         });
@@ -77,6 +81,7 @@ async fn start_emulator(settings: &Settings, redirect_uri: &Url) -> anyhow::Resu
     )?;
     Ok(Microsoft {
         client,
+        identity: VerifierIdentity::CustomerTenant,
         emulator: Some(emulator),
     })
 }

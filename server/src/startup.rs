@@ -71,6 +71,7 @@ impl Application {
                 microsoft.client.clone(),
                 InProcess::new(),
                 callback_url,
+                microsoft.identity.clone(),
             )
             .with_presentation_limit(settings.limits.presentations_per_link),
         );

@@ -1,6 +1,9 @@
-//! Connecting a tenant: the admin presses "Log in to your tenant" (`start_connect`),
-//! signs in and consents at Microsoft, and comes back (`finish_connect`). Only when
-//! every step succeeded is anything stored, in one transaction.
+//! Connecting a tenant: the admin presses "Log in to your tenant" (`start_connect`), grants
+//! admin consent at Microsoft, comes back and is sent on to sign in (`finish_connect`, consent
+//! leg), comes back with a code (`finish_connect`, sign-in leg): every grant is proven, the
+//! tenant read, and the integration stored; or, when the tenant offers several authorities or
+//! credential types, the options are kept for the admin to pick on the card (`choose`).
+//! Only when every step succeeded is anything stored, in one transaction.
 
 use std::time::Duration;
 
@@ -8,28 +11,30 @@ use time::OffsetDateTime;
 use url::Url;
 use uuid::Uuid;
 
+use super::choice::{self, ConnectOption, Offer};
 use super::failure::{ConnectFailure, StateProblem};
-use super::{CoveredDomain, IntegrationError, MicrosoftIntegration, store};
+use super::store::{PendingConnection, Phase};
+use super::{CoveredDomain, IntegrationError, MicrosoftIntegration, VerifierIdentity, store};
 use crate::accounts::{OrganizationId, User};
 use crate::audit::{self, Action};
 use crate::db::Pool;
-use crate::microsoft::MicrosoftClient;
+use crate::microsoft::{ConnectedTenant, MicrosoftClient, MicrosoftError, TenantId};
 use crate::secret::SecretHash;
 
 /// How long an admin has to finish at Microsoft.
 pub const ATTEMPT_LIFETIME: Duration = Duration::from_secs(10 * 60);
 
-/// The credential type asked for when the tenant offers it (the guide's default).
-pub const PREFERRED_CREDENTIAL_TYPE: &str = "VerifiedEmployee";
+/// How long the admin has to pick among several authorities or credential types.
+pub const CHOICE_LIFETIME: Duration = Duration::from_secs(30 * 60);
 
 pub struct ConnectStart {
-    /// Where to send the admin's browser.
+    /// Where to send the admin's browser: Microsoft's admin consent page.
     pub authorize_url: Url,
     /// Kept in the admin's session: the return must come back to the same session.
     pub attempt_id: Uuid,
 }
 
-/// Records a single-use connect attempt for `actor` and returns Microsoft's sign-in URL.
+/// Records a single-use connect attempt for `actor` and returns Microsoft's admin consent URL.
 pub async fn start_connect(
     pool: &Pool,
     microsoft: &MicrosoftClient,
@@ -39,7 +44,7 @@ pub async fn start_connect(
     if !actor.is_admin() {
         return Err(IntegrationError::NotAdmin);
     }
-    let request = microsoft.authorization_request(redirect_uri);
+    let request = microsoft.admin_consent_request(redirect_uri);
     let mut tx = pool.begin().await?;
     let attempt_id = store::insert_attempt(
         &mut tx,
@@ -47,9 +52,12 @@ pub async fn start_connect(
             organization_id: actor.organization_id,
             user_id: actor.id,
             state_hash: SecretHash::of(&request.state).as_str(),
-            pkce_verifier: &request.pkce_verifier,
-            nonce: &request.nonce,
+            // The consent leg has no code, so no PKCE and no ID token.
+            pkce_verifier: "",
+            nonce: "",
             expires_at: OffsetDateTime::now_utc() + ATTEMPT_LIFETIME,
+            phase: Phase::Consent,
+            token_tenant: "organizations",
         },
     )
     .await?;
@@ -58,7 +66,7 @@ pub async fn start_connect(
         actor.organization_id,
         Some(actor),
         Action::MicrosoftConnectStarted,
-        "Sent to Microsoft to sign in and consent",
+        "Sent to Microsoft to grant admin consent",
     )
     .await?;
     tx.commit().await?;
@@ -68,7 +76,7 @@ pub async fn start_connect(
     })
 }
 
-/// The query string Microsoft redirects back with.
+/// The query string Microsoft redirects back with, from either leg.
 #[derive(Debug, Default, Clone, serde::Deserialize)]
 pub struct CallbackParams {
     pub code: Option<String>,
@@ -76,6 +84,22 @@ pub struct CallbackParams {
     pub error: Option<String>,
     pub error_description: Option<String>,
     pub error_subcode: Option<String>,
+    /// Admin consent endpoint: `True` when granted (v2-admin-consent).
+    pub admin_consent: Option<String>,
+    /// Admin consent endpoint: the tenant that consented. Only a hint for the sign-in leg:
+    /// Microsoft warns it can be spoofed; the tenant is the ID token's `tid`.
+    pub tenant: Option<String>,
+}
+
+/// Where a return from Microsoft leaves the connect.
+#[derive(Debug)]
+pub enum ConnectProgress {
+    /// Consent granted: send the browser to sign in; the session must remember `attempt_id`.
+    SignIn { attempt_id: Uuid, url: Url },
+    /// Connected (active, or with the card saying why not).
+    Connected(MicrosoftIntegration),
+    /// Every grant is in place; the admin picks an authority and credential on the card.
+    ChoiceNeeded,
 }
 
 /// Who came back: the session's signed-in user and the attempt it started.
@@ -89,10 +113,11 @@ pub struct Returning<'a> {
 pub async fn finish_connect(
     pool: &Pool,
     microsoft: &MicrosoftClient,
+    verifier: &VerifierIdentity,
     returning: Returning<'_>,
     params: CallbackParams,
     redirect_uri: &Url,
-) -> Result<MicrosoftIntegration, ConnectFailure> {
+) -> Result<ConnectProgress, ConnectFailure> {
     // The attempt is used up by the first return, whatever happens next.
     let (attempt, user) = match claim_attempt(pool, &returning, params.state.as_deref()).await {
         Ok(claimed) => claimed,
@@ -113,11 +138,28 @@ pub async fn finish_connect(
             return Err(failure);
         }
     };
-    let result = complete(pool, microsoft, &attempt, user, params, redirect_uri).await;
+    let result = match attempt.phase {
+        Phase::Consent => {
+            continue_to_sign_in(pool, microsoft, &attempt, user, params, redirect_uri).await
+        }
+        Phase::SignIn => {
+            complete(
+                pool,
+                microsoft,
+                verifier,
+                &attempt,
+                user,
+                params,
+                redirect_uri,
+            )
+            .await
+        }
+    };
     match &result {
-        Ok(integration) => {
+        Ok(ConnectProgress::Connected(integration)) => {
             tracing::info!(organization = %user.organization_id, tenant = %integration.tenant_id, "Microsoft Verified ID connected");
         }
+        Ok(_) => {}
         Err(failure) => {
             tracing::warn!(organization = %user.organization_id, cause = failure.code(), "Microsoft connect failed");
             if let Ok(mut conn) = pool.acquire().await {
@@ -190,14 +232,84 @@ async fn claim_attempt<'a>(
     Ok((attempt, user))
 }
 
-async fn complete(
+/// The consent leg came back: on `admin_consent=True`, a fresh single-use attempt for the
+/// sign-in leg (new state, PKCE verifier and nonce), at the tenant that consented.
+async fn continue_to_sign_in(
     pool: &Pool,
     microsoft: &MicrosoftClient,
     attempt: &store::Attempt,
     user: &User,
     params: CallbackParams,
     redirect_uri: &Url,
-) -> Result<MicrosoftIntegration, ConnectFailure> {
+) -> Result<ConnectProgress, ConnectFailure> {
+    if let Some(error) = params.error {
+        return Err(microsoft_redirect_error(
+            &error,
+            params.error_description.as_deref(),
+            params.error_subcode.as_deref(),
+        ));
+    }
+    if !params
+        .admin_consent
+        .as_deref()
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
+        return Err(ConnectFailure::MicrosoftError {
+            code: "missing_admin_consent".into(),
+            detail: "Microsoft came back without granting admin consent".into(),
+        });
+    }
+    let tenant_hint = params
+        .tenant
+        .as_deref()
+        .and_then(|t| TenantId::parse(t).ok());
+    let request = microsoft.authorization_request(tenant_hint.as_ref(), redirect_uri);
+    let internal = |e: sqlx::Error| {
+        tracing::error!(error = %e, "recording the sign-in leg");
+        ConnectFailure::Internal
+    };
+    let mut tx = pool.begin().await.map_err(internal)?;
+    let attempt_id = store::insert_attempt(
+        &mut tx,
+        store::NewAttempt {
+            organization_id: attempt.organization_id,
+            user_id: user.id,
+            state_hash: SecretHash::of(&request.state).as_str(),
+            pkce_verifier: &request.pkce_verifier,
+            nonce: &request.nonce,
+            // The whole connect keeps the first leg's deadline.
+            expires_at: attempt.expires_at,
+            phase: Phase::SignIn,
+            token_tenant: &request.token_tenant,
+        },
+    )
+    .await
+    .map_err(internal)?;
+    audit::record(
+        &mut tx,
+        attempt.organization_id,
+        Some(user),
+        Action::MicrosoftConsentGranted,
+        "Admin consent granted at Microsoft; signing in to read the tenant",
+    )
+    .await
+    .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    Ok(ConnectProgress::SignIn {
+        attempt_id,
+        url: request.url,
+    })
+}
+
+async fn complete(
+    pool: &Pool,
+    microsoft: &MicrosoftClient,
+    verifier: &VerifierIdentity,
+    attempt: &store::Attempt,
+    user: &User,
+    params: CallbackParams,
+    redirect_uri: &Url,
+) -> Result<ConnectProgress, ConnectFailure> {
     if let Some(error) = params.error {
         return Err(microsoft_redirect_error(
             &error,
@@ -213,43 +325,197 @@ async fn complete(
                 code: "missing_code".into(),
                 detail: "Microsoft sent no authorization code".into(),
             })?;
-    let tenant = match microsoft
-        .connect(&code, &attempt.pkce_verifier, redirect_uri, &attempt.nonce)
+    let tenant = microsoft
+        .read_tenant(
+            &code,
+            &attempt.pkce_verifier,
+            redirect_uri,
+            &attempt.nonce,
+            &attempt.token_tenant,
+        )
         .await
-    {
-        Ok(tenant) => tenant,
-        Err(error) => return Err(ConnectFailure::from_microsoft(&error)),
-    };
-    let types: Vec<&str> = tenant.credential_types.iter().map(|t| t.as_str()).collect();
-    let credential_type = if types.is_empty() || types.contains(&PREFERRED_CREDENTIAL_TYPE) {
-        PREFERRED_CREDENTIAL_TYPE.to_owned()
-    } else {
-        types[0].to_owned()
-    };
-    let organization = &tenant.organization;
-    let authority = &tenant.authority;
-    let claims = &tenant.admin;
+        .map_err(|error| named_failure(&error, None))?;
+    let tenant_name = tenant.organization.display_name.clone();
+    prove_request_role(microsoft, verifier, &tenant)
+        .await
+        .map_err(|error| named_failure(&error, Some(&tenant_name)))?;
 
-    let integration = MicrosoftIntegration {
-        tenant_id: organization.id.as_str().to_owned(),
-        tenant_name: organization.display_name.clone(),
-        authority_id: authority.id.clone(),
-        authority_did: authority.did.as_str().to_owned(),
-        credential_type,
-        microsoft_account: claims.preferred_username.clone().unwrap_or_default(),
+    let domains: Vec<CoveredDomain> = tenant
+        .organization
+        .verified_domains
+        .iter()
+        .map(|d| CoveredDomain {
+            name: d.name.to_ascii_lowercase(),
+            is_default: d.is_default,
+            is_initial: d.is_initial,
+        })
+        .collect();
+    let pending = PendingConnection {
+        tenant_id: tenant.organization.id.as_str().to_owned(),
+        tenant_name: tenant_name.clone(),
+        microsoft_account: tenant.admin.preferred_username.clone().unwrap_or_default(),
+        domains,
+        options: Vec::new(),
+        expires_at: OffsetDateTime::now_utc() + CHOICE_LIFETIME,
+    };
+    match choice::options(&tenant.authorities) {
+        Offer::NoContracts => Err(ConnectFailure::NoContracts { tenant_name }),
+        Offer::One(option) => {
+            let email_claim = option
+                .default_email_claim()
+                .expect("a single option has an email claim")
+                .to_owned();
+            let integration = integration_of(&pending, user, &option, email_claim);
+            store_integration(pool, user, &integration).await?;
+            Ok(ConnectProgress::Connected(integration))
+        }
+        Offer::Choose(options) => {
+            let pending = PendingConnection { options, ..pending };
+            store_pending(pool, user, &pending).await?;
+            Ok(ConnectProgress::ChoiceNeeded)
+        }
+    }
+}
+
+/// The request service's app role, proven with a real token before anything is stored: the
+/// customer tenant's (its admin consent granted the role), or, in the service-provider
+/// pattern, our own tenant's. Microsoft issues app tokens without `roles` when the role was
+/// never granted (v2-oauth2-client-creds-grant-flow), so a missing role is found here and not
+/// at the first verification.
+async fn prove_request_role(
+    microsoft: &MicrosoftClient,
+    verifier: &VerifierIdentity,
+    tenant: &ConnectedTenant,
+) -> Result<(), MicrosoftError> {
+    let tenant_id = match verifier {
+        VerifierIdentity::CustomerTenant => &tenant.admin.tenant_id,
+        VerifierIdentity::ServiceProvider { tenant_id, .. } => tenant_id,
+    };
+    // Always a fresh token: a cached one may predate a revoked consent.
+    microsoft.forget_app_token(tenant_id);
+    microsoft.app_token(tenant_id).await.map(|_| ())
+}
+
+/// A Microsoft failure during the sign-in leg, with the tenant's name where we know it.
+fn named_failure(error: &MicrosoftError, tenant_name: Option<&str>) -> ConnectFailure {
+    match (ConnectFailure::from_microsoft(error), tenant_name) {
+        (ConnectFailure::VerifiedIdNotSetUp { detail, .. }, Some(name)) => {
+            ConnectFailure::VerifiedIdNotSetUp {
+                tenant_name: name.to_owned(),
+                detail,
+            }
+        }
+        (failure, _) => failure,
+    }
+}
+
+fn integration_of(
+    pending: &PendingConnection,
+    user: &User,
+    option: &ConnectOption,
+    email_claim: String,
+) -> MicrosoftIntegration {
+    MicrosoftIntegration {
+        tenant_id: pending.tenant_id.clone(),
+        tenant_name: pending.tenant_name.clone(),
+        authority_id: option.authority_id.clone(),
+        authority_did: option.authority_did.clone(),
+        credential_type: option.credential_type.clone(),
+        email_claim,
+        available_claims: option.claims.clone(),
+        linked_domain_verified: option.linked_domain_verified,
+        microsoft_account: pending.microsoft_account.clone(),
         connected_by_name: user.display_name.clone(),
         connected_at: OffsetDateTime::now_utc(),
-        domains: organization
-            .verified_domains
-            .iter()
-            .map(|d| CoveredDomain {
-                name: d.name.to_ascii_lowercase(),
-                is_default: d.is_default,
-                is_initial: d.is_initial,
-            })
-            .collect(),
+        domains: pending.domains.clone(),
+    }
+}
+
+async fn store_pending(
+    pool: &Pool,
+    user: &User,
+    pending: &PendingConnection,
+) -> Result<(), ConnectFailure> {
+    let internal = |e: sqlx::Error| {
+        tracing::error!(error = %e, "storing the pending Microsoft connection");
+        ConnectFailure::Internal
     };
-    store_integration(pool, user, &integration).await?;
+    let mut tx = pool.begin().await.map_err(internal)?;
+    if let Some(owner) = store::organization_of_tenant(&mut tx, &pending.tenant_id)
+        .await
+        .map_err(internal)?
+        && owner != user.organization_id
+    {
+        return Err(ConnectFailure::TenantLinkedElsewhere {
+            tenant_name: pending.tenant_name.clone(),
+        });
+    }
+    store::put_pending(&mut tx, user.organization_id, user.id, pending)
+        .await
+        .map_err(internal)?;
+    audit::record(
+        &mut tx,
+        user.organization_id,
+        Some(user),
+        Action::MicrosoftChoiceNeeded,
+        &format!(
+            "Tenant {} ({}) offers {} credential options",
+            pending.tenant_name,
+            pending.tenant_id,
+            pending.options.len()
+        ),
+    )
+    .await
+    .map_err(internal)?;
+    tx.commit().await.map_err(internal)
+}
+
+/// The organization's connect waiting for the admin's pick, if any.
+pub async fn pending_connection(
+    pool: &Pool,
+    organization_id: OrganizationId,
+) -> Result<Option<PendingConnection>, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    store::pending(&mut conn, organization_id).await
+}
+
+/// The admin's pick on the card: one of the pending options, and (optionally) the claim
+/// that holds the email. Stores the integration and forgets the pending connection.
+pub async fn choose(
+    pool: &Pool,
+    actor: &User,
+    authority_id: &str,
+    credential_type: &str,
+    email_claim: Option<&str>,
+) -> Result<MicrosoftIntegration, ConnectFailure> {
+    if !actor.is_admin() {
+        return Err(ConnectFailure::NotAdmin);
+    }
+    let internal = |e: sqlx::Error| {
+        tracing::error!(error = %e, "reading the pending Microsoft connection");
+        ConnectFailure::Internal
+    };
+    let mut conn = pool.acquire().await.map_err(internal)?;
+    let pending = store::pending(&mut conn, actor.organization_id)
+        .await
+        .map_err(internal)?
+        .ok_or(ConnectFailure::ChoiceUnavailable)?;
+    drop(conn);
+    let option = pending
+        .options
+        .iter()
+        .find(|o| o.authority_id == authority_id && o.credential_type == credential_type)
+        .ok_or(ConnectFailure::ChoiceUnavailable)?;
+    let email_claim = match email_claim.filter(|c| !c.is_empty()) {
+        Some(claim) if option.offers_claim(claim) => claim.to_owned(),
+        Some(_) => return Err(ConnectFailure::ChoiceUnavailable),
+        None => option
+            .default_email_claim()
+            .ok_or(ConnectFailure::EmailClaimNeeded)?
+            .to_owned(),
+    };
+    let integration = integration_of(&pending, actor, option, email_claim);
+    store_integration(pool, actor, &integration).await?;
     Ok(integration)
 }
 
@@ -275,6 +541,9 @@ async fn store_integration(
     store::upsert_integration(&mut tx, user.organization_id, integration, user.id)
         .await
         .map_err(internal)?;
+    store::delete_pending(&mut tx, user.organization_id)
+        .await
+        .map_err(internal)?;
     let domains: Vec<&str> = integration
         .domains
         .iter()
@@ -286,10 +555,17 @@ async fn store_integration(
         Some(user),
         Action::MicrosoftConnected,
         &format!(
-            "Tenant {} ({}), authority {}, domains: {}",
+            "Tenant {} ({}), authority {}{}, credential {} (email claim {}), domains: {}",
             integration.tenant_name,
             integration.tenant_id,
             integration.authority_did,
+            if integration.linked_domain_verified {
+                ""
+            } else {
+                " (linked domain NOT verified)"
+            },
+            integration.credential_type,
+            integration.email_claim,
             domains.join(", ")
         ),
     )
@@ -298,7 +574,10 @@ async fn store_integration(
     tx.commit().await.map_err(internal)
 }
 
-/// Microsoft's redirect-back errors, mapped onto the guide's causes.
+/// Microsoft's redirect-back errors, mapped onto the guide's causes. AADSTS codes are read
+/// from the description (reference-error-codes), where both the authorize and the admin
+/// consent endpoints put them; Microsoft warns they may change, so unknown ones fall through
+/// to a generic error that still shows Microsoft's words.
 fn microsoft_redirect_error(
     error: &str,
     description: Option<&str>,
@@ -313,14 +592,33 @@ fn microsoft_redirect_error(
         .chars()
         .take(300)
         .collect();
-    if error == "access_denied" && subcode == Some("cancel") {
+    let has = |code: &str| {
+        detail
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|word| word == code)
+    };
+    if subcode == Some("cancel") {
         return ConnectFailure::Cancelled;
     }
-    if matches!(
-        error,
-        "consent_required" | "access_denied" | "permission_denied" | "interaction_required"
-    ) || detail.contains("AADSTS65004")
-        || detail.contains("AADSTS90094")
+    // A service principal of a Verified ID API is missing: the tenant never onboarded.
+    if has("AADSTS650052") || has("AADSTS500011") || has("AADSTS650057") {
+        return ConnectFailure::VerifiedIdNotSetUp {
+            tenant_name: "you signed in to".into(),
+            detail: Some(detail),
+        };
+    }
+    if has("AADSTS90094") || has("AADSTS90095") || has("AADSTS90099") || has("AADSTS90008") {
+        return ConnectFailure::NeedsAdministrator { detail };
+    }
+    // v1 admin consent's cancel: `permission_denied` "The admin canceled the request".
+    if error == "permission_denied" && detail.to_ascii_lowercase().contains("cancel") {
+        return ConnectFailure::Cancelled;
+    }
+    if has("AADSTS65004")
+        || matches!(
+            error,
+            "consent_required" | "access_denied" | "permission_denied"
+        )
     {
         return ConnectFailure::ConsentDeclined { detail };
     }
@@ -335,6 +633,73 @@ fn microsoft_redirect_error(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_documented_consent_error_has_its_own_cause() {
+        let cases = [
+            (
+                "access_denied",
+                "AADSTS65004: User declined to consent to access the app.",
+                None,
+                "consent_declined",
+            ),
+            (
+                "consent_required",
+                "AADSTS65004: The resource owner or authorization server denied the request.",
+                None,
+                "consent_declined",
+            ),
+            (
+                "access_denied",
+                "AADSTS65004: x",
+                Some("cancel"),
+                "cancelled",
+            ),
+            (
+                "permission_denied",
+                "The admin canceled the request",
+                None,
+                "cancelled",
+            ),
+            (
+                "consent_required",
+                "AADSTS90094: The grant requires admin permission.",
+                None,
+                "needs_administrator",
+            ),
+            (
+                "access_denied",
+                "AADSTS90099: The application has not been authorized in the tenant.",
+                None,
+                "needs_administrator",
+            ),
+            (
+                "invalid_client",
+                "AADSTS650052: The app is trying to access a service that your organization lacks a service principal for.",
+                None,
+                "verified_id_not_set_up",
+            ),
+            (
+                "invalid_request",
+                "AADSTS500011: The resource principal named 3db474b9 was not found in the tenant.",
+                None,
+                "verified_id_not_set_up",
+            ),
+            ("server_error", "AADSTS50000: oops", None, "microsoft_error"),
+        ];
+        for (error, description, subcode, expected) in cases {
+            assert_eq!(
+                microsoft_redirect_error(error, Some(description), subcode).code(),
+                expected,
+                "{error} {description}"
+            );
+        }
+        // A code inside a longer number is not that code.
+        assert_eq!(
+            microsoft_redirect_error("server_error", Some("AADSTS6500520: no"), None).code(),
+            "microsoft_error"
+        );
+    }
 
     #[test]
     fn cancel_is_told_apart_from_a_declined_consent() {

@@ -2,6 +2,9 @@
 
 use crate::microsoft::{MicrosoftError, Step};
 
+/// The application permission `createPresentationRequest` needs, as the Entra portal names it.
+pub const REQUEST_ROLE_PERMISSION: &str = "Verifiable Credentials Service Request: VerifiableCredential.Create.PresentRequest (application)";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StateProblem {
     /// No connect attempt has this state (or none was given).
@@ -18,8 +21,20 @@ pub enum StateProblem {
 pub enum ConnectFailure {
     /// The admin pressed Cancel at Microsoft.
     Cancelled,
-    /// Consent was declined or needs an administrator (AADSTS65004, 90094, ...).
+    /// Consent was declined (AADSTS65004, `permission_denied`, ...).
     ConsentDeclined { detail: String },
+    /// The account that signed in may not consent for the organization (AADSTS90094,
+    /// 90095, 90099).
+    NeedsAdministrator { detail: String },
+    /// Signed in and consented, but a grant we need is missing: the tenant's administrator
+    /// must grant admin consent for `permission`.
+    GrantMissing { permission: String },
+    /// Verified ID is set up but none of its authorities has a credential contract.
+    NoContracts { tenant_name: String },
+    /// The admin's pick on the card named no option of the pending connection, or it expired.
+    ChoiceUnavailable,
+    /// The picked credential has no email-like claim and the admin named none.
+    EmailClaimNeeded,
     /// Microsoft redirected back with another `error`.
     MicrosoftError { code: String, detail: String },
     /// The return did not belong to a live connect attempt of this session.
@@ -30,8 +45,12 @@ pub enum ConnectFailure {
         detail: String,
         transient: bool,
     },
-    /// The tenant has no Verified ID authority.
-    VerifiedIdNotSetUp { tenant_name: String },
+    /// The tenant has no Verified ID: no authority, or its service principals are missing
+    /// (consent fails with AADSTS650052 / 500011). `detail` is Microsoft's words, if any.
+    VerifiedIdNotSetUp {
+        tenant_name: String,
+        detail: Option<String>,
+    },
     /// The tenant is already linked to another Traceless organization.
     TenantLinkedElsewhere { tenant_name: String },
     /// The person who returned is not an organization administrator (any more).
@@ -46,6 +65,11 @@ impl ConnectFailure {
         match self {
             ConnectFailure::Cancelled => "cancelled",
             ConnectFailure::ConsentDeclined { .. } => "consent_declined",
+            ConnectFailure::NeedsAdministrator { .. } => "needs_administrator",
+            ConnectFailure::GrantMissing { .. } => "grant_missing",
+            ConnectFailure::NoContracts { .. } => "no_contracts",
+            ConnectFailure::ChoiceUnavailable => "choice_unavailable",
+            ConnectFailure::EmailClaimNeeded => "email_claim_needed",
             ConnectFailure::MicrosoftError { .. } => "microsoft_error",
             ConnectFailure::SessionInterrupted(StateProblem::Unknown) => "state_unknown",
             ConnectFailure::SessionInterrupted(StateProblem::Expired) => "state_expired",
@@ -64,8 +88,19 @@ impl ConnectFailure {
         match self {
             ConnectFailure::Cancelled => "You cancelled the sign-in at Microsoft, so nothing was connected.".into(),
             ConnectFailure::ConsentDeclined { detail } => format!(
-                "Microsoft did not grant consent for Traceless to connect to your tenant: {detail}. Sign in with an account that can consent for your organization (for example a Global Administrator)."
+                "Consent for Traceless was declined at Microsoft ({detail}), so nothing was connected. To connect, accept the permissions Microsoft lists."
             ),
+            ConnectFailure::NeedsAdministrator { detail } => format!(
+                "The account you signed in with cannot consent for your organization ({detail}). Sign in with a Global Administrator or a Privileged Role Administrator of the tenant, or ask one to connect."
+            ),
+            ConnectFailure::GrantMissing { permission } => format!(
+                "An administrator of the tenant must grant admin consent for {permission}. Start again and accept with a Global Administrator or a Privileged Role Administrator, or grant it in the Microsoft Entra admin center (Enterprise applications → Traceless → Permissions → Grant admin consent)."
+            ),
+            ConnectFailure::NoContracts { tenant_name } => format!(
+                "Verified ID is set up for {tenant_name}, but it has no credential contract, so there is no credential Traceless could ask people to present. Ask your Microsoft administrator to set up a credential (for example VerifiedEmployee), then try again."
+            ),
+            ConnectFailure::EmailClaimNeeded => "This credential has no claim named like an email address. Choose the claim that holds the person's email address.".into(),
+            ConnectFailure::ChoiceUnavailable => "That choice is no longer available (it expired after 30 minutes or was already made). Log in to your tenant again.".into(),
             ConnectFailure::MicrosoftError { code, detail } => {
                 format!("Microsoft could not complete authorization ({code}): {detail}")
             }
@@ -82,8 +117,9 @@ impl ConnectFailure {
                     format!("{step} refused the request: {detail}")
                 }
             }
-            ConnectFailure::VerifiedIdNotSetUp { tenant_name } => format!(
-                "Microsoft Entra Verified ID is not set up for the tenant {tenant_name}: it has no Verified ID authority. Ask your Microsoft administrator to set up Verified ID, then try again."
+            ConnectFailure::VerifiedIdNotSetUp { tenant_name, detail } => format!(
+                "Microsoft Entra Verified ID is not set up for the tenant {tenant_name}{}. Ask your Microsoft administrator to set up Verified ID, then try again.",
+                detail.as_ref().map(|d| format!(" (Microsoft: {d})")).unwrap_or_else(|| ": it has no Verified ID authority".into())
             ),
             ConnectFailure::TenantLinkedElsewhere { tenant_name } => format!(
                 "The Microsoft tenant {tenant_name} is already connected to another Traceless organization. A tenant can be connected to one organization only; remove it there first."
@@ -97,6 +133,13 @@ impl ConnectFailure {
         match error {
             MicrosoftError::VerifiedIdNotSetUp => ConnectFailure::VerifiedIdNotSetUp {
                 tenant_name: "you signed in to".into(),
+                detail: None,
+            },
+            MicrosoftError::ConsentMissing { permission } => ConnectFailure::GrantMissing {
+                permission: (*permission).into(),
+            },
+            MicrosoftError::MissingRole => ConnectFailure::GrantMissing {
+                permission: REQUEST_ROLE_PERMISSION.into(),
             },
             other => ConnectFailure::StepFailed {
                 step: other.step().map(step_name).unwrap_or("Microsoft").into(),

@@ -1,12 +1,14 @@
 //! The Microsoft Verified ID integration of an organization: connecting a tenant
 //! (consent, then reading its domains and Verified ID authority), showing it, removing it.
 
+mod choice;
 mod connect;
 mod failure;
 mod store;
 
+pub use choice::{ConnectOption, Offer, VERIFIED_EMPLOYEE_CLAIMS};
 pub use connect::*;
-pub use failure::{ConnectFailure, StateProblem};
+pub use failure::{ConnectFailure, REQUEST_ROLE_PERMISSION, StateProblem};
 
 use time::OffsetDateTime;
 
@@ -22,6 +24,13 @@ pub struct MicrosoftIntegration {
     pub authority_id: String,
     pub authority_did: String,
     pub credential_type: String,
+    /// The credential claim that holds the email address compared with the recipient's.
+    pub email_claim: String,
+    /// The claims the chosen credential carries (the admin may pick another email claim).
+    pub available_claims: Vec<String>,
+    /// Whether the authority's linked domain is verified. Without it Microsoft refuses every
+    /// presentation (we ask with `validateLinkedDomain: true`), so the integration is not active.
+    pub linked_domain_verified: bool,
     /// The Microsoft account that consented (its `preferred_username`).
     pub microsoft_account: String,
     pub connected_by_name: String,
@@ -37,7 +46,25 @@ pub struct CoveredDomain {
     pub is_initial: bool,
 }
 
+/// Who verifies presentations: the customer's tenant with its own authority (the default;
+/// "on your behalf", as the guide says), or Microsoft's documented service-provider pattern
+/// (helpdesk-with-verified-id): our own tenant and authority verify, with the customer's DID
+/// as the accepted issuer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VerifierIdentity {
+    CustomerTenant,
+    ServiceProvider {
+        tenant_id: crate::microsoft::TenantId,
+        authority: crate::microsoft::Did,
+    },
+}
+
 impl MicrosoftIntegration {
+    /// Whether verifications can be sent: the authority's linked domain is verified.
+    pub fn is_active(&self) -> bool {
+        self.linked_domain_verified
+    }
+
     /// Whether an email domain is one of the tenant's verified domains.
     pub fn covers(&self, domain: &str) -> bool {
         self.domains
@@ -52,6 +79,8 @@ pub enum IntegrationError {
     NotAdmin,
     #[error("Microsoft Verified ID is not connected.")]
     NotConnected,
+    #[error("The credential carries no claim of that name.")]
+    UnknownClaim,
     #[error("could not prepare the Microsoft sign-in: {0}")]
     Microsoft(#[from] crate::microsoft::MicrosoftError),
     #[error("database error")]
@@ -65,6 +94,36 @@ pub async fn integration(
 ) -> Result<Option<MicrosoftIntegration>, sqlx::Error> {
     let mut conn = pool.acquire().await?;
     store::integration(&mut conn, organization_id).await
+}
+
+/// Changes which claim of the credential holds the email address; it must be one the chosen
+/// credential carries.
+pub async fn set_email_claim(
+    pool: &Pool,
+    actor: &User,
+    claim: &str,
+) -> Result<(), IntegrationError> {
+    if !actor.is_admin() {
+        return Err(IntegrationError::NotAdmin);
+    }
+    let mut tx = pool.begin().await?;
+    let existing = store::integration(&mut tx, actor.organization_id)
+        .await?
+        .ok_or(IntegrationError::NotConnected)?;
+    if !existing.available_claims.iter().any(|c| c == claim) {
+        return Err(IntegrationError::UnknownClaim);
+    }
+    store::set_email_claim(&mut tx, actor.organization_id, claim).await?;
+    audit::record(
+        &mut tx,
+        actor.organization_id,
+        Some(actor),
+        Action::MicrosoftEmailClaimChanged,
+        &format!("From {} to {claim}", existing.email_claim),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Disconnects Microsoft Verified ID from the actor's organization and records who did it.

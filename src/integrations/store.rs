@@ -5,7 +5,9 @@ use sqlx::{Row, SqliteConnection};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{CoveredDomain, MicrosoftIntegration};
+use serde::{Deserialize, Serialize};
+
+use super::{ConnectOption, CoveredDomain, MicrosoftIntegration};
 use crate::accounts::{OrganizationId, UserId};
 
 pub struct NewAttempt<'a> {
@@ -15,6 +17,18 @@ pub struct NewAttempt<'a> {
     pub pkce_verifier: &'a str,
     pub nonce: &'a str,
     pub expires_at: OffsetDateTime,
+    pub phase: Phase,
+    pub token_tenant: &'a str,
+}
+
+/// Which leg of the connect an attempt waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "TEXT", rename_all = "snake_case")]
+pub enum Phase {
+    /// The admin consent endpoint's return (`admin_consent=True`).
+    Consent,
+    /// The sign-in's return with a code.
+    SignIn,
 }
 
 pub async fn insert_attempt(
@@ -24,8 +38,9 @@ pub async fn insert_attempt(
     let id = Uuid::new_v4();
     sqlx::query(
         "INSERT INTO microsoft_connect_attempts
-         (id, organization_id, user_id, state_hash, pkce_verifier, nonce, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+         (id, organization_id, user_id, state_hash, pkce_verifier, nonce, created_at, expires_at,
+          phase, token_tenant)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(id)
     .bind(new.organization_id.0)
@@ -35,6 +50,8 @@ pub async fn insert_attempt(
     .bind(new.nonce)
     .bind(OffsetDateTime::now_utc())
     .bind(new.expires_at)
+    .bind(new.phase)
+    .bind(new.token_tenant)
     .execute(conn)
     .await?;
     Ok(id)
@@ -48,6 +65,8 @@ pub struct Attempt {
     pub nonce: String,
     pub expires_at: OffsetDateTime,
     pub used: bool,
+    pub phase: Phase,
+    pub token_tenant: String,
 }
 
 pub async fn attempt_by_state_hash(
@@ -55,7 +74,8 @@ pub async fn attempt_by_state_hash(
     state_hash: &str,
 ) -> Result<Option<Attempt>, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT id, organization_id, user_id, pkce_verifier, nonce, expires_at, used_at IS NOT NULL AS used
+        "SELECT id, organization_id, user_id, pkce_verifier, nonce, expires_at, used_at IS NOT NULL AS used,
+                phase, token_tenant
          FROM microsoft_connect_attempts WHERE state_hash = ?",
     )
     .bind(state_hash)
@@ -70,6 +90,8 @@ pub async fn attempt_by_state_hash(
             nonce: row.try_get("nonce")?,
             expires_at: row.try_get("expires_at")?,
             used: row.try_get("used")?,
+            phase: row.try_get("phase")?,
+            token_tenant: row.try_get("token_tenant")?,
         })
     })
     .transpose()
@@ -110,14 +132,17 @@ pub async fn upsert_integration(
     sqlx::query(
         "INSERT INTO microsoft_integrations
          (organization_id, tenant_id, tenant_name, authority_id, authority_did, credential_type,
-          microsoft_account, connected_by, connected_by_name, connected_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          microsoft_account, connected_by, connected_by_name, connected_at,
+          email_claim, available_claims, linked_domain_verified)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (organization_id) DO UPDATE SET
            tenant_id = excluded.tenant_id, tenant_name = excluded.tenant_name,
            authority_id = excluded.authority_id, authority_did = excluded.authority_did,
            credential_type = excluded.credential_type, microsoft_account = excluded.microsoft_account,
            connected_by = excluded.connected_by, connected_by_name = excluded.connected_by_name,
-           connected_at = excluded.connected_at",
+           connected_at = excluded.connected_at, email_claim = excluded.email_claim,
+           available_claims = excluded.available_claims,
+           linked_domain_verified = excluded.linked_domain_verified",
     )
     .bind(organization_id.0)
     .bind(&integration.tenant_id)
@@ -129,6 +154,9 @@ pub async fn upsert_integration(
     .bind(connected_by.0)
     .bind(&integration.connected_by_name)
     .bind(integration.connected_at)
+    .bind(&integration.email_claim)
+    .bind(serde_json::to_string(&integration.available_claims).expect("strings serialize"))
+    .bind(integration.linked_domain_verified)
     .execute(&mut *conn)
     .await?;
     sqlx::query("DELETE FROM microsoft_domains WHERE organization_id = ?")
@@ -153,7 +181,7 @@ pub async fn integration(
 ) -> Result<Option<MicrosoftIntegration>, sqlx::Error> {
     let Some(row) = sqlx::query(
         "SELECT tenant_id, tenant_name, authority_id, authority_did, credential_type, microsoft_account,
-                connected_by_name, connected_at
+                connected_by_name, connected_at, email_claim, available_claims, linked_domain_verified
          FROM microsoft_integrations WHERE organization_id = ?",
     )
     .bind(organization_id.0)
@@ -187,6 +215,10 @@ pub async fn integration(
         microsoft_account: row.try_get("microsoft_account")?,
         connected_by_name: row.try_get("connected_by_name")?,
         connected_at: row.try_get("connected_at")?,
+        email_claim: row.try_get("email_claim")?,
+        available_claims: serde_json::from_str(row.try_get("available_claims")?)
+            .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        linked_domain_verified: row.try_get("linked_domain_verified")?,
         domains,
     }))
 }
@@ -201,4 +233,123 @@ pub async fn delete_integration(
         .execute(conn)
         .await?;
     Ok(result.rows_affected() == 1)
+}
+
+/// Changes the claim that holds the email; false when there is no integration.
+pub async fn set_email_claim(
+    conn: &mut SqliteConnection,
+    organization_id: OrganizationId,
+    claim: &str,
+) -> Result<bool, sqlx::Error> {
+    let result =
+        sqlx::query("UPDATE microsoft_integrations SET email_claim = ? WHERE organization_id = ?")
+            .bind(claim)
+            .bind(organization_id.0)
+            .execute(conn)
+            .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// A connect waiting for the admin's pick (see `choice`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingConnection {
+    pub tenant_id: String,
+    pub tenant_name: String,
+    pub microsoft_account: String,
+    pub domains: Vec<CoveredDomain>,
+    pub options: Vec<ConnectOption>,
+    pub expires_at: OffsetDateTime,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredDomain {
+    name: String,
+    is_default: bool,
+    is_initial: bool,
+}
+
+/// Replaces the organization's pending connection.
+pub async fn put_pending(
+    conn: &mut SqliteConnection,
+    organization_id: OrganizationId,
+    user_id: UserId,
+    pending: &PendingConnection,
+) -> Result<(), sqlx::Error> {
+    let domains: Vec<StoredDomain> = pending
+        .domains
+        .iter()
+        .map(|d| StoredDomain {
+            name: d.name.clone(),
+            is_default: d.is_default,
+            is_initial: d.is_initial,
+        })
+        .collect();
+    sqlx::query(
+        "INSERT INTO microsoft_pending_connections
+         (organization_id, user_id, tenant_id, tenant_name, microsoft_account, domains, options, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (organization_id) DO UPDATE SET
+           user_id = excluded.user_id, tenant_id = excluded.tenant_id, tenant_name = excluded.tenant_name,
+           microsoft_account = excluded.microsoft_account, domains = excluded.domains,
+           options = excluded.options, created_at = excluded.created_at, expires_at = excluded.expires_at",
+    )
+    .bind(organization_id.0)
+    .bind(user_id.0)
+    .bind(&pending.tenant_id)
+    .bind(&pending.tenant_name)
+    .bind(&pending.microsoft_account)
+    .bind(serde_json::to_string(&domains).expect("plain data serializes"))
+    .bind(serde_json::to_string(&pending.options).expect("plain data serializes"))
+    .bind(OffsetDateTime::now_utc())
+    .bind(pending.expires_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The organization's pending connection, if one has not expired.
+pub async fn pending(
+    conn: &mut SqliteConnection,
+    organization_id: OrganizationId,
+) -> Result<Option<PendingConnection>, sqlx::Error> {
+    let Some(row) = sqlx::query(
+        "SELECT tenant_id, tenant_name, microsoft_account, domains, options, expires_at
+         FROM microsoft_pending_connections WHERE organization_id = ? AND expires_at > ?",
+    )
+    .bind(organization_id.0)
+    .bind(OffsetDateTime::now_utc())
+    .fetch_optional(conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let decode = |e: serde_json::Error| sqlx::Error::Decode(Box::new(e));
+    let domains: Vec<StoredDomain> =
+        serde_json::from_str(row.try_get("domains")?).map_err(decode)?;
+    Ok(Some(PendingConnection {
+        tenant_id: row.try_get("tenant_id")?,
+        tenant_name: row.try_get("tenant_name")?,
+        microsoft_account: row.try_get("microsoft_account")?,
+        domains: domains
+            .into_iter()
+            .map(|d| CoveredDomain {
+                name: d.name,
+                is_default: d.is_default,
+                is_initial: d.is_initial,
+            })
+            .collect(),
+        options: serde_json::from_str(row.try_get("options")?).map_err(decode)?,
+        expires_at: row.try_get("expires_at")?,
+    }))
+}
+
+pub async fn delete_pending(
+    conn: &mut SqliteConnection,
+    organization_id: OrganizationId,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM microsoft_pending_connections WHERE organization_id = ?")
+        .bind(organization_id.0)
+        .execute(conn)
+        .await?;
+    Ok(())
 }

@@ -27,8 +27,8 @@ use tracing::instrument;
 use url::Url;
 
 use super::error::{MicrosoftError, Step};
-use super::ids::{CredentialType, TenantId, Token};
-use super::verified_id::Authority;
+use super::ids::{TenantId, Token};
+use super::retry::{Failed, RetryPolicy, retry_after, retrying};
 use super::{ClientCredentials, GRAPH_USER_READ, MicrosoftEndpoints, VERIFIED_ID_ADMIN_APP};
 
 /// Talks to Microsoft (or the emulator) for one app registration. Cheap to clone.
@@ -38,6 +38,9 @@ pub struct MicrosoftClient {
     pub(crate) credentials: ClientCredentials,
     pub(crate) http: reqwest::Client,
     pub(crate) jwks: Arc<Mutex<HashMap<TenantId, super::id_token::CachedKeys>>>,
+    /// App tokens per tenant, reused until shortly before they expire.
+    pub(crate) app_tokens: Arc<Mutex<HashMap<TenantId, super::verified_id::AppToken>>>,
+    pub(crate) retry: RetryPolicy,
 }
 
 impl fmt::Debug for MicrosoftClient {
@@ -59,6 +62,9 @@ pub struct AuthorizationRequest {
     pub pkce_verifier: String,
     /// 256 random bits; the ID token must carry it.
     pub nonce: String,
+    /// The tenant segment of the authorize URL; the code is redeemed at the same one
+    /// (Microsoft refuses a code redeemed at another tenant's endpoint: AADSTS700005).
+    pub token_tenant: String,
 }
 
 impl fmt::Debug for AuthorizationRequest {
@@ -111,17 +117,6 @@ pub struct VerifiedDomain {
     pub is_initial: bool,
 }
 
-/// Everything the connect flow learns, once every step succeeded.
-#[derive(Debug, Clone)]
-pub struct ConnectedTenant {
-    pub admin: IdTokenClaims,
-    pub organization: Organization,
-    /// The tenant's (first) Verified ID authority.
-    pub authority: Authority,
-    /// Credential types of the authority's contracts (`rules.vc.type`), de-duplicated.
-    pub credential_types: Vec<CredentialType>,
-}
-
 /// `id_token` next to the standard token fields.
 #[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct IdTokenField {
@@ -157,6 +152,7 @@ type OAuthClient<HasAuthUrl> = oauth2::Client<
 struct RecordingHttp<'a> {
     http: &'a reqwest::Client,
     status: Mutex<Option<u16>>,
+    retry_after: Mutex<Option<Duration>>,
 }
 
 impl<'c> AsyncHttpClient<'c> for RecordingHttp<'_> {
@@ -169,6 +165,8 @@ impl<'c> AsyncHttpClient<'c> for RecordingHttp<'_> {
             let response = self.http.call(request).await?;
             *self.status.lock().unwrap_or_else(|p| p.into_inner()) =
                 Some(response.status().as_u16());
+            *self.retry_after.lock().unwrap_or_else(|p| p.into_inner()) =
+                retry_after(response.headers());
             Ok(response)
         })
     }
@@ -179,14 +177,21 @@ impl<'a> RecordingHttp<'a> {
         RecordingHttp {
             http,
             status: Mutex::new(None),
+            retry_after: Mutex::new(None),
         }
     }
     fn status(&self) -> Option<u16> {
         *self.status.lock().unwrap_or_else(|p| p.into_inner())
     }
+    fn failed(&self, error: MicrosoftError) -> Failed {
+        Failed {
+            error,
+            retry_after: *self.retry_after.lock().unwrap_or_else(|p| p.into_inner()),
+        }
+    }
 }
 
-fn random_token() -> String {
+pub(crate) fn random_token() -> String {
     use base64::Engine;
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
@@ -223,7 +228,15 @@ impl MicrosoftClient {
             credentials,
             http,
             jwks: Arc::default(),
+            app_tokens: Arc::default(),
+            retry: RetryPolicy::INTERACTIVE,
         })
+    }
+
+    /// The same client with another retry policy (tests that must see the first answer).
+    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> MicrosoftClient {
+        self.retry = retry;
+        self
     }
 
     pub fn endpoints(&self) -> &MicrosoftEndpoints {
@@ -247,17 +260,27 @@ impl MicrosoftClient {
             ))
     }
 
-    /// The sign-in URL for an org admin: multi-tenant (`organizations`), authorization code with
-    /// PKCE (S256), `prompt=consent` so the admin consents for the whole tenant, and a nonce.
-    pub fn authorization_request(&self, redirect_uri: &Url) -> AuthorizationRequest {
+    /// The sign-in that follows the admin consent: authorization code with PKCE (S256) and a
+    /// nonce, at the tenant that consented when it is known (so Microsoft's single sign-on
+    /// picks the same account and answers without a page), otherwise `organizations`.
+    ///
+    /// No `prompt=consent`: the grants come from the admin consent endpoint (see
+    /// `admin_consent_request`); the scopes asked here are all among the app's static delegated
+    /// permissions the administrator just granted, so Microsoft shows nothing more.
+    pub fn authorization_request(
+        &self,
+        tenant: Option<&TenantId>,
+        redirect_uri: &Url,
+    ) -> AuthorizationRequest {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let nonce = random_token();
         let state = random_token();
+        let path_tenant = tenant.map_or("organizations", TenantId::as_str);
         let (url, _) = self
-            .oauth_client("organizations")
+            .oauth_client(path_tenant)
             .set_auth_uri(AuthUrl::from_url(
                 self.endpoints
-                    .login_at("organizations/oauth2/v2.0/authorize"),
+                    .login_at(&format!("{path_tenant}/oauth2/v2.0/authorize")),
             ))
             .set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()))
             .authorize_url(|| CsrfToken::new(state.clone()))
@@ -267,7 +290,6 @@ impl MicrosoftClient {
             )
             .set_pkce_challenge(challenge)
             .add_extra_param("response_mode", "query")
-            .add_extra_param("prompt", "consent")
             .add_extra_param("nonce", &nonce)
             .url();
         AuthorizationRequest {
@@ -275,6 +297,7 @@ impl MicrosoftClient {
             state,
             pkce_verifier: verifier.into_secret(),
             nonce,
+            token_tenant: path_tenant.to_owned(),
         }
     }
 
@@ -285,10 +308,11 @@ impl MicrosoftClient {
         code: &str,
         pkce_verifier: &str,
         redirect_uri: &Url,
+        token_tenant: &str,
     ) -> Result<TokenSet, MicrosoftError> {
         let step = Step::CodeExchange;
         let client = self
-            .oauth_client("organizations")
+            .oauth_client(token_tenant)
             .set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()));
         let http = RecordingHttp::new(&self.http);
         let result = client
@@ -321,15 +345,32 @@ impl MicrosoftClient {
         tenant: &TenantId,
     ) -> Result<Token, MicrosoftError> {
         let step = Step::AdminApiToken;
-        let http = RecordingHttp::new(&self.http);
         let refresh = RefreshToken::new(refresh_token.expose().to_string());
-        let result = self
-            .oauth_client(tenant.as_str())
-            .exchange_refresh_token(&refresh)
-            .add_scope(Scope::new(format!("{VERIFIED_ID_ADMIN_APP}/full_access")))
-            .request_async(&http)
-            .await;
-        let response = result.map_err(|e| map_oauth_error(step, http.status(), e))?;
+        let scope = Scope::new(format!("{VERIFIED_ID_ADMIN_APP}/full_access"));
+        let response = retrying(self.retry, || async {
+            let http = RecordingHttp::new(&self.http);
+            let result = self
+                .oauth_client(tenant.as_str())
+                .exchange_refresh_token(&refresh)
+                .add_scope(scope.clone())
+                .request_async(&http)
+                .await;
+            result.map_err(|e| {
+                http.failed(match map_oauth_error(step, http.status(), e) {
+                    // v2-oauth2-auth-code-flow (refresh): a refresh token is good only for
+                    // permissions already consented; AADSTS65001 says this one never was.
+                    MicrosoftError::Rejected { description, .. }
+                        if description.starts_with("AADSTS65001") =>
+                    {
+                        MicrosoftError::ConsentMissing {
+                            permission: "Verifiable Credentials Service Admin: full_access (delegated)",
+                        }
+                    }
+                    other => other,
+                })
+            })
+        })
+        .await?;
         Ok(Token::new(response.access_token().secret().clone()))
     }
 
@@ -340,14 +381,17 @@ impl MicrosoftClient {
         tenant: &TenantId,
         scope: &str,
     ) -> Result<(Token, Option<OffsetDateTime>), MicrosoftError> {
-        let http = RecordingHttp::new(&self.http);
-        let result = self
-            .oauth_client(tenant.as_str())
-            .exchange_client_credentials()
-            .add_scope(Scope::new(scope.to_string()))
-            .request_async(&http)
-            .await;
-        let response = result.map_err(|e| map_oauth_error(step, http.status(), e))?;
+        let response = retrying(self.retry, || async {
+            let http = RecordingHttp::new(&self.http);
+            let result = self
+                .oauth_client(tenant.as_str())
+                .exchange_client_credentials()
+                .add_scope(Scope::new(scope.to_string()))
+                .request_async(&http)
+                .await;
+            result.map_err(|e| http.failed(map_oauth_error(step, http.status(), e)))
+        })
+        .await?;
         Ok((
             Token::new(response.access_token().secret().clone()),
             expires_at(&response),
@@ -413,54 +457,6 @@ impl MicrosoftClient {
         })
     }
 
-    /// The whole connect flow after Microsoft redirected back with a code: exchange it, validate
-    /// the ID token, read the verified domains, find the Verified ID authority and its
-    /// credential types. Succeeds only if every step did.
-    #[instrument(skip_all)]
-    pub async fn connect(
-        &self,
-        code: &str,
-        pkce_verifier: &str,
-        redirect_uri: &Url,
-        nonce: &str,
-    ) -> Result<ConnectedTenant, MicrosoftError> {
-        let tokens = self
-            .exchange_code(code, pkce_verifier, redirect_uri)
-            .await?;
-        let admin = self.validate_id_token(&tokens.id_token, nonce).await?;
-        let organization = self.organization(&tokens.access_token).await?;
-        if organization.id != admin.tenant_id {
-            return Err(MicrosoftError::malformed(
-                Step::Graph,
-                "the organization is not the tenant the admin signed in to",
-            ));
-        }
-        let admin_token = self
-            .admin_api_token(&tokens.refresh_token, &admin.tenant_id)
-            .await?;
-        let authority = self
-            .authorities(&admin_token)
-            .await?
-            .into_iter()
-            .next()
-            .ok_or(MicrosoftError::VerifiedIdNotSetUp)?;
-        let mut credential_types: Vec<CredentialType> = Vec::new();
-        for contract in self.contracts(&admin_token, &authority.id).await? {
-            for t in contract.credential_types {
-                if !credential_types.contains(&t) {
-                    credential_types.push(t);
-                }
-            }
-        }
-        tracing::info!(tenant = %admin.tenant_id, did = %authority.did, "Microsoft tenant connected");
-        Ok(ConnectedTenant {
-            admin,
-            organization,
-            authority,
-            credential_types,
-        })
-    }
-
     /// Sends a request and reads a JSON answer of the `expected` status; everything else is
     /// mapped to a `MicrosoftError` for `step`.
     pub(crate) async fn send_json<T: DeserializeOwned>(
@@ -469,26 +465,48 @@ impl MicrosoftClient {
         request: reqwest::RequestBuilder,
         expected: StatusCode,
     ) -> Result<T, MicrosoftError> {
+        let request = request.header(reqwest::header::ACCEPT, "application/json");
+        retrying(self.retry, || async {
+            let attempt = request
+                .try_clone()
+                .expect("Microsoft request bodies are in memory");
+            self.send_json_once(step, attempt, expected).await
+        })
+        .await
+    }
+
+    async fn send_json_once<T: DeserializeOwned>(
+        &self,
+        step: Step,
+        request: reqwest::RequestBuilder,
+        expected: StatusCode,
+    ) -> Result<T, Failed> {
+        let started = std::time::Instant::now();
         let response = request
-            .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await
             .map_err(|e| MicrosoftError::transport(step, &e))?;
         let status = response.status();
+        let hint = retry_after(response.headers());
         let body = response
             .bytes()
             .await
             .map_err(|e| MicrosoftError::transport(step, &e))?;
+        tracing::debug!(%step, status = status.as_u16(), latency_ms = started.elapsed().as_millis() as u64, "Microsoft answered");
         if status != expected {
             if status.is_success() {
                 return Err(MicrosoftError::malformed(
                     step,
                     format!("expected HTTP {expected}, got {status}"),
-                ));
+                )
+                .into());
             }
-            return Err(MicrosoftError::from_status(step, status.as_u16(), &body));
+            return Err(Failed {
+                error: MicrosoftError::from_status(step, status.as_u16(), &body),
+                retry_after: hint,
+            });
         }
-        serde_json::from_slice(&body).map_err(|e| MicrosoftError::malformed(step, e))
+        serde_json::from_slice(&body).map_err(|e| MicrosoftError::malformed(step, e).into())
     }
 }
 
@@ -548,27 +566,18 @@ mod tests {
     }
 
     #[test]
-    fn the_authorization_url_asks_for_consent_with_pkce_and_a_nonce() {
+    fn each_sign_in_has_fresh_secrets_and_keeps_them_out_of_the_url_and_debug() {
         let redirect = Url::parse("http://127.0.0.1:3000/auth/microsoft/callback").unwrap();
-        let a = client().authorization_request(&redirect);
-        assert_eq!(a.url.path(), "/login/organizations/oauth2/v2.0/authorize");
+        let a = client().authorization_request(None, &redirect);
         let q: HashMap<String, String> = a.url.query_pairs().into_owned().collect();
         assert_eq!(q["client_id"], "5f0c7a3e-9d1b-4c2a-8e6f-2b7d9a1c4e80");
         assert_eq!(q["response_type"], "code");
         assert_eq!(q["redirect_uri"], redirect.as_str());
-        assert_eq!(
-            q["scope"],
-            "openid profile offline_access https://graph.microsoft.com/User.Read"
-        );
-        assert_eq!(q["prompt"], "consent");
-        assert_eq!(q["code_challenge_method"], "S256");
         assert_eq!(q["state"], a.state);
-        assert_eq!(q["nonce"], a.nonce);
         assert!(!q.values().any(|v| v == &a.pkce_verifier));
-        // 256 bits, base64url.
         assert_eq!(a.state.len(), 43);
         assert_eq!(a.nonce.len(), 43);
-        let b = client().authorization_request(&redirect);
+        let b = client().authorization_request(None, &redirect);
         assert_ne!(a.state, b.state);
         assert_ne!(a.nonce, b.nonce);
         assert!(!format!("{a:?}").contains(&a.pkce_verifier));

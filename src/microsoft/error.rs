@@ -113,6 +113,11 @@ pub enum MicrosoftError {
         "this app may not create Verified ID presentation requests in this tenant (the admin consent for VerifiableCredential.Create.PresentRequest is missing)"
     )]
     MissingRole,
+    /// A delegated permission the app registration lists was never consented in the tenant,
+    /// so a refresh token cannot mint it (`invalid_grant`, AADSTS65001 "The user or
+    /// administrator has not consented to use the application").
+    #[error("the admin consent for {permission} is missing in this tenant")]
+    ConsentMissing { permission: &'static str },
     /// Microsoft answered, but not in the shape documented for this step.
     #[error("unexpected answer from {step}: {detail}")]
     Malformed { step: Step, detail: String },
@@ -138,6 +143,7 @@ impl MicrosoftError {
             MicrosoftError::InvalidIdToken(_) => Some(Step::Discovery),
             MicrosoftError::VerifiedIdNotSetUp => Some(Step::AdminApi),
             MicrosoftError::MissingRole => Some(Step::AppToken),
+            MicrosoftError::ConsentMissing { .. } => Some(Step::AdminApiToken),
             MicrosoftError::InvalidCallback(_) | MicrosoftError::UnknownCallbackStatus(_) => {
                 Some(Step::Callback)
             }

@@ -2,18 +2,21 @@
 //! verified domains) and Entra Verified ID (admin API, request service), plus the callbacks
 //! Verified ID posts to us. The emulator is only a different set of base URLs.
 //!
-//! # Connect (an org admin links a tenant)
+//! # Connect (an org admin links a tenant; see `connect.rs` for why two legs)
 //! ```text
 //! let ms = MicrosoftClient::new(MicrosoftEndpoints::microsoft(), ClientCredentials::new(id, secret))?;
-//! let auth = ms.authorization_request(&redirect_uri);      // store state, pkce_verifier, nonce; redirect to auth.url
+//! let consent = ms.admin_consent_request(&redirect_uri);   // store state; redirect to consent.url
+//! // ... Microsoft redirects back with ?admin_consent=True&tenant&state ...
+//! let auth = ms.authorization_request(Some(&tenant_hint), &redirect_uri); // store state, pkce, nonce
 //! // ... Microsoft redirects back with ?code&state ...
-//! let tenant = ms.connect(&code, &auth.pkce_verifier, &redirect_uri, &auth.nonce).await?;
-//! // tenant.organization.verified_domains, tenant.authority.did, tenant.credential_types
+//! let tenant = ms.read_tenant(&code, &auth.pkce_verifier, &redirect_uri, &auth.nonce, &auth.token_tenant).await?;
+//! let role = ms.app_token(&tenant.admin.tenant_id).await?;  // proves the app role
 //! ```
-//! `connect` is `exchange_code` → `validate_id_token` → `organization` → `admin_api_token` →
+//! `read_tenant` is `exchange_code` → `validate_id_token` → `organization` → `admin_api_token` →
 //! `authorities` → `contracts`; each is public for callers that need the steps one by one.
 //! A tenant without Verified ID ends in [`MicrosoftError::VerifiedIdNotSetUp`], whether the token
 //! request for the admin API fails (`invalid_resource`, AADSTS500011) or the authority list is empty.
+//! Calls that are safe to repeat are retried on 429/5xx within a [`RetryPolicy`].
 //!
 //! # Verify (ask a person for a presentation)
 //! `app_token(&tenant)` (client credentials; refused with [`MicrosoftError::MissingRole`] when
@@ -28,9 +31,11 @@
 
 mod callback;
 mod client;
+mod connect;
 mod error;
 mod id_token;
 mod ids;
+mod retry;
 mod verified_id;
 
 use std::fmt;
@@ -42,11 +47,12 @@ pub use callback::{
     VerifiedCredential,
 };
 pub use client::{
-    AuthorizationRequest, ConnectedTenant, IdTokenClaims, MicrosoftClient, Organization, TokenSet,
-    VerifiedDomain,
+    AuthorizationRequest, IdTokenClaims, MicrosoftClient, Organization, TokenSet, VerifiedDomain,
 };
+pub use connect::{ADMIN_CONSENT_SCOPE, AuthorityOffer, ConnectedTenant, ConsentRequest};
 pub use error::{IdTokenProblem, InnerError, MicrosoftError, Step};
 pub use ids::{CredentialType, Did, IdParseError, TenantId, Token};
+pub use retry::RetryPolicy;
 pub use verified_id::{
     AppToken, Authority, Contract, CreatedRequest, FaceCheck, PresentationCallback,
     PresentationRequest, Registration, RequestedCredential,

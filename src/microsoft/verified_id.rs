@@ -20,6 +20,24 @@ pub struct Authority {
     pub name: String,
     pub did: Did,
     pub linked_domain_urls: Vec<Url>,
+    /// `linkedDomainsVerified`; `None` when Microsoft did not say. With
+    /// `validateLinkedDomain: true` Microsoft refuses presentations from an issuer whose
+    /// linked domain is not verified (presentation-request-api).
+    pub linked_domain_verified: Option<bool>,
+    /// `didModel.didDocumentStatus`: `published`, `outOfSync`, `submitted` (legacy did:ion)...
+    pub did_document_status: Option<String>,
+}
+
+impl Authority {
+    /// Linked domain verified and DID document published: the authority Microsoft will
+    /// accept presentations for without surprises.
+    pub fn is_ready(&self) -> bool {
+        self.linked_domain_verified == Some(true)
+            && self
+                .did_document_status
+                .as_deref()
+                .is_none_or(|s| s.eq_ignore_ascii_case("published"))
+    }
 }
 
 /// A credential contract of an authority.
@@ -29,6 +47,9 @@ pub struct Contract {
     pub name: String,
     /// `rules.vc.type`, e.g. `[VerifiedEmployee]`; empty if the contract has no readable rules.
     pub credential_types: Vec<CredentialType>,
+    /// The claims the credential carries, as far as the contract tells (display claims and
+    /// attestation mappings), de-duplicated, in first-seen order.
+    pub claims: Vec<String>,
 }
 
 /// A client-credentials token for the Verified ID request service in one tenant, checked to
@@ -152,6 +173,16 @@ impl PresentationRequest {
         self
     }
 
+    /// Accepts credentials from `issuer` only, whoever verifies: in Microsoft's service-provider
+    /// pattern the verifier (`authority`) is the provider and the customer is the issuer
+    /// (helpdesk-with-verified-id).
+    pub fn accepting_issuer(mut self, issuer: Did) -> PresentationRequest {
+        for c in &mut self.requested_credentials {
+            c.accepted_issuers = vec![issuer.clone()];
+        }
+        self
+    }
+
     /// The JSON Microsoft expects (camelCase, `includeQRCode`, nested `configuration.validation`).
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::to_value(WireRequest::from(self)).expect("plain data serializes")
@@ -257,27 +288,15 @@ pub struct CreatedRequest {
 
 impl MicrosoftClient {
     /// The tenant's Verified ID authorities (admin API, delegated `full_access` token).
-    /// An empty list means Verified ID is not set up: `VerifiedIdNotSetUp`.
+    /// Read leniently: unknown fields are ignored and an entry we cannot use is skipped with
+    /// a logged reason, never failing the whole list. No usable entry at all means Verified ID
+    /// is not set up: `VerifiedIdNotSetUp`.
     #[instrument(skip_all)]
     pub async fn authorities(&self, admin_token: &Token) -> Result<Vec<Authority>, MicrosoftError> {
         #[derive(Deserialize)]
         struct List {
-            value: Vec<RawAuthority>,
-        }
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct RawAuthority {
-            id: String,
             #[serde(default)]
-            name: String,
-            did_model: RawDidModel,
-        }
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct RawDidModel {
-            did: Did,
-            #[serde(default)]
-            linked_domain_urls: Vec<Url>,
+            value: Vec<serde_json::Value>,
         }
 
         let url = self
@@ -290,22 +309,25 @@ impl MicrosoftClient {
                 StatusCode::OK,
             )
             .await?;
-        if list.value.is_empty() {
+        let authorities: Vec<Authority> = list
+            .value
+            .iter()
+            .enumerate()
+            .filter_map(|(index, raw)| match parse_authority(raw) {
+                Ok(a) => Some(a),
+                Err(reason) => {
+                    tracing::warn!(index, reason, "skipped a Verified ID authority entry");
+                    None
+                }
+            })
+            .collect();
+        if authorities.is_empty() {
             return Err(MicrosoftError::VerifiedIdNotSetUp);
         }
-        Ok(list
-            .value
-            .into_iter()
-            .map(|a| Authority {
-                id: a.id,
-                name: a.name,
-                did: a.did_model.did,
-                linked_domain_urls: a.did_model.linked_domain_urls,
-            })
-            .collect())
+        Ok(authorities)
     }
 
-    /// The contracts (credential types) of one authority.
+    /// The contracts (credential types) of one authority, read as leniently as authorities.
     #[instrument(skip_all, fields(authority_id = %authority_id))]
     pub async fn contracts(
         &self,
@@ -314,16 +336,8 @@ impl MicrosoftClient {
     ) -> Result<Vec<Contract>, MicrosoftError> {
         #[derive(Deserialize)]
         struct List {
-            value: Vec<RawContract>,
-        }
-        #[derive(Deserialize)]
-        struct RawContract {
-            id: String,
             #[serde(default)]
-            name: String,
-            // The docs show `rules` both as an object and as a placeholder string.
-            #[serde(default)]
-            rules: serde_json::Value,
+            value: Vec<serde_json::Value>,
         }
 
         let mut url = self
@@ -342,20 +356,13 @@ impl MicrosoftClient {
             .await?;
         Ok(list
             .value
-            .into_iter()
-            .map(|c| Contract {
-                credential_types: c.rules["vc"]["type"]
-                    .as_array()
-                    .map(|types| {
-                        types
-                            .iter()
-                            .filter_map(|t| t.as_str())
-                            .filter_map(|t| CredentialType::parse(t).ok())
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                id: c.id,
-                name: c.name,
+            .iter()
+            .filter_map(|raw| match parse_contract(raw) {
+                Ok(c) => Some(c),
+                Err(reason) => {
+                    tracing::warn!(reason, "skipped a Verified ID contract entry");
+                    None
+                }
             })
             .collect())
     }
@@ -363,8 +370,40 @@ impl MicrosoftClient {
     /// A client-credentials token for the request service in `tenant`, refused with
     /// `MissingRole` unless it carries `VerifiableCredential.Create.All` or `.PresentRequest`
     /// (Microsoft issues app tokens without roles when none was granted).
+    ///
+    /// Tokens are cached per tenant and reused until five minutes before they expire:
+    /// Microsoft throttles token requests per app, and every customer shares ours.
     #[instrument(skip_all, fields(tenant = %tenant))]
     pub async fn app_token(&self, tenant: &TenantId) -> Result<AppToken, MicrosoftError> {
+        const MARGIN: time::Duration = time::Duration::minutes(5);
+        let cached = self
+            .app_tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(tenant)
+            .filter(|t| !t.expires_within(MARGIN))
+            .cloned();
+        if let Some(token) = cached {
+            return Ok(token);
+        }
+        let token = self.fetch_app_token(tenant).await?;
+        self.app_tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(tenant.clone(), token.clone());
+        Ok(token)
+    }
+
+    /// Drops a cached app token that Microsoft no longer accepts (revoked consent, rotated
+    /// keys): the next `app_token` asks afresh.
+    pub fn forget_app_token(&self, tenant: &TenantId) {
+        self.app_tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(tenant);
+    }
+
+    async fn fetch_app_token(&self, tenant: &TenantId) -> Result<AppToken, MicrosoftError> {
         #[derive(Deserialize)]
         struct AppClaims {
             #[serde(default)]
@@ -423,16 +462,156 @@ impl MicrosoftClient {
                     .json(&WireRequest::from(request)),
                 StatusCode::CREATED,
             )
-            .await?;
+            .await
+            .inspect_err(|e| {
+                if matches!(
+                    e,
+                    MicrosoftError::Rejected {
+                        status: 401 | 403,
+                        ..
+                    }
+                ) {
+                    self.forget_app_token(&app_token.tenant);
+                }
+            })?;
         tracing::debug!(request_id = %created.request_id, "presentation request created");
         Ok(created)
     }
+}
+
+/// One entry of the admin API's authority list (admin-api: `id`, `name`, `status`,
+/// `didModel{did, linkedDomainUrls, didDocumentStatus}`, `linkedDomainsVerified`).
+fn parse_authority(raw: &serde_json::Value) -> Result<Authority, &'static str> {
+    let id = raw["id"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .ok_or("no id")?;
+    let model = raw
+        .get("didModel")
+        .filter(|m| m.is_object())
+        .ok_or("no didModel")?;
+    let did = model["did"].as_str().ok_or("no didModel.did")?;
+    let did = Did::parse(did).map_err(|_| "didModel.did is not a DID")?;
+    let linked_domain_urls = model["linkedDomainUrls"]
+        .as_array()
+        .map(|urls| {
+            urls.iter()
+                .filter_map(|u| u.as_str().and_then(|u| Url::parse(u).ok()))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Authority {
+        id: id.to_owned(),
+        name: raw["name"].as_str().unwrap_or_default().to_owned(),
+        did,
+        linked_domain_urls,
+        linked_domain_verified: raw["linkedDomainsVerified"].as_bool(),
+        did_document_status: model["didDocumentStatus"].as_str().map(str::to_owned),
+    })
+}
+
+/// One contract: its types from `rules.vc.type`, its claims from `displays[].claims[].claim`
+/// (`vc.credentialSubject.email` → `email`) and the attestations' `mapping[].outputClaim`.
+/// The docs show `rules` both as an object and as a placeholder string.
+fn parse_contract(raw: &serde_json::Value) -> Result<Contract, &'static str> {
+    let id = raw["id"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .ok_or("no id")?;
+    let credential_types = raw["rules"]["vc"]["type"]
+        .as_array()
+        .map(|types| {
+            types
+                .iter()
+                .filter_map(|t| t.as_str())
+                .filter(|t| *t != "VerifiableCredential")
+                .filter_map(|t| CredentialType::parse(t).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut claims: Vec<String> = Vec::new();
+    let mut add = |claim: &str| {
+        let claim = claim.rsplit('.').next().unwrap_or(claim).trim();
+        let plausible = !claim.is_empty()
+            && claim.len() <= 64
+            && claim.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if plausible && !claims.iter().any(|c| c == claim) {
+            claims.push(claim.to_owned());
+        }
+    };
+    for display in raw["displays"].as_array().into_iter().flatten() {
+        for claim in display["claims"].as_array().into_iter().flatten() {
+            if let Some(c) = claim["claim"].as_str() {
+                add(c);
+            }
+        }
+    }
+    if let Some(attestations) = raw["rules"]["attestations"].as_object() {
+        for kind in attestations.values() {
+            for attestation in kind.as_array().into_iter().flatten() {
+                for mapping in attestation["mapping"].as_array().into_iter().flatten() {
+                    if let Some(c) = mapping["outputClaim"].as_str() {
+                        add(c);
+                    }
+                }
+            }
+        }
+    }
+    Ok(Contract {
+        id: id.to_owned(),
+        name: raw["name"].as_str().unwrap_or_default().to_owned(),
+        credential_types,
+        claims,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn authorities_are_read_leniently_and_odd_entries_skipped() {
+        let ok = json!({"id":"a1","name":"Woodgrove","status":"Enabled","futureField":{"x":1},
+            "didModel":{"did":"did:web:verifiedid.woodgrovebank.com","linkedDomainUrls":["https://verifiedid.woodgrovebank.com/", 7],
+                        "didDocumentStatus":"published"},
+            "linkedDomainsVerified":true});
+        let a = parse_authority(&ok).unwrap();
+        assert_eq!(a.did.as_str(), "did:web:verifiedid.woodgrovebank.com");
+        assert_eq!(a.linked_domain_urls.len(), 1);
+        assert!(a.is_ready());
+        let legacy = json!({"id":"a2","didModel":{"did":"did:ion:EiAbc","didDocumentStatus":"submitted"},"linkedDomainsVerified":true});
+        assert!(!parse_authority(&legacy).unwrap().is_ready());
+        let unverified =
+            json!({"id":"a3","didModel":{"did":"did:web:x.example"},"linkedDomainsVerified":false});
+        assert!(!parse_authority(&unverified).unwrap().is_ready());
+        assert_eq!(parse_authority(&json!({"id":"a4"})), Err("no didModel"));
+        assert_eq!(
+            parse_authority(&json!({"id":"a5","didModel":{}})),
+            Err("no didModel.did")
+        );
+        assert_eq!(
+            parse_authority(&json!({"id":"a6","didModel":{"did":"nope"}})),
+            Err("didModel.did is not a DID")
+        );
+        assert_eq!(parse_authority(&json!("text")), Err("no id"));
+    }
+
+    #[test]
+    fn contract_claims_come_from_displays_and_attestation_mappings() {
+        let c = parse_contract(&json!({"id":"c1","name":"Tailspin member",
+            "rules":{"attestations":{"idTokenHints":[{"mapping":[{"inputClaim":"e","outputClaim":"email"},{"outputClaim":"memberNumber"}]}]},
+                     "vc":{"type":["VerifiableCredential","TailspinMember"]}},
+            "displays":[{"claims":[{"claim":"vc.credentialSubject.displayName"},{"claim":"vc.credentialSubject.email"}]}]}))
+        .unwrap();
+        assert_eq!(
+            c.credential_types,
+            vec![CredentialType::parse("TailspinMember").unwrap()]
+        );
+        assert_eq!(c.claims, vec!["displayName", "email", "memberNumber"]);
+        let placeholder = parse_contract(&json!({"id":"c2","rules":"<rules>"})).unwrap();
+        assert!(placeholder.credential_types.is_empty() && placeholder.claims.is_empty());
+    }
 
     #[test]
     fn a_presentation_request_serializes_as_microsoft_documents_it() {

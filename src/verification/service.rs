@@ -17,7 +17,7 @@ use super::{Event, Verification, store};
 use crate::accounts::{OrganizationId, User};
 use crate::db::Pool;
 use crate::email::{EmailAddress, InvalidEmail};
-use crate::integrations::{self, MicrosoftIntegration};
+use crate::integrations::{self, MicrosoftIntegration, VerifierIdentity};
 use crate::microsoft::{
     Callback, CallbackEvent, CredentialType, Did, ErrorInfo, FaceCheck, MicrosoftClient,
     MicrosoftError, PresentationCallback, PresentationRequest, Registration, TenantId,
@@ -37,6 +37,10 @@ pub enum VerificationError {
         "Microsoft Verified ID is not connected. An organization administrator must connect it on the Integrations page first."
     )]
     NotConnected,
+    #[error(
+        "Microsoft Verified ID is not active: the linked domain of the tenant's Verified ID authority is not verified, so Microsoft would refuse every presentation. Ask your Microsoft administrator to verify the linked domain, then log in to your tenant again on the Integrations page."
+    )]
+    NotActive,
     #[error(transparent)]
     InvalidEmail(#[from] InvalidEmail),
     #[error(
@@ -121,21 +125,29 @@ pub struct Verifier {
     microsoft: MicrosoftClient,
     relay: Arc<dyn Publisher>,
     callback_url: Url,
+    identity: VerifierIdentity,
     throttle: PresentationThrottle,
 }
 
 impl Verifier {
+    /// Who verifies presentations (the customer's tenant, or ours as a service provider).
+    pub fn identity(&self) -> &VerifierIdentity {
+        &self.identity
+    }
+
     pub fn new(
         pool: Pool,
         microsoft: MicrosoftClient,
         relay: Arc<dyn Publisher>,
         callback_url: Url,
+        identity: VerifierIdentity,
     ) -> Self {
         Self {
             pool,
             microsoft,
             relay,
             callback_url,
+            identity,
             throttle: PresentationThrottle::default(),
         }
     }
@@ -164,6 +176,9 @@ impl Verifier {
         let integration = integrations::integration(&self.pool, actor.organization_id)
             .await?
             .ok_or(VerificationError::NotConnected)?;
+        if !integration.is_active() {
+            return Err(VerificationError::NotActive);
+        }
         if !integration.covers(recipient.domain()) {
             return Err(VerificationError::DomainNotCovered(
                 recipient.domain().to_owned(),
@@ -298,11 +313,20 @@ impl Verifier {
             Did::parse(&integration.authority_did).map_err(|_| malformed("authority DID"))?;
         let credential_type = CredentialType::parse(&integration.credential_type)
             .map_err(|_| malformed("credential type"))?;
-        let app_token = self.microsoft.app_token(&tenant).await?;
+        // Who verifies: the customer's tenant with its own authority, or our tenant and
+        // authority with the customer's DID as the accepted issuer.
+        let (verifier_tenant, verifier_did) = match &self.identity {
+            VerifierIdentity::CustomerTenant => (tenant, authority.clone()),
+            VerifierIdentity::ServiceProvider {
+                tenant_id,
+                authority,
+            } => (tenant_id.clone(), authority.clone()),
+        };
+        let app_token = self.microsoft.app_token(&verifier_tenant).await?;
         let request_id = Uuid::new_v4();
         let api_key = Secret::generate();
         let mut request = PresentationRequest::new(
-            authority,
+            verifier_did,
             credential_type,
             Registration {
                 client_name: format!("{organization_name} (Traceless)"),
@@ -317,6 +341,7 @@ impl Verifier {
                 api_key.expose(),
             ),
         );
+        request = request.accepting_issuer(authority);
         if let Some(threshold) = settings.face_check_threshold {
             request = request.with_face_check(FaceCheck::photo(threshold));
         }

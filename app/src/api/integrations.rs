@@ -6,6 +6,9 @@ use crate::error::AppError;
 use crate::model::{AuditEntry, MicrosoftCard};
 
 #[cfg(feature = "ssr")]
+use crate::model::{ChoiceOption, PendingChoice};
+
+#[cfg(feature = "ssr")]
 use {
     super::convert,
     crate::model::{ConnectOutcome, MicrosoftConnection},
@@ -38,14 +41,43 @@ pub async fn microsoft_connection_card() -> Result<MicrosoftCard, AppError> {
                     tenant_id: i.tenant_id,
                     authority_did: i.authority_did,
                     credential_type: i.credential_type,
+                    active: i.linked_domain_verified,
+                    email_claim: i.email_claim,
+                    available_claims: i.available_claims,
                     domains: i.domains.into_iter().map(|d| d.name).collect(),
                     microsoft_account: i.microsoft_account,
                     connected_by: i.connected_by_name,
                     connected_at: convert::when(i.connected_at),
                 });
+            let pending = if user.is_admin() {
+                integrations::pending_connection(&ssr::pool()?, user.organization_id)
+                    .await
+                    .map_err(ssr::internal)?
+                    .map(|p| PendingChoice {
+                        tenant_name: p.tenant_name,
+                        domains: p.domains.into_iter().map(|d| d.name).collect(),
+                        expires_at: convert::when(p.expires_at),
+                        options: p
+                            .options
+                            .into_iter()
+                            .map(|o| ChoiceOption {
+                                default_email_claim: o.default_email_claim().map(str::to_owned),
+                                authority_id: o.authority_id,
+                                authority_name: o.authority_name,
+                                authority_did: o.authority_did,
+                                linked_domain_verified: o.linked_domain_verified,
+                                credential_type: o.credential_type,
+                                claims: o.claims,
+                            })
+                            .collect(),
+                    })
+            } else {
+                None
+            };
             Ok(MicrosoftCard {
                 can_manage: user.is_admin(),
                 connection,
+                pending,
                 outcome,
             })
         }
@@ -75,6 +107,57 @@ pub async fn start_microsoft_connect() -> Result<(), AppError> {
                 .map_err(|e| ssr::internal(format!("writing the session: {e}")))?;
             leptos_axum::redirect(start.authorize_url.as_str());
             Ok(())
+        }
+        .await,
+    )
+}
+
+/// The admin's pick among several authorities or credential types. `option` is
+/// `{authority_id} {credential_type}` (one radio group); `email_claim` may be empty.
+#[server(endpoint = "choose_microsoft_connection")]
+pub async fn choose_microsoft_connection(
+    option: String,
+    email_claim: Option<String>,
+) -> Result<(), AppError> {
+    ssr::respond(
+        async {
+            let admin = ssr::require_admin().await?;
+            let Some((authority_id, credential_type)) = option.split_once(' ') else {
+                return Err(AppError::invalid(
+                    Some("option"),
+                    "Choose the credential Traceless should ask for.",
+                ));
+            };
+            integrations::choose(
+                &ssr::pool()?,
+                &admin,
+                authority_id,
+                credential_type,
+                email_claim.as_deref().map(str::trim),
+            )
+            .await
+            .map_err(|failure| match failure {
+                integrations::ConnectFailure::Internal => ssr::internal("storing the choice"),
+                integrations::ConnectFailure::EmailClaimNeeded => {
+                    AppError::invalid(Some("email_claim"), failure.explain())
+                }
+                other => AppError::invalid(None, other.explain()),
+            })?;
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Changes which claim of the credential holds the person's email address.
+#[server(endpoint = "set_microsoft_email_claim")]
+pub async fn set_microsoft_email_claim(email_claim: String) -> Result<(), AppError> {
+    ssr::respond(
+        async {
+            let admin = ssr::require_admin().await?;
+            integrations::set_email_claim(&ssr::pool()?, &admin, email_claim.trim())
+                .await
+                .map_err(integration_error)
         }
         .await,
     )
@@ -130,7 +213,8 @@ fn integration_error(error: IntegrationError) -> AppError {
         IntegrationError::NotAdmin => AppError::Forbidden(
             "You must be an organization administrator in Traceless to connect integrations. Ask your Traceless organization administrator to connect Microsoft Verified ID or to grant you the appropriate access.".into(),
         ),
-        IntegrationError::NotConnected => AppError::invalid(None, "Microsoft Verified ID is not connected, so there is nothing to remove."),
+        IntegrationError::NotConnected => AppError::invalid(None, "Microsoft Verified ID is not connected."),
+        IntegrationError::UnknownClaim => AppError::invalid(Some("email_claim"), "The credential carries no claim of that name. Choose one from the list."),
         IntegrationError::Microsoft(e) => ssr::internal(format!("preparing the Microsoft sign-in: {e}")),
         IntegrationError::Database(e) => ssr::internal(format!("database: {e}")),
     }

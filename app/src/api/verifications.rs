@@ -282,21 +282,42 @@ fn link_error(error: VerificationError) -> AppError {
     match error {
         VerificationError::LinkExpired
         | VerificationError::NotConnected
+        | VerificationError::NotActive
         | VerificationError::NotFound => AppError::Gone(EXPIRED_LINK.into()),
-        VerificationError::Microsoft(e) => {
-            tracing::error!(error = %e, "creating a Microsoft presentation request");
-            AppError::Transport(
-                "Microsoft did not answer. Wait a moment and reload this page; your link still works.".into(),
-            )
-        }
+        VerificationError::Microsoft(e) => microsoft_error_for_recipient(&e),
         other => verification_error(other),
     }
 }
 
+/// Microsoft failed while the person waits: an outage says so and the page retries by
+/// itself; a refusal (a revoked consent, a removed authority) cannot be fixed by the person.
+#[cfg(feature = "ssr")]
+fn microsoft_error_for_recipient(error: &traceless::microsoft::MicrosoftError) -> AppError {
+    if error.is_transient() {
+        tracing::warn!(error = %error, "Microsoft is not answering a presentation request");
+        AppError::Upstream {
+            message: "Microsoft is not answering right now. Your link still works: this page tries again by itself.".into(),
+            retry_after_secs: Some(RECIPIENT_RETRY_SECS),
+        }
+    } else {
+        tracing::error!(error = %error, "Microsoft refused a presentation request");
+        AppError::Upstream {
+            message: "Microsoft refused to start this verification. Tell the person who sent you this link: their Traceless administrator needs to check the Microsoft Verified ID connection.".into(),
+            retry_after_secs: None,
+        }
+    }
+}
+
+/// How long the person's page waits before asking Microsoft again after an outage.
+#[cfg(feature = "ssr")]
+const RECIPIENT_RETRY_SECS: u32 = 10;
+
 #[cfg(feature = "ssr")]
 pub(crate) fn verification_error(error: VerificationError) -> AppError {
     match error {
-        VerificationError::NotConnected => AppError::invalid(None, error.to_string()),
+        VerificationError::NotConnected | VerificationError::NotActive => {
+            AppError::invalid(None, error.to_string())
+        }
         VerificationError::InvalidEmail(_) | VerificationError::DomainNotCovered(_) => {
             AppError::invalid(Some("email"), error.to_string())
         }

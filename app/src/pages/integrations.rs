@@ -5,11 +5,14 @@ use leptos_meta::Title;
 use leptos_router::components::{A, Redirect};
 
 use crate::api::integrations::{
-    RemoveMicrosoftIntegration, StartMicrosoftConnect, microsoft_connection_card,
+    ChooseMicrosoftConnection, RemoveMicrosoftIntegration, SetMicrosoftEmailClaim,
+    StartMicrosoftConnect, microsoft_connection_card,
 };
 use crate::components::{Alert, FormAlert, SubmitButton};
 use crate::error::AppError;
-use crate::model::{ConnectOutcome, MicrosoftCard, MicrosoftConnection};
+use crate::model::{
+    ChoiceOption, ConnectOutcome, MicrosoftCard, MicrosoftConnection, PendingChoice,
+};
 
 pub const NOT_ADMIN_TEXT: &str = "You must be an organization administrator in Traceless to connect integrations. Ask your Traceless organization administrator to connect Microsoft Verified ID or to grant you the appropriate access.";
 const TROUBLESHOOTING: &str = "The handoff back to Traceless can fail if the session was interrupted or if Microsoft could not complete authorization. Try starting again from Step 1. If it keeps failing, confirm with your Microsoft administrator that Verified ID is configured for your tenant and that the account you use can consent to the connection.";
@@ -17,8 +20,16 @@ const TROUBLESHOOTING: &str = "The handoff back to Traceless can fail if the ses
 #[component]
 pub fn IntegrationsPage() -> impl IntoView {
     let remove = ServerAction::<RemoveMicrosoftIntegration>::new();
+    let choose = ServerAction::<ChooseMicrosoftConnection>::new();
+    let set_claim = ServerAction::<SetMicrosoftEmailClaim>::new();
     let card = Resource::new(
-        move || remove.version().get(),
+        move || {
+            (
+                remove.version().get(),
+                choose.version().get(),
+                set_claim.version().get(),
+            )
+        },
         |_| microsoft_connection_card(),
     );
     view! {
@@ -30,7 +41,7 @@ pub fn IntegrationsPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match card.await {
-                    Ok(card) => view! { <MicrosoftCardView card=card remove=remove /> }.into_any(),
+                    Ok(card) => view! { <MicrosoftCardView card=card remove=remove choose=choose set_claim=set_claim /> }.into_any(),
                     Err(AppError::Unauthenticated) => view! { <Redirect path="/signin" /> }.into_any(),
                     Err(error) => view! { <Alert kind="error">{error.to_string()}</Alert> }.into_any(),
                 }
@@ -43,6 +54,8 @@ pub fn IntegrationsPage() -> impl IntoView {
 fn MicrosoftCardView(
     card: MicrosoftCard,
     remove: ServerAction<RemoveMicrosoftIntegration>,
+    choose: ServerAction<ChooseMicrosoftConnection>,
+    set_claim: ServerAction<SetMicrosoftEmailClaim>,
 ) -> impl IntoView {
     let connect = ServerAction::<StartMicrosoftConnect>::new();
     let connect_value = connect.value();
@@ -71,10 +84,11 @@ fn MicrosoftCardView(
                     <p class="eyebrow">"Microsoft Entra Verified ID"</p>
                     <h2 id="microsoft-title">"Connect Your Azure AD Tenant to Microsoft Verified ID"</h2>
                 </div>
-                {if card.connection.is_some() {
-                    view! { <span class="status status-active">"Active"</span> }.into_any()
-                } else {
-                    view! { <span class="status">"Not connected"</span> }.into_any()
+                {match &card.connection {
+                    Some(c) if c.active => view! { <span class="status status-active">"Active"</span> }.into_any(),
+                    Some(_) => view! { <span class="status status-warning">"Not active"</span> }.into_any(),
+                    None if card.pending.is_some() => view! { <span class="status status-warning">"Choice needed"</span> }.into_any(),
+                    None => view! { <span class="status">"Not connected"</span> }.into_any(),
                 }}
             </div>
             <p>
@@ -92,8 +106,12 @@ fn MicrosoftCardView(
                 </div>
             })}
             {just_connected.then(|| view! { <Alert kind="success">"Your Microsoft tenant is connected."</Alert> })}
+            {match (card.pending, can_manage) {
+                (Some(pending), true) => Some(view! { <ChooseCredential pending=pending choose=choose /> }),
+                _ => None,
+            }}
             {match card.connection {
-                Some(connection) => view! { <ActiveConnection connection=connection can_manage=can_manage remove=remove /> }.into_any(),
+                Some(connection) => view! { <ActiveConnection connection=connection can_manage=can_manage remove=remove set_claim=set_claim /> }.into_any(),
                 None if can_manage => view! {
                     // After a failure, "Start again" above is the one way forward.
                     {(!has_failed).then(|| view! { <div class="integration-actions">{connect_button("Log in to your tenant")}</div> })}
@@ -116,13 +134,31 @@ fn ActiveConnection(
     connection: MicrosoftConnection,
     can_manage: bool,
     remove: ServerAction<RemoveMicrosoftIntegration>,
+    set_claim: ServerAction<SetMicrosoftEmailClaim>,
 ) -> impl IntoView {
     let confirming = RwSignal::new(false);
     let remove_value = remove.value();
+    let claim_value = set_claim.value();
+    let active = connection.active;
+    let current_claim = connection.email_claim.clone();
+    let claims = connection.available_claims.clone();
     view! {
-        <section class="active" aria-labelledby="active-title">
-            <h3 id="active-title">"Microsoft Verified ID is active"</h3>
-            <p>"People whose email is in these domains can be verified:"</p>
+        <section class="active" aria-labelledby="active-title" data-testid="microsoft-connection" data-active=active.to_string()>
+            {if active {
+                view! { <h3 id="active-title">"Microsoft Verified ID is active"</h3> }.into_any()
+            } else {
+                view! {
+                    <h3 id="active-title">"Microsoft Verified ID is connected but not active"</h3>
+                    <div class="alert alert-warning" role="alert" data-testid="linked-domain-unverified">
+                        <p><strong>"The linked domain of your Verified ID authority is not verified."</strong></p>
+                        <p>
+                            "Traceless asks Microsoft to accept only credentials whose issuer has a verified linked domain, so Microsoft would refuse every presentation. "
+                            "Ask your Microsoft administrator to verify the linked domain (Microsoft Entra admin center → Verified ID → Setup → Verify domain ownership), then log in to your tenant again."
+                        </p>
+                    </div>
+                }.into_any()
+            }}
+            <p>{if active { "People whose email is in these domains can be verified:" } else { "Once it is active, people whose email is in these domains can be verified:" }}</p>
             <ul class="domains" aria-label="Covered domains">
                 {connection.domains.iter().map(|d| view! { <li>{d.clone()}</li> }).collect_view()}
             </ul>
@@ -137,7 +173,30 @@ fn ActiveConnection(
                 <dd class="mono">{connection.authority_did.clone()}</dd>
                 <dt>"Credential requested"</dt>
                 <dd>{connection.credential_type.clone()}</dd>
+                <dt>"Email claim"</dt>
+                <dd class="mono" data-testid="email-claim">{connection.email_claim.clone()}</dd>
             </dl>
+            {(can_manage && claims.len() > 1).then(|| view! {
+                <details class="change-claim">
+                    <summary>"Change the email claim"</summary>
+                    <ActionForm action=set_claim>
+                        <div class="field">
+                            <label for="field-email_claim">"Claim that holds the person's email address"</label>
+                            <p class="hint" id="field-email_claim-hint">"Traceless compares this claim of the presented credential with the email address a verification was sent to."</p>
+                            <select id="field-email_claim" name="email_claim" aria-describedby="field-email_claim-hint">
+                                {claims.iter().map(|c| view! { <option value=c.clone() selected=*c == current_claim>{c.clone()}</option> }).collect_view()}
+                            </select>
+                        </div>
+                        <FormAlert value=claim_value />
+                        <SubmitButton label="Save email claim" busy_label="Saving…" pending=set_claim.pending() class="button-secondary" />
+                    </ActionForm>
+                </details>
+            })}
+            {(can_manage && !active).then(|| view! {
+                <div class="integration-actions">
+                    <ReconnectButton />
+                </div>
+            })}
             <FormAlert value=remove_value />
             {can_manage.then(|| view! {
                 <Show
@@ -162,6 +221,101 @@ fn ActiveConnection(
                 </Show>
             })}
         </section>
+    }
+}
+
+/// "Log in to your tenant" again, e.g. after the linked domain was verified.
+#[component]
+fn ReconnectButton() -> impl IntoView {
+    let connect = ServerAction::<StartMicrosoftConnect>::new();
+    let value = connect.value();
+    view! {
+        <ActionForm action=connect>
+            <FormAlert value=value />
+            <SubmitButton label="Log in to your tenant again" busy_label="Opening Microsoft…" pending=connect.pending() class="button-secondary" />
+        </ActionForm>
+    }
+}
+
+/// Several authorities or credential types: the admin picks the one Traceless asks for.
+#[component]
+fn ChooseCredential(
+    pending: PendingChoice,
+    choose: ServerAction<ChooseMicrosoftConnection>,
+) -> impl IntoView {
+    let value = choose.value();
+    let options = pending.options.clone();
+    let selected = RwSignal::new(None::<usize>);
+    let claims_of = {
+        let options = options.clone();
+        move || selected.get().and_then(|i| options.get(i).cloned())
+    };
+    view! {
+        <section class="choose" aria-labelledby="choose-title" data-testid="choose-credential">
+            <h3 id="choose-title">"Choose the credential Traceless asks for"</h3>
+            <p>
+                "Your tenant " <strong>{pending.tenant_name.clone()}</strong>
+                " granted every permission Traceless needs and offers more than one Verified ID authority or credential type. "
+                "Pick the one your people hold in Microsoft Authenticator. This choice is offered until " {pending.expires_at.clone()} "."
+            </p>
+            <ActionForm action=choose>
+                <fieldset class="options">
+                    <legend>"Credential and issuing authority"</legend>
+                    {options.iter().enumerate().map(|(i, o)| view! { <OptionRadio index=i option=o.clone() selected=selected /> }).collect_view()}
+                </fieldset>
+                {move || claims_of().map(|o: ChoiceOption| {
+                    let default = o.default_email_claim.clone();
+                    view! {
+                        <div class="field">
+                            <label for="field-email_claim">"Claim that holds the person's email address"</label>
+                            <p class="hint" id="field-email_claim-hint">
+                                {match &default {
+                                    Some(d) => format!("Traceless compares the {d} claim with the verification's email address unless you pick another."),
+                                    None => "This credential has no claim named like an email address: pick the one that holds it.".to_string(),
+                                }}
+                            </p>
+                            <select id="field-email_claim" name="email_claim" aria-describedby="field-email_claim-hint" required=default.is_none()>
+                                {default.is_none().then(|| view! { <option value="">"Choose a claim…"</option> })}
+                                {o.claims.iter().map(|c| view! { <option value=c.clone() selected=Some(c) == default.as_ref()>{c.clone()}</option> }).collect_view()}
+                            </select>
+                        </div>
+                    }
+                })}
+                <FormAlert value=value />
+                <SubmitButton label="Use this credential" busy_label="Connecting…" pending=choose.pending() />
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn OptionRadio(
+    index: usize,
+    option: ChoiceOption,
+    selected: RwSignal<Option<usize>>,
+) -> impl IntoView {
+    let id = format!("option-{index}");
+    let value = format!("{} {}", option.authority_id, option.credential_type);
+    view! {
+        <div class="option">
+            <input
+                type="radio"
+                name="option"
+                id=id.clone()
+                value=value
+                required=true
+                data-testid=format!("option-{}", option.authority_did)
+                on:change=move |_| selected.set(Some(index))
+            />
+            <label for=id>
+                <strong>{option.credential_type.clone()}</strong>
+                " issued by " {if option.authority_name.is_empty() { "an authority".to_string() } else { option.authority_name.clone() }}
+                <span class="mono small">" " {option.authority_did.clone()}</span>
+                {(!option.linked_domain_verified).then(|| view! {
+                    <span class="status status-warning small">"Linked domain not verified"</span>
+                })}
+            </label>
+        </div>
     }
 }
 

@@ -27,6 +27,9 @@ pub fn VerifyPage() -> impl IntoView {
                 match page.await {
                     Ok(data) => view! { <LiveVerification data=data token=token() /> }.into_any(),
                     Err(AppError::Gone(_)) => view! { <ExpiredLink /> }.into_any(),
+                    Err(AppError::Upstream { message, retry_after_secs: Some(secs) }) => view! {
+                        <MicrosoftNotAnswering message=message secs=secs retry=Callback::new(move |()| page.refetch()) />
+                    }.into_any(),
                     Err(error) => view! {
                         <section class="panel narrow verify">
                             <h1>"We could not open this verification"</h1>
@@ -36,6 +39,42 @@ pub fn VerifyPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// Microsoft is down while the person opens their link: say so, count down, try again.
+#[component]
+fn MicrosoftNotAnswering(message: String, secs: u32, retry: Callback<()>) -> impl IntoView {
+    let left = RwSignal::new(secs);
+    // Client only: the countdown ticks in the browser, then the page asks again.
+    Effect::new(move |_| {
+        if let Ok(handle) = set_interval_with_handle(
+            move || {
+                let now = left.get_untracked().saturating_sub(1);
+                left.set(now);
+                if now == 0 {
+                    retry.run(());
+                }
+            },
+            std::time::Duration::from_secs(1),
+        ) {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    view! {
+        <section class="panel narrow verify" data-testid="microsoft-not-answering">
+            <h1>"Microsoft is not answering"</h1>
+            <div class="alert alert-warning" role="status" aria-live="polite">
+                <p>{message}</p>
+                <p>{move || match left.get() {
+                    0 => "Trying again…".to_string(),
+                    n => format!("Trying again in {n} seconds."),
+                }}</p>
+            </div>
+            <p>
+                <button type="button" class="button-secondary" on:click=move |_| retry.run(())>"Try again now"</button>
+            </p>
+        </section>
     }
 }
 

@@ -104,10 +104,38 @@ impl TestEmu {
         account: &str,
         action: &str,
     ) -> reqwest::Response {
+        self.submit_page_with(page_url, account, action, &[]).await
+    }
+
+    /// GETs a sign-in page and returns its HTML (asserting it renders).
+    pub async fn page_html(&self, page_url: &str) -> String {
         let page = self.http.get(page_url).send().await.unwrap();
         assert_eq!(page.status(), 200, "sign-in page renders");
         let html = page.text().await.unwrap();
         assert!(html.contains("Accept") && html.contains("Cancel"));
+        html
+    }
+
+    /// Like `submit_page`, with extra form fields (e.g. the organization checkbox).
+    pub async fn submit_page_with(
+        &self,
+        page_url: &str,
+        account: &str,
+        action: &str,
+        extra: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let html = self.page_html(page_url).await;
+        self.decide(&html, account, action, extra).await
+    }
+
+    /// POSTs the decision form of a page already fetched.
+    pub async fn decide(
+        &self,
+        html: &str,
+        account: &str,
+        action: &str,
+        extra: &[(&str, &str)],
+    ) -> reqwest::Response {
         let txn = html
             .split("name=\"txn\" value=\"")
             .nth(1)
@@ -116,16 +144,40 @@ impl TestEmu {
             .next()
             .unwrap()
             .to_string();
+        let mut form = vec![
+            ("txn", txn.as_str()),
+            ("account", account),
+            ("action", action),
+        ];
+        form.extend_from_slice(extra);
         self.http
             .post(format!("{}/_emulator/decide", self.emu.login_url()))
-            .form(&[
-                ("txn", txn.as_str()),
-                ("account", account),
-                ("action", action),
-            ])
+            .form(&form)
             .send()
             .await
             .unwrap()
+    }
+
+    /// The v2 admin consent URL (`/organizations/v2.0/adminconsent`) for the demo client.
+    pub fn admin_consent_url(&self, tenant: &str, scope: &str) -> String {
+        let mut u = url::Url::parse(&format!(
+            "{}/{tenant}/v2.0/adminconsent",
+            self.emu.login_url()
+        ))
+        .unwrap();
+        u.query_pairs_mut()
+            .append_pair("client_id", DEV_CLIENT_ID)
+            .append_pair("scope", scope)
+            .append_pair("redirect_uri", REDIRECT)
+            .append_pair("state", "S1");
+        u.to_string()
+    }
+
+    /// Leg 1 of the product's connect: tenant-wide admin consent through the v2 endpoint with
+    /// `https://graph.microsoft.com/.default`. Returns the redirect's parameters.
+    pub async fn admin_consent(&self, admin: &str) -> Vec<(String, String)> {
+        let url = self.admin_consent_url("organizations", "https://graph.microsoft.com/.default");
+        location_params(&self.submit_page(&url, admin, "accept").await)
     }
 
     /// Signs in through `/organizations/` with PKCE; returns (code, verifier).
@@ -178,12 +230,36 @@ impl TestEmu {
         .await
     }
 
-    /// The admin consents with prompt=consent; returns the token response.
+    /// The product's connect: full admin consent (leg 1), then a sign-in (leg 2); returns the
+    /// token response of the sign-in.
     pub async fn connect(&self, admin: &str) -> Value {
-        let (code, verifier) = self.sign_in(admin, Some("consent")).await;
+        let p = self.admin_consent(admin).await;
+        assert_eq!(param(&p, "admin_consent"), Some("True"), "{p:?}");
+        assert!(param(&p, "error").is_none(), "{p:?}");
+        let (code, verifier) = self.sign_in(admin, None).await;
         let (status, body) = self.redeem(&code, &verifier).await;
         assert_eq!(status, 200, "{body}");
         body
+    }
+
+    /// A refresh-token exchange at `/{tenant}/oauth2/v2.0/token`.
+    pub async fn refresh(
+        &self,
+        tenant: &str,
+        refresh_token: &str,
+        scope: &str,
+    ) -> (StatusCode, Value) {
+        self.token(
+            tenant,
+            &[
+                ("grant_type", "refresh_token"),
+                ("client_id", DEV_CLIENT_ID),
+                ("client_secret", DEV_CLIENT_SECRET),
+                ("refresh_token", refresh_token),
+                ("scope", scope),
+            ],
+        )
+        .await
     }
 
     pub async fn app_token(&self, tenant: &str, resource: &str) -> (StatusCode, Value) {

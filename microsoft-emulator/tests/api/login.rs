@@ -418,7 +418,7 @@ async fn client_credentials_work_only_after_the_admin_consented() {
     assert_eq!(claims["tid"], CONTOSO_TENANT_ID);
     assert_eq!(
         claims["roles"],
-        serde_json::json!(["VerifiableCredential.Create.All"])
+        serde_json::json!(["VerifiableCredential.Create.PresentRequest"])
     );
 
     // Consent is per tenant: Fabrikam has not consented.
@@ -486,7 +486,10 @@ async fn the_refresh_token_mints_a_delegated_admin_api_token() {
 #[tokio::test]
 async fn a_tenant_without_verified_id_gets_aadsts500011_for_verified_id_resources() {
     let t = spawn_emu().await;
-    let body = t.connect(NORTHWIND_ADMIN_EMAIL).await;
+    // A Graph-only sign-in works there, and creates the app's service principal.
+    let (code, verifier) = t.sign_in(NORTHWIND_ADMIN_EMAIL, Some("consent")).await;
+    let (status, body) = t.redeem(&code, &verifier).await;
+    assert_eq!(status, 200, "{body}");
     let (status, body) = t
         .token(
             "organizations",
@@ -546,9 +549,13 @@ async fn both_admin_consent_endpoints_grant_and_report_cancel_in_their_documente
 
     let p = location_params(&t.submit_page(&v2, FABRIKAM_ADMIN_EMAIL, "accept").await);
     assert_eq!(param(&p, "tenant"), Some(FABRIKAM_TENANT_ID));
+    // `scope` lists what was granted: the app's static permissions.
     assert_eq!(
         param(&p, "scope"),
-        Some("3db474b9-6a0c-4840-96ac-1fceb342124f/.default")
+        Some(
+            "https://graph.microsoft.com/User.Read 6a8b4b39-c021-437c-b060-5a14a3fd65f3/full_access \
+             3db474b9-6a0c-4840-96ac-1fceb342124f/VerifiableCredential.Create.PresentRequest"
+        )
     );
     assert_eq!(
         t.app_token(FABRIKAM_TENANT_ID, REQUEST_SERVICE).await.0,

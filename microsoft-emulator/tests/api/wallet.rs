@@ -76,20 +76,48 @@ async fn a_valid_presentation_sends_retrieved_then_verified_with_headers_and_sta
 }
 
 #[tokio::test]
-async fn a_revoked_credential_is_refused_unless_the_wallet_is_trusted() {
+async fn a_revoked_credential_is_refused_at_the_wallet_without_a_callback() {
     let (t, sink, url) = request(|_| {}).await;
-    let out = t
+    let err = t
         .emu
         .authenticator()
         .present(&url, CONTOSO_REVOKED_EMAIL, Variant::Valid)
         .await
+        .unwrap_err();
+    assert!(matches!(err, WalletError::Refused(_)), "{err:?}");
+    // The wallet opened the request; nothing else reaches the relying party.
+    assert_eq!(sink.statuses(), vec!["request_retrieved"]);
+    // The request stays open: the person can still present a valid credential.
+    t.emu
+        .authenticator()
+        .present(&url, CONTOSO_EMPLOYEE_EMAIL, Variant::Valid)
+        .await
         .unwrap();
     assert_eq!(
-        out.request_statuses(),
-        vec!["request_retrieved", "presentation_error"]
+        sink.statuses(),
+        vec!["request_retrieved", "presentation_verified"]
     );
-    assert_eq!(sink.all()[1].body["error"]["code"], "credentialRevoked");
+}
 
+#[tokio::test]
+async fn a_revoked_credential_is_presented_as_revoked_when_allow_revoked_is_true() {
+    let (t, sink, url) = request(|b| {
+        b["requestedCredentials"][0]["configuration"]["validation"]["allowRevoked"] = json!(true);
+    })
+    .await;
+    t.emu
+        .authenticator()
+        .present(&url, CONTOSO_REVOKED_EMAIL, Variant::Valid)
+        .await
+        .unwrap();
+    let v = &sink.all()[1].body;
+    assert_eq!(v["requestStatus"], "presentation_verified");
+    assert_eq!(
+        v["verifiedCredentialsData"][0]["credentialState"]["revocationStatus"],
+        "REVOKED"
+    );
+
+    // trust_wallet sends it even without allowRevoked (for the relying party's own checks).
     let (t, sink, url) = request(|_| {}).await;
     t.emu
         .authenticator()
@@ -107,14 +135,16 @@ async fn a_revoked_credential_is_refused_unless_the_wallet_is_trusted() {
 }
 
 #[tokio::test]
-async fn another_tenants_credential_is_refused_by_accepted_issuers_or_sent_when_trusted() {
+async fn another_tenants_credential_is_refused_at_the_wallet_unless_its_issuer_is_accepted() {
     let (t, sink, url) = request(|_| {}).await;
-    t.emu
+    let err = t
+        .emu
         .authenticator()
         .present(&url, CONTOSO_EMPLOYEE_EMAIL, Variant::OtherTenant)
         .await
-        .unwrap();
-    assert_eq!(sink.all()[1].body["requestStatus"], "presentation_error");
+        .unwrap_err();
+    assert!(matches!(err, WalletError::Refused(_)), "{err:?}");
+    assert_eq!(sink.statuses(), vec!["request_retrieved"]);
 
     let (t, sink, url) = request(|b| {
         b["requestedCredentials"][0]["acceptedIssuers"] = json!([]);
@@ -194,19 +224,41 @@ async fn face_check_reports_the_score_or_a_claim_validation_error() {
 }
 
 #[tokio::test]
-async fn decline_sends_user_canceled_or_nothing_when_silent() {
+async fn a_decline_sends_nothing_but_the_retrieval() {
     let (t, sink, url) = request(|_| {}).await;
-    t.emu.authenticator().decline(&url, false).await.unwrap();
+    let out = t.emu.authenticator().decline(&url).await.unwrap();
+    assert_eq!(out.request_statuses(), vec!["request_retrieved"]);
+    assert_eq!(sink.statuses(), vec!["request_retrieved"]);
+
+    // Declining again after the scan sends nothing at all.
+    let out = t.emu.authenticator().decline(&url).await.unwrap();
+    assert!(out.callbacks.is_empty());
+    assert_eq!(sink.statuses(), vec!["request_retrieved"]);
+}
+
+#[tokio::test]
+async fn a_test_control_makes_the_wallet_send_an_undocumented_error_code() {
+    let (t, sink, url) = request(|_| {}).await;
+    let res = t
+        .http
+        .post(format!("{}/api/decline", t.emu.authenticator_url()))
+        .json(&json!({"request": url, "error_code": "userCanceled", "error_message": "The user declined."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
     assert_eq!(
         sink.statuses(),
         vec!["request_retrieved", "presentation_error"]
     );
-    assert_eq!(sink.all()[1].body["error"]["code"], "userCanceled");
-
-    let (t, sink, url) = request(|_| {}).await;
-    let out = t.emu.authenticator().decline(&url, true).await.unwrap();
-    assert_eq!(sink.statuses(), vec!["request_retrieved"]);
-    assert_eq!(out.dropped, vec!["presentation_error"]);
+    let e = &sink.all()[1].body;
+    assert_eq!(e["error"]["code"], "userCanceled");
+    assert_eq!(e["error"]["message"], "The user declined.");
+    // The request is finished.
+    assert!(matches!(
+        t.emu.authenticator().decline(&url).await,
+        Err(WalletError::AlreadyCompleted(_))
+    ));
 }
 
 #[tokio::test]

@@ -3,8 +3,11 @@
 use app::error::AppError;
 use app::model::{ConnectOutcome, MicrosoftCard};
 use microsoft_emulator::{
-    CONTOSO_ADMIN_EMAIL, CONTOSO_EMPLOYEE_EMAIL, CONTOSO_TENANT_ID, FABRIKAM_TENANT_ID, FaultSpec,
-    NORTHWIND_ADMIN_EMAIL,
+    ADVENTURE_WORKS_ADMIN_EMAIL, CONTOSO_ADMIN_EMAIL, CONTOSO_EMPLOYEE_EMAIL, CONTOSO_TENANT_ID,
+    DEV_CLIENT_ID, FABRIKAM_TENANT_ID, FaultSpec, LITWARE_ADMIN_EMAIL, LITWARE_DID,
+    LITWARE_EMPLOYEE_EMAIL, NORTHWIND_ADMIN_EMAIL, TAILSPIN_ADMIN_EMAIL, TAILSPIN_AUTHORITY_ID,
+    TAILSPIN_MEMBER_TYPE, WOODGROVE_ADMIN_EMAIL, WOODGROVE_AUTHORITY_ID, WOODGROVE_DID,
+    WOODGROVE_LEGACY_DID,
 };
 use reqwest::StatusCode;
 
@@ -45,7 +48,11 @@ async fn an_admin_connects_contoso_and_sees_its_domains() {
     assert_eq!(connection.connected_by, "Ada Admin");
     assert_eq!(
         app.audit_actions().await,
-        vec!["microsoft.connect_started", "microsoft.connected"]
+        vec![
+            "microsoft.connect_started",
+            "microsoft.consent_granted",
+            "microsoft.connected"
+        ]
     );
     // The outcome is shown once.
     assert_eq!(app.card().await.outcome, None);
@@ -58,8 +65,10 @@ async fn cancel_at_microsoft_stores_nothing_and_says_so() {
 
     app.connect_microsoft(CONTOSO_ADMIN_EMAIL, "cancel").await;
 
+    // The v2 admin consent endpoint reports Cancel as a declined consent (AADSTS65004).
     let card = app.card().await;
-    assert_eq!(failure_code(&card), "cancelled");
+    assert_eq!(failure_code(&card), "consent_declined");
+    assert!(failure_detail(&card).contains("AADSTS65004"));
     assert!(card.connection.is_none());
     assert_eq!(app.count("microsoft_integrations").await, 0);
     assert_eq!(
@@ -81,8 +90,9 @@ async fn declined_consent_and_a_non_admin_microsoft_account_are_consent_failures
     app.connect_microsoft(CONTOSO_EMPLOYEE_EMAIL, "accept")
         .await;
     let card = app.card().await;
-    assert_eq!(failure_code(&card), "consent_declined");
+    assert_eq!(failure_code(&card), "needs_administrator");
     assert!(failure_detail(&card).contains("AADSTS90094"));
+    assert!(failure_detail(&card).contains("Global Administrator"));
     assert_eq!(app.count("microsoft_integrations").await, 0);
 }
 
@@ -168,10 +178,7 @@ async fn an_expired_attempt_is_refused() {
 async fn the_tenant_comes_from_the_id_token_not_the_query_string() {
     let app = spawn_app().await;
     app.admin("Contoso", "ada@contoso.com").await;
-    let authorize = app.start_connect_as(&app.client).await;
-    let callback = app
-        .at_microsoft(&authorize, CONTOSO_ADMIN_EMAIL, "accept")
-        .await;
+    let callback = app.sign_in_callback(CONTOSO_ADMIN_EMAIL).await;
 
     let spoofed = format!("{callback}&tenant={FABRIKAM_TENANT_ID}&tid={FABRIKAM_TENANT_ID}");
     app.return_from_microsoft_as(&app.client, &spoofed).await;
@@ -255,11 +262,8 @@ async fn a_tenant_connected_to_another_organization_is_refused() {
         ],
     )
     .await;
-    let authorize = app.start_connect_as(&other).await;
-    let callback = app
-        .at_microsoft(&authorize, CONTOSO_ADMIN_EMAIL, "accept")
+    app.connect_microsoft_as(&other, CONTOSO_ADMIN_EMAIL, "accept")
         .await;
-    app.return_from_microsoft_as(&other, &callback).await;
 
     let card = app.card_as(&other).await;
     assert_eq!(failure_code(&card), "tenant_linked_elsewhere");
@@ -333,4 +337,247 @@ async fn reconnecting_refreshes_the_integration() {
     assert_eq!(second.tenant_id, first.tenant_id);
     assert_eq!(app.count("microsoft_integrations").await, 1);
     assert_eq!(app.count("microsoft_domains").await, 2);
+}
+
+fn sign_in_redirect_state(url: &str) -> String {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .expect("a state")
+}
+
+#[tokio::test]
+async fn the_consent_leg_asks_for_static_permissions_and_the_sign_in_leg_for_the_consenting_tenant()
+{
+    let app = spawn_app().await;
+    app.admin("Contoso", "ada@contoso.com").await;
+    let consent = app.start_connect_as(&app.client).await;
+    assert!(
+        consent.contains("/organizations/v2.0/adminconsent?")
+            && consent.contains("scope=https%3A%2F%2Fgraph.microsoft.com%2F.default"),
+        "{consent}"
+    );
+    let callback = app
+        .at_microsoft(&consent, CONTOSO_ADMIN_EMAIL, "accept")
+        .await;
+    assert!(callback.contains("admin_consent=True"), "{callback}");
+    let sign_in = app.return_from_microsoft_as(&app.client, &callback).await;
+    assert!(
+        sign_in.contains(&format!("/{CONTOSO_TENANT_ID}/oauth2/v2.0/authorize?")),
+        "{sign_in}"
+    );
+    assert!(!sign_in.contains("prompt="), "no second consent: {sign_in}");
+    assert_ne!(
+        sign_in_redirect_state(&sign_in),
+        sign_in_redirect_state(&consent),
+        "each leg has its own state"
+    );
+    assert_eq!(app.count("microsoft_integrations").await, 0);
+}
+
+#[tokio::test]
+async fn a_missing_app_role_ends_the_connect_with_its_permission_and_stores_nothing() {
+    let app = spawn_app().await;
+    app.admin("Contoso", "ada@contoso.com").await;
+    let microsoft = new_client();
+    let consent = app.start_connect_as(&app.client).await;
+    let callback = app
+        .at_microsoft_in(&microsoft, &consent, CONTOSO_ADMIN_EMAIL, "accept")
+        .await;
+    let sign_in = app.return_from_microsoft_as(&app.client, &callback).await;
+    // Meanwhile the tenant's grants shrink to the delegated permissions only (an admin
+    // removed the application permission's grant in the Entra portal).
+    app.emulator
+        .revoke_admin_consent(CONTOSO_TENANT_ID, DEV_CLIENT_ID);
+    assert!(app.emulator.grant_delegated_consent(
+        CONTOSO_TENANT_ID,
+        DEV_CLIENT_ID,
+        &[
+            "https://graph.microsoft.com/User.Read",
+            "6a8b4b39-c021-437c-b060-5a14a3fd65f3/full_access"
+        ]
+    ));
+    let callback = app
+        .at_microsoft_in(&microsoft, &sign_in, CONTOSO_ADMIN_EMAIL, "accept")
+        .await;
+    app.return_from_microsoft_as(&app.client, &callback).await;
+
+    let card = app.card().await;
+    assert_eq!(failure_code(&card), "grant_missing");
+    assert!(
+        failure_detail(&card).contains("VerifiableCredential.Create.PresentRequest"),
+        "{}",
+        failure_detail(&card)
+    );
+    assert_eq!(app.count("microsoft_integrations").await, 0);
+    assert_eq!(app.count("microsoft_pending_connections").await, 0);
+}
+
+#[tokio::test]
+async fn a_missing_admin_api_consent_ends_the_connect_with_its_permission() {
+    let app = spawn_app().await;
+    app.admin("Contoso", "ada@contoso.com").await;
+    let microsoft = new_client();
+    let consent = app.start_connect_as(&app.client).await;
+    let callback = app
+        .at_microsoft_in(&microsoft, &consent, CONTOSO_ADMIN_EMAIL, "accept")
+        .await;
+    let sign_in = app.return_from_microsoft_as(&app.client, &callback).await;
+    app.emulator
+        .revoke_admin_consent(CONTOSO_TENANT_ID, DEV_CLIENT_ID);
+    assert!(app.emulator.grant_delegated_consent(
+        CONTOSO_TENANT_ID,
+        DEV_CLIENT_ID,
+        &["https://graph.microsoft.com/User.Read"]
+    ));
+    let callback = app
+        .at_microsoft_in(&microsoft, &sign_in, CONTOSO_ADMIN_EMAIL, "accept")
+        .await;
+    app.return_from_microsoft_as(&app.client, &callback).await;
+
+    let card = app.card().await;
+    assert_eq!(failure_code(&card), "grant_missing");
+    assert!(
+        failure_detail(&card).contains("full_access"),
+        "{}",
+        failure_detail(&card)
+    );
+    assert_eq!(app.count("microsoft_integrations").await, 0);
+}
+
+#[tokio::test]
+async fn a_tenant_with_two_ready_authorities_asks_the_admin_to_pick_and_stores_the_pick() {
+    let app = spawn_app().await;
+    app.admin("Woodgrove", "wendy@woodgrovebank.com").await;
+
+    app.connect_microsoft(WOODGROVE_ADMIN_EMAIL, "accept").await;
+
+    let card = app.card().await;
+    assert_eq!(card.outcome, Some(ConnectOutcome::ChoiceNeeded));
+    assert!(card.connection.is_none());
+    let pending = card.pending.expect("a choice");
+    let dids: Vec<&str> = pending
+        .options
+        .iter()
+        .map(|o| o.authority_did.as_str())
+        .collect();
+    assert!(
+        dids.contains(&WOODGROVE_DID) && dids.contains(&WOODGROVE_LEGACY_DID),
+        "{dids:?}"
+    );
+    assert_eq!(app.count("microsoft_integrations").await, 0);
+
+    // A pick that is not on offer changes nothing.
+    let refused = app
+        .call(
+            "choose_microsoft_connection",
+            &[("option", "made-up VerifiedEmployee")],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.count("microsoft_integrations").await, 0);
+
+    let chosen = format!("{WOODGROVE_AUTHORITY_ID} VerifiedEmployee");
+    let response = app
+        .call(
+            "choose_microsoft_connection",
+            &[("option", chosen.as_str())],
+        )
+        .await;
+    assert!(response.status().is_success(), "{}", response.status());
+    let card = app.card().await;
+    assert!(card.pending.is_none());
+    let connection = card.connection.expect("connected");
+    assert_eq!(connection.authority_did, WOODGROVE_DID);
+    assert_eq!(connection.email_claim, "mail");
+    assert!(connection.active);
+    assert_eq!(app.count("microsoft_pending_connections").await, 0);
+}
+
+#[tokio::test]
+async fn an_unverified_linked_domain_connects_but_is_not_active_and_sends_nothing() {
+    let app = spawn_app().await;
+    app.admin("Litware", "lena@litware.com").await;
+
+    app.connect_microsoft(LITWARE_ADMIN_EMAIL, "accept").await;
+
+    let connection = app.card().await.connection.expect("connected");
+    assert_eq!(connection.authority_did, LITWARE_DID);
+    assert!(!connection.active);
+    let refused = app
+        .call(
+            "send_verification",
+            &[
+                ("email", LITWARE_EMPLOYEE_EMAIL),
+                ("ticket_reference", ""),
+                ("note", ""),
+            ],
+        )
+        .await;
+    let error = app_error(refused, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(error.to_string().contains("linked domain"), "{error}");
+    assert_eq!(app.count("verifications").await, 0);
+}
+
+#[tokio::test]
+async fn a_tenant_without_contracts_is_refused_with_its_reason() {
+    let app = spawn_app().await;
+    app.admin("Adventure Works", "ava@adventure-works.com")
+        .await;
+
+    app.connect_microsoft(ADVENTURE_WORKS_ADMIN_EMAIL, "accept")
+        .await;
+
+    let card = app.card().await;
+    assert_eq!(failure_code(&card), "no_contracts");
+    assert!(failure_detail(&card).contains("no credential contract"));
+    assert_eq!(app.count("microsoft_integrations").await, 0);
+}
+
+#[tokio::test]
+async fn a_custom_credential_type_uses_its_email_claim_which_the_admin_can_change() {
+    let app = spawn_app().await;
+    app.admin("Tailspin", "tara@tailspintoys.com").await;
+    app.connect_microsoft(TAILSPIN_ADMIN_EMAIL, "accept").await;
+    let pending = app.card().await.pending.expect("two types to pick from");
+    let member = pending
+        .options
+        .iter()
+        .find(|o| o.credential_type == TAILSPIN_MEMBER_TYPE)
+        .expect("the custom type is offered");
+    assert_eq!(member.default_email_claim.as_deref(), Some("email"));
+
+    let chosen = format!("{TAILSPIN_AUTHORITY_ID} {TAILSPIN_MEMBER_TYPE}");
+    let response = app
+        .call(
+            "choose_microsoft_connection",
+            &[("option", chosen.as_str())],
+        )
+        .await;
+    assert!(response.status().is_success(), "{}", response.status());
+    let connection = app.card().await.connection.expect("connected");
+    assert_eq!(connection.credential_type, TAILSPIN_MEMBER_TYPE);
+    assert_eq!(connection.email_claim, "email");
+
+    let refused = app
+        .call("set_microsoft_email_claim", &[("email_claim", "shoeSize")])
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let changed = app
+        .call(
+            "set_microsoft_email_claim",
+            &[("email_claim", "memberNumber")],
+        )
+        .await;
+    assert!(changed.status().is_success());
+    assert_eq!(
+        app.card().await.connection.unwrap().email_claim,
+        "memberNumber"
+    );
+    assert_eq!(
+        app.audit_actions().await.last().unwrap(),
+        "microsoft.email_claim_changed"
+    );
 }

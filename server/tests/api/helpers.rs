@@ -183,7 +183,7 @@ impl TestApp {
         .await
     }
 
-    /// Presses "Log in to your tenant" as `client` and returns Microsoft's sign-in URL.
+    /// Presses "Log in to your tenant" as `client` and returns Microsoft's admin consent URL.
     pub async fn start_connect_as(&self, client: &reqwest::Client) -> String {
         let response = self.call_as(client, "start_microsoft_connect", &[]).await;
         assert!(response.status().is_success(), "{}", response.status());
@@ -193,8 +193,23 @@ impl TestApp {
     /// Plays the person at Microsoft's sign-in page: picks `mail`'s account and presses
     /// `action` (accept, cancel, decline). Returns where Microsoft sends the browser back.
     pub async fn at_microsoft(&self, authorize_url: &str, mail: &str, action: &str) -> String {
-        let browser = new_client();
+        self.at_microsoft_in(&new_client(), authorize_url, mail, action)
+            .await
+    }
+
+    /// `at_microsoft` in a given browser (its cookies are Microsoft's sign-in session). When
+    /// Microsoft answers at once (single sign-on), returns that redirect.
+    pub async fn at_microsoft_in(
+        &self,
+        browser: &reqwest::Client,
+        authorize_url: &str,
+        mail: &str,
+        action: &str,
+    ) -> String {
         let page = browser.get(authorize_url).send().await.unwrap();
+        if page.status().is_redirection() {
+            return page.headers()["location"].to_str().unwrap().to_owned();
+        }
         assert_eq!(page.status(), StatusCode::OK, "the sign-in page renders");
         let html = page.text().await.unwrap();
         let txn = html
@@ -237,13 +252,53 @@ impl TestApp {
         response.headers()["location"].to_str().unwrap().to_owned()
     }
 
-    /// The whole connect flow for the app's own client; returns the callback URL used.
+    /// The whole connect flow for the app's own client: admin consent (pressing `action`),
+    /// then, when Traceless sends the browser on, the sign-in as the same account. Returns the
+    /// last callback URL used.
     pub async fn connect_microsoft(&self, mail: &str, action: &str) -> String {
-        let authorize = self.start_connect_as(&self.client).await;
-        let callback = self.at_microsoft(&authorize, mail, action).await;
-        let landed = self.return_from_microsoft_as(&self.client, &callback).await;
+        self.connect_microsoft_as(&self.client, mail, action).await
+    }
+
+    /// `connect_microsoft` for another signed-in browser.
+    pub async fn connect_microsoft_as(
+        &self,
+        client: &reqwest::Client,
+        mail: &str,
+        action: &str,
+    ) -> String {
+        let microsoft = new_client();
+        let consent = self.start_connect_as(client).await;
+        let callback = self
+            .at_microsoft_in(&microsoft, &consent, mail, action)
+            .await;
+        let landed = self.return_from_microsoft_as(client, &callback).await;
+        if landed == "/organization/integrations" {
+            return callback;
+        }
+        assert!(
+            landed.starts_with(&self.emulator.login_url()),
+            "sent on to Microsoft's sign-in: {landed}"
+        );
+        let callback = self
+            .at_microsoft_in(&microsoft, &landed, mail, "accept")
+            .await;
+        let landed = self.return_from_microsoft_as(client, &callback).await;
         assert_eq!(landed, "/organization/integrations");
         callback
+    }
+
+    /// Both legs at Microsoft, but only the consent leg's return reaches Traceless: returns
+    /// the sign-in leg's callback URL, not yet followed.
+    pub async fn sign_in_callback(&self, mail: &str) -> String {
+        let microsoft = new_client();
+        let consent = self.start_connect_as(&self.client).await;
+        let callback = self
+            .at_microsoft_in(&microsoft, &consent, mail, "accept")
+            .await;
+        let landed = self.return_from_microsoft_as(&self.client, &callback).await;
+        assert!(landed.starts_with(&self.emulator.login_url()), "{landed}");
+        self.at_microsoft_in(&microsoft, &landed, mail, "accept")
+            .await
     }
 
     pub async fn card_as(&self, client: &reqwest::Client) -> MicrosoftCard {

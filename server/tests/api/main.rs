@@ -7,6 +7,7 @@ mod bench;
 mod connect;
 mod headers;
 mod helpers;
+mod microsoft_down;
 mod pages;
 mod rate_limits;
 mod security;

@@ -6,8 +6,8 @@ use std::time::Duration;
 use app::error::AppError;
 use app::model::{RecipientPage, StartedVerification, VerificationDetail};
 use microsoft_emulator::{
-    CONTOSO_ADMIN_EMAIL, CONTOSO_EMPLOYEE_EMAIL, CONTOSO_EMPLOYEE2_EMAIL, CallbackFault, FaultSpec,
-    PresentOptions, Variant,
+    CONTOSO_ADMIN_EMAIL, CONTOSO_EMPLOYEE_EMAIL, CONTOSO_EMPLOYEE2_EMAIL, CallbackFault,
+    DeclineOptions, FaultSpec, PresentOptions, Variant,
 };
 use reqwest::StatusCode;
 
@@ -209,6 +209,16 @@ async fn each_identity_mismatch_has_its_reason() {
     }
 }
 
+/// Microsoft documents no callback for a decline; field reports show a `presentation_error`
+/// with an undocumented code, which the emulator sends on request.
+fn user_canceled(page: &RecipientPage) -> DeclineOptions {
+    DeclineOptions {
+        request: request_url(page),
+        error_code: Some("userCanceled".into()),
+        error_message: Some("The user cancelled the request.".into()),
+    }
+}
+
 #[tokio::test]
 async fn a_decline_can_be_retried_on_the_same_link() {
     let app = connected().await;
@@ -217,7 +227,7 @@ async fn a_decline_can_be_retried_on_the_same_link() {
 
     app.emulator
         .authenticator()
-        .decline(&request_url(&first), false)
+        .decline_with(user_canceled(&first))
         .await
         .unwrap();
 
@@ -240,7 +250,7 @@ async fn declining_too_often_fails_for_good() {
     for _ in 0..3 {
         app.emulator
             .authenticator()
-            .decline(&request_url(&page), false)
+            .decline_with(user_canceled(&page))
             .await
             .unwrap();
         if app.detail(&started.id).await.status == "failed" {
