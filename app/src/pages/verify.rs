@@ -28,7 +28,10 @@ pub fn VerifyPage() -> impl IntoView {
                     Ok(data) => view! { <LiveVerification data=data token=token() /> }.into_any(),
                     Err(AppError::Gone(_)) => view! { <ExpiredLink /> }.into_any(),
                     Err(AppError::Upstream { message, retry_after_secs: Some(secs) }) => view! {
-                        <MicrosoftNotAnswering message=message secs=secs retry=Callback::new(move |()| page.refetch()) />
+                        <WaitThenRetry title="Microsoft is not answering" test_id="microsoft-not-answering" message=message secs=secs retry=Callback::new(move |()| page.refetch()) />
+                    }.into_any(),
+                    Err(AppError::TooManyRequests { message, retry_after_secs }) => view! {
+                        <WaitThenRetry title="Please wait a moment" test_id="rate-limited" message=message secs=u32::try_from(retry_after_secs).unwrap_or(u32::MAX) retry=Callback::new(move |()| page.refetch()) />
                     }.into_any(),
                     Err(error) => view! {
                         <section class="panel narrow verify">
@@ -42,9 +45,16 @@ pub fn VerifyPage() -> impl IntoView {
     }
 }
 
-/// Microsoft is down while the person opens their link: say so, count down, try again.
+/// The link cannot be opened just now (Microsoft is down, or too many attempts): say
+/// so, count down, try again.
 #[component]
-fn MicrosoftNotAnswering(message: String, secs: u32, retry: Callback<()>) -> impl IntoView {
+fn WaitThenRetry(
+    title: &'static str,
+    test_id: &'static str,
+    message: String,
+    secs: u32,
+    retry: Callback<()>,
+) -> impl IntoView {
     let left = RwSignal::new(secs);
     // Client only: the countdown ticks in the browser, then the page asks again.
     Effect::new(move |_| {
@@ -62,8 +72,8 @@ fn MicrosoftNotAnswering(message: String, secs: u32, retry: Callback<()>) -> imp
         }
     });
     view! {
-        <section class="panel narrow verify" data-testid="microsoft-not-answering">
-            <h1>"Microsoft is not answering"</h1>
+        <section class="panel narrow verify" data-testid=test_id>
+            <h1>{title}</h1>
             <div class="alert alert-warning" role="status" aria-live="polite">
                 <p>{message}</p>
                 <p>{move || match left.get() {

@@ -337,8 +337,20 @@ async fn the_persons_page_says_when_to_try_again_once_its_link_spent_its_request
             .unwrap()
             .starts_with("text/html")
     );
-    let wait = assert_too_many(page).await;
+    assert_eq!(page.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = page.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(wait > 60, "{wait}");
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Please wait a moment"), "{html}");
+    assert!(html.contains("data-testid=\"rate-limited\""));
+    assert!(html.contains(&format!(
+        "Too many attempts. Try again in {}.",
+        wait_words(wait)
+    )));
     assert_eq!(app.count("presentation_requests").await, 1);
 }
 
