@@ -11,6 +11,10 @@ CARGO_LEPTOS_VERSION="0.3.10"
 # Must equal the wasm-bindgen crate pinned with `=` in Cargo.toml.
 WASM_BINDGEN_VERSION="$(sed -n 's/^wasm-bindgen = "=\(.*\)"$/\1/p' Cargo.toml)"
 
+# Where cargo puts binaries (CARGO_TARGET_DIR moves it). cargo-leptos writes the site under
+# the repository's target/ regardless, unless LEPTOS_SITE_ROOT says otherwise.
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 as_root() {
@@ -56,6 +60,25 @@ ensure_npm_packages() {
   if [ ! -d end2end/node_modules/@playwright/test ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
     say "Installing the end-to-end test packages (Playwright, without its browsers)"
     (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+  fi
+}
+
+# Release builds optimise the wasm with binaryen's wasm-opt: npm's binaryen 132, under
+# tools/, first on PATH. Debian's binaryen (108) builds a wasm that never hydrates
+# (`WebAssembly.Table.set` error), and without any wasm-opt cargo-leptos tries a download.
+ensure_wasm_opt() {
+  if [ ! -x tools/node_modules/.bin/wasm-opt ] || [ tools/package-lock.json -nt tools/node_modules/.package-lock.json ]; then
+    say "Installing binaryen's wasm-opt from npm (for release builds)"
+    (cd tools && npm ci --no-audit --no-fund)
+  fi
+  export PATH="$ROOT/tools/node_modules/.bin:$PATH"
+}
+
+# Release binaries refuse to start without Microsoft credentials unless the built-in
+# emulator is asked for: the scripts ask for it when no credentials are set.
+use_emulator_unless_configured() {
+  if [ -z "${TRACELESS_MS_CLIENT_ID:-}" ] && [ -z "${TRACELESS_MS_CLIENT_SECRET:-}" ]; then
+    export TRACELESS_MS_EMULATOR="${TRACELESS_MS_EMULATOR:-true}"
   fi
 }
 

@@ -12,7 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use traceless::microsoft::{
     AppToken, Callback, CallbackEvent, ClientCredentials, CredentialType, Did, FaceCheck,
     MicrosoftClient, MicrosoftEndpoints, MicrosoftError, PRESENTATION_ROLES, PresentationCallback,
-    PresentationRequest, Registration, Step, TenantId, Token,
+    PresentationRequest, Registration, RevocationStatus, Step, TenantId, Token,
 };
 use url::Url;
 
@@ -346,7 +346,7 @@ async fn the_wallets_callbacks_parse_into_retrieved_then_verified() {
     let vc = &p.credentials[0];
     assert_eq!(vc.issuer.as_str(), CONTOSO_DID);
     assert!(vc.has_type("VerifiedEmployee"));
-    assert!(vc.is_valid());
+    assert!(!vc.is_revoked());
     assert_eq!(vc.claim("mail"), Some(CONTOSO_EMPLOYEE_EMAIL));
     assert!(vc.linked_domain.is_some());
     assert!(vc.face_check.is_none());
@@ -375,6 +375,7 @@ async fn a_face_check_request_reports_the_score_or_the_error() {
             .as_ref()
             .unwrap()
             .match_confidence_score
+            .unwrap()
             >= 70.0
     );
 
@@ -391,8 +392,10 @@ async fn a_face_check_request_reports_the_score_or_the_error() {
     assert_eq!(e.code, "claimValidationError");
 }
 
+/// We send `allowRevoked: true` so that a revoked credential reaches us with its status and
+/// the agent learns why, instead of Microsoft refusing it silently in the wallet.
 #[tokio::test]
-async fn a_revoked_credential_arrives_as_a_presentation_error() {
+async fn a_revoked_credential_arrives_verified_with_its_revocation_status() {
     let emu = spawn_emu().await;
     let token = contoso_app_token(&emu).await;
     let created = client(&emu)
@@ -407,7 +410,12 @@ async fn a_revoked_credential_arrives_as_a_presentation_error() {
         .unwrap();
 
     let last = parse_all(&outcome).pop().unwrap();
-    assert!(matches!(last.event, CallbackEvent::Error(_)), "{last:?}");
+    let CallbackEvent::Verified(p) = last.event else {
+        panic!("{last:?}")
+    };
+    let vc = &p.credentials[0];
+    assert_eq!(vc.revocation_status, Some(RevocationStatus::Revoked));
+    assert!(vc.is_revoked());
 }
 
 #[tokio::test]

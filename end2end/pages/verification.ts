@@ -158,23 +158,31 @@ export type Variant = 'valid' | 'revoked' | 'other_tenant' | 'different_mail' | 
 
 /** The person's phone: the emulator's Authenticator, over its JSON API. */
 export class Authenticator {
-  constructor(private request: APIRequestContext) {}
+  /** `emulator`: the built-in Microsoft of the server under test (another server's in the verifier-mode spec). */
+  constructor(
+    private request: APIRequestContext,
+    private emulator: string = EMULATOR_URL,
+  ) {}
 
   async scan(requestUrl: string) {
-    const response = await this.request.post(`${EMULATOR_URL}/authenticator/api/scan`, { data: { request: requestUrl } });
+    const response = await this.request.post(`${this.emulator}/authenticator/api/scan`, { data: { request: requestUrl } });
     expect(response.status(), await response.text()).toBe(200);
   }
 
   async present(requestUrl: string, user: string, variant: Variant = 'valid') {
-    const response = await this.request.post(`${EMULATOR_URL}/authenticator/api/present`, {
+    const response = await this.request.post(`${this.emulator}/authenticator/api/present`, {
       data: { request: requestUrl, user, variant },
     });
     expect(response.status(), await response.text()).toBe(200);
   }
 
-  async decline(requestUrl: string) {
-    const response = await this.request.post(`${EMULATOR_URL}/authenticator/api/decline`, {
-      data: { request: requestUrl, silent: false },
+  /**
+   * Authenticator reports an error. Microsoft documents no callback for a decline; this is the
+   * emulator's test control that sends an undocumented `presentation_error` code, as seen in the field.
+   */
+  async reportError(requestUrl: string, code = 'userCanceled') {
+    const response = await this.request.post(`${this.emulator}/authenticator/api/decline`, {
+      data: { request: requestUrl, error_code: code, error_message: 'The user cancelled the request.' },
     });
     expect(response.status(), await response.text()).toBe(200);
   }
@@ -182,7 +190,7 @@ export class Authenticator {
   /** Microsoft forgets the request (as when its five minutes are up). */
   async expire(requestUrl: string) {
     const id = decodeURIComponent(requestUrl).split('/').pop()!;
-    const response = await this.request.post(`${EMULATOR_URL}/_control/requests/${id}/expire`);
+    const response = await this.request.post(`${this.emulator}/_control/requests/${id}/expire`);
     expect(response.ok(), await response.text()).toBeTruthy();
   }
 }

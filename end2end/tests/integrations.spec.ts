@@ -47,7 +47,7 @@ test('cancelling at Microsoft shows the troubleshooting text, and Start again wo
 
   await expect(page).toHaveURL(/\/organization\/integrations$/);
   const problem = page.getByTestId('connect-problem');
-  await expect(problem).toContainText('You cancelled the sign-in at Microsoft');
+  await expect(problem).toContainText('declined at Microsoft');
   await expect(problem).toContainText('The handoff back to Traceless can fail if the session was interrupted');
 
   await hydrated(page);
@@ -77,4 +77,69 @@ test('an agent sees the card without the button, and the ask-your-admin text', a
   await expect(gracePage.getByRole('button', { name: 'Log in to your tenant' })).toHaveCount(0);
   await expect(gracePage.getByRole('link', { name: 'Setup Instructions' })).toBeVisible();
   await grace.close();
+});
+
+// Tenants that offer more than one credential: the admin picks on the card.
+const choosers = {
+  desktop: {
+    admin: /allan\.deyoung@woodgrovebank\.com/,
+    name: 'Woodgrove',
+    option: 'option-did:web:verifiedid.woodgrovebank.com',
+    type: 'VerifiedEmployee',
+    claim: 'mail',
+  },
+  phone: {
+    admin: /kayo\.miwa@tailspintoys\.com/,
+    name: 'Tailspin',
+    option: 'option-did:web:verifiedid.tailspintoys.com',
+    type: 'TailspinMember',
+    claim: 'email',
+  },
+} as const;
+
+test('a tenant with several authorities or credential types asks the admin to choose', async ({ page }, testInfo) => {
+  const tenant = choosers[testInfo.project.name as keyof typeof choosers];
+  await signUpNewAdmin(page, `${tenant.name} Help Desk`);
+  const integrations = new IntegrationsPage(page);
+  await integrations.open();
+  await integrations.logIn();
+  const microsoft = new MicrosoftSignIn(page);
+  await microsoft.choose(tenant.admin);
+  await microsoft.accept();
+
+  await expect(page).toHaveURL(/\/organization\/integrations$/);
+  const choice = page.getByTestId('choose-credential');
+  await expect(choice.getByRole('heading', { name: 'Choose the credential Traceless asks for' })).toBeVisible();
+  await expect(integrations.card().getByText('Choice needed')).toBeVisible();
+  await hydrated(page);
+  // Woodgrove offers the same type from two authorities, Tailspin two types from one.
+  const option = choice.getByRole('radio', { name: new RegExp(`^${tenant.type}`) });
+  if (tenant.name === 'Woodgrove') {
+    await choice.getByTestId(tenant.option).check();
+  } else {
+    await option.check();
+  }
+  await expect(choice.getByLabel("Claim that holds the person's email address")).toHaveValue(tenant.claim);
+  await choice.getByRole('button', { name: 'Use this credential' }).click();
+
+  await expect(page.getByRole('heading', { name: 'Microsoft Verified ID is active' })).toBeVisible();
+  await expect(page.getByTestId('email-claim')).toHaveText(tenant.claim);
+  await expect(page.getByText(tenant.type, { exact: true })).toBeVisible();
+  await expect(page.getByTestId('choose-credential')).toHaveCount(0);
+});
+
+test('an authority whose linked domain is not verified is connected but not active', async ({ page }, testInfo) => {
+  test.skip(testInfo.project.name !== 'desktop', 'Litware can be connected to one organization at a time');
+  await signUpNewAdmin(page, 'Litware Help Desk');
+  const integrations = new IntegrationsPage(page);
+  await integrations.open();
+  await integrations.logIn();
+  const microsoft = new MicrosoftSignIn(page);
+  await microsoft.choose(/henrietta\.mueller@litware\.com/);
+  await microsoft.accept();
+
+  await expect(page.getByRole('heading', { name: 'Microsoft Verified ID is connected but not active' })).toBeVisible();
+  await expect(page.getByTestId('linked-domain-unverified')).toContainText('not verified');
+  await expect(integrations.card().getByText('Not active', { exact: true })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Log in to your tenant again' })).toBeVisible();
 });

@@ -111,7 +111,7 @@ test('an email outside the connected domains is refused at start', async ({ page
   await expect(page.getByTestId('verification-link')).toHaveCount(0);
 });
 
-test('after a decline, Try again shows a new QR code that works', async ({ page, browser, request }, testInfo) => {
+test('after Authenticator reports an error, Try again shows a new QR code that works', async ({ page, browser, request }, testInfo) => {
   const tenant = tenantFor(testInfo);
   const verifications = new VerificationsPage(page);
   await verifications.open();
@@ -126,8 +126,8 @@ test('after a decline, Try again shows a new QR code that works', async ({ page,
   const first = await recipient.requestUrl();
 
   const phone = new Authenticator(request);
-  await phone.decline(first);
-  await expect(recipient.status()).toContainText('You declined the request in Authenticator.');
+  await phone.reportError(first);
+  await expect(recipient.status()).toContainText('Microsoft Authenticator reported an error.');
   await expect(recipient.status()).toContainText('You can try again');
   await recipient.tryAgain();
   await expect(recipient.qr()).toBeVisible();

@@ -4,8 +4,9 @@
 
 use anyhow::Context;
 use traceless::config::Settings;
+use traceless::config::VerifierSetting;
 use traceless::integrations::VerifierIdentity;
-use traceless::microsoft::{ClientCredentials, MicrosoftClient, MicrosoftEndpoints};
+use traceless::microsoft::{ClientCredentials, Did, MicrosoftClient, MicrosoftEndpoints, TenantId};
 use url::Url;
 
 /// The client, and the emulator it talks to when there is one (kept alive with the app).
@@ -35,9 +36,22 @@ pub async fn connect(settings: &Settings, redirect_uri: &Url) -> anyhow::Result<
             ClientCredentials::new(&app.client_id, &app.client_secret),
             ms.timeout,
         )?;
+        let identity = match &ms.verifier {
+            VerifierSetting::CustomerTenant => VerifierIdentity::CustomerTenant,
+            VerifierSetting::ServiceProvider {
+                tenant_id: Some(tenant_id),
+                authority_did: Some(authority),
+            } => VerifierIdentity::ServiceProvider {
+                tenant_id: tenant_id.clone(),
+                authority: authority.clone(),
+            },
+            VerifierSetting::ServiceProvider { .. } => anyhow::bail!(
+                "TRACELESS_MS_VERIFIER=provider needs TRACELESS_MS_PROVIDER_TENANT_ID and TRACELESS_MS_PROVIDER_AUTHORITY_DID"
+            ),
+        };
         return Ok(Microsoft {
             client,
-            identity: VerifierIdentity::CustomerTenant,
+            identity,
             #[cfg(feature = "emulator")]
             emulator: None,
         });
@@ -72,16 +86,34 @@ async fn start_emulator(settings: &Settings, redirect_uri: &Url) -> anyhow::Resu
     tracing::info!(
         base = %emulator.base_url(),
         authenticator = %emulator.authenticator_url(),
-        "no Microsoft app configured: using the built-in Microsoft emulator (demo tenants Contoso, Fabrikam, Northwind)"
+        "no Microsoft app configured: using the built-in Microsoft emulator (demo tenants: see the emulator's README)"
     );
     let client = MicrosoftClient::with_timeout(
         endpoints,
         ClientCredentials::new(DEV_CLIENT_ID, DEV_CLIENT_SECRET),
         ms.timeout,
     )?;
+    // The emulator's own "Traceless" tenant is the provider unless told otherwise.
+    let identity = match &ms.verifier {
+        VerifierSetting::CustomerTenant => VerifierIdentity::CustomerTenant,
+        VerifierSetting::ServiceProvider {
+            tenant_id,
+            authority_did,
+        } => VerifierIdentity::ServiceProvider {
+            tenant_id: tenant_id.clone().unwrap_or_else(|| {
+                TenantId::parse(microsoft_emulator::PROVIDER_TENANT_ID)
+                    .expect("the emulator's provider tenant id is a GUID")
+            }),
+            authority: authority_did.clone().unwrap_or_else(|| {
+                Did::parse(microsoft_emulator::PROVIDER_DID)
+                    .expect("the emulator's provider DID is a DID")
+            }),
+        },
+    };
+    tracing::info!(verifier = ?identity, "who verifies presentations");
     Ok(Microsoft {
         client,
-        identity: VerifierIdentity::CustomerTenant,
+        identity,
         emulator: Some(emulator),
     })
 }

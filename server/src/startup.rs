@@ -1,30 +1,38 @@
-//! Builds the application: database, sessions, routes; then serves until SIGTERM.
+//! Builds the application: database, sessions, routes; then serves until SIGTERM, when open
+//! event streams are told to reconnect and the process stops within [`shutdown::GRACE`].
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use app::ssr::AppState;
 use app::{App, shell};
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
+use tower_sessions::session_store::ExpiredDeletion;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::SqliteStore;
 use traceless::config::Settings;
 use traceless::verification::Verifier;
 use traceless::verification::relay::InProcess;
 
+use crate::shutdown::{self, Shutdown};
 use crate::{cross_site, rate_limit, routes, security_headers};
+
+/// How often expired sessions are deleted, and how soon again after a failed round.
+const SESSION_SWEEP: Duration = Duration::from_secs(15 * 60);
+const SESSION_SWEEP_RETRY: Duration = Duration::from_secs(60);
 
 /// A bound, ready-to-serve application.
 pub struct Application {
@@ -33,12 +41,13 @@ pub struct Application {
     local_addr: SocketAddr,
     state: AppState,
     microsoft: crate::microsoft::Microsoft,
+    shutdown: Shutdown,
 }
 
 impl Application {
     /// Opens and migrates the database, binds the listener and assembles the routes.
     pub async fn build(mut settings: Settings) -> anyhow::Result<Self> {
-        let pool = traceless::db::connect(&settings.database_url)
+        let pool = traceless::db::connect(settings.database_url.as_str())
             .await
             .context("preparing the database")?;
         let listener = TcpListener::bind(settings.bind_addr)
@@ -76,7 +85,11 @@ impl Application {
             .with_presentation_limit(settings.limits.presentations_per_link),
         );
         let limits = traceless::rate_limit::RateLimits::start(settings.limits.clone());
-        tokio::spawn(expire_overdue_verifications(verifier.clone()));
+        let shutdown = Shutdown::new();
+        tokio::spawn(expire_overdue_verifications(
+            verifier.clone(),
+            shutdown.clone(),
+        ));
         let state = AppState {
             verifier,
             pool,
@@ -86,13 +99,14 @@ impl Application {
             microsoft_redirect_uri,
             limits,
         };
-        let router = router(state.clone()).await?;
+        let router = router(state.clone(), shutdown.clone()).await?;
         Ok(Self {
             listener,
             router,
             local_addr,
             state,
             microsoft,
+            shutdown,
         })
     }
 
@@ -104,38 +118,69 @@ impl Application {
         &self.state
     }
 
+    /// Stops the server as SIGTERM would (tests hold one).
+    pub fn shutdown(&self) -> Shutdown {
+        self.shutdown.clone()
+    }
+
     /// The built-in emulator, when no real Microsoft app is configured.
     #[cfg(feature = "emulator")]
     pub fn emulator(&self) -> Option<&microsoft_emulator::RunningEmulator> {
         self.microsoft.emulator.as_ref()
     }
 
-    /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.
+    /// Serves until SIGTERM, Ctrl-C or [`Application::shutdown`]; then stops accepting, ends
+    /// every event stream with a reconnect hint, lets in-flight requests finish, and returns
+    /// within [`shutdown::GRACE`] whatever is still open.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let stop = self.shutdown.clone();
+        self.run_until(async move {
+            tokio::select! {
+                () = shutdown::os_signal() => stop.trigger(),
+                () = stop.triggered() => {}
+            }
+        })
+        .await
+    }
+
+    async fn run_until(
+        self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         tracing::info!(
             addr = %self.local_addr,
             public_url = %self.state.settings.public_url,
             "Traceless is listening"
         );
-        axum::serve(
+        let serve = axum::serve(
             self.listener,
             // The peer's address is the client for rate limits (crate::rate_limit).
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving HTTP")?;
+        .with_graceful_shutdown(stop);
+        let deadline = async {
+            self.shutdown.triggered().await;
+            tokio::time::sleep(shutdown::GRACE).await;
+        };
+        tokio::select! {
+            served = serve.into_future() => served.context("serving HTTP")?,
+            () = deadline => tracing::warn!(
+                grace = ?shutdown::GRACE,
+                "connections still open after the grace period: stopping without them"
+            ),
+        }
         #[cfg(feature = "emulator")]
         if let Some(emulator) = self.microsoft.emulator {
-            emulator.shutdown().await;
+            // Its own requests are short; a stuck one must not hold the process.
+            let _ = tokio::time::timeout(Duration::from_secs(1), emulator.shutdown()).await;
         }
         tracing::info!("stopped");
         Ok(())
     }
 }
 
-async fn router(state: AppState) -> anyhow::Result<Router> {
+async fn router(state: AppState, shutdown: Shutdown) -> anyhow::Result<Router> {
     let session_store = SqliteStore::new(state.pool.clone())
         .with_table_name("sessions")
         .map_err(|e| anyhow::anyhow!("session table name: {e}"))?;
@@ -143,12 +188,18 @@ async fn router(state: AppState) -> anyhow::Result<Router> {
         .migrate()
         .await
         .context("creating the session table")?;
-    tokio::spawn(
-        tower_sessions::session_store::ExpiredDeletion::continuously_delete_expired(
-            session_store.clone(),
-            std::time::Duration::from_secs(15 * 60),
-        ),
-    );
+    tokio::spawn({
+        let store = session_store.clone();
+        keep_deleting_expired_sessions(
+            move || {
+                let store = store.clone();
+                async move { store.delete_expired().await }
+            },
+            SESSION_SWEEP,
+            SESSION_SWEEP_RETRY,
+            shutdown.clone(),
+        )
+    });
     let sessions = SessionManagerLayer::new(session_store)
         .with_name("traceless_session")
         .with_http_only(true)
@@ -191,6 +242,8 @@ async fn router(state: AppState) -> anyhow::Result<Router> {
             state.clone(),
             cross_site::refuse_cross_site,
         ))
+        // Event streams end themselves when the server stops.
+        .layer(Extension(shutdown))
         .layer(sessions)
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit::limit))
         .layer(
@@ -230,10 +283,13 @@ pub fn loggable_path(path: &str) -> String {
 
 /// Microsoft sends nothing when a request simply runs out: links that expire are
 /// marked expired here, with an event the agent sees.
-async fn expire_overdue_verifications(verifier: Arc<Verifier>) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+async fn expire_overdue_verifications(verifier: Arc<Verifier>, shutdown: Shutdown) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
     loop {
-        tick.tick().await;
+        tokio::select! {
+            () = shutdown.triggered() => return,
+            _ = tick.tick() => {}
+        }
         match verifier.expire_overdue().await {
             Ok(0) => {}
             Ok(n) => tracing::info!(count = n, "expired verification links"),
@@ -258,28 +314,77 @@ fn site_root() -> String {
         .to_string()
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+/// Deletes expired sessions every `period` until the server stops. A failed round (the
+/// database locked or briefly unreachable) is logged and tried again after `retry`:
+/// tower-sessions' own `continuously_delete_expired` stops for good at its first error.
+async fn keep_deleting_expired_sessions<F, Fut, E>(
+    mut delete_expired: F,
+    period: Duration,
+    retry: Duration,
+    shutdown: Shutdown,
+) where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    loop {
+        let pause = match delete_expired().await {
+            Ok(()) => period,
+            Err(error) => {
+                tracing::warn!(%error, retry_in = ?retry, "deleting expired sessions failed");
+                retry
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        tokio::select! {
+            () = shutdown.triggered() => return,
+            () = tokio::time::sleep(pause) => {}
         }
-    };
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
     }
-    tracing::info!("shutdown signal received");
 }
 
 #[cfg(test)]
 mod tests {
-    use super::loggable_path;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use super::{keep_deleting_expired_sessions, loggable_path};
+    use crate::shutdown::Shutdown;
+
+    #[tokio::test]
+    async fn the_session_sweep_keeps_going_after_an_error_and_stops_with_the_server() {
+        let rounds = Arc::new(AtomicUsize::new(0));
+        let shutdown = Shutdown::new();
+        let sweep = tokio::spawn(keep_deleting_expired_sessions(
+            {
+                let rounds = rounds.clone();
+                move || {
+                    let round = rounds.fetch_add(1, Ordering::SeqCst);
+                    async move {
+                        match round {
+                            0 | 1 => Err("database is locked"),
+                            _ => Ok(()),
+                        }
+                    }
+                }
+            },
+            Duration::from_millis(5),
+            Duration::from_millis(5),
+            shutdown.clone(),
+        ));
+        tokio::time::timeout(Duration::from_secs(5), async {
+            while rounds.load(Ordering::SeqCst) < 4 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .expect("rounds after the errors");
+        shutdown.trigger();
+        tokio::time::timeout(Duration::from_secs(1), sweep)
+            .await
+            .expect("the sweep stops with the server")
+            .unwrap();
+    }
 
     #[test]
     fn link_tokens_never_reach_the_logs() {

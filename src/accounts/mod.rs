@@ -124,6 +124,10 @@ pub enum AccountError {
     UnknownTeammate,
     #[error("You cannot remove your own account.")]
     CannotRemoveSelf,
+    #[error(
+        "An organization needs at least one administrator. Make someone else an administrator first."
+    )]
+    LastAdministrator,
     /// Rate limited, or password hashing is saturated: come back later.
     #[error(transparent)]
     TooMany(#[from] crate::rate_limit::TooMany),

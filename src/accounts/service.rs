@@ -9,7 +9,7 @@ use super::store::{self, NewUser};
 use super::{
     AccountError, InviteDetails, Organization, OrganizationId, PendingInvite, Role, User, UserId,
 };
-use crate::db::Pool;
+use crate::db::{self, Pool};
 use crate::email::EmailAddress;
 use crate::password;
 use crate::secret::{Secret, SecretHash, looks_like_secret};
@@ -35,7 +35,7 @@ pub async fn sign_up(pool: &Pool, input: SignUp<'_>) -> Result<User, AccountErro
     let password_hash = password::hash_bounded(input.password.to_owned()).await?;
 
     let now = OffsetDateTime::now_utc();
-    let mut tx = pool.begin().await?;
+    let mut tx = db::begin_write(pool).await?;
     let organization_id = store::insert_organization(&mut tx, organization_name, now).await?;
     let user_id = store::insert_user(
         &mut tx,
@@ -141,7 +141,7 @@ pub async fn invite_teammate(
     let display_name = clean_name(input.display_name)?;
     let now = OffsetDateTime::now_utc();
     let secret = Secret::generate();
-    let mut tx = pool.begin().await?;
+    let mut tx = db::begin_write(pool).await?;
     let user_id = store::insert_user(
         &mut tx,
         NewUser {
@@ -160,7 +160,7 @@ pub async fn invite_teammate(
         actor.organization_id,
         user_id,
         secret.hash().as_str(),
-        actor.id,
+        actor,
         now,
         now + lifetime,
     )
@@ -183,7 +183,7 @@ pub async fn renew_invite(
     require_admin(actor)?;
     let now = OffsetDateTime::now_utc();
     let secret = Secret::generate();
-    let mut tx = pool.begin().await?;
+    let mut tx = db::begin_write(pool).await?;
     let user = store::user_by_id(&mut tx, teammate)
         .await?
         .filter(|u| u.organization_id == actor.organization_id && !u.active)
@@ -194,7 +194,7 @@ pub async fn renew_invite(
         actor.organization_id,
         teammate,
         secret.hash().as_str(),
-        actor.id,
+        actor,
         now,
         now + lifetime,
     )
@@ -203,7 +203,8 @@ pub async fn renew_invite(
     Ok((user, secret))
 }
 
-/// Removes a teammate (or a pending invite) from the actor's organization.
+/// Removes a teammate (or a pending invite) from the actor's organization. The last
+/// administrator who can sign in stays.
 pub async fn remove_teammate(
     pool: &Pool,
     actor: &User,
@@ -213,12 +214,66 @@ pub async fn remove_teammate(
     if teammate == actor.id {
         return Err(AccountError::CannotRemoveSelf);
     }
-    let mut conn = pool.acquire().await?;
-    if store::delete_user(&mut conn, actor.organization_id, teammate).await? {
-        tracing::info!(organization = %actor.organization_id, by = %actor.id, user = %teammate, "teammate removed");
-        Ok(())
+    let mut tx = db::begin_write(pool).await?;
+    let target = admin_change(&mut tx, actor, teammate).await?;
+    if target.is_admin() && target.active {
+        keep_an_admin(&mut tx, &target).await?;
+    }
+    store::delete_user(&mut tx, actor.organization_id, teammate).await?;
+    tx.commit().await?;
+    tracing::info!(organization = %actor.organization_id, by = %actor.id, user = %teammate, "teammate removed");
+    Ok(())
+}
+
+/// Makes a teammate (or a pending invitee) an administrator or an agent. The last
+/// administrator who can sign in cannot be made an agent.
+pub async fn change_role(
+    pool: &Pool,
+    actor: &User,
+    teammate: UserId,
+    role: Role,
+) -> Result<User, AccountError> {
+    require_admin(actor)?;
+    let mut tx = db::begin_write(pool).await?;
+    let target = admin_change(&mut tx, actor, teammate).await?;
+    if target.role == role {
+        return Ok(target);
+    }
+    if target.is_admin() && target.active {
+        keep_an_admin(&mut tx, &target).await?;
+    }
+    store::set_role(&mut tx, actor.organization_id, teammate, role).await?;
+    tx.commit().await?;
+    tracing::info!(organization = %actor.organization_id, by = %actor.id, user = %teammate, role = role.as_str(), "teammate role changed");
+    Ok(User { role, ..target })
+}
+
+/// Inside the write transaction of a team change: the actor is still an administrator
+/// (two administrators removing each other at once cannot both succeed), and the
+/// teammate is in their organization.
+async fn admin_change(
+    conn: &mut sqlx::SqliteConnection,
+    actor: &User,
+    teammate: UserId,
+) -> Result<User, AccountError> {
+    store::user_of_organization(conn, actor.organization_id, actor.id)
+        .await?
+        .filter(|a| a.is_admin() && a.active)
+        .ok_or(AccountError::NotAdmin)?;
+    store::user_of_organization(conn, actor.organization_id, teammate)
+        .await?
+        .ok_or(AccountError::UnknownTeammate)
+}
+
+/// Refuses to leave `admin`'s organization without an administrator who can sign in.
+async fn keep_an_admin(
+    conn: &mut sqlx::SqliteConnection,
+    admin: &User,
+) -> Result<(), AccountError> {
+    if store::count_active_admins_except(conn, admin.organization_id, admin.id).await? == 0 {
+        Err(AccountError::LastAdministrator)
     } else {
-        Err(AccountError::UnknownTeammate)
+        Ok(())
     }
 }
 
@@ -246,7 +301,7 @@ pub async fn accept_invite(pool: &Pool, token: &str, password: &str) -> Result<U
     let hash = password::hash_bounded(password.to_owned()).await?;
 
     let now = OffsetDateTime::now_utc();
-    let mut tx = pool.begin().await?;
+    let mut tx = db::begin_write(pool).await?;
     // Re-read inside the transaction: the link may have been used meanwhile.
     let (invite, user) = open_invite(&mut tx, token).await?;
     if !store::mark_invite_accepted(&mut tx, invite, now).await? {

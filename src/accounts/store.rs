@@ -142,6 +142,54 @@ pub async fn set_password(
     Ok(())
 }
 
+/// A user of `organization_id` by id; `None` when no such user is in that organization.
+pub async fn user_of_organization(
+    conn: &mut SqliteConnection,
+    organization_id: OrganizationId,
+    id: UserId,
+) -> Result<Option<User>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE id = ? AND organization_id = ?"
+    ))
+    .bind(id.0)
+    .bind(organization_id.0)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(user_from_row).transpose()
+}
+
+/// How many administrators of the organization can sign in, not counting `except`.
+/// (An invited administrator who has not set a password cannot run anything yet.)
+pub async fn count_active_admins_except(
+    conn: &mut SqliteConnection,
+    organization_id: OrganizationId,
+    except: UserId,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users
+         WHERE organization_id = ? AND role = 'admin' AND password_hash IS NOT NULL AND id <> ?",
+    )
+    .bind(organization_id.0)
+    .bind(except.0)
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn set_role(
+    conn: &mut SqliteConnection,
+    organization_id: OrganizationId,
+    user: UserId,
+    role: Role,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET role = ? WHERE id = ? AND organization_id = ?")
+        .bind(role.as_str())
+        .bind(user.0)
+        .bind(organization_id.0)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Deletes a user of `organization_id`; false when no such user is in that organization.
 pub async fn delete_user(
     conn: &mut SqliteConnection,
@@ -161,19 +209,20 @@ pub async fn insert_invite(
     organization_id: OrganizationId,
     user: UserId,
     token_hash: &str,
-    created_by: UserId,
+    created_by: &User,
     now: OffsetDateTime,
     expires_at: OffsetDateTime,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO invites (id, organization_id, user_id, token_hash, created_by, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO invites (id, organization_id, user_id, token_hash, created_by, created_by_name, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(Uuid::new_v4())
     .bind(organization_id.0)
     .bind(user.0)
     .bind(token_hash)
-    .bind(created_by.0)
+    .bind(created_by.id.0)
+    .bind(&created_by.display_name)
     .bind(now)
     .bind(expires_at)
     .execute(conn)

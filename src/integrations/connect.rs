@@ -17,7 +17,7 @@ use super::store::{PendingConnection, Phase};
 use super::{CoveredDomain, IntegrationError, MicrosoftIntegration, VerifierIdentity, store};
 use crate::accounts::{OrganizationId, User};
 use crate::audit::{self, Action};
-use crate::db::Pool;
+use crate::db::{self, Pool};
 use crate::microsoft::{ConnectedTenant, MicrosoftClient, MicrosoftError, TenantId};
 use crate::secret::SecretHash;
 
@@ -45,7 +45,7 @@ pub async fn start_connect(
         return Err(IntegrationError::NotAdmin);
     }
     let request = microsoft.admin_consent_request(redirect_uri);
-    let mut tx = pool.begin().await?;
+    let mut tx = db::begin_write(pool).await?;
     let attempt_id = store::insert_attempt(
         &mut tx,
         store::NewAttempt {
@@ -268,7 +268,7 @@ async fn continue_to_sign_in(
         tracing::error!(error = %e, "recording the sign-in leg");
         ConnectFailure::Internal
     };
-    let mut tx = pool.begin().await.map_err(internal)?;
+    let mut tx = db::begin_write(pool).await.map_err(internal)?;
     let attempt_id = store::insert_attempt(
         &mut tx,
         store::NewAttempt {
@@ -440,7 +440,7 @@ async fn store_pending(
         tracing::error!(error = %e, "storing the pending Microsoft connection");
         ConnectFailure::Internal
     };
-    let mut tx = pool.begin().await.map_err(internal)?;
+    let mut tx = db::begin_write(pool).await.map_err(internal)?;
     if let Some(owner) = store::organization_of_tenant(&mut tx, &pending.tenant_id)
         .await
         .map_err(internal)?
@@ -528,7 +528,7 @@ async fn store_integration(
         tracing::error!(error = %e, "storing the Microsoft integration");
         ConnectFailure::Internal
     };
-    let mut tx = pool.begin().await.map_err(internal)?;
+    let mut tx = db::begin_write(pool).await.map_err(internal)?;
     if let Some(owner) = store::organization_of_tenant(&mut tx, &integration.tenant_id)
         .await
         .map_err(internal)?

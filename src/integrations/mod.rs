@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 
 use crate::accounts::{OrganizationId, User};
 use crate::audit::{self, Action};
-use crate::db::Pool;
+use crate::db::{self, Pool};
 
 /// An organization's connected tenant, as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -106,7 +106,7 @@ pub async fn set_email_claim(
     if !actor.is_admin() {
         return Err(IntegrationError::NotAdmin);
     }
-    let mut tx = pool.begin().await?;
+    let mut tx = db::begin_write(pool).await?;
     let existing = store::integration(&mut tx, actor.organization_id)
         .await?
         .ok_or(IntegrationError::NotConnected)?;
@@ -131,7 +131,7 @@ pub async fn remove(pool: &Pool, actor: &User) -> Result<(), IntegrationError> {
     if !actor.is_admin() {
         return Err(IntegrationError::NotAdmin);
     }
-    let mut tx = pool.begin().await?;
+    let mut tx = db::begin_write(pool).await?;
     let existing = store::integration(&mut tx, actor.organization_id)
         .await?
         .ok_or(IntegrationError::NotConnected)?;

@@ -116,6 +116,7 @@ pub struct RequestedCredential {
     pub purpose: Option<String>,
     /// Empty means any issuer: always set it.
     pub accepted_issuers: Vec<Did>,
+    /// `true` in our requests: see [`PresentationRequest::new`].
     pub allow_revoked: bool,
     pub validate_linked_domain: bool,
     pub face_check: Option<FaceCheck>,
@@ -142,8 +143,18 @@ impl FaceCheck {
 }
 
 impl PresentationRequest {
-    /// One credential of `credential_type` issued by `authority` itself, not revoked, from an
-    /// issuer with a validated linked domain; no QR code (render `url`), no receipt.
+    /// One credential of `credential_type` issued by `authority` itself, from an issuer with a
+    /// validated linked domain; no QR code (render `url`), no receipt.
+    ///
+    /// `allowRevoked: true` (presentation-request-api, `configuration.validation`; its default
+    /// is `false`): with the default Microsoft refuses a revoked credential in the wallet and
+    /// no source documents a callback for that, so the agent would only ever see the request
+    /// run out. Allowed through, a revoked credential arrives as `presentation_verified` with
+    /// `credentialState.revocationStatus` other than `VALID`, and our alignment fails it as
+    /// revoked with a reason the agent can act on. It is never accepted.
+    ///
+    /// `validateLinkedDomain: true` (default `false`): only issuers whose linked domain
+    /// Microsoft verified, so `domainValidation.url` means something.
     pub fn new(
         authority: Did,
         credential_type: CredentialType,
@@ -155,7 +166,7 @@ impl PresentationRequest {
                 credential_type,
                 purpose: None,
                 accepted_issuers: vec![authority.clone()],
-                allow_revoked: false,
+                allow_revoked: true,
                 validate_linked_domain: true,
                 face_check: None,
             }],
@@ -643,7 +654,7 @@ mod tests {
                     "type": "VerifiedEmployee",
                     "acceptedIssuers": ["did:web:verifiedid.contoso.com"],
                     "configuration": {"validation": {
-                        "allowRevoked": false, "validateLinkedDomain": true,
+                        "allowRevoked": true, "validateLinkedDomain": true,
                         "faceCheck": {"sourcePhotoClaimName": "photo", "matchConfidenceThreshold": 70}}}
                 }]
             })

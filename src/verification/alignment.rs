@@ -5,13 +5,14 @@ use serde::{Deserialize, Serialize};
 
 use super::status::FailureReason;
 use crate::email::EmailAddress;
-use crate::microsoft::{Presentation, VerifiedCredential};
+use crate::microsoft::Presentation;
 
 /// What the verification expects, from the integration and the agent's request.
 pub struct Expectation<'a> {
     pub authority_did: &'a str,
     pub credential_type: &'a str,
-    /// The claim holding the email: `mail` for VerifiedEmployee.
+    /// The claim holding the email, as the integration names it (`mail` for VerifiedEmployee,
+    /// e.g. `email` for a custom credential type).
     pub email_claim: &'a str,
     pub recipient: &'a EmailAddress,
     /// The tenant's verified domains, now (they may have changed since the start).
@@ -46,12 +47,19 @@ pub fn align(
     presentation: &Presentation,
 ) -> (Evidence, Result<(), FailureReason>) {
     // Prefer the credential of the requested type; Microsoft sends the one asked for.
-    let credential: &VerifiedCredential = presentation
+    let Some(credential) = presentation
         .credentials
         .iter()
         .find(|c| c.has_type(expected.credential_type))
-        .unwrap_or(&presentation.credentials[0]);
-    let claimed_email = credential.claim(expected.email_claim);
+        .or(presentation.credentials.first())
+    else {
+        return nothing_presented(presentation);
+    };
+    // VerifiedEmployee omits `mail` when the account has none; an empty value is no email too.
+    let claimed_email = credential
+        .claim(expected.email_claim)
+        .map(str::trim)
+        .filter(|e| !e.is_empty());
     let claimed = claimed_email.and_then(|e| EmailAddress::parse(e).ok());
 
     let mut checks = Vec::new();
@@ -69,8 +77,12 @@ pub fn align(
 
     check(
         "Issued by the connected tenant".into(),
-        credential.issuer.as_str() == expected.authority_did,
-        format!("Issuer {}", credential.issuer.as_str()),
+        credential.issuer == expected.authority_did,
+        if credential.issuer.is_empty() {
+            "Microsoft named no issuer".into()
+        } else {
+            format!("Issuer {}", credential.issuer)
+        },
         FailureReason::IssuerNotConnectedTenant,
     );
     check(
@@ -81,10 +93,10 @@ pub fn align(
     );
     check(
         "Not revoked".into(),
-        credential.is_valid(),
+        !credential.is_revoked(),
         match &credential.revocation_status {
-            Some(status) => format!("Revocation status {status:?}").replace('"', ""),
-            None => "No revocation status was given".into(),
+            Some(status) => format!("Revocation status {status}"),
+            None => "Microsoft gave no revocation status (treated as not revoked)".into(),
         },
         FailureReason::Revoked,
     );
@@ -95,7 +107,11 @@ pub fn align(
             Some(email) => format!("The credential's {} claim is {email}", expected.email_claim),
             None => format!("The credential has no {} claim", expected.email_claim),
         },
-        FailureReason::DifferentEmail,
+        if claimed_email.is_some() {
+            FailureReason::DifferentEmail
+        } else {
+            FailureReason::NoEmail
+        },
     );
     let domain = expected.recipient.domain();
     check(
@@ -109,7 +125,7 @@ pub fn align(
     );
 
     let evidence = Evidence {
-        issuer: credential.issuer.as_str().to_owned(),
+        issuer: credential.issuer.clone(),
         credential_types: credential.types.clone(),
         display_name: credential.claim("displayName").map(str::to_owned),
         email: claimed_email.map(str::to_owned),
@@ -118,10 +134,32 @@ pub fn align(
         face_check_score: credential
             .face_check
             .as_ref()
-            .map(|f| f.match_confidence_score),
+            .and_then(|f| f.match_confidence_score),
         checks,
     };
     (evidence, first_failure.map_or(Ok(()), Err))
+}
+
+/// Microsoft said "verified" but described no credential: nothing to align, and nothing the
+/// person did wrong, so the try fails as a Microsoft error they may retry.
+fn nothing_presented(presentation: &Presentation) -> (Evidence, Result<(), FailureReason>) {
+    let evidence = Evidence {
+        issuer: String::new(),
+        credential_types: Vec::new(),
+        display_name: None,
+        email: None,
+        job_title: None,
+        subject: presentation.subject.clone(),
+        face_check_score: None,
+        checks: vec![Check {
+            label: "A credential was presented".into(),
+            passed: false,
+            detail:
+                "Microsoft reported a verified presentation without a credential it could describe"
+                    .into(),
+        }],
+    };
+    (evidence, Err(FailureReason::AuthenticatorError))
 }
 
 #[cfg(test)]
@@ -246,7 +284,11 @@ mod tests {
             ),
             (
                 presentation(DID, TYPES, None, "VALID"),
-                FailureReason::DifferentEmail,
+                FailureReason::NoEmail,
+            ),
+            (
+                presentation(DID, TYPES, Some("  "), "VALID"),
+                FailureReason::NoEmail,
             ),
             (
                 presentation(DID, TYPES, Some("not an email"), "VALID"),
@@ -290,5 +332,70 @@ mod tests {
         );
         assert_eq!(result, Err(FailureReason::IssuerNotConnectedTenant));
         assert_eq!(evidence.checks.iter().filter(|c| !c.passed).count(), 3);
+    }
+
+    #[test]
+    fn a_credential_without_the_email_claim_carries_no_email_not_a_different_one() {
+        let recipient = EmailAddress::parse("megan.bowen@contoso.com").unwrap();
+        let domains = domains();
+        let (evidence, result) = align(
+            &expect(&recipient, &domains),
+            &presentation(DID, TYPES, None, "VALID"),
+        );
+        assert_eq!(result, Err(FailureReason::NoEmail));
+        assert_eq!(evidence.email, None);
+        let failed = evidence.checks.iter().find(|c| !c.passed).unwrap();
+        assert_eq!(failed.detail, "The credential has no mail claim");
+    }
+
+    #[test]
+    fn the_email_is_read_from_the_integrations_claim() {
+        let recipient = EmailAddress::parse("megan.bowen@contoso.com").unwrap();
+        let domains = domains();
+        let mut custom = presentation(
+            DID,
+            &["VerifiableCredential", "ContosoBadge"],
+            None,
+            "VALID",
+        );
+        custom.credentials[0]
+            .claims
+            .insert("email".into(), "Megan.Bowen@contoso.com".into());
+        let email_claim = Expectation {
+            credential_type: "ContosoBadge",
+            email_claim: "email",
+            ..expect(&recipient, &domains)
+        };
+        let (evidence, result) = align(&email_claim, &custom);
+        assert_eq!(result, Ok(()));
+        assert_eq!(evidence.email.as_deref(), Some("Megan.Bowen@contoso.com"));
+
+        // The same credential read for `mail` carries no email.
+        let mail_claim = Expectation {
+            credential_type: "ContosoBadge",
+            ..expect(&recipient, &domains)
+        };
+        assert_eq!(align(&mail_claim, &custom).1, Err(FailureReason::NoEmail));
+    }
+
+    #[test]
+    fn a_missing_revocation_status_is_not_a_revocation() {
+        let recipient = EmailAddress::parse("megan.bowen@contoso.com").unwrap();
+        let domains = domains();
+        let mut p = presentation(DID, TYPES, Some("megan.bowen@contoso.com"), "VALID");
+        p.credentials[0].revocation_status = None;
+        assert_eq!(align(&expect(&recipient, &domains), &p).1, Ok(()));
+    }
+
+    #[test]
+    fn a_presentation_without_a_credential_is_a_retryable_microsoft_error() {
+        let recipient = EmailAddress::parse("megan.bowen@contoso.com").unwrap();
+        let domains = domains();
+        let mut p = presentation(DID, TYPES, Some("megan.bowen@contoso.com"), "VALID");
+        p.credentials.clear();
+        let (evidence, result) = align(&expect(&recipient, &domains), &p);
+        assert_eq!(result, Err(FailureReason::AuthenticatorError));
+        assert!(result.unwrap_err().retryable());
+        assert!(evidence.checks.iter().all(|c| !c.passed));
     }
 }

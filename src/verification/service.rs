@@ -15,7 +15,7 @@ use super::status::{self, FailureReason, Input, MAX_FAILED_ATTEMPTS, Outcome, St
 use super::throttle::PresentationThrottle;
 use super::{Event, Verification, store};
 use crate::accounts::{OrganizationId, User};
-use crate::db::Pool;
+use crate::db::{self, Pool};
 use crate::email::{EmailAddress, InvalidEmail};
 use crate::integrations::{self, MicrosoftIntegration, VerifierIdentity};
 use crate::microsoft::{
@@ -26,8 +26,6 @@ use crate::secret::{Secret, SecretHash, looks_like_secret};
 
 /// A request with less life left than this is replaced before it is shown.
 pub const REQUEST_MARGIN: Duration = Duration::from_secs(30);
-/// The email claim of a VerifiedEmployee credential.
-pub const EMAIL_CLAIM: &str = "mail";
 const MAX_TICKET_CHARS: usize = 200;
 const MAX_NOTE_CHARS: usize = 500;
 
@@ -184,7 +182,7 @@ impl Verifier {
                 recipient.domain().to_owned(),
             ));
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = db::begin_write(&self.pool).await?;
         let (settings, _) = settings_of(&mut tx, actor.organization_id).await?;
         let link = Secret::generate();
         let id = store::insert(
@@ -359,7 +357,7 @@ impl Verifier {
             expires_at: created.expiry,
             state: "pending".into(),
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = db::begin_write(&self.pool).await?;
         store::insert_request(
             &mut tx,
             store::NewRequest {
@@ -411,11 +409,13 @@ impl Verifier {
             tracing::error!(error = %e, "handling a Verified ID callback");
             CallbackError::Internal
         };
-        let mut tx = self.pool.begin().await.map_err(internal)?;
-        let request = store::request(&mut tx, request_id)
+        // Refuse a caller without the request's key before queueing for the write lock.
+        let mut conn = self.pool.acquire().await.map_err(internal)?;
+        let request = store::request(&mut conn, request_id)
             .await
             .map_err(internal)?
             .ok_or(CallbackError::UnknownState)?;
+        drop(conn);
         if !SecretHash::from_stored(request.api_key_hash.clone()).matches(api_key) {
             return Err(CallbackError::Unauthorized);
         }
@@ -423,23 +423,51 @@ impl Verifier {
         if request.microsoft_request_id != callback.request_id {
             return Err(CallbackError::UnknownState);
         }
+        // What a presentation is checked against, read before taking the write lock: a
+        // transaction must not wait for a second pooled connection while holding it.
+        let integration = match &callback.event {
+            CallbackEvent::Verified(_) => {
+                integrations::integration(&self.pool, request.organization_id)
+                    .await
+                    .map_err(internal)?
+            }
+            _ => None,
+        };
+        // Read again under the write lock: a concurrent callback may have moved it.
+        let mut tx = db::begin_write(&self.pool).await.map_err(internal)?;
+        let request = store::request(&mut tx, request_id)
+            .await
+            .map_err(internal)?
+            .ok_or(CallbackError::UnknownState)?;
         let verification = store::by_id(&mut tx, request.organization_id, request.verification_id)
             .await
             .map_err(internal)?
             .ok_or(CallbackError::UnknownState)?;
 
+        // Microsoft's own words for a refusal, for the agent's timeline.
+        let mut reported = None;
         let (input, evidence, next_request_state) = match &callback.event {
             CallbackEvent::Retrieved => (Input::Retrieved, None, "retrieved"),
             CallbackEvent::Verified(presentation) => {
-                let integration =
-                    integrations::integration(&self.pool, verification.organization_id)
-                        .await
-                        .map_err(internal)?;
                 let (evidence, result) =
                     align_with(integration.as_ref(), &verification, presentation);
                 (Input::Presented(result), Some(evidence), "presented")
             }
-            CallbackEvent::Error(error) => (Input::Refused(refusal_reason(error)), None, "failed"),
+            CallbackEvent::Error(error) => {
+                let reason = refusal_reason(error);
+                if reason == FailureReason::AuthenticatorError {
+                    // Undocumented codes are worth knowing about; the code is short and
+                    // sanitised, the message may name the person, so it stays out of logs.
+                    tracing::warn!(code = %error.code, "Verified ID reported an undocumented presentation_error code");
+                }
+                let words = error.to_string();
+                reported = Some(format!(
+                    "{} Microsoft reported: {}.",
+                    reason.for_agent(),
+                    words.trim_end_matches('.')
+                ));
+                (Input::Refused(reason), None, "failed")
+            }
         };
         // A callback about a request that already finished (or a repeated scan) is late:
         // record it, change nothing.
@@ -461,12 +489,17 @@ impl Verifier {
             store::set_request_state(&mut tx, request.id, &request.state, next_request_state)
                 .await
                 .map_err(internal)?;
-            apply(&mut tx, &verification, input, evidence.as_ref(), None)
-                .await
-                .map_err(|e| match e {
-                    VerificationError::Database(e) => internal(e),
-                    _ => CallbackError::Internal,
-                })?
+            match &reported {
+                Some(message) => {
+                    apply_with_message(&mut tx, &verification, input, evidence.as_ref(), message)
+                        .await
+                }
+                None => apply(&mut tx, &verification, input, evidence.as_ref(), None).await,
+            }
+            .map_err(|e| match e {
+                VerificationError::Database(e) => internal(e),
+                _ => CallbackError::Internal,
+            })?
         };
         tx.commit().await.map_err(internal)?;
         if let Some(event) = announced {
@@ -607,7 +640,7 @@ impl Verifier {
         evidence: Option<&Evidence>,
         message: Option<&str>,
     ) -> Result<(), VerificationError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = db::begin_write(&self.pool).await?;
         let current = store::by_id(&mut tx, verification.organization_id, verification.id)
             .await?
             .ok_or(VerificationError::NotFound)?;
@@ -661,22 +694,19 @@ async fn apply_with_message(
         verification.failed_attempts,
     ) {
         Outcome::Move(status) => {
-            let kind = match status {
-                Status::Failed(reason) => format!("failed.{}", reason.as_str()),
-                other => other.as_str().to_owned(),
+            let (kind, message) = match status {
+                Status::Failed(reason) => (
+                    format!("failed.{}", reason.as_str()),
+                    format!("Failed: {message}"),
+                ),
+                other => (other.as_str().to_owned(), message.to_owned()),
             };
-            (
-                status,
-                verification.failed_attempts,
-                kind,
-                message.to_owned(),
-            )
+            (status, verification.failed_attempts, kind, message)
         }
         Outcome::Retry(reason) => {
             let attempts = verification.failed_attempts + 1;
             let message = format!(
-                "{} They can try again on the same link ({attempts} of {MAX_FAILED_ATTEMPTS} tries used).",
-                reason.for_recipient()
+                "This try failed: {message} They can try again on the same link ({attempts} of {MAX_FAILED_ATTEMPTS} tries used)."
             );
             (
                 Status::Opened,
@@ -743,9 +773,8 @@ fn default_message(
                 verification.recipient
             )
         }
-        Input::Presented(Err(reason)) | Input::Refused(reason) => {
-            format!("Failed: {}", reason.for_agent())
-        }
+        // `apply_with_message` says whether it is the end or a try the person may repeat.
+        Input::Presented(Err(reason)) | Input::Refused(reason) => reason.for_agent().to_owned(),
         Input::LinkExpired => "The link expired before the person was verified".into(),
         Input::Cancelled => "Cancelled: the Microsoft Verified ID integration was removed".into(),
     }
@@ -756,20 +785,21 @@ fn align_with(
     verification: &Verification,
     presentation: &crate::microsoft::Presentation,
 ) -> (Evidence, Result<(), FailureReason>) {
-    let (did, credential_type, domains) = match integration {
+    let (did, credential_type, email_claim, domains) = match integration {
         Some(i) => (
             i.authority_did.as_str(),
             i.credential_type.as_str(),
+            i.email_claim.as_str(),
             i.domains.iter().map(|d| d.name.clone()).collect(),
         ),
         // No integration any more: nothing can match it.
-        None => ("", "VerifiedEmployee", Vec::new()),
+        None => ("", "VerifiedEmployee", "mail", Vec::new()),
     };
     alignment::align(
         &Expectation {
             authority_did: did,
             credential_type,
-            email_claim: EMAIL_CLAIM,
+            email_claim,
             recipient: &verification.recipient,
             covered_domains: &domains,
         },
@@ -777,19 +807,15 @@ fn align_with(
     )
 }
 
-/// Maps Microsoft's `presentation_error` onto our reasons. Only `claimValidationError`
-/// for Face Check is documented; the rest are what Authenticator and the emulator send.
+/// Maps Microsoft's `presentation_error` onto our reasons, by documented codes only.
+/// `claimValidationError` is the one Microsoft documents: Face Check below the threshold or a
+/// constraint not met (using-facecheck); we send no constraints, so it is Face Check. Any other
+/// code (none is documented: not `userCanceled`, `credentialRevoked` or `issuerNotAccepted`
+/// either) is a Microsoft error the person may retry with a fresh request; its code and
+/// message go to the agent. A revoked credential is judged from `credentialState` instead.
 fn refusal_reason(error: &ErrorInfo) -> FailureReason {
-    let code = error.code.to_ascii_lowercase();
-    let message = error.message.to_ascii_lowercase();
-    if message.contains("confidence") || message.contains("face") {
+    if error.is_claim_validation() {
         FailureReason::FaceCheckBelowThreshold
-    } else if code.contains("cancel") || code.contains("declin") {
-        FailureReason::Declined
-    } else if code.contains("revoked") {
-        FailureReason::Revoked
-    } else if code.contains("issuer") {
-        FailureReason::IssuerNotConnectedTenant
     } else {
         FailureReason::AuthenticatorError
     }
@@ -832,7 +858,7 @@ mod tests {
     }
 
     #[test]
-    fn presentation_errors_map_onto_reasons() {
+    fn only_the_documented_presentation_error_code_is_mapped() {
         assert_eq!(
             refusal_reason(&error(
                 "claimValidationError",
@@ -840,22 +866,18 @@ mod tests {
             )),
             FailureReason::FaceCheckBelowThreshold
         );
-        assert_eq!(
-            refusal_reason(&error("userCanceled", "The user declined")),
-            FailureReason::Declined
-        );
-        assert_eq!(
-            refusal_reason(&error("credentialRevoked", "")),
-            FailureReason::Revoked
-        );
-        assert_eq!(
-            refusal_reason(&error("issuerNotAccepted", "")),
-            FailureReason::IssuerNotConnectedTenant
-        );
-        assert_eq!(
-            refusal_reason(&error("somethingElse", "")),
-            FailureReason::AuthenticatorError
-        );
+        // Undocumented codes, whatever they seem to say, are retryable Microsoft errors.
+        for code in [
+            "userCanceled",
+            "credentialRevoked",
+            "issuerNotAccepted",
+            "somethingElse",
+            "",
+        ] {
+            let reason = refusal_reason(&error(code, "The face did not match"));
+            assert_eq!(reason, FailureReason::AuthenticatorError, "{code}");
+            assert!(reason.retryable());
+        }
     }
 
     #[test]

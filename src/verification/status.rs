@@ -31,6 +31,8 @@ pub enum Status {
 pub enum FailureReason {
     /// The credential's email is not the recipient's.
     DifferentEmail,
+    /// The credential has no email address (in the integration's email claim) to compare.
+    NoEmail,
     /// The credential was issued by someone other than the connected tenant.
     IssuerNotConnectedTenant,
     /// Not the credential type the integration asks for.
@@ -38,17 +40,21 @@ pub enum FailureReason {
     Revoked,
     /// The recipient's domain is no longer among the tenant's domains.
     DomainNotCovered,
-    /// The person declined in Authenticator.
+    /// The person declined in Authenticator. No longer produced: Microsoft documents no
+    /// callback for a decline (nor a code for one); kept so stored verifications still read.
     Declined,
-    /// Microsoft or Authenticator reported an error.
+    /// Microsoft reported an error it does not document (any `presentation_error` code other
+    /// than `claimValidationError`), or a verdict without a credential. The code and message
+    /// are in the event's text.
     AuthenticatorError,
     /// Face Check did not match well enough.
     FaceCheckBelowThreshold,
 }
 
 impl FailureReason {
-    pub const ALL: [FailureReason; 8] = [
+    pub const ALL: [FailureReason; 9] = [
         FailureReason::DifferentEmail,
+        FailureReason::NoEmail,
         FailureReason::IssuerNotConnectedTenant,
         FailureReason::WrongCredentialType,
         FailureReason::Revoked,
@@ -61,6 +67,7 @@ impl FailureReason {
     pub fn as_str(self) -> &'static str {
         match self {
             FailureReason::DifferentEmail => "different_email",
+            FailureReason::NoEmail => "no_email",
             FailureReason::IssuerNotConnectedTenant => "issuer_not_connected_tenant",
             FailureReason::WrongCredentialType => "wrong_credential_type",
             FailureReason::Revoked => "revoked",
@@ -85,9 +92,10 @@ impl FailureReason {
         )
     }
 
-    /// An identity mismatch: final, and flagged to the agent.
+    /// An identity mismatch: final, and flagged to the agent. A credential without an email is
+    /// final too, but not someone else's identity: it cannot be compared at all.
     pub fn is_mismatch(self) -> bool {
-        !self.retryable()
+        !self.retryable() && self != FailureReason::NoEmail
     }
 
     /// For the person being verified: what happened and what to do, in plain words.
@@ -95,6 +103,9 @@ impl FailureReason {
         match self {
             FailureReason::DifferentEmail => {
                 "The credential you presented is for a different email address than the one this verification was sent to. Ask the person who sent you the link to check the address, or present the credential of your work account."
+            }
+            FailureReason::NoEmail => {
+                "The credential you presented carries no email address, so it cannot show that you are the person this verification was sent to. Ask your IT department to add an email address to your work account and issue you a new credential."
             }
             FailureReason::IssuerNotConnectedTenant => {
                 "The credential you presented was not issued by the organization that asked for this verification. Present your work credential from that organization."
@@ -122,6 +133,9 @@ impl FailureReason {
             FailureReason::DifferentEmail => {
                 "They presented a credential for a different email than the one used for the verification. Ask them to use the expected work account, or check the address your team used when starting the check."
             }
+            FailureReason::NoEmail => {
+                "The credential carries no email address, so it cannot be matched to the person you asked to verify. Ask the person's Microsoft admin to add a mail address to their account and reissue the credential (a credential already issued is not updated), then start a new verification."
+            }
             FailureReason::IssuerNotConnectedTenant => {
                 "The credential was not issued by the Microsoft tenant you connected. They may have presented a credential from another organization."
             }
@@ -136,7 +150,7 @@ impl FailureReason {
                 "They declined the request in Authenticator, or do not yet have the required verifiable credential on their device — they may need to enroll per your organization's Microsoft Verified ID rollout."
             }
             FailureReason::AuthenticatorError => {
-                "Microsoft Authenticator or Verified ID reported an error during the presentation."
+                "Microsoft reported an error during the presentation (its code and message are in the timeline); nothing showed a different identity. If the person has used up their tries on this link, start a new verification."
             }
             FailureReason::FaceCheckBelowThreshold => {
                 "Face Check did not reach the confidence threshold your organization set."
@@ -361,6 +375,15 @@ mod tests {
                 Outcome::Move(Failed(reason))
             );
         }
+    }
+
+    #[test]
+    fn a_credential_without_an_email_is_final_but_not_a_mismatch() {
+        assert!(!NoEmail.retryable() && !NoEmail.is_mismatch());
+        assert_eq!(
+            next(Scanned, Input::Presented(Err(NoEmail)), 0),
+            Outcome::Move(Failed(NoEmail))
+        );
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The organization's team, for its administrators: list, invite, renew, remove.
+//! The organization's team, for its administrators: list, invite, renew, change roles, remove.
 
 use leptos::prelude::*;
 
@@ -104,6 +104,26 @@ pub async fn remove_teammate(id: String) -> Result<(), AppError> {
         async {
             let admin = ssr::require_admin().await?;
             accounts::remove_teammate(&ssr::pool()?, &admin, parse_id(&id)?).await?;
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Makes a teammate an organization administrator or an agent.
+#[server(endpoint = "change_teammate_role")]
+pub async fn change_teammate_role(id: String, role: String) -> Result<(), AppError> {
+    ssr::respond(
+        async {
+            let admin = ssr::require_admin().await?;
+            let role = parse_role(&role)?;
+            accounts::change_role(
+                &ssr::pool()?,
+                &admin,
+                parse_id(&id)?,
+                convert::domain_role(role),
+            )
+            .await?;
             Ok(())
         }
         .await,

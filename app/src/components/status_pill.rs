@@ -33,6 +33,9 @@ pub fn reason_for_recipient(reason: &str) -> &'static str {
         "different_email" => {
             "The credential you presented is for a different email address than the one this verification was sent to. Ask the person who sent you the link to check the address, or present the credential of your work account."
         }
+        "no_email" => {
+            "The credential you presented carries no email address, so it cannot show that you are the person this verification was sent to. Ask your IT department to add an email address to your work account and issue you a new credential."
+        }
         "issuer_not_connected_tenant" => {
             "The credential you presented was not issued by the organization that asked for this verification. Present your work credential from that organization."
         }

@@ -5,7 +5,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
 
-use crate::api::team::{InviteTeammate, RemoveTeammate, RenewInvite, team_members};
+use crate::api::team::{
+    ChangeTeammateRole, InviteTeammate, RemoveTeammate, RenewInvite, team_members,
+};
 use crate::components::{Alert, CopyButton, Field, FormAlert, SubmitButton, field_error};
 use crate::error::AppError;
 use crate::model::{InviteLink, Role, Team};
@@ -15,12 +17,14 @@ pub fn TeamPage() -> impl IntoView {
     let invite = ServerAction::<InviteTeammate>::new();
     let renew = ServerAction::<RenewInvite>::new();
     let remove = ServerAction::<RemoveTeammate>::new();
+    let change_role = ServerAction::<ChangeTeammateRole>::new();
     let members = Resource::new(
         move || {
             (
                 invite.version().get(),
                 renew.version().get(),
                 remove.version().get(),
+                change_role.version().get(),
             )
         },
         |_| team_members(),
@@ -34,7 +38,7 @@ pub fn TeamPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match members.await {
-                    Ok(team) => view! { <TeamView team=team invite=invite renew=renew remove=remove /> }.into_any(),
+                    Ok(team) => view! { <TeamView team=team invite=invite renew=renew remove=remove change_role=change_role /> }.into_any(),
                     Err(AppError::Unauthenticated) => view! { <Redirect path="/signin" /> }.into_any(),
                     Err(error) => view! {
                         <div class="panel">
@@ -53,9 +57,11 @@ fn TeamView(
     invite: ServerAction<InviteTeammate>,
     renew: ServerAction<RenewInvite>,
     remove: ServerAction<RemoveTeammate>,
+    change_role: ServerAction<ChangeTeammateRole>,
 ) -> impl IntoView {
     let invite_value = invite.value();
     let remove_value = remove.value();
+    let change_role_value = change_role.value();
     let renew_value = renew.value();
     let has_pending = !team.pending.is_empty();
     view! {
@@ -63,8 +69,17 @@ fn TeamView(
             <section class="panel" aria-labelledby="members-title">
                 <h2 id="members-title">"Members"</h2>
                 <FormAlert value=remove_value />
+                <FormAlert value=change_role_value />
                 <ul class="people">
-                    {team.members.into_iter().map(|m| view! {
+                    {team.members.into_iter().map(|m| {
+                        let (new_role, role_button) = match m.role {
+                            Role::Admin => (Role::Agent, "Make agent"),
+                            Role::Agent => (Role::Admin, "Make administrator"),
+                        };
+                        let role_label = format!("{role_button}: {}", m.name);
+                        let remove_label = format!("Remove {}", m.name);
+                        let (role_id, remove_id) = (m.id.clone(), m.id.clone());
+                        view! {
                         <li class="person">
                             <div>
                                 <p class="person-name">{m.name.clone()} {m.is_you.then_some(" (you)")}</p>
@@ -72,13 +87,20 @@ fn TeamView(
                             </div>
                             <span class=format!("badge badge-{}", m.role.form_value())>{m.role.label()}</span>
                             {(!m.is_you).then(|| view! {
-                                <ActionForm action=remove>
-                                    <input type="hidden" name="id" value=m.id.clone() />
-                                    <button type="submit" class="button-quiet" aria-label=format!("Remove {}", m.name)>"Remove"</button>
-                                </ActionForm>
+                                <div class="row-actions">
+                                    <ActionForm action=change_role>
+                                        <input type="hidden" name="id" value=role_id />
+                                        <input type="hidden" name="role" value=new_role.form_value() />
+                                        <button type="submit" class="button-quiet" aria-label=role_label>{role_button}</button>
+                                    </ActionForm>
+                                    <ActionForm action=remove>
+                                        <input type="hidden" name="id" value=remove_id />
+                                        <button type="submit" class="button-quiet" aria-label=remove_label>"Remove"</button>
+                                    </ActionForm>
+                                </div>
                             })}
                         </li>
-                    }).collect_view()}
+                    }}).collect_view()}
                 </ul>
                 {has_pending.then(|| view! { <h2>"Invited, not joined yet"</h2> })}
                 <FormAlert value=renew_value />

@@ -1,7 +1,8 @@
 //! Server-sent events: one stream per verification, for the person (by link token)
 //! and for the agent (by session, organization-scoped). Each event's id is its stored
 //! id; a client reconnecting with `Last-Event-ID` gets everything it missed from the
-//! database. The stream ends after a terminal event.
+//! database. The stream ends after a terminal event, and when the server stops: then it
+//! first sends a `retry:` hint, so the page reconnects (to the next process) by itself.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use std::time::Duration;
 
 use app::model::LiveEvent;
 use app::ssr::{AppState, user_of_session};
+use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
@@ -20,6 +22,13 @@ use tokio_stream::wrappers::ReceiverStream;
 use tower_sessions::Session;
 use traceless::verification::{Event, Verifier};
 use uuid::Uuid;
+
+use crate::shutdown::Shutdown;
+
+/// The soonest a page reconnects after a stop. Each verification adds its own share of
+/// [`RECONNECT_SPREAD`], so thousands of pages do not all knock on the new process at once.
+pub const RECONNECT_AFTER: Duration = Duration::from_millis(1000);
+const RECONNECT_SPREAD: Duration = Duration::from_millis(2000);
 
 #[derive(Debug, Deserialize)]
 pub struct Resume {
@@ -37,6 +46,7 @@ enum Audience {
 
 pub async fn recipient(
     State(state): State<AppState>,
+    Extension(shutdown): Extension<Shutdown>,
     Path(token): Path<String>,
     Query(resume): Query<Resume>,
     headers: HeaderMap,
@@ -47,6 +57,7 @@ pub async fn recipient(
             verification.id,
             last_event_id(&headers, &resume),
             Audience::Recipient,
+            shutdown,
         ),
         Err(_) => (StatusCode::NOT_FOUND, "unknown verification link").into_response(),
     }
@@ -54,6 +65,7 @@ pub async fn recipient(
 
 pub async fn agent(
     State(state): State<AppState>,
+    Extension(shutdown): Extension<Shutdown>,
     session: Session,
     Path(id): Path<String>,
     Query(resume): Query<Resume>,
@@ -72,6 +84,7 @@ pub async fn agent(
             verification.id,
             last_event_id(&headers, &resume),
             Audience::Agent,
+            shutdown,
         ),
         Err(_) => (StatusCode::NOT_FOUND, "no such verification").into_response(),
     }
@@ -92,6 +105,7 @@ fn stream(
     verification_id: Uuid,
     after: i64,
     audience: Audience,
+    shutdown: Shutdown,
 ) -> Response {
     let (sender, receiver) = mpsc::channel(32);
     // Subscribe before reading the database, so nothing falls between the two.
@@ -103,6 +117,7 @@ fn stream(
         audience,
         announcements,
         sender,
+        shutdown,
     ));
     Sse::new(stream_of(receiver))
         .keep_alive(
@@ -127,6 +142,7 @@ async fn relay(
     audience: Audience,
     mut announcements: broadcast::Receiver<traceless::verification::relay::Announcement>,
     sender: mpsc::Sender<SseEvent>,
+    shutdown: Shutdown,
 ) {
     loop {
         let events = match verifier.events_after(verification_id, last).await {
@@ -147,9 +163,17 @@ async fn relay(
         if finished {
             return;
         }
-        // Wait for news about this verification (or the page leaving).
+        // Wait for news about this verification (or the page leaving, or the server stopping).
         loop {
             tokio::select! {
+                biased;
+                () = shutdown.triggered() => {
+                    // Ending the stream lets graceful shutdown finish; the hint makes the page
+                    // reconnect with Last-Event-ID. A page too slow to take even this one is
+                    // simply cut off (it reconnects all the same, after its default delay).
+                    let _ = sender.try_send(reconnect_hint(verification_id));
+                    return;
+                }
                 () = sender.closed() => return,
                 received = announcements.recv() => match received {
                     Ok(a) if a.verification_id == verification_id && a.event_id > last => break,
@@ -161,6 +185,13 @@ async fn relay(
             }
         }
     }
+}
+
+/// An event with only a `retry:` field: browsers take the delay and dispatch nothing.
+fn reconnect_hint(verification_id: Uuid) -> SseEvent {
+    let spread = RECONNECT_SPREAD.as_millis() as u64;
+    let share = (verification_id.as_u128() % u128::from(spread)) as u64;
+    SseEvent::default().retry(RECONNECT_AFTER + Duration::from_millis(share))
 }
 
 fn to_sse(event: &Event, audience: Audience) -> SseEvent {

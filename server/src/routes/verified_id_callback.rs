@@ -7,8 +7,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use traceless::verification::CallbackError;
 
-/// Microsoft's callbacks stay under 10 MB without a receipt; ours carry a photo at most.
-pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+/// Microsoft's FAQ gives 10 MB as the callback size limit (without a receipt); a presentation
+/// carries the credential's photo and, with Face Check, more. Only this route takes that much.
+pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
 pub async fn callback(
     State(state): State<AppState>,

@@ -5,7 +5,9 @@ use app::model::MicrosoftCard;
 use microsoft_emulator::{DEV_CLIENT_ID, DEV_CLIENT_SECRET, EmulatorConfig, RunningEmulator, Seed};
 use reqwest::{Response, StatusCode};
 use serde::de::DeserializeOwned;
+use server::shutdown::Shutdown;
 use server::{Application, telemetry};
+use tokio::task::JoinHandle;
 use traceless::config::Settings;
 use traceless::db::Pool;
 
@@ -15,6 +17,12 @@ pub struct TestApp {
     pub pool: Pool,
     /// Microsoft, for this test alone.
     pub emulator: RunningEmulator,
+    /// Stops the server as SIGTERM would.
+    pub shutdown: Shutdown,
+    /// The serving server; finishes once it has stopped.
+    serving: JoinHandle<anyhow::Result<()>>,
+    /// What it was started with, on the address it got: a restart reuses both.
+    settings: Settings,
     _dir: tempfile::TempDir,
 }
 
@@ -27,7 +35,8 @@ pub async fn spawn_app() -> TestApp {
 /// Starts the server with extra environment-style settings.
 pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
-        telemetry::init("info,traceless=debug,server=debug,app=debug", false);
+        telemetry::init("info,traceless=debug,server=debug,app=debug", false)
+            .expect("a valid filter");
     }
     let dir = tempfile::tempdir().expect("temp dir");
     let database_url = format!("sqlite://{}", dir.path().join("test.db").display());
@@ -65,19 +74,28 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
         }
     })
     .expect("test settings are valid");
-    let application = Application::build(settings).await.expect("the app builds");
+    let mut settings = settings;
+    let application = Application::build(settings.clone())
+        .await
+        .expect("the app builds");
     let address = format!("http://{}", application.local_addr());
+    settings.bind_addr = application.local_addr();
+    settings.public_url = format!("{address}/").parse().expect("a URL");
     let pool = application.state().pool.clone();
     emulator.register_redirect_uri(
         DEV_CLIENT_ID,
         &format!("{address}{}", app::ssr::MICROSOFT_CALLBACK_PATH),
     );
-    tokio::spawn(application.run_until_stopped());
+    let shutdown = application.shutdown();
+    let serving = tokio::spawn(application.run_until_stopped());
     TestApp {
         address,
         client: new_client(),
         pool,
         emulator,
+        shutdown,
+        serving,
+        settings,
         _dir: dir,
     }
 }
@@ -91,6 +109,28 @@ pub fn new_client() -> reqwest::Client {
 }
 
 impl TestApp {
+    /// Stops the server as SIGTERM does and waits until it has; returns how long that took.
+    pub async fn stop(&mut self) -> std::time::Duration {
+        let began = std::time::Instant::now();
+        self.shutdown.trigger();
+        (&mut self.serving)
+            .await
+            .expect("the server task ends")
+            .expect("the server stops cleanly");
+        began.elapsed()
+    }
+
+    /// A deploy: stops the server, then starts a new one on the same address and database
+    /// (Microsoft, the emulator, stays up meanwhile).
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let application = Application::build(self.settings.clone())
+            .await
+            .expect("the app builds again");
+        self.shutdown = application.shutdown();
+        self.serving = tokio::spawn(application.run_until_stopped());
+    }
+
     /// Calls a server function the way our hydrated pages do (form-encoded POST).
     pub async fn call(&self, name: &str, form: &[(&str, &str)]) -> Response {
         self.call_as(&self.client, name, form).await

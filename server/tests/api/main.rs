@@ -2,14 +2,21 @@
 //! Integration tests: the real server on a random loopback port, a throw-away
 //! database per test, and a cookie-keeping HTTP client.
 
+mod access;
 mod accounts;
+mod administrators;
 mod bench;
+mod concurrency;
+mod config;
 mod connect;
 mod headers;
 mod helpers;
 mod microsoft_down;
 mod pages;
 mod rate_limits;
+mod restart;
 mod security;
 mod team;
 mod verification;
+mod verification_callbacks;
+mod verifier_modes;

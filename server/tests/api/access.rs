@@ -1,0 +1,290 @@
+//! Who may call what: every server function refuses a signed-out caller unless it is
+//! meant for one, every administrator's function refuses an agent, and a session id
+//! planted before sign-in is worthless after it.
+
+use std::collections::BTreeSet;
+
+use app::error::AppError;
+use app::model::{InviteLink, Role};
+use microsoft_emulator::CONTOSO_ADMIN_EMAIL;
+use reqwest::StatusCode;
+
+use crate::helpers::*;
+
+/// Callable without signing in: signing in itself, invite links, the person's page.
+const PUBLIC: &[&str] = &[
+    "whoami",
+    "sign_up",
+    "sign_in",
+    "sign_out",
+    "invite_details",
+    "accept_invite",
+    "open_verification_link",
+    "renew_request",
+];
+
+const ANY_TEAMMATE: &[&str] = &[
+    "microsoft_connection_card",
+    "send_verification",
+    "verifications",
+    "verification_overview",
+    "cancel_verification",
+    "get_verification_settings",
+];
+
+const ADMINS_ONLY: &[&str] = &[
+    "start_microsoft_connect",
+    "remove_microsoft_integration",
+    "choose_microsoft_connection",
+    "set_microsoft_email_claim",
+    "audit_log",
+    "team_members",
+    "invite_teammate",
+    "renew_invite",
+    "remove_teammate",
+    "change_teammate_role",
+    "update_verification_settings",
+];
+
+/// Every `#[server(endpoint = "…")]` in the app's source: a new server function fails
+/// this test until it is put in one of the lists above.
+fn declared_server_functions() -> BTreeSet<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../app/src/api");
+    let mut names = BTreeSet::new();
+    for entry in std::fs::read_dir(&dir).expect("app/src/api") {
+        let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for declaration in source.split("#[server(").skip(1) {
+            let name = declaration
+                .split_once("endpoint = \"")
+                .and_then(|(_, rest)| rest.split_once('"'))
+                .map(|(name, _)| name)
+                .expect("every server function names its endpoint");
+            names.insert(name.to_owned());
+        }
+    }
+    names
+}
+
+#[test]
+fn every_server_function_is_classified() {
+    let classified: BTreeSet<String> = [PUBLIC, ANY_TEAMMATE, ADMINS_ONLY]
+        .concat()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(declared_server_functions(), classified);
+}
+
+/// Plausible arguments for each function, naming real rows where it takes an id, so a
+/// refusal can only come from who is asking.
+fn arguments<'a>(name: &str, ids: &'a Ids) -> Vec<(&'static str, &'a str)> {
+    match name {
+        "send_verification" => vec![
+            ("email", "megan@contoso.com"),
+            ("ticket_reference", "HD-1"),
+            ("note", ""),
+        ],
+        "verification_overview" | "cancel_verification" => vec![("id", &ids.verification)],
+        "invite_teammate" => vec![
+            ("name", "Mallory"),
+            ("email", "mallory@contoso.com"),
+            ("role", "admin"),
+        ],
+        "renew_invite" => vec![("id", &ids.pending)],
+        "remove_teammate" => vec![("id", &ids.admin)],
+        "change_teammate_role" => vec![("id", &ids.agent), ("role", "admin")],
+        "update_verification_settings" => {
+            vec![("link_lifetime_hours", "1"), ("face_check_threshold", "50")]
+        }
+        "choose_microsoft_connection" => vec![("option", "authority VerifiedEmployee")],
+        "set_microsoft_email_claim" => vec![("email_claim", "mail")],
+        _ => vec![],
+    }
+}
+
+struct Ids {
+    admin: String,
+    agent: String,
+    pending: String,
+    verification: String,
+}
+
+/// What a refused call must leave untouched.
+async fn snapshot(app: &TestApp) -> Vec<String> {
+    let mut rows = Vec::new();
+    for (table, columns) in [
+        ("users", "id, role, password_hash"),
+        ("invites", "id, expires_at, accepted_at"),
+        ("verifications", "id, status"),
+        (
+            "organizations",
+            "id, verification_link_hours, face_check_threshold",
+        ),
+        ("microsoft_integrations", "organization_id, email_claim"),
+        ("microsoft_pending_connections", "organization_id"),
+        ("microsoft_connect_attempts", "id"),
+        ("audit_log", "id"),
+    ] {
+        // quote(): ids are stored as blobs.
+        let columns: Vec<String> = columns.split(", ").map(|c| format!("quote({c})")).collect();
+        let found: Vec<String> = sqlx::query_scalar(&format!(
+            "SELECT '{table}:' || concat_ws('|', {}) FROM {table} ORDER BY 1",
+            columns.join(", ")
+        ))
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+        rows.extend(found);
+    }
+    rows
+}
+
+#[tokio::test]
+async fn signed_out_callers_and_agents_are_refused_and_change_nothing() {
+    // Arrange: a connected organization with an agent, a pending invite and a verification.
+    let app = spawn_app().await;
+    app.admin("Contoso", "ada@contoso.com").await;
+    app.connect_microsoft(CONTOSO_ADMIN_EMAIL, "accept").await;
+    let link: InviteLink = ok_json(
+        app.invite("Grace Agent", "grace@contoso.com", "agent")
+            .await,
+    )
+    .await;
+    let agent = new_client();
+    let accepted = app
+        .call_as(
+            &agent,
+            "accept_invite",
+            &[("token", &token_of(&link.url)), ("password", PASSWORD)],
+        )
+        .await;
+    assert!(accepted.status().is_success());
+    assert_eq!(
+        ok_json::<Option<app::model::Me>>(app.call_as(&agent, "whoami", &[]).await)
+            .await
+            .unwrap()
+            .role,
+        Role::Agent
+    );
+    app.invite("Pat Pending", "pat@contoso.com", "agent").await;
+    let started: app::model::StartedVerification = ok_json(
+        app.call(
+            "send_verification",
+            &[
+                ("email", "megan@contoso.com"),
+                ("ticket_reference", ""),
+                ("note", ""),
+            ],
+        )
+        .await,
+    )
+    .await;
+    let id_of = |email: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, uuid::Uuid>("SELECT id FROM users WHERE email = ?")
+                .bind(email)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+                .to_string()
+        }
+    };
+    let ids = Ids {
+        admin: id_of("ada@contoso.com").await,
+        agent: id_of("grace@contoso.com").await,
+        pending: id_of("pat@contoso.com").await,
+        verification: started.id,
+    };
+    let before = snapshot(&app).await;
+
+    // Act and assert, one function at a time.
+    let signed_out = new_client();
+    for name in ANY_TEAMMATE.iter().chain(ADMINS_ONLY) {
+        let response = app.call_as(&signed_out, name, &arguments(name, &ids)).await;
+        assert_eq!(
+            app_error(response, StatusCode::UNAUTHORIZED).await,
+            AppError::Unauthenticated,
+            "{name}, signed out"
+        );
+    }
+    for name in ADMINS_ONLY {
+        let response = app.call_as(&agent, name, &arguments(name, &ids)).await;
+        let error = app_error(response, StatusCode::FORBIDDEN).await;
+        assert!(
+            matches!(error, AppError::Forbidden(_)),
+            "{name}, as an agent: {error:?}"
+        );
+    }
+    assert_eq!(snapshot(&app).await, before);
+
+    // The same calls work for whom they are meant (the refusals were about the caller).
+    assert!(
+        app.call_as(&agent, "verifications", &[])
+            .await
+            .status()
+            .is_success()
+    );
+    assert!(app.call("team_members", &[]).await.status().is_success());
+}
+
+#[tokio::test]
+async fn a_session_id_planted_before_sign_in_is_worthless_after_it() {
+    let app = spawn_app().await;
+    app.admin("Contoso", "ada@contoso.com").await;
+    // Mallory holds a live session of her own and plants its id in Ada's browser.
+    let mallory = new_client();
+    let signed_up = app
+        .call_as(
+            &mallory,
+            "sign_up",
+            &[
+                ("organization", "Evil"),
+                ("name", "Mallory"),
+                ("email", "mallory@evil.example"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    let planted = session_id(&signed_up).expect("Mallory's session cookie");
+
+    // Ada signs in on the browser carrying Mallory's session id.
+    let signed_in = reqwest::Client::new()
+        .post(format!("{}/api/sign_in", app.address))
+        .header("Accept", "application/json")
+        .header("Cookie", format!("traceless_session={planted}"))
+        .form(&[("email", "ada@contoso.com"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert!(signed_in.status().is_success(), "{}", signed_in.status());
+
+    // Ada's browser got a new id, and the planted one does not lead to Ada.
+    let issued = session_id(&signed_in).expect("a new session cookie at sign-in");
+    assert_ne!(issued, planted, "the session id changes at sign-in");
+    let me: Option<app::model::Me> = ok_json(
+        reqwest::Client::new()
+            .post(format!("{}/api/whoami", app.address))
+            .header("Accept", "application/json")
+            .header("Cookie", format!("traceless_session={planted}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        me.as_ref().is_none_or(|me| me.email != "ada@contoso.com"),
+        "the planted session id is signed in as Ada: {me:?}"
+    );
+}
+
+fn session_id(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("traceless_session="))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned)
+}

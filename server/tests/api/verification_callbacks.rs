@@ -1,0 +1,478 @@
+//! Callbacks as Microsoft really sends them, posted straight to our callback route: the
+//! tests build the bodies themselves (documented shapes, plain date strings, extra fields,
+//! undocumented error codes, large bodies) instead of relying on the emulator's wallet.
+
+use app::model::{StartedVerification, VerificationDetail};
+use microsoft_emulator::{CONTOSO_ADMIN_EMAIL, CONTOSO_DID, CONTOSO_EMPLOYEE_EMAIL};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use traceless::accounts::OrganizationId;
+use traceless::secret::SecretHash;
+
+use crate::helpers::*;
+
+const MEGAN: &str = CONTOSO_EMPLOYEE_EMAIL;
+/// The `api-key` the tests give the newest presentation request (Microsoft echoes the one we
+/// sent; ours is random and stored hashed, so the test replaces the hash).
+const API_KEY: &str = "test-callback-api-key";
+const MIB: usize = 1024 * 1024;
+
+/// A connected organization with one verification whose link was opened (a live request).
+struct Opened {
+    app: TestApp,
+    id: String,
+    link: String,
+}
+
+async fn opened() -> Opened {
+    let app = spawn_app().await;
+    app.admin("Contoso Help Desk", "ada@contoso.com").await;
+    app.connect_microsoft(CONTOSO_ADMIN_EMAIL, "accept").await;
+    let started: StartedVerification = ok_json(
+        app.call(
+            "send_verification",
+            &[("email", MEGAN), ("ticket_reference", ""), ("note", "")],
+        )
+        .await,
+    )
+    .await;
+    let opened = Opened {
+        app,
+        id: started.id,
+        link: started.link,
+    };
+    opened.open().await;
+    opened
+}
+
+impl Opened {
+    /// Opens the link as the person; `renew` asks for a fresh request.
+    async fn open(&self) {
+        let name = if self.detail().await.status == "created" {
+            "open_verification_link"
+        } else {
+            "renew_request"
+        };
+        let response = self
+            .app
+            .call_as(&new_client(), name, &[("token", &token_of(&self.link))])
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "{name}");
+    }
+
+    async fn detail(&self) -> VerificationDetail {
+        ok_json(
+            self.app
+                .call("verification_overview", &[("id", &self.id)])
+                .await,
+        )
+        .await
+    }
+
+    async fn kinds(&self) -> Vec<String> {
+        self.detail()
+            .await
+            .events
+            .into_iter()
+            .map(|e| e.kind)
+            .collect()
+    }
+
+    /// The newest request's `state` and Microsoft `requestId`, its api-key set to `API_KEY`.
+    async fn request(&self) -> (String, String) {
+        let (state, microsoft_id): (uuid::Uuid, String) = sqlx::query_as(
+            "SELECT id, microsoft_request_id FROM presentation_requests
+             WHERE verification_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1",
+        )
+        .bind(uuid::Uuid::parse_str(&self.id).unwrap())
+        .fetch_one(&self.app.pool)
+        .await
+        .unwrap();
+        sqlx::query("UPDATE presentation_requests SET api_key_hash = ? WHERE id = ?")
+            .bind(SecretHash::of(API_KEY).as_str())
+            .bind(state)
+            .execute(&self.app.pool)
+            .await
+            .unwrap();
+        (state.to_string(), microsoft_id)
+    }
+
+    async fn post(&self, body: Vec<u8>) -> StatusCode {
+        self.app
+            .client
+            .post(format!(
+                "{}{}",
+                self.app.address,
+                app::ssr::VERIFIED_ID_CALLBACK_PATH
+            ))
+            .header("api-key", API_KEY)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("the callback is answered")
+            .status()
+    }
+
+    /// Posts `body` for the newest request, with its `requestId` and `state` filled in.
+    async fn callback(&self, mut body: Value) -> StatusCode {
+        let (state, microsoft_id) = self.request().await;
+        body["requestId"] = microsoft_id.into();
+        body["state"] = state.into();
+        self.post(body.to_string().into_bytes()).await
+    }
+}
+
+/// `presentation_verified` in the documented shape (reference §6), for `claims`.
+fn presented(claims: Value) -> Value {
+    json!({
+        "requestStatus": "presentation_verified",
+        "subject": "did:web:holder.example",
+        "verifiedCredentialsData": [{
+            "issuer": CONTOSO_DID,
+            "type": ["VerifiableCredential", "VerifiedEmployee"],
+            "claims": claims,
+            "credentialState": {"revocationStatus": "VALID"},
+            "domainValidation": {"url": "https://verifiedid.contoso.com/"},
+            "issuanceDate": "2024-05-01T10:00:00Z",
+            "expirationDate": "2030-11-01T10:00:00Z"
+        }]
+    })
+}
+
+fn megan() -> Value {
+    json!({"displayName": "Megan Bowen", "givenName": "Megan", "surname": "Bowen", "mail": MEGAN})
+}
+
+fn error(code: &str, message: &str) -> Value {
+    json!({"requestStatus": "presentation_error", "error": {"code": code, "message": message}})
+}
+
+#[tokio::test]
+async fn a_callback_with_plain_date_strings_and_extra_fields_is_accepted() {
+    let v = opened().await;
+    let mut body = presented(json!({
+        "displayName": "Megan Bowen", "mail": MEGAN, "employeeNumber": 4711, "isManager": false,
+        "nested": {"unexpected": true}
+    }));
+    let credential = &mut body["verifiedCredentialsData"][0];
+    credential["issuanceDate"] = "2024-05-01T12:00:00.1234567+02:00".into();
+    credential["expirationDate"] = "2030-11-01".into();
+    credential["somethingNew"] = json!({"x": [1, 2]});
+    credential
+        .as_object_mut()
+        .unwrap()
+        .remove("domainValidation");
+    body["aNewTopLevelField"] = "x".into();
+    body["receipt"] = json!({"vp_token": ["eyJ.a", "eyJ.b"], "id_token": "eyJ.c", "extra": 1});
+
+    assert_eq!(
+        v.callback(json!({"requestStatus": "request_retrieved", "extra": {"a": 1}}))
+            .await,
+        StatusCode::OK
+    );
+    assert_eq!(v.callback(body).await, StatusCode::OK);
+
+    let detail = v.detail().await;
+    assert_eq!(detail.status, "verified", "{:?}", detail.events);
+    assert_eq!(detail.evidence.unwrap().email.as_deref(), Some(MEGAN));
+}
+
+#[tokio::test]
+async fn a_credential_without_mail_fails_as_carrying_no_email() {
+    let v = opened().await;
+
+    let status = v
+        .callback(presented(json!({"displayName": "Megan Bowen"})))
+        .await;
+
+    assert_eq!(status, StatusCode::OK);
+    let detail = v.detail().await;
+    assert_eq!(detail.status, "failed");
+    assert_eq!(v.kinds().await.last().unwrap(), "failed.no_email");
+    let failure = detail.failure.unwrap();
+    assert!(failure.contains("carries no email address"), "{failure}");
+    assert!(failure.contains("reissue the credential"), "{failure}");
+    assert!(!failure.contains("different email"), "{failure}");
+    assert!(!detail.mismatch, "no email is not someone else's identity");
+    let evidence = detail.evidence.unwrap();
+    assert_eq!(evidence.email, None);
+    assert!(
+        evidence
+            .checks
+            .iter()
+            .any(|c| !c.passed && c.detail == "The credential has no mail claim"),
+        "{:?}",
+        evidence.checks
+    );
+}
+
+#[tokio::test]
+async fn the_email_claim_is_part_of_the_integration_and_mail_is_the_default() {
+    let v = opened().await;
+    let organization: uuid::Uuid =
+        sqlx::query_scalar("SELECT organization_id FROM microsoft_integrations")
+            .fetch_one(&v.app.pool)
+            .await
+            .unwrap();
+    let integration =
+        traceless::integrations::integration(&v.app.pool, OrganizationId(organization))
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(integration.email_claim, "mail");
+
+    // A custom credential type whose email claim is `email` (as the connect flow would store
+    // it); the request for the page was already made, so the emulator never sees the type.
+    sqlx::query(
+        "UPDATE microsoft_integrations SET credential_type = 'ContosoBadge', email_claim = 'email'",
+    )
+    .execute(&v.app.pool)
+    .await
+    .unwrap();
+    let integration =
+        traceless::integrations::integration(&v.app.pool, OrganizationId(organization))
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(integration.email_claim, "email");
+    let mut body = presented(json!({"displayName": "Megan Bowen", "email": MEGAN}));
+    body["verifiedCredentialsData"][0]["type"] = json!(["VerifiableCredential", "ContosoBadge"]);
+
+    assert_eq!(v.callback(body).await, StatusCode::OK);
+
+    let detail = v.detail().await;
+    assert_eq!(detail.status, "verified", "{:?}", detail.events);
+    let evidence = detail.evidence.unwrap();
+    assert_eq!(evidence.email.as_deref(), Some(MEGAN));
+    assert!(evidence.checks.iter().all(|c| c.passed));
+}
+
+#[tokio::test]
+async fn a_credential_with_only_mail_fails_when_the_integration_reads_email() {
+    let v = opened().await;
+    sqlx::query("UPDATE microsoft_integrations SET email_claim = 'email'")
+        .execute(&v.app.pool)
+        .await
+        .unwrap();
+
+    assert_eq!(v.callback(presented(megan())).await, StatusCode::OK);
+
+    assert_eq!(v.kinds().await.last().unwrap(), "failed.no_email");
+}
+
+#[tokio::test]
+async fn an_undocumented_error_code_is_kept_shown_and_retryable() {
+    let v = opened().await;
+
+    let status = v
+        .callback(error(
+            "walletBusy",
+            "The wallet could not finish.\nTry again.",
+        ))
+        .await;
+
+    assert_eq!(status, StatusCode::OK);
+    let detail = v.detail().await;
+    assert_eq!(detail.status, "opened", "the person may try again");
+    assert_eq!(detail.tries_used, 1);
+    assert!(!detail.mismatch);
+    let last = detail.events.last().unwrap();
+    assert_eq!(last.kind, "attempt_failed.authenticator_error");
+    assert!(
+        last.message
+            .contains("Microsoft reported: walletBusy: The wallet could not finish. Try again."),
+        "{}",
+        last.message
+    );
+
+    // A fresh request, and the person gets through.
+    v.open().await;
+    assert_eq!(v.callback(presented(megan())).await, StatusCode::OK);
+    assert_eq!(v.detail().await.status, "verified");
+}
+
+#[tokio::test]
+async fn codes_we_once_guessed_are_just_undocumented_codes() {
+    let v = opened().await;
+    for code in ["userCanceled", "credentialRevoked"] {
+        assert_eq!(v.callback(error(code, "")).await, StatusCode::OK);
+        assert_eq!(
+            v.kinds().await.last().unwrap(),
+            "attempt_failed.authenticator_error",
+            "{code}"
+        );
+        v.open().await;
+    }
+    // The third failed try ends it, still as a Microsoft error, with the code shown.
+    assert_eq!(
+        v.callback(error("issuerNotAccepted", "Issuer not accepted"))
+            .await,
+        StatusCode::OK
+    );
+    let detail = v.detail().await;
+    assert_eq!(detail.status, "failed");
+    assert!(!detail.mismatch);
+    let last = detail.events.last().unwrap();
+    assert_eq!(last.kind, "failed.authenticator_error");
+    assert!(
+        last.message
+            .contains("Microsoft reported: issuerNotAccepted: Issuer not accepted."),
+        "{}",
+        last.message
+    );
+}
+
+#[tokio::test]
+async fn a_verdict_without_a_credential_or_an_error_without_its_code_is_a_retryable_try() {
+    let v = opened().await;
+
+    let bare_error = json!({"requestStatus": "presentation_error"});
+    assert_eq!(v.callback(bare_error).await, StatusCode::OK);
+    let detail = v.detail().await;
+    assert_eq!(detail.status, "opened");
+    assert!(
+        detail
+            .events
+            .last()
+            .unwrap()
+            .message
+            .contains("Microsoft reported: (no code)."),
+        "{:?}",
+        detail.events.last()
+    );
+
+    v.open().await;
+    let empty = json!({"requestStatus": "presentation_verified", "verifiedCredentialsData": []});
+    assert_eq!(v.callback(empty).await, StatusCode::OK);
+    let detail = v.detail().await;
+    assert_eq!(detail.status, "opened");
+    assert_eq!(detail.tries_used, 2);
+    assert_eq!(
+        v.kinds().await.last().unwrap(),
+        "attempt_failed.authenticator_error"
+    );
+}
+
+#[tokio::test]
+async fn face_check_below_the_threshold_is_the_documented_code() {
+    let v = opened().await;
+
+    let status = v
+        .callback(error(
+            "claimValidationError",
+            "Match confidence score failing to meet the threshold.",
+        ))
+        .await;
+
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        v.kinds().await.last().unwrap(),
+        "attempt_failed.face_check_below_threshold"
+    );
+}
+
+#[tokio::test]
+async fn a_revoked_credential_fails_as_revoked() {
+    let v = opened().await;
+    let mut body = presented(megan());
+    body["verifiedCredentialsData"][0]["credentialState"] = json!({"revocationStatus": "REVOKED"});
+
+    assert_eq!(v.callback(body).await, StatusCode::OK);
+
+    let detail = v.detail().await;
+    assert_eq!(detail.status, "failed");
+    assert!(detail.mismatch);
+    assert_eq!(v.kinds().await.last().unwrap(), "failed.revoked");
+    assert!(
+        detail
+            .evidence
+            .unwrap()
+            .checks
+            .iter()
+            .any(|c| !c.passed && c.detail == "Revocation status REVOKED")
+    );
+}
+
+#[tokio::test]
+async fn a_credential_without_a_revocation_status_is_not_revoked() {
+    let v = opened().await;
+    let mut body = presented(megan());
+    body["verifiedCredentialsData"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("credentialState");
+
+    assert_eq!(v.callback(body).await, StatusCode::OK);
+
+    assert_eq!(v.detail().await.status, "verified");
+}
+
+#[tokio::test]
+async fn an_issuer_we_do_not_recognise_is_a_failure_not_a_refusal() {
+    let v = opened().await;
+    let mut body = presented(megan());
+    body["verifiedCredentialsData"][0]["issuer"] = "not even a DID".into();
+
+    assert_eq!(v.callback(body).await, StatusCode::OK);
+
+    assert_eq!(
+        v.kinds().await.last().unwrap(),
+        "failed.issuer_not_connected_tenant"
+    );
+}
+
+#[tokio::test]
+async fn a_5_mib_callback_is_accepted_and_an_11_mib_one_is_refused() {
+    let v = opened().await;
+    let before = v.kinds().await;
+    let with_photo = |bytes: usize| {
+        let mut claims = megan();
+        claims["photo"] = "A".repeat(bytes).into();
+        presented(claims)
+    };
+
+    assert_eq!(
+        v.callback(with_photo(11 * MIB)).await,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    assert_eq!(
+        v.kinds().await,
+        before,
+        "a refused callback changes nothing"
+    );
+    assert_eq!(v.detail().await.status, "requested");
+
+    assert_eq!(v.callback(with_photo(5 * MIB)).await, StatusCode::OK);
+    assert_eq!(v.detail().await.status, "verified");
+}
+
+#[tokio::test]
+async fn a_callback_missing_state_or_request_id_is_refused_and_changes_nothing() {
+    let v = opened().await;
+    let (state, microsoft_id) = v.request().await;
+    let before = v.kinds().await;
+    let full = presented(megan());
+
+    for missing in ["state", "requestId", "requestStatus"] {
+        let mut body = full.clone();
+        body["state"] = state.clone().into();
+        body["requestId"] = microsoft_id.clone().into();
+        body.as_object_mut().unwrap().remove(missing);
+        assert_eq!(
+            v.post(body.to_string().into_bytes()).await,
+            StatusCode::BAD_REQUEST,
+            "{missing}"
+        );
+    }
+    // Microsoft's samples answer an unknown requestStatus with 400 too.
+    let unknown =
+        json!({"requestId": microsoft_id, "state": state, "requestStatus": "issuance_successful"});
+    assert_eq!(
+        v.post(unknown.to_string().into_bytes()).await,
+        StatusCode::BAD_REQUEST
+    );
+
+    assert_eq!(v.kinds().await, before);
+    assert_eq!(v.detail().await.status, "requested");
+}
