@@ -431,6 +431,39 @@ fn integration_of(
     }
 }
 
+/// Why a tenant cannot be linked to `user`'s organization.
+enum NotFree {
+    LinkedElsewhere(String),
+    Database(sqlx::Error),
+}
+
+impl NotFree {
+    fn into_failure(self, internal: impl Fn(sqlx::Error) -> ConnectFailure) -> ConnectFailure {
+        match self {
+            NotFree::LinkedElsewhere(tenant_name) => {
+                ConnectFailure::TenantLinkedElsewhere { tenant_name }
+            }
+            NotFree::Database(e) => internal(e),
+        }
+    }
+}
+
+/// A tenant belongs to one organization at a time: refuses one linked to another.
+async fn ensure_tenant_free(
+    tx: &mut sqlx::SqliteConnection,
+    user: &User,
+    tenant_id: &str,
+    tenant_name: &str,
+) -> Result<(), NotFree> {
+    match store::organization_of_tenant(tx, tenant_id).await {
+        Ok(Some(owner)) if owner != user.organization_id => {
+            Err(NotFree::LinkedElsewhere(tenant_name.to_owned()))
+        }
+        Ok(_) => Ok(()),
+        Err(e) => Err(NotFree::Database(e)),
+    }
+}
+
 async fn store_pending(
     pool: &Pool,
     user: &User,
@@ -441,15 +474,9 @@ async fn store_pending(
         ConnectFailure::Internal
     };
     let mut tx = db::begin_write(pool).await.map_err(internal)?;
-    if let Some(owner) = store::organization_of_tenant(&mut tx, &pending.tenant_id)
+    ensure_tenant_free(&mut tx, user, &pending.tenant_id, &pending.tenant_name)
         .await
-        .map_err(internal)?
-        && owner != user.organization_id
-    {
-        return Err(ConnectFailure::TenantLinkedElsewhere {
-            tenant_name: pending.tenant_name.clone(),
-        });
-    }
+        .map_err(|e| e.into_failure(internal))?;
     store::put_pending(&mut tx, user.organization_id, user.id, pending)
         .await
         .map_err(internal)?;
@@ -529,15 +556,14 @@ async fn store_integration(
         ConnectFailure::Internal
     };
     let mut tx = db::begin_write(pool).await.map_err(internal)?;
-    if let Some(owner) = store::organization_of_tenant(&mut tx, &integration.tenant_id)
-        .await
-        .map_err(internal)?
-        && owner != user.organization_id
-    {
-        return Err(ConnectFailure::TenantLinkedElsewhere {
-            tenant_name: integration.tenant_name.clone(),
-        });
-    }
+    ensure_tenant_free(
+        &mut tx,
+        user,
+        &integration.tenant_id,
+        &integration.tenant_name,
+    )
+    .await
+    .map_err(|e| e.into_failure(internal))?;
     store::upsert_integration(&mut tx, user.organization_id, integration, user.id)
         .await
         .map_err(internal)?;

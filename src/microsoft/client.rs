@@ -548,21 +548,27 @@ fn map_oauth_error(
     }
 }
 
+/// A client for unit tests: nothing listens at its base URLs.
+#[cfg(test)]
+pub(crate) fn test_client() -> MicrosoftClient {
+    MicrosoftClient::new(
+        MicrosoftEndpoints::new(
+            "http://127.0.0.1:9/login",
+            "http://127.0.0.1:9/graph",
+            "http://127.0.0.1:9/verifiedid",
+        )
+        .unwrap(),
+        ClientCredentials::new("5f0c7a3e-9d1b-4c2a-8e6f-2b7d9a1c4e80", "secret"),
+    )
+    .unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn client() -> MicrosoftClient {
-        MicrosoftClient::new(
-            MicrosoftEndpoints::new(
-                "http://127.0.0.1:9/login",
-                "http://127.0.0.1:9/graph",
-                "http://127.0.0.1:9/verifiedid",
-            )
-            .unwrap(),
-            ClientCredentials::new("5f0c7a3e-9d1b-4c2a-8e6f-2b7d9a1c4e80", "secret"),
-        )
-        .unwrap()
+        test_client()
     }
 
     #[test]

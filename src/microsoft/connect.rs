@@ -125,19 +125,10 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
-    use crate::microsoft::{ClientCredentials, MicrosoftEndpoints, TenantId};
+    use crate::microsoft::TenantId;
 
     fn client() -> MicrosoftClient {
-        MicrosoftClient::new(
-            MicrosoftEndpoints::new(
-                "http://127.0.0.1:9/login",
-                "http://127.0.0.1:9/graph",
-                "http://127.0.0.1:9/verifiedid",
-            )
-            .unwrap(),
-            ClientCredentials::new("5f0c7a3e-9d1b-4c2a-8e6f-2b7d9a1c4e80", "secret"),
-        )
-        .unwrap()
+        crate::microsoft::client::test_client()
     }
 
     #[test]

@@ -21,22 +21,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
 
 /// An admin with Microsoft connected and one verification sent; returns its link.
 async fn app_with_a_link() -> (TestApp, String) {
-    let app = spawn_app().await;
-    app.admin("Contoso Help Desk", "ada@contoso.com").await;
-    app.connect_microsoft(CONTOSO_ADMIN_EMAIL, "accept").await;
-    let started: StartedVerification = ok_json(
-        app.call(
-            "send_verification",
-            &[
-                ("email", CONTOSO_EMPLOYEE_EMAIL),
-                ("ticket_reference", ""),
-                ("note", ""),
-            ],
-        )
-        .await,
-    )
-    .await;
-    (app, started.link)
+    contoso_with_a_link(&[]).await
 }
 
 /// Asserts the policy lets only our own and nonce-signed scripts run, and that the

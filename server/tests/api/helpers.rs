@@ -28,6 +28,27 @@ pub struct TestApp {
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// An admin of "Contoso Help Desk" with Contoso connected, and a verification sent to
+/// Megan; returns the app and the link.
+pub async fn contoso_with_a_link(extra: &[(&str, &str)]) -> (TestApp, String) {
+    let (app, started) = contoso_with_a_verification(extra).await;
+    (app, started.link)
+}
+
+/// `contoso_with_a_link`, keeping the whole started verification.
+pub async fn contoso_with_a_verification(
+    extra: &[(&str, &str)],
+) -> (TestApp, app::model::StartedVerification) {
+    let app = spawn_app_with(extra).await;
+    app.admin("Contoso Help Desk", "ada@contoso.com").await;
+    app.connect_microsoft(microsoft_emulator::CONTOSO_ADMIN_EMAIL, "accept")
+        .await;
+    let started = app
+        .send_verification_to(microsoft_emulator::CONTOSO_EMPLOYEE_EMAIL)
+        .await;
+    (app, started)
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
 }
@@ -339,6 +360,18 @@ impl TestApp {
         assert!(landed.starts_with(&self.emulator.login_url()), "{landed}");
         self.at_microsoft_in(&microsoft, &landed, mail, "accept")
             .await
+    }
+
+    /// Sends a verification to `email` (no ticket, no note) as the signed-in agent.
+    pub async fn send_verification_to(&self, email: &str) -> app::model::StartedVerification {
+        ok_json(
+            self.call(
+                "send_verification",
+                &[("email", email), ("ticket_reference", ""), ("note", "")],
+            )
+            .await,
+        )
+        .await
     }
 
     pub async fn card_as(&self, client: &reqwest::Client) -> MicrosoftCard {

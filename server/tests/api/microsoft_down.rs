@@ -2,31 +2,14 @@
 //! and tried again, a short one is ridden out by retries, a refusal is not called an outage.
 
 use app::error::AppError;
-use app::model::{RecipientPage, StartedVerification};
-use microsoft_emulator::{
-    CONTOSO_ADMIN_EMAIL, CONTOSO_EMPLOYEE_EMAIL, CONTOSO_TENANT_ID, DEV_CLIENT_ID, FaultSpec,
-};
+use app::model::RecipientPage;
+use microsoft_emulator::{CONTOSO_TENANT_ID, DEV_CLIENT_ID, FaultSpec};
 use reqwest::StatusCode;
 
 use crate::helpers::*;
 
 async fn sent() -> (TestApp, String) {
-    let app = spawn_app().await;
-    app.admin("Contoso Help Desk", "ada@contoso.com").await;
-    app.connect_microsoft(CONTOSO_ADMIN_EMAIL, "accept").await;
-    let started: StartedVerification = ok_json(
-        app.call(
-            "send_verification",
-            &[
-                ("email", CONTOSO_EMPLOYEE_EMAIL),
-                ("ticket_reference", ""),
-                ("note", ""),
-            ],
-        )
-        .await,
-    )
-    .await;
-    (app, started.link)
+    contoso_with_a_link(&[]).await
 }
 
 async fn open(app: &TestApp, link: &str) -> reqwest::Response {

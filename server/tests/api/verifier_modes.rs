@@ -4,39 +4,28 @@
 
 use app::model::{RecipientPage, StartedVerification, VerificationDetail};
 use microsoft_emulator::{
-    CONTOSO_ADMIN_EMAIL, CONTOSO_DID, CONTOSO_EMPLOYEE_EMAIL, CONTOSO_TENANT_ID,
-    FABRIKAM_EMPLOYEE_EMAIL, PROVIDER_DID, PROVIDER_TENANT_ID, PresentOptions, Variant,
-    WalletError,
+    CONTOSO_DID, CONTOSO_EMPLOYEE_EMAIL, CONTOSO_TENANT_ID, FABRIKAM_EMPLOYEE_EMAIL, PROVIDER_DID,
+    PROVIDER_TENANT_ID, PresentOptions, Variant, WalletError,
 };
 
 use crate::helpers::*;
 
-async fn verify_megan(app: &TestApp) -> (StartedVerification, String) {
-    app.admin("Contoso Help Desk", "ada@contoso.com").await;
-    app.connect_microsoft(CONTOSO_ADMIN_EMAIL, "accept").await;
-    let started: StartedVerification = ok_json(
-        app.call(
-            "send_verification",
-            &[
-                ("email", CONTOSO_EMPLOYEE_EMAIL),
-                ("ticket_reference", ""),
-                ("note", ""),
-            ],
-        )
-        .await,
-    )
-    .await;
+/// Contoso connected, a verification sent to Megan and its link opened: the app, the
+/// verification and the request's `openid-vc://` URL.
+async fn verify_megan(extra: &[(&str, &str)]) -> (TestApp, StartedVerification, String) {
+    let (app, started) = contoso_with_a_verification(extra).await;
+    let link = started.link.clone();
     let page: RecipientPage = ok_json(
         app.call_as(
             &new_client(),
             "open_verification_link",
-            &[("token", &token_of(&started.link))],
+            &[("token", &token_of(&link))],
         )
         .await,
     )
     .await;
     let url = page.request.expect("a QR code").url;
-    (started, url)
+    (app, started, url)
 }
 
 async fn request_seen_by_microsoft(app: &TestApp, url: &str) -> serde_json::Value {
@@ -60,8 +49,7 @@ async fn status(app: &TestApp, id: &str) -> String {
 
 #[tokio::test]
 async fn by_default_the_customers_tenant_and_authority_verify() {
-    let app = spawn_app().await;
-    let (started, url) = verify_megan(&app).await;
+    let (app, started, url) = verify_megan(&[]).await;
 
     let request = request_seen_by_microsoft(&app, &url).await;
     assert_eq!(request["authority"], CONTOSO_DID);
@@ -76,13 +64,12 @@ async fn by_default_the_customers_tenant_and_authority_verify() {
 
 #[tokio::test]
 async fn as_a_service_provider_our_authority_verifies_the_customers_credential() {
-    let app = spawn_app_with(&[
+    let (app, started, url) = verify_megan(&[
         ("TRACELESS_MS_VERIFIER", "provider"),
         ("TRACELESS_MS_PROVIDER_TENANT_ID", PROVIDER_TENANT_ID),
         ("TRACELESS_MS_PROVIDER_AUTHORITY_DID", PROVIDER_DID),
     ])
     .await;
-    let (started, url) = verify_megan(&app).await;
 
     let request = request_seen_by_microsoft(&app, &url).await;
     assert_eq!(request["authority"], PROVIDER_DID);
