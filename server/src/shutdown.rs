@@ -33,21 +33,26 @@ impl Shutdown {
     }
 }
 
-/// Resolves on SIGTERM (what service managers and container runtimes send) or Ctrl-C.
-pub async fn os_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+/// Resolves on SIGTERM (what service managers and container runtimes send) or Ctrl-C
+/// (SIGINT). The handlers are installed when this is called, not when the future is first
+/// polled: a SIGTERM that arrives right after "listening" must stop us cleanly, not kill us
+/// with the default action.
+pub fn os_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{SignalKind, signal};
+    let terminate = signal(SignalKind::terminate());
+    let interrupt = signal(SignalKind::interrupt());
+    async move {
+        let wait = |s: std::io::Result<tokio::signal::unix::Signal>| async move {
+            match s {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        tokio::select! {
+            () = wait(interrupt) => tracing::info!("Ctrl-C: stopping"),
+            () = wait(terminate) => tracing::info!("SIGTERM: stopping"),
         }
-    };
-    tokio::select! {
-        () = ctrl_c => tracing::info!("Ctrl-C: stopping"),
-        () = terminate => tracing::info!("SIGTERM: stopping"),
     }
 }

@@ -134,9 +134,10 @@ impl Application {
     /// within [`shutdown::GRACE`] whatever is still open.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let stop = self.shutdown.clone();
+        let os_signal = shutdown::os_signal();
         self.run_until(async move {
             tokio::select! {
-                () = shutdown::os_signal() => stop.trigger(),
+                () = os_signal => stop.trigger(),
                 () = stop.triggered() => {}
             }
         })
