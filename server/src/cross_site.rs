@@ -4,9 +4,8 @@
 
 use app::error::AppError;
 use app::ssr::AppState;
-use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -24,13 +23,7 @@ pub async fn refuse_cross_site(
             path = request.uri().path(),
             "refused a cross-site server function call"
         );
-        let body = serde_json::to_string(&AppError::CrossSite).unwrap_or_default();
-        return (
-            StatusCode::FORBIDDEN,
-            [(header::CONTENT_TYPE, "application/json")],
-            Body::from(body),
-        )
-            .into_response();
+        return AppError::CrossSite.into_response();
     }
     next.run(request).await
 }

@@ -8,11 +8,13 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
+use app::api::verifications::EXPIRED_LINK;
+use app::error::AppError;
 use app::model::LiveEvent;
 use app::ssr::{AppState, user_of_session};
 use axum::Extension;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
@@ -59,7 +61,7 @@ pub async fn recipient(
             Audience::Recipient,
             shutdown,
         ),
-        Err(_) => (StatusCode::NOT_FOUND, "unknown verification link").into_response(),
+        Err(_) => AppError::NotFound(EXPIRED_LINK.into()).into_response(),
     }
 }
 
@@ -72,10 +74,10 @@ pub async fn agent(
     headers: HeaderMap,
 ) -> Response {
     let Some(user) = user_of_session(&state.pool, &session).await else {
-        return (StatusCode::UNAUTHORIZED, "sign in first").into_response();
+        return AppError::Unauthenticated.into_response();
     };
     let Ok(id) = id.parse::<Uuid>() else {
-        return (StatusCode::NOT_FOUND, "no such verification").into_response();
+        return not_found().into_response();
     };
     // Organization-scoped: another organization's verification is simply not found.
     match state.verifier.get(&user, id).await {
@@ -86,8 +88,12 @@ pub async fn agent(
             Audience::Agent,
             shutdown,
         ),
-        Err(_) => (StatusCode::NOT_FOUND, "no such verification").into_response(),
+        Err(_) => not_found().into_response(),
     }
+}
+
+fn not_found() -> AppError {
+    AppError::NotFound("That verification was not found in your organization.".into())
 }
 
 fn last_event_id(headers: &HeaderMap, resume: &Resume) -> i64 {

@@ -48,3 +48,34 @@ async fn a_same_origin_request_is_accepted() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }
+
+/// Plain routes refuse with the same error shape and statuses as server functions.
+#[tokio::test]
+async fn event_streams_refuse_strangers_with_the_one_error_shape() {
+    let app = spawn_app().await;
+    let stranger = new_client();
+
+    let response = stranger
+        .get(format!(
+            "{}/organization/verifications/{}/events",
+            app.address,
+            uuid::Uuid::new_v4()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        app_error(response, reqwest::StatusCode::UNAUTHORIZED).await,
+        app::error::AppError::Unauthenticated
+    );
+
+    let response = stranger
+        .get(format!("{}/verify/not-a-real-link/events", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert!(matches!(
+        app_error(response, reqwest::StatusCode::NOT_FOUND).await,
+        app::error::AppError::NotFound(message) if message == "This verification link is expired"
+    ));
+}
