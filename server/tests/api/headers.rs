@@ -2,8 +2,6 @@
 //! its nonce signs every inline script Leptos writes), framing, sniffing, referrers,
 //! caching and HSTS.
 
-use app::model::StartedVerification;
-use microsoft_emulator::{CONTOSO_ADMIN_EMAIL, CONTOSO_EMPLOYEE_EMAIL};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use scraper::{Html, Selector};
