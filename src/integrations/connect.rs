@@ -391,10 +391,26 @@ async fn prove_request_role(
         VerifierIdentity::CustomerTenant => &tenant.admin.tenant_id,
         VerifierIdentity::ServiceProvider { tenant_id, .. } => tenant_id,
     };
-    // Always a fresh token: a cached one may predate a revoked consent.
-    microsoft.forget_app_token(tenant_id);
-    microsoft.app_token(tenant_id).await.map(|_| ())
+    // Microsoft may take a few seconds to reflect a consent just given in the roles it
+    // issues, so a token without the role is asked for again a couple of times before the
+    // connect gives up. Always a fresh token: a cached one may predate a revoked consent.
+    let mut tries = 0;
+    loop {
+        microsoft.forget_app_token(tenant_id);
+        match microsoft.app_token(tenant_id).await {
+            Err(MicrosoftError::MissingRole) if tries < ROLE_PROPAGATION_TRIES => {
+                tries += 1;
+                tracing::info!(tries, "the app token has no role yet; asking again");
+                tokio::time::sleep(ROLE_PROPAGATION_WAIT).await;
+            }
+            result => return result.map(|_| ()),
+        }
+    }
 }
+
+/// How often, and how far apart, a token without the role is asked for again at connect.
+const ROLE_PROPAGATION_TRIES: u32 = 2;
+const ROLE_PROPAGATION_WAIT: Duration = Duration::from_secs(2);
 
 /// A Microsoft failure during the sign-in leg, with the tenant's name where we know it.
 fn named_failure(error: &MicrosoftError, tenant_name: Option<&str>) -> ConnectFailure {
