@@ -191,7 +191,15 @@ async fn after_a_restart_a_reconnecting_page_gets_what_happened_meanwhile() {
 #[ignore = "a measurement; run by hand"]
 async fn shutdown_with_open_streams() {
     const STREAMS: usize = 1000;
-    let mut app = connected().await;
+    // A thousand pages from one test address: lift the per-address and per-link limits
+    // (rate_limits.rs tests those), or most streams would be refused with 429.
+    let mut app = spawn_app_with(&[
+        ("TRACELESS_RATE_LIMIT_LINK_PER_IP", "100000/min"),
+        ("TRACELESS_RATE_LIMIT_LINK_PER_LINK", "100000/min"),
+    ])
+    .await;
+    app.admin("Contoso Help Desk", "ada@contoso.com").await;
+    app.connect_microsoft(CONTOSO_ADMIN_EMAIL, "accept").await;
     let started = send_verification(&app).await;
     let url = format!("{}/verify/{}/events", app.address, token_of(&started.link));
 
