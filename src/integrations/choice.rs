@@ -117,6 +117,8 @@ pub fn options(authorities: &[AuthorityOffer]) -> Offer {
             }
         }
     }
+    // did:web first: Microsoft offers only did:web since December 2023 (did:ion is legacy).
+    options.sort_by_key(|o| !o.authority_did.starts_with("did:web:"));
     match options.len() {
         0 => Offer::NoContracts,
         1 if options[0].default_email_claim().is_some() => {
@@ -206,6 +208,7 @@ mod tests {
             panic!("expected a choice")
         };
         assert_eq!(o.len(), 2);
+        assert_eq!(o[0].authority_id, "web", "did:web is offered first");
     }
 
     #[test]

@@ -60,6 +60,7 @@ fn MicrosoftCardView(
     let connect = ServerAction::<StartMicrosoftConnect>::new();
     let connect_value = connect.value();
     let has_failed = matches!(card.outcome, Some(ConnectOutcome::Failed { .. }));
+    let has_pending = card.pending.is_some();
     let failed = match &card.outcome {
         Some(ConnectOutcome::Failed { code, detail }) => Some((code.clone(), detail.clone())),
         _ => None,
@@ -112,6 +113,8 @@ fn MicrosoftCardView(
             }}
             {match card.connection {
                 Some(connection) => view! { <ActiveConnection connection=connection can_manage=can_manage remove=remove set_claim=set_claim /> }.into_any(),
+                // Waiting for the admin's choice: the form above is the way forward.
+                None if can_manage && has_pending => ().into_any(),
                 None if can_manage => view! {
                     // After a failure, "Start again" above is the one way forward.
                     {(!has_failed).then(|| view! { <div class="integration-actions">{connect_button("Log in to your tenant")}</div> })}
@@ -284,6 +287,8 @@ fn ChooseCredential(
                 <FormAlert value=value />
                 <SubmitButton label="Use this credential" busy_label="Connecting…" pending=choose.pending() />
             </ActionForm>
+            <p class="muted small">"Not the tenant you meant, or something changed at Microsoft? Start over:"</p>
+            <ReconnectButton />
         </section>
     }
 }
