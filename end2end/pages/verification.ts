@@ -187,6 +187,19 @@ export class Authenticator {
     expect(response.status(), await response.text()).toBe(200);
   }
 
+  /** Microsoft's request service answers 503 until `recover()`. */
+  async outage() {
+    const response = await this.request.post(`${this.emulator}/_control/faults`, {
+      data: { endpoint: '/verifiedid/*/createPresentationRequest', status: 503 },
+    });
+    expect(response.status(), await response.text()).toBe(201);
+  }
+
+  async recover() {
+    const response = await this.request.delete(`${this.emulator}/_control/faults`);
+    expect(response.ok(), await response.text()).toBeTruthy();
+  }
+
   /** Microsoft forgets the request (as when its five minutes are up). */
   async expire(requestUrl: string) {
     const id = decodeURIComponent(requestUrl).split('/').pop()!;

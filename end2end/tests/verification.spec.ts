@@ -197,3 +197,31 @@ test('when the code runs out after a scan, the person can bring the QR code back
   await expect(recipient.status()).toContainText('Scan the QR code with Microsoft Authenticator');
   await person.close();
 });
+
+test('while Microsoft is down the person is told so, and the page recovers by itself', async ({ page, browser, request }, testInfo) => {
+  const tenant = tenantFor(testInfo);
+  const verifications = new VerificationsPage(page);
+  await verifications.open();
+  const link = await verifications.send({ email: tenant.employee });
+
+  const phone = new Authenticator(request);
+  await phone.outage();
+  const person = await personContext(browser, testInfo);
+  const personPage = await person.newPage();
+  const recipient = new RecipientPage(personPage);
+  try {
+    await recipient.open(link);
+    const notice = personPage.getByTestId('microsoft-not-answering');
+    await expect(notice.getByRole('heading', { name: 'Microsoft is not answering' })).toBeVisible();
+    await expect(notice).toContainText('Your link still works');
+    await expect(personPage.locator('body')).toHaveAttribute('data-hydrated', 'true');
+    await expect(notice).toContainText(/Trying again in \d+ seconds/);
+  } finally {
+    await phone.recover();
+  }
+  // No reload by the person: the countdown asks again and the QR code appears.
+  await expect(recipient.qr()).toBeVisible({ timeout: 30_000 });
+  await phone.present(await recipient.requestUrl(), tenant.employee);
+  await expect(recipient.status()).toContainText("You're verified — you can close this page");
+  await person.close();
+});
