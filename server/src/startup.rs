@@ -249,9 +249,16 @@ async fn router(state: AppState, shutdown: Shutdown) -> anyhow::Result<Router> {
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit::limit))
         .layer(
             // Log paths without query strings, and with link tokens blanked out.
-            TraceLayer::new_for_http().make_span_with(|request: &Request| {
-                tracing::info_span!("http", method = %request.method(), path = %loggable_path(request.uri().path()))
-            }),
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request| {
+                    tracing::info_span!("http", method = %request.method(), path = %loggable_path(request.uri().path()))
+                })
+                // A 5xx is a warning here: our own failures are logged once, as errors, with
+                // their cause where they happen (`ssr::internal`); a 503 because Microsoft is
+                // not answering is not our error.
+                .on_failure(
+                    tower_http::trace::DefaultOnFailure::new().level(tracing::Level::WARN),
+                ),
         )
         .layer(middleware::from_fn_with_state(
             security_headers::SecurityHeaders::new(&state),
