@@ -138,21 +138,30 @@ pub async fn finish_connect(
             return Err(failure);
         }
     };
-    let result = match attempt.phase {
-        Phase::Consent => {
-            continue_to_sign_in(pool, microsoft, &attempt, user, params, redirect_uri).await
-        }
-        Phase::SignIn => {
-            complete(
-                pool,
-                microsoft,
-                verifier,
-                &attempt,
-                user,
-                params,
-                redirect_uri,
-            )
-            .await
+    // Either leg may come back with Microsoft's error instead of its answer.
+    let result = if let Some(error) = params.error.as_deref() {
+        Err(microsoft_redirect_error(
+            error,
+            params.error_description.as_deref(),
+            params.error_subcode.as_deref(),
+        ))
+    } else {
+        match attempt.phase {
+            Phase::Consent => {
+                continue_to_sign_in(pool, microsoft, &attempt, user, params, redirect_uri).await
+            }
+            Phase::SignIn => {
+                complete(
+                    pool,
+                    microsoft,
+                    verifier,
+                    &attempt,
+                    user,
+                    params,
+                    redirect_uri,
+                )
+                .await
+            }
         }
     };
     match &result {
@@ -242,13 +251,6 @@ async fn continue_to_sign_in(
     params: CallbackParams,
     redirect_uri: &Url,
 ) -> Result<ConnectProgress, ConnectFailure> {
-    if let Some(error) = params.error {
-        return Err(microsoft_redirect_error(
-            &error,
-            params.error_description.as_deref(),
-            params.error_subcode.as_deref(),
-        ));
-    }
     if !params
         .admin_consent
         .as_deref()
@@ -310,13 +312,6 @@ async fn complete(
     params: CallbackParams,
     redirect_uri: &Url,
 ) -> Result<ConnectProgress, ConnectFailure> {
-    if let Some(error) = params.error {
-        return Err(microsoft_redirect_error(
-            &error,
-            params.error_description.as_deref(),
-            params.error_subcode.as_deref(),
-        ));
-    }
     let code =
         params
             .code

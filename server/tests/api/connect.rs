@@ -377,9 +377,9 @@ async fn the_consent_leg_asks_for_static_permissions_and_the_sign_in_leg_for_the
     assert_eq!(app.count("microsoft_integrations").await, 0);
 }
 
-#[tokio::test]
-async fn a_missing_app_role_ends_the_connect_with_its_permission_and_stores_nothing() {
-    let app = spawn_app().await;
+/// Both legs at Microsoft, but between them the tenant's grants shrink to the delegated
+/// `scopes` (an admin removed the rest in the Entra portal); returns the card.
+async fn connect_with_grants_shrunk_to(app: &TestApp, scopes: &[&str]) -> MicrosoftCard {
     app.admin("Contoso", "ada@contoso.com").await;
     let microsoft = new_client();
     let consent = app.start_connect_as(&app.client).await;
@@ -387,24 +387,31 @@ async fn a_missing_app_role_ends_the_connect_with_its_permission_and_stores_noth
         .at_microsoft_in(&microsoft, &consent, CONTOSO_ADMIN_EMAIL, "accept")
         .await;
     let sign_in = app.return_from_microsoft_as(&app.client, &callback).await;
-    // Meanwhile the tenant's grants shrink to the delegated permissions only (an admin
-    // removed the application permission's grant in the Entra portal).
     app.emulator
         .revoke_admin_consent(CONTOSO_TENANT_ID, DEV_CLIENT_ID);
-    assert!(app.emulator.grant_delegated_consent(
-        CONTOSO_TENANT_ID,
-        DEV_CLIENT_ID,
-        &[
-            "https://graph.microsoft.com/User.Read",
-            "6a8b4b39-c021-437c-b060-5a14a3fd65f3/full_access"
-        ]
-    ));
+    assert!(
+        app.emulator
+            .grant_delegated_consent(CONTOSO_TENANT_ID, DEV_CLIENT_ID, scopes)
+    );
     let callback = app
         .at_microsoft_in(&microsoft, &sign_in, CONTOSO_ADMIN_EMAIL, "accept")
         .await;
     app.return_from_microsoft_as(&app.client, &callback).await;
+    app.card().await
+}
 
-    let card = app.card().await;
+#[tokio::test]
+async fn a_missing_app_role_ends_the_connect_with_its_permission_and_stores_nothing() {
+    let app = spawn_app().await;
+    // The application permission's grant is gone; the delegated ones stay.
+    let card = connect_with_grants_shrunk_to(
+        &app,
+        &[
+            "https://graph.microsoft.com/User.Read",
+            "6a8b4b39-c021-437c-b060-5a14a3fd65f3/full_access",
+        ],
+    )
+    .await;
     assert_eq!(failure_code(&card), "grant_missing");
     assert!(
         failure_detail(&card).contains("VerifiableCredential.Create.PresentRequest"),
@@ -418,26 +425,8 @@ async fn a_missing_app_role_ends_the_connect_with_its_permission_and_stores_noth
 #[tokio::test]
 async fn a_missing_admin_api_consent_ends_the_connect_with_its_permission() {
     let app = spawn_app().await;
-    app.admin("Contoso", "ada@contoso.com").await;
-    let microsoft = new_client();
-    let consent = app.start_connect_as(&app.client).await;
-    let callback = app
-        .at_microsoft_in(&microsoft, &consent, CONTOSO_ADMIN_EMAIL, "accept")
-        .await;
-    let sign_in = app.return_from_microsoft_as(&app.client, &callback).await;
-    app.emulator
-        .revoke_admin_consent(CONTOSO_TENANT_ID, DEV_CLIENT_ID);
-    assert!(app.emulator.grant_delegated_consent(
-        CONTOSO_TENANT_ID,
-        DEV_CLIENT_ID,
-        &["https://graph.microsoft.com/User.Read"]
-    ));
-    let callback = app
-        .at_microsoft_in(&microsoft, &sign_in, CONTOSO_ADMIN_EMAIL, "accept")
-        .await;
-    app.return_from_microsoft_as(&app.client, &callback).await;
-
-    let card = app.card().await;
+    let card =
+        connect_with_grants_shrunk_to(&app, &["https://graph.microsoft.com/User.Read"]).await;
     assert_eq!(failure_code(&card), "grant_missing");
     assert!(
         failure_detail(&card).contains("full_access"),
