@@ -1,14 +1,19 @@
-//! The live relay: a stored verification event is announced to every open page.
-//! `Publisher` is the seam; `InProcess` serves one machine (a PostgreSQL LISTEN/NOTIFY
-//! implementation would forward notifications into the same local channel).
+//! The live relay: a stored verification event is announced to the open pages of that
+//! verification, and only to them.
+//!
+//! `Publisher` is the seam: [`InProcess`] serves one machine; a multi-instance
+//! implementation (PostgreSQL `LISTEN/NOTIFY`) forwards what it hears into the same
+//! local [`Fanout`]. An announcement carries no event: a woken stream reads what is new
+//! from the database, so it never shows an event that was not committed, and a stream
+//! woken once for several announcements still gets all of them.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
-use tokio::sync::broadcast;
+use tokio::sync::watch;
 use uuid::Uuid;
 
-/// "Verification X has a new stored event, with id N": the event itself is read
-/// from the database, so a subscriber never sees something that was not committed.
+/// "Verification X has a new stored event, with id N", sent after the commit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Announcement {
     pub verification_id: Uuid,
@@ -18,50 +23,228 @@ pub struct Announcement {
 pub trait Publisher: Send + Sync + 'static {
     /// Announces an event that is already committed.
     fn publish(&self, announcement: Announcement);
-    /// Every announcement from now on; a lagging receiver re-reads from the database.
-    fn subscribe(&self) -> broadcast::Receiver<Announcement>;
+    /// Wakes on every announcement about `verification_id` made from now on.
+    fn subscribe(&self, verification_id: Uuid) -> Subscription;
+}
+
+/// The subscribers of this process, by verification: an announcement costs the same
+/// whether ten or ten thousand other pages are open.
+///
+/// Each open verification holds one `watch` channel whose value is a wake counter; a
+/// subscriber keeps nothing but a receiver (a few dozen bytes), and a burst of
+/// announcements while a stream is busy collapses into one wake, never a lag.
+#[derive(Default)]
+pub struct Fanout {
+    slots: Mutex<HashMap<Uuid, watch::Sender<u64>>>,
+}
+
+impl Fanout {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    pub fn subscribe(self: &Arc<Self>, verification_id: Uuid) -> Subscription {
+        let receiver = self
+            .lock()
+            .entry(verification_id)
+            .or_insert_with(|| watch::channel(0).0)
+            .subscribe();
+        Subscription {
+            fanout: Arc::clone(self),
+            verification_id,
+            receiver: Some(receiver),
+        }
+    }
+
+    /// Wakes the subscribers of the announced verification; nobody watching is fine.
+    pub fn announce(&self, announcement: Announcement) {
+        if let Some(slot) = self.lock().get(&announcement.verification_id) {
+            slot.send_modify(|wakes| *wakes = wakes.wrapping_add(1));
+        }
+    }
+
+    /// Wakes every subscriber: for when announcements may have been lost (a dropped
+    /// connection to the database that carries them). Each re-reads from the database.
+    pub fn wake_all(&self) {
+        for slot in self.lock().values() {
+            slot.send_modify(|wakes| *wakes = wakes.wrapping_add(1));
+        }
+    }
+
+    /// How many verifications have at least one subscriber here.
+    pub fn watched(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, watch::Sender<u64>>> {
+        // The map stays consistent even if a holder panicked: every change is one call.
+        self.slots.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// One open page's interest in one verification; leaving removes the verification's
+/// slot when it was the last subscriber.
+pub struct Subscription {
+    fanout: Arc<Fanout>,
+    verification_id: Uuid,
+    receiver: Option<watch::Receiver<u64>>,
+}
+
+impl Subscription {
+    /// Waits for the next announcement (or several, collapsed) made since the last wake
+    /// or since subscribing.
+    pub async fn changed(&mut self) {
+        if let Some(receiver) = self.receiver.as_mut() {
+            // The sender lives in the map for as long as this receiver exists.
+            if receiver.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+
+    pub fn verification_id(&self) -> Uuid {
+        self.verification_id
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        // Drop the receiver before counting, under the lock that `subscribe` also takes,
+        // so a page arriving at the same moment either keeps the slot or makes a new one.
+        let mut slots = self.fanout.lock();
+        self.receiver = None;
+        if slots
+            .get(&self.verification_id)
+            .is_some_and(|slot| slot.receiver_count() == 0)
+        {
+            slots.remove(&self.verification_id);
+        }
+    }
 }
 
 /// Publishes to subscribers in this process.
 pub struct InProcess {
-    sender: broadcast::Sender<Announcement>,
+    fanout: Arc<Fanout>,
 }
 
 impl InProcess {
     pub fn new() -> Arc<Self> {
-        let (sender, _) = broadcast::channel(1024);
-        Arc::new(Self { sender })
+        Arc::new(Self {
+            fanout: Fanout::new(),
+        })
+    }
+
+    pub fn fanout(&self) -> &Arc<Fanout> {
+        &self.fanout
     }
 }
 
 impl Publisher for InProcess {
     fn publish(&self, announcement: Announcement) {
-        // No subscriber is fine: nobody is watching.
-        let _ = self.sender.send(announcement);
+        self.fanout.announce(announcement);
     }
 
-    fn subscribe(&self) -> broadcast::Receiver<Announcement> {
-        self.sender.subscribe()
+    fn subscribe(&self, verification_id: Uuid) -> Subscription {
+        self.fanout.subscribe(verification_id)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
+    fn announcement(verification_id: Uuid, event_id: i64) -> Announcement {
+        Announcement {
+            verification_id,
+            event_id,
+        }
+    }
+
+    async fn woken(subscription: &mut Subscription) -> bool {
+        tokio::time::timeout(Duration::from_millis(50), subscription.changed())
+            .await
+            .is_ok()
+    }
+
     #[tokio::test]
-    async fn subscribers_receive_what_is_published_after_they_subscribe() {
+    async fn a_subscriber_is_woken_by_its_own_verification_only() {
         let relay = InProcess::new();
-        relay.publish(Announcement {
-            verification_id: Uuid::nil(),
-            event_id: 1,
-        });
-        let mut receiver = relay.subscribe();
-        let announcement = Announcement {
-            verification_id: Uuid::new_v4(),
-            event_id: 2,
-        };
-        relay.publish(announcement);
-        assert_eq!(receiver.recv().await.unwrap(), announcement);
+        let (mine, other) = (Uuid::new_v4(), Uuid::new_v4());
+        let mut subscription = relay.subscribe(mine);
+        let mut bystander = relay.subscribe(other);
+
+        relay.publish(announcement(mine, 1));
+
+        assert!(woken(&mut subscription).await);
+        assert!(!woken(&mut bystander).await, "another verification's news");
+    }
+
+    #[tokio::test]
+    async fn announcements_made_before_subscribing_do_not_wake() {
+        let relay = InProcess::new();
+        let id = Uuid::new_v4();
+        let _keeps_the_slot = relay.subscribe(id);
+        relay.publish(announcement(id, 1));
+
+        let mut late = relay.subscribe(id);
+
+        assert!(!woken(&mut late).await);
+    }
+
+    #[tokio::test]
+    async fn a_burst_while_busy_is_one_wake_and_none_is_lost() {
+        let relay = InProcess::new();
+        let id = Uuid::new_v4();
+        let mut subscription = relay.subscribe(id);
+        for event_id in 1..=5_000 {
+            relay.publish(announcement(id, event_id));
+        }
+
+        assert!(woken(&mut subscription).await, "woken after the burst");
+        assert!(!woken(&mut subscription).await, "one wake for the burst");
+        relay.publish(announcement(id, 5_001));
+        assert!(woken(&mut subscription).await, "and again for the next");
+    }
+
+    #[tokio::test]
+    async fn every_subscriber_of_a_verification_is_woken() {
+        let relay = InProcess::new();
+        let id = Uuid::new_v4();
+        let mut person = relay.subscribe(id);
+        let mut agent = relay.subscribe(id);
+
+        relay.publish(announcement(id, 7));
+
+        assert!(woken(&mut person).await);
+        assert!(woken(&mut agent).await);
+    }
+
+    #[tokio::test]
+    async fn the_last_subscriber_leaving_removes_the_slot() {
+        let relay = InProcess::new();
+        let id = Uuid::new_v4();
+        let first = relay.subscribe(id);
+        let second = relay.subscribe(id);
+        let _elsewhere = relay.subscribe(Uuid::new_v4());
+        assert_eq!(relay.fanout().watched(), 2);
+
+        drop(first);
+        assert_eq!(relay.fanout().watched(), 2, "one page still open");
+        drop(second);
+        assert_eq!(relay.fanout().watched(), 1);
+    }
+
+    #[tokio::test]
+    async fn wake_all_reaches_every_verification() {
+        let relay = InProcess::new();
+        let mut one = relay.subscribe(Uuid::new_v4());
+        let mut two = relay.subscribe(Uuid::new_v4());
+
+        relay.fanout().wake_all();
+
+        assert!(woken(&mut one).await);
+        assert!(woken(&mut two).await);
     }
 }

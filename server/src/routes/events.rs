@@ -19,9 +19,10 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
 use serde::Deserialize;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tower_sessions::Session;
+use traceless::verification::relay::Subscription;
 use traceless::verification::{Event, Verifier};
 use uuid::Uuid;
 
@@ -115,13 +116,12 @@ fn stream(
 ) -> Response {
     let (sender, receiver) = mpsc::channel(32);
     // Subscribe before reading the database, so nothing falls between the two.
-    let announcements = verifier.relay().subscribe();
+    let subscription = verifier.relay().subscribe(verification_id);
     tokio::spawn(relay(
         verifier,
-        verification_id,
         after,
         audience,
-        announcements,
+        subscription,
         sender,
         shutdown,
     ));
@@ -143,13 +143,13 @@ fn stream_of(
 
 async fn relay(
     verifier: Arc<Verifier>,
-    verification_id: Uuid,
     mut last: i64,
     audience: Audience,
-    mut announcements: broadcast::Receiver<traceless::verification::relay::Announcement>,
+    mut subscription: Subscription,
     sender: mpsc::Sender<SseEvent>,
     shutdown: Shutdown,
 ) {
+    let verification_id = subscription.verification_id();
     loop {
         let events = match verifier.events_after(verification_id, last).await {
             Ok(events) => events,
@@ -169,26 +169,19 @@ async fn relay(
         if finished {
             return;
         }
-        // Wait for news about this verification (or the page leaving, or the server stopping).
-        loop {
-            tokio::select! {
-                biased;
-                () = shutdown.triggered() => {
-                    // Ending the stream lets graceful shutdown finish; the hint makes the page
-                    // reconnect with Last-Event-ID. A page too slow to take even this one is
-                    // simply cut off (it reconnects all the same, after its default delay).
-                    let _ = sender.try_send(reconnect_hint(verification_id));
-                    return;
-                }
-                () = sender.closed() => return,
-                received = announcements.recv() => match received {
-                    Ok(a) if a.verification_id == verification_id && a.event_id > last => break,
-                    Ok(_) => continue,
-                    // Missed some: the database has them all.
-                    Err(broadcast::error::RecvError::Lagged(_)) => break,
-                    Err(broadcast::error::RecvError::Closed) => return,
-                },
+        // Wait for news about this verification (or the page leaving, or the server
+        // stopping); the news itself is read from the database above.
+        tokio::select! {
+            biased;
+            () = shutdown.triggered() => {
+                // Ending the stream lets graceful shutdown finish; the hint makes the page
+                // reconnect with Last-Event-ID. A page too slow to take even this one is
+                // simply cut off (it reconnects all the same, after its default delay).
+                let _ = sender.try_send(reconnect_hint(verification_id));
+                return;
             }
+            () = sender.closed() => return,
+            () = subscription.changed() => {}
         }
     }
 }
