@@ -104,3 +104,47 @@ wait_healthy() {
     sleep 0.5
   done
 }
+
+# A throw-away PostgreSQL cluster for tests: Debian's `postgresql` (installed when missing),
+# `initdb` in a temporary folder owned by the unprivileged `postgres` user (PostgreSQL
+# refuses to run as root), listening on a free loopback port only, with its socket in that
+# folder. Sets POSTGRES_DIR and POSTGRES_URL (superuser `traceless`, database `postgres`,
+# no password: trust on loopback only); `stop_postgres` removes it all.
+start_postgres() {
+  local bin
+  bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)"
+  if [ -z "$bin" ] || [ ! -x "$bin/initdb" ]; then
+    say "Installing Debian's postgresql"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
+    bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
+  fi
+  local port run_as=()
+  port="$(free_port)"
+  POSTGRES_DIR="$(mktemp -d)"
+  if [ "$(id -u)" = 0 ]; then
+    chown postgres: "$POSTGRES_DIR"
+    run_as=(runuser -u postgres --)
+  fi
+  say "Starting a throw-away PostgreSQL on 127.0.0.1:${port}"
+  "${run_as[@]}" "$bin/initdb" -D "$POSTGRES_DIR/data" -U traceless --auth=trust \
+    --encoding=UTF8 --no-locale >"$POSTGRES_DIR/initdb.log" 2>&1 \
+    || { cat "$POSTGRES_DIR/initdb.log" >&2; return 1; }
+  # Throw-away data: durability settings off, room for a few instances' pools.
+  "${run_as[@]}" "$bin/pg_ctl" -D "$POSTGRES_DIR/data" -w -l "$POSTGRES_DIR/log" \
+    -o "-p ${port} -k ${POSTGRES_DIR} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+    start >/dev/null \
+    || { cat "$POSTGRES_DIR/log" >&2; return 1; }
+  POSTGRES_BIN="$bin"
+  POSTGRES_URL="postgres://traceless@127.0.0.1:${port}/postgres"
+  export POSTGRES_DIR POSTGRES_BIN POSTGRES_URL
+}
+
+stop_postgres() {
+  [ -n "${POSTGRES_DIR:-}" ] || return 0
+  local run_as=()
+  [ "$(id -u)" = 0 ] && run_as=(runuser -u postgres --)
+  "${run_as[@]}" "$POSTGRES_BIN/pg_ctl" -D "$POSTGRES_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
+  rm -rf "$POSTGRES_DIR"
+  POSTGRES_DIR=""
+}

@@ -1,6 +1,6 @@
 //! The organization's audit log: who did what, when. Append-only; read by admins.
 
-use sqlx::{Row, SqliteConnection};
+use crate::db::{self, Connection};
 use time::OffsetDateTime;
 
 use crate::accounts::{OrganizationId, User};
@@ -56,15 +56,15 @@ pub struct Entry {
 
 /// Appends an entry; use inside the transaction of the change it describes.
 pub async fn record(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     organization_id: OrganizationId,
     actor: Option<&User>,
     action: Action,
     detail: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    db::query(
         "INSERT INTO audit_log (organization_id, actor_id, actor_name, action, detail, created_at)
-         VALUES (?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(organization_id.0)
     .bind(actor.map(|a| a.id.0))
@@ -86,13 +86,13 @@ pub async fn recent(
     organization_id: OrganizationId,
     limit: i64,
 ) -> Result<Vec<Entry>, sqlx::Error> {
-    let rows = sqlx::query(
+    let rows = db::query(
         "SELECT id, actor_name, action, detail, created_at FROM audit_log
-         WHERE organization_id = ? ORDER BY id DESC LIMIT ?",
+         WHERE organization_id = $1 ORDER BY id DESC LIMIT $2",
     )
     .bind(organization_id.0)
     .bind(limit)
-    .fetch_all(pool)
+    .fetch_all(&mut pool.acquire().await?)
     .await?;
     rows.iter()
         .map(|row| {

@@ -79,8 +79,9 @@ pub enum VerifierSetting {
     },
 }
 
-/// A database URL we can serve from. Only SQLite today; PostgreSQL is recognised and refused
-/// by name, so that `postgres://…` never becomes a stray SQLite file named `postgres:`.
+/// A database URL we can serve from: a SQLite file (the default, one machine) or PostgreSQL
+/// (any number of instances). Anything else is refused by name, so that a typo never
+/// becomes a stray SQLite file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DatabaseUrl {
     url: String,
@@ -93,6 +94,8 @@ pub enum Database {
     SqliteFile(PathBuf),
     /// A SQLite database in memory that dies with the process (`sqlite::memory:`).
     SqliteMemory,
+    /// A PostgreSQL database (`postgres://user:password@host:port/name`); it must exist.
+    Postgres,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -472,7 +475,7 @@ fn redact_password(value: &str) -> String {
     }
 }
 
-const SQLITE_EXAMPLE: &str = "use a sqlite: URL such as sqlite://data/traceless.db";
+const URL_EXAMPLE: &str = "use a sqlite: URL such as sqlite://data/traceless.db, or a postgres: URL such as postgres://traceless@127.0.0.1:5432/traceless";
 
 impl DatabaseUrl {
     /// Parses a database URL; the error says what is wrong, in words for the operator.
@@ -487,25 +490,32 @@ impl DatabaseUrl {
                     && s.chars()
                         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
             })
-            .ok_or_else(|| format!("expected a URL with a scheme: {SQLITE_EXAMPLE}"))?
+            .ok_or_else(|| format!("expected a URL with a scheme: {URL_EXAMPLE}"))?
             .to_ascii_lowercase();
         match scheme.as_str() {
             "sqlite" => {}
-            // Room for PostgreSQL (the design's scale-out); until it lands it is refused by
-            // name rather than opened as a SQLite file.
             "postgres" | "postgresql" => {
-                return Err(format!("PostgreSQL is not supported yet: {SQLITE_EXAMPLE}"));
+                sqlx::postgres::PgConnectOptions::from_str(value)
+                    .map_err(|e| format!("{e}: {URL_EXAMPLE}"))?;
+                let url = Url::parse(value).map_err(|e| format!("{e}: {URL_EXAMPLE}"))?;
+                if url.path().trim_start_matches('/').is_empty() {
+                    return Err(format!("names no database: {URL_EXAMPLE}"));
+                }
+                return Ok(Self {
+                    url: value.to_owned(),
+                    database: Database::Postgres,
+                });
             }
             other => {
                 return Err(format!(
-                    "the {other}: scheme is not supported: {SQLITE_EXAMPLE}"
+                    "the {other}: scheme is not supported: {URL_EXAMPLE}"
                 ));
             }
         }
         // sqlx strips only a lower-case scheme; anything else would become part of a path.
         let url = format!("sqlite:{}", &value["sqlite:".len()..]);
         let options = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
-            .map_err(|e| format!("{e}: {SQLITE_EXAMPLE}"))?;
+            .map_err(|e| format!("{e}: {URL_EXAMPLE}"))?;
         let rest = url
             .trim_start_matches("sqlite://")
             .trim_start_matches("sqlite:");
@@ -516,7 +526,7 @@ impl DatabaseUrl {
         let database = if in_memory {
             Database::SqliteMemory
         } else if file.is_empty() {
-            return Err(format!("names no database file: {SQLITE_EXAMPLE}"));
+            return Err(format!("names no database file: {URL_EXAMPLE}"));
         } else {
             Database::SqliteFile(options.get_filename().to_path_buf())
         };
@@ -564,8 +574,9 @@ impl DatabaseUrl {
 }
 
 impl fmt::Display for DatabaseUrl {
+    /// The URL without its password, if it has one: fit for logs and error lines.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.url)
+        f.write_str(&redact_password(&self.url))
     }
 }
 
@@ -664,7 +675,7 @@ mod tests {
                 "TRACELESS_PUBLIC_URL",
             ),
             (
-                &[("TRACELESS_DATABASE_URL", "postgres://db.internal/traceless")],
+                &[("TRACELESS_DATABASE_URL", "postgres://db.internal/")],
                 "TRACELESS_DATABASE_URL",
             ),
             (
@@ -768,15 +779,26 @@ mod tests {
     }
 
     #[test]
-    fn postgres_is_refused_by_name_without_echoing_its_password() {
+    fn postgres_is_accepted_and_its_password_never_shown() {
+        let url = settings(&[(
+            "TRACELESS_DATABASE_URL",
+            "postgres://traceless:hunter2@db.internal:5432/traceless",
+        )])
+        .unwrap()
+        .database_url;
+        assert_eq!(url.database(), &Database::Postgres);
+        assert_eq!(
+            url.as_str(),
+            "postgres://traceless:hunter2@db.internal:5432/traceless"
+        );
+        assert!(!url.to_string().contains("hunter2"), "{url}");
         let error = settings(&[(
             "TRACELESS_DATABASE_URL",
-            "postgres://traceless:hunter2@db.internal/traceless",
+            "postgres://traceless:hunter2@db.internal/",
         )])
         .unwrap_err()
         .to_string();
-        assert!(error.contains("PostgreSQL is not supported yet"), "{error}");
-        assert!(error.contains("sqlite:"), "{error}");
+        assert!(error.contains("names no database"), "{error}");
         assert!(!error.contains("hunter2"), "{error}");
     }
 

@@ -1,16 +1,51 @@
-//! The database: a SQLite pool, created on first start and migrated before use, and
-//! the one way to start a transaction that writes.
+//! The database: SQLite (the default: one machine, one file) or PostgreSQL (any number of
+//! instances), chosen by the URL at start, created or migrated before use; and the one seam
+//! the stores run their SQL through, so each query is written once where the dialects agree.
+//!
+//! # How to add a table or a query (both backends)
+//!
+//! 1. **Migration**: add `migrations/NNNN_name.sql` (SQLite) *and*
+//!    `migrations-postgres/NNNN_name.sql` (PostgreSQL) with the same file name; a unit test
+//!    fails when one folder has a file the other lacks. Column types: ids `uuid` (SQLite
+//!    `TEXT`, sqlx stores a `Uuid` there as a blob), times `timestamptz` (SQLite `TEXT`),
+//!    flags `boolean` (SQLite `INTEGER`), counters `bigint` (SQLite `INTEGER`, read as `i64`),
+//!    `INTEGER PRIMARY KEY AUTOINCREMENT` → `bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY`.
+//! 2. **Query**: in the table's store module, `db::query("… WHERE id = $1 AND org = $2")`
+//!    with `$N` placeholders (SQLite reads them too), `.bind(…)` values, then `.execute`,
+//!    `.fetch_optional`, `.fetch_one` or `.fetch_all` on `&mut` anything that is a
+//!    [`Connection`] (`pool.acquire()` or [`begin_write`]). Rows are [`Row`]:
+//!    `row.try_get("column")`. Use `RETURNING id` rather than `last_insert_rowid()`,
+//!    `ON CONFLICT … DO NOTHING/UPDATE` rather than `INSERT OR …`, and bind the time
+//!    (`OffsetDateTime::now_utc()`) rather than `datetime('now')`: then one text serves both.
+//! 3. **Where the dialects differ** (`rowid`, `FOR UPDATE SKIP LOCKED`, `pg_notify`):
+//!    `db::query_per_backend(SQLITE_SQL, POSTGRES_SQL)`, both beside each other.
+//! 4. Run the integration suite on both: `scripts/test` does; by hand, see the README.
+//!
+//! Queries are checked at run time, not compile time: `query!` needs one database type per
+//! build, and this binary chooses between two at start. The suite runs on both instead.
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::sqlite::{
+    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow,
+};
+use sqlx::{ColumnIndex, Decode, Encode, PgConnection, Postgres, Sqlite, SqliteConnection, Type};
 
-pub type Pool = sqlx::SqlitePool;
+/// The application's database, whichever it is. Cheap to clone (both pools are handles).
+#[derive(Clone, Debug)]
+pub enum Pool {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
 
-/// A transaction begun by [`begin_write`].
-pub type WriteTx = sqlx::Transaction<'static, sqlx::Sqlite>;
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
 
 /// How long a statement waits for another connection's write lock before giving up
 /// with "database is locked". Writes are short (a few rows); waiting this long only
@@ -24,8 +59,20 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// `concurrency`), so more would only add writers polling for the same lock.
 const MAX_CONNECTIONS: u32 = 8;
 
-/// Opens (creating if needed) the database at `url` and applies pending migrations.
+/// Per instance. PostgreSQL's default `max_connections` is 100: room for a few instances,
+/// each with its pool, its event listener and its session store sharing this pool.
+const MAX_POSTGRES_CONNECTIONS: u32 = 16;
+
+/// The key of the advisory lock [`begin_write`] takes on PostgreSQL (any fixed number;
+/// this one spells "trcl" in ASCII).
+const WRITE_LOCK_KEY: i64 = 0x7472_636c;
+
+/// Opens (creating if needed) the database at `url` and applies pending migrations:
+/// `postgres:` URLs open PostgreSQL (the database must exist), anything else SQLite.
 pub async fn connect(url: &str) -> anyhow::Result<Pool> {
+    if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        return connect_postgres(url).await;
+    }
     let options = SqliteConnectOptions::from_str(url)
         .with_context(|| format!("parsing the database URL {url:?}"))?
         .create_if_missing(true)
@@ -44,29 +91,326 @@ pub async fn connect(url: &str) -> anyhow::Result<Pool> {
         .connect_with(options)
         .await
         .context("opening the database")?;
-    sqlx::migrate!()
+    sqlx::migrate!("./migrations")
         .run(&pool)
         .await
         .context("applying database migrations")?;
-    Ok(pool)
+    Ok(Pool::Sqlite(pool))
+}
+
+async fn connect_postgres(url: &str) -> anyhow::Result<Pool> {
+    let options = PgConnectOptions::from_str(url)
+        .context("parsing the PostgreSQL URL")?
+        .application_name("traceless");
+    let pool = PgPoolOptions::new()
+        .max_connections(MAX_POSTGRES_CONNECTIONS)
+        .acquire_timeout(BUSY_TIMEOUT)
+        .connect_with(options)
+        .await
+        .context("connecting to PostgreSQL")?;
+    // Several instances starting at once: sqlx takes an advisory lock around migrations,
+    // so one applies them and the others wait and find them applied.
+    sqlx::migrate!("./migrations-postgres")
+        .run(&pool)
+        .await
+        .context("applying database migrations")?;
+    Ok(Pool::Postgres(pool))
+}
+
+impl Pool {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub async fn acquire(&self) -> Result<Conn, sqlx::Error> {
+        Ok(match self {
+            Pool::Sqlite(pool) => Conn::Sqlite(pool.acquire().await?),
+            Pool::Postgres(pool) => Conn::Postgres(pool.acquire().await?),
+        })
+    }
+
+    /// Closes every connection (tests, before dropping their database).
+    pub async fn close(&self) {
+        match self {
+            Pool::Sqlite(pool) => pool.close().await,
+            Pool::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// A connection taken from the pool for a few statements outside a transaction.
+pub enum Conn {
+    Sqlite(sqlx::pool::PoolConnection<Sqlite>),
+    Postgres(sqlx::pool::PoolConnection<Postgres>),
+}
+
+/// A transaction begun by [`begin_write`]; rolled back when dropped uncommitted.
+pub enum WriteTx {
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Postgres(sqlx::Transaction<'static, Postgres>),
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            WriteTx::Sqlite(tx) => tx.commit().await,
+            WriteTx::Postgres(tx) => tx.commit().await,
+        }
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        match self {
+            WriteTx::Sqlite(tx) => tx.rollback().await,
+            WriteTx::Postgres(tx) => tx.rollback().await,
+        }
+    }
+}
+
+/// One backend's connection, borrowed for one statement.
+pub enum Handle<'c> {
+    Sqlite(&'c mut SqliteConnection),
+    Postgres(&'c mut PgConnection),
+}
+
+/// What a store function runs its SQL on: a pooled [`Conn`] or a [`WriteTx`].
+pub trait Connection: Send {
+    fn handle(&mut self) -> Handle<'_>;
+}
+
+impl Connection for Conn {
+    fn handle(&mut self) -> Handle<'_> {
+        match self {
+            Conn::Sqlite(conn) => Handle::Sqlite(conn),
+            Conn::Postgres(conn) => Handle::Postgres(conn),
+        }
+    }
+}
+
+impl Connection for WriteTx {
+    fn handle(&mut self) -> Handle<'_> {
+        match self {
+            WriteTx::Sqlite(tx) => Handle::Sqlite(tx),
+            WriteTx::Postgres(tx) => Handle::Postgres(tx),
+        }
+    }
+}
+
+/// A value both backends can bind.
+pub trait Param<'q>:
+    'q + Send + Clone + Encode<'q, Sqlite> + Type<Sqlite> + Encode<'q, Postgres> + Type<Postgres>
+{
+}
+impl<'q, T> Param<'q> for T where
+    T: 'q
+        + Send
+        + Clone
+        + Encode<'q, Sqlite>
+        + Type<Sqlite>
+        + Encode<'q, Postgres>
+        + Type<Postgres>
+{
+}
+
+/// One statement, prepared for both backends until it meets a connection (binding a
+/// value twice costs nothing worth counting next to a round trip).
+pub struct Query<'q> {
+    sqlite: sqlx::query::Query<'q, Sqlite, SqliteArguments<'q>>,
+    postgres: sqlx::query::Query<'q, Postgres, PgArguments>,
+}
+
+/// A statement whose text both dialects read alike (`$1`-style placeholders).
+pub fn query(sql: &str) -> Query<'_> {
+    query_per_backend(sql, sql)
+}
+
+/// A statement written once per dialect, for where they differ.
+pub fn query_per_backend<'q>(sqlite: &'q str, postgres: &'q str) -> Query<'q> {
+    Query {
+        sqlite: sqlx::query(sqlite),
+        postgres: sqlx::query(postgres),
+    }
+}
+
+/// What a statement changed.
+#[derive(Debug, Clone, Copy)]
+pub struct Done {
+    rows_affected: u64,
+}
+
+impl Done {
+    pub fn rows_affected(&self) -> u64 {
+        self.rows_affected
+    }
+}
+
+impl<'q> Query<'q> {
+    pub fn bind<T: Param<'q>>(self, value: T) -> Self {
+        Self {
+            sqlite: self.sqlite.bind(value.clone()),
+            postgres: self.postgres.bind(value),
+        }
+    }
+
+    pub async fn execute(self, conn: &mut (impl Connection + ?Sized)) -> Result<Done, sqlx::Error> {
+        let rows_affected = match conn.handle() {
+            Handle::Sqlite(c) => self.sqlite.execute(c).await?.rows_affected(),
+            Handle::Postgres(c) => self.postgres.execute(c).await?.rows_affected(),
+        };
+        Ok(Done { rows_affected })
+    }
+
+    pub async fn fetch_optional(
+        self,
+        conn: &mut (impl Connection + ?Sized),
+    ) -> Result<Option<Row>, sqlx::Error> {
+        Ok(match conn.handle() {
+            Handle::Sqlite(c) => self.sqlite.fetch_optional(c).await?.map(Row::Sqlite),
+            Handle::Postgres(c) => self.postgres.fetch_optional(c).await?.map(Row::Postgres),
+        })
+    }
+
+    pub async fn fetch_one(
+        self,
+        conn: &mut (impl Connection + ?Sized),
+    ) -> Result<Row, sqlx::Error> {
+        Ok(match conn.handle() {
+            Handle::Sqlite(c) => Row::Sqlite(self.sqlite.fetch_one(c).await?),
+            Handle::Postgres(c) => Row::Postgres(self.postgres.fetch_one(c).await?),
+        })
+    }
+
+    pub async fn fetch_all(
+        self,
+        conn: &mut (impl Connection + ?Sized),
+    ) -> Result<Vec<Row>, sqlx::Error> {
+        Ok(match conn.handle() {
+            Handle::Sqlite(c) => self
+                .sqlite
+                .fetch_all(c)
+                .await?
+                .into_iter()
+                .map(Row::Sqlite)
+                .collect(),
+            Handle::Postgres(c) => self
+                .postgres
+                .fetch_all(c)
+                .await?
+                .into_iter()
+                .map(Row::Postgres)
+                .collect(),
+        })
+    }
+}
+
+/// For statements run alone (tests, health checks): each takes a connection from the pool
+/// for itself.
+impl<'q> Query<'q> {
+    pub async fn execute_on(self, pool: &Pool) -> Result<Done, sqlx::Error> {
+        self.execute(&mut pool.acquire().await?).await
+    }
+
+    pub async fn fetch_all_on(self, pool: &Pool) -> Result<Vec<Row>, sqlx::Error> {
+        self.fetch_all(&mut pool.acquire().await?).await
+    }
+
+    pub async fn fetch_one_on(self, pool: &Pool) -> Result<Row, sqlx::Error> {
+        self.fetch_one(&mut pool.acquire().await?).await
+    }
+
+    /// The first column of the one row.
+    pub async fn fetch_scalar_on<T: Value>(self, pool: &Pool) -> Result<T, sqlx::Error> {
+        self.fetch_one_on(pool).await?.try_get(0)
+    }
+
+    /// The first column of every row.
+    pub async fn fetch_scalars_on<T: Value>(self, pool: &Pool) -> Result<Vec<T>, sqlx::Error> {
+        self.fetch_all_on(pool)
+            .await?
+            .iter()
+            .map(|row| row.try_get(0))
+            .collect()
+    }
+}
+
+/// An owned value both backends can decode.
+pub trait Value:
+    for<'r> Decode<'r, Sqlite> + Type<Sqlite> + for<'r> Decode<'r, Postgres> + Type<Postgres>
+{
+}
+impl<T> Value for T where
+    T: for<'r> Decode<'r, Sqlite> + Type<Sqlite> + for<'r> Decode<'r, Postgres> + Type<Postgres>
+{
+}
+
+/// A result row of either backend.
+pub enum Row {
+    Sqlite(SqliteRow),
+    Postgres(PgRow),
+}
+
+impl Row {
+    /// The column `index` (a name or a position) decoded as `T`, on either backend.
+    pub fn try_get<'r, T, I>(&'r self, index: I) -> Result<T, sqlx::Error>
+    where
+        T: Decode<'r, Sqlite> + Type<Sqlite> + Decode<'r, Postgres> + Type<Postgres>,
+        I: ColumnIndex<SqliteRow> + ColumnIndex<PgRow>,
+    {
+        use sqlx::Row as _;
+        match self {
+            Row::Sqlite(row) => row.try_get(index),
+            Row::Postgres(row) => row.try_get(index),
+        }
+    }
 }
 
 /// Begins a transaction that will write: every use case that reads, decides, then
-/// writes goes through here.
+/// writes goes through here, and sees what it writes over.
 ///
 /// SQLite's default (deferred) transaction takes the write lock only at its first
 /// write; if another connection committed since this one started reading, that
 /// upgrade fails at once with "database is locked" (SQLITE_BUSY_SNAPSHOT, code 517)
 /// and the busy timeout does not help. `BEGIN IMMEDIATE` takes the write lock up
-/// front, waiting up to [`BUSY_TIMEOUT`] for it, so what the transaction reads is
-/// what it writes over. (PostgreSQL would map this to a plain `BEGIN` with row locks.)
+/// front, waiting up to [`BUSY_TIMEOUT`] for it.
+///
+/// PostgreSQL gets the same guarantee from a transaction-scoped advisory lock: writers
+/// run one at a time across every instance, so each use case written for SQLite's single
+/// writer stays correct as it is (the last-administrator check, single-use links). Writes
+/// are a few rows each; a per-organization key is the way to more write concurrency
+/// should one database ever need it. Work that many instances share (the expiry
+/// sweeper) claims rows with `FOR UPDATE SKIP LOCKED` instead: see [`begin_claim`].
 pub async fn begin_write(pool: &Pool) -> Result<WriteTx, sqlx::Error> {
-    pool.begin_with("BEGIN IMMEDIATE").await
+    match pool {
+        Pool::Sqlite(pool) => Ok(WriteTx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?)),
+        Pool::Postgres(pool) => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(WRITE_LOCK_KEY)
+                .execute(&mut *tx)
+                .await?;
+            Ok(WriteTx::Postgres(tx))
+        }
+    }
+}
+
+/// Begins a transaction for background work that claims rows (`FOR UPDATE SKIP LOCKED`
+/// on PostgreSQL, so instances running the same sweep each take different rows and never
+/// wait for each other). SQLite has one writer anyway: this is [`begin_write`] there.
+pub async fn begin_claim(pool: &Pool) -> Result<WriteTx, sqlx::Error> {
+    match pool {
+        Pool::Sqlite(_) => begin_write(pool).await,
+        Pool::Postgres(pool) => Ok(WriteTx::Postgres(pool.begin().await?)),
+    }
 }
 
 /// Whether the database answers a trivial query (for `/healthz`).
 pub async fn ping(pool: &Pool) -> bool {
-    sqlx::query("SELECT 1").execute(pool).await.is_ok()
+    match pool {
+        Pool::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.is_ok(),
+        Pool::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.is_ok(),
+    }
 }
 
 #[cfg(test)]
@@ -75,7 +419,29 @@ mod tests {
 
     use super::*;
 
-    async fn memory() -> Pool {
+    /// The two migration folders must list the same files: a table added for one backend
+    /// only would work in one suite and break the other at run time.
+    #[test]
+    fn both_backends_have_the_same_migrations() {
+        let names = |folder: &str| {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(folder);
+            let mut names: Vec<String> = std::fs::read_dir(&dir)
+                .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+                .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|name| name.ends_with(".sql"))
+                .collect();
+            names.sort();
+            names
+        };
+        let (sqlite, postgres) = (names("migrations"), names("migrations-postgres"));
+        assert!(!sqlite.is_empty());
+        assert_eq!(
+            sqlite, postgres,
+            "migrations/ (SQLite) and migrations-postgres/ must have the same files"
+        );
+    }
+
+    async fn memory() -> sqlx::SqlitePool {
         SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(

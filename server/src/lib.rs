@@ -9,6 +9,7 @@ pub mod microsoft;
 mod rate_limit;
 mod routes;
 pub mod security_headers;
+mod sessions;
 pub mod shutdown;
 pub mod startup;
 pub mod telemetry;

@@ -22,10 +22,11 @@ use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::session_store::ExpiredDeletion;
 use tower_sessions::{Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
 use traceless::config::Settings;
+use traceless::db::Pool;
 use traceless::verification::Verifier;
-use traceless::verification::relay::InProcess;
+use traceless::verification::relay::{InProcess, Publisher};
+use traceless::verification::relay_postgres::PostgresRelay;
 
 use crate::shutdown::{self, Shutdown};
 use crate::{cross_site, rate_limit, routes, security_headers};
@@ -78,7 +79,7 @@ impl Application {
             Verifier::new(
                 pool.clone(),
                 microsoft.client.clone(),
-                InProcess::new(),
+                relay_for(&pool),
                 callback_url,
                 microsoft.identity.clone(),
             )
@@ -182,13 +183,9 @@ impl Application {
 }
 
 async fn router(state: AppState, shutdown: Shutdown) -> anyhow::Result<Router> {
-    let session_store = SqliteStore::new(state.pool.clone())
-        .with_table_name("sessions")
-        .map_err(|e| anyhow::anyhow!("session table name: {e}"))?;
-    session_store
-        .migrate()
+    let session_store = crate::sessions::Store::for_pool(&state.pool)
         .await
-        .context("creating the session table")?;
+        .context("preparing the session store")?;
     tokio::spawn({
         let store = session_store.clone();
         keep_deleting_expired_sessions(
@@ -287,6 +284,15 @@ pub fn loggable_path(path: &str) -> String {
         }
     }
     path.to_owned()
+}
+
+/// How a committed event reaches the open pages: within this process on SQLite (one
+/// instance); through PostgreSQL's `LISTEN/NOTIFY` to every instance otherwise.
+fn relay_for(pool: &Pool) -> Arc<dyn Publisher> {
+    match pool {
+        Pool::Sqlite(_) => InProcess::new(),
+        Pool::Postgres(pool) => PostgresRelay::start(pool.clone()),
+    }
 }
 
 /// Microsoft sends nothing when a request simply runs out: links that expire are

@@ -1,7 +1,7 @@
 //! SQL for `organizations`, `users` and `invites`. Every read of organization data takes
 //! the organization id, so a query cannot wander into another organization.
 
-use sqlx::{Row, SqliteConnection, sqlite::SqliteRow};
+use crate::db::{self, Connection, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -10,7 +10,7 @@ use crate::email::EmailAddress;
 
 const USER_COLUMNS: &str = "id, organization_id, email, display_name, role, password_hash IS NOT NULL AS active, created_at";
 
-fn user_from_row(row: &SqliteRow) -> Result<User, sqlx::Error> {
+fn user_from_row(row: &Row) -> Result<User, sqlx::Error> {
     let email: String = row.try_get("email")?;
     let role: String = row.try_get("role")?;
     Ok(User {
@@ -26,12 +26,12 @@ fn user_from_row(row: &SqliteRow) -> Result<User, sqlx::Error> {
 }
 
 pub async fn insert_organization(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     name: &str,
     now: OffsetDateTime,
 ) -> Result<OrganizationId, sqlx::Error> {
     let id = Uuid::new_v4();
-    sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?)")
+    db::query("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)")
         .bind(id)
         .bind(name)
         .bind(now)
@@ -41,10 +41,10 @@ pub async fn insert_organization(
 }
 
 pub async fn organization(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     id: OrganizationId,
 ) -> Result<Option<Organization>, sqlx::Error> {
-    let row = sqlx::query("SELECT id, name FROM organizations WHERE id = ?")
+    let row = db::query("SELECT id, name FROM organizations WHERE id = $1")
         .bind(id.0)
         .fetch_optional(conn)
         .await?;
@@ -67,14 +67,14 @@ pub struct NewUser<'a> {
 
 /// Inserts a user; `Ok(None)` when the email is already taken.
 pub async fn insert_user(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     new: NewUser<'_>,
     now: OffsetDateTime,
 ) -> Result<Option<UserId>, sqlx::Error> {
     let id = Uuid::new_v4();
-    let result = sqlx::query(
+    let result = db::query(
         "INSERT INTO users (id, organization_id, email, display_name, role, password_hash, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (email) DO NOTHING",
     )
     .bind(id)
     .bind(new.organization_id.0)
@@ -90,11 +90,11 @@ pub async fn insert_user(
 
 /// A user and their password hash, for sign-in.
 pub async fn user_with_password_by_email(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     email: &EmailAddress,
 ) -> Result<Option<(User, Option<String>)>, sqlx::Error> {
-    let row = sqlx::query(&format!(
-        "SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = ?"
+    let row = db::query(&format!(
+        "SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1"
     ))
     .bind(email.as_str())
     .fetch_optional(conn)
@@ -106,10 +106,10 @@ pub async fn user_with_password_by_email(
 /// Looks a user up by id alone: only for the session's own user, whose id came from
 /// our signed session, never from a request parameter.
 pub async fn user_by_id(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     id: UserId,
 ) -> Result<Option<User>, sqlx::Error> {
-    let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?"))
+    let row = db::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
         .bind(id.0)
         .fetch_optional(conn)
         .await?;
@@ -117,11 +117,11 @@ pub async fn user_by_id(
 }
 
 pub async fn users_of_organization(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     organization_id: OrganizationId,
 ) -> Result<Vec<User>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE organization_id = ? ORDER BY created_at, email"
+    let rows = db::query(&format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE organization_id = $1 ORDER BY created_at, email"
     ))
     .bind(organization_id.0)
     .fetch_all(conn)
@@ -130,11 +130,11 @@ pub async fn users_of_organization(
 }
 
 pub async fn set_password(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     user: UserId,
     password_hash: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+    db::query("UPDATE users SET password_hash = $1 WHERE id = $2")
         .bind(password_hash)
         .bind(user.0)
         .execute(conn)
@@ -144,12 +144,12 @@ pub async fn set_password(
 
 /// A user of `organization_id` by id; `None` when no such user is in that organization.
 pub async fn user_of_organization(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     organization_id: OrganizationId,
     id: UserId,
 ) -> Result<Option<User>, sqlx::Error> {
-    let row = sqlx::query(&format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE id = ? AND organization_id = ?"
+    let row = db::query(&format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND organization_id = $2"
     ))
     .bind(id.0)
     .bind(organization_id.0)
@@ -161,27 +161,28 @@ pub async fn user_of_organization(
 /// How many administrators of the organization can sign in, not counting `except`.
 /// (An invited administrator who has not set a password cannot run anything yet.)
 pub async fn count_active_admins_except(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     organization_id: OrganizationId,
     except: UserId,
 ) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
+    db::query(
         "SELECT COUNT(*) FROM users
-         WHERE organization_id = ? AND role = 'admin' AND password_hash IS NOT NULL AND id <> ?",
+         WHERE organization_id = $1 AND role = 'admin' AND password_hash IS NOT NULL AND id <> $2",
     )
     .bind(organization_id.0)
     .bind(except.0)
     .fetch_one(conn)
-    .await
+    .await?
+    .try_get(0)
 }
 
 pub async fn set_role(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     organization_id: OrganizationId,
     user: UserId,
     role: Role,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET role = ? WHERE id = ? AND organization_id = ?")
+    db::query("UPDATE users SET role = $1 WHERE id = $2 AND organization_id = $3")
         .bind(role.as_str())
         .bind(user.0)
         .bind(organization_id.0)
@@ -192,11 +193,11 @@ pub async fn set_role(
 
 /// Deletes a user of `organization_id`; false when no such user is in that organization.
 pub async fn delete_user(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     organization_id: OrganizationId,
     user: UserId,
 ) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query("DELETE FROM users WHERE id = ? AND organization_id = ?")
+    let result = db::query("DELETE FROM users WHERE id = $1 AND organization_id = $2")
         .bind(user.0)
         .bind(organization_id.0)
         .execute(conn)
@@ -205,7 +206,7 @@ pub async fn delete_user(
 }
 
 pub async fn insert_invite(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     organization_id: OrganizationId,
     user: UserId,
     token_hash: &str,
@@ -213,9 +214,9 @@ pub async fn insert_invite(
     now: OffsetDateTime,
     expires_at: OffsetDateTime,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    db::query(
         "INSERT INTO invites (id, organization_id, user_id, token_hash, created_by, created_by_name, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(Uuid::new_v4())
     .bind(organization_id.0)
@@ -238,11 +239,11 @@ pub struct InviteRow {
 }
 
 pub async fn invite_by_token_hash(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     token_hash: &str,
 ) -> Result<Option<InviteRow>, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT id, user_id, expires_at, accepted_at IS NOT NULL AS accepted FROM invites WHERE token_hash = ?",
+    let row = db::query(
+        "SELECT id, user_id, expires_at, accepted_at IS NOT NULL AS accepted FROM invites WHERE token_hash = $1",
     )
     .bind(token_hash)
     .fetch_optional(conn)
@@ -260,12 +261,12 @@ pub async fn invite_by_token_hash(
 
 /// Marks an invite used; false if it was already used (a concurrent accept won).
 pub async fn mark_invite_accepted(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     invite: Uuid,
     now: OffsetDateTime,
 ) -> Result<bool, sqlx::Error> {
     let result =
-        sqlx::query("UPDATE invites SET accepted_at = ? WHERE id = ? AND accepted_at IS NULL")
+        db::query("UPDATE invites SET accepted_at = $1 WHERE id = $2 AND accepted_at IS NULL")
             .bind(now)
             .bind(invite)
             .execute(conn)
@@ -275,13 +276,13 @@ pub async fn mark_invite_accepted(
 
 /// The newest invite's expiry for each not-yet-active user of the organization.
 pub async fn pending_invite_expiries(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     organization_id: OrganizationId,
 ) -> Result<Vec<(UserId, OffsetDateTime)>, sqlx::Error> {
-    let rows = sqlx::query(
+    let rows = db::query(
         "SELECT i.user_id, MAX(i.expires_at) AS expires_at FROM invites i
          JOIN users u ON u.id = i.user_id
-         WHERE i.organization_id = ? AND u.password_hash IS NULL AND i.accepted_at IS NULL
+         WHERE i.organization_id = $1 AND u.password_hash IS NULL AND i.accepted_at IS NULL
          GROUP BY i.user_id",
     )
     .bind(organization_id.0)
@@ -294,13 +295,13 @@ pub async fn pending_invite_expiries(
 
 /// Invalidates every open invite of a user (before issuing a fresh one).
 pub async fn expire_invites_of(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     organization_id: OrganizationId,
     user: UserId,
     now: OffsetDateTime,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE invites SET expires_at = ? WHERE organization_id = ? AND user_id = ? AND accepted_at IS NULL",
+    db::query(
+        "UPDATE invites SET expires_at = $1 WHERE organization_id = $2 AND user_id = $3 AND accepted_at IS NULL",
     )
     .bind(now)
     .bind(organization_id.0)

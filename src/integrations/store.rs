@@ -1,7 +1,7 @@
 //! SQL for connect attempts, the integration and its domains. Every query takes the
 //! organization id, except the attempt lookup by state (the state is the capability).
 
-use sqlx::{Row, SqliteConnection};
+use crate::db::{self, Connection};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -22,8 +22,7 @@ pub struct NewAttempt<'a> {
 }
 
 /// Which leg of the connect an attempt waits for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
-#[sqlx(type_name = "TEXT", rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
     /// The admin consent endpoint's return (`admin_consent=True`).
     Consent,
@@ -31,16 +30,34 @@ pub enum Phase {
     SignIn,
 }
 
+impl Phase {
+    /// As stored in `microsoft_connect_attempts.phase`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Consent => "consent",
+            Phase::SignIn => "sign_in",
+        }
+    }
+
+    fn parse(stored: &str) -> Option<Self> {
+        match stored {
+            "consent" => Some(Phase::Consent),
+            "sign_in" => Some(Phase::SignIn),
+            _ => None,
+        }
+    }
+}
+
 pub async fn insert_attempt(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     new: NewAttempt<'_>,
 ) -> Result<Uuid, sqlx::Error> {
     let id = Uuid::new_v4();
-    sqlx::query(
+    db::query(
         "INSERT INTO microsoft_connect_attempts
          (id, organization_id, user_id, state_hash, pkce_verifier, nonce, created_at, expires_at,
           phase, token_tenant)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(id)
     .bind(new.organization_id.0)
@@ -50,7 +67,7 @@ pub async fn insert_attempt(
     .bind(new.nonce)
     .bind(OffsetDateTime::now_utc())
     .bind(new.expires_at)
-    .bind(new.phase)
+    .bind(new.phase.as_str())
     .bind(new.token_tenant)
     .execute(conn)
     .await?;
@@ -70,13 +87,13 @@ pub struct Attempt {
 }
 
 pub async fn attempt_by_state_hash(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     state_hash: &str,
 ) -> Result<Option<Attempt>, sqlx::Error> {
-    let row = sqlx::query(
+    let row = db::query(
         "SELECT id, organization_id, user_id, pkce_verifier, nonce, expires_at, used_at IS NOT NULL AS used,
                 phase, token_tenant
-         FROM microsoft_connect_attempts WHERE state_hash = ?",
+         FROM microsoft_connect_attempts WHERE state_hash = $1",
     )
     .bind(state_hash)
     .fetch_optional(conn)
@@ -90,7 +107,8 @@ pub async fn attempt_by_state_hash(
             nonce: row.try_get("nonce")?,
             expires_at: row.try_get("expires_at")?,
             used: row.try_get("used")?,
-            phase: row.try_get("phase")?,
+            phase: Phase::parse(row.try_get("phase")?)
+                .ok_or_else(|| sqlx::Error::Decode("connect attempt phase".into()))?,
             token_tenant: row.try_get("token_tenant")?,
         })
     })
@@ -98,9 +116,9 @@ pub async fn attempt_by_state_hash(
 }
 
 /// Uses up an attempt; false when another request already did.
-pub async fn mark_attempt_used(conn: &mut SqliteConnection, id: Uuid) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query(
-        "UPDATE microsoft_connect_attempts SET used_at = ?, pkce_verifier = '', nonce = '' WHERE id = ? AND used_at IS NULL",
+pub async fn mark_attempt_used(conn: &mut impl Connection, id: Uuid) -> Result<bool, sqlx::Error> {
+    let result = db::query(
+        "UPDATE microsoft_connect_attempts SET used_at = $1, pkce_verifier = '', nonce = '' WHERE id = $2 AND used_at IS NULL",
     )
     .bind(OffsetDateTime::now_utc())
     .bind(id)
@@ -111,10 +129,10 @@ pub async fn mark_attempt_used(conn: &mut SqliteConnection, id: Uuid) -> Result<
 
 /// The organization already linked to `tenant_id`, if any.
 pub async fn organization_of_tenant(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     tenant_id: &str,
 ) -> Result<Option<OrganizationId>, sqlx::Error> {
-    let row = sqlx::query("SELECT organization_id FROM microsoft_integrations WHERE tenant_id = ?")
+    let row = db::query("SELECT organization_id FROM microsoft_integrations WHERE tenant_id = $1")
         .bind(tenant_id)
         .fetch_optional(conn)
         .await?;
@@ -124,17 +142,17 @@ pub async fn organization_of_tenant(
 
 /// Creates or refreshes the organization's integration and replaces its domains.
 pub async fn upsert_integration(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     organization_id: OrganizationId,
     integration: &MicrosoftIntegration,
     connected_by: UserId,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    db::query(
         "INSERT INTO microsoft_integrations
          (organization_id, tenant_id, tenant_name, authority_id, authority_did, credential_type,
           microsoft_account, connected_by, connected_by_name, connected_at,
           email_claim, available_claims, linked_domain_verified)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
          ON CONFLICT (organization_id) DO UPDATE SET
            tenant_id = excluded.tenant_id, tenant_name = excluded.tenant_name,
            authority_id = excluded.authority_id, authority_did = excluded.authority_did,
@@ -159,12 +177,12 @@ pub async fn upsert_integration(
     .bind(integration.linked_domain_verified)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("DELETE FROM microsoft_domains WHERE organization_id = ?")
+    db::query("DELETE FROM microsoft_domains WHERE organization_id = $1")
         .bind(organization_id.0)
         .execute(&mut *conn)
         .await?;
     for domain in &integration.domains {
-        sqlx::query("INSERT INTO microsoft_domains (organization_id, name, is_default, is_initial) VALUES (?, ?, ?, ?)")
+        db::query("INSERT INTO microsoft_domains (organization_id, name, is_default, is_initial) VALUES ($1, $2, $3, $4)")
             .bind(organization_id.0)
             .bind(&domain.name)
             .bind(domain.is_default)
@@ -176,13 +194,13 @@ pub async fn upsert_integration(
 }
 
 pub async fn integration(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     organization_id: OrganizationId,
 ) -> Result<Option<MicrosoftIntegration>, sqlx::Error> {
-    let Some(row) = sqlx::query(
+    let Some(row) = db::query(
         "SELECT tenant_id, tenant_name, authority_id, authority_did, credential_type, microsoft_account,
                 connected_by_name, connected_at, email_claim, available_claims, linked_domain_verified
-         FROM microsoft_integrations WHERE organization_id = ?",
+         FROM microsoft_integrations WHERE organization_id = $1",
     )
     .bind(organization_id.0)
     .fetch_optional(&mut *conn)
@@ -190,8 +208,8 @@ pub async fn integration(
     else {
         return Ok(None);
     };
-    let domains = sqlx::query(
-        "SELECT name, is_default, is_initial FROM microsoft_domains WHERE organization_id = ?
+    let domains = db::query(
+        "SELECT name, is_default, is_initial FROM microsoft_domains WHERE organization_id = $1
          ORDER BY is_default DESC, is_initial ASC, name",
     )
     .bind(organization_id.0)
@@ -225,10 +243,10 @@ pub async fn integration(
 
 /// Removes the integration (its domains go with it); false when there was none.
 pub async fn delete_integration(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     organization_id: OrganizationId,
 ) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query("DELETE FROM microsoft_integrations WHERE organization_id = ?")
+    let result = db::query("DELETE FROM microsoft_integrations WHERE organization_id = $1")
         .bind(organization_id.0)
         .execute(conn)
         .await?;
@@ -237,12 +255,12 @@ pub async fn delete_integration(
 
 /// Changes the claim that holds the email; false when there is no integration.
 pub async fn set_email_claim(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     organization_id: OrganizationId,
     claim: &str,
 ) -> Result<bool, sqlx::Error> {
     let result =
-        sqlx::query("UPDATE microsoft_integrations SET email_claim = ? WHERE organization_id = ?")
+        db::query("UPDATE microsoft_integrations SET email_claim = $1 WHERE organization_id = $2")
             .bind(claim)
             .bind(organization_id.0)
             .execute(conn)
@@ -270,7 +288,7 @@ struct StoredDomain {
 
 /// Replaces the organization's pending connection.
 pub async fn put_pending(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     organization_id: OrganizationId,
     user_id: UserId,
     pending: &PendingConnection,
@@ -284,10 +302,10 @@ pub async fn put_pending(
             is_initial: d.is_initial,
         })
         .collect();
-    sqlx::query(
+    db::query(
         "INSERT INTO microsoft_pending_connections
          (organization_id, user_id, tenant_id, tenant_name, microsoft_account, domains, options, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (organization_id) DO UPDATE SET
            user_id = excluded.user_id, tenant_id = excluded.tenant_id, tenant_name = excluded.tenant_name,
            microsoft_account = excluded.microsoft_account, domains = excluded.domains,
@@ -309,12 +327,12 @@ pub async fn put_pending(
 
 /// The organization's pending connection, if one has not expired.
 pub async fn pending(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     organization_id: OrganizationId,
 ) -> Result<Option<PendingConnection>, sqlx::Error> {
-    let Some(row) = sqlx::query(
+    let Some(row) = db::query(
         "SELECT tenant_id, tenant_name, microsoft_account, domains, options, expires_at
-         FROM microsoft_pending_connections WHERE organization_id = ? AND expires_at > ?",
+         FROM microsoft_pending_connections WHERE organization_id = $1 AND expires_at > $2",
     )
     .bind(organization_id.0)
     .bind(OffsetDateTime::now_utc())
@@ -344,10 +362,10 @@ pub async fn pending(
 }
 
 pub async fn delete_pending(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     organization_id: OrganizationId,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM microsoft_pending_connections WHERE organization_id = ?")
+    db::query("DELETE FROM microsoft_pending_connections WHERE organization_id = $1")
         .bind(organization_id.0)
         .execute(conn)
         .await?;

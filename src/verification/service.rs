@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::SqliteConnection;
 use time::OffsetDateTime;
 use url::Url;
 use uuid::Uuid;
@@ -23,6 +22,9 @@ use crate::microsoft::{
     MicrosoftError, PresentationCallback, PresentationRequest, Registration, TenantId,
 };
 use crate::secret::{Secret, SecretHash, looks_like_secret};
+
+/// How many overdue verifications one sweep expires at most (the next sweep takes the rest).
+const EXPIRY_BATCH: i64 = 500;
 
 /// A request with less life left than this is replaced before it is shown.
 pub const REQUEST_MARGIN: Duration = Duration::from_secs(30);
@@ -508,18 +510,29 @@ impl Verifier {
         Ok(())
     }
 
-    /// Marks every active verification whose link has expired (Microsoft sends nothing
-    /// when a request simply runs out). Returns how many were expired.
+    /// Marks active verifications whose link has expired (Microsoft sends nothing when a
+    /// request simply runs out), a batch at a time. Returns how many were expired.
+    ///
+    /// Every instance runs this sweep: each claims its batch with `FOR UPDATE SKIP
+    /// LOCKED` (PostgreSQL), so two sweeps take different rows and a verification is
+    /// expired once, with one event. The claim and the transitions are one transaction.
     pub async fn expire_overdue(&self) -> Result<usize, VerificationError> {
-        let mut conn = self.pool.acquire().await?;
-        let overdue = store::overdue(&mut conn, OffsetDateTime::now_utc()).await?;
-        drop(conn);
-        let count = overdue.len();
-        for verification in overdue {
-            self.transition(&verification, Input::LinkExpired, None, None)
-                .await?;
+        let mut tx = db::begin_claim(&self.pool).await?;
+        let overdue =
+            store::claim_overdue(&mut tx, OffsetDateTime::now_utc(), EXPIRY_BATCH).await?;
+        let mut announced = Vec::with_capacity(overdue.len());
+        for verification in &overdue {
+            if let Some(event) =
+                apply(&mut tx, verification, Input::LinkExpired, None, None).await?
+            {
+                announced.push((verification.id, event));
+            }
         }
-        Ok(count)
+        tx.commit().await?;
+        for (verification_id, event) in &announced {
+            self.announce(*verification_id, *event);
+        }
+        Ok(announced.len())
     }
 
     /// Stops the organization's active verifications (the integration was removed).
@@ -667,7 +680,7 @@ impl Verifier {
 
 /// Applies `input` to `verification` inside a transaction; returns the stored event's id.
 async fn apply(
-    conn: &mut SqliteConnection,
+    conn: &mut impl crate::db::Connection,
     verification: &Verification,
     input: Input,
     evidence: Option<&Evidence>,
@@ -678,7 +691,7 @@ async fn apply(
 }
 
 async fn apply_with_message(
-    conn: &mut SqliteConnection,
+    conn: &mut impl crate::db::Connection,
     verification: &Verification,
     input: Input,
     evidence: Option<&Evidence>,
@@ -823,7 +836,7 @@ fn refusal_reason(error: &ErrorInfo) -> FailureReason {
 
 /// The organization's verification settings and its name, in one read.
 async fn settings_of(
-    conn: &mut SqliteConnection,
+    conn: &mut impl crate::db::Connection,
     organization_id: OrganizationId,
 ) -> Result<(Settings, String), sqlx::Error> {
     let (hours, threshold, name) = store::organization_settings(conn, organization_id).await?;

@@ -2,8 +2,7 @@
 //! organization data take the organization id; lookups by link or request id are
 //! lookups by a capability (a secret or our own random id).
 
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use crate::db::{self, Connection, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -16,7 +15,7 @@ use crate::email::EmailAddress;
 const COLUMNS: &str = "id, organization_id, created_by_name, recipient_email, ticket_reference, note, link_expires_at, \
      status, failure_reason, failed_attempts, evidence, created_at, updated_at, completed_at";
 
-fn verification_from_row(row: &SqliteRow) -> Result<Verification, sqlx::Error> {
+fn verification_from_row(row: &Row) -> Result<Verification, sqlx::Error> {
     let decode = |what: &str| sqlx::Error::Decode(format!("verification {what}").into());
     let status: String = row.try_get("status")?;
     let reason: Option<String> = row.try_get("failure_reason")?;
@@ -54,15 +53,15 @@ pub struct NewVerification<'a> {
 }
 
 pub async fn insert(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     new: NewVerification<'_>,
 ) -> Result<Uuid, sqlx::Error> {
     let id = Uuid::new_v4();
     let now = OffsetDateTime::now_utc();
-    sqlx::query(
+    db::query(
         "INSERT INTO verifications (id, organization_id, created_by, created_by_name, recipient_email, ticket_reference,
            note, link_hash, link_expires_at, status, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'created', ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'created', $10, $11)",
     )
     .bind(id)
     .bind(new.organization_id.0)
@@ -81,11 +80,11 @@ pub async fn insert(
 }
 
 pub async fn by_link_hash(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     link_hash: &str,
 ) -> Result<Option<Verification>, sqlx::Error> {
-    let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM verifications WHERE link_hash = ?"
+    let row = db::query(&format!(
+        "SELECT {COLUMNS} FROM verifications WHERE link_hash = $1"
     ))
     .bind(link_hash)
     .fetch_optional(conn)
@@ -94,12 +93,12 @@ pub async fn by_link_hash(
 }
 
 pub async fn by_id(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     organization_id: OrganizationId,
     id: Uuid,
 ) -> Result<Option<Verification>, sqlx::Error> {
-    let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM verifications WHERE id = ? AND organization_id = ?"
+    let row = db::query(&format!(
+        "SELECT {COLUMNS} FROM verifications WHERE id = $1 AND organization_id = $2"
     ))
     .bind(id)
     .bind(organization_id.0)
@@ -109,12 +108,12 @@ pub async fn by_id(
 }
 
 pub async fn recent(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     organization_id: OrganizationId,
     limit: i64,
 ) -> Result<Vec<Verification>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM verifications WHERE organization_id = ? ORDER BY created_at DESC LIMIT ?"
+    let rows = db::query(&format!(
+        "SELECT {COLUMNS} FROM verifications WHERE organization_id = $1 ORDER BY created_at DESC LIMIT $2"
     ))
     .bind(organization_id.0)
     .bind(limit)
@@ -123,28 +122,42 @@ pub async fn recent(
     rows.iter().map(verification_from_row).collect()
 }
 
-/// Active verifications whose link has expired, any organization (for the sweeper).
-pub async fn overdue(
-    conn: &mut SqliteConnection,
+/// Active verifications whose link has expired, any organization, at most `limit`: the
+/// sweeper's batch, locked until its transaction ends. On PostgreSQL rows another sweep
+/// (or a callback) holds are skipped, not waited for; SQLite's transaction is the only
+/// writer already.
+pub async fn claim_overdue(
+    conn: &mut impl Connection,
     now: OffsetDateTime,
+    limit: i64,
 ) -> Result<Vec<Verification>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM verifications
-         WHERE status IN ('created', 'opened', 'requested', 'scanned') AND link_expires_at <= ?"
-    ))
+    let rows = db::query_per_backend(
+        &format!(
+            "SELECT {COLUMNS} FROM verifications
+             WHERE status IN ('created', 'opened', 'requested', 'scanned') AND link_expires_at <= $1
+             ORDER BY link_expires_at LIMIT $2"
+        ),
+        &format!(
+            "SELECT {COLUMNS} FROM verifications
+             WHERE status IN ('created', 'opened', 'requested', 'scanned') AND link_expires_at <= $1
+             ORDER BY link_expires_at LIMIT $2
+             FOR UPDATE SKIP LOCKED"
+        ),
+    )
     .bind(now)
+    .bind(limit)
     .fetch_all(conn)
     .await?;
     rows.iter().map(verification_from_row).collect()
 }
 
 pub async fn active_of_organization(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     organization_id: OrganizationId,
 ) -> Result<Vec<Verification>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
+    let rows = db::query(&format!(
         "SELECT {COLUMNS} FROM verifications
-         WHERE organization_id = ? AND status IN ('created', 'opened', 'requested', 'scanned')"
+         WHERE organization_id = $1 AND status IN ('created', 'opened', 'requested', 'scanned')"
     ))
     .bind(organization_id.0)
     .fetch_all(conn)
@@ -155,7 +168,7 @@ pub async fn active_of_organization(
 /// Writes a new status (and what goes with it). Guarded by the old status, so two
 /// concurrent transitions cannot both apply.
 pub async fn update_status(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     verification: &Verification,
     status: Status,
     failed_attempts: u32,
@@ -166,10 +179,10 @@ pub async fn update_status(
         Some(e) => Some(serde_json::to_string(e).map_err(|e| sqlx::Error::Encode(Box::new(e)))?),
         None => None,
     };
-    let result = sqlx::query(
-        "UPDATE verifications SET status = ?, failure_reason = ?, failed_attempts = ?,
-           evidence = COALESCE(?, evidence), updated_at = ?, completed_at = ?
-         WHERE id = ? AND status = ? AND failed_attempts = ?",
+    let result = db::query(
+        "UPDATE verifications SET status = $1, failure_reason = $2, failed_attempts = $3,
+           evidence = COALESCE($4, evidence), updated_at = $5, completed_at = $6
+         WHERE id = $7 AND status = $8 AND failed_attempts = $9",
     )
     .bind(status.as_str())
     .bind(status.failure_reason().map(|r| r.as_str()))
@@ -186,15 +199,23 @@ pub async fn update_status(
 }
 
 pub async fn insert_event(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     verification: &Verification,
     kind: &str,
     status: Status,
     message: &str,
 ) -> Result<i64, sqlx::Error> {
-    let result = sqlx::query(
+    // PostgreSQL: the event and its notice to every instance in one statement, so the
+    // notice goes out exactly when (and only if) the event commits. See `relay`.
+    db::query_per_backend(
         "INSERT INTO verification_events (verification_id, organization_id, kind, status, message, created_at)
-         VALUES (?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        "WITH event AS (
+           INSERT INTO verification_events (verification_id, organization_id, kind, status, message, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, verification_id
+         )
+         SELECT id, pg_notify('traceless_verification_events', verification_id::text || ' ' || id::text)
+         FROM event",
     )
     .bind(verification.id)
     .bind(verification.organization_id.0)
@@ -202,20 +223,20 @@ pub async fn insert_event(
     .bind(status.as_str())
     .bind(message)
     .bind(OffsetDateTime::now_utc())
-    .execute(conn)
-    .await?;
-    Ok(result.last_insert_rowid())
+    .fetch_one(conn)
+    .await?
+    .try_get("id")
 }
 
 /// Events of one verification with an id above `after`, oldest first.
 pub async fn events_after(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     verification_id: Uuid,
     after: i64,
 ) -> Result<Vec<Event>, sqlx::Error> {
-    let rows = sqlx::query(
+    let rows = db::query(
         "SELECT id, kind, status, message, created_at FROM verification_events
-         WHERE verification_id = ? AND id > ? ORDER BY id",
+         WHERE verification_id = $1 AND id > $2 ORDER BY id",
     )
     .bind(verification_id)
     .bind(after)
@@ -244,12 +265,12 @@ pub struct NewRequest<'a> {
 }
 
 pub async fn insert_request(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     new: NewRequest<'_>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    db::query(
         "INSERT INTO presentation_requests (id, verification_id, organization_id, microsoft_request_id, api_key_hash, url, expires_at, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(new.id)
     .bind(new.verification.id)
@@ -276,7 +297,7 @@ pub struct StoredRequest {
     pub state: String,
 }
 
-fn request_from_row(row: &SqliteRow) -> Result<StoredRequest, sqlx::Error> {
+fn request_from_row(row: &Row) -> Result<StoredRequest, sqlx::Error> {
     Ok(StoredRequest {
         id: row.try_get("id")?,
         verification_id: row.try_get("verification_id")?,
@@ -292,11 +313,11 @@ fn request_from_row(row: &SqliteRow) -> Result<StoredRequest, sqlx::Error> {
 const REQUEST_COLUMNS: &str = "id, verification_id, organization_id, microsoft_request_id, api_key_hash, url, expires_at, state";
 
 pub async fn request(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     id: Uuid,
 ) -> Result<Option<StoredRequest>, sqlx::Error> {
-    let row = sqlx::query(&format!(
-        "SELECT {REQUEST_COLUMNS} FROM presentation_requests WHERE id = ?"
+    let row = db::query(&format!(
+        "SELECT {REQUEST_COLUMNS} FROM presentation_requests WHERE id = $1"
     ))
     .bind(id)
     .fetch_optional(conn)
@@ -306,12 +327,13 @@ pub async fn request(
 
 /// The newest request of a verification, if any.
 pub async fn latest_request(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     verification_id: Uuid,
 ) -> Result<Option<StoredRequest>, sqlx::Error> {
-    let row = sqlx::query(&format!(
-        "SELECT {REQUEST_COLUMNS} FROM presentation_requests WHERE verification_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1"
-    ))
+    let row = db::query_per_backend(
+        &format!("SELECT {REQUEST_COLUMNS} FROM presentation_requests WHERE verification_id = $1 ORDER BY created_at DESC, rowid DESC LIMIT 1"),
+        &format!("SELECT {REQUEST_COLUMNS} FROM presentation_requests WHERE verification_id = $1 ORDER BY created_at DESC, seq DESC LIMIT 1"),
+    )
     .bind(verification_id)
     .fetch_optional(conn)
     .await?;
@@ -320,13 +342,13 @@ pub async fn latest_request(
 
 /// Moves a request from `from` to `to`; false when it was no longer in `from`.
 pub async fn set_request_state(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     id: Uuid,
     from: &str,
     to: &str,
 ) -> Result<bool, sqlx::Error> {
     let result =
-        sqlx::query("UPDATE presentation_requests SET state = ? WHERE id = ? AND state = ?")
+        db::query("UPDATE presentation_requests SET state = $1 WHERE id = $2 AND state = $3")
             .bind(to)
             .bind(id)
             .bind(from)
@@ -337,10 +359,10 @@ pub async fn set_request_state(
 
 /// The organization's verification settings: link lifetime (hours) and Face Check threshold.
 pub async fn organization_settings(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     organization_id: OrganizationId,
 ) -> Result<(i64, Option<i64>, String), sqlx::Error> {
-    let row = sqlx::query("SELECT verification_link_hours, face_check_threshold, name FROM organizations WHERE id = ?")
+    let row = db::query("SELECT verification_link_hours, face_check_threshold, name FROM organizations WHERE id = $1")
         .bind(organization_id.0)
         .fetch_one(conn)
         .await?;
@@ -348,12 +370,12 @@ pub async fn organization_settings(
 }
 
 pub async fn set_organization_settings(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     organization_id: OrganizationId,
     link_hours: i64,
     face_check_threshold: Option<i64>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE organizations SET verification_link_hours = ?, face_check_threshold = ? WHERE id = ?")
+    db::query("UPDATE organizations SET verification_link_hours = $1, face_check_threshold = $2 WHERE id = $3")
         .bind(link_hours)
         .bind(face_check_threshold)
         .bind(organization_id.0)

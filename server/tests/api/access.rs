@@ -125,13 +125,22 @@ async fn snapshot(app: &TestApp) -> Vec<String> {
         ("microsoft_connect_attempts", "id"),
         ("audit_log", "id"),
     ] {
-        // quote(): ids are stored as blobs.
-        let columns: Vec<String> = columns.split(", ").map(|c| format!("quote({c})")).collect();
-        let found: Vec<String> = sqlx::query_scalar(&format!(
+        // SQLite's quote(): ids are stored as blobs there. PostgreSQL's quote_nullable()
+        // tells NULL from 'NULL' alike.
+        let quote = if app.database.is_postgres() {
+            "quote_nullable"
+        } else {
+            "quote"
+        };
+        let columns: Vec<String> = columns
+            .split(", ")
+            .map(|c| format!("{quote}({c})"))
+            .collect();
+        let found: Vec<String> = traceless::db::query(&format!(
             "SELECT '{table}:' || concat_ws('|', {}) FROM {table} ORDER BY 1",
             columns.join(", ")
         ))
-        .fetch_all(&app.pool)
+        .fetch_scalars_on(&app.pool)
         .await
         .unwrap();
         rows.extend(found);
@@ -182,9 +191,9 @@ async fn signed_out_callers_and_agents_are_refused_and_change_nothing() {
     let id_of = |email: &'static str| {
         let pool = app.pool.clone();
         async move {
-            sqlx::query_scalar::<_, uuid::Uuid>("SELECT id FROM users WHERE email = ?")
+            traceless::db::query("SELECT id FROM users WHERE email = $1")
                 .bind(email)
-                .fetch_one(&pool)
+                .fetch_scalar_on::<uuid::Uuid>(&pool)
                 .await
                 .unwrap()
                 .to_string()

@@ -179,10 +179,13 @@ fn set_cookie(response: &reqwest::Response) -> String {
 /// The session id currently held by the app's client (via a fresh sign-in response).
 async fn session_cookie(app: &TestApp) -> String {
     // The cookie jar is opaque; whoami's request carries it, so ask the store instead.
-    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM sessions")
-        .fetch_all(&app.pool)
-        .await
-        .unwrap();
+    let ids: Vec<String> = traceless::db::query_per_backend(
+        "SELECT id FROM sessions",
+        "SELECT id FROM tower_sessions.session",
+    )
+    .fetch_scalars_on(&app.pool)
+    .await
+    .unwrap();
     assert_eq!(ids.len(), 1, "one live session");
     ids.into_iter().next().unwrap()
 }

@@ -12,9 +12,9 @@ const LAST_ADMIN: &str =
 
 impl TestApp {
     async fn user_id(&self, email: &str) -> String {
-        let id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users WHERE email = ?")
+        let id: uuid::Uuid = traceless::db::query("SELECT id FROM users WHERE email = $1")
             .bind(email)
-            .fetch_one(&self.pool)
+            .fetch_scalar_on(&self.pool)
             .await
             .expect("a user with that email");
         id.to_string()
@@ -69,10 +69,10 @@ impl TestApp {
     }
 
     async fn active_admins(&self) -> i64 {
-        sqlx::query_scalar(
+        traceless::db::query(
             "SELECT COUNT(*) FROM users WHERE role = 'admin' AND password_hash IS NOT NULL",
         )
-        .fetch_one(&self.pool)
+        .fetch_scalar_on(&self.pool)
         .await
         .unwrap()
     }
@@ -117,13 +117,16 @@ async fn an_administrator_who_sent_invites_can_be_removed_and_the_invites_keep_t
         invites - 1,
         "only Bob's own invite goes"
     );
-    let senders: Vec<(Option<String>, String)> = sqlx::query_as(
+    let senders: Vec<(Option<String>, String)> = traceless::db::query(
         "SELECT created_by, created_by_name FROM invites i JOIN users u ON u.id = i.user_id
          WHERE u.email IN ('grace@contoso.com', 'carol@contoso.com')",
     )
-    .fetch_all(&app.pool)
+    .fetch_all_on(&app.pool)
     .await
-    .unwrap();
+    .unwrap()
+    .iter()
+    .map(|row| (row.try_get(0).unwrap(), row.try_get(1).unwrap()))
+    .collect();
     assert_eq!(
         senders,
         vec![
@@ -248,8 +251,8 @@ async fn a_bad_role_or_an_unknown_teammate_changes_nothing() {
     .await;
     assert!(matches!(unknown, AppError::Invalid { .. }), "{unknown:?}");
     let role: String =
-        sqlx::query_scalar("SELECT role FROM users WHERE email = 'grace@contoso.com'")
-            .fetch_one(&app.pool)
+        traceless::db::query("SELECT role FROM users WHERE email = 'grace@contoso.com'")
+            .fetch_scalar_on(&app.pool)
             .await
             .unwrap();
     assert_eq!(role, "agent");

@@ -68,12 +68,14 @@ async fn hundreds_of_concurrent_callbacks_all_land_and_leave_each_verification_r
 
     // The flood's target: its real callbacks are refused (wrong key) but give us
     // Microsoft's exact bodies to replay with a key we know.
-    sqlx::query("UPDATE presentation_requests SET api_key_hash = ? WHERE verification_id = ?")
-        .bind(SecretHash::of(REPLAY_KEY).as_str())
-        .bind(uuid::Uuid::parse_str(&target.id).unwrap())
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    traceless::db::query(
+        "UPDATE presentation_requests SET api_key_hash = $1 WHERE verification_id = $2",
+    )
+    .bind(SecretHash::of(REPLAY_KEY).as_str())
+    .bind(uuid::Uuid::parse_str(&target.id).unwrap())
+    .execute_on(&app.pool)
+    .await
+    .unwrap();
     let captured = app
         .emulator
         .authenticator()
@@ -259,19 +261,21 @@ async fn open_links(app: &TestApp, n: usize) -> Vec<Opened> {
 }
 
 async fn stored_status(app: &TestApp, id: &str) -> String {
-    sqlx::query_scalar("SELECT status FROM verifications WHERE id = ?")
+    traceless::db::query("SELECT status FROM verifications WHERE id = $1")
         .bind(uuid::Uuid::parse_str(id).unwrap())
-        .fetch_one(&app.pool)
+        .fetch_scalar_on(&app.pool)
         .await
         .unwrap()
 }
 
 async fn event_kinds(app: &TestApp, id: &str) -> Vec<String> {
-    sqlx::query_scalar("SELECT kind FROM verification_events WHERE verification_id = ? ORDER BY id")
-        .bind(uuid::Uuid::parse_str(id).unwrap())
-        .fetch_all(&app.pool)
-        .await
-        .unwrap()
+    traceless::db::query(
+        "SELECT kind FROM verification_events WHERE verification_id = $1 ORDER BY id",
+    )
+    .bind(uuid::Uuid::parse_str(id).unwrap())
+    .fetch_scalars_on(&app.pool)
+    .await
+    .unwrap()
 }
 
 fn terminal_events(kinds: &[String]) -> usize {

@@ -27,14 +27,14 @@ impl Drop for Running {
 }
 
 #[test]
-fn a_postgres_database_url_stops_the_binary_with_one_line_before_anything_is_made() {
+fn an_unsupported_database_url_stops_the_binary_with_one_line_before_anything_is_made() {
     let dir = tempfile::tempdir().unwrap();
     let output = server(
         dir.path(),
         &[
             (
                 "TRACELESS_DATABASE_URL",
-                "postgres://traceless:hunter2@db.internal/traceless",
+                "mysql://traceless:hunter2@db.internal/traceless",
             ),
             ("TRACELESS_BIND_ADDR", "127.0.0.1:0"),
             ("TRACELESS_MS_EMULATOR", "true"),
@@ -49,7 +49,7 @@ fn a_postgres_database_url_stops_the_binary_with_one_line_before_anything_is_mad
     assert_eq!(lines.len(), 1, "one line, got: {stderr}");
     assert!(lines[0].contains("TRACELESS_DATABASE_URL"), "{stderr}");
     assert!(
-        lines[0].contains("PostgreSQL is not supported yet"),
+        lines[0].contains("the mysql: scheme is not supported"),
         "{stderr}"
     );
     assert!(!stderr.contains("hunter2"), "no password in the output");

@@ -163,10 +163,12 @@ async fn an_expired_attempt_is_refused() {
     let callback = app
         .at_microsoft(&authorize, CONTOSO_ADMIN_EMAIL, "accept")
         .await;
-    sqlx::query("UPDATE microsoft_connect_attempts SET expires_at = '2020-01-01T00:00:00Z'")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    traceless::db::query(
+        "UPDATE microsoft_connect_attempts SET expires_at = '2020-01-01T00:00:00Z'",
+    )
+    .execute_on(&app.pool)
+    .await
+    .unwrap();
 
     app.return_from_microsoft_as(&app.client, &callback).await;
 

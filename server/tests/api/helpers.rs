@@ -1,4 +1,11 @@
 //! `spawn_app()` and a `TestApp` with one method per endpoint the tests use.
+//!
+//! Each test gets a database of its own on the backend the environment names: SQLite
+//! (a file in a temporary folder) by default; with `TRACELESS_TEST_POSTGRES_URL` set
+//! (`postgres://user@127.0.0.1:port/postgres`, a superuser), a fresh PostgreSQL database
+//! per test, dropped when the test ends. The same tests run on both.
+
+use std::sync::Arc;
 
 use app::error::AppError;
 use app::model::MicrosoftCard;
@@ -15,6 +22,7 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub pool: Pool,
+    pub verifier: Arc<traceless::verification::Verifier>,
     /// Microsoft, for this test alone.
     pub emulator: RunningEmulator,
     /// Stops the server as SIGTERM would.
@@ -23,7 +31,98 @@ pub struct TestApp {
     serving: JoinHandle<anyhow::Result<()>>,
     /// What it was started with, on the address it got: a restart reuses both.
     settings: Settings,
-    _dir: tempfile::TempDir,
+    pub database: Arc<TestDatabase>,
+}
+
+/// Set to a PostgreSQL superuser's URL to run the suite on PostgreSQL.
+pub const POSTGRES_URL_VAR: &str = "TRACELESS_TEST_POSTGRES_URL";
+
+/// One test's database; several server instances may share it.
+pub struct TestDatabase {
+    url: String,
+    /// The SQLite file's folder.
+    _dir: Option<tempfile::TempDir>,
+    /// The server's URL and the database's name, to drop it.
+    postgres: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    pub async fn new() -> Arc<Self> {
+        let Ok(server) = std::env::var(POSTGRES_URL_VAR) else {
+            let dir = tempfile::tempdir().expect("temp dir");
+            return Arc::new(Self {
+                url: format!("sqlite://{}", dir.path().join("test.db").display()),
+                _dir: Some(dir),
+                postgres: None,
+            });
+        };
+        use sqlx::Connection;
+        let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect(&server)
+            .await
+            .expect("TRACELESS_TEST_POSTGRES_URL answers");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .expect("a test database");
+        let _ = admin.close().await;
+        let mut url: url::Url = server.parse().expect("a URL");
+        url.set_path(&name);
+        Arc::new(Self {
+            url: url.to_string(),
+            _dir: None,
+            postgres: Some((server, name)),
+        })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some((server, name)) = self.postgres.take() else {
+            return;
+        };
+        // Drop runs inside the test's runtime, which cannot block on itself: a thread with
+        // a runtime of its own drops the database (and ends any connection still open).
+        let _ = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime")
+                .block_on(async move {
+                    use sqlx::Connection;
+                    let mut admin = sqlx::PgConnection::connect(&server).await?;
+                    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut admin)
+                        .await?;
+                    admin.close().await
+                })
+        })
+        .join();
+    }
+}
+
+/// Another server instance on a test app's database (and Microsoft): for what crosses
+/// instances (events, the expiry sweep).
+pub struct Instance {
+    pub address: String,
+    pub verifier: Arc<traceless::verification::Verifier>,
+    pub shutdown: Shutdown,
+    serving: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Instance {
+    pub async fn stop(self) {
+        self.shutdown.trigger();
+        let _ = self.serving.await;
+    }
 }
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -59,8 +158,8 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
         telemetry::init("info,traceless=debug,server=debug,app=debug", false)
             .expect("a valid filter");
     }
-    let dir = tempfile::tempdir().expect("temp dir");
-    let database_url = format!("sqlite://{}", dir.path().join("test.db").display());
+    let database = TestDatabase::new().await;
+    let database_url = database.url().to_owned();
     let emulator = microsoft_emulator::spawn(EmulatorConfig {
         bind: "127.0.0.1:0".parse().unwrap(),
         seed: Seed::demo(),
@@ -103,6 +202,7 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     settings.bind_addr = application.local_addr();
     settings.public_url = format!("{address}/").parse().expect("a URL");
     let pool = application.state().pool.clone();
+    let verifier = application.state().verifier.clone();
     emulator.register_redirect_uri(
         DEV_CLIENT_ID,
         &format!("{address}{}", app::ssr::MICROSOFT_CALLBACK_PATH),
@@ -113,11 +213,12 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
         address,
         client: new_client(),
         pool,
+        verifier,
         emulator,
         shutdown,
         serving,
         settings,
-        _dir: dir,
+        database,
     }
 }
 
@@ -141,6 +242,26 @@ impl TestApp {
         began.elapsed()
     }
 
+    /// A second server instance on this app's database and Microsoft, on its own port.
+    pub async fn another_instance(&self) -> Instance {
+        let mut settings = self.settings.clone();
+        settings.bind_addr = "127.0.0.1:0".parse().unwrap();
+        let _ = settings.public_url.set_port(Some(0));
+        let application = Application::build(settings)
+            .await
+            .expect("the second instance builds");
+        let address = format!("http://{}", application.local_addr());
+        let shutdown = application.shutdown();
+        let verifier = application.state().verifier.clone();
+        let serving = tokio::spawn(application.run_until_stopped());
+        Instance {
+            address,
+            verifier,
+            shutdown,
+            serving,
+        }
+    }
+
     /// A deploy: stops the server, then starts a new one on the same address and database
     /// (Microsoft, the emulator, stays up meanwhile).
     pub async fn restart(&mut self) {
@@ -149,6 +270,7 @@ impl TestApp {
             .await
             .expect("the app builds again");
         self.shutdown = application.shutdown();
+        self.verifier = application.state().verifier.clone();
         self.serving = tokio::spawn(application.run_until_stopped());
     }
 
@@ -383,15 +505,15 @@ impl TestApp {
     }
 
     pub async fn audit_actions(&self) -> Vec<String> {
-        sqlx::query_scalar("SELECT action FROM audit_log ORDER BY id")
-            .fetch_all(&self.pool)
+        traceless::db::query("SELECT action FROM audit_log ORDER BY id")
+            .fetch_scalars_on(&self.pool)
             .await
             .unwrap()
     }
 
     pub async fn count(&self, table: &str) -> i64 {
-        sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
-            .fetch_one(&self.pool)
+        traceless::db::query(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_scalar_on(&self.pool)
             .await
             .expect("count")
     }

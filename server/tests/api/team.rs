@@ -143,10 +143,12 @@ async fn an_expired_used_or_unknown_invite_is_refused_with_the_same_message() {
         &[("token", &used), ("password", PASSWORD)],
     )
     .await;
-    sqlx::query("UPDATE invites SET expires_at = '2020-01-01T00:00:00Z' WHERE accepted_at IS NULL")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    traceless::db::query(
+        "UPDATE invites SET expires_at = '2020-01-01T00:00:00Z' WHERE accepted_at IS NULL",
+    )
+    .execute_on(&app.pool)
+    .await
+    .unwrap();
     let unknown = "A".repeat(43);
 
     for token in [

@@ -215,11 +215,12 @@ async fn a_callback_with_a_wrong_or_missing_api_key_changes_nothing() {
     let app = connected().await;
     let started = app.started(MEGAN).await;
     app.recipient_page(&started.link).await;
+    let row = traceless::db::query("SELECT id, microsoft_request_id FROM presentation_requests")
+        .fetch_one_on(&app.pool)
+        .await
+        .unwrap();
     let (state, microsoft_id): (uuid::Uuid, String) =
-        sqlx::query_as("SELECT id, microsoft_request_id FROM presentation_requests")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+        (row.try_get(0).unwrap(), row.try_get(1).unwrap());
     let body = serde_json::json!({"requestId": microsoft_id, "requestStatus": "request_retrieved", "state": state.to_string()});
     let before = app.event_kinds(&started.id).await;
 
@@ -345,8 +346,8 @@ async fn a_callback_for_an_expired_link_is_ignored() {
     let app = connected().await;
     let started = app.started(MEGAN).await;
     let page = app.recipient_page(&started.link).await;
-    sqlx::query("UPDATE verifications SET link_expires_at = '2020-01-01T00:00:00Z'")
-        .execute(&app.pool)
+    traceless::db::query("UPDATE verifications SET link_expires_at = '2020-01-01T00:00:00Z'")
+        .execute_on(&app.pool)
         .await
         .unwrap();
     // The sweeper runs every few seconds; opening the link expires it at once.
@@ -370,8 +371,8 @@ async fn a_callback_for_an_expired_link_is_ignored() {
 async fn a_silent_expiry_is_noticed_by_the_sweeper() {
     let app = connected().await;
     let started = app.started(MEGAN).await;
-    sqlx::query("UPDATE verifications SET link_expires_at = '2020-01-01T00:00:00Z'")
-        .execute(&app.pool)
+    traceless::db::query("UPDATE verifications SET link_expires_at = '2020-01-01T00:00:00Z'")
+        .execute_on(&app.pool)
         .await
         .unwrap();
 
@@ -617,8 +618,8 @@ async fn a_fresh_code_after_a_scanned_one_ran_out_starts_over() {
         .await
         .unwrap();
     // The person walked away; Microsoft's request ran out.
-    sqlx::query("UPDATE presentation_requests SET expires_at = '2020-01-01T00:00:00Z'")
-        .execute(&app.pool)
+    traceless::db::query("UPDATE presentation_requests SET expires_at = '2020-01-01T00:00:00Z'")
+        .execute_on(&app.pool)
         .await
         .unwrap();
 

@@ -80,18 +80,20 @@ impl Opened {
 
     /// The newest request's `state` and Microsoft `requestId`, its api-key set to `API_KEY`.
     async fn request(&self) -> (String, String) {
-        let (state, microsoft_id): (uuid::Uuid, String) = sqlx::query_as(
+        let row = traceless::db::query(
             "SELECT id, microsoft_request_id FROM presentation_requests
-             WHERE verification_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1",
+             WHERE verification_id = $1 ORDER BY created_at DESC LIMIT 1",
         )
         .bind(uuid::Uuid::parse_str(&self.id).unwrap())
-        .fetch_one(&self.app.pool)
+        .fetch_one_on(&self.app.pool)
         .await
         .unwrap();
-        sqlx::query("UPDATE presentation_requests SET api_key_hash = ? WHERE id = ?")
+        let (state, microsoft_id): (uuid::Uuid, String) =
+            (row.try_get(0).unwrap(), row.try_get(1).unwrap());
+        traceless::db::query("UPDATE presentation_requests SET api_key_hash = $1 WHERE id = $2")
             .bind(SecretHash::of(API_KEY).as_str())
             .bind(state)
-            .execute(&self.app.pool)
+            .execute_on(&self.app.pool)
             .await
             .unwrap();
         (state.to_string(), microsoft_id)
@@ -211,8 +213,8 @@ async fn a_credential_without_mail_fails_as_carrying_no_email() {
 async fn the_email_claim_is_part_of_the_integration_and_mail_is_the_default() {
     let v = opened().await;
     let organization: uuid::Uuid =
-        sqlx::query_scalar("SELECT organization_id FROM microsoft_integrations")
-            .fetch_one(&v.app.pool)
+        traceless::db::query("SELECT organization_id FROM microsoft_integrations")
+            .fetch_scalar_on(&v.app.pool)
             .await
             .unwrap();
     let integration =
@@ -224,10 +226,10 @@ async fn the_email_claim_is_part_of_the_integration_and_mail_is_the_default() {
 
     // A custom credential type whose email claim is `email` (as the connect flow would store
     // it); the request for the page was already made, so the emulator never sees the type.
-    sqlx::query(
+    traceless::db::query(
         "UPDATE microsoft_integrations SET credential_type = 'ContosoBadge', email_claim = 'email'",
     )
-    .execute(&v.app.pool)
+    .execute_on(&v.app.pool)
     .await
     .unwrap();
     let integration =
@@ -251,8 +253,8 @@ async fn the_email_claim_is_part_of_the_integration_and_mail_is_the_default() {
 #[tokio::test]
 async fn a_credential_with_only_mail_fails_when_the_integration_reads_email() {
     let v = opened().await;
-    sqlx::query("UPDATE microsoft_integrations SET email_claim = 'email'")
-        .execute(&v.app.pool)
+    traceless::db::query("UPDATE microsoft_integrations SET email_claim = 'email'")
+        .execute_on(&v.app.pool)
         .await
         .unwrap();
 
