@@ -178,3 +178,24 @@ async fn two_instances_sweeping_at_once_expire_each_verification_once() {
     }
     other.stop().await;
 }
+
+#[tokio::test]
+async fn a_browser_signed_in_on_one_instance_is_signed_in_on_another() {
+    let app = spawn_app().await;
+    app.admin("Contoso Help Desk", "ada@contoso.com").await;
+    let other = app.another_instance().await;
+
+    // The same browser (cookie jar: cookies are not kept apart by port) asks the other one.
+    let me: Option<app::model::Me> = ok_json(
+        app.client
+            .post(format!("{}/api/whoami", other.address))
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .expect("request sent"),
+    )
+    .await;
+
+    assert_eq!(me.expect("signed in there too").email, "ada@contoso.com");
+    other.stop().await;
+}
