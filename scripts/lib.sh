@@ -148,3 +148,71 @@ stop_postgres() {
   rm -rf "$POSTGRES_DIR"
   POSTGRES_DIR=""
 }
+
+# nginx in the foreground of a temporary folder, on loopback only: round-robin over the
+# instances on ports $2 and $3, listening on port $1. Requests carrying
+# `X-Traceless-Instance: 1` (or 2) prefer that instance and fall back to the other when it
+# is down (tests pin a browser to an instance that way); everything else, Microsoft's
+# callbacks included, goes round-robin. Unbuffered, with long reads: server-sent events.
+# Sets NGINX_DIR and NGINX_PID; `stop_nginx` ends it and removes the folder.
+start_nginx() {
+  local port="$1" first="$2" second="$3"
+  ensure_debian_packages nginx:nginx
+  NGINX_DIR="$(mktemp -d)"
+  chmod 755 "$NGINX_DIR"
+  cat >"$NGINX_DIR/nginx.conf" <<CONF
+worker_processes 1;
+pid ${NGINX_DIR}/nginx.pid;
+error_log ${NGINX_DIR}/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log ${NGINX_DIR}/access.log;
+  client_body_temp_path ${NGINX_DIR}/body;
+  proxy_temp_path ${NGINX_DIR}/proxy;
+  fastcgi_temp_path ${NGINX_DIR}/fastcgi;
+  uwsgi_temp_path ${NGINX_DIR}/uwsgi;
+  scgi_temp_path ${NGINX_DIR}/scgi;
+  upstream traceless {
+    server 127.0.0.1:${first} max_fails=1 fail_timeout=10s;
+    server 127.0.0.1:${second} max_fails=1 fail_timeout=10s;
+  }
+  upstream prefer_first {
+    server 127.0.0.1:${first} max_fails=1 fail_timeout=10s;
+    server 127.0.0.1:${second} backup;
+  }
+  upstream prefer_second {
+    server 127.0.0.1:${second} max_fails=1 fail_timeout=10s;
+    server 127.0.0.1:${first} backup;
+  }
+  map \$http_x_traceless_instance \$instances {
+    1 prefer_first;
+    2 prefer_second;
+    default traceless;
+  }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://\$instances;
+      proxy_set_header Host \$http_host;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+      proxy_read_timeout 60s;
+      proxy_next_upstream error timeout;
+      add_header X-Traceless-Upstream \$upstream_addr always;
+    }
+  }
+}
+CONF
+  nginx -c "$NGINX_DIR/nginx.conf" -g 'daemon off;' &
+  NGINX_PID=$!
+  export NGINX_DIR NGINX_PID
+}
+
+stop_nginx() {
+  [ -n "${NGINX_PID:-}" ] || return 0
+  kill "$NGINX_PID" 2>/dev/null || true
+  wait "$NGINX_PID" 2>/dev/null || true
+  rm -rf "$NGINX_DIR"
+  NGINX_PID=""
+}

@@ -48,9 +48,10 @@ export async function disconnectTenant(page: Page) {
 }
 
 /** A second browser for the person, with the same screen as the project (desktop or phone). */
-export async function personContext(browser: Browser, testInfo: TestInfo) {
+export async function personContext(browser: Browser, testInfo: TestInfo, extraHTTPHeaders?: Record<string, string>) {
   const use = testInfo.project.use;
   return browser.newContext({
+    extraHTTPHeaders,
     baseURL: use.baseURL,
     viewport: use.viewport,
     isMobile: use.isMobile,
