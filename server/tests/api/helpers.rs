@@ -242,11 +242,22 @@ impl TestApp {
         began.elapsed()
     }
 
-    /// A second server instance on this app's database and Microsoft, on its own port.
+    /// A second server instance on this app's database and Microsoft, on its own port and
+    /// public URL (so Microsoft calls back the instance that asked it).
     pub async fn another_instance(&self) -> Instance {
         let mut settings = self.settings.clone();
-        settings.bind_addr = "127.0.0.1:0".parse().unwrap();
         let _ = settings.public_url.set_port(Some(0));
+        Self::instance(settings).await
+    }
+
+    /// A second instance with this one's public URL, as two instances behind one load
+    /// balancer: whatever Microsoft sends back may be delivered to either.
+    pub async fn another_instance_behind_the_same_url(&self) -> Instance {
+        Self::instance(self.settings.clone()).await
+    }
+
+    async fn instance(mut settings: Settings) -> Instance {
+        settings.bind_addr = "127.0.0.1:0".parse().unwrap();
         let application = Application::build(settings)
             .await
             .expect("the second instance builds");

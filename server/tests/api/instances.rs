@@ -1,9 +1,10 @@
 //! Several server instances on one database: an event stored by one instance reaches the
 //! pages open on another (PostgreSQL `LISTEN/NOTIFY`), even across a lost listener
-//! connection; and background work shared by every instance is done once.
+//! connection; background work shared by every instance is done once; a browser's session
+//! and Microsoft's sign-in return are good on any instance.
 //!
 //! The event tests need PostgreSQL (`TRACELESS_TEST_POSTGRES_URL`): on SQLite there is one
-//! instance by design, and they pass without checking anything. The sweep test runs on both.
+//! instance by design, and they pass without checking anything. The others run on both.
 
 use std::time::Duration;
 
@@ -197,5 +198,37 @@ async fn a_browser_signed_in_on_one_instance_is_signed_in_on_another() {
     .await;
 
     assert_eq!(me.expect("signed in there too").email, "ada@contoso.com");
+    other.stop().await;
+}
+
+#[tokio::test]
+async fn microsoft_may_send_the_admin_back_to_another_instance() {
+    let app = spawn_app().await;
+    app.admin("Contoso Help Desk", "ada@contoso.com").await;
+    let other = app.another_instance_behind_the_same_url().await;
+    // What the load balancer does: the return reaches the other instance.
+    let to_other = |url: &str| url.replacen(&app.address, &other.address, 1);
+    let microsoft = new_client();
+
+    let consent = app.start_connect_as(&app.client).await;
+    let mut callback = app
+        .at_microsoft_in(&microsoft, &consent, CONTOSO_ADMIN_EMAIL, "accept")
+        .await;
+    let mut landed = app
+        .return_from_microsoft_as(&app.client, &to_other(&callback))
+        .await;
+    if landed != "/organization/integrations" {
+        // Sent on to the sign-in leg; its return, too, reaches the other instance.
+        callback = app
+            .at_microsoft_in(&microsoft, &landed, CONTOSO_ADMIN_EMAIL, "accept")
+            .await;
+        landed = app
+            .return_from_microsoft_as(&app.client, &to_other(&callback))
+            .await;
+    }
+
+    assert_eq!(landed, "/organization/integrations");
+    assert!(callback.starts_with(&app.address), "{callback}");
+    assert_eq!(app.count("microsoft_integrations").await, 1, "connected");
     other.stop().await;
 }
