@@ -11,6 +11,7 @@ mod config;
 mod connect;
 mod headers;
 mod helpers;
+mod live_streams;
 mod microsoft_down;
 mod pages;
 mod rate_limits;
