@@ -35,8 +35,12 @@ async fn opened(app: &TestApp) -> Opened {
     let started: StartedVerification = app.send_verification_to(CONTOSO_EMPLOYEE_EMAIL).await;
     let token = token_of(&started.link);
     let page: RecipientPage = ok_json(
-        app.call_as(&new_client(), "open_verification_link", &[("token", &token)])
-            .await,
+        app.call_as(
+            &new_client(),
+            "open_verification_link",
+            &[("token", &token)],
+        )
+        .await,
     )
     .await;
     let id = uuid::Uuid::parse_str(&started.id).unwrap();
@@ -78,7 +82,11 @@ impl Opened {
     /// Microsoft's `request_retrieved` (a scan; repeats are recorded as ignored events).
     async fn scanned(&self, app: &TestApp) -> StatusCode {
         app.client
-            .post(format!("{}{}", app.address, app::ssr::VERIFIED_ID_CALLBACK_PATH))
+            .post(format!(
+                "{}{}",
+                app.address,
+                app::ssr::VERIFIED_ID_CALLBACK_PATH
+            ))
             .header("api-key", API_KEY)
             .json(&json!({
                 "requestId": self.request_id,
@@ -147,7 +155,10 @@ async fn a_stream_receives_only_its_own_verifications_events() {
     );
     assert_eq!(mine_got.len(), 3);
     let other_got = event_ids(&mut other_stream, Duration::from_millis(500), 1).await;
-    assert!(other_got.is_empty(), "another verification's events: {other_got:?}");
+    assert!(
+        other_got.is_empty(),
+        "another verification's events: {other_got:?}"
+    );
 }
 
 #[tokio::test]
@@ -158,8 +169,7 @@ async fn a_stream_that_lags_behind_a_burst_misses_nothing_in_order() {
     let mut stream = opened.stream(&app).await;
     let burst = 150;
 
-    let answers =
-        futures_util::future::join_all((0..burst).map(|_| opened.scanned(&app))).await;
+    let answers = futures_util::future::join_all((0..burst).map(|_| opened.scanned(&app))).await;
     assert!(answers.iter().all(|s| *s == StatusCode::OK), "{answers:?}");
 
     let stored = stored_event_ids_after(&app, &opened.token, opened.last_event_id).await;
