@@ -231,6 +231,7 @@ async fn router(state: AppState, shutdown: Shutdown) -> anyhow::Result<Router> {
                 .layer(axum::extract::DefaultBodyLimit::max(routes::verified_id_callback::MAX_BODY_BYTES)),
         )
         .route("/verify/{token}/events", get(routes::events::recipient))
+        .route("/verify/{token}/status", get(routes::link_status::link_status))
         .route("/organization/verifications/{id}/events", get(routes::events::agent))
         .leptos_routes_with_context(&state, routes, context.clone(), app_shell)
         // Static files, else the app's own 404 page, rendered with the same context

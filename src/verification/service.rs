@@ -597,6 +597,15 @@ impl Verifier {
             .ok_or(VerificationError::LinkExpired)
     }
 
+    /// What a link's verification stands at: its status and newest event id. Read-only,
+    /// for clients that poll instead of following the event stream.
+    pub async fn link_status(&self, token: &str) -> Result<(Status, i64), VerificationError> {
+        let verification = self.by_token(token).await?;
+        let mut conn = self.pool.acquire().await?;
+        let last = store::last_event_id(&mut conn, verification.id).await?;
+        Ok((verification.status, last))
+    }
+
     pub async fn events_after(
         &self,
         verification_id: Uuid,

@@ -255,6 +255,19 @@ pub async fn events_after(
         .collect()
 }
 
+/// The id of a verification's newest event (0 when it has none).
+pub async fn last_event_id(
+    conn: &mut SqliteConnection,
+    verification_id: Uuid,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COALESCE(MAX(id), 0) FROM verification_events WHERE verification_id = ?",
+    )
+    .bind(verification_id)
+    .fetch_one(conn)
+    .await
+}
+
 pub struct NewRequest<'a> {
     pub id: Uuid,
     pub verification: &'a Verification,

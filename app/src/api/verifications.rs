@@ -276,9 +276,10 @@ fn parse_id(id: &str) -> Result<Uuid, AppError> {
     })
 }
 
-/// The person's link: every refusal looks the same and reveals nothing.
+/// The person's link: every refusal looks the same and reveals nothing (also for the
+/// plain routes that take a link, e.g. its status).
 #[cfg(feature = "ssr")]
-fn link_error(error: VerificationError) -> AppError {
+pub fn link_error(error: VerificationError) -> AppError {
     match error {
         VerificationError::LinkExpired
         | VerificationError::NotConnected

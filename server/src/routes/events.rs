@@ -4,6 +4,7 @@
 //! database. The stream ends after a terminal event, and when the server stops: then it
 //! first sends a `retry:` hint, so the page reconnects (to the next process) by itself.
 
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,10 +18,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures_util::Stream;
 use serde::Deserialize;
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 use tower_sessions::Session;
 use traceless::verification::relay::Subscription;
 use traceless::verification::{Event, Verifier};
@@ -114,18 +112,18 @@ fn stream(
     audience: Audience,
     shutdown: Shutdown,
 ) -> Response {
-    let (sender, receiver) = mpsc::channel(32);
     // Subscribe before reading the database, so nothing falls between the two.
     let subscription = verifier.relay().subscribe(verification_id);
-    tokio::spawn(relay(
+    let relay = Relay {
         verifier,
-        after,
-        audience,
         subscription,
-        sender,
+        last: after,
+        audience,
         shutdown,
-    ));
-    Sse::new(stream_of(receiver))
+        unsent: VecDeque::new(),
+        stage: Stage::Read,
+    };
+    Sse::new(futures_util::stream::unfold(relay, Relay::next))
         .keep_alive(
             KeepAlive::new()
                 .interval(Duration::from_secs(15))
@@ -134,54 +132,71 @@ fn stream(
         .into_response()
 }
 
-fn stream_of(
-    receiver: mpsc::Receiver<SseEvent>,
-) -> impl Stream<Item = Result<SseEvent, Infallible>> {
-    use futures_util::StreamExt;
-    ReceiverStream::new(receiver).map(Ok)
+/// One open stream, polled by the connection that carries it: no task and no channel
+/// of its own, so an idle page costs its connection, this struct and a subscription.
+/// A page that leaves drops the response body, and with it the subscription.
+struct Relay {
+    verifier: Arc<Verifier>,
+    subscription: Subscription,
+    /// The newest event sent (or the one the page already showed).
+    last: i64,
+    audience: Audience,
+    shutdown: Shutdown,
+    /// Events read from the database and not yet sent.
+    unsent: VecDeque<Event>,
+    stage: Stage,
 }
 
-async fn relay(
-    verifier: Arc<Verifier>,
-    mut last: i64,
-    audience: Audience,
-    mut subscription: Subscription,
-    sender: mpsc::Sender<SseEvent>,
-    shutdown: Shutdown,
-) {
-    let verification_id = subscription.verification_id();
-    loop {
-        let events = match verifier.events_after(verification_id, last).await {
-            Ok(events) => events,
-            Err(error) => {
-                tracing::error!(%error, "reading verification events");
-                return;
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Read what is new since `last` from the database.
+    Read,
+    /// Wait for news about this verification, or for the server to stop.
+    Wait,
+    /// A terminal event was sent, the stop hint was sent, or the database failed.
+    Done,
+}
+
+impl Relay {
+    async fn next(mut self) -> Option<(Result<SseEvent, Infallible>, Self)> {
+        loop {
+            if let Some(event) = self.unsent.pop_front() {
+                self.last = event.id;
+                if event.is_terminal() {
+                    self.stage = Stage::Done;
+                }
+                let sse = to_sse(&event, self.audience);
+                return Some((Ok(sse), self));
             }
-        };
-        let mut finished = false;
-        for event in events {
-            last = event.id;
-            finished = event.is_terminal();
-            if sender.send(to_sse(&event, audience)).await.is_err() {
-                return; // the page went away
+            match self.stage {
+                Stage::Done => return None,
+                Stage::Read => {
+                    let verification_id = self.subscription.verification_id();
+                    match self.verifier.events_after(verification_id, self.last).await {
+                        Ok(events) => self.unsent = events.into(),
+                        Err(error) => {
+                            tracing::error!(%error, "reading verification events");
+                            return None;
+                        }
+                    }
+                    self.stage = Stage::Wait;
+                }
+                Stage::Wait => {
+                    // The news itself is read from the database (Stage::Read), so a wake
+                    // for a burst of announcements still delivers every event, in order.
+                    tokio::select! {
+                        biased;
+                        () = self.shutdown.triggered() => {
+                            // Ending the stream lets graceful shutdown finish; the hint
+                            // makes the page reconnect with Last-Event-ID.
+                            self.stage = Stage::Done;
+                            let hint = reconnect_hint(self.subscription.verification_id());
+                            return Some((Ok(hint), self));
+                        }
+                        () = self.subscription.changed() => self.stage = Stage::Read,
+                    }
+                }
             }
-        }
-        if finished {
-            return;
-        }
-        // Wait for news about this verification (or the page leaving, or the server
-        // stopping); the news itself is read from the database above.
-        tokio::select! {
-            biased;
-            () = shutdown.triggered() => {
-                // Ending the stream lets graceful shutdown finish; the hint makes the page
-                // reconnect with Last-Event-ID. A page too slow to take even this one is
-                // simply cut off (it reconnects all the same, after its default delay).
-                let _ = sender.try_send(reconnect_hint(verification_id));
-                return;
-            }
-            () = sender.closed() => return,
-            () = subscription.changed() => {}
         }
     }
 }

@@ -2,5 +2,6 @@
 
 pub mod events;
 pub mod health;
+pub mod link_status;
 pub mod microsoft_connect;
 pub mod verified_id_callback;

@@ -12,6 +12,7 @@ mod connect;
 mod headers;
 mod helpers;
 mod instances;
+mod live_streams;
 mod microsoft_down;
 mod pages;
 mod rate_limits;
