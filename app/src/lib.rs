@@ -1,6 +1,10 @@
 //! The Leptos application: pages, components and server functions. Compiled twice:
 //! with `ssr` into the server, with `hydrate` into the browser's wasm.
 
+// Each lazy page's view is instantiated here (not in `frontend`): its deeply nested Leptos view
+// types overflow the compiler's default query depth (128) in release wasm builds.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod components;
 pub mod error;
