@@ -1,6 +1,10 @@
 //! The Leptos application: pages, components and server functions. Compiled twice:
 //! with `ssr` into the server, with `hydrate` into the browser's wasm.
 
+// Each lazy page's view is instantiated here (not in `frontend`): its deeply nested Leptos view
+// types overflow the compiler's default query depth (128) in release wasm builds.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod components;
 pub mod error;
@@ -12,7 +16,7 @@ pub mod ssr;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{SsrMode, path};
+use leptos_router::{Lazy, LazyRoute, SsrMode, lazy_route, path};
 
 use components::{CurrentUser, Footer, Header};
 use pages::*;
@@ -50,12 +54,6 @@ pub fn App() -> impl IntoView {
         }
     });
     CurrentUser::provide();
-    // Tests (and curious people) can tell when the page has become interactive.
-    Effect::new(move |_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
 
     view! {
         <Stylesheet id="leptos" href="/pkg/traceless.css" />
@@ -64,24 +62,59 @@ pub fn App() -> impl IntoView {
             <Header />
             <main id="main" tabindex="-1">
                 <Routes fallback=NotFound>
-                    <Route path=path!("") view=LandingPage />
-                    <Route path=path!("signup") view=SignUpPage />
-                    <Route path=path!("signin") view=SignInPage />
+                    <Route path=path!("") view={Lazy::<LandingRoute>::new()} />
+                    <Route path=path!("signup") view={Lazy::<SignUpRoute>::new()} />
+                    <Route path=path!("signin") view={Lazy::<SignInRoute>::new()} />
                     // Async: these answer with a real status (302 to sign in, 403, 404),
                     // which needs the data before the first byte is sent.
-                    <Route path=path!("invite/:token") view=InvitePage ssr=SsrMode::Async />
-                    <Route path=path!("organization") view=OrganizationPage ssr=SsrMode::Async />
-                    <Route path=path!("organization/team") view=TeamPage ssr=SsrMode::Async />
-                    <Route path=path!("organization/integrations") view=IntegrationsPage ssr=SsrMode::Async />
-                    <Route path=path!("organization/integrations/microsoft/setup") view=SetupPage />
-                    <Route path=path!("organization/audit") view=AuditPage ssr=SsrMode::Async />
-                    <Route path=path!("organization/verifications") view=VerificationsPage ssr=SsrMode::Async />
-                    <Route path=path!("organization/verifications/:id") view=VerificationPage ssr=SsrMode::Async />
+                    <Route path=path!("invite/:token") view={Lazy::<InviteRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("organization") view={Lazy::<OrganizationRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("organization/team") view={Lazy::<TeamRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("organization/integrations") view={Lazy::<IntegrationsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("organization/integrations/microsoft/setup") view={Lazy::<SetupRoute>::new()} />
+                    <Route path=path!("organization/audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("organization/verifications") view={Lazy::<VerificationsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("organization/verifications/:id") view={Lazy::<VerificationRoute>::new()} ssr=SsrMode::Async />
                     // The person's page: public (the link is the credential); 410 when it no longer works.
+                    // Not lazy: it is in the main wasm, so a person's phone fetches no second chunk.
                     <Route path=path!("verify/:token") view=VerifyPage ssr=SsrMode::Async />
                 </Routes>
             </main>
             <Footer />
         </Router>
     }
+}
+
+/// Declares a lazily loaded route for a page: its view code (and whatever only it uses) goes
+/// into its own wasm chunk, fetched when the page is first shown, so the person's page does not
+/// wait for the whole admin app. Needs `cargo leptos build --split`.
+macro_rules! lazy_page {
+    ($($route:ident => $page:ident),* $(,)?) => {$(
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <$page /> }.into_any()
+            }
+        }
+    )*};
+}
+
+lazy_page! {
+    LandingRoute => LandingPage,
+    SignUpRoute => SignUpPage,
+    SignInRoute => SignInPage,
+    InviteRoute => InvitePage,
+    OrganizationRoute => OrganizationPage,
+    TeamRoute => TeamPage,
+    IntegrationsRoute => IntegrationsPage,
+    SetupRoute => SetupPage,
+    AuditRoute => AuditPage,
+    VerificationsRoute => VerificationsPage,
+    VerificationRoute => VerificationPage,
 }

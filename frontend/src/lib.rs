@@ -4,8 +4,21 @@
 // view types overflow the compiler's default query depth (128) in release builds.
 #![recursion_limit = "256"]
 
+use leptos::prelude::document;
+
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    // Asynchronous hydration: a lazily loaded page's wasm chunk is fetched first, then its
+    // server-rendered HTML is hydrated (see `lazy_page!` in `app`).
+    wasm_bindgen_futures::spawn_local(async {
+        let Some(body) = document().body() else {
+            return;
+        };
+        leptos::mount::hydrate_from_async(body.clone(), app::App)
+            .await
+            .forget();
+        // Tests (and curious people) can tell when the page has become interactive.
+        let _ = body.set_attribute("data-hydrated", "true");
+    });
 }
