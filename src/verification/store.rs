@@ -257,15 +257,16 @@ pub async fn events_after(
 
 /// The id of a verification's newest event (0 when it has none).
 pub async fn last_event_id(
-    conn: &mut SqliteConnection,
+    conn: &mut impl Connection,
     verification_id: Uuid,
 ) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT COALESCE(MAX(id), 0) FROM verification_events WHERE verification_id = ?",
+    db::query(
+        "SELECT COALESCE(MAX(id), 0) AS last FROM verification_events WHERE verification_id = $1",
     )
     .bind(verification_id)
     .fetch_one(conn)
-    .await
+    .await?
+    .try_get("last")
 }
 
 pub struct NewRequest<'a> {

@@ -44,17 +44,19 @@ async fn opened(app: &TestApp) -> Opened {
     )
     .await;
     let id = uuid::Uuid::parse_str(&started.id).unwrap();
-    let (state, request_id): (uuid::Uuid, String) = sqlx::query_as(
-        "SELECT id, microsoft_request_id FROM presentation_requests WHERE verification_id = ?",
+    let row = traceless::db::query(
+        "SELECT id, microsoft_request_id FROM presentation_requests WHERE verification_id = $1",
     )
     .bind(id)
-    .fetch_one(&app.pool)
+    .fetch_one_on(&app.pool)
     .await
     .unwrap();
-    sqlx::query("UPDATE presentation_requests SET api_key_hash = ? WHERE id = ?")
+    let (state, request_id): (uuid::Uuid, String) =
+        (row.try_get(0).unwrap(), row.try_get(1).unwrap());
+    traceless::db::query("UPDATE presentation_requests SET api_key_hash = $1 WHERE id = $2")
         .bind(SecretHash::of(API_KEY).as_str())
         .bind(state)
-        .execute(&app.pool)
+        .execute_on(&app.pool)
         .await
         .unwrap();
     Opened {
@@ -125,13 +127,13 @@ async fn event_ids(stream: &mut reqwest::Response, wait: Duration, most: usize) 
 }
 
 async fn stored_event_ids_after(app: &TestApp, token: &str, after: i64) -> Vec<i64> {
-    sqlx::query_scalar(
+    traceless::db::query(
         "SELECT e.id FROM verification_events e JOIN verifications v ON v.id = e.verification_id
-         WHERE v.link_hash = ? AND e.id > ? ORDER BY e.id",
+         WHERE v.link_hash = $1 AND e.id > $2 ORDER BY e.id",
     )
     .bind(SecretHash::of(token).as_str())
     .bind(after)
-    .fetch_all(&app.pool)
+    .fetch_scalars_on(&app.pool)
     .await
     .unwrap()
 }
