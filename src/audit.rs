@@ -1,10 +1,9 @@
 //! The organization's audit log: who did what, when. Append-only; read by admins.
 
-use crate::db::{self, Connection};
 use time::OffsetDateTime;
 
 use crate::accounts::{OrganizationId, User};
-use crate::db::Pool;
+use crate::db::{self, Connection, Pool};
 
 /// What happened. Stored as its `as_str`, so renaming a variant needs a migration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

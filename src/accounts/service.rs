@@ -252,7 +252,7 @@ pub async fn change_role(
 /// (two administrators removing each other at once cannot both succeed), and the
 /// teammate is in their organization.
 async fn admin_change(
-    conn: &mut impl crate::db::Connection,
+    conn: &mut impl db::Connection,
     actor: &User,
     teammate: UserId,
 ) -> Result<User, AccountError> {
@@ -266,10 +266,7 @@ async fn admin_change(
 }
 
 /// Refuses to leave `admin`'s organization without an administrator who can sign in.
-async fn keep_an_admin(
-    conn: &mut impl crate::db::Connection,
-    admin: &User,
-) -> Result<(), AccountError> {
+async fn keep_an_admin(conn: &mut impl db::Connection, admin: &User) -> Result<(), AccountError> {
     if store::count_active_admins_except(conn, admin.organization_id, admin.id).await? == 0 {
         Err(AccountError::LastAdministrator)
     } else {
@@ -317,7 +314,7 @@ pub async fn accept_invite(pool: &Pool, token: &str, password: &str) -> Result<U
 }
 
 async fn open_invite(
-    conn: &mut impl crate::db::Connection,
+    conn: &mut impl db::Connection,
     token: &str,
 ) -> Result<(uuid::Uuid, User), AccountError> {
     if !looks_like_secret(token) {

@@ -1,11 +1,11 @@
 //! SQL for `organizations`, `users` and `invites`. Every read of organization data takes
 //! the organization id, so a query cannot wander into another organization.
 
-use crate::db::{self, Connection, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{Organization, OrganizationId, Role, User, UserId};
+use crate::db::{self, Connection, Row};
 use crate::email::EmailAddress;
 
 const USER_COLUMNS: &str = "id, organization_id, email, display_name, role, password_hash IS NOT NULL AS active, created_at";

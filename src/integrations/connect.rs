@@ -461,7 +461,7 @@ impl NotFree {
 
 /// A tenant belongs to one organization at a time: refuses one linked to another.
 async fn ensure_tenant_free(
-    tx: &mut impl crate::db::Connection,
+    tx: &mut impl db::Connection,
     user: &User,
     tenant_id: &str,
     tenant_name: &str,

@@ -1,14 +1,13 @@
 //! SQL for connect attempts, the integration and its domains. Every query takes the
 //! organization id, except the attempt lookup by state (the state is the capability).
 
-use crate::db::{self, Connection};
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use serde::{Deserialize, Serialize};
-
 use super::{ConnectOption, CoveredDomain, MicrosoftIntegration};
 use crate::accounts::{OrganizationId, UserId};
+use crate::db::{self, Connection};
 
 pub struct NewAttempt<'a> {
     pub organization_id: OrganizationId,

@@ -689,7 +689,7 @@ impl Verifier {
 
 /// Applies `input` to `verification` inside a transaction; returns the stored event's id.
 async fn apply(
-    conn: &mut impl crate::db::Connection,
+    conn: &mut impl db::Connection,
     verification: &Verification,
     input: Input,
     evidence: Option<&Evidence>,
@@ -700,7 +700,7 @@ async fn apply(
 }
 
 async fn apply_with_message(
-    conn: &mut impl crate::db::Connection,
+    conn: &mut impl db::Connection,
     verification: &Verification,
     input: Input,
     evidence: Option<&Evidence>,
@@ -845,7 +845,7 @@ fn refusal_reason(error: &ErrorInfo) -> FailureReason {
 
 /// The organization's verification settings and its name, in one read.
 async fn settings_of(
-    conn: &mut impl crate::db::Connection,
+    conn: &mut impl db::Connection,
     organization_id: OrganizationId,
 ) -> Result<(Settings, String), sqlx::Error> {
     let (hours, threshold, name) = store::organization_settings(conn, organization_id).await?;

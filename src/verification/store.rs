@@ -2,7 +2,6 @@
 //! organization data take the organization id; lookups by link or request id are
 //! lookups by a capability (a secret or our own random id).
 
-use crate::db::{self, Connection, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -10,6 +9,7 @@ use super::alignment::Evidence;
 use super::status::Status;
 use super::{Event, Verification};
 use crate::accounts::{OrganizationId, UserId};
+use crate::db::{self, Connection, Row};
 use crate::email::EmailAddress;
 
 const COLUMNS: &str = "id, organization_id, created_by_name, recipient_email, ticket_reference, note, link_expires_at, \
