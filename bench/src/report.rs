@@ -78,7 +78,7 @@ pub fn wasm_size(out: &Path) -> Value {
     }
     // Where `scripts/test` builds the release site (`target/site` may hold a debug build).
     let pkg = Path::new("target/site-release/pkg");
-    let Ok(entries) = std::fs::read_dir(&pkg) else {
+    let Ok(entries) = std::fs::read_dir(pkg) else {
         return json!({"source": "not built", "files": []});
     };
     let mut files = Vec::new();
