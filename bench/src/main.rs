@@ -130,6 +130,8 @@ async fn run(args: &Args, n: usize) -> anyhow::Result<Value> {
 }
 
 async fn measure(server: &Server, n: usize) -> anyhow::Result<Value> {
+    // Other work on the machine shows in every figure: say how busy it was.
+    let load_before = report::load_average();
     // Preparing: through the product's flows.
     let prepared = prepare::prepare(server, n, TIMED_PAGES).await?;
     println!(
@@ -331,8 +333,13 @@ async fn measure(server: &Server, n: usize) -> anyhow::Result<Value> {
         "streams: {out_of_order} duplicate or out-of-order events, {unexpected} unexpected events, {ended} streams ended early"
     );
 
+    let load_after = report::load_average();
+    println!(
+        "load average (1 min) of the machine: {load_before} at the start, {load_after} at the end"
+    );
     Ok(json!({
         "open_streams": n,
+        "load_average_1min": {"start": load_before, "end": load_after},
         "prepared": {
             "how": "through the product's flows: sign-up, connect (Microsoft consent and sign-in at the built-in emulator), send_verification per verification, the person's page per link (which asks the emulator for a presentation request); then the stored requests' api-key hash is set to the benchmark's key, since ours is random and only its hash is stored",
             "seconds": prepared.took.as_secs_f64(),

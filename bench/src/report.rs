@@ -60,17 +60,25 @@ pub fn machine() -> String {
     format!("{cores} cores ({model}), {memory} RAM, Linux, loopback, SQLite")
 }
 
-/// The release hydrate wasm: `scripts/wasm-size`'s figures when it ran, else the site's
-/// `pkg/` as last built, else "not built".
+/// The machine's 1-minute load average (runnable tasks, all processes).
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".into())
+}
+
+/// The release hydrate wasm: `scripts/wasm-size`'s figures when it ran, else the release
+/// site's `pkg/` files (raw and gzip) as `scripts/test` last built them, else "not built".
 pub fn wasm_size(out: &Path) -> Value {
     if let Ok(text) = std::fs::read_to_string(out.join("wasm.json"))
         && let Ok(value) = serde_json::from_str::<Value>(&text)
     {
         return json!({"source": "scripts/wasm-size (target/bench/wasm.json)", "figures": value});
     }
-    let root = std::env::var("LEPTOS_SITE_ROOT").unwrap_or_else(|_| "target/site".into());
-    let pkg = Path::new(&root).join("pkg");
-    let Ok(entries) = std::fs::read_dir(&pkg) else {
+    // Where `scripts/test` builds the release site (`target/site` may hold a debug build).
+    let pkg = Path::new("target/site-release/pkg");
+    let Ok(entries) = std::fs::read_dir(pkg) else {
         return json!({"source": "not built", "files": []});
     };
     let mut files = Vec::new();
@@ -88,7 +96,7 @@ pub fn wasm_size(out: &Path) -> Value {
             "gzip_bytes": gzip,
         }));
     }
-    json!({"source": format!("{} as last built (profile not known to the benchmark)", pkg.display()), "files": files})
+    json!({"source": format!("{} as last built", pkg.display()), "files": files})
 }
 
 fn f(value: &Value, path: &[&str]) -> String {
@@ -140,6 +148,16 @@ pub fn table(all: &Value) -> String {
             f(run, &["person_page_ms", "microsoft_call_p50"]),
         ));
     }
+    for run in all["runs"].as_array().into_iter().flatten() {
+        t.push_str(&format!(
+            "\nWith {} streams the machine's load average was {} at the start and {} at the end (other work shares the {} cores).",
+            run["open_streams"],
+            run["load_average_1min"]["start"].as_str().unwrap_or("?"),
+            run["load_average_1min"]["end"].as_str().unwrap_or("?"),
+            std::thread::available_parallelism().map_or(0, |n| n.get()),
+        ));
+    }
+    t.push('\n');
     let wasm = &all["wasm"];
     t.push_str(&format!(
         "\nHydrate wasm: {}\n",

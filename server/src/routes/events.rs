@@ -172,7 +172,10 @@ impl Relay {
                 Stage::Done => return None,
                 Stage::Read => {
                     let verification_id = self.subscription.verification_id();
-                    match self.verifier.events_after(verification_id, self.last).await {
+                    // Boxed: the database read's state is large and short-lived; inline,
+                    // every idle stream would keep room for it.
+                    let read = Box::pin(self.verifier.events_after(verification_id, self.last));
+                    match read.await {
                         Ok(events) => self.unsent = events.into(),
                         Err(error) => {
                             tracing::error!(%error, "reading verification events");
@@ -182,6 +185,8 @@ impl Relay {
                     self.stage = Stage::Wait;
                 }
                 Stage::Wait => {
+                    // An idle stream keeps no buffer from its last read.
+                    self.unsent = VecDeque::new();
                     // The news itself is read from the database (Stage::Read), so a wake
                     // for a burst of announcements still delivers every event, in order.
                     tokio::select! {

@@ -181,3 +181,24 @@ async fn a_stream_that_lags_behind_a_burst_misses_nothing_in_order() {
     let more = event_ids(&mut stream, Duration::from_millis(300), 1).await;
     assert!(more.is_empty(), "nothing twice: {more:?}");
 }
+
+#[tokio::test]
+async fn the_status_of_a_link_shows_its_newest_event_and_an_unknown_link_is_expired() {
+    let app = connected().await;
+    let opened = opened(&app).await;
+    let status = |token: String| {
+        let url = format!("{}/verify/{token}/status", app.address);
+        async move { new_client().get(url).send().await.unwrap() }
+    };
+    let before: serde_json::Value = ok_json(status(opened.token.clone()).await).await;
+    assert_eq!(before["status"], "requested");
+    assert_eq!(before["last_event_id"], opened.last_event_id);
+
+    assert_eq!(opened.scanned(&app).await, StatusCode::OK);
+
+    let after: serde_json::Value = ok_json(status(opened.token.clone()).await).await;
+    assert_eq!(after["status"], "scanned");
+    assert!(after["last_event_id"].as_i64() > Some(opened.last_event_id));
+    let unknown = status("a".repeat(43)).await;
+    assert_eq!(unknown.status(), StatusCode::GONE);
+}
