@@ -16,7 +16,9 @@ pub mod ssr;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{Lazy, LazyRoute, SsrMode, lazy_route, path};
+#[cfg(feature = "split")]
+use leptos_router::lazy_route;
+use leptos_router::{Lazy, LazyRoute, SsrMode, path};
 
 use components::{CurrentUser, Footer, Header};
 use pages::*;
@@ -85,13 +87,18 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Declares a lazily loaded route for a page: its view code (and whatever only it uses) goes
-/// into its own wasm chunk, fetched when the page is first shown, so the person's page does not
-/// wait for the whole admin app. Needs `cargo leptos build --split`.
+/// Declares a lazily loaded route for a page. In a split build (`cargo leptos build --split
+/// --lib-features split`, as the scripts build) its view code, and whatever only it uses, goes
+/// into a wasm chunk of its own, fetched when the page is first shown, so the person's page does
+/// not wait for the whole admin app. Without the `split` feature the same route is an ordinary
+/// one in the main wasm: a plain `cargo leptos build` still gives a site that hydrates (the
+/// `#[lazy_route]` macro would otherwise import chunk loaders only `--split` provides). The
+/// server renders both alike.
 macro_rules! lazy_page {
     ($($route:ident => $page:ident),* $(,)?) => {$(
         struct $route;
 
+        #[cfg(feature = "split")]
         #[lazy_route]
         impl LazyRoute for $route {
             fn data() -> Self {
@@ -99,6 +106,17 @@ macro_rules! lazy_page {
             }
 
             fn view(_this: Self) -> AnyView {
+                view! { <$page /> }.into_any()
+            }
+        }
+
+        #[cfg(not(feature = "split"))]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            async fn view(_this: Self) -> AnyView {
                 view! { <$page /> }.into_any()
             }
         }
