@@ -29,6 +29,8 @@ pub struct Settings {
     pub microsoft: MicrosoftSettings,
     /// Rate limits and trusted proxies (`crate::rate_limit`).
     pub limits: crate::rate_limit::RateLimitSettings,
+    /// Webhook retries (`crate::webhooks`).
+    pub webhooks: crate::webhooks::WebhookSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -238,6 +240,44 @@ fn parse(
         invite_lifetime: Duration::from_secs(invite_hours * 3600),
         microsoft,
         limits: crate::rate_limit::RateLimitSettings::from_lookup(&lookup)?,
+        webhooks: parse_webhooks(lookup)?,
+    })
+}
+
+/// `TRACELESS_WEBHOOK_FIRST_RETRY_MS`, `TRACELESS_WEBHOOK_RETRY_WINDOW_SECS` and
+/// `TRACELESS_WEBHOOK_TIMEOUT_MS`; tests shorten the first two.
+fn parse_webhooks(
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<crate::webhooks::WebhookSettings, ConfigError> {
+    let defaults = crate::webhooks::WebhookSettings::default();
+    let read = |name: &'static str, range, unit: &str, default: Duration, per: u64| {
+        lookup(name)
+            .map(|value| parse_ranged(name, value, range, unit))
+            .transpose()
+            .map(|v| v.map_or(default, |n| Duration::from_millis(n * per)))
+    };
+    Ok(crate::webhooks::WebhookSettings {
+        first_retry: read(
+            "TRACELESS_WEBHOOK_FIRST_RETRY_MS",
+            10..=3_600_000,
+            "milliseconds",
+            defaults.first_retry,
+            1,
+        )?,
+        retry_window: read(
+            "TRACELESS_WEBHOOK_RETRY_WINDOW_SECS",
+            1..=7 * 24 * 3600,
+            "seconds",
+            defaults.retry_window,
+            1000,
+        )?,
+        timeout: read(
+            "TRACELESS_WEBHOOK_TIMEOUT_MS",
+            100..=60_000,
+            "milliseconds",
+            defaults.timeout,
+            1,
+        )?,
     })
 }
 

@@ -4,6 +4,7 @@
 //! `server` binary uses it directly, so none of it is ever compiled to wasm.
 
 pub mod accounts;
+pub mod api_keys;
 pub mod audit;
 pub mod config;
 pub mod db;
@@ -15,3 +16,4 @@ pub mod qr;
 pub mod rate_limit;
 pub mod secret;
 pub mod verification;
+pub mod webhooks;

@@ -4,6 +4,7 @@
 
 pub mod alignment;
 pub mod relay;
+pub mod resource;
 mod service;
 pub mod status;
 pub(crate) mod store;

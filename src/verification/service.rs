@@ -14,7 +14,7 @@ use super::relay::{Announcement, Publisher};
 use super::status::{self, FailureReason, Input, MAX_FAILED_ATTEMPTS, Outcome, Status};
 use super::throttle::PresentationThrottle;
 use super::{Event, Verification, store};
-use crate::accounts::{OrganizationId, User};
+use crate::accounts::{OrganizationId, User, UserId};
 use crate::db::{self, Pool};
 use crate::email::{EmailAddress, InvalidEmail};
 use crate::integrations::{self, MicrosoftIntegration, VerifierIdentity};
@@ -80,10 +80,41 @@ pub enum CallbackError {
     Internal,
 }
 
+/// Who starts or stops a verification: a signed-in teammate, or an integrated tool through
+/// one of the organization's API keys. Only the organization and a name for the timeline
+/// matter to the use cases.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub organization_id: OrganizationId,
+    /// The teammate, when it is one.
+    pub user_id: Option<UserId>,
+    /// Shown in the timeline: "Ada Admin", or "API key Zendesk".
+    pub name: String,
+}
+
+impl From<&User> for Actor {
+    fn from(user: &User) -> Self {
+        Actor {
+            organization_id: user.organization_id,
+            user_id: Some(user.id),
+            name: user.display_name.clone(),
+        }
+    }
+}
+
 pub struct StartVerification<'a> {
     pub email: &'a str,
     pub ticket_reference: Option<&'a str>,
     pub note: Option<&'a str>,
+    /// An API request's own `webhook_url`: this verification's events go there too,
+    /// from its first.
+    pub webhook: Option<RequestWebhook<'a>>,
+}
+
+/// Where one API request wants its verification's events, and the key that signs them.
+pub struct RequestWebhook<'a> {
+    pub url: &'a crate::webhooks::EndpointUrl,
+    pub secret: &'a str,
 }
 
 /// A new verification and its link secret (shown once to the agent, stored hashed).
@@ -160,12 +191,14 @@ impl Verifier {
         &self.relay
     }
 
-    /// An agent (or admin) starts a verification. Nothing is stored when refused.
+    /// An agent (or admin, or a tool with an API key) starts a verification. Nothing is
+    /// stored when refused.
     pub async fn start(
         &self,
-        actor: &User,
+        actor: impl Into<Actor>,
         input: StartVerification<'_>,
     ) -> Result<Started, VerificationError> {
+        let actor: Actor = actor.into();
         let recipient = EmailAddress::parse(input.email)?;
         let ticket = optional_text(input.ticket_reference, MAX_TICKET_CHARS)
             .ok_or(VerificationError::TicketTooLong)?;
@@ -189,8 +222,8 @@ impl Verifier {
             &mut tx,
             store::NewVerification {
                 organization_id: actor.organization_id,
-                created_by: actor.id,
-                created_by_name: &actor.display_name,
+                created_by: actor.user_id,
+                created_by_name: &actor.name,
                 recipient: &recipient,
                 ticket_reference: ticket,
                 note,
@@ -200,18 +233,26 @@ impl Verifier {
             },
         )
         .await?;
+        if let Some(webhook) = &input.webhook {
+            crate::webhooks::add_request_endpoint(
+                &mut tx,
+                actor.organization_id,
+                id,
+                webhook.url,
+                webhook.secret,
+                &actor.name,
+            )
+            .await?;
+        }
         let verification = store::by_id(&mut tx, actor.organization_id, id)
             .await?
             .ok_or(VerificationError::NotFound)?;
-        let event = store::insert_event(
+        let event = record_event(
             &mut tx,
             &verification,
             "created",
             Status::Created,
-            &format!(
-                "{} started a verification for {}",
-                actor.display_name, recipient
-            ),
+            &format!("{} started a verification for {}", actor.name, recipient),
         )
         .await?;
         tx.commit().await?;
@@ -475,7 +516,7 @@ impl Verifier {
             || (request.state == "retrieved" && input == Input::Retrieved);
         let announced = if request_done {
             Some(
-                store::insert_event(
+                record_event(
                     &mut tx,
                     &verification,
                     "ignored",
@@ -538,9 +579,10 @@ impl Verifier {
         Ok(count)
     }
 
-    /// An agent stops one verification: its link stops working.
-    pub async fn cancel(&self, actor: &User, id: Uuid) -> Result<(), VerificationError> {
-        let verification = self.get(actor, id).await?;
+    /// An agent (or a tool) stops one verification: its link stops working.
+    pub async fn cancel(&self, actor: impl Into<Actor>, id: Uuid) -> Result<(), VerificationError> {
+        let actor: Actor = actor.into();
+        let verification = self.get_in(actor.organization_id, id).await?;
         if verification.status.is_terminal() {
             return Err(VerificationError::AlreadyFinished);
         }
@@ -548,10 +590,7 @@ impl Verifier {
             &verification,
             Input::Cancelled,
             None,
-            Some(&format!(
-                "{} cancelled the verification",
-                actor.display_name
-            )),
+            Some(&format!("{} cancelled the verification", actor.name)),
         )
         .await
     }
@@ -567,8 +606,17 @@ impl Verifier {
 
     /// One verification of the actor's organization.
     pub async fn get(&self, actor: &User, id: Uuid) -> Result<Verification, VerificationError> {
+        self.get_in(actor.organization_id, id).await
+    }
+
+    /// One verification of `organization_id`; another organization's is `NotFound`.
+    pub async fn get_in(
+        &self,
+        organization_id: OrganizationId,
+        id: Uuid,
+    ) -> Result<Verification, VerificationError> {
         let mut conn = self.pool.acquire().await?;
-        store::by_id(&mut conn, actor.organization_id, id)
+        store::by_id(&mut conn, organization_id, id)
             .await?
             .ok_or(VerificationError::NotFound)
     }
@@ -665,6 +713,27 @@ impl Verifier {
     }
 }
 
+/// Stores an event of `verification` and, in the same transaction, what follows from it
+/// for integrated tools (webhook deliveries): both are written or neither.
+async fn record_event(
+    conn: &mut SqliteConnection,
+    verification: &Verification,
+    kind: &str,
+    status: Status,
+    message: &str,
+) -> Result<i64, sqlx::Error> {
+    let id = store::insert_event(conn, verification, kind, status, message).await?;
+    crate::webhooks::record_event(
+        conn,
+        verification.organization_id,
+        verification.id,
+        id,
+        kind,
+    )
+    .await?;
+    Ok(id)
+}
+
 /// Applies `input` to `verification` inside a transaction; returns the stored event's id.
 async fn apply(
     conn: &mut SqliteConnection,
@@ -720,7 +789,7 @@ async fn apply_with_message(
             if !is_callback {
                 return Ok(None);
             }
-            let event = store::insert_event(
+            let event = record_event(
                 conn,
                 verification,
                 "ignored",
@@ -736,7 +805,7 @@ async fn apply_with_message(
         return Ok(None);
     }
     Ok(Some(
-        store::insert_event(conn, verification, &kind, status, &message).await?,
+        record_event(conn, verification, &kind, status, &message).await?,
     ))
 }
 

@@ -44,7 +44,8 @@ fn verification_from_row(row: &SqliteRow) -> Result<Verification, sqlx::Error> {
 
 pub struct NewVerification<'a> {
     pub organization_id: OrganizationId,
-    pub created_by: UserId,
+    /// `None` when a tool started it with an API key.
+    pub created_by: Option<UserId>,
     pub created_by_name: &'a str,
     pub recipient: &'a EmailAddress,
     pub ticket_reference: Option<&'a str>,
@@ -66,7 +67,7 @@ pub async fn insert(
     )
     .bind(id)
     .bind(new.organization_id.0)
-    .bind(new.created_by.0)
+    .bind(new.created_by.map(|u| u.0))
     .bind(new.created_by_name)
     .bind(new.recipient.as_str())
     .bind(new.ticket_reference)

@@ -37,6 +37,7 @@ pub async fn send_verification(
                         email: &email,
                         ticket_reference: Some(&ticket_reference),
                         note: Some(&note),
+                        webhook: None,
                     },
                 )
                 .await
