@@ -90,6 +90,12 @@ impl Application {
             verifier.clone(),
             shutdown.clone(),
         ));
+        tokio::spawn({
+            let stop = shutdown.clone();
+            traceless::webhooks::worker::Worker::new(pool.clone(), settings.webhooks)
+                .context("building the webhook client")?
+                .run(async move { stop.triggered().await })
+        });
         let state = AppState {
             verifier,
             pool,
@@ -233,6 +239,7 @@ async fn router(state: AppState, shutdown: Shutdown) -> anyhow::Result<Router> {
             post(routes::verified_id_callback::callback)
                 .layer(axum::extract::DefaultBodyLimit::max(routes::verified_id_callback::MAX_BODY_BYTES)),
         )
+        .merge(crate::api_v1::router(&state))
         .route("/verify/{token}/events", get(routes::events::recipient))
         .route("/organization/verifications/{id}/events", get(routes::events::agent))
         .leptos_routes_with_context(&state, routes, context.clone(), app_shell)

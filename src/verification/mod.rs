@@ -37,6 +37,14 @@ pub struct Verification {
     pub completed_at: Option<OffsetDateTime>,
 }
 
+/// Which verifications a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub ticket_reference: Option<String>,
+    /// A status's `as_str`.
+    pub status: Option<&'static str>,
+}
+
 /// One stored event; its id is the server-sent event id.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {

@@ -604,6 +604,19 @@ impl Verifier {
         Ok(store::recent(&mut conn, actor.organization_id, limit).await?)
     }
 
+    /// A page of `organization_id`'s verifications, newest first, after `after` (the
+    /// `(created_at, id)` of the previous page's last).
+    pub async fn page(
+        &self,
+        organization_id: OrganizationId,
+        filter: &super::ListFilter,
+        after: Option<(OffsetDateTime, Uuid)>,
+        limit: i64,
+    ) -> Result<Vec<Verification>, VerificationError> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(store::page(&mut conn, organization_id, filter, after, limit).await?)
+    }
+
     /// One verification of the actor's organization.
     pub async fn get(&self, actor: &User, id: Uuid) -> Result<Verification, VerificationError> {
         self.get_in(actor.organization_id, id).await

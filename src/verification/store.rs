@@ -362,3 +362,37 @@ pub async fn set_organization_settings(
         .await?;
     Ok(())
 }
+
+/// One page of an organization's verifications, newest first, optionally of one ticket
+/// reference and one status, after the cursor `(created_at, id)` of the previous page's last.
+pub async fn page(
+    conn: &mut SqliteConnection,
+    organization_id: OrganizationId,
+    filter: &super::ListFilter,
+    after: Option<(OffsetDateTime, Uuid)>,
+    limit: i64,
+) -> Result<Vec<Verification>, sqlx::Error> {
+    let mut sql = format!("SELECT {COLUMNS} FROM verifications WHERE organization_id = ?");
+    if filter.ticket_reference.is_some() {
+        sql.push_str(" AND ticket_reference = ?");
+    }
+    if filter.status.is_some() {
+        sql.push_str(" AND status = ?");
+    }
+    if after.is_some() {
+        sql.push_str(" AND (created_at < ? OR (created_at = ? AND id < ?))");
+    }
+    sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ?");
+    let mut query = sqlx::query(&sql).bind(organization_id.0);
+    if let Some(ticket) = &filter.ticket_reference {
+        query = query.bind(ticket);
+    }
+    if let Some(status) = filter.status {
+        query = query.bind(status);
+    }
+    if let Some((at, id)) = after {
+        query = query.bind(at).bind(at).bind(id);
+    }
+    let rows = query.bind(limit).fetch_all(conn).await?;
+    rows.iter().map(verification_from_row).collect()
+}
