@@ -75,6 +75,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("organization/integrations") view=IntegrationsPage ssr=SsrMode::Async />
                     <Route path=path!("organization/integrations/microsoft/setup") view=SetupPage />
                     <Route path=path!("organization/audit") view=AuditPage ssr=SsrMode::Async />
+                    <Route path=path!("organization/api-keys") view=ApiKeysPage ssr=SsrMode::Async />
+                    <Route path=path!("organization/webhooks") view=WebhooksPage ssr=SsrMode::Async />
                     <Route path=path!("organization/verifications") view=VerificationsPage ssr=SsrMode::Async />
                     <Route path=path!("organization/verifications/:id") view=VerificationPage ssr=SsrMode::Async />
                     // The person's page: public (the link is the credential); 410 when it no longer works.

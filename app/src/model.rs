@@ -295,3 +295,80 @@ pub fn status_label(status: &str) -> &'static str {
         _ => "Unknown",
     }
 }
+
+/// An organization API key as admins see it (never the key itself).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeyView {
+    pub id: String,
+    pub name: String,
+    /// `tl_live_abcd`
+    pub prefix: String,
+    pub created_by: String,
+    pub created: String,
+    pub last_used: Option<String>,
+    pub revoked: Option<String>,
+}
+
+/// A key just created: shown once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewApiKey {
+    pub name: String,
+    pub key: String,
+    pub webhook_secret: String,
+}
+
+/// An event type admins can subscribe an endpoint to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventTypeOption {
+    pub name: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Webhooks {
+    pub endpoints: Vec<WebhookEndpointView>,
+    pub event_types: Vec<EventTypeOption>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookEndpointView {
+    pub id: String,
+    pub url: String,
+    pub event_types: Vec<String>,
+    pub created_by: String,
+    pub created: String,
+    /// Failing since then (the last success is older).
+    pub failing_since: Option<String>,
+    /// Disabled after a day of failures: when, and why.
+    pub disabled: Option<(String, String)>,
+    pub deliveries: Vec<DeliveryView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryView {
+    pub id: String,
+    pub event_type: String,
+    /// `pending`, `delivered` or `failed`.
+    pub state: String,
+    pub verification_id: String,
+    pub created: String,
+    pub next_attempt: Option<String>,
+    pub attempts: Vec<AttemptView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttemptView {
+    pub at: String,
+    /// `HTTP 200`, or "no answer".
+    pub status: String,
+    pub ok: bool,
+    pub latency_ms: u64,
+    pub response: String,
+}
+
+/// An endpoint just added, with its signing secret (shown once).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewWebhookEndpoint {
+    pub url: String,
+    pub secret: String,
+}

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod integrations;
 pub mod invite;
 pub mod team;
+pub mod tools;
 pub mod verifications;
 
 #[cfg(feature = "ssr")]

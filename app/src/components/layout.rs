@@ -50,6 +50,8 @@ pub fn Header() -> impl IntoView {
                                         <A href="/organization/integrations">"Integrations"</A>
                                         {admin.then(|| view! {
                                             <A href="/organization/team">"Team"</A>
+                                            <A href="/organization/api-keys">"API keys"</A>
+                                            <A href="/organization/webhooks">"Webhooks"</A>
                                             <A href="/organization/audit">"Audit log"</A>
                                         })}
                                     </nav>

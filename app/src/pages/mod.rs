@@ -1,5 +1,6 @@
 //! One module per page.
 
+mod api_keys;
 mod audit;
 mod integrations;
 mod invite;
@@ -13,7 +14,9 @@ mod team;
 mod verification;
 mod verifications;
 mod verify;
+mod webhooks;
 
+pub use api_keys::ApiKeysPage;
 pub use audit::AuditPage;
 pub use integrations::IntegrationsPage;
 pub use invite::InvitePage;
@@ -27,6 +30,7 @@ pub use team::TeamPage;
 pub use verification::VerificationPage;
 pub use verifications::VerificationsPage;
 pub use verify::VerifyPage;
+pub use webhooks::WebhooksPage;
 
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
