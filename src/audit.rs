@@ -56,7 +56,9 @@ impl Action {
             "api_key.revoked" => "Revoked an API key",
             "webhook.endpoint_added" => "Added a webhook endpoint",
             "webhook.endpoint_removed" => "Removed a webhook endpoint",
-            "webhook.endpoint_disabled" => "A webhook endpoint was disabled after a day of failures",
+            "webhook.endpoint_disabled" => {
+                "A webhook endpoint was disabled after a day of failures"
+            }
             "webhook.endpoint_enabled" => "Enabled a webhook endpoint again",
             _ => "Other",
         }

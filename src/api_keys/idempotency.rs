@@ -52,7 +52,13 @@ fn pad(api_key: &str, idempotency_key: &str, len: usize) -> Vec<u8> {
 pub fn seal(api_key: &str, idempotency_key: &str, link_token: &str) -> String {
     let bytes = link_token.as_bytes();
     let pad = pad(api_key, idempotency_key, bytes.len());
-    hex::encode(bytes.iter().zip(pad).map(|(b, p)| b ^ p).collect::<Vec<u8>>())
+    hex::encode(
+        bytes
+            .iter()
+            .zip(pad)
+            .map(|(b, p)| b ^ p)
+            .collect::<Vec<u8>>(),
+    )
 }
 
 pub fn unseal(api_key: &str, idempotency_key: &str, sealed: &str) -> Option<String> {

@@ -106,7 +106,9 @@ fn looks_like_key(presented: &str) -> bool {
 pub async fn create(pool: &Pool, admin: &User, name: &str) -> Result<CreatedKey, ApiKeyError> {
     require_admin(admin)?;
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control)
+    if name.is_empty()
+        || name.chars().count() > MAX_NAME_CHARS
+        || name.chars().any(char::is_control)
     {
         return Err(ApiKeyError::InvalidName);
     }
@@ -162,7 +164,13 @@ pub async fn revoke(pool: &Pool, admin: &User, id: Uuid) -> Result<(), ApiKeyErr
         .await?
         .ok_or(ApiKeyError::NotFound)?;
     if key.revoked_at.is_none() {
-        store::revoke(&mut tx, admin.organization_id, id, OffsetDateTime::now_utc()).await?;
+        store::revoke(
+            &mut tx,
+            admin.organization_id,
+            id,
+            OffsetDateTime::now_utc(),
+        )
+        .await?;
         audit::record(
             &mut tx,
             admin.organization_id,

@@ -176,7 +176,10 @@ mod tests {
         for (kind, expected) in [
             ("created", Some(EventType::Created)),
             ("failed.different_email", Some(EventType::Failed)),
-            ("attempt_failed.authenticator_error", Some(EventType::AttemptFailed)),
+            (
+                "attempt_failed.authenticator_error",
+                Some(EventType::AttemptFailed),
+            ),
             ("verified", Some(EventType::Verified)),
             ("ignored", None),
         ] {

@@ -290,8 +290,7 @@ pub async fn deliveries(
         .await?
         .ok_or(WebhookError::NotFound)?;
     let deliveries =
-        store::deliveries_of_endpoint(&mut conn, admin.organization_id, endpoint_id, limit)
-            .await?;
+        store::deliveries_of_endpoint(&mut conn, admin.organization_id, endpoint_id, limit).await?;
     let mut attempts = store::attempts_of(
         &mut conn,
         admin.organization_id,

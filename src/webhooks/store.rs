@@ -13,7 +13,10 @@ const ENDPOINT_COLUMNS: &str = "id, organization_id, url, event_types, verificat
      failing_since, disabled_at, disabled_reason";
 
 fn event_types(stored: &str) -> Vec<EventType> {
-    stored.split_whitespace().filter_map(EventType::parse).collect()
+    stored
+        .split_whitespace()
+        .filter_map(EventType::parse)
+        .collect()
 }
 
 fn endpoint_from_row(row: &SqliteRow) -> Result<Endpoint, sqlx::Error> {
@@ -455,4 +458,19 @@ pub async fn disable_endpoint(
     .execute(conn)
     .await?;
     Ok(result.rows_affected() == 1)
+}
+
+/// When a delivery was first tried since `since` (its retry window's start).
+pub async fn first_attempt_since(
+    conn: &mut SqliteConnection,
+    delivery_id: Uuid,
+    since: OffsetDateTime,
+) -> Result<Option<OffsetDateTime>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT MIN(attempted_at) FROM webhook_attempts WHERE delivery_id = ? AND attempted_at >= ?",
+    )
+    .bind(delivery_id)
+    .bind(since)
+    .fetch_one(conn)
+    .await
 }

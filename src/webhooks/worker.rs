@@ -115,8 +115,9 @@ impl Worker {
             return Ok(());
         }
         let wait = backoff(self.settings.first_retry, due.attempts);
-        let retry_at = now + wait;
-        let retry_at = (retry_at <= due.retry_from + self.settings.retry_window).then_some(retry_at);
+        // The last try is at the end of the window, not a wait short of it.
+        let deadline = due.retry_from + self.settings.retry_window;
+        let retry_at = (now < deadline).then(|| (now + wait).min(deadline));
         let failing_since = store::mark_failed(&mut tx, due, now, retry_at).await?;
         // Expected when a receiver is down: a warning, not an error of ours.
         tracing::warn!(
@@ -126,7 +127,13 @@ impl Worker {
             retry_in = ?retry_at.map(|_| wait),
             "webhook endpoint did not accept a delivery"
         );
-        if now - failing_since >= self.settings.retry_window {
+        // A day of failures: either counted on the endpoint, or a delivery given up after
+        // its whole window without one success of the endpoint meanwhile.
+        let gave_up = retry_at.is_none()
+            && store::first_attempt_since(&mut tx, due.id, due.retry_from)
+                .await?
+                .is_some_and(|first| failing_since <= first);
+        if gave_up || now - failing_since >= self.settings.retry_window {
             let reason = format!(
                 "Every delivery failed since {} UTC; the last answer: {}",
                 failing_since
@@ -155,7 +162,9 @@ impl Worker {
 
 /// The wait after the `attempts_before + 1`-th failure: `first`, doubling, at most an hour.
 pub fn backoff(first: Duration, attempts_before: u32) -> Duration {
-    let factor = 1u32.checked_shl(attempts_before.min(20)).unwrap_or(u32::MAX);
+    let factor = 1u32
+        .checked_shl(attempts_before.min(20))
+        .unwrap_or(u32::MAX);
     first.saturating_mul(factor).min(MAX_RETRY_WAIT)
 }
 

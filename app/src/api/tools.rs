@@ -140,15 +140,17 @@ pub async fn webhook_endpoints() -> Result<Webhooks, AppError> {
     )
 }
 
-/// `events` are the chosen event types, from the form's checkboxes (`events[i]`).
+/// `events` are the chosen event types, from the form's checkboxes (`events[i]`); none
+/// ticked sends no field at all.
 #[server(endpoint = "add_webhook_endpoint")]
 pub async fn add_webhook_endpoint(
     url: String,
-    #[server(default)] events: Vec<String>,
+    events: Option<Vec<String>>,
 ) -> Result<NewWebhookEndpoint, AppError> {
     ssr::respond(
         async {
             let admin = ssr::require_admin().await?;
+            let events = events.unwrap_or_default();
             let types = webhooks::parse_event_types(events.iter().map(String::as_str))?;
             let created = webhooks::add_endpoint(&ssr::pool()?, &admin, &url, types).await?;
             Ok(NewWebhookEndpoint {

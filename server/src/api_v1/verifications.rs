@@ -290,7 +290,9 @@ pub async fn list(
             .parse::<i64>()
             .ok()
             .filter(|n| (1..=MAX_PAGE).contains(n))
-            .ok_or_else(|| ApiError::field("limit", "limit must be a whole number from 1 to 100."))?,
+            .ok_or_else(|| {
+                ApiError::field("limit", "limit must be a whole number from 1 to 100.")
+            })?,
     };
     let after = query.get("cursor").map(|c| decode_cursor(c)).transpose()?;
     let filter = ListFilter {
@@ -395,7 +397,14 @@ fn parse_create(body: &[u8]) -> Result<CreateInput, ApiError> {
         return Err(ApiError::InvalidJson("expected a JSON object".into()));
     };
     for name in fields.keys() {
-        if !["recipient_email", "ticket", "delivery", "webhook_url", "note"].contains(&name.as_str())
+        if ![
+            "recipient_email",
+            "ticket",
+            "delivery",
+            "webhook_url",
+            "note",
+        ]
+        .contains(&name.as_str())
         {
             return Err(ApiError::InvalidField {
                 field: "body",
@@ -405,9 +414,13 @@ fn parse_create(body: &[u8]) -> Result<CreateInput, ApiError> {
             });
         }
     }
-    let recipient_email = text(&fields, "recipient_email", "recipient_email")?.ok_or_else(|| {
-        ApiError::field("recipient_email", "recipient_email is required: the person's email address.")
-    })?;
+    let recipient_email =
+        text(&fields, "recipient_email", "recipient_email")?.ok_or_else(|| {
+            ApiError::field(
+                "recipient_email",
+                "recipient_email is required: the person's email address.",
+            )
+        })?;
     let (reference, subject) = match fields.get("ticket") {
         None | Some(Value::Null) => (None, None),
         Some(Value::Object(ticket)) => {
@@ -459,7 +472,9 @@ fn parse_create(body: &[u8]) -> Result<CreateInput, ApiError> {
         }
     };
     let webhook_url = text(&fields, "webhook_url", "webhook_url")?
-        .map(|url| EndpointUrl::parse(&url).map_err(|e| ApiError::field("webhook_url", e.to_string())))
+        .map(|url| {
+            EndpointUrl::parse(&url).map_err(|e| ApiError::field("webhook_url", e.to_string()))
+        })
         .transpose()?;
     let note = text(&fields, "note", "note")?;
     Ok(CreateInput {

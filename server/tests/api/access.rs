@@ -44,6 +44,14 @@ const ADMINS_ONLY: &[&str] = &[
     "remove_teammate",
     "change_teammate_role",
     "update_verification_settings",
+    "api_keys",
+    "create_api_key",
+    "revoke_api_key",
+    "webhook_endpoints",
+    "add_webhook_endpoint",
+    "remove_webhook_endpoint",
+    "enable_webhook_endpoint",
+    "redeliver_webhook",
 ];
 
 /// Every `#[server(endpoint = "…")]` in the app's source: a new server function fails
@@ -98,6 +106,14 @@ fn arguments<'a>(name: &str, ids: &'a Ids) -> Vec<(&'static str, &'a str)> {
         }
         "choose_microsoft_connection" => vec![("option", "authority VerifiedEmployee")],
         "set_microsoft_email_claim" => vec![("email_claim", "mail")],
+        "create_api_key" => vec![("name", "Zendesk")],
+        "revoke_api_key" => vec![("id", &ids.api_key)],
+        "add_webhook_endpoint" => vec![
+            ("url", "http://127.0.0.1:9/refused"),
+            ("events[0]", "verification.verified"),
+        ],
+        "remove_webhook_endpoint" | "enable_webhook_endpoint" => vec![("id", &ids.endpoint)],
+        "redeliver_webhook" => vec![("id", &ids.delivery)],
         _ => vec![],
     }
 }
@@ -107,6 +123,9 @@ struct Ids {
     agent: String,
     pending: String,
     verification: String,
+    api_key: String,
+    endpoint: String,
+    delivery: String,
 }
 
 /// What a refused call must leave untouched.
@@ -124,6 +143,10 @@ async fn snapshot(app: &TestApp) -> Vec<String> {
         ("microsoft_pending_connections", "organization_id"),
         ("microsoft_connect_attempts", "id"),
         ("audit_log", "id"),
+        ("api_keys", "id, revoked_at"),
+        ("webhook_endpoints", "id, disabled_at"),
+        // Only ids: the delivery worker retries by itself meanwhile.
+        ("webhook_deliveries", "id"),
     ] {
         // quote(): ids are stored as blobs.
         let columns: Vec<String> = columns.split(", ").map(|c| format!("quote({c})")).collect();
@@ -167,6 +190,11 @@ async fn signed_out_callers_and_agents_are_refused_and_change_nothing() {
         Role::Agent
     );
     app.invite("Pat Pending", "pat@contoso.com", "agent").await;
+    let key = app.create_api_key("Zendesk").await;
+    // Port 9 (discard) on loopback: nothing listens, so the delivery waits and retries.
+    let endpoint = app
+        .add_webhook_endpoint("http://127.0.0.1:9/refused", &["verification.created"])
+        .await;
     let started: app::model::StartedVerification = ok_json(
         app.call(
             "send_verification",
@@ -194,7 +222,14 @@ async fn signed_out_callers_and_agents_are_refused_and_change_nothing() {
         admin: id_of("ada@contoso.com").await,
         agent: id_of("grace@contoso.com").await,
         pending: id_of("pat@contoso.com").await,
-        verification: started.id,
+        verification: started.id.clone(),
+        api_key: app.api_key_id(&key.key).await,
+        endpoint: endpoint.id,
+        delivery: sqlx::query_scalar::<_, uuid::Uuid>("SELECT id FROM webhook_deliveries")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
+            .to_string(),
     };
     let before = snapshot(&app).await;
 

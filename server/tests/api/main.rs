@@ -10,6 +10,8 @@ mod concurrency;
 mod config;
 mod connect;
 mod headers;
+mod help_desk_api;
+mod help_desk_webhooks;
 mod helpers;
 mod microsoft_down;
 mod pages;
