@@ -30,6 +30,7 @@ const ANY_TEAMMATE: &[&str] = &[
     "verification_overview",
     "cancel_verification",
     "get_verification_settings",
+    "email_verification_link",
 ];
 
 const ADMINS_ONLY: &[&str] = &[
@@ -85,6 +86,7 @@ fn arguments<'a>(name: &str, ids: &'a Ids) -> Vec<(&'static str, &'a str)> {
             ("note", ""),
         ],
         "verification_overview" | "cancel_verification" => vec![("id", &ids.verification)],
+        "email_verification_link" => vec![("id", &ids.verification), ("link", "not-the-link")],
         "invite_teammate" => vec![
             ("name", "Mallory"),
             ("email", "mallory@contoso.com"),
