@@ -186,6 +186,10 @@ pub struct StartedVerification {
     pub recipient: String,
     pub link: String,
     pub expires: String,
+    /// The link is in the outbox, on its way to the person by mail.
+    pub emailed: bool,
+    pub ticket_id: Option<String>,
+    pub ticket_reference: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -193,6 +197,7 @@ pub struct VerificationSummary {
     pub id: String,
     pub recipient: String,
     pub ticket_reference: Option<String>,
+    pub ticket_id: Option<String>,
     pub status: String,
     pub status_label: String,
     pub started_by: String,
@@ -204,6 +209,7 @@ pub struct VerificationDetail {
     pub id: String,
     pub recipient: String,
     pub ticket_reference: Option<String>,
+    pub ticket_id: Option<String>,
     pub note: Option<String>,
     pub status: String,
     pub status_label: String,
@@ -371,4 +377,55 @@ pub struct AttemptView {
 pub struct NewWebhookEndpoint {
     pub url: String,
     pub secret: String,
+}
+
+/// A ticket in the list of the Tickets page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketSummary {
+    pub id: String,
+    pub reference: String,
+    pub subject: Option<String>,
+    pub source: String,
+    pub updated: String,
+}
+
+/// A ticket's page: its verifications and its timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketDetail {
+    pub id: String,
+    pub reference: String,
+    pub subject: Option<String>,
+    pub requester_email: Option<String>,
+    pub source: String,
+    pub created: String,
+    pub verifications: Vec<VerificationSummary>,
+    pub timeline: Vec<TicketEntry>,
+}
+
+/// One line of a ticket's timeline; also the data of its live stream's events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketEntry {
+    pub id: i64,
+    /// `sent`, `emailed`, `mail_delivered`, `mail_failed`, `opened`, `scanned`, `verified`,
+    /// `failed`, `try_failed`, `expired`, `cancelled`.
+    pub kind: String,
+    pub label: String,
+    /// Who did it.
+    pub actor: String,
+    pub detail: String,
+    pub verification_id: Option<String>,
+    pub at: String,
+}
+
+/// A mail in the development mailbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MailboxMessage {
+    /// The stable message id (the mail's Message-ID).
+    pub id: String,
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    /// The links in the mail, to click.
+    pub links: Vec<String>,
+    pub delivered: String,
 }

@@ -24,6 +24,8 @@ use tower_sessions::session_store::ExpiredDeletion;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::SqliteStore;
 use traceless::config::Settings;
+use traceless::mail::transport::Transport;
+use traceless::mail::worker::Deliverer;
 use traceless::verification::Verifier;
 use traceless::verification::relay::InProcess;
 
@@ -74,22 +76,32 @@ impl Application {
             .public_url
             .join(app::ssr::VERIFIED_ID_CALLBACK_PATH)
             .context("building the Verified ID callback URL")?;
+        let relay = InProcess::new();
         let verifier = Arc::new(
             Verifier::new(
                 pool.clone(),
                 microsoft.client.clone(),
-                InProcess::new(),
+                relay.clone(),
                 callback_url,
                 microsoft.identity.clone(),
+                settings.public_url.clone(),
             )
             .with_presentation_limit(settings.limits.presentations_per_link),
         );
+        let transport = Transport::new(settings.mail.smtp.as_ref())
+            .context("setting up the SMTP transport (TRACELESS_SMTP_*)")?;
+        let mailbox = transport.is_mailbox();
         let limits = traceless::rate_limit::RateLimits::start(settings.limits.clone());
         let shutdown = Shutdown::new();
         tokio::spawn(expire_overdue_verifications(
             verifier.clone(),
             shutdown.clone(),
         ));
+        tokio::spawn({
+            let stop = shutdown.clone();
+            Deliverer::new(pool.clone(), transport, relay, &settings.mail)
+                .run(async move { stop.triggered().await })
+        });
         tokio::spawn({
             let stop = shutdown.clone();
             traceless::webhooks::worker::Worker::new(pool.clone(), settings.webhooks)
@@ -104,6 +116,7 @@ impl Application {
             microsoft: Arc::new(microsoft.client.clone()),
             microsoft_redirect_uri,
             limits,
+            mailbox,
         };
         let router = router(state.clone(), shutdown.clone()).await?;
         Ok(Self {

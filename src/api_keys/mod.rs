@@ -17,7 +17,7 @@ use crate::accounts::{OrganizationId, User};
 use crate::audit::{self, Action};
 use crate::db::{self, Pool};
 use crate::secret::SecretHash;
-use crate::verification::Actor;
+use crate::verification::Initiator;
 
 /// Every key starts with this, so a leaked key is recognisable (secret scanners, logs).
 pub const KEY_PREFIX: &str = "tl_live_";
@@ -44,13 +44,10 @@ pub struct ApiKey {
 }
 
 impl ApiKey {
-    /// How a key appears in timelines: "API key Zendesk".
-    pub fn actor(&self) -> Actor {
-        Actor {
-            organization_id: self.organization_id,
-            user_id: None,
-            name: format!("API key {}", self.name),
-        }
+    /// Who a request with this key is: the tool, by the key's name (timelines say
+    /// "Zendesk started a verification…"; a ticket it creates has it as its source).
+    pub fn initiator(&self) -> Initiator {
+        Initiator::tool(self.organization_id, &self.name)
     }
 }
 

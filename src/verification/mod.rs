@@ -3,6 +3,8 @@
 //! identity alignment, and the event history that live pages follow.
 
 pub mod alignment;
+pub mod create;
+pub mod hooks;
 pub mod relay;
 pub mod resource;
 mod service;
@@ -10,12 +12,13 @@ pub mod status;
 pub(crate) mod store;
 pub mod throttle;
 
+pub use create::{Delivery, Initiator, NewVerification, RequestWebhook};
 pub use service::*;
 
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::accounts::OrganizationId;
+use crate::accounts::{OrganizationId, UserId};
 use crate::email::EmailAddress;
 use alignment::Evidence;
 use status::Status;
@@ -24,9 +27,13 @@ use status::Status;
 pub struct Verification {
     pub id: Uuid,
     pub organization_id: OrganizationId,
+    /// The teammate who started it; `None` for a tool (or a teammate since removed).
+    pub created_by: Option<UserId>,
     pub created_by_name: String,
     pub recipient: EmailAddress,
     pub ticket_reference: Option<String>,
+    /// The ticket it belongs to (`crate::tickets`).
+    pub ticket_id: Option<Uuid>,
     pub note: Option<String>,
     pub link_expires_at: OffsetDateTime,
     pub status: Status,

@@ -13,7 +13,7 @@ use super::{Event, Verification};
 use crate::accounts::{OrganizationId, UserId};
 use crate::email::EmailAddress;
 
-const COLUMNS: &str = "id, organization_id, created_by_name, recipient_email, ticket_reference, note, link_expires_at, \
+const COLUMNS: &str = "id, organization_id, created_by, ticket_id, created_by_name, recipient_email, ticket_reference, note, link_expires_at, \
      status, failure_reason, failed_attempts, evidence, created_at, updated_at, completed_at";
 
 fn verification_from_row(row: &SqliteRow) -> Result<Verification, sqlx::Error> {
@@ -25,6 +25,8 @@ fn verification_from_row(row: &SqliteRow) -> Result<Verification, sqlx::Error> {
     Ok(Verification {
         id: row.try_get("id")?,
         organization_id: OrganizationId(row.try_get("organization_id")?),
+        created_by: row.try_get::<Option<Uuid>, _>("created_by")?.map(UserId),
+        ticket_id: row.try_get("ticket_id")?,
         created_by_name: row.try_get("created_by_name")?,
         recipient: EmailAddress::parse(&email).map_err(|_| decode("email"))?,
         ticket_reference: row.try_get("ticket_reference")?,
@@ -44,10 +46,10 @@ fn verification_from_row(row: &SqliteRow) -> Result<Verification, sqlx::Error> {
 
 pub struct NewVerification<'a> {
     pub organization_id: OrganizationId,
-    /// `None` when a tool started it with an API key.
     pub created_by: Option<UserId>,
     pub created_by_name: &'a str,
     pub recipient: &'a EmailAddress,
+    pub ticket_id: Option<Uuid>,
     pub ticket_reference: Option<&'a str>,
     pub note: Option<&'a str>,
     pub link_hash: &'a str,
@@ -61,15 +63,16 @@ pub async fn insert(
     let id = Uuid::new_v4();
     let now = OffsetDateTime::now_utc();
     sqlx::query(
-        "INSERT INTO verifications (id, organization_id, created_by, created_by_name, recipient_email, ticket_reference,
-           note, link_hash, link_expires_at, status, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'created', ?, ?)",
+        "INSERT INTO verifications (id, organization_id, created_by, created_by_name, recipient_email, ticket_id,
+           ticket_reference, note, link_hash, link_expires_at, status, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'created', ?, ?)",
     )
     .bind(id)
     .bind(new.organization_id.0)
     .bind(new.created_by.map(|u| u.0))
     .bind(new.created_by_name)
     .bind(new.recipient.as_str())
+    .bind(new.ticket_id)
     .bind(new.ticket_reference)
     .bind(new.note)
     .bind(new.link_hash)
@@ -119,6 +122,22 @@ pub async fn recent(
     ))
     .bind(organization_id.0)
     .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(verification_from_row).collect()
+}
+
+/// The verifications of one ticket, newest first.
+pub async fn of_ticket(
+    conn: &mut SqliteConnection,
+    organization_id: OrganizationId,
+    ticket_id: Uuid,
+) -> Result<Vec<Verification>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM verifications WHERE organization_id = ? AND ticket_id = ? ORDER BY created_at DESC"
+    ))
+    .bind(organization_id.0)
+    .bind(ticket_id)
     .fetch_all(conn)
     .await?;
     rows.iter().map(verification_from_row).collect()

@@ -128,9 +128,23 @@ pub async fn record_event(
     else {
         return Ok(0);
     };
+    let subject = match verification.ticket_id {
+        Some(id) => {
+            crate::tickets::store::by_id(conn, organization_id, crate::tickets::TicketId(id))
+                .await?
+                .and_then(|t| t.subject)
+        }
+        None => None,
+    };
     let now = OffsetDateTime::now_utc();
     let event_id = Uuid::new_v4().to_string();
-    let payload = payload_json(&verification, &event_id, event_type, now);
+    let payload = payload_json(
+        &verification,
+        subject.as_deref(),
+        &event_id,
+        event_type,
+        now,
+    );
     for endpoint_id in &endpoints {
         store::insert_delivery(
             conn,
@@ -152,11 +166,12 @@ pub async fn record_event(
 
 fn payload_json(
     verification: &Verification,
+    ticket_subject: Option<&str>,
     event_id: &str,
     event_type: EventType,
     now: OffsetDateTime,
 ) -> String {
-    let resource = VerificationResource::of(verification, None);
+    let resource = VerificationResource::of(verification, ticket_subject);
     serde_json::to_string(&Payload {
         id: event_id,
         kind: event_type.as_str(),

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use traceless::api_keys::ApiKeyError;
 use traceless::rate_limit::TooMany;
+use traceless::tickets::InvalidTicket;
 use traceless::verification::VerificationError;
 use utoipa::ToSchema;
 
@@ -152,6 +153,18 @@ impl From<ApiKeyError> for ApiError {
     }
 }
 
+impl From<InvalidTicket> for ApiError {
+    fn from(error: InvalidTicket) -> Self {
+        let field = match error {
+            InvalidTicket::SubjectTooLong => "ticket.subject",
+            InvalidTicket::ReferenceTooLong
+            | InvalidTicket::ReferenceNotPrintable
+            | InvalidTicket::SubjectWithoutReference => "ticket.reference",
+        };
+        ApiError::field(field, error.to_string())
+    }
+}
+
 impl From<VerificationError> for ApiError {
     fn from(error: VerificationError) -> Self {
         match error {
@@ -159,10 +172,8 @@ impl From<VerificationError> for ApiError {
                 ApiError::field("recipient_email", error.to_string())
             }
             VerificationError::DomainNotCovered(_) => ApiError::DomainNotCovered(error.to_string()),
-            VerificationError::TicketTooLong => ApiError::field(
-                "ticket.reference",
-                "The ticket reference is too long (at most 200 characters).",
-            ),
+            VerificationError::Ticket(invalid) => invalid.into(),
+            VerificationError::WrongLink => ApiError::internal("unexpected from the API: a link"),
             VerificationError::NoteTooLong => ApiError::field("note", error.to_string()),
             VerificationError::NotConnected => ApiError::NotConnected(error.to_string()),
             VerificationError::NotActive => ApiError::NotActive(error.to_string()),

@@ -17,8 +17,11 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use traceless::api_keys::idempotency::{self, Remembered};
 use traceless::db;
+use traceless::tickets::{self, TicketId};
 use traceless::verification::resource::{StatusName, VerificationResource};
-use traceless::verification::{ListFilter, RequestWebhook, StartVerification};
+use traceless::verification::{
+    self as verification, ListFilter, NewVerification, RequestWebhook, Verification,
+};
 use traceless::webhooks::EndpointUrl;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -49,7 +52,7 @@ pub enum Delivery {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct TicketInput {
+pub struct TicketFields {
     /// The help desk's reference, such as `INC-4711` (at most 200 characters).
     pub reference: String,
     /// The ticket's subject (at most 200 characters).
@@ -61,7 +64,7 @@ pub struct TicketInput {
 pub struct CreateVerification {
     /// The person to verify: an address in one of the connected tenant's domains.
     pub recipient_email: String,
-    pub ticket: Option<TicketInput>,
+    pub ticket: Option<TicketFields>,
     /// `link` (default): the answer carries the link. `email`: Traceless sends it.
     pub delivery: Option<Delivery>,
     /// Also send this verification's events here (`https://`, or `http://` to loopback),
@@ -171,7 +174,7 @@ pub async fn create(
                 .as_deref()
                 .and_then(|sealed| idempotency::unseal(&caller.token, key, sealed));
             let created = CreatedVerification {
-                verification: VerificationResource::of(&verification, input.subject.as_deref()),
+                verification: resource(&state, &verification).await?,
                 delivery: input.delivery,
                 link: token.map(|t| link_url(&state, &t)).transpose()?,
             };
@@ -185,15 +188,19 @@ pub async fn create(
 
     let started = state
         .verifier
-        .start(
-            caller.key.key.actor(),
-            StartVerification {
-                email: &input.recipient_email,
-                ticket_reference: input.reference.as_deref(),
-                note: input.note.as_deref(),
-                webhook: input.webhook_url.as_ref().map(|url| RequestWebhook {
+        .create(
+            &caller.key.key.initiator(),
+            NewVerification {
+                recipient: input.recipient_email,
+                ticket: input.ticket,
+                note: input.note,
+                delivery: match input.delivery {
+                    Delivery::Link => verification::Delivery::Link,
+                    Delivery::Email => verification::Delivery::Email,
+                },
+                webhook: input.webhook_url.map(|url| RequestWebhook {
                     url,
-                    secret: &caller.key.webhook_secret,
+                    secret: caller.key.webhook_secret.clone(),
                 }),
             },
         )
@@ -219,7 +226,7 @@ pub async fn create(
         tx.commit().await.map_err(ApiError::internal)?;
     }
     let created = CreatedVerification {
-        verification: VerificationResource::of(&started.verification, input.subject.as_deref()),
+        verification: resource(&state, &started.verification).await?,
         delivery: input.delivery,
         link: match input.delivery {
             Delivery::Link => Some(link_url(&state, token)?),
@@ -252,7 +259,7 @@ pub async fn read(
         .verifier
         .get_in(caller.key.key.organization_id, id)
         .await?;
-    Ok(Json(VerificationResource::of(&verification, None)))
+    Ok(Json(resource(&state, &verification).await?))
 }
 
 /// List verifications, newest first, optionally of one ticket or in one status.
@@ -312,13 +319,11 @@ pub async fn list(
     let next_cursor = more
         .then(|| found.last().map(|v| encode_cursor(v.created_at, v.id)))
         .flatten();
-    Ok(Json(VerificationPage {
-        data: found
-            .iter()
-            .map(|v| VerificationResource::of(v, None))
-            .collect(),
-        next_cursor,
-    }))
+    let mut data = Vec::with_capacity(found.len());
+    for v in &found {
+        data.push(resource(&state, v).await?);
+    }
+    Ok(Json(VerificationPage { data, next_cursor }))
 }
 
 /// Cancel a verification: its link stops working at once.
@@ -342,9 +347,24 @@ pub async fn cancel(
 ) -> Result<Json<VerificationResource>, ApiError> {
     let id = parse_id(&id)?;
     let organization = caller.key.key.organization_id;
-    state.verifier.cancel(caller.key.key.actor(), id).await?;
+    state
+        .verifier
+        .cancel_by(&caller.key.key.initiator(), id)
+        .await?;
     let verification = state.verifier.get_in(organization, id).await?;
-    Ok(Json(VerificationResource::of(&verification, None)))
+    Ok(Json(resource(&state, &verification).await?))
+}
+
+/// A verification as the API shows it, with its ticket's subject.
+async fn resource(state: &AppState, v: &Verification) -> Result<VerificationResource, ApiError> {
+    let subject = match v.ticket_id {
+        Some(id) => tickets::get(&state.pool, v.organization_id, TicketId(id))
+            .await
+            .map_err(ApiError::internal)?
+            .and_then(|t| t.subject),
+        None => None,
+    };
+    Ok(VerificationResource::of(v, subject.as_deref()))
 }
 
 fn parse_id(id: &str) -> Result<Uuid, ApiError> {
@@ -382,9 +402,8 @@ fn decode_cursor(cursor: &str) -> Result<(OffsetDateTime, Uuid), ApiError> {
 
 /// A create request, checked field by field so each error names its field.
 struct CreateInput {
-    recipient_email: String,
-    reference: Option<String>,
-    subject: Option<String>,
+    recipient_email: traceless::email::EmailAddress,
+    ticket: Option<tickets::TicketInput>,
     delivery: Delivery,
     webhook_url: Option<EndpointUrl>,
     note: Option<String>,
@@ -477,10 +496,17 @@ fn parse_create(body: &[u8]) -> Result<CreateInput, ApiError> {
         })
         .transpose()?;
     let note = text(&fields, "note", "note")?;
+    let recipient_email = traceless::email::EmailAddress::parse(&recipient_email)
+        .map_err(|e| ApiError::field("recipient_email", e.to_string()))?;
+    let ticket = match reference {
+        None => None,
+        Some(reference) => {
+            tickets::TicketInput::parse(&reference, subject.as_deref()).map_err(ApiError::from)?
+        }
+    };
     Ok(CreateInput {
         recipient_email,
-        reference,
-        subject,
+        ticket,
         delivery,
         webhook_url,
         note,

@@ -133,7 +133,7 @@ async fn a_tool_creates_reads_lists_and_cancels_a_verification_with_its_key() {
     assert_eq!(created["status"], "created");
     assert_eq!(created["recipient_email"], MEGAN);
     assert_eq!(created["ticket"]["reference"], "INC-4711");
-    assert_eq!(created["created_by"], "API key Zendesk");
+    assert_eq!(created["created_by"], "Zendesk");
     assert_eq!(created["delivery"], "link");
     let link = created["link"].as_str().unwrap();
     assert!(
@@ -160,7 +160,7 @@ async fn a_tool_creates_reads_lists_and_cancels_a_verification_with_its_key() {
     // The agent sees it too, with the key as its starter.
     let agent_view: app::model::VerificationDetail =
         ok_json(app.call("verification_overview", &[("id", &id)]).await).await;
-    assert_eq!(agent_view.started_by, "API key Zendesk");
+    assert_eq!(agent_view.started_by, "Zendesk");
 
     json_of(
         app.api_post(&key, "/api/v1/verifications", &megan_for("INC-9"))

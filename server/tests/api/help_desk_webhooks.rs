@@ -295,12 +295,11 @@ async fn an_endpoint_needs_a_safe_url_and_at_least_one_event() {
             &[("url", "https://hooks.example.com/")],
         )
         .await;
-    assert_eq!(
+    assert!(
         app_error(no_events, StatusCode::UNPROCESSABLE_ENTITY)
             .await
             .for_field("events")
-            .is_some(),
-        true
+            .is_some()
     );
     let plain_http = app
         .call(
