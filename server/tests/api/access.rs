@@ -31,6 +31,8 @@ const ANY_TEAMMATE: &[&str] = &[
     "cancel_verification",
     "get_verification_settings",
     "email_verification_link",
+    "tickets",
+    "ticket_overview",
 ];
 
 const ADMINS_ONLY: &[&str] = &[
@@ -45,6 +47,7 @@ const ADMINS_ONLY: &[&str] = &[
     "remove_teammate",
     "change_teammate_role",
     "update_verification_settings",
+    "mailbox",
 ];
 
 /// Every `#[server(endpoint = "…")]` in the app's source: a new server function fails
@@ -87,6 +90,7 @@ fn arguments<'a>(name: &str, ids: &'a Ids) -> Vec<(&'static str, &'a str)> {
         ],
         "verification_overview" | "cancel_verification" => vec![("id", &ids.verification)],
         "email_verification_link" => vec![("id", &ids.verification), ("link", "not-the-link")],
+        "ticket_overview" => vec![("id", "00000000-0000-0000-0000-000000000000")],
         "invite_teammate" => vec![
             ("name", "Mallory"),
             ("email", "mallory@contoso.com"),
