@@ -57,7 +57,12 @@ fn declared_server_functions() -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     for entry in std::fs::read_dir(&dir).expect("app/src/api") {
         let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-        for declaration in source.split("#[server(").skip(1) {
+        // `#[server(default)]` marks an optional argument, not a function.
+        for declaration in source
+            .split("#[server(")
+            .skip(1)
+            .filter(|d| !d.starts_with("default)"))
+        {
             let name = declaration
                 .split_once("endpoint = \"")
                 .and_then(|(_, rest)| rest.split_once('"'))
