@@ -79,6 +79,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("organization/webhooks") view=WebhooksPage ssr=SsrMode::Async />
                     <Route path=path!("organization/verifications") view=VerificationsPage ssr=SsrMode::Async />
                     <Route path=path!("organization/verifications/:id") view=VerificationPage ssr=SsrMode::Async />
+                    <Route path=path!("organization/tickets") view=TicketsPage ssr=SsrMode::Async />
+                    <Route path=path!("organization/tickets/:id") view=TicketPage ssr=SsrMode::Async />
+                    <Route path=path!("organization/mailbox") view=MailboxPage ssr=SsrMode::Async />
                     // The person's page: public (the link is the credential); 410 when it no longer works.
                     <Route path=path!("verify/:token") view=VerifyPage ssr=SsrMode::Async />
                 </Routes>

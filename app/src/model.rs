@@ -31,6 +31,9 @@ pub struct Me {
     pub email: String,
     pub role: Role,
     pub organization: String,
+    /// The development mailbox is on and theirs to read (admins, no SMTP configured).
+    #[serde(default)]
+    pub mailbox: bool,
 }
 
 impl Me {

@@ -255,6 +255,7 @@ async fn router(state: AppState, shutdown: Shutdown) -> anyhow::Result<Router> {
         .merge(crate::api_v1::router(&state))
         .route("/verify/{token}/events", get(routes::events::recipient))
         .route("/organization/verifications/{id}/events", get(routes::events::agent))
+        .route("/organization/tickets/{id}/events", get(routes::events::ticket))
         .leptos_routes_with_context(&state, routes, context.clone(), app_shell)
         // Static files, else the app's own 404 page, rendered with the same context
         // as every other page (its header asks who is signed in).

@@ -207,3 +207,76 @@ fn to_sse(event: &Event, audience: Audience) -> SseEvent {
         .json_data(&live)
         .unwrap_or_else(|_| SseEvent::default().comment("unserializable event"))
 }
+
+/// A ticket's timeline, live: every entry after `Last-Event-ID` (or `?after=`), then each new
+/// one as it is stored. Woken through the relay by the ticket's id (`Verifier::announce`
+/// and the mail worker publish under it). A ticket is never finished: the stream ends only
+/// when the page leaves or the server stops.
+pub async fn ticket(
+    State(state): State<AppState>,
+    Extension(shutdown): Extension<Shutdown>,
+    session: Session,
+    Path(id): Path<String>,
+    Query(resume): Query<Resume>,
+    headers: HeaderMap,
+) -> Response {
+    use app::api::tickets::{TICKET_NOT_FOUND, entry, parse_ticket_id};
+    use traceless::tickets;
+
+    let Some(user) = user_of_session(&state.pool, &session).await else {
+        return AppError::Unauthenticated.into_response();
+    };
+    let not_found = || AppError::NotFound(TICKET_NOT_FOUND.into()).into_response();
+    let Ok(id) = parse_ticket_id(&id) else {
+        return not_found();
+    };
+    match tickets::get(&state.pool, user.organization_id, id).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return not_found(),
+        Err(error) => return app::ssr::internal(error).into_response(),
+    }
+    let organization = user.organization_id;
+    let mut last = last_event_id(&headers, &resume);
+    let (sender, receiver) = mpsc::channel(32);
+    // Subscribe before reading the database, so nothing falls between the two.
+    let mut subscription = state.verifier.relay().subscribe(id.0);
+    let pool = state.pool.clone();
+    tokio::spawn(async move {
+        loop {
+            let entries = match tickets::timeline(&pool, organization, id, last).await {
+                Ok(entries) => entries,
+                Err(error) => {
+                    tracing::warn!(%error, "reading a ticket's timeline");
+                    return;
+                }
+            };
+            for e in entries {
+                last = e.id;
+                let event = SseEvent::default()
+                    .id(e.id.to_string())
+                    .event("entry")
+                    .json_data(entry(e))
+                    .unwrap_or_else(|_| SseEvent::default().comment("unserializable entry"));
+                if sender.send(event).await.is_err() {
+                    return;
+                }
+            }
+            tokio::select! {
+                biased;
+                () = shutdown.triggered() => {
+                    let _ = sender.try_send(reconnect_hint(id.0));
+                    return;
+                }
+                () = sender.closed() => return,
+                () = subscription.changed() => {}
+            }
+        }
+    });
+    Sse::new(stream_of(receiver))
+        .keep_alive(
+            KeepAlive::new()
+                .interval(Duration::from_secs(15))
+                .text("keep-alive"),
+        )
+        .into_response()
+}
