@@ -530,3 +530,25 @@ async fn the_openapi_document_describes_every_api_route() {
         );
     }
 }
+
+#[tokio::test]
+async fn delivery_by_email_mails_the_link_and_keeps_it_out_of_the_answer() {
+    let (app, key) = contoso_with_a_key(&[]).await;
+    let mut body = megan_for("INC-8");
+    body["delivery"] = json!("email");
+    let created = json_of(
+        app.api_post(&key, "/api/v1/verifications", &body).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(created["delivery"], "email");
+    assert!(created["link"].is_null());
+    let (recipient, text): (String, String) = sqlx::query_as(
+        "SELECT recipient, body_text FROM outbox_messages WHERE kind = 'link'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(recipient, MEGAN);
+    assert!(text.contains("/verify/") && text.contains("INC-8"), "{text}");
+}
