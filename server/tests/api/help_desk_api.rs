@@ -543,12 +543,14 @@ async fn delivery_by_email_mails_the_link_and_keeps_it_out_of_the_answer() {
     .await;
     assert_eq!(created["delivery"], "email");
     assert!(created["link"].is_null());
-    let (recipient, text): (String, String) = sqlx::query_as(
-        "SELECT recipient, body_text FROM outbox_messages WHERE kind = 'link'",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+    let (recipient, text): (String, String) =
+        sqlx::query_as("SELECT recipient, body_text FROM outbox_messages WHERE kind = 'link'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     assert_eq!(recipient, MEGAN);
-    assert!(text.contains("/verify/") && text.contains("INC-8"), "{text}");
+    assert!(
+        text.contains("/verify/") && text.contains("INC-8"),
+        "{text}"
+    );
 }
