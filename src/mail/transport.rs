@@ -14,7 +14,7 @@ use crate::config::{SmtpSecurity, SmtpSettings};
 const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
 
 pub enum Transport {
-    Smtp(Smtp),
+    Smtp(Box<Smtp>),
     /// No SMTP configured: delivered mail is kept for the development mailbox page.
     Mailbox,
 }
@@ -52,10 +52,10 @@ impl Transport {
         if let Some((user, password)) = &settings.credentials {
             builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
         }
-        Ok(Transport::Smtp(Smtp {
+        Ok(Transport::Smtp(Box::new(Smtp {
             mailer: builder.build(),
             from: settings.from.clone(),
-        }))
+        })))
     }
 
     /// As stored on a delivered message: `smtp` or `mailbox`.

@@ -68,7 +68,7 @@ fn Mails(items: Vec<MailboxMessage>) -> impl IntoView {
                         <pre class="mail-body">{m.text.clone()}</pre>
                         {(!m.links.is_empty()).then(|| view! {
                             <p class="small">"Links in this mail: "
-                                {m.links.iter().cloned().map(|l| view! {
+                                {m.links.into_iter().map(|l| view! {
                                     <a href=l.clone() data-testid="mail-link" rel="external">{l.clone()}</a> " "
                                 }).collect_view()}
                             </p>

@@ -112,6 +112,8 @@ fn Ticket(detail: TicketDetail, tick: RwSignal<u32>) -> impl IntoView {
         "entry",
         tick,
     );
+    let verifications = detail.verifications.clone();
+    let timeline = detail.timeline.clone();
     view! {
         <section class="page-head">
             <h1><span class="mono" data-testid="ticket-reference">{detail.reference.clone()}</span></h1>
@@ -129,7 +131,7 @@ fn Ticket(detail: TicketDetail, tick: RwSignal<u32>) -> impl IntoView {
                 } else {
                     view! {
                         <ul class="verification-list" data-testid="ticket-verifications">
-                            {detail.verifications.iter().cloned().map(|v| view! {
+                            {verifications.into_iter().map(|v| view! {
                                 <li class="verification-item" data-testid="verification-item" data-recipient=v.recipient.clone()>
                                     <div class="verification-item-main">
                                         <a href=format!("/organization/verifications/{}", v.id) class="verification-recipient" rel="external">{v.recipient.clone()}</a>
@@ -146,7 +148,7 @@ fn Ticket(detail: TicketDetail, tick: RwSignal<u32>) -> impl IntoView {
                 <h2 id="ticket-timeline">"Timeline"</h2>
                 <p class="visually-hidden" aria-live="polite">{format!("{} entries", detail.timeline.len())}</p>
                 <ol class="timeline" data-testid="ticket-timeline">
-                    {detail.timeline.iter().cloned().map(|e| view! {
+                    {timeline.into_iter().map(|e| view! {
                         <li class=format!("timeline-item timeline-{}", e.kind) data-kind=e.kind.clone() data-testid="ticket-entry">
                             <span class="timeline-dot" aria-hidden="true"></span>
                             <p>
