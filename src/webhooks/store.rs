@@ -397,12 +397,12 @@ pub async fn mark_delivered(
     Ok(())
 }
 
-/// Records a failed attempt: retried at `retry_at`, or given up (`None`). Returns when the
-/// endpoint started failing.
+/// Records a failed attempt (made at `attempted_at`): retried at `retry_at`, or given up
+/// (`None`). Returns when the endpoint started failing (the first failed attempt's start).
 pub async fn mark_failed(
     conn: &mut impl Connection,
     due: &Due,
-    now: OffsetDateTime,
+    attempted_at: OffsetDateTime,
     retry_at: Option<OffsetDateTime>,
 ) -> Result<OffsetDateTime, sqlx::Error> {
     match retry_at {
@@ -427,7 +427,7 @@ pub async fn mark_failed(
     db::query(
         "UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, $1) WHERE id = $2",
     )
-    .bind(now)
+    .bind(attempted_at)
     .bind(due.endpoint_id)
     .execute(&mut *conn)
     .await?;

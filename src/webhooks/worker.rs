@@ -110,7 +110,8 @@ impl Worker {
         // The last try is at the end of the window, not a wait short of it.
         let deadline = due.retry_from + self.settings.retry_window;
         let retry_at = (now < deadline).then(|| (now + wait).min(deadline));
-        let failing_since = store::mark_failed(&mut tx, due, now, retry_at).await?;
+        let failing_since =
+            store::mark_failed(&mut tx, due, attempt.attempted_at, retry_at).await?;
         // Expected when a receiver is down: a warning, not an error of ours.
         tracing::warn!(
             delivery = %due.id,

@@ -98,7 +98,7 @@ fn EventChoices(options: Vec<EventTypeOption>, error: Signal<Option<String>>) ->
             {options.into_iter().enumerate().map(|(i, o)| view! {
                 <label class="checkbox">
                     <input type="checkbox" name=format!("events[{i}]") value=o.name.clone() checked=true />
-                    <span><code>{o.name.clone()}</code> <span class="muted small">" " {o.description.clone()}</span></span>
+                    <span><code>{o.name.clone()}</code> <span class="muted small">{o.description.clone()}</span></span>
                 </label>
             }).collect_view()}
             <p class="field-error" role="alert">{move || error.get()}</p>
