@@ -15,6 +15,12 @@ pub enum Action {
     MicrosoftConsentGranted,
     MicrosoftChoiceNeeded,
     MicrosoftEmailClaimChanged,
+    ApiKeyCreated,
+    ApiKeyRevoked,
+    WebhookEndpointAdded,
+    WebhookEndpointRemoved,
+    WebhookEndpointDisabled,
+    WebhookEndpointEnabled,
 }
 
 impl Action {
@@ -27,6 +33,12 @@ impl Action {
             Action::MicrosoftConsentGranted => "microsoft.consent_granted",
             Action::MicrosoftChoiceNeeded => "microsoft.choice_needed",
             Action::MicrosoftEmailClaimChanged => "microsoft.email_claim_changed",
+            Action::ApiKeyCreated => "api_key.created",
+            Action::ApiKeyRevoked => "api_key.revoked",
+            Action::WebhookEndpointAdded => "webhook.endpoint_added",
+            Action::WebhookEndpointRemoved => "webhook.endpoint_removed",
+            Action::WebhookEndpointDisabled => "webhook.endpoint_disabled",
+            Action::WebhookEndpointEnabled => "webhook.endpoint_enabled",
         }
     }
 
@@ -39,6 +51,14 @@ impl Action {
             "microsoft.consent_granted" => "Granted admin consent at Microsoft",
             "microsoft.choice_needed" => "Asked to choose the Verified ID credential",
             "microsoft.email_claim_changed" => "Changed the credential's email claim",
+            "api_key.created" => "Created an API key",
+            "api_key.revoked" => "Revoked an API key",
+            "webhook.endpoint_added" => "Added a webhook endpoint",
+            "webhook.endpoint_removed" => "Removed a webhook endpoint",
+            "webhook.endpoint_disabled" => {
+                "A webhook endpoint was disabled after a day of failures"
+            }
+            "webhook.endpoint_enabled" => "Enabled a webhook endpoint again",
             _ => "Other",
         }
     }

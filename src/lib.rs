@@ -4,14 +4,18 @@
 //! `server` binary uses it directly, so none of it is ever compiled to wasm.
 
 pub mod accounts;
+pub mod api_keys;
 pub mod audit;
 pub mod config;
 pub mod db;
 pub mod email;
 pub mod integrations;
+pub mod mail;
 pub mod microsoft;
 pub mod password;
 pub mod qr;
 pub mod rate_limit;
 pub mod secret;
+pub mod tickets;
 pub mod verification;
+pub mod webhooks;

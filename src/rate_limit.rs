@@ -124,6 +124,10 @@ pub struct RateLimitSettings {
     /// Microsoft's calls to us (presentation callbacks, the sign-in redirect back).
     /// All of Microsoft arrives from few addresses, so this is only a ceiling.
     pub microsoft_per_ip: Rate,
+    /// REST API requests with one API key (a help-desk tool).
+    pub api_per_key: Rate,
+    /// REST API requests from one address, keys or not (guessing keys, floods).
+    pub api_per_ip: Rate,
     /// Proxies whose `X-Forwarded-For` is believed. Empty: the socket's address is the
     /// client, and `X-Forwarded-For` is ignored (anyone can send it).
     pub trusted_proxies: Vec<IpNet>,
@@ -147,6 +151,8 @@ impl Default for RateLimitSettings {
             link_per_link: rate(60, 60),
             presentations_per_link: rate(10, 10 * 60),
             microsoft_per_ip: rate(3000, 60),
+            api_per_key: rate(600, 60),
+            api_per_ip: rate(1200, 60),
             trusted_proxies: Vec::new(),
         }
     }
@@ -192,6 +198,8 @@ impl RateLimitSettings {
                 "TRACELESS_RATE_LIMIT_MICROSOFT_PER_IP",
                 defaults.microsoft_per_ip,
             )?,
+            api_per_key: rate("TRACELESS_RATE_LIMIT_API_PER_KEY", defaults.api_per_key)?,
+            api_per_ip: rate("TRACELESS_RATE_LIMIT_API_PER_IP", defaults.api_per_ip)?,
             trusted_proxies: match lookup(TRUSTED_PROXIES) {
                 None => Vec::new(),
                 Some(value) => parse_proxies(&value).map_err(|bad| ConfigError::Invalid {
@@ -288,6 +296,9 @@ pub struct RateLimits {
     /// Keyed by the link's hash: the secret itself is not kept.
     pub link_per_link: Limiter<String>,
     pub microsoft_per_ip: Limiter<ClientKey>,
+    /// Keyed by the API key's id.
+    pub api_per_key: Limiter<uuid::Uuid>,
+    pub api_per_ip: Limiter<ClientKey>,
 }
 
 impl RateLimits {
@@ -300,6 +311,8 @@ impl RateLimits {
             link_per_ip: Limiter::new(settings.link_per_ip),
             link_per_link: Limiter::new(settings.link_per_link),
             microsoft_per_ip: Limiter::new(settings.microsoft_per_ip),
+            api_per_key: Limiter::new(settings.api_per_key),
+            api_per_ip: Limiter::new(settings.api_per_ip),
             settings,
         }
     }
@@ -337,6 +350,8 @@ impl RateLimits {
         self.link_per_ip.forget_quiet_keys();
         self.link_per_link.forget_quiet_keys();
         self.microsoft_per_ip.forget_quiet_keys();
+        self.api_per_key.forget_quiet_keys();
+        self.api_per_ip.forget_quiet_keys();
     }
 }
 

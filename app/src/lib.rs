@@ -75,8 +75,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("organization/integrations") view={Lazy::<IntegrationsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("organization/integrations/microsoft/setup") view={Lazy::<SetupRoute>::new()} />
                     <Route path=path!("organization/audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("organization/api-keys") view={Lazy::<ApiKeysRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("organization/webhooks") view={Lazy::<WebhooksRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("organization/verifications") view={Lazy::<VerificationsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("organization/verifications/:id") view={Lazy::<VerificationRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("organization/tickets") view={Lazy::<TicketsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("organization/tickets/:id") view={Lazy::<TicketRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("organization/mailbox") view={Lazy::<MailboxRoute>::new()} ssr=SsrMode::Async />
                     // The person's page: public (the link is the credential); 410 when it no longer works.
                     // Not lazy: it is in the main wasm, so a person's phone fetches no second chunk.
                     <Route path=path!("verify/:token") view=VerifyPage ssr=SsrMode::Async />
@@ -135,4 +140,9 @@ lazy_page! {
     AuditRoute => AuditPage,
     VerificationsRoute => VerificationsPage,
     VerificationRoute => VerificationPage,
+    ApiKeysRoute => ApiKeysPage,
+    WebhooksRoute => WebhooksPage,
+    TicketsRoute => TicketsPage,
+    TicketRoute => TicketPage,
+    MailboxRoute => MailboxPage,
 }

@@ -31,6 +31,9 @@ pub struct Me {
     pub email: String,
     pub role: Role,
     pub organization: String,
+    /// The development mailbox is on and theirs to read (admins, no SMTP configured).
+    #[serde(default)]
+    pub mailbox: bool,
 }
 
 impl Me {
@@ -186,6 +189,10 @@ pub struct StartedVerification {
     pub recipient: String,
     pub link: String,
     pub expires: String,
+    /// The link is in the outbox, on its way to the person by mail.
+    pub emailed: bool,
+    pub ticket_id: Option<String>,
+    pub ticket_reference: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -193,6 +200,7 @@ pub struct VerificationSummary {
     pub id: String,
     pub recipient: String,
     pub ticket_reference: Option<String>,
+    pub ticket_id: Option<String>,
     pub status: String,
     pub status_label: String,
     pub started_by: String,
@@ -204,6 +212,7 @@ pub struct VerificationDetail {
     pub id: String,
     pub recipient: String,
     pub ticket_reference: Option<String>,
+    pub ticket_id: Option<String>,
     pub note: Option<String>,
     pub status: String,
     pub status_label: String,
@@ -294,4 +303,132 @@ pub fn status_label(status: &str) -> &'static str {
         "cancelled" => "Cancelled",
         _ => "Unknown",
     }
+}
+
+/// An organization API key as admins see it (never the key itself).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeyView {
+    pub id: String,
+    pub name: String,
+    /// `tl_live_abcd`
+    pub prefix: String,
+    pub created_by: String,
+    pub created: String,
+    pub last_used: Option<String>,
+    pub revoked: Option<String>,
+}
+
+/// A key just created: shown once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewApiKey {
+    pub name: String,
+    pub key: String,
+    pub webhook_secret: String,
+}
+
+/// An event type admins can subscribe an endpoint to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventTypeOption {
+    pub name: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Webhooks {
+    pub endpoints: Vec<WebhookEndpointView>,
+    pub event_types: Vec<EventTypeOption>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookEndpointView {
+    pub id: String,
+    pub url: String,
+    pub event_types: Vec<String>,
+    pub created_by: String,
+    pub created: String,
+    /// Failing since then (the last success is older).
+    pub failing_since: Option<String>,
+    /// Disabled after a day of failures: when, and why.
+    pub disabled: Option<(String, String)>,
+    pub deliveries: Vec<DeliveryView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryView {
+    pub id: String,
+    pub event_type: String,
+    /// `pending`, `delivered` or `failed`.
+    pub state: String,
+    pub verification_id: String,
+    pub created: String,
+    pub next_attempt: Option<String>,
+    pub attempts: Vec<AttemptView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttemptView {
+    pub at: String,
+    /// `HTTP 200`, or "no answer".
+    pub status: String,
+    pub ok: bool,
+    pub latency_ms: u64,
+    pub response: String,
+}
+
+/// An endpoint just added, with its signing secret (shown once).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewWebhookEndpoint {
+    pub url: String,
+    pub secret: String,
+}
+
+/// A ticket in the list of the Tickets page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketSummary {
+    pub id: String,
+    pub reference: String,
+    pub subject: Option<String>,
+    pub source: String,
+    pub updated: String,
+}
+
+/// A ticket's page: its verifications and its timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketDetail {
+    pub id: String,
+    pub reference: String,
+    pub subject: Option<String>,
+    pub requester_email: Option<String>,
+    pub source: String,
+    pub created: String,
+    pub verifications: Vec<VerificationSummary>,
+    pub timeline: Vec<TicketEntry>,
+}
+
+/// One line of a ticket's timeline; also the data of its live stream's events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketEntry {
+    pub id: i64,
+    /// `sent`, `emailed`, `mail_delivered`, `mail_failed`, `opened`, `scanned`, `verified`,
+    /// `failed`, `try_failed`, `expired`, `cancelled`.
+    pub kind: String,
+    pub label: String,
+    /// Who did it.
+    pub actor: String,
+    pub detail: String,
+    pub verification_id: Option<String>,
+    pub at: String,
+}
+
+/// A mail in the development mailbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MailboxMessage {
+    /// The stable message id (the mail's Message-ID).
+    pub id: String,
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    /// The links in the mail, to click.
+    pub links: Vec<String>,
+    pub delivered: String,
 }

@@ -27,6 +27,9 @@ pub struct AppState {
     pub microsoft_redirect_uri: url::Url,
     pub verifier: Arc<traceless::verification::Verifier>,
     pub limits: Arc<RateLimits>,
+    /// The development mailbox is on: no SMTP server is configured, so delivered mail
+    /// stays readable in the app (admins only).
+    pub mailbox: bool,
 }
 
 /// Where Microsoft posts presentation callbacks.

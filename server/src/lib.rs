@@ -4,6 +4,7 @@
 // Leptos view types nest deeply; the app's larger pages exceed the default limit.
 #![recursion_limit = "256"]
 
+pub mod api_v1;
 mod cross_site;
 pub mod microsoft;
 mod rate_limit;

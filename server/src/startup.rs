@@ -24,6 +24,8 @@ use tower_sessions::session_store::ExpiredDeletion;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use traceless::config::Settings;
 use traceless::db::Pool;
+use traceless::mail::transport::Transport;
+use traceless::mail::worker::Deliverer;
 use traceless::verification::Verifier;
 use traceless::verification::relay::{InProcess, Publisher};
 use traceless::verification::relay_postgres::PostgresRelay;
@@ -75,22 +77,38 @@ impl Application {
             .public_url
             .join(app::ssr::VERIFIED_ID_CALLBACK_PATH)
             .context("building the Verified ID callback URL")?;
+        let relay = relay_for(&pool);
         let verifier = Arc::new(
             Verifier::new(
                 pool.clone(),
                 microsoft.client.clone(),
-                relay_for(&pool),
+                relay.clone(),
                 callback_url,
                 microsoft.identity.clone(),
+                settings.public_url.clone(),
             )
             .with_presentation_limit(settings.limits.presentations_per_link),
         );
+        let transport = Transport::new(settings.mail.smtp.as_ref())
+            .context("setting up the SMTP transport (TRACELESS_SMTP_*)")?;
+        let mailbox = transport.is_mailbox();
         let limits = traceless::rate_limit::RateLimits::start(settings.limits.clone());
         let shutdown = Shutdown::new();
         tokio::spawn(expire_overdue_verifications(
             verifier.clone(),
             shutdown.clone(),
         ));
+        tokio::spawn({
+            let stop = shutdown.clone();
+            Deliverer::new(pool.clone(), transport, relay, &settings.mail)
+                .run(async move { stop.triggered().await })
+        });
+        tokio::spawn({
+            let stop = shutdown.clone();
+            traceless::webhooks::worker::Worker::new(pool.clone(), settings.webhooks)
+                .context("building the webhook client")?
+                .run(async move { stop.triggered().await })
+        });
         let state = AppState {
             verifier,
             pool,
@@ -99,6 +117,7 @@ impl Application {
             microsoft: Arc::new(microsoft.client.clone()),
             microsoft_redirect_uri,
             limits,
+            mailbox,
         };
         let router = router(state.clone(), shutdown.clone()).await?;
         Ok(Self {
@@ -230,9 +249,11 @@ async fn router(state: AppState, shutdown: Shutdown) -> anyhow::Result<Router> {
             post(routes::verified_id_callback::callback)
                 .layer(axum::extract::DefaultBodyLimit::max(routes::verified_id_callback::MAX_BODY_BYTES)),
         )
+        .merge(crate::api_v1::router(&state))
         .route("/verify/{token}/events", get(routes::events::recipient))
         .route("/verify/{token}/status", get(routes::link_status::link_status))
         .route("/organization/verifications/{id}/events", get(routes::events::agent))
+        .route("/organization/tickets/{id}/events", get(routes::events::ticket))
         .leptos_routes_with_context(&state, routes, context.clone(), app_shell)
         // Static files, else the app's own 404 page, rendered with the same context
         // as every other page (its header asks who is signed in).

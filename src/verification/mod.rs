@@ -3,19 +3,23 @@
 //! identity alignment, and the event history that live pages follow.
 
 pub mod alignment;
+pub mod create;
+pub mod hooks;
 pub mod relay;
 pub mod relay_postgres;
+pub mod resource;
 mod service;
 pub mod status;
 pub(crate) mod store;
 pub mod throttle;
 
+pub use create::{Delivery, Initiator, NewVerification, RequestWebhook};
 pub use service::*;
 
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::accounts::OrganizationId;
+use crate::accounts::{OrganizationId, UserId};
 use crate::email::EmailAddress;
 use alignment::Evidence;
 use status::Status;
@@ -24,9 +28,13 @@ use status::Status;
 pub struct Verification {
     pub id: Uuid,
     pub organization_id: OrganizationId,
+    /// The teammate who started it; `None` for a tool (or a teammate since removed).
+    pub created_by: Option<UserId>,
     pub created_by_name: String,
     pub recipient: EmailAddress,
     pub ticket_reference: Option<String>,
+    /// The ticket it belongs to (`crate::tickets`).
+    pub ticket_id: Option<Uuid>,
     pub note: Option<String>,
     pub link_expires_at: OffsetDateTime,
     pub status: Status,
@@ -35,6 +43,14 @@ pub struct Verification {
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
     pub completed_at: Option<OffsetDateTime>,
+}
+
+/// Which verifications a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub ticket_reference: Option<String>,
+    /// A status's `as_str`.
+    pub status: Option<&'static str>,
 }
 
 /// One stored event; its id is the server-sent event id.

@@ -21,6 +21,8 @@ use uuid::Uuid;
 use super::relay::{Announcement, Fanout, Publisher, Subscription};
 
 /// The channel `store::insert_event` notifies on; the payload is `"{verification} {event}"`.
+/// `tickets::store::insert_entry` notifies on it too, as `"{ticket} {entry}"`: a ticket's
+/// stream is keyed by the ticket's id in the relay.
 pub const CHANNEL: &str = "traceless_verification_events";
 
 /// How long to wait before connecting again after the listening connection failed, and

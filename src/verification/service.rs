@@ -9,6 +9,8 @@ use url::Url;
 use uuid::Uuid;
 
 use super::alignment::{self, Evidence, Expectation};
+use super::create::{Delivery, Initiator, NewVerification};
+use super::hooks::{EventHook, EventRecord};
 use super::relay::{Announcement, Publisher};
 use super::status::{self, FailureReason, Input, MAX_FAILED_ATTEMPTS, Outcome, Status};
 use super::throttle::PresentationThrottle;
@@ -22,13 +24,13 @@ use crate::microsoft::{
     MicrosoftError, PresentationCallback, PresentationRequest, Registration, TenantId,
 };
 use crate::secret::{Secret, SecretHash, looks_like_secret};
+use crate::tickets::{self, InvalidTicket, TicketInput};
 
 /// How many overdue verifications one sweep expires at most (the next sweep takes the rest).
 const EXPIRY_BATCH: i64 = 500;
 
 /// A request with less life left than this is replaced before it is shown.
 pub const REQUEST_MARGIN: Duration = Duration::from_secs(30);
-const MAX_TICKET_CHARS: usize = 200;
 const MAX_NOTE_CHARS: usize = 500;
 
 #[derive(Debug, thiserror::Error)]
@@ -47,10 +49,12 @@ pub enum VerificationError {
         "Their email domain ({0}) is not among the domains tied to the Microsoft tenant you connected — connect the correct tenant or ask your Microsoft admin to add or verify the domain."
     )]
     DomainNotCovered(String),
-    #[error("The ticket reference is too long (at most 200 characters).")]
-    TicketTooLong,
     #[error("The note is too long (at most 500 characters).")]
     NoteTooLong,
+    #[error(transparent)]
+    Ticket(#[from] InvalidTicket),
+    #[error("That is not this verification's link: copy the link shown when it was made.")]
+    WrongLink,
     #[error("This verification link is expired")]
     LinkExpired,
     #[error("That verification was not found in your organization.")]
@@ -82,10 +86,13 @@ pub enum CallbackError {
     Internal,
 }
 
+/// The send form's fields, as typed.
 pub struct StartVerification<'a> {
     pub email: &'a str,
     pub ticket_reference: Option<&'a str>,
+    pub ticket_subject: Option<&'a str>,
     pub note: Option<&'a str>,
+    pub delivery: Delivery,
 }
 
 /// A new verification and its link secret (shown once to the agent, stored hashed).
@@ -127,6 +134,9 @@ pub struct Verifier {
     callback_url: Url,
     identity: VerifierIdentity,
     throttle: PresentationThrottle,
+    /// Links to the person's page are built from it.
+    public_url: Url,
+    hook: EventHook,
 }
 
 impl Verifier {
@@ -141,6 +151,7 @@ impl Verifier {
         relay: Arc<dyn Publisher>,
         callback_url: Url,
         identity: VerifierIdentity,
+        public_url: Url,
     ) -> Self {
         Self {
             pool,
@@ -149,7 +160,20 @@ impl Verifier {
             callback_url,
             identity,
             throttle: PresentationThrottle::default(),
+            hook: EventHook::new(public_url.clone()),
+            public_url,
         }
+    }
+
+    /// The person's page for a link secret.
+    pub fn link_url(&self, link: &Secret) -> Url {
+        self.url_of_token(link.expose())
+    }
+
+    fn url_of_token(&self, token: &str) -> Url {
+        self.public_url
+            .join(&format!("verify/{token}"))
+            .expect("a link token is a valid path segment")
     }
 
     /// Caps new Microsoft presentation requests per link at `rate`.
@@ -162,18 +186,43 @@ impl Verifier {
         &self.relay
     }
 
-    /// An agent (or admin) starts a verification. Nothing is stored when refused.
+    /// An agent (or admin) starts a verification from the send form. Nothing is stored when
+    /// refused.
     pub async fn start(
         &self,
         actor: &User,
         input: StartVerification<'_>,
     ) -> Result<Started, VerificationError> {
         let recipient = EmailAddress::parse(input.email)?;
-        let ticket = optional_text(input.ticket_reference, MAX_TICKET_CHARS)
-            .ok_or(VerificationError::TicketTooLong)?;
+        let ticket =
+            TicketInput::parse(input.ticket_reference.unwrap_or(""), input.ticket_subject)?;
         let note =
             optional_text(input.note, MAX_NOTE_CHARS).ok_or(VerificationError::NoteTooLong)?;
-        let integration = integrations::integration(&self.pool, actor.organization_id)
+        self.create(
+            &Initiator::agent(actor),
+            NewVerification {
+                recipient,
+                ticket,
+                note: note.map(str::to_owned),
+                delivery: input.delivery,
+                webhook: None,
+            },
+        )
+        .await
+    }
+
+    /// Starts a verification for whoever asks (the send form, the REST API): with its ticket
+    /// (found by reference or made now) and, for [`Delivery::Email`], the link mail in the
+    /// outbox, all in one transaction. Nothing is stored when refused.
+    pub async fn create(
+        &self,
+        by: &Initiator,
+        new: NewVerification,
+    ) -> Result<Started, VerificationError> {
+        let note = optional_text(new.note.as_deref(), MAX_NOTE_CHARS)
+            .ok_or(VerificationError::NoteTooLong)?;
+        let recipient = new.recipient;
+        let integration = integrations::integration(&self.pool, by.organization_id)
             .await?
             .ok_or(VerificationError::NotConnected)?;
         if !integration.is_active() {
@@ -185,16 +234,30 @@ impl Verifier {
             ));
         }
         let mut tx = db::begin_write(&self.pool).await?;
-        let (settings, _) = settings_of(&mut tx, actor.organization_id).await?;
+        let (settings, _) = settings_of(&mut tx, by.organization_id).await?;
+        let ticket_id = match &new.ticket {
+            Some(ticket) => Some(
+                tickets::store::find_or_create(
+                    &mut tx,
+                    by.organization_id,
+                    ticket,
+                    recipient.as_str(),
+                    &by.source,
+                )
+                .await?,
+            ),
+            None => None,
+        };
         let link = Secret::generate();
         let id = store::insert(
             &mut tx,
             store::NewVerification {
-                organization_id: actor.organization_id,
-                created_by: actor.id,
-                created_by_name: &actor.display_name,
+                organization_id: by.organization_id,
+                created_by: by.user_id,
+                created_by_name: &by.name,
                 recipient: &recipient,
-                ticket_reference: ticket,
+                ticket_id: ticket_id.map(|t| t.0),
+                ticket_reference: new.ticket.as_ref().map(|t| t.reference.as_str()),
                 note,
                 link_hash: link.hash().as_str(),
                 link_expires_at: OffsetDateTime::now_utc()
@@ -202,24 +265,95 @@ impl Verifier {
             },
         )
         .await?;
-        let verification = store::by_id(&mut tx, actor.organization_id, id)
+        if let Some(webhook) = &new.webhook {
+            crate::webhooks::add_request_endpoint(
+                &mut tx,
+                by.organization_id,
+                id,
+                &webhook.url,
+                &webhook.secret,
+                &by.name,
+            )
+            .await?;
+        }
+        let verification = store::by_id(&mut tx, by.organization_id, id)
             .await?
             .ok_or(VerificationError::NotFound)?;
-        let event = store::insert_event(
+        let mut last_event = record_event(
             &mut tx,
+            &self.hook,
             &verification,
             "created",
             Status::Created,
-            &format!(
-                "{} started a verification for {}",
-                actor.display_name, recipient
-            ),
+            &format!("{} started a verification for {}", by.name, recipient),
+            Some(&by.name),
+            None,
         )
         .await?;
+        if new.delivery == Delivery::Email {
+            let url = self.link_url(&link);
+            last_event = self
+                .record_link_emailed(&mut tx, &verification, &by.name, &url)
+                .await?;
+        }
         tx.commit().await?;
-        self.announce(id, event);
-        tracing::info!(organization = %actor.organization_id, verification = %id, "verification started");
+        self.announce(&verification, last_event);
+        tracing::info!(organization = %by.organization_id, verification = %id, delivery = new.delivery.as_str(), "verification started");
         Ok(Started { verification, link })
+    }
+
+    /// "Send by email" after the fact: the agent hands back the link they were shown (it is
+    /// stored only hashed), and it goes to the outbox with an event on the timeline.
+    pub async fn email_link(
+        &self,
+        actor: &User,
+        id: Uuid,
+        link: &str,
+    ) -> Result<(), VerificationError> {
+        let token = link.trim().rsplit('/').next().unwrap_or_default();
+        let mut tx = db::begin_write(&self.pool).await?;
+        let verification = store::by_id(&mut tx, actor.organization_id, id)
+            .await?
+            .ok_or(VerificationError::NotFound)?;
+        let matches = looks_like_secret(token)
+            && store::by_link_hash(&mut tx, SecretHash::of(token).as_str())
+                .await?
+                .is_some_and(|v| v.id == verification.id);
+        if !matches {
+            return Err(VerificationError::WrongLink);
+        }
+        if verification.status.is_terminal()
+            || verification.link_expires_at <= OffsetDateTime::now_utc()
+        {
+            return Err(VerificationError::AlreadyFinished);
+        }
+        let url = self.url_of_token(token);
+        let event = self
+            .record_link_emailed(&mut tx, &verification, &actor.display_name, &url)
+            .await?;
+        tx.commit().await?;
+        self.announce(&verification, event);
+        Ok(())
+    }
+
+    async fn record_link_emailed(
+        &self,
+        conn: &mut impl crate::db::Connection,
+        verification: &Verification,
+        by: &str,
+        url: &Url,
+    ) -> Result<i64, VerificationError> {
+        Ok(record_event(
+            conn,
+            &self.hook,
+            verification,
+            "link_emailed",
+            verification.status,
+            &format!("{by} had the link emailed to {}", verification.recipient),
+            Some(by),
+            Some(url),
+        )
+        .await?)
     }
 
     /// The person opened their link: make sure a live Microsoft request is there to scan.
@@ -243,12 +377,12 @@ impl Verifier {
             return Err(VerificationError::LinkExpired);
         }
         if verification.link_expires_at <= OffsetDateTime::now_utc() {
-            self.transition(&verification, Input::LinkExpired, None, None)
+            self.transition(&verification, Input::LinkExpired, None, None, None)
                 .await?;
             return Err(VerificationError::LinkExpired);
         }
         if verification.status == Status::Created {
-            self.transition(&verification, Input::PageOpened, None, None)
+            self.transition(&verification, Input::PageOpened, None, None, None)
                 .await?;
             verification = self.by_token(token).await?;
         }
@@ -378,6 +512,7 @@ impl Verifier {
             .ok_or(VerificationError::NotFound)?;
         let announced = apply(
             &mut tx,
+            &self.hook,
             &current,
             Input::RequestCreated,
             None,
@@ -386,7 +521,7 @@ impl Verifier {
         .await?;
         tx.commit().await?;
         if let Some(event) = announced {
-            self.announce(current.id, event);
+            self.announce(&current, event);
         }
         Ok(stored)
     }
@@ -477,12 +612,15 @@ impl Verifier {
             || (request.state == "retrieved" && input == Input::Retrieved);
         let announced = if request_done {
             Some(
-                store::insert_event(
+                record_event(
                     &mut tx,
+                    &self.hook,
                     &verification,
                     "ignored",
                     verification.status,
                     "Ignored a repeated or late callback from Microsoft",
+                    None,
+                    None,
                 )
                 .await
                 .map_err(internal)?,
@@ -493,10 +631,28 @@ impl Verifier {
                 .map_err(internal)?;
             match &reported {
                 Some(message) => {
-                    apply_with_message(&mut tx, &verification, input, evidence.as_ref(), message)
-                        .await
+                    apply_with_message(
+                        &mut tx,
+                        &self.hook,
+                        &verification,
+                        input,
+                        evidence.as_ref(),
+                        message,
+                        None,
+                    )
+                    .await
                 }
-                None => apply(&mut tx, &verification, input, evidence.as_ref(), None).await,
+                None => {
+                    apply(
+                        &mut tx,
+                        &self.hook,
+                        &verification,
+                        input,
+                        evidence.as_ref(),
+                        None,
+                    )
+                    .await
+                }
             }
             .map_err(|e| match e {
                 VerificationError::Database(e) => internal(e),
@@ -505,7 +661,7 @@ impl Verifier {
         };
         tx.commit().await.map_err(internal)?;
         if let Some(event) = announced {
-            self.announce(verification.id, event);
+            self.announce(&verification, event);
         }
         Ok(())
     }
@@ -522,15 +678,22 @@ impl Verifier {
             store::claim_overdue(&mut tx, OffsetDateTime::now_utc(), EXPIRY_BATCH).await?;
         let mut announced = Vec::with_capacity(overdue.len());
         for verification in &overdue {
-            if let Some(event) =
-                apply(&mut tx, verification, Input::LinkExpired, None, None).await?
+            if let Some(event) = apply(
+                &mut tx,
+                &self.hook,
+                verification,
+                Input::LinkExpired,
+                None,
+                None,
+            )
+            .await?
             {
-                announced.push((verification.id, event));
+                announced.push((verification, event));
             }
         }
         tx.commit().await?;
-        for (verification_id, event) in &announced {
-            self.announce(*verification_id, *event);
+        for (verification, event) in &announced {
+            self.announce(verification, *event);
         }
         Ok(announced.len())
     }
@@ -545,7 +708,7 @@ impl Verifier {
         drop(conn);
         let count = active.len();
         for verification in active {
-            self.transition(&verification, Input::Cancelled, None, None)
+            self.transition(&verification, Input::Cancelled, None, None, None)
                 .await?;
         }
         Ok(count)
@@ -553,7 +716,12 @@ impl Verifier {
 
     /// An agent stops one verification: its link stops working.
     pub async fn cancel(&self, actor: &User, id: Uuid) -> Result<(), VerificationError> {
-        let verification = self.get(actor, id).await?;
+        self.cancel_by(&Initiator::agent(actor), id).await
+    }
+
+    /// An agent or a tool stops one verification of its organization.
+    pub async fn cancel_by(&self, by: &Initiator, id: Uuid) -> Result<(), VerificationError> {
+        let verification = self.get_in(by.organization_id, id).await?;
         if verification.status.is_terminal() {
             return Err(VerificationError::AlreadyFinished);
         }
@@ -561,12 +729,35 @@ impl Verifier {
             &verification,
             Input::Cancelled,
             None,
-            Some(&format!(
-                "{} cancelled the verification",
-                actor.display_name
-            )),
+            Some(&format!("{} cancelled the verification", by.name)),
+            Some(&by.name),
         )
         .await
+    }
+
+    /// A page of `organization_id`'s verifications, newest first, after `after` (the
+    /// `(created_at, id)` of the previous page's last).
+    pub async fn page(
+        &self,
+        organization_id: OrganizationId,
+        filter: &super::ListFilter,
+        after: Option<(OffsetDateTime, Uuid)>,
+        limit: i64,
+    ) -> Result<Vec<Verification>, VerificationError> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(store::page(&mut conn, organization_id, filter, after, limit).await?)
+    }
+
+    /// One verification of `organization_id`; another organization's is `NotFound`.
+    pub async fn get_in(
+        &self,
+        organization_id: OrganizationId,
+        id: Uuid,
+    ) -> Result<Verification, VerificationError> {
+        let mut conn = self.pool.acquire().await?;
+        store::by_id(&mut conn, organization_id, id)
+            .await?
+            .ok_or(VerificationError::NotFound)
     }
 
     pub async fn list(
@@ -576,6 +767,16 @@ impl Verifier {
     ) -> Result<Vec<Verification>, VerificationError> {
         let mut conn = self.pool.acquire().await?;
         Ok(store::recent(&mut conn, actor.organization_id, limit).await?)
+    }
+
+    /// The verifications of one of the organization's tickets, newest first.
+    pub async fn of_ticket(
+        &self,
+        organization_id: OrganizationId,
+        ticket: tickets::TicketId,
+    ) -> Result<Vec<Verification>, VerificationError> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(store::of_ticket(&mut conn, organization_id, ticket.0).await?)
     }
 
     /// One verification of the actor's organization.
@@ -655,12 +856,14 @@ impl Verifier {
         Ok(())
     }
 
+    /// `actor`: the agent who caused it, when one did (with their own words in `message`).
     async fn transition(
         &self,
         verification: &Verification,
         input: Input,
         evidence: Option<&Evidence>,
         message: Option<&str>,
+        actor: Option<&str>,
     ) -> Result<(), VerificationError> {
         let mut tx = db::begin_write(&self.pool).await?;
         let current = store::by_id(&mut tx, verification.organization_id, verification.id)
@@ -668,43 +871,57 @@ impl Verifier {
             .ok_or(VerificationError::NotFound)?;
         let announced = match message {
             Some(message) => {
-                apply_with_message(&mut tx, &current, input, evidence, message).await?
+                apply_with_message(
+                    &mut tx, &self.hook, &current, input, evidence, message, actor,
+                )
+                .await?
             }
-            None => apply(&mut tx, &current, input, evidence, None).await?,
+            None => apply(&mut tx, &self.hook, &current, input, evidence, None).await?,
         };
         tx.commit().await?;
         if let Some(event) = announced {
-            self.announce(current.id, event);
+            self.announce(&current, event);
         }
         Ok(())
     }
 
-    fn announce(&self, verification_id: Uuid, event_id: i64) {
+    /// Wakes the verification's streams and, when it belongs to one, its ticket's (the
+    /// relay fans out by id; a ticket's id is its stream's key).
+    fn announce(&self, verification: &Verification, event_id: i64) {
         self.relay.publish(Announcement {
-            verification_id,
+            verification_id: verification.id,
             event_id,
         });
+        if let Some(ticket) = verification.ticket_id {
+            self.relay.publish(Announcement {
+                verification_id: ticket,
+                event_id,
+            });
+        }
     }
 }
 
 /// Applies `input` to `verification` inside a transaction; returns the stored event's id.
 async fn apply(
     conn: &mut impl db::Connection,
+    hook: &EventHook,
     verification: &Verification,
     input: Input,
     evidence: Option<&Evidence>,
     request_expiry: Option<&OffsetDateTime>,
 ) -> Result<Option<i64>, VerificationError> {
     let message = default_message(verification, input, evidence, request_expiry);
-    apply_with_message(conn, verification, input, evidence, &message).await
+    apply_with_message(conn, hook, verification, input, evidence, &message, None).await
 }
 
 async fn apply_with_message(
     conn: &mut impl db::Connection,
+    hook: &EventHook,
     verification: &Verification,
     input: Input,
     evidence: Option<&Evidence>,
     message: &str,
+    actor: Option<&str>,
 ) -> Result<Option<i64>, VerificationError> {
     let is_callback = matches!(
         input,
@@ -742,12 +959,15 @@ async fn apply_with_message(
             if !is_callback {
                 return Ok(None);
             }
-            let event = store::insert_event(
+            let event = record_event(
                 conn,
+                hook,
                 verification,
                 "ignored",
                 verification.status,
                 &format!("Ignored a callback: {why}"),
+                None,
+                None,
             )
             .await?;
             return Ok(Some(event));
@@ -758,8 +978,49 @@ async fn apply_with_message(
         return Ok(None);
     }
     Ok(Some(
-        store::insert_event(conn, verification, &kind, status, &message).await?,
+        record_event(
+            conn,
+            hook,
+            verification,
+            &kind,
+            status,
+            &message,
+            actor,
+            None,
+        )
+        .await?,
     ))
+}
+
+/// Stores a verification event and, in the same transaction, everything that follows from
+/// it ([`EventHook::on_verification_event`]: ticket timeline, outbox). Every event of every
+/// verification method is stored through here.
+#[allow(clippy::too_many_arguments)] // each is one fact about the event; a struct would only rename them
+async fn record_event(
+    conn: &mut impl crate::db::Connection,
+    hook: &EventHook,
+    verification: &Verification,
+    kind: &str,
+    status: Status,
+    message: &str,
+    actor: Option<&str>,
+    link: Option<&Url>,
+) -> Result<i64, sqlx::Error> {
+    let event_id = store::insert_event(conn, verification, kind, status, message).await?;
+    hook.on_verification_event(
+        conn,
+        &EventRecord {
+            verification,
+            event_id,
+            kind,
+            status,
+            message,
+            actor,
+            link,
+        },
+    )
+    .await?;
+    Ok(event_id)
 }
 
 fn default_message(

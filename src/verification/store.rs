@@ -12,7 +12,7 @@ use crate::accounts::{OrganizationId, UserId};
 use crate::db::{self, Connection, Row};
 use crate::email::EmailAddress;
 
-const COLUMNS: &str = "id, organization_id, created_by_name, recipient_email, ticket_reference, note, link_expires_at, \
+const COLUMNS: &str = "id, organization_id, created_by, ticket_id, created_by_name, recipient_email, ticket_reference, note, link_expires_at, \
      status, failure_reason, failed_attempts, evidence, created_at, updated_at, completed_at";
 
 fn verification_from_row(row: &Row) -> Result<Verification, sqlx::Error> {
@@ -24,6 +24,8 @@ fn verification_from_row(row: &Row) -> Result<Verification, sqlx::Error> {
     Ok(Verification {
         id: row.try_get("id")?,
         organization_id: OrganizationId(row.try_get("organization_id")?),
+        created_by: row.try_get::<Option<Uuid>, _>("created_by")?.map(UserId),
+        ticket_id: row.try_get("ticket_id")?,
         created_by_name: row.try_get("created_by_name")?,
         recipient: EmailAddress::parse(&email).map_err(|_| decode("email"))?,
         ticket_reference: row.try_get("ticket_reference")?,
@@ -43,9 +45,10 @@ fn verification_from_row(row: &Row) -> Result<Verification, sqlx::Error> {
 
 pub struct NewVerification<'a> {
     pub organization_id: OrganizationId,
-    pub created_by: UserId,
+    pub created_by: Option<UserId>,
     pub created_by_name: &'a str,
     pub recipient: &'a EmailAddress,
+    pub ticket_id: Option<Uuid>,
     pub ticket_reference: Option<&'a str>,
     pub note: Option<&'a str>,
     pub link_hash: &'a str,
@@ -59,15 +62,16 @@ pub async fn insert(
     let id = Uuid::new_v4();
     let now = OffsetDateTime::now_utc();
     db::query(
-        "INSERT INTO verifications (id, organization_id, created_by, created_by_name, recipient_email, ticket_reference,
-           note, link_hash, link_expires_at, status, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'created', $10, $11)",
+        "INSERT INTO verifications (id, organization_id, created_by, created_by_name, recipient_email, ticket_id,
+           ticket_reference, note, link_hash, link_expires_at, status, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'created', $11, $12)",
     )
     .bind(id)
     .bind(new.organization_id.0)
-    .bind(new.created_by.0)
+    .bind(new.created_by.map(|u| u.0))
     .bind(new.created_by_name)
     .bind(new.recipient.as_str())
+    .bind(new.ticket_id)
     .bind(new.ticket_reference)
     .bind(new.note)
     .bind(new.link_hash)
@@ -117,6 +121,22 @@ pub async fn recent(
     ))
     .bind(organization_id.0)
     .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(verification_from_row).collect()
+}
+
+/// The verifications of one ticket, newest first.
+pub async fn of_ticket(
+    conn: &mut impl Connection,
+    organization_id: OrganizationId,
+    ticket_id: Uuid,
+) -> Result<Vec<Verification>, sqlx::Error> {
+    let rows = db::query(&format!(
+        "SELECT {COLUMNS} FROM verifications WHERE organization_id = $1 AND ticket_id = $2 ORDER BY created_at DESC"
+    ))
+    .bind(organization_id.0)
+    .bind(ticket_id)
     .fetch_all(conn)
     .await?;
     rows.iter().map(verification_from_row).collect()
@@ -396,4 +416,49 @@ pub async fn set_organization_settings(
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// One page of an organization's verifications, newest first, optionally of one ticket
+/// reference and one status, after the cursor `(created_at, id)` of the previous page's last.
+pub async fn page(
+    conn: &mut impl Connection,
+    organization_id: OrganizationId,
+    filter: &super::ListFilter,
+    after: Option<(OffsetDateTime, Uuid)>,
+    limit: i64,
+) -> Result<Vec<Verification>, sqlx::Error> {
+    let mut sql = format!("SELECT {COLUMNS} FROM verifications WHERE organization_id = $1");
+    let mut n = 1;
+    let mut next = || {
+        n += 1;
+        n
+    };
+    if filter.ticket_reference.is_some() {
+        sql.push_str(&format!(" AND ticket_reference = ${}", next()));
+    }
+    if filter.status.is_some() {
+        sql.push_str(&format!(" AND status = ${}", next()));
+    }
+    if after.is_some() {
+        let (at, id) = (next(), next());
+        sql.push_str(&format!(
+            " AND (created_at < ${at} OR (created_at = ${at} AND id < ${id}))"
+        ));
+    }
+    sql.push_str(&format!(
+        " ORDER BY created_at DESC, id DESC LIMIT ${}",
+        next()
+    ));
+    let mut query = db::query(&sql).bind(organization_id.0);
+    if let Some(ticket) = &filter.ticket_reference {
+        query = query.bind(ticket.as_str());
+    }
+    if let Some(status) = filter.status {
+        query = query.bind(status);
+    }
+    if let Some((at, id)) = after {
+        query = query.bind(at).bind(id);
+    }
+    let rows = query.bind(limit).fetch_all(conn).await?;
+    rows.iter().map(verification_from_row).collect()
 }

@@ -20,7 +20,9 @@ pub async fn whoami() -> Result<Option<Me>, AppError> {
                 traceless::accounts::organization(&ssr::pool()?, user.organization_id)
                     .await
                     .map_err(ssr::internal)?;
+            let mailbox = user.is_admin() && ssr::state()?.mailbox;
             Ok(Some(Me {
+                mailbox,
                 name: user.display_name,
                 email: user.email.to_string(),
                 role: super::convert::role(user.role),

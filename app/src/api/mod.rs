@@ -4,7 +4,10 @@
 pub mod auth;
 pub mod integrations;
 pub mod invite;
+pub mod mailbox;
 pub mod team;
+pub mod tickets;
+pub mod tools;
 pub mod verifications;
 
 #[cfg(feature = "ssr")]

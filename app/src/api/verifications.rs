@@ -13,7 +13,9 @@ use {
     super::convert,
     crate::model::{CheckView, EvidenceView, QrRequest, TimelineEntry, status_label},
     crate::ssr,
-    traceless::verification::{RecipientView, StartVerification, Verification, VerificationError},
+    traceless::verification::{
+        Delivery, RecipientView, StartVerification, Verification, VerificationError,
+    },
     uuid::Uuid,
 };
 
@@ -23,12 +25,21 @@ pub const EXPIRED_LINK: &str = "This verification link is expired";
 pub async fn send_verification(
     email: String,
     ticket_reference: String,
+    #[server(default)] ticket_subject: String,
     note: String,
+    // `link` (the agent copies it) or `email` (Traceless mails it too); empty is `link`.
+    #[server(default)] delivery: String,
 ) -> Result<StartedVerification, AppError> {
     ssr::respond(
         async {
             let user = ssr::require_user().await?;
             let state = ssr::state()?;
+            let delivery = Delivery::parse(&delivery).ok_or_else(|| {
+                AppError::invalid(
+                    Some("delivery"),
+                    "Choose how the link reaches the person: link or email.",
+                )
+            })?;
             let started = state
                 .verifier
                 .start(
@@ -36,22 +47,39 @@ pub async fn send_verification(
                     StartVerification {
                         email: &email,
                         ticket_reference: Some(&ticket_reference),
+                        ticket_subject: Some(&ticket_subject),
                         note: Some(&note),
+                        delivery,
                     },
                 )
                 .await
                 .map_err(verification_error)?;
-            let link = state
-                .settings
-                .public_url
-                .join(&format!("verify/{}", started.link.expose()))
-                .map_err(ssr::internal)?;
+            let link = state.verifier.link_url(&started.link);
             Ok(StartedVerification {
                 id: started.verification.id.to_string(),
                 recipient: started.verification.recipient.to_string(),
                 link: link.to_string(),
                 expires: convert::when(started.verification.link_expires_at),
+                emailed: delivery == Delivery::Email,
+                ticket_id: started.verification.ticket_id.map(|t| t.to_string()),
+                ticket_reference: started.verification.ticket_reference.clone(),
             })
+        }
+        .await,
+    )
+}
+
+/// "Send by email" beside "Copy link": the link just made goes to the person by mail.
+#[server(endpoint = "email_verification_link")]
+pub async fn email_verification_link(id: String, link: String) -> Result<(), AppError> {
+    ssr::respond(
+        async {
+            let user = ssr::require_user().await?;
+            ssr::state()?
+                .verifier
+                .email_link(&user, parse_id(&id)?, &link)
+                .await
+                .map_err(verification_error)
         }
         .await,
     )
@@ -67,18 +95,7 @@ pub async fn verifications() -> Result<Vec<VerificationSummary>, AppError> {
                 .list(&user, 100)
                 .await
                 .map_err(verification_error)?;
-            Ok(list
-                .into_iter()
-                .map(|v| VerificationSummary {
-                    id: v.id.to_string(),
-                    recipient: v.recipient.to_string(),
-                    ticket_reference: v.ticket_reference,
-                    status: v.status.as_str().to_owned(),
-                    status_label: status_label(v.status.as_str()).to_owned(),
-                    started_by: v.created_by_name,
-                    started: convert::when(v.created_at),
-                })
-                .collect())
+            Ok(list.into_iter().map(summary).collect())
         }
         .await,
     )
@@ -222,6 +239,21 @@ fn recipient(view: RecipientView) -> RecipientPage {
     }
 }
 
+/// A verification in a list (the Verifications page, a ticket's page).
+#[cfg(feature = "ssr")]
+pub(crate) fn summary(v: Verification) -> VerificationSummary {
+    VerificationSummary {
+        id: v.id.to_string(),
+        recipient: v.recipient.to_string(),
+        ticket_reference: v.ticket_reference,
+        ticket_id: v.ticket_id.map(|t| t.to_string()),
+        status: v.status.as_str().to_owned(),
+        status_label: status_label(v.status.as_str()).to_owned(),
+        started_by: v.created_by_name,
+        started: convert::when(v.created_at),
+    }
+}
+
 #[cfg(feature = "ssr")]
 fn detail(v: Verification, events: Vec<traceless::verification::Event>) -> VerificationDetail {
     let reason = v.status.failure_reason();
@@ -229,6 +261,7 @@ fn detail(v: Verification, events: Vec<traceless::verification::Event>) -> Verif
         id: v.id.to_string(),
         recipient: v.recipient.to_string(),
         ticket_reference: v.ticket_reference,
+        ticket_id: v.ticket_id.map(|t| t.to_string()),
         note: v.note,
         status: v.status.as_str().to_owned(),
         status_label: status_label(v.status.as_str()).to_owned(),
@@ -322,9 +355,14 @@ pub(crate) fn verification_error(error: VerificationError) -> AppError {
         VerificationError::InvalidEmail(_) | VerificationError::DomainNotCovered(_) => {
             AppError::invalid(Some("email"), error.to_string())
         }
-        VerificationError::TicketTooLong => {
-            AppError::invalid(Some("ticket_reference"), error.to_string())
+        VerificationError::Ticket(e) => {
+            let field = match e {
+                traceless::tickets::InvalidTicket::SubjectTooLong => "ticket_subject",
+                _ => "ticket_reference",
+            };
+            AppError::invalid(Some(field), e.to_string())
         }
+        VerificationError::WrongLink => AppError::invalid(None, error.to_string()),
         VerificationError::NoteTooLong => AppError::invalid(Some("note"), error.to_string()),
         VerificationError::InvalidSetting(message) => AppError::invalid(None, message),
         VerificationError::AlreadyFinished => AppError::invalid(None, error.to_string()),

@@ -43,14 +43,21 @@ pub fn Header() -> impl IntoView {
                         match user.await {
                             Ok(Some(me)) => {
                                 let admin = me.is_admin();
+                                let mailbox = me.mailbox;
                                 view! {
                                     <nav class="site-nav" aria-label="Main">
                                         <A href="/organization" exact=true>"Overview"</A>
                                         <A href="/organization/verifications">"Verifications"</A>
+                                        <A href="/organization/tickets">"Tickets"</A>
                                         <A href="/organization/integrations">"Integrations"</A>
                                         {admin.then(|| view! {
                                             <A href="/organization/team">"Team"</A>
+                                            <A href="/organization/api-keys">"API keys"</A>
+                                            <A href="/organization/webhooks">"Webhooks"</A>
                                             <A href="/organization/audit">"Audit log"</A>
+                                        })}
+                                        {mailbox.then(|| view! {
+                                            <A href="/organization/mailbox">"Mailbox (development)"</A>
                                         })}
                                     </nav>
                                     <div class="site-user">

@@ -193,3 +193,27 @@ mod js {
         pub fn now() -> f64;
     }
 }
+
+/// Bumps `tick` on every `event` of the server-sent stream at `url`: a page that re-reads
+/// its data on news (a ticket, whose timeline never ends) keys its resource on `tick`. The
+/// browser reconnects by itself, sending `Last-Event-ID`; the stream closes on cleanup.
+pub fn refresh_on_events(url: String, event: &'static str, tick: RwSignal<u32>) {
+    #[cfg(feature = "hydrate")]
+    {
+        use send_wrapper::SendWrapper;
+        use wasm_bindgen::JsCast;
+        use wasm_bindgen::closure::Closure;
+
+        if let Ok(source) = web_sys::EventSource::new(&url) {
+            let on_event = Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |_| {
+                tick.try_update(|n| *n = n.wrapping_add(1));
+            });
+            let _ =
+                source.add_event_listener_with_callback(event, on_event.as_ref().unchecked_ref());
+            let held = SendWrapper::new((source, on_event));
+            on_cleanup(move || held.0.close());
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (url, event, tick);
+}

@@ -11,5 +11,5 @@ pub use form::{Alert, Field, FormAlert, PasswordField, SubmitButton, field_error
 pub use layout::{CurrentUser, Footer, Header};
 #[cfg(feature = "hydrate")]
 pub use live::now_ms;
-pub use live::use_event_stream;
+pub use live::{refresh_on_events, use_event_stream};
 pub use status_pill::{StatusPill, is_active, reason_for_recipient};

@@ -1,32 +1,40 @@
 //! One module per page.
 
+mod api_keys;
 mod audit;
 mod integrations;
 mod invite;
 mod landing;
+mod mailbox;
 mod not_found;
 mod organization;
 mod setup;
 mod sign_in;
 mod sign_up;
 mod team;
+mod tickets;
 mod verification;
 mod verifications;
 mod verify;
+mod webhooks;
 
+pub use api_keys::ApiKeysPage;
 pub use audit::AuditPage;
 pub use integrations::IntegrationsPage;
 pub use invite::InvitePage;
 pub use landing::LandingPage;
+pub use mailbox::MailboxPage;
 pub use not_found::NotFound;
 pub use organization::OrganizationPage;
 pub use setup::SetupPage;
 pub use sign_in::SignInPage;
 pub use sign_up::SignUpPage;
 pub use team::TeamPage;
+pub use tickets::{TicketPage, TicketsPage};
 pub use verification::VerificationPage;
 pub use verifications::VerificationsPage;
 pub use verify::VerifyPage;
+pub use webhooks::WebhooksPage;
 
 use leptos::prelude::*;
 use leptos_router::components::Redirect;

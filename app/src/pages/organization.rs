@@ -38,6 +38,14 @@ pub fn OrganizationPage() -> impl IntoView {
                             <p>"Add agents and other administrators, and send them their invite links."</p>
                             <A href="/organization/team" attr:class="button-secondary">"Manage team"</A>
                         </article>
+                        <article class="card">
+                            <h2>"Help-desk tools"</h2>
+                            <p>"Let your help desk start verifications through the API, and hear the results through signed webhooks."</p>
+                            <div class="row-actions">
+                                <A href="/organization/api-keys" attr:class="button-secondary">"API keys"</A>
+                                <A href="/organization/webhooks" attr:class="button-secondary">"Webhooks"</A>
+                            </div>
+                        </article>
                     }.into_any()
                 } else {
                     view! {

@@ -91,7 +91,13 @@ fn Detail(
             <div>
                 <p class="eyebrow">"Verification"</p>
                 <h1>{detail.recipient.clone()}</h1>
-                {detail.ticket_reference.clone().map(|t| view! { <p class="muted">"Ticket " <span class="mono">{t}</span></p> })}
+                {match (detail.ticket_reference.clone(), detail.ticket_id.clone()) {
+                    (Some(t), Some(id)) => Some(view! {
+                        <p class="muted">"Ticket " <a class="mono" href=format!("/organization/tickets/{id}") rel="external">{t}</a></p>
+                    }.into_any()),
+                    (Some(t), None) => Some(view! { <p class="muted">"Ticket " <span class="mono">{t}</span></p> }.into_any()),
+                    _ => None,
+                }}
             </div>
             <div class="verification-status" role="status" aria-live="polite" data-testid="agent-status">
                 <StatusPill status=status big=true />

@@ -6,7 +6,8 @@ use leptos_meta::Title;
 use leptos_router::components::Redirect;
 
 use crate::api::verifications::{
-    SendVerification, UpdateVerificationSettings, get_verification_settings, verifications,
+    EmailVerificationLink, SendVerification, UpdateVerificationSettings, get_verification_settings,
+    verifications,
 };
 use crate::components::{
     Alert, CopyButton, CurrentUser, Field, FormAlert, StatusPill, SubmitButton, field_error,
@@ -106,7 +107,13 @@ fn VerificationList(items: Vec<VerificationSummary>) -> impl IntoView {
                         <div class="verification-item-main">
                             <a href=href class="verification-recipient" aria-label=label rel="external">{v.recipient.clone()}</a>
                             <p class="muted small">
-                                {v.ticket_reference.clone().map(|t| view! { <span class="mono">{t}</span> " · " })}
+                                {match (v.ticket_reference.clone(), v.ticket_id.clone()) {
+                                    (Some(t), Some(id)) => Some(view! {
+                                        <a class="mono" href=format!("/organization/tickets/{id}") rel="external" aria-label=format!("Ticket {t}")>{t.clone()}</a> " · "
+                                    }.into_any()),
+                                    (Some(t), None) => Some(view! { <span class="mono">{t}</span> " · " }.into_any()),
+                                    _ => None,
+                                }}
                                 "Started by " {v.started_by.clone()} ", " {v.started.clone()}
                             </p>
                         </div>
@@ -122,6 +129,7 @@ fn VerificationList(items: Vec<VerificationSummary>) -> impl IntoView {
 fn SendForm(send: ServerAction<SendVerification>) -> impl IntoView {
     let value = send.value();
     let ticket_error = field_error(value, "ticket_reference");
+    let subject_error = field_error(value, "ticket_subject");
     let note_error = field_error(value, "note");
     view! {
         <section class="panel" aria-labelledby="send-title">
@@ -141,11 +149,25 @@ fn SendForm(send: ServerAction<SendVerification>) -> impl IntoView {
                         name="ticket_reference"
                         type="text"
                         autocomplete="off"
-                        maxlength="200"
+                        maxlength="100"
                         aria-invalid=move || ticket_error.get().is_some().then_some("true")
                         aria-describedby=move || ticket_error.get().is_some().then_some("field-ticket_reference-error")
                     />
                     <p class="field-error" id="field-ticket_reference-error" role="alert">{move || ticket_error.get()}</p>
+                </div>
+                <div class="field" class:field-invalid=move || subject_error.get().is_some()>
+                    <label for="field-ticket_subject">"Ticket subject " <span class="muted small">"(optional)"</span></label>
+                    <p class="hint" id="field-ticket_subject-hint">"Why you ask: shown on the ticket and in the mail to the person."</p>
+                    <input
+                        id="field-ticket_subject"
+                        name="ticket_subject"
+                        type="text"
+                        autocomplete="off"
+                        maxlength="200"
+                        aria-invalid=move || subject_error.get().is_some().then_some("true")
+                        aria-describedby=move || if subject_error.get().is_some() { "field-ticket_subject-hint field-ticket_subject-error" } else { "field-ticket_subject-hint" }
+                    />
+                    <p class="field-error" id="field-ticket_subject-error" role="alert">{move || subject_error.get()}</p>
                 </div>
                 <div class="field" class:field-invalid=move || note_error.get().is_some()>
                     <label for="field-note">"Note " <span class="muted small">"(optional)"</span></label>
@@ -169,17 +191,45 @@ fn SendForm(send: ServerAction<SendVerification>) -> impl IntoView {
 #[component]
 fn NewVerificationLink(started: StartedVerification) -> impl IntoView {
     let href = format!("/organization/verifications/{}", started.id);
+    let email = ServerAction::<EmailVerificationLink>::new();
+    let emailed = email.value();
+    let recipient = started.recipient.clone();
+    let ticket = started
+        .ticket_id
+        .clone()
+        .zip(started.ticket_reference.clone());
     view! {
         <div class="alert alert-success" role="status" data-testid="new-verification">
             <p>
                 "Verification link for " <strong>{started.recipient.clone()}</strong>
                 ", valid until " {started.expires.clone()} ":"
             </p>
-            <p class="link-box">
+            <div class="link-box">
                 <input type="text" readonly=true value=started.link.clone() aria-label="Verification link" data-testid="verification-link" />
                 <CopyButton value=started.link.clone() />
+                <ActionForm action=email attr:class="inline-form">
+                    <input type="hidden" name="id" value=started.id.clone() />
+                    <input type="hidden" name="link" value=started.link.clone() />
+                    <button
+                        type="submit"
+                        class="button-secondary"
+                        disabled=move || email.pending().get() || matches!(emailed.get(), Some(Ok(())))
+                    >
+                        {move || if email.pending().get() { "Sending…" } else { "Send by email" }}
+                    </button>
+                </ActionForm>
+            </div>
+            <p role="status" data-testid="email-status">
+                {move || match emailed.get() {
+                    Some(Ok(())) => Some(view! { <span>"The link is on its way to " {recipient.clone()} " by email."</span> }.into_any()),
+                    Some(Err(error)) => Some(view! { <span class="field-error">{error.to_string()}</span> }.into_any()),
+                    None => None,
+                }}
             </p>
             <p class="small">{SECURITY_NOTE}</p>
+            {ticket.map(|(id, reference)| view! {
+                <p><a href=format!("/organization/tickets/{id}") rel="external">"Open ticket " {reference}</a></p>
+            })}
             // A full page load: a client-side navigation started while the list refetches
             // was sometimes dropped by the router.
             <p><a href=href rel="external">"Follow this verification"</a></p>

@@ -227,3 +227,111 @@ fn to_sse(event: &Event, audience: Audience) -> SseEvent {
         .json_data(&live)
         .unwrap_or_else(|_| SseEvent::default().comment("unserializable event"))
 }
+
+/// A ticket's timeline, live: every entry after `Last-Event-ID` (or `?after=`), then each new
+/// one as it is stored. Woken through the relay by the ticket's id (`Verifier::announce`
+/// and the mail worker publish under it). A ticket is never finished: the stream ends only
+/// when the page leaves or the server stops.
+pub async fn ticket(
+    State(state): State<AppState>,
+    Extension(shutdown): Extension<Shutdown>,
+    session: Session,
+    Path(id): Path<String>,
+    Query(resume): Query<Resume>,
+    headers: HeaderMap,
+) -> Response {
+    use app::api::tickets::{TICKET_NOT_FOUND, parse_ticket_id};
+    use traceless::tickets;
+
+    let Some(user) = user_of_session(&state.pool, &session).await else {
+        return AppError::Unauthenticated.into_response();
+    };
+    let not_found = || AppError::NotFound(TICKET_NOT_FOUND.into()).into_response();
+    let Ok(id) = parse_ticket_id(&id) else {
+        return not_found();
+    };
+    match tickets::get(&state.pool, user.organization_id, id).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return not_found(),
+        Err(error) => return app::ssr::internal(error).into_response(),
+    }
+    // Subscribe before reading the database, so nothing falls between the two.
+    let subscription = state.verifier.relay().subscribe(id.0);
+    let timeline = TicketTimeline {
+        pool: state.pool.clone(),
+        organization: user.organization_id,
+        id,
+        subscription,
+        last: last_event_id(&headers, &resume),
+        shutdown,
+        unsent: VecDeque::new(),
+        stage: Stage::Read,
+    };
+    Sse::new(futures_util::stream::unfold(timeline, TicketTimeline::next))
+        .keep_alive(
+            KeepAlive::new()
+                .interval(Duration::from_secs(15))
+                .text("keep-alive"),
+        )
+        .into_response()
+}
+
+/// One open ticket stream, polled by its connection like [`Relay`]; it never ends by itself.
+struct TicketTimeline {
+    pool: traceless::db::Pool,
+    organization: traceless::accounts::OrganizationId,
+    id: traceless::tickets::TicketId,
+    subscription: Subscription,
+    /// The newest entry sent (or the one the page already showed).
+    last: i64,
+    shutdown: Shutdown,
+    /// Entries read from the database and not yet sent.
+    unsent: VecDeque<traceless::tickets::TimelineEntry>,
+    stage: Stage,
+}
+
+impl TicketTimeline {
+    async fn next(mut self) -> Option<(Result<SseEvent, Infallible>, Self)> {
+        loop {
+            if let Some(e) = self.unsent.pop_front() {
+                self.last = e.id;
+                let event = SseEvent::default()
+                    .id(e.id.to_string())
+                    .event("entry")
+                    .json_data(app::api::tickets::entry(e))
+                    .unwrap_or_else(|_| SseEvent::default().comment("unserializable entry"));
+                return Some((Ok(event), self));
+            }
+            match self.stage {
+                Stage::Done => return None,
+                Stage::Read => {
+                    match traceless::tickets::timeline(
+                        &self.pool,
+                        self.organization,
+                        self.id,
+                        self.last,
+                    )
+                    .await
+                    {
+                        Ok(entries) => self.unsent = entries.into(),
+                        Err(error) => {
+                            tracing::warn!(%error, "reading a ticket's timeline");
+                            return None;
+                        }
+                    }
+                    self.stage = Stage::Wait;
+                }
+                Stage::Wait => {
+                    tokio::select! {
+                        biased;
+                        () = self.shutdown.triggered() => {
+                            self.stage = Stage::Done;
+                            return Some((Ok(reconnect_hint(self.id.0)), self));
+                        }
+                        () = self.subscription.changed() => self.stage = Stage::Read,
+                    }
+                }
+            }
+        }
+    }
+}

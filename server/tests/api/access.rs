@@ -30,6 +30,9 @@ const ANY_TEAMMATE: &[&str] = &[
     "verification_overview",
     "cancel_verification",
     "get_verification_settings",
+    "email_verification_link",
+    "tickets",
+    "ticket_overview",
 ];
 
 const ADMINS_ONLY: &[&str] = &[
@@ -44,6 +47,15 @@ const ADMINS_ONLY: &[&str] = &[
     "remove_teammate",
     "change_teammate_role",
     "update_verification_settings",
+    "api_keys",
+    "create_api_key",
+    "revoke_api_key",
+    "webhook_endpoints",
+    "add_webhook_endpoint",
+    "remove_webhook_endpoint",
+    "enable_webhook_endpoint",
+    "redeliver_webhook",
+    "mailbox",
 ];
 
 /// Every `#[server(endpoint = "…")]` in the app's source: a new server function fails
@@ -53,7 +65,12 @@ fn declared_server_functions() -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     for entry in std::fs::read_dir(&dir).expect("app/src/api") {
         let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-        for declaration in source.split("#[server(").skip(1) {
+        // `#[server(default)]` marks an optional argument, not a function.
+        for declaration in source
+            .split("#[server(")
+            .skip(1)
+            .filter(|d| !d.starts_with("default)"))
+        {
             let name = declaration
                 .split_once("endpoint = \"")
                 .and_then(|(_, rest)| rest.split_once('"'))
@@ -85,6 +102,8 @@ fn arguments<'a>(name: &str, ids: &'a Ids) -> Vec<(&'static str, &'a str)> {
             ("note", ""),
         ],
         "verification_overview" | "cancel_verification" => vec![("id", &ids.verification)],
+        "email_verification_link" => vec![("id", &ids.verification), ("link", "not-the-link")],
+        "ticket_overview" => vec![("id", "00000000-0000-0000-0000-000000000000")],
         "invite_teammate" => vec![
             ("name", "Mallory"),
             ("email", "mallory@contoso.com"),
@@ -98,6 +117,14 @@ fn arguments<'a>(name: &str, ids: &'a Ids) -> Vec<(&'static str, &'a str)> {
         }
         "choose_microsoft_connection" => vec![("option", "authority VerifiedEmployee")],
         "set_microsoft_email_claim" => vec![("email_claim", "mail")],
+        "create_api_key" => vec![("name", "Zendesk")],
+        "revoke_api_key" => vec![("id", &ids.api_key)],
+        "add_webhook_endpoint" => vec![
+            ("url", "http://127.0.0.1:9/refused"),
+            ("events[0]", "verification.verified"),
+        ],
+        "remove_webhook_endpoint" | "enable_webhook_endpoint" => vec![("id", &ids.endpoint)],
+        "redeliver_webhook" => vec![("id", &ids.delivery)],
         _ => vec![],
     }
 }
@@ -107,6 +134,9 @@ struct Ids {
     agent: String,
     pending: String,
     verification: String,
+    api_key: String,
+    endpoint: String,
+    delivery: String,
 }
 
 /// What a refused call must leave untouched.
@@ -124,6 +154,10 @@ async fn snapshot(app: &TestApp) -> Vec<String> {
         ("microsoft_pending_connections", "organization_id"),
         ("microsoft_connect_attempts", "id"),
         ("audit_log", "id"),
+        ("api_keys", "id, revoked_at"),
+        ("webhook_endpoints", "id, disabled_at"),
+        // Only ids: the delivery worker retries by itself meanwhile.
+        ("webhook_deliveries", "id"),
     ] {
         // SQLite's quote(): ids are stored as blobs there. PostgreSQL's quote_nullable()
         // tells NULL from 'NULL' alike.
@@ -176,6 +210,11 @@ async fn signed_out_callers_and_agents_are_refused_and_change_nothing() {
         Role::Agent
     );
     app.invite("Pat Pending", "pat@contoso.com", "agent").await;
+    let key = app.create_api_key("Zendesk").await;
+    // Port 9 (discard) on loopback: nothing listens, so the delivery waits and retries.
+    let endpoint = app
+        .add_webhook_endpoint("http://127.0.0.1:9/refused", &["verification.created"])
+        .await;
     let started: app::model::StartedVerification = ok_json(
         app.call(
             "send_verification",
@@ -203,7 +242,14 @@ async fn signed_out_callers_and_agents_are_refused_and_change_nothing() {
         admin: id_of("ada@contoso.com").await,
         agent: id_of("grace@contoso.com").await,
         pending: id_of("pat@contoso.com").await,
-        verification: started.id,
+        verification: started.id.clone(),
+        api_key: app.api_key_id(&key.key).await,
+        endpoint: endpoint.id,
+        delivery: traceless::db::query("SELECT id FROM webhook_deliveries")
+            .fetch_scalar_on::<uuid::Uuid>(&app.pool)
+            .await
+            .unwrap()
+            .to_string(),
     };
     let before = snapshot(&app).await;
 

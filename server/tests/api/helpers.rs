@@ -277,6 +277,11 @@ impl TestApp {
     /// (Microsoft, the emulator, stays up meanwhile).
     pub async fn restart(&mut self) {
         self.stop().await;
+        self.start_again().await;
+    }
+
+    /// Starts a new server on the same address and database, after [`TestApp::stop`].
+    pub async fn start_again(&mut self) {
         let application = Application::build(self.settings.clone())
             .await
             .expect("the app builds again");

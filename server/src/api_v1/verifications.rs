@@ -1,0 +1,567 @@
+//! `/api/v1/verifications`: create, read, list and cancel, for integrated tools. Creates go
+//! through the same use case as the agent's send form (`Verifier::start`), acting as the
+//! API key.
+
+use std::collections::HashMap;
+
+use app::ssr::AppState;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+use traceless::api_keys::idempotency::{self, Remembered};
+use traceless::db;
+use traceless::tickets::{self, TicketId};
+use traceless::verification::resource::{StatusName, VerificationResource};
+use traceless::verification::{
+    self as verification, ListFilter, NewVerification, RequestWebhook, Verification,
+};
+use traceless::webhooks::EndpointUrl;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::auth::Caller;
+use super::error::{ApiError, ErrorBody, NOT_FOUND};
+
+/// The header that makes a create safe to retry.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+/// Set on an answer that repeats an earlier create's.
+pub const REPLAYED: &str = "idempotent-replayed";
+const DEFAULT_PAGE: i64 = 25;
+const MAX_PAGE: i64 = 100;
+const MAX_SUBJECT_CHARS: usize = 200;
+
+/// Idempotent creates are checked and remembered one at a time, so two retries racing
+/// each other cannot both create. (Per process: enough for one instance.)
+static IDEMPOTENT_CREATES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// How the person gets their link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    /// The link is in the answer; the tool sends it to the person itself.
+    Link,
+    /// Traceless emails the link to the person.
+    Email,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TicketFields {
+    /// The help desk's reference, such as `INC-4711` (at most 200 characters).
+    pub reference: String,
+    /// The ticket's subject (at most 200 characters).
+    pub subject: Option<String>,
+}
+
+/// A new verification. Unknown fields are refused (a typo should not pass silently).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateVerification {
+    /// The person to verify: an address in one of the connected tenant's domains.
+    pub recipient_email: String,
+    pub ticket: Option<TicketFields>,
+    /// `link` (default): the answer carries the link. `email`: Traceless sends it.
+    pub delivery: Option<Delivery>,
+    /// Also send this verification's events here (`https://`, or `http://` to loopback),
+    /// signed with the API key's webhook signing secret.
+    pub webhook_url: Option<String>,
+    /// A note for the agents (at most 500 characters).
+    pub note: Option<String>,
+}
+
+/// A verification just created.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CreatedVerification {
+    #[serde(flatten)]
+    pub verification: VerificationResource,
+    pub delivery: Delivery,
+    /// The person's one-time link, with `delivery: link`. Shown only in this answer (and
+    /// in an idempotent retry of it): Traceless keeps only its hash.
+    pub link: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct VerificationPage {
+    pub data: Vec<VerificationResource>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Documents the query; the handler reads it field by field to name bad ones.
+pub struct ListQuery {
+    /// Only verifications of this ticket reference.
+    ticket: Option<String>,
+    /// Only verifications in this status.
+    status: Option<StatusName>,
+    /// Page size, 1 to 100 (default 25).
+    limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// Start a verification.
+///
+/// Send `Idempotency-Key` to make retries safe: a retry with the same key and body returns
+/// the first answer (with `Idempotent-Replayed: true`); the same key with another body is
+/// refused with `idempotency_key_reused`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/verifications",
+    tag = "verifications",
+    request_body = CreateVerification,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried create return the first result (1 to 255 printable characters)")),
+    responses(
+        (status = 201, description = "Created", body = CreatedVerification),
+        (status = 400, description = "`invalid_json`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 409, description = "`integration_not_connected`, `integration_not_active`", body = ErrorBody),
+        (status = 422, description = "`invalid_field` (with `field`), `domain_not_covered`, `idempotency_key_reused`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`, with `Retry-After`", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let idempotency_key = match headers.get(IDEMPOTENCY_KEY) {
+        None => None,
+        Some(value) => Some(
+            value
+                .to_str()
+                .ok()
+                .filter(|k| idempotency::valid_key(k))
+                .ok_or_else(|| {
+                    ApiError::field(
+                        "Idempotency-Key",
+                        "The Idempotency-Key header must be 1 to 255 printable ASCII characters.",
+                    )
+                })?
+                .to_owned(),
+        ),
+    };
+    let input = parse_create(&body)?;
+    let _one_at_a_time = match &idempotency_key {
+        Some(_) => Some(IDEMPOTENT_CREATES.lock().await),
+        None => None,
+    };
+    let request_hash = idempotency::request_hash(&body);
+    if let Some(key) = &idempotency_key {
+        let mut conn = state.pool.acquire().await.map_err(ApiError::internal)?;
+        let remembered = idempotency::find(&mut conn, caller.key.key.id, key)
+            .await
+            .map_err(ApiError::internal)?;
+        drop(conn);
+        if let Some(remembered) = remembered {
+            if remembered.request_hash != request_hash {
+                return Err(ApiError::IdempotencyKeyReused);
+            }
+            let verification = state
+                .verifier
+                .get_in(caller.key.key.organization_id, remembered.verification_id)
+                .await?;
+            let token = remembered
+                .sealed_link
+                .as_deref()
+                .and_then(|sealed| idempotency::unseal(&caller.token, key, sealed));
+            let created = CreatedVerification {
+                verification: resource(&state, &verification).await?,
+                delivery: input.delivery,
+                link: token.map(|t| link_url(&state, &t)).transpose()?,
+            };
+            let mut response = (StatusCode::CREATED, Json(created)).into_response();
+            response
+                .headers_mut()
+                .insert(REPLAYED, HeaderValue::from_static("true"));
+            return Ok(response);
+        }
+    }
+
+    let started = state
+        .verifier
+        .create(
+            &caller.key.key.initiator(),
+            NewVerification {
+                recipient: input.recipient_email,
+                ticket: input.ticket,
+                note: input.note,
+                delivery: match input.delivery {
+                    Delivery::Link => verification::Delivery::Link,
+                    Delivery::Email => verification::Delivery::Email,
+                },
+                webhook: input.webhook_url.map(|url| RequestWebhook {
+                    url,
+                    secret: caller.key.webhook_secret.clone(),
+                }),
+            },
+        )
+        .await?;
+    let token = started.link.expose();
+    if let Some(key) = &idempotency_key {
+        let mut tx = db::begin_write(&state.pool)
+            .await
+            .map_err(ApiError::internal)?;
+        idempotency::remember(
+            &mut tx,
+            caller.key.key.id,
+            key,
+            &Remembered {
+                request_hash,
+                verification_id: started.verification.id,
+                sealed_link: (input.delivery == Delivery::Link)
+                    .then(|| idempotency::seal(&caller.token, key, token)),
+            },
+        )
+        .await
+        .map_err(ApiError::internal)?;
+        tx.commit().await.map_err(ApiError::internal)?;
+    }
+    let created = CreatedVerification {
+        verification: resource(&state, &started.verification).await?,
+        delivery: input.delivery,
+        link: match input.delivery {
+            Delivery::Link => Some(link_url(&state, token)?),
+            Delivery::Email => None,
+        },
+    };
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+/// Read one verification.
+#[utoipa::path(
+    get,
+    path = "/api/v1/verifications/{id}",
+    tag = "verifications",
+    params(("id" = String, Path, description = "The verification's id")),
+    responses(
+        (status = 200, description = "The verification", body = VerificationResource),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such verification in the key's organization", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn read(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<VerificationResource>, ApiError> {
+    let id = parse_id(&id)?;
+    let verification = state
+        .verifier
+        .get_in(caller.key.key.organization_id, id)
+        .await?;
+    Ok(Json(resource(&state, &verification).await?))
+}
+
+/// List verifications, newest first, optionally of one ticket or in one status.
+#[utoipa::path(
+    get,
+    path = "/api/v1/verifications",
+    tag = "verifications",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of verifications", body = VerificationPage),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 422, description = "`invalid_field`: `status`, `limit` or `cursor`", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<VerificationPage>, ApiError> {
+    let status = query
+        .get("status")
+        .map(|s| {
+            StatusName::parse(s).ok_or_else(|| {
+                ApiError::field(
+                    "status",
+                    "Unknown status: use created, opened, requested, scanned, verified, failed, expired or cancelled.",
+                )
+            })
+        })
+        .transpose()?;
+    let limit = match query.get("limit") {
+        None => DEFAULT_PAGE,
+        Some(value) => value
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE).contains(n))
+            .ok_or_else(|| {
+                ApiError::field("limit", "limit must be a whole number from 1 to 100.")
+            })?,
+    };
+    let after = query.get("cursor").map(|c| decode_cursor(c)).transpose()?;
+    let filter = ListFilter {
+        ticket_reference: query
+            .get("ticket")
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty()),
+        status: status.map(StatusName::as_str),
+    };
+    // One more than asked tells whether there is a next page.
+    let mut found = state
+        .verifier
+        .page(caller.key.key.organization_id, &filter, after, limit + 1)
+        .await?;
+    let more = found.len() as i64 > limit;
+    found.truncate(limit as usize);
+    let next_cursor = more
+        .then(|| found.last().map(|v| encode_cursor(v.created_at, v.id)))
+        .flatten();
+    let mut data = Vec::with_capacity(found.len());
+    for v in &found {
+        data.push(resource(&state, v).await?);
+    }
+    Ok(Json(VerificationPage { data, next_cursor }))
+}
+
+/// Cancel a verification: its link stops working at once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/verifications/{id}/cancel",
+    tag = "verifications",
+    params(("id" = String, Path, description = "The verification's id")),
+    responses(
+        (status = 200, description = "Cancelled", body = VerificationResource),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`already_finished`", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn cancel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<VerificationResource>, ApiError> {
+    let id = parse_id(&id)?;
+    let organization = caller.key.key.organization_id;
+    state
+        .verifier
+        .cancel_by(&caller.key.key.initiator(), id)
+        .await?;
+    let verification = state.verifier.get_in(organization, id).await?;
+    Ok(Json(resource(&state, &verification).await?))
+}
+
+/// A verification as the API shows it, with its ticket's subject.
+async fn resource(state: &AppState, v: &Verification) -> Result<VerificationResource, ApiError> {
+    let subject = match v.ticket_id {
+        Some(id) => tickets::get(&state.pool, v.organization_id, TicketId(id))
+            .await
+            .map_err(ApiError::internal)?
+            .and_then(|t| t.subject),
+        None => None,
+    };
+    Ok(VerificationResource::of(v, subject.as_deref()))
+}
+
+fn parse_id(id: &str) -> Result<Uuid, ApiError> {
+    id.parse().map_err(|_| ApiError::NotFound(NOT_FOUND))
+}
+
+fn link_url(state: &AppState, token: &str) -> Result<String, ApiError> {
+    state
+        .settings
+        .public_url
+        .join(&format!("verify/{token}"))
+        .map(|u| u.to_string())
+        .map_err(ApiError::internal)
+}
+
+fn encode_cursor(at: OffsetDateTime, id: Uuid) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}:{id}", at.unix_timestamp_nanos()))
+}
+
+fn decode_cursor(cursor: &str) -> Result<(OffsetDateTime, Uuid), ApiError> {
+    let bad = || ApiError::field("cursor", "cursor is not a next_cursor this API gave.");
+    let text = URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(bad)?;
+    let (nanos, id) = text.split_once(':').ok_or_else(bad)?;
+    let at = nanos
+        .parse::<i128>()
+        .ok()
+        .and_then(|n| OffsetDateTime::from_unix_timestamp_nanos(n).ok())
+        .ok_or_else(bad)?;
+    Ok((at, id.parse().map_err(|_| bad())?))
+}
+
+/// A create request, checked field by field so each error names its field.
+struct CreateInput {
+    recipient_email: traceless::email::EmailAddress,
+    ticket: Option<tickets::TicketInput>,
+    delivery: Delivery,
+    webhook_url: Option<EndpointUrl>,
+    note: Option<String>,
+}
+
+fn parse_create(body: &[u8]) -> Result<CreateInput, ApiError> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| ApiError::InvalidJson(e.to_string()))?;
+    let Value::Object(fields) = value else {
+        return Err(ApiError::InvalidJson("expected a JSON object".into()));
+    };
+    for name in fields.keys() {
+        if ![
+            "recipient_email",
+            "ticket",
+            "delivery",
+            "webhook_url",
+            "note",
+        ]
+        .contains(&name.as_str())
+        {
+            return Err(ApiError::InvalidField {
+                field: "body",
+                message: format!(
+                    "Unknown field {name:?}: expected recipient_email, ticket, delivery, webhook_url or note."
+                ),
+            });
+        }
+    }
+    let recipient_email =
+        text(&fields, "recipient_email", "recipient_email")?.ok_or_else(|| {
+            ApiError::field(
+                "recipient_email",
+                "recipient_email is required: the person's email address.",
+            )
+        })?;
+    let (reference, subject) = match fields.get("ticket") {
+        None | Some(Value::Null) => (None, None),
+        Some(Value::Object(ticket)) => {
+            for name in ticket.keys() {
+                if name != "reference" && name != "subject" {
+                    return Err(ApiError::field(
+                        "ticket",
+                        format!("Unknown ticket field {name:?}: expected reference or subject."),
+                    ));
+                }
+            }
+            let reference = text(ticket, "reference", "ticket.reference")?
+                .map(|r| r.trim().to_owned())
+                .filter(|r| !r.is_empty())
+                .ok_or_else(|| {
+                    ApiError::field(
+                        "ticket.reference",
+                        "ticket.reference is required with a ticket, such as \"INC-4711\".",
+                    )
+                })?;
+            let subject = text(ticket, "subject", "ticket.subject")?
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty());
+            if subject.as_ref().is_some_and(|s| {
+                s.chars().count() > MAX_SUBJECT_CHARS || s.chars().any(char::is_control)
+            }) {
+                return Err(ApiError::field(
+                    "ticket.subject",
+                    "ticket.subject must be one line of at most 200 characters.",
+                ));
+            }
+            (Some(reference), subject)
+        }
+        Some(_) => {
+            return Err(ApiError::field(
+                "ticket",
+                "ticket must be an object: {\"reference\": \"INC-4711\", \"subject\": \"…\"}.",
+            ));
+        }
+    };
+    let delivery = match text(&fields, "delivery", "delivery")?.as_deref() {
+        None | Some("link") => Delivery::Link,
+        Some("email") => Delivery::Email,
+        Some(_) => {
+            return Err(ApiError::field(
+                "delivery",
+                "delivery must be \"link\" or \"email\".",
+            ));
+        }
+    };
+    let webhook_url = text(&fields, "webhook_url", "webhook_url")?
+        .map(|url| {
+            EndpointUrl::parse(&url).map_err(|e| ApiError::field("webhook_url", e.to_string()))
+        })
+        .transpose()?;
+    let note = text(&fields, "note", "note")?;
+    let recipient_email = traceless::email::EmailAddress::parse(&recipient_email)
+        .map_err(|e| ApiError::field("recipient_email", e.to_string()))?;
+    let ticket = match reference {
+        None => None,
+        Some(reference) => {
+            tickets::TicketInput::parse(&reference, subject.as_deref()).map_err(ApiError::from)?
+        }
+    };
+    Ok(CreateInput {
+        recipient_email,
+        ticket,
+        delivery,
+        webhook_url,
+        note,
+    })
+}
+
+/// An optional string field; anything but a string or null is an error naming `field`.
+fn text(
+    fields: &Map<String, Value>,
+    name: &str,
+    field: &'static str,
+) -> Result<Option<String>, ApiError> {
+    match fields.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(ApiError::field(field, format!("{field} must be a string."))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_refused() {
+        let at = OffsetDateTime::now_utc();
+        let id = Uuid::new_v4();
+        assert_eq!(decode_cursor(&encode_cursor(at, id)).unwrap(), (at, id));
+        assert!(decode_cursor("nonsense").is_err());
+    }
+
+    #[test]
+    fn each_bad_field_is_named() {
+        let field_of = |body: &str| match parse_create(body.as_bytes()) {
+            Err(ApiError::InvalidField { field, .. }) => field,
+            other => panic!("{body}: {:?}", other.err()),
+        };
+        assert_eq!(field_of("{}"), "recipient_email");
+        assert_eq!(field_of(r#"{"recipient_email": 5}"#), "recipient_email");
+        assert_eq!(
+            field_of(r#"{"recipient_email": "a@b.c", "ticket": {"subject": "x"}}"#),
+            "ticket.reference"
+        );
+        assert_eq!(
+            field_of(r#"{"recipient_email": "a@b.c", "delivery": "fax"}"#),
+            "delivery"
+        );
+        assert_eq!(
+            field_of(r#"{"recipient_email": "a@b.c", "webhook_url": "http://example.com/"}"#),
+            "webhook_url"
+        );
+        assert_eq!(field_of(r#"{"recipient": "a@b.c"}"#), "body");
+        assert!(matches!(
+            parse_create(b"not json"),
+            Err(ApiError::InvalidJson(_))
+        ));
+    }
+}

@@ -1,0 +1,320 @@
+//! Signed webhooks: a real HTTP receiver on loopback that checks every signature with the
+//! README's recipe and can refuse on demand.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode as AxumStatus};
+use hmac::{Hmac, Mac};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+use crate::help_desk_api::{contoso_with_a_key, json_of, megan_for};
+use crate::helpers::*;
+
+/// Short waits, so retries happen within a test.
+const FAST_RETRIES: &[(&str, &str)] = &[("TRACELESS_WEBHOOK_FIRST_RETRY_MS", "100")];
+
+#[derive(Default)]
+struct Inbox {
+    /// Answer 500 to this many more requests.
+    fail_next: usize,
+    /// Every request: (signature header, raw body).
+    requests: Vec<(String, String)>,
+    /// Bodies answered with 200, in order.
+    accepted: Vec<Value>,
+}
+
+struct Receiver {
+    url: String,
+    inbox: Arc<Mutex<Inbox>>,
+}
+
+impl Receiver {
+    async fn start(fail_first: usize) -> Self {
+        let inbox = Arc::new(Mutex::new(Inbox {
+            fail_next: fail_first,
+            ..Inbox::default()
+        }));
+        let router = axum::Router::new()
+            .route("/hook", axum::routing::post(receive))
+            .with_state(inbox.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        Receiver { url, inbox }
+    }
+
+    fn accepted(&self) -> Vec<Value> {
+        self.inbox.lock().unwrap().accepted.clone()
+    }
+
+    fn requests(&self) -> Vec<(String, String)> {
+        self.inbox.lock().unwrap().requests.clone()
+    }
+
+    async fn wait_for(&self, accepted: usize) -> Vec<Value> {
+        tokio::time::timeout(Duration::from_secs(20), async {
+            loop {
+                if self.accepted().len() >= accepted {
+                    return self.accepted();
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("{accepted} deliveries; got {:?}", self.requests()))
+    }
+}
+
+async fn receive(
+    State(inbox): State<Arc<Mutex<Inbox>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AxumStatus {
+    let signature = headers
+        .get("traceless-signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body = String::from_utf8(body.to_vec()).unwrap();
+    let mut inbox = inbox.lock().unwrap();
+    inbox.requests.push((signature, body.clone()));
+    if inbox.fail_next > 0 {
+        inbox.fail_next -= 1;
+        return AxumStatus::INTERNAL_SERVER_ERROR;
+    }
+    inbox.accepted.push(serde_json::from_str(&body).unwrap());
+    AxumStatus::OK
+}
+
+/// The README's recipe: split `t=…,v1=…`, HMAC-SHA256 over `"{t}.{body}"` with the secret,
+/// compare hex, and accept only a recent `t`.
+fn signature_checks_out(secret: &str, header: &str, body: &str) -> bool {
+    let parts: Vec<(&str, &str)> = header
+        .split(',')
+        .filter_map(|p| p.split_once('='))
+        .collect();
+    let Some(t) = parts.iter().find(|(k, _)| *k == "t").map(|(_, v)| *v) else {
+        return false;
+    };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    if (now - t.parse::<i64>().unwrap_or(0)).abs() > 300 {
+        return false;
+    }
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{t}.{body}").as_bytes());
+    let expected = hex::encode(mac.finalize().into_bytes());
+    parts.iter().any(|(k, v)| *k == "v1" && *v == expected)
+}
+
+async fn attempts_of_delivery(app: &TestApp) -> Vec<Option<i64>> {
+    traceless::db::query("SELECT status_code FROM webhook_attempts ORDER BY id")
+        .fetch_scalars_on(&app.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_endpoint_that_fails_twice_then_succeeds_gets_the_event_once_after_three_attempts() {
+    let (app, _key) = contoso_with_a_key(FAST_RETRIES).await;
+    let receiver = Receiver::start(2).await;
+    let endpoint = app
+        .add_webhook_endpoint(&receiver.url, &["verification.created"])
+        .await;
+
+    let started = app
+        .send_verification_to(microsoft_emulator::CONTOSO_EMPLOYEE_EMAIL)
+        .await;
+
+    let accepted = receiver.wait_for(1).await;
+    assert_eq!(accepted.len(), 1);
+    let event = &accepted[0];
+    assert_eq!(event["type"], "verification.created");
+    assert_eq!(event["verification"]["id"], started.id.as_str());
+    assert_eq!(event["verification"]["status"], "created");
+    assert!(event["id"].is_string() && event["created"].is_string());
+    // The same event (same id, same body) each time, every time signed.
+    let requests = receiver.requests();
+    assert_eq!(requests.len(), 3);
+    for (signature, body) in &requests {
+        assert!(
+            signature_checks_out(&endpoint.secret, signature, body),
+            "{signature}"
+        );
+        assert!(!signature_checks_out("whsec_wrong", signature, body));
+        assert_eq!(body, &requests[0].1);
+    }
+    // Recorded: delivered, with three attempts the admin sees.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        attempts_of_delivery(&app).await,
+        vec![Some(500), Some(500), Some(200)]
+    );
+    let webhooks: app::model::Webhooks = ok_json(app.call("webhook_endpoints", &[]).await).await;
+    let delivery = &webhooks.endpoints[0].deliveries[0];
+    assert_eq!(delivery.state, "delivered");
+    assert_eq!(delivery.attempts.len(), 3);
+    assert_eq!(delivery.attempts[2].status, "HTTP 200");
+    assert!(
+        webhooks.endpoints[0].failing_since.is_none(),
+        "a success clears the failure"
+    );
+
+    // Redeliver sends the same event again.
+    let redeliver = app.call("redeliver_webhook", &[("id", &delivery.id)]).await;
+    assert!(redeliver.status().is_success());
+    let again = receiver.wait_for(2).await;
+    assert_eq!(again[1], again[0]);
+}
+
+#[tokio::test]
+async fn events_of_one_verification_arrive_in_order_even_when_the_first_is_retried() {
+    let (app, key) = contoso_with_a_key(FAST_RETRIES).await;
+    let receiver = Receiver::start(3).await;
+    app.add_webhook_endpoint(
+        &receiver.url,
+        &["verification.created", "verification.cancelled"],
+    )
+    .await;
+    let created = json_of(
+        app.api_post(&key, "/api/v1/verifications", &megan_for("INC-5"))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = created["id"].as_str().unwrap();
+    json_of(
+        app.api_post(
+            &key,
+            &format!("/api/v1/verifications/{id}/cancel"),
+            &json!({}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+
+    let accepted = receiver.wait_for(2).await;
+    let types: Vec<&str> = accepted
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        vec!["verification.created", "verification.cancelled"]
+    );
+    assert_eq!(accepted[1]["verification"]["status"], "cancelled");
+    assert_eq!(accepted[1]["ticket"]["reference"], "INC-5");
+    // Nothing of the second event was sent while the first was still failing.
+    let requests = receiver.requests();
+    assert!(
+        requests[..4]
+            .iter()
+            .all(|(_, body)| body.contains("verification.created"))
+    );
+}
+
+#[tokio::test]
+async fn a_per_request_webhook_url_gets_that_verification_signed_with_the_keys_secret() {
+    let (app, _) = contoso_with_a_key(FAST_RETRIES).await;
+    let key = app.create_api_key("Freshdesk").await;
+    let receiver = Receiver::start(0).await;
+    let mut body = megan_for("INC-6");
+    body["webhook_url"] = json!(receiver.url);
+    json_of(
+        app.api_post(&key.key, "/api/v1/verifications", &body).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    // Another verification without it is not sent there.
+    json_of(
+        app.api_post(&key.key, "/api/v1/verifications", &megan_for("INC-7"))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+
+    let accepted = receiver.wait_for(1).await;
+    assert_eq!(accepted[0]["type"], "verification.created");
+    assert_eq!(accepted[0]["ticket"]["reference"], "INC-6");
+    let (signature, raw) = &receiver.requests()[0];
+    assert!(signature_checks_out(&key.webhook_secret, signature, raw));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn an_endpoint_failing_for_the_whole_retry_window_is_disabled_with_a_notice() {
+    let (app, _) = contoso_with_a_key(&[
+        ("TRACELESS_WEBHOOK_FIRST_RETRY_MS", "100"),
+        ("TRACELESS_WEBHOOK_RETRY_WINDOW_SECS", "1"),
+    ])
+    .await;
+    let receiver = Receiver::start(usize::MAX).await;
+    app.add_webhook_endpoint(&receiver.url, &["verification.created"])
+        .await;
+    app.send_verification_to(microsoft_emulator::CONTOSO_EMPLOYEE_EMAIL)
+        .await;
+
+    let webhooks = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let webhooks: app::model::Webhooks =
+                ok_json(app.call("webhook_endpoints", &[]).await).await;
+            if webhooks.endpoints[0].disabled.is_some() {
+                return webhooks;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("the endpoint is disabled");
+    let (_, reason) = webhooks.endpoints[0].disabled.clone().unwrap();
+    assert!(reason.contains("HTTP 500"), "{reason}");
+    assert!(
+        app.audit_actions()
+            .await
+            .contains(&"webhook.endpoint_disabled".to_owned())
+    );
+    // Nothing more is sent to it.
+    let sent = receiver.requests().len();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.requests().len(), sent);
+}
+
+#[tokio::test]
+async fn an_endpoint_needs_a_safe_url_and_at_least_one_event() {
+    let app = spawn_app().await;
+    app.admin("Contoso Help Desk", "ada@contoso.com").await;
+    let no_events = app
+        .call(
+            "add_webhook_endpoint",
+            &[("url", "https://hooks.example.com/")],
+        )
+        .await;
+    assert!(
+        app_error(no_events, StatusCode::UNPROCESSABLE_ENTITY)
+            .await
+            .for_field("events")
+            .is_some()
+    );
+    let plain_http = app
+        .call(
+            "add_webhook_endpoint",
+            &[
+                ("url", "http://hooks.example.com/"),
+                ("events[0]", "verification.verified"),
+            ],
+        )
+        .await;
+    assert!(
+        app_error(plain_http, StatusCode::UNPROCESSABLE_ENTITY)
+            .await
+            .for_field("url")
+            .is_some()
+    );
+    assert_eq!(app.count("webhook_endpoints").await, 0);
+}

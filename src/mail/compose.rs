@@ -1,0 +1,168 @@
+//! The words of each mail, as plain text and simple HTML. A mail carries what its reader
+//! needs and nothing else secret: the person gets their own link; an agent gets a link to
+//! the verification's page in Traceless (which asks them to sign in), never evidence.
+
+use time::OffsetDateTime;
+use url::Url;
+
+use super::Mail;
+
+/// The guide's security note about links, for whoever holds one.
+pub const LINK_SECURITY_NOTE: &str = "Treat verification links like sensitive links: share them only with the intended recipient and through your normal secure channels.";
+
+/// The link mail to the person.
+pub struct LinkMail<'a> {
+    pub to: &'a str,
+    pub organization: &'a str,
+    pub asked_by: &'a str,
+    pub ticket_reference: Option<&'a str>,
+    pub ticket_subject: Option<&'a str>,
+    pub link: &'a Url,
+    pub expires_at: OffsetDateTime,
+}
+
+pub fn link(mail: &LinkMail<'_>) -> Mail {
+    let why = match (mail.ticket_reference, mail.ticket_subject) {
+        (Some(reference), Some(subject)) => format!(" for ticket {reference} ({subject})"),
+        (Some(reference), None) => format!(" for ticket {reference}"),
+        _ => String::new(),
+    };
+    let intro = format!(
+        "{} at {} asks you to confirm who you are{why}.",
+        mail.asked_by, mail.organization
+    );
+    let how = "Open the link below and present your work credential with Microsoft Authenticator: \
+               scan the QR code, or tap \"Open in Authenticator\" on your phone.";
+    let expires = format!("The link works until {}.", when(mail.expires_at));
+    let ignore = "If you did not expect this, do not open the link and tell your help desk.";
+    let note = "This link is for you alone. Treat verification links like sensitive links: \
+                do not forward this mail or share the link with anyone.";
+    let text = format!(
+        "{intro}\n\n{how}\n\n{link}\n\n{expires}\n\n{note}\n{ignore}\n\n-- \nTraceless, on behalf of {org}\n",
+        link = mail.link,
+        org = mail.organization,
+    );
+    let html = page(&format!(
+        "<p>{}</p><p>{}</p><p><a href=\"{link}\">Verify your identity</a></p><p>Or copy this link: {link}</p>\
+         <p>{}</p><p><strong>{}</strong><br>{}</p>",
+        escape(&intro),
+        escape(how),
+        escape(&expires),
+        escape(note),
+        escape(ignore),
+        link = escape(mail.link.as_str()),
+    ));
+    Mail {
+        to: mail.to.to_owned(),
+        subject: format!("{} asks you to verify your identity", mail.organization),
+        text,
+        html,
+    }
+}
+
+/// The result (or the expiry) to the agent who started the verification.
+pub struct OutcomeMail<'a> {
+    pub to: &'a str,
+    pub recipient: &'a str,
+    pub ticket_reference: Option<&'a str>,
+    /// "Verified", "Failed", "Expired".
+    pub outcome: &'a str,
+    /// What happened, in the timeline's words (the reason, for a failure).
+    pub detail: &'a str,
+    /// The verification's page in Traceless.
+    pub page: &'a Url,
+}
+
+pub fn outcome(mail: &OutcomeMail<'_>) -> Mail {
+    let ticket = mail
+        .ticket_reference
+        .map(|t| format!(" (ticket {t})"))
+        .unwrap_or_default();
+    let headline = format!(
+        "The verification of {}{ticket}: {}.",
+        mail.recipient, mail.outcome
+    );
+    let text = format!(
+        "{headline}\n\n{}\n\nSee the details in Traceless:\n{}\n\n-- \nTraceless\n",
+        mail.detail, mail.page
+    );
+    let html = page(&format!(
+        "<p><strong>{}</strong></p><p>{}</p><p><a href=\"{page}\">See the details in Traceless</a></p>",
+        escape(&headline),
+        escape(mail.detail),
+        page = escape(mail.page.as_str()),
+    ));
+    Mail {
+        to: mail.to.to_owned(),
+        subject: format!("{}: {}{ticket}", mail.outcome, mail.recipient),
+        text,
+        html,
+    }
+}
+
+fn page(body: &str) -> String {
+    format!(
+        "<!doctype html><html><body style=\"font-family: sans-serif; line-height: 1.5; max-width: 36em\">{body}</body></html>"
+    )
+}
+
+/// `2026-12-01 14:05 UTC`
+pub fn when(at: OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{}-{:02}-{:02} {:02}:{:02} UTC",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute()
+    )
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_link_mail_says_who_why_until_when_and_the_security_note() {
+        let link = Url::parse("http://127.0.0.1:3000/verify/abc").unwrap();
+        let mail = link_mail(&link);
+        assert!(mail.text.contains("Ada Admin at Contoso <Help> asks you"));
+        assert!(mail.text.contains("for ticket INC-4711 (Reset)"));
+        assert!(mail.text.contains("http://127.0.0.1:3000/verify/abc"));
+        assert!(
+            mail.text
+                .contains("Treat verification links like sensitive links")
+        );
+        assert!(mail.text.contains("until 2026-12-01 14:05 UTC"));
+        // Names are text, not markup, in the HTML part.
+        assert!(mail.html.contains("Contoso &lt;Help&gt;"));
+    }
+
+    fn link_mail(link: &Url) -> Mail {
+        super::link(&LinkMail {
+            to: "megan@contoso.com",
+            organization: "Contoso <Help>",
+            asked_by: "Ada Admin",
+            ticket_reference: Some("INC-4711"),
+            ticket_subject: Some("Reset"),
+            link,
+            expires_at: time::macros::datetime!(2026-12-01 14:05 UTC),
+        })
+    }
+}

@@ -1,0 +1,179 @@
+//! SQL for the outbox. A message is enqueued inside the transaction of its cause; the worker
+//! claims a due message by pushing its next attempt past a lease (so two processes never
+//! send it at the same moment), then records the outcome.
+
+use crate::db::{self, Connection, Row};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{DeliveryState, Mail, Message, MessageId, MessageKind};
+use crate::accounts::OrganizationId;
+
+const COLUMNS: &str = "id, organization_id, verification_id, ticket_id, kind, recipient, subject, body_text, body_html, \
+     state, attempts, next_attempt_at, last_error, transport, created_at, delivered_at";
+
+fn message_from_row(row: &Row) -> Result<Message, sqlx::Error> {
+    let decode = |what: &str| sqlx::Error::Decode(format!("outbox {what}").into());
+    let kind: String = row.try_get("kind")?;
+    let state: String = row.try_get("state")?;
+    Ok(Message {
+        id: MessageId(row.try_get("id")?),
+        organization_id: OrganizationId(row.try_get("organization_id")?),
+        verification_id: row.try_get("verification_id")?,
+        ticket_id: row.try_get("ticket_id")?,
+        kind: MessageKind::parse(&kind).ok_or_else(|| decode("kind"))?,
+        mail: Mail {
+            to: row.try_get("recipient")?,
+            subject: row.try_get("subject")?,
+            text: row.try_get("body_text")?,
+            html: row.try_get("body_html")?,
+        },
+        state: DeliveryState::parse(&state).ok_or_else(|| decode("state"))?,
+        attempts: row.try_get::<i64, _>("attempts")?.max(0) as u32,
+        next_attempt_at: row.try_get("next_attempt_at")?,
+        last_error: row.try_get("last_error")?,
+        transport: row.try_get("transport")?,
+        created_at: row.try_get("created_at")?,
+        delivered_at: row.try_get("delivered_at")?,
+    })
+}
+
+pub struct NewMessage<'a> {
+    pub organization_id: OrganizationId,
+    pub verification_id: Option<Uuid>,
+    pub ticket_id: Option<Uuid>,
+    pub kind: MessageKind,
+    pub mail: &'a Mail,
+}
+
+/// Writes a message, due now. Call it inside the transaction of the event that causes it.
+pub async fn enqueue(
+    conn: &mut impl Connection,
+    new: NewMessage<'_>,
+) -> Result<MessageId, sqlx::Error> {
+    let id = Uuid::new_v4();
+    let now = OffsetDateTime::now_utc();
+    db::query(
+        "INSERT INTO outbox_messages (id, organization_id, verification_id, ticket_id, kind, recipient, subject,
+           body_text, body_html, state, attempts, next_attempt_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $11)",
+    )
+    .bind(id)
+    .bind(new.organization_id.0)
+    .bind(new.verification_id)
+    .bind(new.ticket_id)
+    .bind(new.kind.as_str())
+    .bind(&new.mail.to)
+    .bind(&new.mail.subject)
+    .bind(&new.mail.text)
+    .bind(&new.mail.html)
+    .bind(now)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(MessageId(id))
+}
+
+/// Claims the oldest pending message due by `due_by` for one attempt: its next attempt
+/// moves to `lease_until` (so should this process die mid-send, another try comes then) and
+/// its attempts count goes up by one. Returns the message as it was before the claim.
+///
+/// Call it in a [`db::begin_claim`] transaction and commit before sending: on PostgreSQL a
+/// message another instance is claiming is skipped, not waited for, so instances take
+/// different messages; SQLite's transaction is the only writer already.
+pub async fn claim_next(
+    conn: &mut impl Connection,
+    due_by: OffsetDateTime,
+    lease_until: OffsetDateTime,
+) -> Result<Option<Message>, sqlx::Error> {
+    let row = db::query_per_backend(
+        &format!(
+            "SELECT {COLUMNS} FROM outbox_messages WHERE state = 'pending' AND next_attempt_at <= $1
+             ORDER BY next_attempt_at, created_at LIMIT 1"
+        ),
+        &format!(
+            "SELECT {COLUMNS} FROM outbox_messages WHERE state = 'pending' AND next_attempt_at <= $1
+             ORDER BY next_attempt_at, created_at LIMIT 1
+             FOR UPDATE SKIP LOCKED"
+        ),
+    )
+    .bind(due_by)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(message) = row.as_ref().map(message_from_row).transpose()? else {
+        return Ok(None);
+    };
+    db::query(
+        "UPDATE outbox_messages SET next_attempt_at = $1, attempts = attempts + 1 WHERE id = $2",
+    )
+    .bind(lease_until)
+    .bind(message.id.0)
+    .execute(conn)
+    .await?;
+    Ok(Some(message))
+}
+
+pub async fn mark_delivered(
+    conn: &mut impl Connection,
+    id: MessageId,
+    transport: &str,
+) -> Result<(), sqlx::Error> {
+    db::query(
+        "UPDATE outbox_messages SET state = 'delivered', transport = $1, delivered_at = $2, last_error = NULL
+         WHERE id = $3",
+    )
+    .bind(transport)
+    .bind(OffsetDateTime::now_utc())
+    .bind(id.0)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The attempt failed: try again at `next_attempt_at`.
+pub async fn mark_retry(
+    conn: &mut impl Connection,
+    id: MessageId,
+    next_attempt_at: OffsetDateTime,
+    error: &str,
+) -> Result<(), sqlx::Error> {
+    db::query("UPDATE outbox_messages SET next_attempt_at = $1, last_error = $2 WHERE id = $3")
+        .bind(next_attempt_at)
+        .bind(error)
+        .bind(id.0)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Every attempt failed: give up.
+pub async fn mark_failed(
+    conn: &mut impl Connection,
+    id: MessageId,
+    error: &str,
+) -> Result<(), sqlx::Error> {
+    db::query("UPDATE outbox_messages SET state = 'failed', last_error = $1 WHERE id = $2")
+        .bind(error)
+        .bind(id.0)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The organization's messages delivered to the development mailbox, newest first.
+pub async fn mailbox(
+    conn: &mut impl Connection,
+    organization_id: OrganizationId,
+    limit: i64,
+) -> Result<Vec<Message>, sqlx::Error> {
+    let rows = db::query(&format!(
+        "SELECT {COLUMNS} FROM outbox_messages
+         WHERE organization_id = $1 AND transport = 'mailbox'
+         ORDER BY delivered_at DESC, created_at DESC LIMIT $2"
+    ))
+    .bind(organization_id.0)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(message_from_row).collect()
+}

@@ -1,0 +1,206 @@
+//! SQL for tickets and their timeline entries. Every read takes the organization id.
+
+use crate::db::{self, Connection, Row};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{EntryKind, Ticket, TicketId, TicketInput, TimelineEntry};
+use crate::accounts::OrganizationId;
+
+const COLUMNS: &str =
+    "id, organization_id, reference, subject, requester_email, source, created_at, updated_at";
+
+fn ticket_from_row(row: &Row) -> Result<Ticket, sqlx::Error> {
+    Ok(Ticket {
+        id: TicketId(row.try_get("id")?),
+        organization_id: OrganizationId(row.try_get("organization_id")?),
+        reference: row.try_get("reference")?,
+        subject: row.try_get("subject")?,
+        requester_email: row.try_get("requester_email")?,
+        source: row.try_get("source")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+/// The organization's ticket with this reference, made now when there is none. A subject
+/// or requester fills in what an earlier verification left empty, never overwrites.
+pub async fn find_or_create(
+    conn: &mut impl Connection,
+    organization_id: OrganizationId,
+    input: &TicketInput,
+    default_requester: &str,
+    source: &str,
+) -> Result<TicketId, sqlx::Error> {
+    let now = OffsetDateTime::now_utc();
+    let requester = input
+        .requester
+        .as_ref()
+        .map_or(default_requester, |r| r.as_str());
+    if let Some(existing) = by_reference(conn, organization_id, input.reference.as_str()).await? {
+        db::query(
+            "UPDATE tickets SET subject = COALESCE(subject, $1), requester_email = COALESCE(requester_email, $2),
+               updated_at = $3 WHERE id = $4",
+        )
+        .bind(input.subject.as_deref())
+        .bind(requester)
+        .bind(now)
+        .bind(existing.id.0)
+        .execute(conn)
+        .await?;
+        return Ok(existing.id);
+    }
+    let id = Uuid::new_v4();
+    db::query(
+        "INSERT INTO tickets (id, organization_id, reference, subject, requester_email, source, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(id)
+    .bind(organization_id.0)
+    .bind(input.reference.as_str())
+    .bind(input.subject.as_deref())
+    .bind(requester)
+    .bind(source)
+    .bind(now)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(TicketId(id))
+}
+
+pub async fn by_id(
+    conn: &mut impl Connection,
+    organization_id: OrganizationId,
+    id: TicketId,
+) -> Result<Option<Ticket>, sqlx::Error> {
+    let row = db::query(&format!(
+        "SELECT {COLUMNS} FROM tickets WHERE id = $1 AND organization_id = $2"
+    ))
+    .bind(id.0)
+    .bind(organization_id.0)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(ticket_from_row).transpose()
+}
+
+pub async fn by_reference(
+    conn: &mut impl Connection,
+    organization_id: OrganizationId,
+    reference: &str,
+) -> Result<Option<Ticket>, sqlx::Error> {
+    let row = db::query(&format!(
+        "SELECT {COLUMNS} FROM tickets WHERE organization_id = $1 AND reference = $2"
+    ))
+    .bind(organization_id.0)
+    .bind(reference)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(ticket_from_row).transpose()
+}
+
+/// The organization's tickets, most recently active first; `search` matches the start of
+/// the reference, case-insensitively: `LOWER` on both sides, since SQLite's `LIKE` ignores
+/// ASCII case and PostgreSQL's does not.
+pub async fn recent(
+    conn: &mut impl Connection,
+    organization_id: OrganizationId,
+    search: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Ticket>, sqlx::Error> {
+    let pattern = search.map(|s| {
+        let escaped = s
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        format!("{escaped}%")
+    });
+    let rows = db::query(&format!(
+        "SELECT {COLUMNS} FROM tickets
+         WHERE organization_id = $1 AND ($2 IS NULL OR LOWER(reference) LIKE LOWER($3) ESCAPE '\\')
+         ORDER BY updated_at DESC LIMIT $4"
+    ))
+    .bind(organization_id.0)
+    .bind(pattern.as_deref())
+    .bind(pattern.as_deref())
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(ticket_from_row).collect()
+}
+
+pub struct NewEntry<'a> {
+    pub ticket_id: TicketId,
+    pub organization_id: OrganizationId,
+    pub verification_id: Option<Uuid>,
+    pub kind: EntryKind,
+    pub actor: &'a str,
+    pub detail: &'a str,
+}
+
+pub async fn insert_entry(
+    conn: &mut impl Connection,
+    entry: NewEntry<'_>,
+) -> Result<i64, sqlx::Error> {
+    let now = OffsetDateTime::now_utc();
+    // PostgreSQL: the entry and its notice to every instance in one statement (the ticket's
+    // stream is keyed by the ticket's id in the relay), sent when the entry commits. See
+    // `verification::relay_postgres`.
+    let id: i64 = db::query_per_backend(
+        "INSERT INTO ticket_entries (ticket_id, organization_id, verification_id, kind, actor, detail, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        "WITH entry AS (
+           INSERT INTO ticket_entries (ticket_id, organization_id, verification_id, kind, actor, detail, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, ticket_id
+         )
+         SELECT id, pg_notify('traceless_verification_events', ticket_id::text || ' ' || id::text)
+         FROM entry",
+    )
+    .bind(entry.ticket_id.0)
+    .bind(entry.organization_id.0)
+    .bind(entry.verification_id)
+    .bind(entry.kind.as_str())
+    .bind(entry.actor)
+    .bind(entry.detail)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get("id")?;
+    db::query("UPDATE tickets SET updated_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(entry.ticket_id.0)
+        .execute(conn)
+        .await?;
+    Ok(id)
+}
+
+/// A ticket's entries with an id above `after`, oldest first.
+pub async fn entries_after(
+    conn: &mut impl Connection,
+    organization_id: OrganizationId,
+    ticket_id: TicketId,
+    after: i64,
+) -> Result<Vec<TimelineEntry>, sqlx::Error> {
+    let rows = db::query(
+        "SELECT id, verification_id, kind, actor, detail, created_at FROM ticket_entries
+         WHERE ticket_id = $1 AND organization_id = $2 AND id > $3 ORDER BY id",
+    )
+    .bind(ticket_id.0)
+    .bind(organization_id.0)
+    .bind(after)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let kind: String = row.try_get("kind")?;
+            Ok(TimelineEntry {
+                id: row.try_get("id")?,
+                verification_id: row.try_get("verification_id")?,
+                kind: EntryKind::parse(&kind)
+                    .ok_or_else(|| sqlx::Error::Decode("ticket entry kind".into()))?,
+                actor: row.try_get("actor")?,
+                detail: row.try_get("detail")?,
+                at: row.try_get("created_at")?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,89 @@
+//! What it takes to start a verification, whoever starts it: an agent on the send form or a
+//! help-desk tool through the REST API. Both build a [`NewVerification`] and call
+//! `Verifier::create`.
+
+use crate::accounts::{OrganizationId, User, UserId};
+use crate::email::EmailAddress;
+use crate::tickets::TicketInput;
+
+/// How the link reaches the person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Delivery {
+    /// The link is handed back to whoever asked (the agent copies it, the tool relays it).
+    #[default]
+    Link,
+    /// Traceless mails the link to the person (through the outbox), and hands it back too.
+    Email,
+}
+
+impl Delivery {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Delivery::Link => "link",
+            Delivery::Email => "email",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value.trim() {
+            "link" | "" => Some(Delivery::Link),
+            "email" => Some(Delivery::Email),
+            _ => None,
+        }
+    }
+}
+
+/// Who starts a verification: a signed-in teammate, or a tool of the organization.
+#[derive(Debug, Clone)]
+pub struct Initiator {
+    pub organization_id: OrganizationId,
+    /// The teammate, who also gets the result by mail; `None` for a tool.
+    pub user_id: Option<UserId>,
+    /// Shown as "who asks": the teammate's name, or the tool's (its API key's) name.
+    pub name: String,
+    /// The ticket's source when this creates the ticket: "Traceless" or the tool's name.
+    pub source: String,
+}
+
+impl Initiator {
+    pub fn agent(user: &User) -> Self {
+        Self {
+            organization_id: user.organization_id,
+            user_id: Some(user.id),
+            name: user.display_name.clone(),
+            source: "Traceless".into(),
+        }
+    }
+
+    /// A help-desk tool, named by its API key.
+    pub fn tool(organization_id: OrganizationId, name: &str) -> Self {
+        Self {
+            organization_id,
+            user_id: None,
+            name: name.to_owned(),
+            source: name.to_owned(),
+        }
+    }
+}
+
+/// A verification to start, already parsed.
+#[derive(Debug, Clone)]
+pub struct NewVerification {
+    pub recipient: EmailAddress,
+    /// The ticket it belongs to, found by reference or made now.
+    pub ticket: Option<TicketInput>,
+    /// For the team only; never shown to the person. At most 500 characters.
+    pub note: Option<String>,
+    pub delivery: Delivery,
+    /// An API request's own `webhook_url`: this verification's events go there too, from
+    /// its first.
+    pub webhook: Option<RequestWebhook>,
+}
+
+/// Where one API request wants its verification's events, and the key that signs them.
+#[derive(Debug, Clone)]
+pub struct RequestWebhook {
+    pub url: crate::webhooks::EndpointUrl,
+    /// The API key's webhook signing secret.
+    pub secret: String,
+}
