@@ -114,11 +114,75 @@ fn stream(
 ) -> Response {
     // Subscribe before reading the database, so nothing falls between the two.
     let subscription = verifier.relay().subscribe(verification_id);
-    let relay = Relay {
+    let events = VerificationEvents {
         verifier,
+        verification_id,
+        audience,
+    };
+    live(events, subscription, after, shutdown)
+}
+
+/// What a live stream relays: the stored items after a given id, each sent as an event.
+trait Timeline: Send + 'static {
+    type Item: Send;
+    /// The items stored after `after`, oldest first; `None` when the database failed
+    /// (logged here), which ends the stream: the page reconnects and resumes.
+    fn read(&self, after: i64) -> impl Future<Output = Option<Vec<Self::Item>>> + Send;
+    fn id_of(item: &Self::Item) -> i64;
+    /// Whether nothing can follow this item (the stream then ends).
+    fn is_last(item: &Self::Item) -> bool;
+    fn to_sse(&self, item: Self::Item) -> SseEvent;
+}
+
+/// A verification's stored events, for the person or the agent.
+struct VerificationEvents {
+    verifier: Arc<Verifier>,
+    verification_id: Uuid,
+    audience: Audience,
+}
+
+impl Timeline for VerificationEvents {
+    type Item = Event;
+
+    async fn read(&self, after: i64) -> Option<Vec<Event>> {
+        match self
+            .verifier
+            .events_after(self.verification_id, after)
+            .await
+        {
+            Ok(events) => Some(events),
+            Err(error) => {
+                tracing::error!(%error, "reading verification events");
+                None
+            }
+        }
+    }
+
+    fn id_of(event: &Event) -> i64 {
+        event.id
+    }
+
+    fn is_last(event: &Event) -> bool {
+        event.is_terminal()
+    }
+
+    fn to_sse(&self, event: Event) -> SseEvent {
+        to_sse(&event, self.audience)
+    }
+}
+
+/// Answers with the server-sent events of `timeline`, driven by `subscription` (taken
+/// before anything was read), from the item after `after` on.
+fn live<T: Timeline>(
+    timeline: T,
+    subscription: Subscription,
+    after: i64,
+    shutdown: Shutdown,
+) -> Response {
+    let relay = Relay {
+        timeline,
         subscription,
         last: after,
-        audience,
         shutdown,
         unsent: VecDeque::new(),
         stage: Stage::Read,
@@ -135,15 +199,14 @@ fn stream(
 /// One open stream, polled by the connection that carries it: no task and no channel
 /// of its own, so an idle page costs its connection, this struct and a subscription.
 /// A page that leaves drops the response body, and with it the subscription.
-struct Relay {
-    verifier: Arc<Verifier>,
+struct Relay<T: Timeline> {
+    timeline: T,
     subscription: Subscription,
-    /// The newest event sent (or the one the page already showed).
+    /// The newest item sent (or the one the page already showed).
     last: i64,
-    audience: Audience,
     shutdown: Shutdown,
-    /// Events read from the database and not yet sent.
-    unsent: VecDeque<Event>,
+    /// Items read from the database and not yet sent.
+    unsent: VecDeque<T::Item>,
     stage: Stage,
 }
 
@@ -151,36 +214,32 @@ struct Relay {
 enum Stage {
     /// Read what is new since `last` from the database.
     Read,
-    /// Wait for news about this verification, or for the server to stop.
+    /// Wait for news, or for the server to stop.
     Wait,
-    /// A terminal event was sent, the stop hint was sent, or the database failed.
+    /// A last item was sent, the stop hint was sent, or the database failed.
     Done,
 }
 
-impl Relay {
+impl<T: Timeline> Relay<T> {
     async fn next(mut self) -> Option<(Result<SseEvent, Infallible>, Self)> {
         loop {
-            if let Some(event) = self.unsent.pop_front() {
-                self.last = event.id;
-                if event.is_terminal() {
+            if let Some(item) = self.unsent.pop_front() {
+                self.last = T::id_of(&item);
+                if T::is_last(&item) {
                     self.stage = Stage::Done;
                 }
-                let sse = to_sse(&event, self.audience);
+                let sse = self.timeline.to_sse(item);
                 return Some((Ok(sse), self));
             }
             match self.stage {
                 Stage::Done => return None,
                 Stage::Read => {
-                    let verification_id = self.subscription.verification_id();
                     // Boxed: the database read's state is large and short-lived; inline,
                     // every idle stream would keep room for it.
-                    let read = Box::pin(self.verifier.events_after(verification_id, self.last));
+                    let read = Box::pin(self.timeline.read(self.last));
                     match read.await {
-                        Ok(events) => self.unsent = events.into(),
-                        Err(error) => {
-                            tracing::error!(%error, "reading verification events");
-                            return None;
-                        }
+                        Some(items) => self.unsent = items.into(),
+                        None => return None,
                     }
                     self.stage = Stage::Wait;
                 }
@@ -188,7 +247,7 @@ impl Relay {
                     // An idle stream keeps no buffer from its last read.
                     self.unsent = VecDeque::new();
                     // The news itself is read from the database (Stage::Read), so a wake
-                    // for a burst of announcements still delivers every event, in order.
+                    // for a burst of announcements still delivers every item, in order.
                     tokio::select! {
                         biased;
                         () = self.shutdown.triggered() => {
@@ -257,81 +316,52 @@ pub async fn ticket(
     }
     // Subscribe before reading the database, so nothing falls between the two.
     let subscription = state.verifier.relay().subscribe(id.0);
-    let timeline = TicketTimeline {
+    let entries = TicketEntries {
         pool: state.pool.clone(),
         organization: user.organization_id,
         id,
-        subscription,
-        last: last_event_id(&headers, &resume),
-        shutdown,
-        unsent: VecDeque::new(),
-        stage: Stage::Read,
     };
-    Sse::new(futures_util::stream::unfold(timeline, TicketTimeline::next))
-        .keep_alive(
-            KeepAlive::new()
-                .interval(Duration::from_secs(15))
-                .text("keep-alive"),
-        )
-        .into_response()
+    live(
+        entries,
+        subscription,
+        last_event_id(&headers, &resume),
+        shutdown,
+    )
 }
 
-/// One open ticket stream, polled by its connection like [`Relay`]; it never ends by itself.
-struct TicketTimeline {
+/// A ticket's timeline entries; a ticket is never finished.
+struct TicketEntries {
     pool: traceless::db::Pool,
     organization: traceless::accounts::OrganizationId,
     id: traceless::tickets::TicketId,
-    subscription: Subscription,
-    /// The newest entry sent (or the one the page already showed).
-    last: i64,
-    shutdown: Shutdown,
-    /// Entries read from the database and not yet sent.
-    unsent: VecDeque<traceless::tickets::TimelineEntry>,
-    stage: Stage,
 }
 
-impl TicketTimeline {
-    async fn next(mut self) -> Option<(Result<SseEvent, Infallible>, Self)> {
-        loop {
-            if let Some(e) = self.unsent.pop_front() {
-                self.last = e.id;
-                let event = SseEvent::default()
-                    .id(e.id.to_string())
-                    .event("entry")
-                    .json_data(app::api::tickets::entry(e))
-                    .unwrap_or_else(|_| SseEvent::default().comment("unserializable entry"));
-                return Some((Ok(event), self));
-            }
-            match self.stage {
-                Stage::Done => return None,
-                Stage::Read => {
-                    match traceless::tickets::timeline(
-                        &self.pool,
-                        self.organization,
-                        self.id,
-                        self.last,
-                    )
-                    .await
-                    {
-                        Ok(entries) => self.unsent = entries.into(),
-                        Err(error) => {
-                            tracing::warn!(%error, "reading a ticket's timeline");
-                            return None;
-                        }
-                    }
-                    self.stage = Stage::Wait;
-                }
-                Stage::Wait => {
-                    tokio::select! {
-                        biased;
-                        () = self.shutdown.triggered() => {
-                            self.stage = Stage::Done;
-                            return Some((Ok(reconnect_hint(self.id.0)), self));
-                        }
-                        () = self.subscription.changed() => self.stage = Stage::Read,
-                    }
-                }
+impl Timeline for TicketEntries {
+    type Item = traceless::tickets::TimelineEntry;
+
+    async fn read(&self, after: i64) -> Option<Vec<Self::Item>> {
+        match traceless::tickets::timeline(&self.pool, self.organization, self.id, after).await {
+            Ok(entries) => Some(entries),
+            Err(error) => {
+                tracing::warn!(%error, "reading a ticket's timeline");
+                None
             }
         }
+    }
+
+    fn id_of(entry: &Self::Item) -> i64 {
+        entry.id
+    }
+
+    fn is_last(_: &Self::Item) -> bool {
+        false
+    }
+
+    fn to_sse(&self, entry: Self::Item) -> SseEvent {
+        SseEvent::default()
+            .id(entry.id.to_string())
+            .event("entry")
+            .json_data(app::api::tickets::entry(entry))
+            .unwrap_or_else(|_| SseEvent::default().comment("unserializable entry"))
     }
 }
