@@ -33,6 +33,9 @@ pub struct Settings {
     pub webhooks: crate::webhooks::WebhookSettings,
     /// Outgoing mail (`crate::mail`).
     pub mail: MailSettings,
+    /// `TRACELESS_RETENTION_DAYS`: evidence, mail bodies and webhook payloads and answers
+    /// older than this are erased (`crate::retention`).
+    pub retention: crate::retention::RetentionSettings,
 }
 
 /// Outgoing mail: SMTP when `TRACELESS_SMTP_HOST` is set, else the development mailbox.
@@ -294,6 +297,20 @@ fn parse(
         limits: crate::rate_limit::RateLimitSettings::from_lookup(&lookup)?,
         webhooks: parse_webhooks(lookup)?,
         mail: parse_mail(lookup)?,
+        retention: parse_retention(lookup)?,
+    })
+}
+
+/// `TRACELESS_RETENTION_DAYS`, 1 to 3650 (ten years), default 90.
+fn parse_retention(
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<crate::retention::RetentionSettings, ConfigError> {
+    let days = match lookup("TRACELESS_RETENTION_DAYS") {
+        Some(value) => parse_ranged("TRACELESS_RETENTION_DAYS", value, 1..=3650, "days")?,
+        None => crate::retention::DEFAULT_RETENTION_DAYS,
+    };
+    Ok(crate::retention::RetentionSettings {
+        window: Duration::from_secs(days * 24 * 3600),
     })
 }
 
@@ -331,6 +348,11 @@ fn parse_webhooks(
             defaults.timeout,
             1,
         )?,
+        allow_private: lookup("TRACELESS_WEBHOOK_ALLOW_PRIVATE")
+            .map(|value| parse_bool("TRACELESS_WEBHOOK_ALLOW_PRIVATE", value))
+            .transpose()?
+            .unwrap_or(false),
+        host_overrides: crate::webhooks::HostOverrides::default(),
     })
 }
 

@@ -15,6 +15,7 @@ pub mod microsoft;
 pub mod password;
 pub mod qr;
 pub mod rate_limit;
+pub mod retention;
 pub mod secret;
 pub mod tickets;
 pub mod verification;

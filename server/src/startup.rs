@@ -105,10 +105,23 @@ impl Application {
         });
         tokio::spawn({
             let stop = shutdown.clone();
-            traceless::webhooks::worker::Worker::new(pool.clone(), settings.webhooks)
+            traceless::webhooks::worker::Worker::new(pool.clone(), settings.webhooks.clone())
                 .context("building the webhook client")?
                 .run(async move { stop.triggered().await })
         });
+        if settings.webhooks.allow_private {
+            tracing::warn!(
+                "TRACELESS_WEBHOOK_ALLOW_PRIVATE is on: webhooks may be sent to loopback and private network addresses (for development and tests only)"
+            );
+        }
+        tokio::spawn(traceless::retention::keep_erasing(
+            pool.clone(),
+            settings.retention,
+            {
+                let stop = shutdown.clone();
+                async move { stop.triggered().await }
+            },
+        ));
         let state = AppState {
             verifier,
             pool,

@@ -100,6 +100,17 @@ pub fn outcome(mail: &OutcomeMail<'_>) -> Mail {
     }
 }
 
+/// Put in place of a link mail's text once the link is no use to anyone: the mail was
+/// delivered by SMTP (the person has it), or the link ended (verified, failed, expired,
+/// cancelled). Only the link's hash is kept anywhere else.
+pub const LINK_REMOVED: &str =
+    "(The verification link was removed from this mail after it was delivered or the link ended.)";
+
+/// A one-paragraph HTML part for a placeholder text.
+pub fn placeholder_html(text: &str) -> String {
+    page(&format!("<p>{}</p>", escape(text)))
+}
+
 fn page(body: &str) -> String {
     format!(
         "<!doctype html><html><body style=\"font-family: sans-serif; line-height: 1.5; max-width: 36em\">{body}</body></html>"

@@ -6,7 +6,7 @@ use crate::db::{self, Connection, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{DeliveryState, Mail, Message, MessageId, MessageKind};
+use super::{DeliveryState, Mail, Message, MessageId, MessageKind, compose};
 use crate::accounts::OrganizationId;
 
 const COLUMNS: &str = "id, organization_id, verification_id, ticket_id, kind, recipient, subject, body_text, body_html, \
@@ -128,6 +128,46 @@ pub async fn mark_delivered(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Blanks one message's body (a link mail delivered by SMTP, or given up).
+pub async fn remove_link(conn: &mut impl Connection, id: MessageId) -> Result<(), sqlx::Error> {
+    db::query("UPDATE outbox_messages SET body_text = $1, body_html = $2 WHERE id = $3")
+        .bind(compose::LINK_REMOVED)
+        .bind(compose::placeholder_html(compose::LINK_REMOVED))
+        .bind(id.0)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The verification's link ended (verified, failed, expired, cancelled): its link mails
+/// lose the link, wherever they are (the development mailbox shows them until now, so a
+/// developer can click it). One still waiting to be sent is not sent any more: a dead
+/// link helps no one. Returns how many mails were changed.
+pub async fn link_ended(
+    conn: &mut impl Connection,
+    verification_id: Uuid,
+) -> Result<u64, sqlx::Error> {
+    db::query(
+        "UPDATE outbox_messages SET state = 'failed', last_error = $1
+         WHERE verification_id = $2 AND kind = 'link' AND state = 'pending'",
+    )
+    .bind("The link ended before the mail was delivered.")
+    .bind(verification_id)
+    .execute(&mut *conn)
+    .await?;
+    let done = db::query(
+        "UPDATE outbox_messages SET body_text = $1, body_html = $2
+         WHERE verification_id = $3 AND kind = 'link' AND body_text <> $4",
+    )
+    .bind(compose::LINK_REMOVED)
+    .bind(compose::placeholder_html(compose::LINK_REMOVED))
+    .bind(verification_id)
+    .bind(compose::LINK_REMOVED)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 /// The attempt failed: try again at `next_attempt_at`.

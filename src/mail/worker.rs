@@ -10,7 +10,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::transport::Transport;
-use super::{Message, outbox};
+use super::{Message, MessageKind, outbox};
 use crate::config::MailSettings;
 use crate::db::{self, Pool};
 use crate::tickets::{self, EntryKind, TicketId};
@@ -109,6 +109,11 @@ impl Deliverer {
     async fn delivered(&self, message: &Message) -> Result<(), sqlx::Error> {
         let mut tx = db::begin_write(&self.pool).await?;
         outbox::mark_delivered(&mut tx, message.id, self.transport.name()).await?;
+        // Sent by SMTP, the link is in the person's mailbox: our copy has no use. The
+        // development mailbox keeps it until the link ends, for the developer to click.
+        if message.kind == MessageKind::Link && !self.transport.is_mailbox() {
+            outbox::remove_link(&mut tx, message.id).await?;
+        }
         let detail = format!(
             "{} to {} was delivered to {}",
             message.kind.describe(),
@@ -127,6 +132,10 @@ impl Deliverer {
     async fn gave_up(&self, message: &Message, error: &str) -> Result<(), sqlx::Error> {
         let mut tx = db::begin_write(&self.pool).await?;
         outbox::mark_failed(&mut tx, message.id, error).await?;
+        // Never to be sent: the link in it has no use any more.
+        if message.kind == MessageKind::Link {
+            outbox::remove_link(&mut tx, message.id).await?;
+        }
         let detail = format!(
             "{} to {} could not be delivered: {error}",
             message.kind.describe(),

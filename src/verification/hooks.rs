@@ -61,6 +61,10 @@ impl EventHook {
         let v = event.verification;
         crate::webhooks::record_event(conn, v.organization_id, v.id, event.event_id, event.kind)
             .await?;
+        // The link ended: the working link is erased from its mails (README: what we keep).
+        if event.status.is_terminal() {
+            outbox::link_ended(conn, v.id).await?;
+        }
         let Some(kind) = timeline_kind(event.kind) else {
             return Ok(());
         };

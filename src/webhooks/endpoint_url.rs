@@ -1,9 +1,8 @@
-//! Where webhooks may go: `https://` anywhere, or `http://` to this machine's loopback
-//! (development and tests). Nothing else is ever sent to.
+//! A webhook URL's form: an absolute `http(s)://` URL with a host and no credentials. Where
+//! it may point (scheme and address) is [`super::guard::Guard`]'s to judge: every URL is
+//! checked by it at registration and again at each delivery.
 
-use std::net::IpAddr;
-
-use url::{Host, Url};
+use url::Url;
 
 const MAX_URL_CHARS: usize = 2000;
 
@@ -16,32 +15,38 @@ pub enum InvalidUrl {
     #[error("Enter the endpoint's full URL, starting with https://.")]
     NotAUrl,
     #[error(
-        "Webhooks are sent over https:// only (http:// is allowed to 127.0.0.1, ::1 or localhost, for development)."
+        "Webhooks are sent over https:// only (http:// only to this machine or a private network, where this server allows private targets)."
     )]
     NotHttps,
     #[error("The URL must not contain a user name or password; use the signing secret instead.")]
     HasCredentials,
+    #[error(
+        "Webhooks are not sent to {host}: it is {range}. Enter your endpoint's public address."
+    )]
+    RefusedAddress { host: String, range: &'static str },
+    #[error(
+        "Webhooks are not sent to {host}: it resolves only to {address}, {range}. Enter your endpoint's public address."
+    )]
+    ResolvesToRefused {
+        host: String,
+        address: String,
+        range: &'static str,
+    },
 }
 
 impl EndpointUrl {
-    pub fn parse(value: &str) -> Result<Self, InvalidUrl> {
+    /// The form only; use [`super::guard::Guard::parse`] or `admit` for a URL to send to.
+    pub(super) fn parse_form(value: &str) -> Result<Self, InvalidUrl> {
         let value = value.trim();
         if value.is_empty() || value.chars().count() > MAX_URL_CHARS {
             return Err(InvalidUrl::NotAUrl);
         }
         let mut url = Url::parse(value).map_err(|_| InvalidUrl::NotAUrl)?;
-        let Some(host) = url.host() else {
+        if url.host().is_none() {
             return Err(InvalidUrl::NotAUrl);
-        };
-        let loopback = match host {
-            Host::Domain(name) => name.eq_ignore_ascii_case("localhost"),
-            Host::Ipv4(ip) => IpAddr::V4(ip).is_loopback(),
-            Host::Ipv6(ip) => IpAddr::V6(ip).is_loopback(),
-        };
-        match url.scheme() {
-            "https" => {}
-            "http" if loopback => {}
-            _ => return Err(InvalidUrl::NotHttps),
+        }
+        if !matches!(url.scheme(), "https" | "http") {
+            return Err(InvalidUrl::NotHttps);
         }
         if !url.username().is_empty() || url.password().is_some() {
             return Err(InvalidUrl::HasCredentials);
@@ -53,6 +58,10 @@ impl EndpointUrl {
     pub fn as_str(&self) -> &str {
         self.0.as_str()
     }
+
+    pub(super) fn url(&self) -> &Url {
+        &self.0
+    }
 }
 
 #[cfg(test)]
@@ -60,32 +69,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn https_anywhere_and_http_only_to_loopback() {
+    fn a_full_http_url_without_credentials() {
         for ok in [
             "https://hooks.example.com/traceless",
             "http://127.0.0.1:8080/hook",
             "http://[::1]:9000/",
-            "http://localhost/hook",
         ] {
-            assert!(EndpointUrl::parse(ok).is_ok(), "{ok}");
+            assert!(EndpointUrl::parse_form(ok).is_ok(), "{ok}");
         }
         assert_eq!(
-            EndpointUrl::parse("http://hooks.example.com/"),
+            EndpointUrl::parse_form("ftp://127.0.0.1/"),
             Err(InvalidUrl::NotHttps)
         );
         assert_eq!(
-            EndpointUrl::parse("http://10.0.0.1/"),
-            Err(InvalidUrl::NotHttps)
-        );
-        assert_eq!(
-            EndpointUrl::parse("ftp://127.0.0.1/"),
-            Err(InvalidUrl::NotHttps)
-        );
-        assert_eq!(
-            EndpointUrl::parse("https://u:p@example.com/"),
+            EndpointUrl::parse_form("https://u:p@example.com/"),
             Err(InvalidUrl::HasCredentials)
         );
-        assert_eq!(EndpointUrl::parse("not a url"), Err(InvalidUrl::NotAUrl));
-        assert_eq!(EndpointUrl::parse(""), Err(InvalidUrl::NotAUrl));
+        assert_eq!(
+            EndpointUrl::parse_form("not a url"),
+            Err(InvalidUrl::NotAUrl)
+        );
+        assert_eq!(EndpointUrl::parse_form(""), Err(InvalidUrl::NotAUrl));
     }
 }

@@ -3,14 +3,17 @@
 //! delivery per subscribed endpoint, written in the event's own transaction
 //! ([`record_event`]), then sent by the [`worker`] with retries, in order per verification.
 
+pub mod address;
 mod endpoint_url;
 mod events;
+pub mod guard;
 pub mod signature;
 mod store;
 pub mod worker;
 
 pub use endpoint_url::{EndpointUrl, InvalidUrl};
 pub use events::{EventType, record_event};
+pub use guard::{Guard, HostOverrides};
 
 use std::time::Duration;
 
@@ -21,16 +24,28 @@ use crate::accounts::{OrganizationId, User};
 use crate::audit::{self, Action};
 use crate::db::{self, Pool};
 
-/// How deliveries are retried (`TRACELESS_WEBHOOK_*`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How deliveries are retried, and where they may go (`TRACELESS_WEBHOOK_*`).
+#[derive(Debug, Clone)]
 pub struct WebhookSettings {
     /// The wait before the first retry; it doubles with each failure, up to an hour.
     pub first_retry: Duration,
     /// How long a delivery is retried, and how long an endpoint may fail before it is
     /// disabled.
     pub retry_window: Duration,
-    /// How long one attempt may take.
+    /// How long one attempt may take, from connecting to the answer's last byte read.
     pub timeout: Duration,
+    /// `TRACELESS_WEBHOOK_ALLOW_PRIVATE`: loopback and private targets allowed (development
+    /// and tests); link-local, metadata and unspecified addresses stay refused.
+    pub allow_private: bool,
+    /// Fixed DNS answers (tests only; never from the environment).
+    pub host_overrides: HostOverrides,
+}
+
+impl WebhookSettings {
+    /// The checks every webhook URL and connection goes through.
+    pub fn guard(&self) -> Guard {
+        Guard::new(self.allow_private, self.host_overrides.clone())
+    }
 }
 
 impl Default for WebhookSettings {
@@ -39,6 +54,8 @@ impl Default for WebhookSettings {
             first_retry: Duration::from_secs(30),
             retry_window: Duration::from_secs(24 * 3600),
             timeout: Duration::from_secs(10),
+            allow_private: false,
+            host_overrides: HostOverrides::default(),
         }
     }
 }
@@ -135,6 +152,10 @@ pub enum WebhookError {
     DeliveryNotFound,
     #[error("The endpoint is disabled: enable it first, then redeliver.")]
     EndpointDisabled,
+    #[error(
+        "This delivery is older than the retention period: its content was erased, so it cannot be sent again."
+    )]
+    Erased,
     #[error("database error")]
     Database(#[from] sqlx::Error),
 }
@@ -165,15 +186,17 @@ pub fn parse_event_types<'a>(
     Ok(types)
 }
 
-/// An admin registers an endpoint.
+/// An admin registers an endpoint. A URL that can only lead into a private network is
+/// refused here, with the reason ([`Guard::admit`]).
 pub async fn add_endpoint(
     pool: &Pool,
+    guard: &Guard,
     admin: &User,
     url: &str,
     event_types: Vec<EventType>,
 ) -> Result<CreatedEndpoint, WebhookError> {
     require_admin(admin)?;
-    let url = EndpointUrl::parse(url)?;
+    let url = guard.admit(url).await?;
     if event_types.is_empty() {
         return Err(WebhookError::NoEventTypes);
     }
@@ -321,6 +344,9 @@ pub async fn redeliver(pool: &Pool, admin: &User, delivery_id: Uuid) -> Result<(
         .ok_or(WebhookError::DeliveryNotFound)?;
     if endpoint.disabled_at.is_some() {
         return Err(WebhookError::EndpointDisabled);
+    }
+    if store::payload_erased(&mut tx, delivery_id).await? {
+        return Err(WebhookError::Erased);
     }
     let now = OffsetDateTime::now_utc();
     store::reschedule(&mut tx, delivery_id, now).await?;

@@ -270,6 +270,16 @@ pub async fn attempts_of(
     Ok(attempts)
 }
 
+/// Whether the retention job erased the delivery's payload (`crate::retention`).
+pub async fn payload_erased(conn: &mut impl Connection, id: Uuid) -> Result<bool, sqlx::Error> {
+    let payload: String = db::query("SELECT payload FROM webhook_deliveries WHERE id = $1")
+        .bind(id)
+        .fetch_one(conn)
+        .await?
+        .try_get(0)?;
+    Ok(payload.is_empty())
+}
+
 pub async fn reschedule(
     conn: &mut impl Connection,
     id: Uuid,
@@ -304,58 +314,74 @@ pub struct Due {
 const DUE_SQL: &str = "SELECT d.id, d.organization_id, d.endpoint_id, e.url, e.secret, d.event_id, d.event_type, d.payload,
             d.attempts, d.retry_from
      FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
-     WHERE d.state = 'pending' AND d.next_attempt_at <= $1 AND e.disabled_at IS NULL
+     WHERE d.endpoint_id = $1 AND d.state = 'pending' AND d.next_attempt_at <= $2 AND e.disabled_at IS NULL
        AND NOT EXISTS (
          SELECT 1 FROM webhook_deliveries earlier
          WHERE earlier.endpoint_id = d.endpoint_id AND earlier.verification_id = d.verification_id
            AND earlier.event_seq < d.event_seq AND earlier.state = 'pending')
-     ORDER BY d.next_attempt_at LIMIT $2";
+     ORDER BY d.next_attempt_at, d.event_seq LIMIT 1";
 
-/// Claims up to `limit` pending deliveries whose time has come, of enabled endpoints, that
-/// no earlier pending delivery of the same verification to the same endpoint is waiting
-/// before (in order), for one attempt each: their next attempt moves to `lease_until`.
-/// Returned as they were before the claim.
+/// Enabled endpoints with a pending delivery whose time has come, the longest waiting
+/// first: each gets a turn of its own in the worker.
+pub async fn endpoints_with_due(
+    conn: &mut impl Connection,
+    now: OffsetDateTime,
+    limit: i64,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    let rows = db::query(
+        "SELECT d.endpoint_id, MIN(d.next_attempt_at) AS waiting_since
+         FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+         WHERE d.state = 'pending' AND d.next_attempt_at <= $1 AND e.disabled_at IS NULL
+         GROUP BY d.endpoint_id ORDER BY waiting_since LIMIT $2",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(|row| row.try_get("endpoint_id")).collect()
+}
+
+/// Claims the next pending delivery of `endpoint_id` whose time has come, if the endpoint
+/// is enabled and no earlier pending delivery of the same verification to it is waiting
+/// before (in order), for one attempt: its next attempt moves to `lease_until`. Returned
+/// as it was before the claim.
 ///
-/// Call it in a [`db::begin_claim`] transaction and commit before sending: on PostgreSQL
-/// deliveries another instance is claiming are skipped, not waited for (only the delivery
+/// Call it in a [`db::begin_claim`] transaction and commit before sending: on PostgreSQL a
+/// delivery another instance is claiming is skipped, not waited for (only the delivery
 /// rows are locked, not their endpoints); an earlier delivery being sent elsewhere is
 /// still pending, so the later one waits. SQLite's transaction is the only writer already.
 pub async fn claim_due(
     conn: &mut impl Connection,
+    endpoint_id: Uuid,
     now: OffsetDateTime,
     lease_until: OffsetDateTime,
-    limit: i64,
-) -> Result<Vec<Due>, sqlx::Error> {
-    let rows = db::query_per_backend(DUE_SQL, &format!("{DUE_SQL} FOR UPDATE OF d SKIP LOCKED"))
+) -> Result<Option<Due>, sqlx::Error> {
+    let row = db::query_per_backend(DUE_SQL, &format!("{DUE_SQL} FOR UPDATE OF d SKIP LOCKED"))
+        .bind(endpoint_id)
         .bind(now)
-        .bind(limit)
-        .fetch_all(&mut *conn)
+        .fetch_optional(&mut *conn)
         .await?;
-    let due = rows
-        .iter()
-        .map(|row| {
-            Ok(Due {
-                id: row.try_get("id")?,
-                organization_id: OrganizationId(row.try_get("organization_id")?),
-                endpoint_id: row.try_get("endpoint_id")?,
-                url: row.try_get("url")?,
-                secret: row.try_get("secret")?,
-                event_id: row.try_get("event_id")?,
-                event_type: row.try_get("event_type")?,
-                payload: row.try_get("payload")?,
-                attempts: row.try_get::<i64, _>("attempts")? as u32,
-                retry_from: row.try_get("retry_from")?,
-            })
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    for delivery in &due {
-        db::query("UPDATE webhook_deliveries SET next_attempt_at = $1 WHERE id = $2")
-            .bind(lease_until)
-            .bind(delivery.id)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(due)
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let due = Due {
+        id: row.try_get("id")?,
+        organization_id: OrganizationId(row.try_get("organization_id")?),
+        endpoint_id: row.try_get("endpoint_id")?,
+        url: row.try_get("url")?,
+        secret: row.try_get("secret")?,
+        event_id: row.try_get("event_id")?,
+        event_type: row.try_get("event_type")?,
+        payload: row.try_get("payload")?,
+        attempts: row.try_get::<i64, _>("attempts")? as u32,
+        retry_from: row.try_get("retry_from")?,
+    };
+    db::query("UPDATE webhook_deliveries SET next_attempt_at = $1 WHERE id = $2")
+        .bind(lease_until)
+        .bind(due.id)
+        .execute(conn)
+        .await?;
+    Ok(Some(due))
 }
 
 pub async fn insert_attempt(

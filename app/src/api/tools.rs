@@ -152,7 +152,9 @@ pub async fn add_webhook_endpoint(
             let admin = ssr::require_admin().await?;
             let events = events.unwrap_or_default();
             let types = webhooks::parse_event_types(events.iter().map(String::as_str))?;
-            let created = webhooks::add_endpoint(&ssr::pool()?, &admin, &url, types).await?;
+            let state = ssr::state()?;
+            let guard = state.settings.webhooks.guard();
+            let created = webhooks::add_endpoint(&state.pool, &guard, &admin, &url, types).await?;
             Ok(NewWebhookEndpoint {
                 url: created.endpoint.url,
                 secret: created.secret,
@@ -232,7 +234,9 @@ impl From<WebhookError> for AppError {
             WebhookError::NotFound | WebhookError::DeliveryNotFound => {
                 AppError::NotFound(error.to_string())
             }
-            WebhookError::EndpointDisabled => AppError::invalid(None, error.to_string()),
+            WebhookError::EndpointDisabled | WebhookError::Erased => {
+                AppError::invalid(None, error.to_string())
+            }
             WebhookError::Database(e) => ssr::internal(format!("database: {e}")),
         }
     }

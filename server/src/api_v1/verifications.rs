@@ -149,7 +149,15 @@ pub async fn create(
                 .to_owned(),
         ),
     };
-    let input = parse_create(&body)?;
+    let guard = state.settings.webhooks.guard();
+    let input = parse_create(&body, &guard)?;
+    if let Some(url) = &input.webhook_url {
+        // A name that resolves only into a private network is refused now, not at delivery.
+        guard
+            .admit_resolved(url)
+            .await
+            .map_err(|e| ApiError::field("webhook_url", e.to_string()))?;
+    }
     let _one_at_a_time = match &idempotency_key {
         Some(_) => Some(IDEMPOTENT_CREATES.lock().await),
         None => None,
@@ -409,7 +417,7 @@ struct CreateInput {
     note: Option<String>,
 }
 
-fn parse_create(body: &[u8]) -> Result<CreateInput, ApiError> {
+fn parse_create(body: &[u8], guard: &traceless::webhooks::Guard) -> Result<CreateInput, ApiError> {
     let value: Value =
         serde_json::from_slice(body).map_err(|e| ApiError::InvalidJson(e.to_string()))?;
     let Value::Object(fields) = value else {
@@ -492,7 +500,9 @@ fn parse_create(body: &[u8]) -> Result<CreateInput, ApiError> {
     };
     let webhook_url = text(&fields, "webhook_url", "webhook_url")?
         .map(|url| {
-            EndpointUrl::parse(&url).map_err(|e| ApiError::field("webhook_url", e.to_string()))
+            guard
+                .parse(&url)
+                .map_err(|e| ApiError::field("webhook_url", e.to_string()))
         })
         .transpose()?;
     let note = text(&fields, "note", "note")?;
@@ -540,7 +550,8 @@ mod tests {
 
     #[test]
     fn each_bad_field_is_named() {
-        let field_of = |body: &str| match parse_create(body.as_bytes()) {
+        let guard = traceless::webhooks::WebhookSettings::default().guard();
+        let field_of = |body: &str| match parse_create(body.as_bytes(), &guard) {
             Err(ApiError::InvalidField { field, .. }) => field,
             other => panic!("{body}: {:?}", other.err()),
         };
@@ -558,9 +569,13 @@ mod tests {
             field_of(r#"{"recipient_email": "a@b.c", "webhook_url": "http://example.com/"}"#),
             "webhook_url"
         );
+        assert_eq!(
+            field_of(r#"{"recipient_email": "a@b.c", "webhook_url": "https://169.254.169.254/"}"#),
+            "webhook_url"
+        );
         assert_eq!(field_of(r#"{"recipient": "a@b.c"}"#), "body");
         assert!(matches!(
-            parse_create(b"not json"),
+            parse_create(b"not json", &guard),
             Err(ApiError::InvalidJson(_))
         ));
     }

@@ -178,6 +178,8 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
         ("TRACELESS_MS_GRAPH_URL", emulator.graph_url()),
         ("TRACELESS_MS_VERIFIED_ID_URL", emulator.verified_id_url()),
         ("TRACELESS_MS_TIMEOUT_MS", "1500".to_string()),
+        // The tests' webhook receivers listen on loopback.
+        ("TRACELESS_WEBHOOK_ALLOW_PRIVATE", "true".to_string()),
     ] {
         if !extra.iter().any(|(k, _)| k == name) {
             extra.push((name.to_string(), value));
@@ -525,6 +527,11 @@ impl TestApp {
             .fetch_scalars_on(&self.pool)
             .await
             .unwrap()
+    }
+
+    /// Fixed DNS answers for this app's webhooks: `set("inside.test", &[10.0.0.1])`.
+    pub fn webhook_hosts(&self) -> traceless::webhooks::HostOverrides {
+        self.settings.webhooks.host_overrides.clone()
     }
 
     pub async fn count(&self, table: &str) -> i64 {
