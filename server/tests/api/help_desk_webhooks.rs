@@ -318,3 +318,245 @@ async fn an_endpoint_needs_a_safe_url_and_at_least_one_event() {
     );
     assert_eq!(app.count("webhook_endpoints").await, 0);
 }
+
+/// A TCP listener on loopback that accepts connections and never answers: a stalled
+/// endpoint, or a witness that nothing connected.
+struct Silent {
+    port: u16,
+    accepted: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Silent {
+    async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = accepted.clone();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                held.push(socket);
+            }
+        });
+        Silent { port, accepted }
+    }
+
+    fn accepted(&self) -> usize {
+        self.accepted.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// Private targets off, as in production.
+const STRICT: &[(&str, &str)] = &[("TRACELESS_WEBHOOK_ALLOW_PRIVATE", "false")];
+
+#[tokio::test]
+async fn webhooks_into_private_networks_are_refused_at_registration_and_never_connected() {
+    let (app, key) = contoso_with_a_key(STRICT).await;
+    let witness = Silent::start().await;
+    let port = witness.port;
+    app.webhook_hosts()
+        .set("inside.test", &["10.0.0.1".parse().unwrap()]);
+    app.webhook_hosts()
+        .set("here.test", &["127.0.0.1".parse().unwrap()]);
+    for (url, reason) in [
+        (
+            "https://169.254.169.254/latest/meta-data/".to_owned(),
+            "cloud metadata",
+        ),
+        (format!("https://[::ffff:127.0.0.1]:{port}/"), "loopback"),
+        (
+            "https://inside.test/hook".to_owned(),
+            "resolves only to 10.0.0.1",
+        ),
+        (
+            format!("https://here.test:{port}/hook"),
+            "resolves only to 127.0.0.1",
+        ),
+        (format!("https://127.0.0.1:{port}/hook"), "loopback"),
+        (format!("http://127.0.0.1:{port}/hook"), "loopback"),
+        ("https://[fd00:ec2::254]/".to_owned(), "cloud metadata"),
+    ] {
+        // On the Webhooks page…
+        let refused = app
+            .call(
+                "add_webhook_endpoint",
+                &[("url", &url), ("events[0]", "verification.created")],
+            )
+            .await;
+        let message = app_error(refused, StatusCode::UNPROCESSABLE_ENTITY)
+            .await
+            .for_field("url")
+            .unwrap_or_else(|| panic!("{url}: a url error"));
+        assert!(message.contains(reason), "{url}: {message}");
+        // …and as one API request's webhook_url.
+        let mut body = megan_for("INC-9");
+        body["webhook_url"] = json!(url);
+        let refused = json_of(
+            app.api_post(&key, "/api/v1/verifications", &body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(refused["field"], "webhook_url", "{url}: {refused}");
+        assert!(
+            refused["message"].as_str().unwrap().contains(reason),
+            "{url}: {refused}"
+        );
+    }
+    assert_eq!(app.count("webhook_endpoints").await, 0);
+    assert_eq!(app.count("verifications").await, 0);
+    assert_eq!(witness.accepted(), 0, "nothing connected");
+}
+
+#[tokio::test]
+async fn metadata_and_link_local_addresses_are_refused_even_with_private_targets_allowed() {
+    // The test suite allows private targets (its receivers are on loopback).
+    let (app, _key) = contoso_with_a_key(&[]).await;
+    app.webhook_hosts()
+        .set("metadata.test", &["169.254.169.254".parse().unwrap()]);
+    for url in [
+        "https://169.254.169.254/",
+        "http://169.254.169.254/",
+        "https://[fe80::1]/",
+        "https://0.0.0.0/",
+        "https://metadata.test/",
+    ] {
+        let refused = app
+            .call(
+                "add_webhook_endpoint",
+                &[("url", url), ("events[0]", "verification.created")],
+            )
+            .await;
+        assert!(
+            app_error(refused, StatusCode::UNPROCESSABLE_ENTITY)
+                .await
+                .for_field("url")
+                .is_some(),
+            "{url}"
+        );
+    }
+    assert_eq!(app.count("webhook_endpoints").await, 0);
+}
+
+#[tokio::test]
+async fn a_name_that_resolves_into_a_private_network_at_delivery_fails_with_the_reason_unconnected()
+{
+    let (app, _key) = contoso_with_a_key(STRICT).await;
+    let witness = Silent::start().await;
+    // Public when registered (nothing is sent then)…
+    app.webhook_hosts()
+        .set("rebind.test", &["93.184.215.14".parse().unwrap()]);
+    app.add_webhook_endpoint(
+        &format!("https://rebind.test:{}/hook", witness.port),
+        &["verification.created"],
+    )
+    .await;
+    // …loopback by the time a delivery connects (DNS rebinding).
+    app.webhook_hosts()
+        .set("rebind.test", &["127.0.0.1".parse().unwrap()]);
+    app.send_verification_to(microsoft_emulator::CONTOSO_EMPLOYEE_EMAIL)
+        .await;
+
+    let attempt = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let webhooks: app::model::Webhooks =
+                ok_json(app.call("webhook_endpoints", &[]).await).await;
+            if let Some(attempt) = webhooks.endpoints[0]
+                .deliveries
+                .first()
+                .and_then(|d| d.attempts.first().cloned())
+            {
+                return attempt;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("an attempt is recorded");
+    assert!(!attempt.ok);
+    assert!(
+        attempt
+            .response
+            .contains("rebind.test resolves only to 127.0.0.1"),
+        "{attempt:?}"
+    );
+    assert_eq!(witness.accepted(), 0, "nothing connected");
+}
+
+#[tokio::test]
+async fn an_endpoint_that_never_answers_does_not_delay_another_endpoints_deliveries() {
+    // Each attempt may take a minute: the stalled endpoint holds its turn all test long.
+    let (app, _key) = contoso_with_a_key(&[
+        ("TRACELESS_WEBHOOK_TIMEOUT_MS", "60000"),
+        ("TRACELESS_WEBHOOK_FIRST_RETRY_MS", "100"),
+    ])
+    .await;
+    let stalled = Silent::start().await;
+    let receiver = Receiver::start(0).await;
+    app.add_webhook_endpoint(
+        &format!("http://127.0.0.1:{}/hook", stalled.port),
+        &["verification.created"],
+    )
+    .await;
+    app.add_webhook_endpoint(&receiver.url, &["verification.created"])
+        .await;
+
+    app.send_verification_to(microsoft_emulator::CONTOSO_EMPLOYEE_EMAIL)
+        .await;
+    receiver.wait_for(1).await;
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while stalled.accepted() == 0 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the stalled endpoint was connected to");
+
+    // The stalled endpoint is still waiting for its answer; the other gets the next
+    // events as they come (20 s is a generous bound, a third of the stalled deadline).
+    app.send_verification_to(microsoft_emulator::CONTOSO_EMPLOYEE_EMAIL)
+        .await;
+    app.send_verification_to(microsoft_emulator::CONTOSO_EMPLOYEE_EMAIL)
+        .await;
+    receiver.wait_for(3).await;
+}
+
+#[tokio::test]
+async fn only_the_start_of_an_answer_is_read_and_200_characters_are_shown() {
+    let (app, _key) = contoso_with_a_key(&[]).await;
+    let router = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(|| async { "x".repeat(1024 * 1024) }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    app.add_webhook_endpoint(&url, &["verification.created"])
+        .await;
+    app.send_verification_to(microsoft_emulator::CONTOSO_EMPLOYEE_EMAIL)
+        .await;
+
+    let attempt = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let webhooks: app::model::Webhooks =
+                ok_json(app.call("webhook_endpoints", &[]).await).await;
+            if let Some(attempt) = webhooks.endpoints[0]
+                .deliveries
+                .first()
+                .and_then(|d| d.attempts.first().cloned())
+            {
+                return attempt;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("an attempt is recorded");
+    assert!(attempt.ok, "{}", attempt.status);
+    assert_eq!(attempt.response, "x".repeat(200));
+    let stored: Vec<String> = traceless::db::query("SELECT response_excerpt FROM webhook_attempts")
+        .fetch_scalars_on(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, vec!["x".repeat(200)]);
+}

@@ -19,6 +19,7 @@ mod microsoft_down;
 mod pages;
 mod rate_limits;
 mod restart;
+mod retention;
 mod security;
 mod smtp_sink;
 mod team;
