@@ -1246,4 +1246,32 @@ mod tests {
             "{error}"
         );
     }
+
+    #[test]
+    fn private_webhook_targets_are_off_unless_asked_for() {
+        assert!(!settings(&[]).unwrap().webhooks.allow_private);
+        let on = settings(&[("TRACELESS_WEBHOOK_ALLOW_PRIVATE", "true")]).unwrap();
+        assert!(on.webhooks.allow_private);
+        let error = settings(&[("TRACELESS_WEBHOOK_ALLOW_PRIVATE", "sometimes")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("TRACELESS_WEBHOOK_ALLOW_PRIVATE="),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn retention_is_90_days_unless_set_between_1_and_3650() {
+        let day = Duration::from_secs(24 * 3600);
+        assert_eq!(settings(&[]).unwrap().retention.window, day * 90);
+        let s = settings(&[("TRACELESS_RETENTION_DAYS", "30")]).unwrap();
+        assert_eq!(s.retention.window, day * 30);
+        for wrong in ["0", "3651", "ninety", "-1"] {
+            let error = settings(&[("TRACELESS_RETENTION_DAYS", wrong)])
+                .unwrap_err()
+                .to_string();
+            assert!(error.starts_with("TRACELESS_RETENTION_DAYS="), "{error}");
+        }
+    }
 }
