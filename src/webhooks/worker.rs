@@ -4,7 +4,8 @@
 //! the whole window is disabled, with an audit entry admins see. Deliveries of one
 //! verification to one endpoint go out in order: a later one waits for the earlier.
 //!
-//! Requests go only to the URL an admin (or an API request) gave: no redirect is followed.
+//! Requests go only to the URL an admin (or an API request) gave, and only to a public
+//! address ([`super::guard`]): no redirect is followed, no proxy is used.
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -23,7 +24,7 @@ use crate::db::{self, Pool};
 
 /// How many endpoints this instance sends to at once. Each endpoint gets its own turn, so
 /// a slow or failing endpoint holds up only its own deliveries, never another's.
-const ENDPOINTS_AT_ONCE: usize = 16;
+const ENDPOINTS_AT_ONCE: usize = 64;
 /// The most deliveries one endpoint's turn sends before it yields its place.
 const PER_TURN: usize = 32;
 /// Read of an answer, at most: the rest is never read (the connection is dropped).
