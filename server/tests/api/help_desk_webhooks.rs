@@ -560,3 +560,43 @@ async fn only_the_start_of_an_answer_is_read_and_200_characters_are_shown() {
         .unwrap();
     assert_eq!(stored, vec!["x".repeat(200)]);
 }
+
+#[tokio::test]
+async fn an_endless_answer_is_read_no_further_than_its_start() {
+    // A minute per attempt: an attempt recorded well before proves the reading stopped.
+    let (app, _key) = contoso_with_a_key(&[("TRACELESS_WEBHOOK_TIMEOUT_MS", "60000")]).await;
+    let router = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(|| async {
+            let chunk = Bytes::from(vec![b'y'; 64 * 1024]);
+            let endless =
+                futures_util::stream::repeat_with(move || Ok::<_, std::io::Error>(chunk.clone()));
+            axum::body::Body::from_stream(endless)
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    app.add_webhook_endpoint(&url, &["verification.created"])
+        .await;
+    app.send_verification_to(microsoft_emulator::CONTOSO_EMPLOYEE_EMAIL)
+        .await;
+
+    let stored = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let rows: Vec<String> =
+                traceless::db::query("SELECT response_excerpt FROM webhook_attempts")
+                    .fetch_scalars_on(&app.pool)
+                    .await
+                    .unwrap();
+            if !rows.is_empty() {
+                return rows;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("the attempt ends without reading the whole answer");
+    assert_eq!(stored, vec!["y".repeat(200)]);
+    assert_eq!(attempts_of_delivery(&app).await, vec![Some(200)]);
+}
