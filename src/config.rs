@@ -33,6 +33,8 @@ pub struct Settings {
     pub webhooks: crate::webhooks::WebhookSettings,
     /// Outgoing mail (`crate::mail`).
     pub mail: MailSettings,
+    /// Open streams and callback bytes at once (`crate::capacity`).
+    pub capacity: crate::capacity::CapacitySettings,
 }
 
 /// Outgoing mail: SMTP when `TRACELESS_SMTP_HOST` is set, else the development mailbox.
@@ -294,6 +296,7 @@ fn parse(
         limits: crate::rate_limit::RateLimitSettings::from_lookup(&lookup)?,
         webhooks: parse_webhooks(lookup)?,
         mail: parse_mail(lookup)?,
+        capacity: crate::capacity::CapacitySettings::from_lookup(&lookup)?,
     })
 }
 

@@ -21,6 +21,7 @@ mod rate_limits;
 mod restart;
 mod security;
 mod smtp_sink;
+mod stream_bounds;
 mod team;
 mod tickets;
 mod verification;
