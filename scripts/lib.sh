@@ -110,7 +110,11 @@ wait_healthy() {
 # refuses to run as root), listening on a free loopback port only, with its socket in that
 # folder. Sets POSTGRES_DIR and POSTGRES_URL (superuser `traceless`, database `postgres`,
 # no password: trust on loopback only); `stop_postgres` removes it all.
+# `start_postgres tls` serves TLS only (`ssl=on`, plain TCP refused), with a throw-away CA
+# and a server certificate for 127.0.0.1 and localhost made by openssl; POSTGRES_URL then
+# asks for `sslmode=verify-full` with that CA (`sslrootcert`), and POSTGRES_CA names it.
 start_postgres() {
+  local tls="${1:-}"
   local bin
   bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)"
   if [ -z "$bin" ] || [ ! -x "$bin/initdb" ]; then
@@ -122,22 +126,58 @@ start_postgres() {
   local port run_as=()
   port="$(free_port)"
   POSTGRES_DIR="$(mktemp -d)"
+  chmod 755 "$POSTGRES_DIR"
+  local tls_options="" query=""
+  if [ "$tls" = tls ]; then
+    make_postgres_certificates "$POSTGRES_DIR/tls"
+    tls_options="-c ssl=on -c ssl_cert_file=${POSTGRES_DIR}/tls/server.crt -c ssl_key_file=${POSTGRES_DIR}/tls/server.key"
+    query="?sslmode=verify-full&sslrootcert=${POSTGRES_DIR}/tls/ca.crt"
+    POSTGRES_CA="$POSTGRES_DIR/tls/ca.crt"
+    export POSTGRES_CA
+  fi
   if [ "$(id -u)" = 0 ]; then
-    chown postgres: "$POSTGRES_DIR"
+    chown -R postgres: "$POSTGRES_DIR"
     run_as=(runuser -u postgres --)
   fi
-  say "Starting a throw-away PostgreSQL on 127.0.0.1:${port}"
+  say "Starting a throw-away PostgreSQL on 127.0.0.1:${port}${tls:+ (TLS only)}"
   "${run_as[@]}" "$bin/initdb" -D "$POSTGRES_DIR/data" -U traceless --auth=trust \
     --encoding=UTF8 --no-locale >"$POSTGRES_DIR/initdb.log" 2>&1 \
     || { cat "$POSTGRES_DIR/initdb.log" >&2; return 1; }
+  if [ "$tls" = tls ]; then
+    # Only TLS over TCP: a client that does not ask for it is refused, so a passing suite
+    # proves every connection (pools, LISTEN/NOTIFY, sessions) is encrypted.
+    printf 'local all all trust\nhostssl all all 127.0.0.1/32 trust\n' \
+      | "${run_as[@]}" tee "$POSTGRES_DIR/data/pg_hba.conf" >/dev/null
+  fi
   # Throw-away data: durability settings off, room for a few instances' pools.
   "${run_as[@]}" "$bin/pg_ctl" -D "$POSTGRES_DIR/data" -w -l "$POSTGRES_DIR/log" \
-    -o "-p ${port} -k ${POSTGRES_DIR} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+    -o "-p ${port} -k ${POSTGRES_DIR} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 ${tls_options}" \
     start >/dev/null \
     || { cat "$POSTGRES_DIR/log" >&2; return 1; }
   POSTGRES_BIN="$bin"
-  POSTGRES_URL="postgres://traceless@127.0.0.1:${port}/postgres"
+  POSTGRES_URL="postgres://traceless@127.0.0.1:${port}/postgres${query}"
   export POSTGRES_DIR POSTGRES_BIN POSTGRES_URL
+}
+
+# A throw-away CA and a server certificate it signed, for 127.0.0.1 and localhost, in $1:
+# ca.crt, server.crt, server.key (private to its owner, as PostgreSQL insists). The
+# extensions are what rustls (webpki) checks: a CA that says it is one, and names in the
+# subject alternative name (the common name is not read).
+make_postgres_certificates() {
+  local dir="$1"
+  mkdir -p "$dir"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Traceless test CA" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -keyout "$dir/ca.key" -out "$dir/ca.crt" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+    -keyout "$dir/server.key" -out "$dir/server.csr" 2>/dev/null
+  printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" "basicConstraints=CA:FALSE" \
+    "keyUsage=critical,digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" \
+    >"$dir/server.ext"
+  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" \
+    -CAcreateserial -days 2 -extfile "$dir/server.ext" -out "$dir/server.crt" 2>/dev/null
+  chmod 600 "$dir/server.key" "$dir/ca.key"
+  chmod 644 "$dir/ca.crt" "$dir/server.crt"
 }
 
 stop_postgres() {
