@@ -190,14 +190,20 @@ stop_postgres() {
 }
 
 # nginx in the foreground of a temporary folder, on loopback only: round-robin over the
-# instances on ports $2 and $3, listening on port $1. Requests carrying
+# instances on ports $2 and $3, listening on port $1 (on 127.0.0.1, and on ::1 when the
+# machine has IPv6 loopback). It appends each client to X-Forwarded-For with its port,
+# `203.0.113.5:51234` or `[2001:db8::5]:51234`, as Azure Application Gateway does (the
+# instances must trust 127.0.0.1 to read it). Requests carrying
 # `X-Traceless-Instance: 1` (or 2) prefer that instance and fall back to the other when it
 # is down (tests pin a browser to an instance that way); everything else, Microsoft's
 # callbacks included, goes round-robin. Unbuffered, with long reads: server-sent events.
 # Sets NGINX_DIR and NGINX_PID; `stop_nginx` ends it and removes the folder.
 start_nginx() {
-  local port="$1" first="$2" second="$3"
+  local port="$1" first="$2" second="$3" listen_v6=""
   ensure_debian_packages nginx:nginx
+  if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
+    listen_v6="    listen [::1]:${port};"
+  fi
   NGINX_DIR="$(mktemp -d)"
   chmod 755 "$NGINX_DIR"
   cat >"$NGINX_DIR/nginx.conf" <<CONF
@@ -224,6 +230,14 @@ http {
     server 127.0.0.1:${second} max_fails=1 fail_timeout=10s;
     server 127.0.0.1:${first} backup;
   }
+  map \$remote_addr \$client_with_port {
+    ~: "[\$remote_addr]:\$remote_port";
+    default "\$remote_addr:\$remote_port";
+  }
+  map \$http_x_forwarded_for \$forwarded_with_port {
+    "" \$client_with_port;
+    default "\$http_x_forwarded_for, \$client_with_port";
+  }
   map \$http_x_traceless_instance \$instances {
     1 prefer_first;
     2 prefer_second;
@@ -231,9 +245,11 @@ http {
   }
   server {
     listen 127.0.0.1:${port};
+${listen_v6}
     location / {
       proxy_pass http://\$instances;
       proxy_set_header Host \$http_host;
+      proxy_set_header X-Forwarded-For \$forwarded_with_port;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       proxy_buffering off;
@@ -255,4 +271,42 @@ stop_nginx() {
   wait "$NGINX_PID" 2>/dev/null || true
   rm -rf "$NGINX_DIR"
   NGINX_PID=""
+}
+
+# Per-client counting through nginx ($1, listening on port $2): invitation acceptances are
+# limited per client address (30 per 5 minutes). Client 127.0.0.2 spends its allowance
+# through instance 1; then 127.0.0.3 (and ::1, when nginx listens there) is still let in.
+# Read as the proxy's own address (an `ip:port` entry not understood), all would be one
+# client, and refused together.
+check_clients_counted_behind_nginx() {
+  local url="$1" port="$2" status="" n
+  say "Clients behind nginx (X-Forwarded-For with ports) are counted one by one"
+  accept_from() {
+    curl -s -o /dev/null -w '%{http_code}' "$@" -H 'X-Traceless-Instance: 1' \
+      -H 'Accept: application/json' --data 'token=not-an-invitation&password=not-a-password' \
+      "${url}/api/accept_invite"
+  }
+  for n in $(seq 1 40); do
+    status="$(accept_from --interface 127.0.0.2)"
+    [ "$status" = 429 ] && break
+  done
+  if [ "$status" != 429 ]; then
+    echo "127.0.0.2 was never refused ($status after $n tries)" >&2
+    return 1
+  fi
+  status="$(accept_from --interface 127.0.0.3)"
+  if [ "$status" = 429 ]; then
+    echo "127.0.0.3 was refused with 127.0.0.2: clients behind nginx are counted as one" >&2
+    return 1
+  fi
+  if grep -q "listen \[::1\]" "$NGINX_DIR/nginx.conf"; then
+    status="$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Traceless-Instance: 1' \
+      -H 'Accept: application/json' --data 'token=not-an-invitation&password=not-a-password' \
+      "http://[::1]:${port}/api/accept_invite")"
+    if [ "$status" = 429 ]; then
+      echo "::1 was refused with 127.0.0.2: [v6]:port entries are not read" >&2
+      return 1
+    fi
+  fi
+  echo "127.0.0.2 refused after ${n} tries; 127.0.0.3 and ::1 let in"
 }
