@@ -4,8 +4,9 @@
 //! database. The stream ends after a terminal event, and when the server stops: then it
 //! first sends a `retry:` hint, so the page reconnects (to the next process) by itself.
 //!
-//! Streams are bounded: a finished verification's stream sends what is left and ends; a
-//! resume point beyond the newest event is clamped to it; every stream ends (with the
+//! Streams are bounded: a finished verification's stream sends what is left and ends (a
+//! 204 when nothing is left, which tells `EventSource` to stop reconnecting); a resume
+//! point beyond the newest event is clamped to it; every stream ends (with the
 //! same hint) after [`MAX_LIFETIME`] or when its link runs out; and each client holds at
 //! most its share of open streams ([`super::stream_slots`]).
 
@@ -48,7 +49,11 @@ const MIN_LIFETIME: Duration = Duration::from_secs(30);
 /// How long a verification's stream may stay open: the link's remaining lifetime, within
 /// [`MIN_LIFETIME`] and [`MAX_LIFETIME`].
 fn lifetime_of(verification: &traceless::verification::Verification) -> Duration {
-    let left = verification.link_expires_at - time::OffsetDateTime::now_utc();
+    lifetime_until(verification.link_expires_at)
+}
+
+fn lifetime_until(expires_at: time::OffsetDateTime) -> Duration {
+    let left = expires_at - time::OffsetDateTime::now_utc();
     Duration::try_from(left)
         .unwrap_or(Duration::ZERO)
         .clamp(MIN_LIFETIME, MAX_LIFETIME)
@@ -83,17 +88,20 @@ pub async fn recipient(
         Err(full) => return refused(full),
     };
     match state.verifier.by_token(&token).await {
-        Ok(verification) => stream(
-            state.verifier.clone(),
-            &verification,
-            last_event_id(&headers, &resume),
-            Audience::Recipient,
-            Bounds {
-                slot,
-                lifetime: lifetime_of(&verification),
-                shutdown,
-            },
-        ),
+        Ok(verification) => {
+            stream(
+                state.verifier.clone(),
+                &verification,
+                last_event_id(&headers, &resume),
+                Audience::Recipient,
+                Bounds {
+                    slot,
+                    lifetime: lifetime_of(&verification),
+                    shutdown,
+                },
+            )
+            .await
+        }
         Err(_) => AppError::NotFound(EXPIRED_LINK.into()).into_response(),
     }
 }
@@ -134,17 +142,20 @@ pub async fn agent(
     };
     // Organization-scoped: another organization's verification is simply not found.
     match state.verifier.get(&user, id).await {
-        Ok(verification) => stream(
-            state.verifier.clone(),
-            &verification,
-            last_event_id(&headers, &resume),
-            Audience::Agent,
-            Bounds {
-                slot,
-                lifetime: lifetime_of(&verification),
-                shutdown,
-            },
-        ),
+        Ok(verification) => {
+            stream(
+                state.verifier.clone(),
+                &verification,
+                last_event_id(&headers, &resume),
+                Audience::Agent,
+                Bounds {
+                    slot,
+                    lifetime: lifetime_of(&verification),
+                    shutdown,
+                },
+            )
+            .await
+        }
         Err(_) => not_found().into_response(),
     }
 }
@@ -171,7 +182,7 @@ struct Bounds {
     shutdown: Shutdown,
 }
 
-fn stream(
+async fn stream(
     verifier: Arc<Verifier>,
     verification: &traceless::verification::Verification,
     after: i64,
@@ -185,7 +196,7 @@ fn stream(
         verification_id: verification.id,
         audience,
     };
-    live(events, subscription, after, bounds)
+    live(events, subscription, after, bounds).await
 }
 
 /// Where a timeline stands when a stream starts.
@@ -263,22 +274,30 @@ impl Timeline for VerificationEvents {
 
 /// Answers with the server-sent events of `timeline`, driven by `subscription` (taken
 /// before anything was read), from the item after `after` on.
-fn live<T: Timeline>(
+async fn live<T: Timeline>(
     timeline: T,
     subscription: Subscription,
     after: i64,
     bounds: Bounds,
 ) -> Response {
+    // Where the timeline stands, read after subscribing: nothing falls between the two.
+    let Some(head) = timeline.head().await else {
+        return AppError::Internal.into_response();
+    };
+    if head.finished && after >= head.last {
+        // Finished, and the page has it all: 204 tells `EventSource` to stop reconnecting.
+        return axum::http::StatusCode::NO_CONTENT.into_response();
+    }
     let relay = Relay {
         timeline,
         subscription,
-        last: after,
+        last: after.min(head.last),
         shutdown: bounds.shutdown,
         ends_at: tokio::time::Instant::now() + bounds.lifetime,
         _slot: bounds.slot,
-        finished: false,
+        finished: head.finished,
         unsent: VecDeque::new(),
-        stage: Stage::Start,
+        stage: Stage::Read,
     };
     Sse::new(futures_util::stream::unfold(relay, Relay::next))
         .keep_alive(
@@ -311,8 +330,6 @@ struct Relay<T: Timeline> {
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Stage {
-    /// Clamp `last` to the newest item, and learn whether the timeline is finished.
-    Start,
     /// Read what is new since `last` from the database.
     Read,
     /// Wait for news, or for the server to stop.
@@ -334,14 +351,6 @@ impl<T: Timeline> Relay<T> {
             }
             match self.stage {
                 Stage::Done => return None,
-                Stage::Start => {
-                    let Some(head) = Box::pin(self.timeline.head()).await else {
-                        return None;
-                    };
-                    self.last = self.last.min(head.last);
-                    self.finished = head.finished;
-                    self.stage = Stage::Read;
-                }
                 Stage::Read => {
                     // Boxed: the database read's state is large and short-lived; inline,
                     // every idle stream would keep room for it.
@@ -457,6 +466,7 @@ pub async fn ticket(
             shutdown,
         },
     )
+    .await
 }
 
 /// A ticket's timeline entries; a ticket is never finished.
@@ -506,5 +516,23 @@ impl Timeline for TicketEntries {
             .event("entry")
             .json_data(app::api::tickets::entry(entry))
             .unwrap_or_else(|_| SseEvent::default().comment("unserializable entry"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stream_lives_as_long_as_its_link_within_half_a_minute_and_an_hour() {
+        let link_for =
+            |left: time::Duration| lifetime_until(time::OffsetDateTime::now_utc() + left);
+        assert_eq!(link_for(time::Duration::days(30)), MAX_LIFETIME);
+        assert_eq!(link_for(time::Duration::seconds(-5)), MIN_LIFETIME);
+        let ten_minutes = link_for(time::Duration::minutes(10));
+        assert!(
+            ten_minutes <= Duration::from_secs(600) && ten_minutes > Duration::from_secs(590),
+            "{ten_minutes:?}"
+        );
     }
 }
