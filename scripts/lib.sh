@@ -110,7 +110,11 @@ wait_healthy() {
 # refuses to run as root), listening on a free loopback port only, with its socket in that
 # folder. Sets POSTGRES_DIR and POSTGRES_URL (superuser `traceless`, database `postgres`,
 # no password: trust on loopback only); `stop_postgres` removes it all.
+# `start_postgres tls` serves TLS only (`ssl=on`, plain TCP refused), with a throw-away CA
+# and a server certificate for 127.0.0.1 and localhost made by openssl; POSTGRES_URL then
+# asks for `sslmode=verify-full` with that CA (`sslrootcert`), and POSTGRES_CA names it.
 start_postgres() {
+  local tls="${1:-}"
   local bin
   bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)"
   if [ -z "$bin" ] || [ ! -x "$bin/initdb" ]; then
@@ -122,22 +126,58 @@ start_postgres() {
   local port run_as=()
   port="$(free_port)"
   POSTGRES_DIR="$(mktemp -d)"
+  chmod 755 "$POSTGRES_DIR"
+  local tls_options="" query=""
+  if [ "$tls" = tls ]; then
+    make_postgres_certificates "$POSTGRES_DIR/tls"
+    tls_options="-c ssl=on -c ssl_cert_file=${POSTGRES_DIR}/tls/server.crt -c ssl_key_file=${POSTGRES_DIR}/tls/server.key"
+    query="?sslmode=verify-full&sslrootcert=${POSTGRES_DIR}/tls/ca.crt"
+    POSTGRES_CA="$POSTGRES_DIR/tls/ca.crt"
+    export POSTGRES_CA
+  fi
   if [ "$(id -u)" = 0 ]; then
-    chown postgres: "$POSTGRES_DIR"
+    chown -R postgres: "$POSTGRES_DIR"
     run_as=(runuser -u postgres --)
   fi
-  say "Starting a throw-away PostgreSQL on 127.0.0.1:${port}"
+  say "Starting a throw-away PostgreSQL on 127.0.0.1:${port}${tls:+ (TLS only)}"
   "${run_as[@]}" "$bin/initdb" -D "$POSTGRES_DIR/data" -U traceless --auth=trust \
     --encoding=UTF8 --no-locale >"$POSTGRES_DIR/initdb.log" 2>&1 \
     || { cat "$POSTGRES_DIR/initdb.log" >&2; return 1; }
+  if [ "$tls" = tls ]; then
+    # Only TLS over TCP: a client that does not ask for it is refused, so a passing suite
+    # proves every connection (pools, LISTEN/NOTIFY, sessions) is encrypted.
+    printf 'local all all trust\nhostssl all all 127.0.0.1/32 trust\n' \
+      | "${run_as[@]}" tee "$POSTGRES_DIR/data/pg_hba.conf" >/dev/null
+  fi
   # Throw-away data: durability settings off, room for a few instances' pools.
   "${run_as[@]}" "$bin/pg_ctl" -D "$POSTGRES_DIR/data" -w -l "$POSTGRES_DIR/log" \
-    -o "-p ${port} -k ${POSTGRES_DIR} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+    -o "-p ${port} -k ${POSTGRES_DIR} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 ${tls_options}" \
     start >/dev/null \
     || { cat "$POSTGRES_DIR/log" >&2; return 1; }
   POSTGRES_BIN="$bin"
-  POSTGRES_URL="postgres://traceless@127.0.0.1:${port}/postgres"
+  POSTGRES_URL="postgres://traceless@127.0.0.1:${port}/postgres${query}"
   export POSTGRES_DIR POSTGRES_BIN POSTGRES_URL
+}
+
+# A throw-away CA and a server certificate it signed, for 127.0.0.1 and localhost, in $1:
+# ca.crt, server.crt, server.key (private to its owner, as PostgreSQL insists). The
+# extensions are what rustls (webpki) checks: a CA that says it is one, and names in the
+# subject alternative name (the common name is not read).
+make_postgres_certificates() {
+  local dir="$1"
+  mkdir -p "$dir"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Traceless test CA" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -keyout "$dir/ca.key" -out "$dir/ca.crt" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+    -keyout "$dir/server.key" -out "$dir/server.csr" 2>/dev/null
+  printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" "basicConstraints=CA:FALSE" \
+    "keyUsage=critical,digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" \
+    >"$dir/server.ext"
+  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" \
+    -CAcreateserial -days 2 -extfile "$dir/server.ext" -out "$dir/server.crt" 2>/dev/null
+  chmod 600 "$dir/server.key" "$dir/ca.key"
+  chmod 644 "$dir/ca.crt" "$dir/server.crt"
 }
 
 stop_postgres() {
@@ -150,14 +190,20 @@ stop_postgres() {
 }
 
 # nginx in the foreground of a temporary folder, on loopback only: round-robin over the
-# instances on ports $2 and $3, listening on port $1. Requests carrying
+# instances on ports $2 and $3, listening on port $1 (on 127.0.0.1, and on ::1 when the
+# machine has IPv6 loopback). It appends each client to X-Forwarded-For with its port,
+# `203.0.113.5:51234` or `[2001:db8::5]:51234`, as Azure Application Gateway does (the
+# instances must trust 127.0.0.1 to read it). Requests carrying
 # `X-Traceless-Instance: 1` (or 2) prefer that instance and fall back to the other when it
 # is down (tests pin a browser to an instance that way); everything else, Microsoft's
 # callbacks included, goes round-robin. Unbuffered, with long reads: server-sent events.
 # Sets NGINX_DIR and NGINX_PID; `stop_nginx` ends it and removes the folder.
 start_nginx() {
-  local port="$1" first="$2" second="$3"
+  local port="$1" first="$2" second="$3" listen_v6=""
   ensure_debian_packages nginx:nginx
+  if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
+    listen_v6="    listen [::1]:${port};"
+  fi
   NGINX_DIR="$(mktemp -d)"
   chmod 755 "$NGINX_DIR"
   cat >"$NGINX_DIR/nginx.conf" <<CONF
@@ -184,6 +230,14 @@ http {
     server 127.0.0.1:${second} max_fails=1 fail_timeout=10s;
     server 127.0.0.1:${first} backup;
   }
+  map \$remote_addr \$client_with_port {
+    ~: "[\$remote_addr]:\$remote_port";
+    default "\$remote_addr:\$remote_port";
+  }
+  map \$http_x_forwarded_for \$forwarded_with_port {
+    "" \$client_with_port;
+    default "\$http_x_forwarded_for, \$client_with_port";
+  }
   map \$http_x_traceless_instance \$instances {
     1 prefer_first;
     2 prefer_second;
@@ -191,9 +245,11 @@ http {
   }
   server {
     listen 127.0.0.1:${port};
+${listen_v6}
     location / {
       proxy_pass http://\$instances;
       proxy_set_header Host \$http_host;
+      proxy_set_header X-Forwarded-For \$forwarded_with_port;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       proxy_buffering off;
@@ -215,4 +271,42 @@ stop_nginx() {
   wait "$NGINX_PID" 2>/dev/null || true
   rm -rf "$NGINX_DIR"
   NGINX_PID=""
+}
+
+# Per-client counting through nginx ($1, listening on port $2): invitation acceptances are
+# limited per client address (30 per 5 minutes). Client 127.0.0.2 spends its allowance
+# through instance 1; then 127.0.0.3 (and ::1, when nginx listens there) is still let in.
+# Read as the proxy's own address (an `ip:port` entry not understood), all would be one
+# client, and refused together.
+check_clients_counted_behind_nginx() {
+  local url="$1" port="$2" status="" n
+  say "Clients behind nginx (X-Forwarded-For with ports) are counted one by one"
+  accept_from() {
+    curl -s -o /dev/null -w '%{http_code}' "$@" -H 'X-Traceless-Instance: 1' \
+      -H 'Accept: application/json' --data 'token=not-an-invitation&password=not-a-password' \
+      "${url}/api/accept_invite"
+  }
+  for n in $(seq 1 40); do
+    status="$(accept_from --interface 127.0.0.2)"
+    [ "$status" = 429 ] && break
+  done
+  if [ "$status" != 429 ]; then
+    echo "127.0.0.2 was never refused ($status after $n tries)" >&2
+    return 1
+  fi
+  status="$(accept_from --interface 127.0.0.3)"
+  if [ "$status" = 429 ]; then
+    echo "127.0.0.3 was refused with 127.0.0.2: clients behind nginx are counted as one" >&2
+    return 1
+  fi
+  if grep -q "listen \[::1\]" "$NGINX_DIR/nginx.conf"; then
+    status="$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Traceless-Instance: 1' \
+      -H 'Accept: application/json' --data 'token=not-an-invitation&password=not-a-password' \
+      "http://[::1]:${port}/api/accept_invite")"
+    if [ "$status" = 429 ]; then
+      echo "::1 was refused with 127.0.0.2: [v6]:port entries are not read" >&2
+      return 1
+    fi
+  fi
+  echo "127.0.0.2 refused after ${n} tries; 127.0.0.3 and ::1 let in"
 }

@@ -36,6 +36,8 @@ pub struct Settings {
     /// `TRACELESS_RETENTION_DAYS`: evidence, mail bodies and webhook payloads and answers
     /// older than this are erased (`crate::retention`).
     pub retention: crate::retention::RetentionSettings,
+    /// Open streams and callback bytes at once (`crate::capacity`).
+    pub capacity: crate::capacity::CapacitySettings,
 }
 
 /// Outgoing mail: SMTP when `TRACELESS_SMTP_HOST` is set, else the development mailbox.
@@ -298,6 +300,7 @@ fn parse(
         webhooks: parse_webhooks(lookup)?,
         mail: parse_mail(lookup)?,
         retention: parse_retention(lookup)?,
+        capacity: crate::capacity::CapacitySettings::from_lookup(&lookup)?,
     })
 }
 

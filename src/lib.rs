@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod audit;
+pub mod capacity;
 pub mod config;
 pub mod db;
 pub mod email;

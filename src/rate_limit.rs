@@ -131,6 +131,31 @@ pub struct RateLimitSettings {
     /// Proxies whose `X-Forwarded-For` is believed. Empty: the socket's address is the
     /// client, and `X-Forwarded-For` is ignored (anyone can send it).
     pub trusted_proxies: Vec<IpNet>,
+    /// Which header the trusted proxies append to (`TRACELESS_FORWARDED_HEADER`). Only
+    /// one is read: a header the proxies pass through untouched is the client's to forge.
+    pub forwarded_header: ForwardedHeader,
+}
+
+/// The header trusted proxies record each hop in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For` (nginx, Apache, HAProxy, most load balancers).
+    #[default]
+    XForwardedFor,
+    /// RFC 7239 `Forwarded` (`for=` of each element).
+    Forwarded,
+}
+
+pub const FORWARDED_HEADER: &str = "TRACELESS_FORWARDED_HEADER";
+
+impl ForwardedHeader {
+    pub fn parse(value: &str) -> Option<Self> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "x-forwarded-for" => Some(ForwardedHeader::XForwardedFor),
+            "forwarded" => Some(ForwardedHeader::Forwarded),
+            _ => None,
+        }
+    }
 }
 
 const fn rate(burst: u32, period_secs: u64) -> Rate {
@@ -154,6 +179,7 @@ impl Default for RateLimitSettings {
             api_per_key: rate(600, 60),
             api_per_ip: rate(1200, 60),
             trusted_proxies: Vec::new(),
+            forwarded_header: ForwardedHeader::XForwardedFor,
         }
     }
 }
@@ -208,6 +234,14 @@ impl RateLimitSettings {
                     reason: format!(
                         "{bad:?} is not an IP address or CIDR range; expected e.g. 127.0.0.1,10.0.0.0/8"
                     ),
+                })?,
+            },
+            forwarded_header: match lookup(FORWARDED_HEADER) {
+                None => ForwardedHeader::default(),
+                Some(value) => ForwardedHeader::parse(&value).ok_or(ConfigError::Invalid {
+                    name: FORWARDED_HEADER,
+                    value,
+                    reason: "expected x-forwarded-for or forwarded".into(),
                 })?,
             },
         })
@@ -461,6 +495,14 @@ mod tests {
         assert!(
             err.to_string().contains("TRACELESS_RATE_LIMIT_LINK_PER_IP"),
             "{err}"
+        );
+        let err = settings(&[(FORWARDED_HEADER, "x-real-ip")]).unwrap_err();
+        assert!(err.to_string().contains(FORWARDED_HEADER), "{err}");
+        assert_eq!(
+            settings(&[(FORWARDED_HEADER, "Forwarded")])
+                .unwrap()
+                .forwarded_header,
+            ForwardedHeader::Forwarded
         );
         let err = settings(&[(TRUSTED_PROXIES, "10.0.0.1,proxy.internal")]).unwrap_err();
         assert!(err.to_string().contains(TRUSTED_PROXIES), "{err}");

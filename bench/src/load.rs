@@ -61,7 +61,7 @@ pub async fn fire(
             });
             let request = client
                 .post(callback_url)
-                .header("api-key", API_KEY)
+                .header("api-key", format!("{}.{API_KEY}", verification.state))
                 .json(&body);
             tracker.expect(v, phase);
             sends.push((v, Instant::now()));

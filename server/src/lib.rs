@@ -6,6 +6,7 @@
 
 pub mod api_v1;
 mod cross_site;
+mod forwarded;
 pub mod microsoft;
 mod rate_limit;
 mod routes;

@@ -17,12 +17,22 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use ipnet::IpNet;
-use traceless::rate_limit::{ClientKey, Limiter, RateLimits, TooMany};
+use traceless::rate_limit::{ClientKey, ForwardedHeader, Limiter, RateLimits, TooMany};
 use traceless::secret::SecretHash;
 
-pub async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// The client's address as [`limit`] read it (behind trusted proxies, the forwarded one),
+/// for handlers that count per client (the event streams).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub IpAddr);
+
+pub async fn limit(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let limits = &state.limits;
-    let ip = client_ip(&request, &limits.settings.trusted_proxies);
+    let ip = read_client_ip(
+        &request,
+        &limits.settings.trusted_proxies,
+        limits.settings.forwarded_header,
+    );
+    request.extensions_mut().insert(ClientAddr(ip));
     let path = request.uri().path();
     let checks = checks_for(limits, request.method(), path);
     if checks.is_empty() {
@@ -74,7 +84,8 @@ fn checks_for<'a>(limits: &'a RateLimits, method: &Method, path: &'a str) -> Vec
         MICROSOFT_CALLBACK_PATH | VERIFIED_ID_CALLBACK_PATH => {
             vec![PerClient("Microsoft per address", &limits.microsoft_per_ip)]
         }
-        _ if *method == Method::GET => match link_token(path) {
+        // HEAD runs the same handler as GET (a page probing whether its stream may open).
+        _ if *method == Method::GET || *method == Method::HEAD => match link_token(path) {
             Some(token) => vec![
                 PerClient("verification link per address", &limits.link_per_ip),
                 PerLink("verification link per link", token),
@@ -85,10 +96,14 @@ fn checks_for<'a>(limits: &'a RateLimits, method: &Method, path: &'a str) -> Vec
     }
 }
 
-/// The token of `/verify/{token}` (the person's page) and `/verify/{token}/events`.
+/// The token of `/verify/{token}` (the person's page), `/verify/{token}/events` and
+/// `/verify/{token}/status` (for clients that poll: limited like the page they stand for).
 fn link_token(path: &str) -> Option<&str> {
     let rest = path.strip_prefix("/verify/")?;
-    let token = rest.strip_suffix("/events").unwrap_or(rest);
+    let token = rest
+        .strip_suffix("/events")
+        .or_else(|| rest.strip_suffix("/status"))
+        .unwrap_or(rest);
     (!token.is_empty() && !token.contains('/')).then_some(token)
 }
 
@@ -169,10 +184,20 @@ fn refusal_page(refusal: &TooMany, reload: bool) -> String {
     )
 }
 
-/// The client's address: the socket's peer, unless that peer is a trusted proxy
-/// (`TRACELESS_TRUSTED_PROXIES`); then `X-Forwarded-For` is read from the right, past
-/// every trusted hop, to the first address a trusted proxy vouched for.
+/// The client's address: what [`limit`] read for this request (it runs first), else read
+/// now with `X-Forwarded-For`.
 pub fn client_ip(request: &Request, trusted: &[IpNet]) -> IpAddr {
+    match request.extensions().get::<ClientAddr>() {
+        Some(ClientAddr(ip)) => *ip,
+        None => read_client_ip(request, trusted, ForwardedHeader::XForwardedFor),
+    }
+}
+
+/// The client's address: the socket's peer, unless that peer is a trusted proxy
+/// (`TRACELESS_TRUSTED_PROXIES`); then the forwarded hops (`TRACELESS_FORWARDED_HEADER`)
+/// are read from the right, past every trusted hop, to the first address a trusted proxy
+/// vouched for.
+fn read_client_ip(request: &Request, trusted: &[IpNet], header: ForwardedHeader) -> IpAddr {
     let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>() else {
         static WARNED: Once = Once::new();
         WARNED.call_once(|| {
@@ -182,10 +207,15 @@ pub fn client_ip(request: &Request, trusted: &[IpNet]) -> IpAddr {
         });
         return IpAddr::V4(Ipv4Addr::UNSPECIFIED);
     };
-    forwarded_client(peer.ip(), request.headers(), trusted)
+    forwarded_client(peer.ip(), request.headers(), trusted, header)
 }
 
-fn forwarded_client(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+fn forwarded_client(
+    peer: IpAddr,
+    headers: &HeaderMap,
+    trusted: &[IpNet],
+    header: ForwardedHeader,
+) -> IpAddr {
     let is_trusted = |ip: &IpAddr| {
         let ip = canonical(*ip);
         trusted.iter().any(|net| net.contains(&ip))
@@ -193,19 +223,12 @@ fn forwarded_client(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpA
     if !is_trusted(&peer) {
         return peer;
     }
-    let hops: Vec<&str> = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .collect();
     let mut client = peer;
-    for hop in hops.iter().rev() {
+    for hop in crate::forwarded::hops(headers, header).into_iter().rev() {
         // Anything unreadable was not written by a proxy we trust: stop at the last
         // address one of them did write.
-        let Ok(ip) = hop.parse::<IpAddr>() else { break };
-        client = ip;
+        let Some(ip) = hop else { break };
+        client = canonical(ip);
         if !is_trusted(&ip) {
             break;
         }
@@ -225,6 +248,8 @@ fn canonical(ip: IpAddr) -> IpAddr {
 mod tests {
     use super::*;
 
+    const XFF: ForwardedHeader = ForwardedHeader::XForwardedFor;
+
     fn headers(xff: &[&str]) -> HeaderMap {
         let mut headers = HeaderMap::new();
         for value in xff {
@@ -242,11 +267,11 @@ mod tests {
         let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
         let spoofed = headers(&["1.2.3.4"]);
         assert_eq!(
-            forwarded_client(ip("203.0.113.9"), &spoofed, &trusted),
+            forwarded_client(ip("203.0.113.9"), &spoofed, &trusted, XFF),
             ip("203.0.113.9")
         );
         assert_eq!(
-            forwarded_client(ip("10.0.0.2"), &spoofed, &[]),
+            forwarded_client(ip("10.0.0.2"), &spoofed, &[], XFF),
             ip("10.0.0.2")
         );
     }
@@ -257,11 +282,11 @@ mod tests {
         // The client claimed 6.6.6.6 itself; our proxies saw 198.51.100.7.
         let chain = headers(&["6.6.6.6, 198.51.100.7", "10.0.0.5"]);
         assert_eq!(
-            forwarded_client(ip("10.0.0.2"), &chain, &trusted),
+            forwarded_client(ip("10.0.0.2"), &chain, &trusted, XFF),
             ip("198.51.100.7")
         );
         assert_eq!(
-            forwarded_client(ip("::ffff:10.0.0.2"), &chain, &trusted),
+            forwarded_client(ip("::ffff:10.0.0.2"), &chain, &trusted, XFF),
             ip("198.51.100.7")
         );
     }
@@ -270,12 +295,45 @@ mod tests {
     fn a_trusted_proxy_without_forwarded_for_is_the_client() {
         let trusted: Vec<IpNet> = vec!["127.0.0.1/32".parse().unwrap()];
         assert_eq!(
-            forwarded_client(ip("127.0.0.1"), &headers(&[]), &trusted),
+            forwarded_client(ip("127.0.0.1"), &headers(&[]), &trusted, XFF),
             ip("127.0.0.1")
         );
         assert_eq!(
-            forwarded_client(ip("127.0.0.1"), &headers(&["garbage"]), &trusted),
+            forwarded_client(ip("127.0.0.1"), &headers(&["garbage"]), &trusted, XFF),
             ip("127.0.0.1")
+        );
+    }
+
+    #[test]
+    fn hops_with_ports_and_rfc_7239_forwarded_are_walked_past_trusted_proxies() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let chain = headers(&["6.6.6.6:1, 198.51.100.7:51234", "[::ffff:10.0.0.5]:443"]);
+        assert_eq!(
+            forwarded_client(ip("10.0.0.2"), &chain, &trusted, XFF),
+            ip("198.51.100.7")
+        );
+        let v6 = headers(&["[2001:db8::9]:4711"]);
+        assert_eq!(
+            forwarded_client(ip("10.0.0.2"), &v6, &trusted, XFF),
+            ip("2001:db8::9")
+        );
+        let mut forwarded = HeaderMap::new();
+        forwarded.append(
+            "forwarded",
+            r#"for=6.6.6.6, for="[2001:db8::9]:4711";proto=https, for=10.0.0.5"#
+                .parse()
+                .unwrap(),
+        );
+        // The client also sent an X-Forwarded-For of its own: not the header we read.
+        forwarded.append("x-forwarded-for", "7.7.7.7".parse().unwrap());
+        assert_eq!(
+            forwarded_client(
+                ip("10.0.0.2"),
+                &forwarded,
+                &trusted,
+                ForwardedHeader::Forwarded
+            ),
+            ip("2001:db8::9")
         );
     }
 
@@ -283,6 +341,7 @@ mod tests {
     fn link_tokens_are_found_in_page_and_stream_paths_only() {
         assert_eq!(link_token("/verify/abc"), Some("abc"));
         assert_eq!(link_token("/verify/abc/events"), Some("abc"));
+        assert_eq!(link_token("/verify/abc/status"), Some("abc"));
         assert_eq!(link_token("/verify/"), None);
         assert_eq!(link_token("/verify/abc/other/x"), None);
         assert_eq!(link_token("/organization"), None);

@@ -259,8 +259,12 @@ async fn router(state: AppState, shutdown: Shutdown) -> anyhow::Result<Router> {
         .route(app::ssr::MICROSOFT_CALLBACK_PATH, get(routes::microsoft_connect::callback))
         .route(
             app::ssr::VERIFIED_ID_CALLBACK_PATH,
-            post(routes::verified_id_callback::callback)
-                .layer(axum::extract::DefaultBodyLimit::max(routes::verified_id_callback::MAX_BODY_BYTES)),
+            // The handler reads the body itself, after the key, within 10 MB and the budget.
+            post(routes::verified_id_callback::callback).layer(Extension(
+                routes::verified_id_callback::CallbackBudget::new(
+                    state.settings.capacity.callback_inflight_bytes,
+                ),
+            )),
         )
         .merge(crate::api_v1::router(&state))
         .route("/verify/{token}/events", get(routes::events::recipient))
@@ -275,8 +279,9 @@ async fn router(state: AppState, shutdown: Shutdown) -> anyhow::Result<Router> {
             state.clone(),
             cross_site::refuse_cross_site,
         ))
-        // Event streams end themselves when the server stops.
+        // Event streams end themselves when the server stops, and are counted while open.
         .layer(Extension(shutdown))
+        .layer(Extension(routes::stream_slots::StreamSlots::new(&state.settings.capacity)))
         .layer(sessions)
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit::limit))
         .layer(

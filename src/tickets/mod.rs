@@ -240,6 +240,16 @@ pub async fn timeline(
     store::entries_after(&mut conn, organization_id, id, after).await
 }
 
+/// The id of a ticket's newest entry, 0 when it has none.
+pub async fn last_entry_id(
+    pool: &Pool,
+    organization_id: OrganizationId,
+    id: TicketId,
+) -> Result<i64, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    store::last_entry_id(&mut conn, organization_id, id).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -173,6 +173,24 @@ pub async fn insert_entry(
     Ok(id)
 }
 
+/// The id of a ticket's newest entry (0 when it has none): where a live stream that was
+/// asked to resume after a later id is clamped to.
+pub async fn last_entry_id(
+    conn: &mut impl Connection,
+    organization_id: OrganizationId,
+    ticket_id: TicketId,
+) -> Result<i64, sqlx::Error> {
+    db::query(
+        "SELECT COALESCE(MAX(id), 0) AS last FROM ticket_entries
+         WHERE ticket_id = $1 AND organization_id = $2",
+    )
+    .bind(ticket_id.0)
+    .bind(organization_id.0)
+    .fetch_one(conn)
+    .await?
+    .try_get("last")
+}
+
 /// A ticket's entries with an id above `after`, oldest first.
 pub async fn entries_after(
     conn: &mut impl Connection,

@@ -3,6 +3,7 @@
 //! identity alignment, and the event history that live pages follow.
 
 pub mod alignment;
+pub mod callback_key;
 pub mod create;
 pub mod hooks;
 pub mod relay;

@@ -73,6 +73,12 @@ pub enum VerificationError {
     Database(#[from] sqlx::Error),
 }
 
+/// A callback whose `api-key` matched one of our presentation requests: only this lets
+/// its body be read ([`Verifier::handle_callback`]).
+pub struct AuthorizedCallback {
+    request: store::StoredRequest,
+}
+
 /// Why a callback was refused; each maps to one HTTP status and changes nothing.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CallbackError {
@@ -458,7 +464,7 @@ impl Verifier {
         };
         let app_token = self.microsoft.app_token(&verifier_tenant).await?;
         let request_id = Uuid::new_v4();
-        let api_key = Secret::generate();
+        let api_key = super::callback_key::CallbackKey::issue(request_id);
         let mut request = PresentationRequest::new(
             verifier_did,
             credential_type,
@@ -472,7 +478,7 @@ impl Verifier {
             PresentationCallback::new(
                 self.callback_url.clone(),
                 request_id.to_string(),
-                api_key.expose(),
+                api_key.header(),
             ),
         );
         request = request.accepting_issuer(authority);
@@ -526,38 +532,52 @@ impl Verifier {
         Ok(stored)
     }
 
-    /// Handles one callback from Microsoft. Refusals change nothing; accepted callbacks
-    /// (including no-ops) are recorded as events.
-    pub async fn handle_callback(
+    /// Checks a callback's `api-key` header, before its body is read: the key names our
+    /// request (`callback_key`), whose stored hash it must match. Unknown requests and wrong
+    /// keys alike are `Unauthorized`, so the answer tells a guesser nothing.
+    pub async fn authorize_callback(
         &self,
         api_key: Option<&str>,
+    ) -> Result<AuthorizedCallback, CallbackError> {
+        let (request_id, secret) = api_key
+            .and_then(super::callback_key::parse)
+            .ok_or(CallbackError::Unauthorized)?;
+        let mut conn = self.pool.acquire().await.map_err(|e| {
+            tracing::error!(error = %e, "checking a Verified ID callback's key");
+            CallbackError::Internal
+        })?;
+        let request = store::request(&mut conn, request_id)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "checking a Verified ID callback's key");
+                CallbackError::Internal
+            })?
+            .ok_or(CallbackError::Unauthorized)?;
+        if !SecretHash::from_stored(request.api_key_hash.clone()).matches(secret) {
+            return Err(CallbackError::Unauthorized);
+        }
+        Ok(AuthorizedCallback { request })
+    }
+
+    /// Handles one callback from Microsoft whose key was checked. Refusals change nothing;
+    /// accepted callbacks (including no-ops) are recorded as events.
+    pub async fn handle_callback(
+        &self,
+        authorized: AuthorizedCallback,
         body: &[u8],
     ) -> Result<(), CallbackError> {
-        let api_key = api_key
-            .filter(|k| !k.is_empty())
-            .ok_or(CallbackError::Unauthorized)?;
         let callback =
             Callback::parse(body).map_err(|e| CallbackError::Malformed(e.to_string()))?;
-        let request_id: Uuid = callback
-            .state
-            .parse()
-            .map_err(|_| CallbackError::UnknownState)?;
+        let request = authorized.request;
         let internal = |e: sqlx::Error| {
             tracing::error!(error = %e, "handling a Verified ID callback");
             CallbackError::Internal
         };
-        // Refuse a caller without the request's key before queueing for the write lock.
-        let mut conn = self.pool.acquire().await.map_err(internal)?;
-        let request = store::request(&mut conn, request_id)
-            .await
-            .map_err(internal)?
-            .ok_or(CallbackError::UnknownState)?;
-        drop(conn);
-        if !SecretHash::from_stored(request.api_key_hash.clone()).matches(api_key) {
-            return Err(CallbackError::Unauthorized);
-        }
-        // Our state names one of our requests; Microsoft's id must be that request's.
-        if request.microsoft_request_id != callback.request_id {
+        // The key named one of our requests; the body must be about that request, by our
+        // state and by Microsoft's id.
+        if callback.state.parse::<Uuid>().ok() != Some(request.id)
+            || request.microsoft_request_id != callback.request_id
+        {
             return Err(CallbackError::UnknownState);
         }
         // What a presentation is checked against, read before taking the write lock: a
@@ -572,7 +592,7 @@ impl Verifier {
         };
         // Read again under the write lock: a concurrent callback may have moved it.
         let mut tx = db::begin_write(&self.pool).await.map_err(internal)?;
-        let request = store::request(&mut tx, request_id)
+        let request = store::request(&mut tx, request.id)
             .await
             .map_err(internal)?
             .ok_or(CallbackError::UnknownState)?;
@@ -814,6 +834,16 @@ impl Verifier {
     ) -> Result<Vec<Event>, VerificationError> {
         let mut conn = self.pool.acquire().await?;
         Ok(store::events_after(&mut conn, verification_id, after).await?)
+    }
+
+    /// A verification's newest event: where its live stream stands, and (when terminal)
+    /// that nothing can follow.
+    pub async fn newest_event(
+        &self,
+        verification_id: Uuid,
+    ) -> Result<Option<Event>, VerificationError> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(store::newest_event(&mut conn, verification_id).await?)
     }
 
     pub async fn settings(

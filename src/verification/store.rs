@@ -289,6 +289,30 @@ pub async fn last_event_id(
     .try_get("last")
 }
 
+/// A verification's newest event, if it has any.
+pub async fn newest_event(
+    conn: &mut impl Connection,
+    verification_id: Uuid,
+) -> Result<Option<Event>, sqlx::Error> {
+    let row = db::query(
+        "SELECT id, kind, status, message, created_at FROM verification_events
+         WHERE verification_id = $1 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(verification_id)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|row| {
+        Ok(Event {
+            id: row.try_get("id")?,
+            kind: row.try_get("kind")?,
+            status: row.try_get("status")?,
+            message: row.try_get("message")?,
+            at: row.try_get("created_at")?,
+        })
+    })
+    .transpose()
+}
+
 pub struct NewRequest<'a> {
     pub id: Uuid,
     pub verification: &'a Verification,

@@ -3,6 +3,12 @@
 //! id; a client reconnecting with `Last-Event-ID` gets everything it missed from the
 //! database. The stream ends after a terminal event, and when the server stops: then it
 //! first sends a `retry:` hint, so the page reconnects (to the next process) by itself.
+//!
+//! Streams are bounded: a finished verification's stream sends what is left and ends (a
+//! 204 when nothing is left, which tells `EventSource` to stop reconnecting); a resume
+//! point beyond the newest event is clamped to it; every stream ends (with the
+//! same hint) after [`MAX_LIFETIME`] or when its link runs out; and each client holds at
+//! most its share of open streams ([`super::stream_slots`]).
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -24,12 +30,34 @@ use traceless::verification::relay::Subscription;
 use traceless::verification::{Event, Verifier};
 use uuid::Uuid;
 
+use super::stream_slots::{Holder, Slot, StreamSlots};
+use crate::rate_limit::ClientAddr;
 use crate::shutdown::Shutdown;
 
 /// The soonest a page reconnects after a stop. Each verification adds its own share of
 /// [`RECONNECT_SPREAD`], so thousands of pages do not all knock on the new process at once.
 pub const RECONNECT_AFTER: Duration = Duration::from_millis(1000);
 const RECONNECT_SPREAD: Duration = Duration::from_millis(2000);
+
+/// The longest a stream stays open: then the page reconnects (with `Last-Event-ID`, so it
+/// misses nothing), and a connection is never held on the strength of an old check.
+pub const MAX_LIFETIME: Duration = Duration::from_secs(3600);
+/// The shortest: a link past its expiry is marked expired within seconds (the sweep runs
+/// every 5 s), and its stream waits for that event rather than reconnecting in a loop.
+const MIN_LIFETIME: Duration = Duration::from_secs(30);
+
+/// How long a verification's stream may stay open: the link's remaining lifetime, within
+/// [`MIN_LIFETIME`] and [`MAX_LIFETIME`].
+fn lifetime_of(verification: &traceless::verification::Verification) -> Duration {
+    lifetime_until(verification.link_expires_at)
+}
+
+fn lifetime_until(expires_at: time::OffsetDateTime) -> Duration {
+    let left = expires_at - time::OffsetDateTime::now_utc();
+    Duration::try_from(left)
+        .unwrap_or(Duration::ZERO)
+        .clamp(MIN_LIFETIME, MAX_LIFETIME)
+}
 
 #[derive(Debug, Deserialize)]
 pub struct Resume {
@@ -48,25 +76,55 @@ enum Audience {
 pub async fn recipient(
     State(state): State<AppState>,
     Extension(shutdown): Extension<Shutdown>,
+    Extension(slots): Extension<Arc<StreamSlots>>,
+    Extension(ClientAddr(client)): Extension<ClientAddr>,
     Path(token): Path<String>,
     Query(resume): Query<Resume>,
     headers: HeaderMap,
 ) -> Response {
+    // Counted before any database work: a refused stream costs nothing.
+    let slot = match slots.take(Holder::Client(client.into())) {
+        Ok(slot) => slot,
+        Err(full) => return refused(full),
+    };
     match state.verifier.by_token(&token).await {
-        Ok(verification) => stream(
-            state.verifier.clone(),
-            verification.id,
-            last_event_id(&headers, &resume),
-            Audience::Recipient,
-            shutdown,
-        ),
+        Ok(verification) => {
+            stream(
+                state.verifier.clone(),
+                &verification,
+                last_event_id(&headers, &resume),
+                Audience::Recipient,
+                Bounds {
+                    slot,
+                    lifetime: lifetime_of(&verification),
+                    shutdown,
+                },
+            )
+            .await
+        }
         Err(_) => AppError::NotFound(EXPIRED_LINK.into()).into_response(),
     }
+}
+
+fn refused(full: super::stream_slots::Full) -> Response {
+    tracing::warn!(?full, "refused an event stream: too many open");
+    full.into_response()
+}
+
+/// The slot of signed-in pages' streams: by session.
+fn session_holder(session: &Session, user: &traceless::accounts::User) -> Holder {
+    Holder::Session(
+        session
+            .id()
+            .map(|id| id.to_string())
+            .unwrap_or_else(|| format!("user {}", user.id.0)),
+    )
 }
 
 pub async fn agent(
     State(state): State<AppState>,
     Extension(shutdown): Extension<Shutdown>,
+    Extension(slots): Extension<Arc<StreamSlots>>,
     session: Session,
     Path(id): Path<String>,
     Query(resume): Query<Resume>,
@@ -78,15 +136,26 @@ pub async fn agent(
     let Ok(id) = id.parse::<Uuid>() else {
         return not_found().into_response();
     };
+    let slot = match slots.take(session_holder(&session, &user)) {
+        Ok(slot) => slot,
+        Err(full) => return refused(full),
+    };
     // Organization-scoped: another organization's verification is simply not found.
     match state.verifier.get(&user, id).await {
-        Ok(verification) => stream(
-            state.verifier.clone(),
-            verification.id,
-            last_event_id(&headers, &resume),
-            Audience::Agent,
-            shutdown,
-        ),
+        Ok(verification) => {
+            stream(
+                state.verifier.clone(),
+                &verification,
+                last_event_id(&headers, &resume),
+                Audience::Agent,
+                Bounds {
+                    slot,
+                    lifetime: lifetime_of(&verification),
+                    shutdown,
+                },
+            )
+            .await
+        }
         Err(_) => not_found().into_response(),
     }
 }
@@ -105,26 +174,45 @@ fn last_event_id(headers: &HeaderMap, resume: &Resume) -> i64 {
         .max(0)
 }
 
-fn stream(
+/// What ends a stream besides its last item: its slot among the open streams (given back
+/// when it ends), its longest life, and the server stopping.
+struct Bounds {
+    slot: Slot,
+    lifetime: Duration,
+    shutdown: Shutdown,
+}
+
+async fn stream(
     verifier: Arc<Verifier>,
-    verification_id: Uuid,
+    verification: &traceless::verification::Verification,
     after: i64,
     audience: Audience,
-    shutdown: Shutdown,
+    bounds: Bounds,
 ) -> Response {
     // Subscribe before reading the database, so nothing falls between the two.
-    let subscription = verifier.relay().subscribe(verification_id);
+    let subscription = verifier.relay().subscribe(verification.id);
     let events = VerificationEvents {
         verifier,
-        verification_id,
+        verification_id: verification.id,
         audience,
     };
-    live(events, subscription, after, shutdown)
+    live(events, subscription, after, bounds).await
+}
+
+/// Where a timeline stands when a stream starts.
+struct Head {
+    /// The newest item's id (0 when there is none): a resume point beyond it is clamped
+    /// to it, or the stream would skip every item to come.
+    last: i64,
+    /// Nothing can follow the newest item: the stream sends what is left and ends.
+    finished: bool,
 }
 
 /// What a live stream relays: the stored items after a given id, each sent as an event.
 trait Timeline: Send + 'static {
     type Item: Send;
+    /// Where the timeline stands; `None` when the database failed (logged here).
+    fn head(&self) -> impl Future<Output = Option<Head>> + Send;
     /// The items stored after `after`, oldest first; `None` when the database failed
     /// (logged here), which ends the stream: the page reconnects and resumes.
     fn read(&self, after: i64) -> impl Future<Output = Option<Vec<Self::Item>>> + Send;
@@ -143,6 +231,19 @@ struct VerificationEvents {
 
 impl Timeline for VerificationEvents {
     type Item = Event;
+
+    async fn head(&self) -> Option<Head> {
+        match self.verifier.newest_event(self.verification_id).await {
+            Ok(newest) => Some(Head {
+                last: newest.as_ref().map_or(0, |event| event.id),
+                finished: newest.as_ref().is_some_and(Event::is_terminal),
+            }),
+            Err(error) => {
+                tracing::error!(%error, "reading a verification's newest event");
+                None
+            }
+        }
+    }
 
     async fn read(&self, after: i64) -> Option<Vec<Event>> {
         match self
@@ -173,17 +274,28 @@ impl Timeline for VerificationEvents {
 
 /// Answers with the server-sent events of `timeline`, driven by `subscription` (taken
 /// before anything was read), from the item after `after` on.
-fn live<T: Timeline>(
+async fn live<T: Timeline>(
     timeline: T,
     subscription: Subscription,
     after: i64,
-    shutdown: Shutdown,
+    bounds: Bounds,
 ) -> Response {
+    // Where the timeline stands, read after subscribing: nothing falls between the two.
+    let Some(head) = timeline.head().await else {
+        return AppError::Internal.into_response();
+    };
+    if head.finished && after >= head.last {
+        // Finished, and the page has it all: 204 tells `EventSource` to stop reconnecting.
+        return axum::http::StatusCode::NO_CONTENT.into_response();
+    }
     let relay = Relay {
         timeline,
         subscription,
-        last: after,
-        shutdown,
+        last: after.min(head.last),
+        shutdown: bounds.shutdown,
+        ends_at: tokio::time::Instant::now() + bounds.lifetime,
+        _slot: bounds.slot,
+        finished: head.finished,
         unsent: VecDeque::new(),
         stage: Stage::Read,
     };
@@ -205,6 +317,12 @@ struct Relay<T: Timeline> {
     /// The newest item sent (or the one the page already showed).
     last: i64,
     shutdown: Shutdown,
+    /// When the stream ends by itself (with a reconnect hint).
+    ends_at: tokio::time::Instant,
+    /// Its place among the open streams, given back when the body is dropped.
+    _slot: Slot,
+    /// The timeline was finished when the stream started: after what is left, it ends.
+    finished: bool,
     /// Items read from the database and not yet sent.
     unsent: VecDeque<T::Item>,
     stage: Stage,
@@ -241,7 +359,12 @@ impl<T: Timeline> Relay<T> {
                         Some(items) => self.unsent = items.into(),
                         None => return None,
                     }
-                    self.stage = Stage::Wait;
+                    // A finished timeline has nothing more to wait for.
+                    self.stage = if self.finished {
+                        Stage::Done
+                    } else {
+                        Stage::Wait
+                    };
                 }
                 Stage::Wait => {
                     // An idle stream keeps no buffer from its last read.
@@ -253,6 +376,13 @@ impl<T: Timeline> Relay<T> {
                         () = self.shutdown.triggered() => {
                             // Ending the stream lets graceful shutdown finish; the hint
                             // makes the page reconnect with Last-Event-ID.
+                            self.stage = Stage::Done;
+                            let hint = reconnect_hint(self.subscription.verification_id());
+                            return Some((Ok(hint), self));
+                        }
+                        () = tokio::time::sleep_until(self.ends_at) => {
+                            // Its life is over: the page reconnects after the hint, resuming
+                            // after the last event it got, and is checked afresh.
                             self.stage = Stage::Done;
                             let hint = reconnect_hint(self.subscription.verification_id());
                             return Some((Ok(hint), self));
@@ -289,11 +419,12 @@ fn to_sse(event: &Event, audience: Audience) -> SseEvent {
 
 /// A ticket's timeline, live: every entry after `Last-Event-ID` (or `?after=`), then each new
 /// one as it is stored. Woken through the relay by the ticket's id (`Verifier::announce`
-/// and the mail worker publish under it). A ticket is never finished: the stream ends only
-/// when the page leaves or the server stops.
+/// and the mail worker publish under it). A ticket is never finished: the stream ends
+/// when the page leaves, the server stops, or after [`MAX_LIFETIME`] (the page reconnects).
 pub async fn ticket(
     State(state): State<AppState>,
     Extension(shutdown): Extension<Shutdown>,
+    Extension(slots): Extension<Arc<StreamSlots>>,
     session: Session,
     Path(id): Path<String>,
     Query(resume): Query<Resume>,
@@ -308,6 +439,10 @@ pub async fn ticket(
     let not_found = || AppError::NotFound(TICKET_NOT_FOUND.into()).into_response();
     let Ok(id) = parse_ticket_id(&id) else {
         return not_found();
+    };
+    let slot = match slots.take(session_holder(&session, &user)) {
+        Ok(slot) => slot,
+        Err(full) => return refused(full),
     };
     match tickets::get(&state.pool, user.organization_id, id).await {
         Ok(Some(_)) => {}
@@ -325,8 +460,13 @@ pub async fn ticket(
         entries,
         subscription,
         last_event_id(&headers, &resume),
-        shutdown,
+        Bounds {
+            slot,
+            lifetime: MAX_LIFETIME,
+            shutdown,
+        },
     )
+    .await
 }
 
 /// A ticket's timeline entries; a ticket is never finished.
@@ -338,6 +478,19 @@ struct TicketEntries {
 
 impl Timeline for TicketEntries {
     type Item = traceless::tickets::TimelineEntry;
+
+    async fn head(&self) -> Option<Head> {
+        match traceless::tickets::last_entry_id(&self.pool, self.organization, self.id).await {
+            Ok(last) => Some(Head {
+                last,
+                finished: false,
+            }),
+            Err(error) => {
+                tracing::warn!(%error, "reading a ticket's newest entry");
+                None
+            }
+        }
+    }
 
     async fn read(&self, after: i64) -> Option<Vec<Self::Item>> {
         match traceless::tickets::timeline(&self.pool, self.organization, self.id, after).await {
@@ -363,5 +516,23 @@ impl Timeline for TicketEntries {
             .event("entry")
             .json_data(app::api::tickets::entry(entry))
             .unwrap_or_else(|_| SseEvent::default().comment("unserializable entry"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stream_lives_as_long_as_its_link_within_half_a_minute_and_an_hour() {
+        let link_for =
+            |left: time::Duration| lifetime_until(time::OffsetDateTime::now_utc() + left);
+        assert_eq!(link_for(time::Duration::days(30)), MAX_LIFETIME);
+        assert_eq!(link_for(time::Duration::seconds(-5)), MIN_LIFETIME);
+        let ten_minutes = link_for(time::Duration::minutes(10));
+        assert!(
+            ten_minutes <= Duration::from_secs(600) && ten_minutes > Duration::from_secs(590),
+            "{ten_minutes:?}"
+        );
     }
 }

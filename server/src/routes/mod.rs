@@ -4,4 +4,5 @@ pub mod events;
 pub mod health;
 pub mod link_status;
 pub mod microsoft_connect;
+pub mod stream_slots;
 pub mod verified_id_callback;

@@ -134,7 +134,13 @@ async fn hundreds_of_concurrent_callbacks_all_land_and_leave_each_verification_r
         let request = app
             .client
             .post(&callback_url)
-            .header("api-key", REPLAY_KEY)
+            .header(
+                "api-key",
+                format!(
+                    "{}.{REPLAY_KEY}",
+                    bodies[i % bodies.len()]["state"].as_str().unwrap()
+                ),
+            )
             .json(&bodies[i % bodies.len()]);
         replays.spawn(async move { request.send().await.map(|r| r.status()) });
     }

@@ -11,7 +11,8 @@ use traceless::secret::SecretHash;
 
 use crate::helpers::*;
 
-/// The `api-key` the tests give the stored requests (ours is random and stored hashed).
+/// The secret half of the `api-key` the tests give the stored requests (ours is random and
+/// stored hashed); the key sent is `<state>.<secret>`.
 const API_KEY: &str = "test-callback-api-key";
 
 /// A verification whose link the person opened, so Microsoft has a request for it.
@@ -89,7 +90,7 @@ impl Opened {
                 app.address,
                 app::ssr::VERIFIED_ID_CALLBACK_PATH
             ))
-            .header("api-key", API_KEY)
+            .header("api-key", format!("{}.{API_KEY}", self.state))
             .json(&json!({
                 "requestId": self.request_id,
                 "requestStatus": "request_retrieved",

@@ -22,6 +22,7 @@ mod restart;
 mod retention;
 mod security;
 mod smtp_sink;
+mod stream_bounds;
 mod team;
 mod tickets;
 mod verification;

@@ -421,6 +421,54 @@ async fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
 }
 
 #[tokio::test]
+async fn forwarded_addresses_with_ports_count_per_client_behind_a_trusted_proxy() {
+    let sign_in_with = |app: &TestApp, header: &'static str, value: &'static str| {
+        let url = format!("{}/api/sign_in", app.address);
+        async move {
+            new_client()
+                .post(url)
+                .header("Accept", "application/json")
+                .header(header, value)
+                .form(&[("email", "nobody@contoso.com"), ("password", PASSWORD)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+
+    // X-Forwarded-For entries as Azure Application Gateway writes them: with ports.
+    let proxied = spawn_app_with(&[
+        ("TRACELESS_RATE_LIMIT_SIGN_IN_PER_IP", "1/h"),
+        ("TRACELESS_TRUSTED_PROXIES", "127.0.0.1"),
+    ])
+    .await;
+    let xff = "x-forwarded-for";
+    not_limited(&sign_in_with(&proxied, xff, "198.51.100.1:50001").await);
+    // The same client from another port is the same client.
+    assert_too_many(sign_in_with(&proxied, xff, "198.51.100.1:50002").await).await;
+    not_limited(&sign_in_with(&proxied, xff, "[2001:db8:1::1]:50001").await);
+    assert_too_many(sign_in_with(&proxied, xff, "[2001:db8:1::2]:443").await).await;
+    not_limited(&sign_in_with(&proxied, xff, "198.51.100.2:50001").await);
+
+    // RFC 7239 Forwarded, when the proxies are said to write it.
+    let rfc = spawn_app_with(&[
+        ("TRACELESS_RATE_LIMIT_SIGN_IN_PER_IP", "1/h"),
+        ("TRACELESS_TRUSTED_PROXIES", "127.0.0.1"),
+        ("TRACELESS_FORWARDED_HEADER", "forwarded"),
+    ])
+    .await;
+    let fwd = "forwarded";
+    not_limited(&sign_in_with(&rfc, fwd, "for=198.51.100.1;proto=https").await);
+    assert_too_many(sign_in_with(&rfc, fwd, r#"for="198.51.100.1:4711""#).await).await;
+    not_limited(&sign_in_with(&rfc, fwd, r#"for="[2001:db8:cafe::17]:4711""#).await);
+    not_limited(&sign_in_with(&rfc, fwd, "for=198.51.100.2").await);
+    // X-Forwarded-For is not read then (anyone could have written it): two "clients" in
+    // it are one, the proxy.
+    not_limited(&sign_in_with(&rfc, xff, "198.51.100.3").await);
+    assert_too_many(sign_in_with(&rfc, xff, "198.51.100.4").await).await;
+}
+
+#[tokio::test]
 async fn a_malformed_limit_stops_the_server_naming_the_setting() {
     let error = traceless::config::Settings::from_lookup(|name| {
         (name == "TRACELESS_RATE_LIMIT_SIGN_UP_PER_IP").then(|| "many".to_owned())

@@ -2,6 +2,8 @@
 //! tests build the bodies themselves (documented shapes, plain date strings, extra fields,
 //! undocumented error codes, large bodies) instead of relying on the emulator's wallet.
 
+use std::time::Duration;
+
 use app::model::{StartedVerification, VerificationDetail};
 use microsoft_emulator::{CONTOSO_ADMIN_EMAIL, CONTOSO_DID, CONTOSO_EMPLOYEE_EMAIL};
 use reqwest::StatusCode;
@@ -25,7 +27,11 @@ struct Opened {
 }
 
 async fn opened() -> Opened {
-    let app = spawn_app().await;
+    opened_with(&[]).await
+}
+
+async fn opened_with(extra: &[(&str, &str)]) -> Opened {
+    let app = spawn_app_with(extra).await;
     app.admin("Contoso Help Desk", "ada@contoso.com").await;
     app.connect_microsoft(CONTOSO_ADMIN_EMAIL, "accept").await;
     let started: StartedVerification = ok_json(
@@ -99,7 +105,9 @@ impl Opened {
         (state.to_string(), microsoft_id)
     }
 
+    /// Posts `body` with the newest request's key (which names that request).
     async fn post(&self, body: Vec<u8>) -> StatusCode {
+        let (state, _) = self.request().await;
         self.app
             .client
             .post(format!(
@@ -107,7 +115,7 @@ impl Opened {
                 self.app.address,
                 app::ssr::VERIFIED_ID_CALLBACK_PATH
             ))
-            .header("api-key", API_KEY)
+            .header("api-key", format!("{state}.{API_KEY}"))
             .header("content-type", "application/json")
             .body(body)
             .send()
@@ -477,4 +485,197 @@ async fn a_callback_missing_state_or_request_id_is_refused_and_changes_nothing()
 
     assert_eq!(v.kinds().await, before);
     assert_eq!(v.detail().await.status, "requested");
+}
+
+/// The head of a raw HTTP/1.1 callback that declares `len` body bytes.
+fn callback_head(app: &TestApp, api_key: &str, len: usize) -> String {
+    let host = app.address.trim_start_matches("http://");
+    format!(
+        "POST {} HTTP/1.1\r\nHost: {host}\r\napi-key: {api_key}\r\n\
+         Content-Type: application/json\r\nContent-Length: {len}\r\n\r\n",
+        app::ssr::VERIFIED_ID_CALLBACK_PATH
+    )
+}
+
+async fn raw_connection(app: &TestApp) -> tokio::net::TcpStream {
+    tokio::net::TcpStream::connect(app.address.trim_start_matches("http://"))
+        .await
+        .unwrap()
+}
+
+/// The status line of the answer on `socket`, or `None` if none came within `wait`.
+async fn status_line(socket: &mut tokio::net::TcpStream, wait: Duration) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut answer = vec![0u8; 4096];
+    let read = tokio::time::timeout(wait, socket.read(&mut answer))
+        .await
+        .ok()?;
+    let n = read.ok()?;
+    let text = String::from_utf8_lossy(&answer[..n]).into_owned();
+    text.lines().next().map(str::to_owned)
+}
+
+/// This process's resident memory, in MiB (Linux): the server runs in the test's process.
+fn resident_mib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
+}
+
+#[tokio::test]
+async fn a_wrong_key_with_a_10_mib_body_is_refused_before_the_body_is_read() {
+    use tokio::io::AsyncWriteExt;
+    let v = opened().await;
+    let (state, _) = v.request().await;
+    let before = v.kinds().await;
+
+    for key in [
+        format!("{state}.not-the-secret"),
+        format!("{}.{API_KEY}", uuid::Uuid::new_v4()),
+        API_KEY.to_owned(),
+        String::new(),
+    ] {
+        let mut socket = raw_connection(&v.app).await;
+        socket
+            .write_all(callback_head(&v.app, &key, 10 * MIB).as_bytes())
+            .await
+            .unwrap();
+        // Not one byte of the body is sent: a server that read it first would never answer.
+        let began = std::time::Instant::now();
+        let status = status_line(&mut socket, Duration::from_secs(10))
+            .await
+            .expect("answered without the body");
+        println!(
+            "api-key {:?}: {status} after {:?}, 0 of 10 MiB sent",
+            key.split('.').next_back(),
+            began.elapsed()
+        );
+        assert_eq!(status, "HTTP/1.1 401 Unauthorized");
+    }
+
+    // Twenty at once, each sending its whole 10 MiB body: the server keeps none of it.
+    let body = bytes_of(10 * MIB);
+    let rss_before = resident_mib();
+    let began = std::time::Instant::now();
+    let mut uploads = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let mut socket = raw_connection(&v.app).await;
+        let head = callback_head(&v.app, &format!("{state}.not-the-secret"), 10 * MIB);
+        let body = body.clone();
+        uploads.spawn(async move {
+            socket.write_all(head.as_bytes()).await.unwrap();
+            // The server may close the connection once it answered: sending stops there.
+            let mut sent = 0;
+            for chunk in body.chunks(64 * 1024) {
+                if socket.write_all(chunk).await.is_err() {
+                    break;
+                }
+                sent += chunk.len();
+            }
+            (
+                status_line(&mut socket, Duration::from_secs(10)).await,
+                sent,
+            )
+        });
+    }
+    while let Some(upload) = uploads.join_next().await {
+        let (status, sent) = upload.unwrap();
+        if let Some(status) = status {
+            assert_eq!(status, "HTTP/1.1 401 Unauthorized", "sent {sent} bytes");
+        }
+    }
+    println!(
+        "20 wrong-key 10 MiB uploads answered in {:?}; resident memory {:?} MiB before, {:?} MiB after",
+        began.elapsed(),
+        rss_before,
+        resident_mib()
+    );
+    assert_eq!(
+        v.kinds().await,
+        before,
+        "a refused callback changes nothing"
+    );
+
+    // The right key with a normal body still works.
+    assert_eq!(
+        v.callback(serde_json::json!({"requestStatus": "request_retrieved"}))
+            .await,
+        StatusCode::OK
+    );
+}
+
+fn bytes_of(len: usize) -> std::sync::Arc<Vec<u8>> {
+    std::sync::Arc::new(vec![b' '; len])
+}
+
+#[tokio::test]
+async fn callbacks_beyond_the_bytes_in_flight_are_told_to_come_back() {
+    use tokio::io::AsyncWriteExt;
+    // Room for one 10 MiB body and one more MiB.
+    let v = opened_with(&[("TRACELESS_CALLBACK_MAX_INFLIGHT_MB", "11")]).await;
+    let (state, microsoft_id) = v.request().await;
+    let key = format!("{state}.{API_KEY}");
+
+    // A slow upload holds room for all it declared.
+    let mut slow = raw_connection(&v.app).await;
+    slow.write_all(callback_head(&v.app, &key, 10 * MIB).as_bytes())
+        .await
+        .unwrap();
+    slow.write_all(b"{").await.unwrap();
+
+    // Once it holds its room (the key was checked first), a 2 MiB callback is refused.
+    // Generous: on a loaded machine the key's database read may take a while.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let refused = loop {
+        let response = v
+            .app
+            .client
+            .post(format!(
+                "{}{}",
+                v.app.address,
+                app::ssr::VERIFIED_ID_CALLBACK_PATH
+            ))
+            .header("api-key", &key)
+            .header("content-type", "application/json")
+            .body(vec![b' '; 2 * MIB])
+            .send()
+            .await
+            .unwrap();
+        if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+            break response;
+        }
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "not a callback");
+        if tokio::time::Instant::now() >= deadline {
+            let slow_answer = status_line(&mut slow, Duration::from_millis(100)).await;
+            panic!("never refused; the slow upload was answered {slow_answer:?}");
+        }
+    };
+    let wait: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(wait >= 1);
+
+    // The slow upload leaves: its room comes back, and callbacks land again.
+    drop(slow);
+    let body = serde_json::json!({
+        "requestId": microsoft_id,
+        "requestStatus": "request_retrieved",
+        "state": state,
+    });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let status = v.post(body.to_string().into_bytes()).await;
+        if status == StatusCode::OK {
+            break;
+        }
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the room never came back"
+        );
+        tokio::task::yield_now().await;
+    }
 }
