@@ -256,6 +256,24 @@ impl EmulatorState {
         }
     }
 
+    /// A domain leaves a tenant (an admin removed it in Entra): Graph stops listing it.
+    /// False if the tenant or the domain is unknown.
+    pub fn remove_domain(&self, tenant_id: &str, domain: &str) -> bool {
+        let mut seed = self.0.seed.write().unwrap_or_else(|e| e.into_inner());
+        let Some(tenant) = seed
+            .tenants
+            .iter_mut()
+            .find(|t| t.id.eq_ignore_ascii_case(tenant_id))
+        else {
+            return false;
+        };
+        let before = tenant.domains.len();
+        tenant
+            .domains
+            .retain(|d| !d.name.eq_ignore_ascii_case(domain));
+        tenant.domains.len() != before
+    }
+
     /// Lifetime of presentation requests created from now on.
     pub fn set_request_lifetime_secs(&self, secs: u64) {
         self.0
