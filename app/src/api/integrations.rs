@@ -244,7 +244,10 @@ fn integration_error(error: IntegrationError) -> AppError {
         ),
         IntegrationError::NotConnected => AppError::invalid(None, "Microsoft Verified ID is not connected."),
         IntegrationError::UnknownClaim => AppError::invalid(Some("email_claim"), "The credential carries no claim of that name. Choose one from the list."),
-        IntegrationError::RefreshedRecently => AppError::invalid(None, "Traceless refreshed this connection a moment ago. Try again in a minute."),
+        IntegrationError::RefreshedRecently => AppError::TooManyRequests {
+            message: "Traceless refreshed this connection a moment ago. Try again in a minute.".into(),
+            retry_after_secs: traceless::integrations::refresh::MANUAL_SPACING.whole_seconds().unsigned_abs(),
+        },
         IntegrationError::Microsoft(e) => ssr::internal(format!("preparing the Microsoft sign-in: {e}")),
         IntegrationError::Database(e) => ssr::internal(format!("database: {e}")),
     }

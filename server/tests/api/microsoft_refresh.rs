@@ -122,7 +122,7 @@ async fn a_domain_that_left_the_tenant_stops_being_covered_and_the_admins_are_to
             ],
         )
         .await;
-    let error = app_error(refused, StatusCode::BAD_REQUEST).await;
+    let error = app_error(refused, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert!(
         error
             .to_string()
@@ -175,7 +175,7 @@ async fn a_second_refresh_within_a_minute_is_refused() {
     let app = spawn_app().await;
     proseware(&app).await;
     ok_json::<()>(refresh(&app).await).await;
-    let again = app_error(refresh(&app).await, StatusCode::BAD_REQUEST).await;
+    let again = app_error(refresh(&app).await, StatusCode::TOO_MANY_REQUESTS).await;
     assert!(again.to_string().contains("a moment ago"), "{again}");
 }
 
