@@ -304,6 +304,17 @@ pub struct ClientApp {
     /// Statically registered application permissions (app roles) on the request service.
     #[serde(default = "default_app_roles")]
     pub app_roles: Vec<String>,
+    /// App roles assigned to the app in one tenant only (an admin's app role assignment in
+    /// the app's own tenant), not in the static list customers consent to.
+    #[serde(default)]
+    pub assigned_app_roles: Vec<AppRoleAssignment>,
+}
+
+/// One app role assignment: `role` (`{resource}/{role}`) granted in `tenant_id` only.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AppRoleAssignment {
+    pub tenant_id: String,
+    pub role: String,
 }
 
 pub(crate) const GRAPH_RESOURCE: &str = "https://graph.microsoft.com";
@@ -347,21 +358,30 @@ impl Seed {
                 provider(),
                 proseware(),
             ],
-            clients: vec![ClientApp {
-                client_id: DEV_CLIENT_ID.into(),
-                client_secret: DEV_CLIENT_SECRET.into(),
-                display_name: "Traceless (local)".into(),
-                redirect_uris: ["127.0.0.1:3000", "localhost:3000"]
-                    .iter()
-                    .flat_map(|host| {
-                        DEMO_REDIRECT_PATHS
-                            .iter()
-                            .map(move |path| format!("http://{host}{path}"))
-                    })
-                    .collect(),
-                delegated_permissions: default_delegated(),
-                app_roles: demo_app_roles(),
-            }],
+            clients: vec![
+                ClientApp {
+                    client_id: DEV_CLIENT_ID.into(),
+                    client_secret: DEV_CLIENT_SECRET.into(),
+                    display_name: "Traceless (local)".into(),
+                    redirect_uris: ["127.0.0.1:3000", "localhost:3000"]
+                        .iter()
+                        .flat_map(|host| {
+                            DEMO_REDIRECT_PATHS
+                                .iter()
+                                .map(move |path| format!("http://{host}{path}"))
+                        })
+                        .collect(),
+                    delegated_permissions: default_delegated(),
+                    app_roles: demo_app_roles(),
+                    // Provider mode reads our own authority at start, app-only; the admin API has
+                    // no read-only application permission. Assigned at home only.
+                    assigned_app_roles: vec![AppRoleAssignment {
+                        tenant_id: PROVIDER_TENANT_ID.into(),
+                        role: AUTHORITY_READ_WRITE_ROLE.into(),
+                    }],
+                },
+                provider_client(),
+            ],
             require_public_callback: false,
             request_lifetime_secs: default_request_lifetime(),
         }
@@ -1001,6 +1021,36 @@ fn proseware() -> Tenant {
             true,
         ),
         consented_clients: vec![],
+    }
+}
+
+/// The demo app registration customers consent to in provider mode
+/// (`TRACELESS_MS_PROVIDER_CLIENT_ID`): only what provider mode needs in a customer's tenant,
+/// Graph `User.Read` and the admin API's `full_access` (delegated) and Graph
+/// `Organization.Read.All` (application, the daily refresh); no request-service role.
+pub const DEV_PROVIDER_CLIENT_ID: &str = "c3e1a7b5-4f2d-4e8a-9b6c-0d1e2f3a4b5c";
+pub const DEV_PROVIDER_CLIENT_SECRET: &str = "emulator-provider-secret-not-valid-at-microsoft";
+
+/// The admin API's application permission to read (and write) authorities.
+pub const AUTHORITY_READ_WRITE_ROLE: &str =
+    "6a8b4b39-c021-437c-b060-5a14a3fd65f3/VerifiableCredential.Authority.ReadWrite";
+
+fn provider_client() -> ClientApp {
+    ClientApp {
+        client_id: DEV_PROVIDER_CLIENT_ID.into(),
+        client_secret: DEV_PROVIDER_CLIENT_SECRET.into(),
+        display_name: "Traceless provider (local)".into(),
+        redirect_uris: ["127.0.0.1:3000", "localhost:3000"]
+            .iter()
+            .flat_map(|host| {
+                DEMO_REDIRECT_PATHS
+                    .iter()
+                    .map(move |path| format!("http://{host}{path}"))
+            })
+            .collect(),
+        delegated_permissions: default_delegated(),
+        app_roles: vec![GRAPH_ORGANIZATION_READ_ALL.to_string()],
+        assigned_app_roles: vec![],
     }
 }
 

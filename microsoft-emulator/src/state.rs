@@ -135,6 +135,13 @@ impl EmulatorState {
                 }
             }
         }
+        for c in &seed.clients {
+            for a in &c.assigned_app_roles {
+                store
+                    .grants
+                    .add_app_roles(&a.tenant_id, &c.client_id, &[a.role.clone()]);
+            }
+        }
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())

@@ -14,10 +14,13 @@
 
 use tracing::instrument;
 
+use super::VERIFIED_ID_ADMIN_APP;
 use super::client::{MicrosoftClient, Organization};
 use super::error::{MicrosoftError, Step};
 use super::id_token::unverified_payload;
+use super::ids::Did;
 use super::ids::TenantId;
+use super::verified_id::Authority;
 
 /// Graph's `.default`: with client credentials, the application permissions granted on Graph.
 const GRAPH_DEFAULT: &str = "https://graph.microsoft.com/.default";
@@ -65,5 +68,34 @@ impl MicrosoftClient {
             ));
         }
         Ok(organization)
+    }
+}
+
+impl MicrosoftClient {
+    /// Our own authority, read app-only in our own tenant as the own-tenant app (provider
+    /// mode's start check). The admin API's app tokens need
+    /// `VerifiableCredential.Authority.ReadWrite` (admin-api: no read-only application
+    /// permission exists); assign it to the app in our own tenant only, never in the
+    /// registration's static list that customers consent to. `Ok(None)` when no authority of
+    /// the tenant has that DID.
+    #[instrument(skip_all, fields(tenant = %tenant, did = %did))]
+    pub async fn own_authority(
+        &self,
+        tenant: &TenantId,
+        did: &Did,
+    ) -> Result<Option<Authority>, MicrosoftError> {
+        let (token, _) = self
+            .client_credentials_as(
+                self.own_tenant_credentials(),
+                Step::AdminApiToken,
+                tenant,
+                &format!("{VERIFIED_ID_ADMIN_APP}/.default"),
+            )
+            .await?;
+        Ok(self
+            .authorities(&token)
+            .await?
+            .into_iter()
+            .find(|a| &a.did == did))
     }
 }

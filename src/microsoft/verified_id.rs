@@ -534,7 +534,12 @@ impl MicrosoftClient {
 
         let step = Step::AppToken;
         let (token, expires_at) = self
-            .client_credentials(step, tenant, &format!("{VERIFIED_ID_REQUEST_APP}/.default"))
+            .client_credentials_as(
+                self.own_tenant_credentials(),
+                step,
+                tenant,
+                &format!("{VERIFIED_ID_REQUEST_APP}/.default"),
+            )
             .await?;
         // Not verified: the token is for the request service, not for us; we only read what
         // Microsoft granted.
