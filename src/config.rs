@@ -1246,8 +1246,28 @@ mod tests {
             "{missing_did}"
         );
         vars.push(("TRACELESS_MS_PROVIDER_AUTHORITY_DID", DID));
+        let missing_app = settings(&vars).unwrap_err().to_string();
+        assert!(
+            missing_app.starts_with("TRACELESS_MS_PROVIDER_CLIENT_ID is not set"),
+            "{missing_app}"
+        );
+        vars.push(("TRACELESS_MS_PROVIDER_CLIENT_ID", "provider-app"));
+        assert!(matches!(
+            settings(&vars).unwrap_err(),
+            ConfigError::Incomplete {
+                missing: "TRACELESS_MS_PROVIDER_CLIENT_SECRET",
+                ..
+            }
+        ));
+        vars.push(("TRACELESS_MS_PROVIDER_CLIENT_SECRET", "provider-secret"));
+        let s = settings(&vars).unwrap();
         assert_eq!(
-            settings(&vars).unwrap().microsoft.verifier,
+            s.microsoft.provider_app.as_ref().unwrap().client_id,
+            "provider-app"
+        );
+        assert!(!format!("{s:?}").contains("provider-secret"));
+        assert_eq!(
+            s.microsoft.verifier,
             VerifierSetting::ServiceProvider {
                 tenant_id: Some(TenantId::parse(TENANT_ID).unwrap()),
                 authority_did: Some(Did::parse(DID).unwrap()),
@@ -1264,6 +1284,18 @@ mod tests {
                 tenant_id: None,
                 authority_did: None
             }
+        );
+    }
+
+    #[test]
+    fn a_provider_app_without_the_provider_pattern_is_refused() {
+        let mut vars = REAL_MICROSOFT.to_vec();
+        vars.push(("TRACELESS_MS_PROVIDER_CLIENT_ID", "provider-app"));
+        vars.push(("TRACELESS_MS_PROVIDER_CLIENT_SECRET", "s"));
+        let error = settings(&vars).unwrap_err().to_string();
+        assert!(
+            error.starts_with("TRACELESS_MS_PROVIDER_CLIENT_ID: only used with"),
+            "{error}"
         );
     }
 
