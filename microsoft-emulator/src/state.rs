@@ -137,9 +137,11 @@ impl EmulatorState {
         }
         for c in &seed.clients {
             for a in &c.assigned_app_roles {
-                store
-                    .grants
-                    .add_app_roles(&a.tenant_id, &c.client_id, &[a.role.clone()]);
+                store.grants.add_app_roles(
+                    &a.tenant_id,
+                    &c.client_id,
+                    std::slice::from_ref(&a.role),
+                );
             }
         }
         let http = reqwest::Client::builder()

@@ -40,8 +40,9 @@ pub struct MicrosoftIntegration {
     pub connected_by_name: String,
     pub connected_at: OffsetDateTime,
     pub domains: Vec<CoveredDomain>,
-    /// What the last reads from Microsoft left (see `refresh`).
-    pub freshness: Freshness,
+    /// What the last reads from Microsoft left (see `refresh`); boxed, being read mostly by
+    /// the card.
+    pub freshness: Box<Freshness>,
 }
 
 /// When Microsoft last confirmed the connection, and what the refreshes since found.

@@ -259,14 +259,14 @@ pub async fn integration(
         linked_domain: LinkedDomain::parse(row.try_get("linked_domain")?)
             .ok_or_else(|| sqlx::Error::Decode("microsoft_integrations.linked_domain".into()))?,
         domains,
-        freshness: Freshness {
+        freshness: Box::new(Freshness {
             confirmed_at: row.try_get("confirmed_at")?,
             attempted_at: row.try_get("refresh_attempted_at")?,
             problem: row.try_get("refresh_problem")?,
             removed_domains: serde_json::from_str(row.try_get("removed_domains")?)
                 .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
             domains_removed_at: row.try_get("domains_removed_at")?,
-        },
+        }),
     }))
 }
 
