@@ -226,6 +226,23 @@ mod tests {
     }
 
     #[test]
+    fn a_linked_domain_microsoft_did_not_state_is_offered_as_ready() {
+        let mut unknown = authority("u", "did:web:u.example", true, "published");
+        unknown.linked_domain = LinkedDomain::from_listing(None);
+        let Offer::One(o) = options(&[
+            offer(unknown, vec![contract(&["VerifiedEmployee"], &[])]),
+            offer(
+                authority("n", "did:web:n.example", false, "published"),
+                vec![contract(&["VerifiedEmployee"], &[])],
+            ),
+        ]) else {
+            panic!("expected one option")
+        };
+        assert_eq!(o.authority_id, "u", "unknown is preferred over a known no");
+        assert_eq!(o.linked_domain, LinkedDomain::Unknown);
+    }
+
+    #[test]
     fn no_contract_is_refused_never_guessed() {
         assert_eq!(
             options(&[offer(
