@@ -3,8 +3,8 @@
 //!
 //! What can be read app-only, per Microsoft Learn:
 //! - Graph `GET /organization` (name, verified domains): application permission
-//!   `Organization.Read.All` is the least privileged one (organization-get,
-//!   <https://learn.microsoft.com/en-us/graph/api/organization-get>). `User.Read` is delegated
+//!   `Organization.Read.All` is the least privileged one (organization-list,
+//!   <https://learn.microsoft.com/en-us/graph/api/organization-list>). `User.Read` is delegated
 //!   only.
 //! - The Verified ID admin API (authorities, contracts): app-only needs
 //!   `VerifiableCredential.Authority.ReadWrite` / `VerifiableCredential.Contract.ReadWrite`
