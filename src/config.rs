@@ -101,6 +101,11 @@ pub struct MicrosoftSettings {
     pub timeout: Duration,
     /// Whose authority asks for presentations.
     pub verifier: VerifierSetting,
+    /// With `provider`: the app registration customers consent to (only what provider mode
+    /// needs in their tenant: no request-service role), `TRACELESS_MS_PROVIDER_CLIENT_ID` and
+    /// `_SECRET`. `app` then acts in our own tenant only. Required with a real Microsoft app;
+    /// with the emulator its demo provider app is used when unset.
+    pub provider_app: Option<MicrosoftApp>,
 }
 
 /// The multi-tenant app registration in Entra. The secret is kept out of `Debug`.
@@ -534,7 +539,9 @@ fn parse_microsoft(
         None => DEFAULT_MS_TIMEOUT_MS,
     };
     let verifier = parse_verifier(lookup, app.is_some())?;
+    let provider_app = parse_provider_app(lookup, &verifier, app.is_some())?;
     Ok(MicrosoftSettings {
+        provider_app,
         app,
         login_url: optional_url("TRACELESS_MS_LOGIN_URL")?,
         graph_url: optional_url("TRACELESS_MS_GRAPH_URL")?,
@@ -546,6 +553,52 @@ fn parse_microsoft(
         timeout: Duration::from_millis(timeout_ms),
         verifier,
     })
+}
+
+/// `TRACELESS_MS_PROVIDER_CLIENT_ID` / `_SECRET`: both or neither, only with `provider`, and
+/// required there with a real Microsoft app (issue 17: a customer must not be asked for an
+/// application permission we never use in their tenant).
+fn parse_provider_app(
+    lookup: &dyn Fn(&str) -> Option<String>,
+    verifier: &VerifierSetting,
+    real_microsoft: bool,
+) -> Result<Option<MicrosoftApp>, ConfigError> {
+    const ID: &str = "TRACELESS_MS_PROVIDER_CLIENT_ID";
+    const SECRET: &str = "TRACELESS_MS_PROVIDER_CLIENT_SECRET";
+    let app = match (lookup(ID), lookup(SECRET)) {
+        (Some(client_id), Some(client_secret)) => Some(MicrosoftApp {
+            client_id: client_id.trim().to_owned(),
+            client_secret,
+        }),
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(ConfigError::Incomplete {
+                present: ID,
+                missing: SECRET,
+            });
+        }
+        (None, Some(_)) => {
+            return Err(ConfigError::Incomplete {
+                present: SECRET,
+                missing: ID,
+            });
+        }
+    };
+    match verifier {
+        VerifierSetting::CustomerTenant if app.is_some() => Err(ConfigError::Unusable {
+            name: ID,
+            reason: "only used with TRACELESS_MS_VERIFIER=provider, which is not set".into(),
+        }),
+        VerifierSetting::ServiceProvider { .. } if app.is_none() && real_microsoft => {
+            Err(ConfigError::Missing {
+                name: ID,
+                reason: "TRACELESS_MS_VERIFIER=provider needs the app registration customers consent to \
+                         (with TRACELESS_MS_PROVIDER_CLIENT_SECRET): only Graph User.Read and \
+                         Organization.Read.All and the Verified ID admin API's full_access, no request-service role",
+            })
+        }
+        _ => Ok(app),
+    }
 }
 
 fn parse_verifier(
@@ -1218,8 +1271,28 @@ mod tests {
             "{missing_did}"
         );
         vars.push(("TRACELESS_MS_PROVIDER_AUTHORITY_DID", DID));
+        let missing_app = settings(&vars).unwrap_err().to_string();
+        assert!(
+            missing_app.starts_with("TRACELESS_MS_PROVIDER_CLIENT_ID is not set"),
+            "{missing_app}"
+        );
+        vars.push(("TRACELESS_MS_PROVIDER_CLIENT_ID", "provider-app"));
+        assert!(matches!(
+            settings(&vars).unwrap_err(),
+            ConfigError::Incomplete {
+                missing: "TRACELESS_MS_PROVIDER_CLIENT_SECRET",
+                ..
+            }
+        ));
+        vars.push(("TRACELESS_MS_PROVIDER_CLIENT_SECRET", "provider-secret"));
+        let s = settings(&vars).unwrap();
         assert_eq!(
-            settings(&vars).unwrap().microsoft.verifier,
+            s.microsoft.provider_app.as_ref().unwrap().client_id,
+            "provider-app"
+        );
+        assert!(!format!("{s:?}").contains("provider-secret"));
+        assert_eq!(
+            s.microsoft.verifier,
             VerifierSetting::ServiceProvider {
                 tenant_id: Some(TenantId::parse(TENANT_ID).unwrap()),
                 authority_did: Some(Did::parse(DID).unwrap()),
@@ -1236,6 +1309,18 @@ mod tests {
                 tenant_id: None,
                 authority_did: None
             }
+        );
+    }
+
+    #[test]
+    fn a_provider_app_without_the_provider_pattern_is_refused() {
+        let mut vars = REAL_MICROSOFT.to_vec();
+        vars.push(("TRACELESS_MS_PROVIDER_CLIENT_ID", "provider-app"));
+        vars.push(("TRACELESS_MS_PROVIDER_CLIENT_SECRET", "s"));
+        let error = settings(&vars).unwrap_err().to_string();
+        assert!(
+            error.starts_with("TRACELESS_MS_PROVIDER_CLIENT_ID: only used with"),
+            "{error}"
         );
     }
 

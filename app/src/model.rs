@@ -127,6 +127,16 @@ pub struct MicrosoftConnection {
     pub credential_type: String,
     /// False when the authority's linked domain is not verified: nothing can be verified.
     pub active: bool,
+    /// Microsoft's listing did not say whether the linked domain is verified and it could not
+    /// be confirmed: active, Microsoft checks it when the person presents.
+    pub linked_domain_unconfirmed: bool,
+    /// When Microsoft last confirmed the connection (connect or refresh).
+    pub last_confirmed_at: Option<String>,
+    /// Why the last refresh failed; the last known state is kept.
+    pub refresh_problem: Option<String>,
+    /// Domains that left the tenant and are no longer covered, and since when.
+    pub removed_domains: Vec<String>,
+    pub domains_removed_at: Option<String>,
     pub email_claim: String,
     pub available_claims: Vec<String>,
     pub domains: Vec<String>,

@@ -19,6 +19,11 @@ export class IntegrationsPage {
     await this.page.getByRole('button', { name: 'Log in to your tenant' }).click();
   }
 
+  /** "Refresh from Microsoft" on a connected card. */
+  async refresh() {
+    await this.page.getByRole('button', { name: 'Refresh from Microsoft' }).click();
+  }
+
   async deleteIntegration() {
     await this.page.getByRole('button', { name: 'Delete', exact: true }).click();
     const dialog = this.page.getByRole('alertdialog');

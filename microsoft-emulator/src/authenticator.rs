@@ -752,6 +752,7 @@ async fn request_info(State(state): State<EmulatorState>, Path(id): Path<String>
             "purpose": r.purpose, "type": r.credential_type, "expiry": r.expiry,
             "expired": now() >= r.expiry, "retrieved": r.retrieved, "completed": r.completed,
             "faceCheck": r.face_check_threshold.is_some(), "includeReceipt": r.include_receipt,
+            "validateLinkedDomain": r.validate_linked_domain, "acceptedIssuers": r.accepted_issuers,
         }))
         .into_response(),
         None => WalletError::UnknownRequest(id).into_response(),

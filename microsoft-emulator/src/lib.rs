@@ -81,6 +81,10 @@ pub fn router(state: EmulatorState) -> Router {
         )
         .route("/_control/requests/{id}/expire", post(control_expire))
         .route("/_control/request_lifetime", post(control_request_lifetime))
+        .route(
+            "/_control/tenants/{tid}/domains/{name}",
+            axum::routing::delete(control_remove_domain),
+        )
         .route("/", get(index))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -96,6 +100,19 @@ async fn index(State(state): State<EmulatorState>) -> axum::Json<serde_json::Val
         "verifiedid": state.verified_id_url(),
         "authenticator": state.authenticator_url(),
     }))
+}
+
+/// `DELETE /_control/tenants/{tid}/domains/{name}`: the domain leaves the tenant (Graph
+/// stops listing it). 204, or 404 when the tenant or domain is unknown.
+async fn control_remove_domain(
+    State(state): State<EmulatorState>,
+    axum::extract::Path((tid, name)): axum::extract::Path<(String, String)>,
+) -> Response {
+    if state.remove_domain(&tid, &name) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        StatusCode::NOT_FOUND.into_response()
+    }
 }
 
 #[derive(Deserialize)]
@@ -275,6 +292,10 @@ impl RunningEmulator {
     }
     pub fn revoke_admin_consent(&self, tenant_id: &str, client_id: &str) {
         self.state.revoke_admin_consent(tenant_id, client_id)
+    }
+    /// A domain leaves a tenant: Graph no longer lists it. False if tenant or domain is unknown.
+    pub fn remove_domain(&self, tenant_id: &str, domain: &str) -> bool {
+        self.state.remove_domain(tenant_id, domain)
     }
     /// Lifetime (`expiry` - now) of presentation requests created from now on.
     pub fn set_request_lifetime_secs(&self, secs: u64) {

@@ -16,7 +16,7 @@ use subtle::ConstantTimeEq;
 use crate::errors::AadError;
 use crate::keys::{now, pkce_s256, random_token};
 use crate::scopes::{self, is_oidc, is_verified_id_resource};
-use crate::seed::{ClientApp, GRAPH_RESOURCE, REQUEST_SERVICE_RESOURCE, Tenant, User};
+use crate::seed::{ClientApp, GRAPH_RESOURCE, Tenant, User};
 use crate::signin;
 use crate::state::EmulatorState;
 
@@ -723,9 +723,10 @@ fn client_credentials(
         "ver": "2.0", "uti": random_token(16),
     });
     // v2-oauth2-client-creds-grant-flow ("Controlling tokens without the roles claim"): `roles`
-    // holds only app roles an admin granted (here: the request service's); without a grant the
+    // holds only app roles an admin granted on this token's resource; without a grant the
     // token is issued anyway, with no `roles` claim.
-    if aud == REQUEST_SERVICE_RESOURCE && !roles.is_empty() {
+    let roles = crate::scopes::roles_on(aud, &roles);
+    if !roles.is_empty() {
         claims["roles"] = json!(roles);
     }
     Ok(json!({

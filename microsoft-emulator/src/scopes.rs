@@ -55,6 +55,30 @@ pub(crate) fn key(resource: &str, permission: &str) -> String {
     format!("{resource}/{permission}").to_ascii_lowercase()
 }
 
+/// An app role as registered: `{resource}/{role}`, or a bare role of the request service
+/// (the demo app's first roles were all the request service's).
+pub(crate) fn split_role(role: &str) -> (&'static str, String) {
+    role.rsplit_once('/')
+        .and_then(|(r, name)| canonical_resource(r).map(|res| (res, name.to_string())))
+        .unwrap_or((REQUEST_SERVICE_RESOURCE, role.to_string()))
+}
+
+/// `{resource}/{role}`, as v2-admin-consent reports a granted application permission.
+pub(crate) fn role_scope(role: &str) -> String {
+    let (resource, name) = split_role(role);
+    format!("{resource}/{name}")
+}
+
+/// The app roles among `roles` that belong to `resource` (what an app token for it carries).
+pub(crate) fn roles_on(resource: &str, roles: &[String]) -> Vec<String> {
+    roles
+        .iter()
+        .map(|r| split_role(r))
+        .filter(|(r, _)| *r == resource)
+        .map(|(_, name)| name)
+        .collect()
+}
+
 /// The app registration's static delegated permissions, as (resource, permission).
 pub(crate) fn static_delegated(client: &ClientApp) -> Vec<(&'static str, String)> {
     client
@@ -68,8 +92,11 @@ pub(crate) fn static_delegated(client: &ClientApp) -> Vec<(&'static str, String)
 /// (the request service for the app roles, then the admin API).
 pub(crate) fn static_resources(client: &ClientApp) -> Vec<&'static str> {
     let mut out = Vec::new();
-    if !client.app_roles.is_empty() {
-        out.push(REQUEST_SERVICE_RESOURCE);
+    for role in &client.app_roles {
+        let (r, _) = split_role(role);
+        if !out.contains(&r) {
+            out.push(r);
+        }
     }
     for (r, _) in static_delegated(client) {
         if !out.contains(&r) {

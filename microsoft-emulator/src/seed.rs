@@ -170,6 +170,11 @@ pub struct Authority {
     /// `didModel.didDocumentStatus`.
     #[serde(default = "published")]
     pub did_document_status: String,
+    /// The admin API's list and get answers leave out `linkedDomainsVerified`, as Microsoft's
+    /// own List/Get authority examples do (admin-api); `validateWellKnownDidConfiguration`
+    /// still tells.
+    #[serde(default)]
+    pub listing_omits_linked_domains_verified: bool,
     /// Extra fields merged into this authority's admin API JSON (fields a client does not know).
     #[serde(default)]
     pub extra_fields: Map<String, Value>,
@@ -299,6 +304,17 @@ pub struct ClientApp {
     /// Statically registered application permissions (app roles) on the request service.
     #[serde(default = "default_app_roles")]
     pub app_roles: Vec<String>,
+    /// App roles assigned to the app in one tenant only (an admin's app role assignment in
+    /// the app's own tenant), not in the static list customers consent to.
+    #[serde(default)]
+    pub assigned_app_roles: Vec<AppRoleAssignment>,
+}
+
+/// One app role assignment: `role` (`{resource}/{role}`) granted in `tenant_id` only.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AppRoleAssignment {
+    pub tenant_id: String,
+    pub role: String,
 }
 
 pub(crate) const GRAPH_RESOURCE: &str = "https://graph.microsoft.com";
@@ -340,22 +356,32 @@ impl Seed {
                 adventure_works(),
                 tailspin(),
                 provider(),
+                proseware(),
             ],
-            clients: vec![ClientApp {
-                client_id: DEV_CLIENT_ID.into(),
-                client_secret: DEV_CLIENT_SECRET.into(),
-                display_name: "Traceless (local)".into(),
-                redirect_uris: ["127.0.0.1:3000", "localhost:3000"]
-                    .iter()
-                    .flat_map(|host| {
-                        DEMO_REDIRECT_PATHS
-                            .iter()
-                            .map(move |path| format!("http://{host}{path}"))
-                    })
-                    .collect(),
-                delegated_permissions: default_delegated(),
-                app_roles: default_app_roles(),
-            }],
+            clients: vec![
+                ClientApp {
+                    client_id: DEV_CLIENT_ID.into(),
+                    client_secret: DEV_CLIENT_SECRET.into(),
+                    display_name: "Traceless (local)".into(),
+                    redirect_uris: ["127.0.0.1:3000", "localhost:3000"]
+                        .iter()
+                        .flat_map(|host| {
+                            DEMO_REDIRECT_PATHS
+                                .iter()
+                                .map(move |path| format!("http://{host}{path}"))
+                        })
+                        .collect(),
+                    delegated_permissions: default_delegated(),
+                    app_roles: demo_app_roles(),
+                    // Provider mode reads our own authority at start, app-only; the admin API has
+                    // no read-only application permission. Assigned at home only.
+                    assigned_app_roles: vec![AppRoleAssignment {
+                        tenant_id: PROVIDER_TENANT_ID.into(),
+                        role: AUTHORITY_READ_WRITE_ROLE.into(),
+                    }],
+                },
+                provider_client(),
+            ],
             require_public_callback: false,
             request_lifetime_secs: default_request_lifetime(),
         }
@@ -458,6 +484,7 @@ fn authority(id: &str, name: &str, did: &str, linked: &str, contracts: Vec<Contr
         face_check_enabled: true,
         linked_domains_verified: true,
         did_document_status: published(),
+        listing_omits_linked_domains_verified: false,
         extra_fields: Map::new(),
     }
 }
@@ -937,6 +964,96 @@ fn provider() -> Tenant {
     }
 }
 
+/// Proseware: an authority whose admin API listing omits `linkedDomainsVerified` (as
+/// Microsoft's List/Get examples do); its linked domain is verified, which
+/// `validateWellKnownDidConfiguration` confirms (204).
+pub const PROSEWARE_TENANT_ID: &str = "ab6c3f9d-2e85-4c7a-9b1e-7d9f1a3c5e66";
+pub const PROSEWARE_DID: &str = "did:web:verifiedid.proseware.com";
+pub const PROSEWARE_AUTHORITY_ID: &str = "88cc88cc-dd99-ee00-ff11-22bb22bb22bb";
+pub const PROSEWARE_ADMIN_EMAIL: &str = "bianca.pisani@proseware.com";
+pub const PROSEWARE_EMPLOYEE_EMAIL: &str = "cameron.white@proseware.com";
+/// A second domain of Proseware, for a domain that leaves the tenant (`remove_domain`).
+pub const PROSEWARE_SECOND_DOMAIN: &str = "proseware.net";
+
+/// The Graph application permission the demo app registers for the daily refresh, as
+/// `{resource}/{role}` (app roles of other resources than the request service are written
+/// with their resource).
+pub const GRAPH_ORGANIZATION_READ_ALL: &str = "https://graph.microsoft.com/Organization.Read.All";
+
+fn demo_app_roles() -> Vec<String> {
+    vec![
+        PRESENT_REQUEST_ROLE.to_string(),
+        GRAPH_ORGANIZATION_READ_ALL.to_string(),
+    ]
+}
+
+fn proseware() -> Tenant {
+    let d = "proseware.onmicrosoft.com";
+    let mut a = authority(
+        PROSEWARE_AUTHORITY_ID,
+        "Proseware",
+        PROSEWARE_DID,
+        "https://verifiedid.proseware.com/",
+        vec![verified_employee_contract("PrOsEwArEcOnTrAcT2025hIjKlMn")],
+    );
+    a.listing_omits_linked_domains_verified = true;
+    let mut domains = domains("proseware.com", d);
+    domains.push(Domain {
+        name: PROSEWARE_SECOND_DOMAIN.into(),
+        is_default: false,
+        is_initial: false,
+    });
+    Tenant {
+        id: PROSEWARE_TENANT_ID.into(),
+        display_name: "Proseware".into(),
+        domains,
+        verified_id: Some(a),
+        other_authorities: vec![],
+        odd_authority_entries: vec![],
+        users: pair(
+            d,
+            [
+                "ab6c3f9d-0001-4000-8000-000000000001",
+                "ab6c3f9d-0002-4000-8000-000000000002",
+            ],
+            (PROSEWARE_ADMIN_EMAIL, "Bianca", "Pisani"),
+            (PROSEWARE_EMPLOYEE_EMAIL, "Cameron", "White"),
+            true,
+        ),
+        consented_clients: vec![],
+    }
+}
+
+/// The demo app registration customers consent to in provider mode
+/// (`TRACELESS_MS_PROVIDER_CLIENT_ID`): only what provider mode needs in a customer's tenant,
+/// Graph `User.Read` and the admin API's `full_access` (delegated) and Graph
+/// `Organization.Read.All` (application, the daily refresh); no request-service role.
+pub const DEV_PROVIDER_CLIENT_ID: &str = "c3e1a7b5-4f2d-4e8a-9b6c-0d1e2f3a4b5c";
+pub const DEV_PROVIDER_CLIENT_SECRET: &str = "emulator-provider-secret-not-valid-at-microsoft";
+
+/// The admin API's application permission to read (and write) authorities.
+pub const AUTHORITY_READ_WRITE_ROLE: &str =
+    "6a8b4b39-c021-437c-b060-5a14a3fd65f3/VerifiableCredential.Authority.ReadWrite";
+
+fn provider_client() -> ClientApp {
+    ClientApp {
+        client_id: DEV_PROVIDER_CLIENT_ID.into(),
+        client_secret: DEV_PROVIDER_CLIENT_SECRET.into(),
+        display_name: "Traceless provider (local)".into(),
+        redirect_uris: ["127.0.0.1:3000", "localhost:3000"]
+            .iter()
+            .flat_map(|host| {
+                DEMO_REDIRECT_PATHS
+                    .iter()
+                    .map(move |path| format!("http://{host}{path}"))
+            })
+            .collect(),
+        delegated_permissions: default_delegated(),
+        app_roles: vec![GRAPH_ORGANIZATION_READ_ALL.to_string()],
+        assigned_app_roles: vec![],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -948,7 +1065,7 @@ mod tests {
         std::fs::write(&path, serde_json::to_string_pretty(&Seed::demo()).unwrap()).unwrap();
         let seed = Seed::from_file(&path).unwrap();
         std::fs::remove_file(&path).unwrap();
-        assert_eq!(seed.tenants.len(), 8);
+        assert_eq!(seed.tenants.len(), 9);
         assert_eq!(seed.request_lifetime_secs, 300);
         assert!(!seed.require_public_callback);
         assert!(

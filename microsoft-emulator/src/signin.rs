@@ -320,12 +320,7 @@ fn granted_scope_list(wanted: &Wanted, client: &ClientApp) -> Vec<String> {
         Wanted::Static => scopes::static_delegated(client)
             .into_iter()
             .map(|(r, p)| format!("{r}/{p}"))
-            .chain(
-                client
-                    .app_roles
-                    .iter()
-                    .map(|role| format!("{REQUEST_SERVICE_RESOURCE}/{role}")),
-            )
+            .chain(client.app_roles.iter().map(|role| scopes::role_scope(role)))
             .collect(),
         Wanted::Dynamic(v) => v.iter().map(|(r, p)| format!("{r}/{p}")).collect(),
     }
@@ -679,8 +674,11 @@ fn permissions_html(wanted: &Wanted, client: &ClientApp) -> String {
         Wanted::Static => &client.app_roles,
         Wanted::Dynamic(_) => &[],
     };
-    if !roles.is_empty() && !apis.contains(&REQUEST_SERVICE_RESOURCE) {
-        apis.push(REQUEST_SERVICE_RESOURCE);
+    for role in roles {
+        let (api, _) = scopes::split_role(role);
+        if !apis.contains(&api) {
+            apis.push(api);
+        }
     }
     let mut out = String::from("<div data-testid=\"permissions\">");
     for api in apis {
@@ -695,11 +693,16 @@ fn permissions_html(wanted: &Wanted, client: &ClientApp) -> String {
                 esc(p)
             ));
         }
-        if api == REQUEST_SERVICE_RESOURCE {
-            for role in roles {
+        {
+            for role in roles
+                .iter()
+                .map(|r| scopes::split_role(r))
+                .filter(|(r, _)| *r == api)
+                .map(|(_, role)| role)
+            {
                 out.push_str(&format!(
                     "<li data-testid=\"permission\" data-kind=\"application\">{} <span class=\"note\">(application)</span></li>",
-                    esc(role)
+                    esc(&role)
                 ));
             }
         }

@@ -135,6 +135,15 @@ impl EmulatorState {
                 }
             }
         }
+        for c in &seed.clients {
+            for a in &c.assigned_app_roles {
+                store.grants.add_app_roles(
+                    &a.tenant_id,
+                    &c.client_id,
+                    std::slice::from_ref(&a.role),
+                );
+            }
+        }
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())
@@ -254,6 +263,24 @@ impl EmulatorState {
         for oid in oids {
             g.user_delegated.remove(&pair(&oid, client_id));
         }
+    }
+
+    /// A domain leaves a tenant (an admin removed it in Entra): Graph stops listing it.
+    /// False if the tenant or the domain is unknown.
+    pub fn remove_domain(&self, tenant_id: &str, domain: &str) -> bool {
+        let mut seed = self.0.seed.write().unwrap_or_else(|e| e.into_inner());
+        let Some(tenant) = seed
+            .tenants
+            .iter_mut()
+            .find(|t| t.id.eq_ignore_ascii_case(tenant_id))
+        else {
+            return false;
+        };
+        let before = tenant.domains.len();
+        tenant
+            .domains
+            .retain(|d| !d.name.eq_ignore_ascii_case(domain));
+        tenant.domains.len() != before
     }
 
     /// Lifetime of presentation requests created from now on.

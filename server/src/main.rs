@@ -27,6 +27,14 @@ async fn main() -> ExitCode {
     };
     match served.await {
         Ok(()) => ExitCode::SUCCESS,
+        // Provider mode whose own authority is not ready: a settings problem (issue 17).
+        Err(error)
+            if error
+                .downcast_ref::<server::microsoft::ProviderNotReady>()
+                .is_some() =>
+        {
+            refuse(&error.to_string(), 2)
+        }
         Err(error) => {
             tracing::error!(error = format!("{error:#}"), "stopped on an error");
             refuse(&format!("{error:#}"), 1)

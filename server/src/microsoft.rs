@@ -1,6 +1,11 @@
 //! Which Microsoft the server talks to: the real one when an app registration is
 //! configured, otherwise the built-in emulator, started here on its own port. Either
 //! way it is the same client over real HTTP; only the base URLs differ.
+//!
+//! In provider mode (`TRACELESS_MS_VERIFIER=provider`) two app registrations are used:
+//! customers consent to the provider app (`TRACELESS_MS_PROVIDER_CLIENT_ID`, no
+//! request-service role), and `TRACELESS_MS_CLIENT_ID` acts in our own tenant only. The start
+//! stops unless our own authority is ready.
 
 use anyhow::Context;
 use traceless::config::Settings;
@@ -31,11 +36,16 @@ pub async fn connect(settings: &Settings, redirect_uri: &Url) -> anyhow::Result<
                 .as_str(),
         )?;
         tracing::info!(login = %endpoints.login(), graph = %endpoints.graph(), verified_id = %endpoints.verified_id(), "using Microsoft");
-        let client = MicrosoftClient::with_timeout(
-            endpoints,
-            ClientCredentials::new(&app.client_id, &app.client_secret),
-            ms.timeout,
-        )?;
+        let main = ClientCredentials::new(&app.client_id, &app.client_secret);
+        let client = match &ms.provider_app {
+            Some(provider) => MicrosoftClient::with_timeout(
+                endpoints,
+                ClientCredentials::new(&provider.client_id, &provider.client_secret),
+                ms.timeout,
+            )?
+            .with_own_tenant_app(main),
+            None => MicrosoftClient::with_timeout(endpoints, main, ms.timeout)?,
+        };
         let identity = match &ms.verifier {
             VerifierSetting::CustomerTenant => VerifierIdentity::CustomerTenant,
             VerifierSetting::ServiceProvider {
@@ -49,6 +59,7 @@ pub async fn connect(settings: &Settings, redirect_uri: &Url) -> anyhow::Result<
                 "TRACELESS_MS_VERIFIER=provider needs TRACELESS_MS_PROVIDER_TENANT_ID and TRACELESS_MS_PROVIDER_AUTHORITY_DID"
             ),
         };
+        check_provider_ready(&client, &identity).await?;
         return Ok(Microsoft {
             client,
             identity,
@@ -75,6 +86,10 @@ async fn start_emulator(settings: &Settings, redirect_uri: &Url) -> anyhow::Resu
         )
     })?;
     emulator.register_redirect_uri(DEV_CLIENT_ID, redirect_uri.as_str());
+    emulator.register_redirect_uri(
+        microsoft_emulator::DEV_PROVIDER_CLIENT_ID,
+        redirect_uri.as_str(),
+    );
     let pick = |configured: &Option<Url>, emulated: String| {
         configured.as_ref().map(Url::to_string).unwrap_or(emulated)
     };
@@ -88,11 +103,26 @@ async fn start_emulator(settings: &Settings, redirect_uri: &Url) -> anyhow::Resu
         authenticator = %emulator.authenticator_url(),
         "no Microsoft app configured: using the built-in Microsoft emulator (demo tenants: see the emulator's README)"
     );
-    let client = MicrosoftClient::with_timeout(
-        endpoints,
-        ClientCredentials::new(DEV_CLIENT_ID, DEV_CLIENT_SECRET),
-        ms.timeout,
-    )?;
+    let main = ClientCredentials::new(DEV_CLIENT_ID, DEV_CLIENT_SECRET);
+    let client = match (&ms.verifier, &ms.provider_app) {
+        (VerifierSetting::CustomerTenant, _) => {
+            MicrosoftClient::with_timeout(endpoints, main, ms.timeout)?
+        }
+        // Customers consent to the provider app; the demo app acts in our own tenant.
+        (VerifierSetting::ServiceProvider { .. }, provider) => {
+            let provider = provider.as_ref().map_or_else(
+                || {
+                    ClientCredentials::new(
+                        microsoft_emulator::DEV_PROVIDER_CLIENT_ID,
+                        microsoft_emulator::DEV_PROVIDER_CLIENT_SECRET,
+                    )
+                },
+                |p| ClientCredentials::new(&p.client_id, &p.client_secret),
+            );
+            MicrosoftClient::with_timeout(endpoints, provider, ms.timeout)?
+                .with_own_tenant_app(main)
+        }
+    };
     // The emulator's own "Traceless" tenant is the provider unless told otherwise.
     let identity = match &ms.verifier {
         VerifierSetting::CustomerTenant => VerifierIdentity::CustomerTenant,
@@ -111,6 +141,7 @@ async fn start_emulator(settings: &Settings, redirect_uri: &Url) -> anyhow::Resu
         },
     };
     tracing::info!(verifier = ?identity, "who verifies presentations");
+    check_provider_ready(&client, &identity).await?;
     Ok(Microsoft {
         client,
         identity,
@@ -123,4 +154,59 @@ async fn start_emulator(_: &Settings, _: &Url) -> anyhow::Result<Microsoft> {
     anyhow::bail!(
         "set TRACELESS_MS_CLIENT_ID and TRACELESS_MS_CLIENT_SECRET: this build has no built-in Microsoft emulator"
     )
+}
+
+/// Provider mode cannot work: our own authority is missing or not ready, or our own tenant
+/// refuses the app. A settings problem: the binary exits with code 2, like other settings
+/// errors, with this one line.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ProviderNotReady(pub String);
+
+/// In provider mode, before serving: our own authority exists in our own tenant, is ready
+/// (linked domain not known to be unverified, DID document published; an unknown linked
+/// domain is confirmed with validateWellKnownDidConfiguration), and our app may create
+/// presentation requests there. Nothing to check in tenant mode.
+async fn check_provider_ready(
+    client: &MicrosoftClient,
+    identity: &VerifierIdentity,
+) -> Result<(), ProviderNotReady> {
+    let VerifierIdentity::ServiceProvider {
+        tenant_id,
+        authority,
+    } = identity
+    else {
+        return Ok(());
+    };
+    let fail = |why: String| {
+        ProviderNotReady(format!(
+            "TRACELESS_MS_VERIFIER=provider: our own Verified ID authority {authority} in tenant {tenant_id} {why}"
+        ))
+    };
+    match client.own_authority(tenant_id, authority).await {
+        Ok(Some(a)) if a.is_ready() => {}
+        Ok(Some(a)) => {
+            return Err(fail(format!(
+                "is not ready (linked domain {}, DID document {}): verify its linked domain and publish its DID document in the Entra admin center (Verified ID → Setup)",
+                a.linked_domain.as_str(),
+                a.did_document_status.as_deref().unwrap_or("unknown")
+            )));
+        }
+        Ok(None) => {
+            return Err(fail(
+                "is not among the tenant's authorities: check TRACELESS_MS_PROVIDER_AUTHORITY_DID and TRACELESS_MS_PROVIDER_TENANT_ID".into(),
+            ));
+        }
+        Err(e) => {
+            return Err(fail(format!(
+                "could not be read ({e}); TRACELESS_MS_CLIENT_ID needs the application permission VerifiableCredential.Authority.ReadWrite assigned in our own tenant"
+            )));
+        }
+    }
+    client
+        .app_token(tenant_id)
+        .await
+        .map_err(|e| fail(format!("cannot be used to ask for presentations ({e})")))?;
+    tracing::info!(%tenant_id, %authority, "our own Verified ID authority is ready");
+    Ok(())
 }

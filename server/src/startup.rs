@@ -122,6 +122,19 @@ impl Application {
                 async move { stop.triggered().await }
             },
         ));
+        // Nothing stale: each connected tenant is re-read from Microsoft daily (issue 17).
+        tokio::spawn({
+            let stop = shutdown.clone();
+            traceless::integrations::refresh::run_daily(
+                pool.clone(),
+                microsoft.client.clone(),
+                settings
+                    .public_url
+                    .join("organization/integrations")
+                    .context("the integrations page URL")?,
+                async move { stop.triggered().await },
+            )
+        });
         let state = AppState {
             verifier,
             pool,

@@ -11,7 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::microsoft::{AuthorityOffer, CredentialType};
+use crate::microsoft::{AuthorityOffer, CredentialType, LinkedDomain};
 
 /// The claims of a VerifiedEmployee credential; its schema is fixed
 /// (how-to-use-quickstart-verifiedemployee), so contracts need not list them.
@@ -35,7 +35,10 @@ pub struct ConnectOption {
     pub authority_id: String,
     pub authority_name: String,
     pub authority_did: String,
-    pub linked_domain_verified: bool,
+    /// Stored as JSON with a pending connection; an option stored before this field existed
+    /// reads as unknown.
+    #[serde(default)]
+    pub linked_domain: LinkedDomain,
     pub credential_type: String,
     /// The claims the credential carries.
     pub claims: Vec<String>,
@@ -96,7 +99,7 @@ pub fn options(authorities: &[AuthorityOffer]) -> Offer {
                     authority_id: authority.id.clone(),
                     authority_name: authority.name.clone(),
                     authority_did: authority.did.as_str().to_owned(),
-                    linked_domain_verified: authority.linked_domain_verified == Some(true),
+                    linked_domain: authority.linked_domain,
                     credential_type: credential_type.as_str().to_owned(),
                     claims,
                 };
@@ -139,7 +142,7 @@ mod tests {
             name: id.to_uppercase(),
             did: Did::parse(did).unwrap(),
             linked_domain_urls: vec![],
-            linked_domain_verified: Some(verified),
+            linked_domain: LinkedDomain::from_listing(Some(verified)),
             did_document_status: Some(status.into()),
         }
     }
@@ -173,7 +176,7 @@ mod tests {
         };
         assert_eq!(o.credential_type, "VerifiedEmployee");
         assert_eq!(o.default_email_claim(), Some("mail"));
-        assert!(o.offers_claim("mail") && o.linked_domain_verified);
+        assert!(o.offers_claim("mail") && o.linked_domain == LinkedDomain::Verified);
     }
 
     #[test]
@@ -219,7 +222,24 @@ mod tests {
         )]) else {
             panic!("expected one option")
         };
-        assert!(!o.linked_domain_verified);
+        assert_eq!(o.linked_domain, LinkedDomain::NotVerified);
+    }
+
+    #[test]
+    fn a_linked_domain_microsoft_did_not_state_is_offered_as_ready() {
+        let mut unknown = authority("u", "did:web:u.example", true, "published");
+        unknown.linked_domain = LinkedDomain::from_listing(None);
+        let Offer::One(o) = options(&[
+            offer(unknown, vec![contract(&["VerifiedEmployee"], &[])]),
+            offer(
+                authority("n", "did:web:n.example", false, "published"),
+                vec![contract(&["VerifiedEmployee"], &[])],
+            ),
+        ]) else {
+            panic!("expected one option")
+        };
+        assert_eq!(o.authority_id, "u", "unknown is preferred over a known no");
+        assert_eq!(o.linked_domain, LinkedDomain::Unknown);
     }
 
     #[test]

@@ -434,11 +434,12 @@ fn integration_of(
         credential_type: option.credential_type.clone(),
         email_claim,
         available_claims: option.claims.clone(),
-        linked_domain_verified: option.linked_domain_verified,
+        linked_domain: option.linked_domain,
         microsoft_account: pending.microsoft_account.clone(),
         connected_by_name: user.display_name.clone(),
         connected_at: OffsetDateTime::now_utc(),
         domains: pending.domains.clone(),
+        freshness: Default::default(),
     }
 }
 
@@ -596,10 +597,11 @@ async fn store_integration(
             integration.tenant_name,
             integration.tenant_id,
             integration.authority_did,
-            if integration.linked_domain_verified {
-                ""
-            } else {
-                " (linked domain NOT verified)"
+            match integration.linked_domain {
+                crate::microsoft::LinkedDomain::Verified => "",
+                crate::microsoft::LinkedDomain::NotVerified => " (linked domain NOT verified)",
+                crate::microsoft::LinkedDomain::Unknown =>
+                    " (linked domain not confirmed by Microsoft: checked at each presentation)",
             },
             integration.credential_type,
             integration.email_claim,

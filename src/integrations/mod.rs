@@ -4,6 +4,7 @@
 mod choice;
 mod connect;
 mod failure;
+pub mod refresh;
 mod store;
 
 pub use choice::{ConnectOption, Offer, VERIFIED_EMPLOYEE_CLAIMS};
@@ -15,6 +16,7 @@ use time::OffsetDateTime;
 use crate::accounts::{OrganizationId, User};
 use crate::audit::{self, Action};
 use crate::db::{self, Pool};
+use crate::microsoft::LinkedDomain;
 
 /// An organization's connected tenant, as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,14 +30,33 @@ pub struct MicrosoftIntegration {
     pub email_claim: String,
     /// The claims the chosen credential carries (the admin may pick another email claim).
     pub available_claims: Vec<String>,
-    /// Whether the authority's linked domain is verified. Without it Microsoft refuses every
-    /// presentation (we ask with `validateLinkedDomain: true`), so the integration is not active.
-    pub linked_domain_verified: bool,
+    /// Whether the authority's linked domain is verified. Not verified, Microsoft refuses every
+    /// presentation (we ask with `validateLinkedDomain: true`), so the integration is not
+    /// active; unknown (Microsoft's listing did not say), Microsoft checks it when the person
+    /// presents, so it is active.
+    pub linked_domain: LinkedDomain,
     /// The Microsoft account that consented (its `preferred_username`).
     pub microsoft_account: String,
     pub connected_by_name: String,
     pub connected_at: OffsetDateTime,
     pub domains: Vec<CoveredDomain>,
+    /// What the last reads from Microsoft left (see `refresh`); boxed, being read mostly by
+    /// the card.
+    pub freshness: Box<Freshness>,
+}
+
+/// When Microsoft last confirmed the connection, and what the refreshes since found.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Freshness {
+    /// The last successful read (the connect, or a refresh); `None` only for rows that predate it.
+    pub confirmed_at: Option<OffsetDateTime>,
+    /// The last refresh attempt, successful or not.
+    pub attempted_at: Option<OffsetDateTime>,
+    /// Why the last refresh failed (the last known state is kept); `None` when it worked.
+    pub problem: Option<String>,
+    /// Domains that left the tenant and are no longer covered, until the next connect.
+    pub removed_domains: Vec<String>,
+    pub domains_removed_at: Option<OffsetDateTime>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,9 +81,10 @@ pub enum VerifierIdentity {
 }
 
 impl MicrosoftIntegration {
-    /// Whether verifications can be sent: the authority's linked domain is verified.
+    /// Whether verifications can be sent: the authority's linked domain is not known to be
+    /// unverified.
     pub fn is_active(&self) -> bool {
-        self.linked_domain_verified
+        self.linked_domain.is_usable()
     }
 
     /// Whether an email domain is one of the tenant's verified domains.
@@ -81,6 +103,8 @@ pub enum IntegrationError {
     NotConnected,
     #[error("The credential carries no claim of that name.")]
     UnknownClaim,
+    #[error("Traceless refreshed this connection a moment ago. Try again in a minute.")]
+    RefreshedRecently,
     #[error("could not prepare the Microsoft sign-in: {0}")]
     Microsoft(#[from] crate::microsoft::MicrosoftError),
     #[error("database error")]

@@ -5,9 +5,10 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{ConnectOption, CoveredDomain, MicrosoftIntegration};
+use super::{ConnectOption, CoveredDomain, Freshness, MicrosoftIntegration};
 use crate::accounts::{OrganizationId, UserId};
 use crate::db::{self, Connection};
+use crate::microsoft::LinkedDomain;
 
 pub struct NewAttempt<'a> {
     pub organization_id: OrganizationId,
@@ -150,8 +151,10 @@ pub async fn upsert_integration(
         "INSERT INTO microsoft_integrations
          (organization_id, tenant_id, tenant_name, authority_id, authority_did, credential_type,
           microsoft_account, connected_by, connected_by_name, connected_at,
-          email_claim, available_claims, linked_domain_verified)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+          email_claim, available_claims, linked_domain_verified, linked_domain,
+          confirmed_at, next_refresh_at, refresh_attempted_at, refresh_problem,
+          removed_domains, domains_removed_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $10, $15, NULL, NULL, '[]', NULL)
          ON CONFLICT (organization_id) DO UPDATE SET
            tenant_id = excluded.tenant_id, tenant_name = excluded.tenant_name,
            authority_id = excluded.authority_id, authority_did = excluded.authority_did,
@@ -159,7 +162,11 @@ pub async fn upsert_integration(
            connected_by = excluded.connected_by, connected_by_name = excluded.connected_by_name,
            connected_at = excluded.connected_at, email_claim = excluded.email_claim,
            available_claims = excluded.available_claims,
-           linked_domain_verified = excluded.linked_domain_verified",
+           linked_domain_verified = excluded.linked_domain_verified,
+           linked_domain = excluded.linked_domain, confirmed_at = excluded.confirmed_at,
+           next_refresh_at = excluded.next_refresh_at,
+           refresh_attempted_at = NULL, refresh_problem = NULL,
+           removed_domains = '[]', domains_removed_at = NULL",
     )
     .bind(organization_id.0)
     .bind(&integration.tenant_id)
@@ -173,14 +180,27 @@ pub async fn upsert_integration(
     .bind(integration.connected_at)
     .bind(&integration.email_claim)
     .bind(serde_json::to_string(&integration.available_claims).expect("strings serialize"))
-    .bind(integration.linked_domain_verified)
+    // The old flag, kept truthful for readers of the column: verified only when Microsoft said so.
+    .bind(integration.linked_domain == LinkedDomain::Verified)
+    .bind(integration.linked_domain.as_str())
+    // A connect is a confirmation: the first daily refresh follows a day later.
+    .bind(integration.connected_at + super::refresh::REFRESH_INTERVAL)
     .execute(&mut *conn)
     .await?;
+    replace_domains(conn, organization_id, &integration.domains).await
+}
+
+/// Replaces the organization's covered domains.
+pub async fn replace_domains(
+    conn: &mut impl Connection,
+    organization_id: OrganizationId,
+    domains: &[CoveredDomain],
+) -> Result<(), sqlx::Error> {
     db::query("DELETE FROM microsoft_domains WHERE organization_id = $1")
         .bind(organization_id.0)
         .execute(&mut *conn)
         .await?;
-    for domain in &integration.domains {
+    for domain in domains {
         db::query("INSERT INTO microsoft_domains (organization_id, name, is_default, is_initial) VALUES ($1, $2, $3, $4)")
             .bind(organization_id.0)
             .bind(&domain.name)
@@ -198,7 +218,8 @@ pub async fn integration(
 ) -> Result<Option<MicrosoftIntegration>, sqlx::Error> {
     let Some(row) = db::query(
         "SELECT tenant_id, tenant_name, authority_id, authority_did, credential_type, microsoft_account,
-                connected_by_name, connected_at, email_claim, available_claims, linked_domain_verified
+                connected_by_name, connected_at, email_claim, available_claims, linked_domain,
+                confirmed_at, refresh_attempted_at, refresh_problem, removed_domains, domains_removed_at
          FROM microsoft_integrations WHERE organization_id = $1",
     )
     .bind(organization_id.0)
@@ -235,8 +256,17 @@ pub async fn integration(
         email_claim: row.try_get("email_claim")?,
         available_claims: serde_json::from_str(row.try_get("available_claims")?)
             .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-        linked_domain_verified: row.try_get("linked_domain_verified")?,
+        linked_domain: LinkedDomain::parse(row.try_get("linked_domain")?)
+            .ok_or_else(|| sqlx::Error::Decode("microsoft_integrations.linked_domain".into()))?,
         domains,
+        freshness: Box::new(Freshness {
+            confirmed_at: row.try_get("confirmed_at")?,
+            attempted_at: row.try_get("refresh_attempted_at")?,
+            problem: row.try_get("refresh_problem")?,
+            removed_domains: serde_json::from_str(row.try_get("removed_domains")?)
+                .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+            domains_removed_at: row.try_get("domains_removed_at")?,
+        }),
     }))
 }
 
@@ -369,4 +399,130 @@ pub async fn delete_pending(
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// Claims the next integration whose daily refresh is due: moves its `next_refresh_at` to
+/// `until` with a conditional UPDATE (the row must still be due), so of several instances
+/// exactly one wins each refresh. `None` when nothing is due.
+pub async fn claim_due_refresh(
+    conn: &mut impl Connection,
+    now: OffsetDateTime,
+    until: OffsetDateTime,
+) -> Result<Option<OrganizationId>, sqlx::Error> {
+    loop {
+        let Some(row) = db::query(
+            "SELECT organization_id FROM microsoft_integrations
+             WHERE next_refresh_at IS NULL OR next_refresh_at <= $1
+             ORDER BY next_refresh_at LIMIT 1",
+        )
+        .bind(now)
+        .fetch_optional(&mut *conn)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let organization_id: Uuid = row.try_get("organization_id")?;
+        let claimed = db::query(
+            "UPDATE microsoft_integrations SET next_refresh_at = $1
+             WHERE organization_id = $2 AND (next_refresh_at IS NULL OR next_refresh_at <= $3)",
+        )
+        .bind(until)
+        .bind(organization_id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        if claimed.rows_affected() == 1 {
+            return Ok(Some(OrganizationId(organization_id)));
+        }
+        // Another instance took it between the read and the update: look again.
+    }
+}
+
+/// Records a manual refresh attempt unless one was made after `not_before`; false then
+/// (manual refreshes are spaced: Microsoft throttles per app, and every customer shares ours).
+pub async fn claim_manual_refresh(
+    conn: &mut impl Connection,
+    organization_id: OrganizationId,
+    now: OffsetDateTime,
+    not_before: OffsetDateTime,
+) -> Result<bool, sqlx::Error> {
+    let result = db::query(
+        "UPDATE microsoft_integrations SET refresh_attempted_at = $1
+         WHERE organization_id = $2 AND (refresh_attempted_at IS NULL OR refresh_attempted_at <= $3)",
+    )
+    .bind(now)
+    .bind(organization_id.0)
+    .bind(not_before)
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// A refresh that read Microsoft: confirmed now; domains that left are added to the notice.
+pub async fn record_refresh_success(
+    conn: &mut impl Connection,
+    organization_id: OrganizationId,
+    now: OffsetDateTime,
+    removed_domains: &[String],
+) -> Result<(), sqlx::Error> {
+    db::query(
+        "UPDATE microsoft_integrations SET confirmed_at = $1, refresh_attempted_at = $1,
+           refresh_problem = NULL,
+           removed_domains = CASE WHEN $2 = '[]' THEN removed_domains ELSE $2 END,
+           domains_removed_at = CASE WHEN $2 = '[]' THEN domains_removed_at ELSE $1 END
+         WHERE organization_id = $3",
+    )
+    .bind(now)
+    .bind(serde_json::to_string(removed_domains).expect("strings serialize"))
+    .bind(organization_id.0)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A refresh that could not read Microsoft: everything known stays, the problem is kept.
+pub async fn record_refresh_failure(
+    conn: &mut impl Connection,
+    organization_id: OrganizationId,
+    now: OffsetDateTime,
+    problem: &str,
+) -> Result<(), sqlx::Error> {
+    db::query(
+        "UPDATE microsoft_integrations SET refresh_attempted_at = $1, refresh_problem = $2
+         WHERE organization_id = $3",
+    )
+    .bind(now)
+    .bind(problem)
+    .bind(organization_id.0)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The email addresses of the organization's administrators (for notices).
+pub async fn admin_emails(
+    conn: &mut impl Connection,
+    organization_id: OrganizationId,
+) -> Result<Vec<String>, sqlx::Error> {
+    db::query(
+        "SELECT email FROM users WHERE organization_id = $1 AND role = 'admin' ORDER BY email",
+    )
+    .bind(organization_id.0)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(|r| r.try_get("email"))
+    .collect()
+}
+
+/// The organization's name (for the words of a notice).
+pub async fn organization_name(
+    conn: &mut impl Connection,
+    organization_id: OrganizationId,
+) -> Result<String, sqlx::Error> {
+    db::query("SELECT name FROM organizations WHERE id = $1")
+        .bind(organization_id.0)
+        .fetch_one(conn)
+        .await?
+        .try_get("name")
 }

@@ -111,6 +111,44 @@ pub fn placeholder_html(text: &str) -> String {
     page(&format!("<p>{}</p>", escape(text)))
 }
 
+/// To an organization's administrator: domains Microsoft no longer lists for the connected
+/// tenant, so Traceless stopped covering them.
+pub struct DomainsRemovedMail<'a> {
+    pub to: &'a str,
+    pub organization: &'a str,
+    pub tenant_name: &'a str,
+    pub removed: &'a [String],
+    /// The integrations page in Traceless.
+    pub page: &'a Url,
+}
+
+pub fn domains_removed(mail: &DomainsRemovedMail<'_>) -> Mail {
+    let list = mail.removed.join(", ");
+    let headline = format!(
+        "Microsoft no longer lists {list} among the verified domains of your tenant {}.",
+        mail.tenant_name
+    );
+    let effect = "Traceless stopped covering these domains: new verifications to email addresses in them are refused (their domain is not among the domains tied to the Microsoft tenant you connected).";
+    let todo = "If this is a mistake, ask your Microsoft administrator to add or verify the domain, then press \"Refresh from Microsoft\" on the Microsoft Verified ID card.";
+    let text = format!(
+        "{headline}\n\n{effect}\n\n{todo}\n\n{}\n\n-- \nTraceless, for {}\n",
+        mail.page, mail.organization
+    );
+    let html = page(&format!(
+        "<p><strong>{}</strong></p><p>{}</p><p>{}</p><p><a href=\"{page}\">Open the Microsoft Verified ID card</a></p>",
+        escape(&headline),
+        escape(effect),
+        escape(todo),
+        page = escape(mail.page.as_str()),
+    ));
+    Mail {
+        to: mail.to.to_owned(),
+        subject: format!("Traceless no longer covers {list}"),
+        text,
+        html,
+    }
+}
+
 fn page(body: &str) -> String {
     format!(
         "<!doctype html><html><body style=\"font-family: sans-serif; line-height: 1.5; max-width: 36em\">{body}</body></html>"

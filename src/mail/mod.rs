@@ -43,6 +43,9 @@ pub enum MessageKind {
     Result,
     /// The link expired unused, to the agent who started it.
     Expiry,
+    /// Something about the organization's setup, to its administrators (a domain left the
+    /// Microsoft tenant).
+    Notice,
 }
 
 impl MessageKind {
@@ -51,13 +54,19 @@ impl MessageKind {
             MessageKind::Link => "link",
             MessageKind::Result => "result",
             MessageKind::Expiry => "expiry",
+            MessageKind::Notice => "notice",
         }
     }
 
     pub fn parse(value: &str) -> Option<Self> {
-        [MessageKind::Link, MessageKind::Result, MessageKind::Expiry]
-            .into_iter()
-            .find(|k| k.as_str() == value)
+        [
+            MessageKind::Link,
+            MessageKind::Result,
+            MessageKind::Expiry,
+            MessageKind::Notice,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == value)
     }
 
     /// For the ticket's timeline: what was delivered.
@@ -66,6 +75,7 @@ impl MessageKind {
             MessageKind::Link => "The link mail",
             MessageKind::Result => "The result mail",
             MessageKind::Expiry => "The expiry notice",
+            MessageKind::Notice => "The notice to administrators",
         }
     }
 }

@@ -41,6 +41,10 @@ pub struct MicrosoftClient {
     /// App tokens per tenant, reused until shortly before they expire.
     pub(crate) app_tokens: Arc<Mutex<HashMap<TenantId, super::verified_id::AppToken>>>,
     pub(crate) retry: RetryPolicy,
+    /// In the service-provider pattern, the app registration that acts in our own tenant
+    /// (request-service app tokens, reading our own authority), when customers consent to
+    /// another one (`credentials`).
+    pub(crate) own_tenant_credentials: Option<ClientCredentials>,
 }
 
 impl fmt::Debug for MicrosoftClient {
@@ -230,7 +234,23 @@ impl MicrosoftClient {
             jwks: Arc::default(),
             app_tokens: Arc::default(),
             retry: RetryPolicy::INTERACTIVE,
+            own_tenant_credentials: None,
         })
+    }
+
+    /// The same client, minting request-service app tokens (and reading our own tenant's
+    /// authorities) as `own` instead: customers consent to this client's app registration,
+    /// which then needs no request-service role (issue 17, least privilege in provider mode).
+    pub fn with_own_tenant_app(mut self, own: ClientCredentials) -> MicrosoftClient {
+        self.own_tenant_credentials = Some(own);
+        self
+    }
+
+    /// The app registration that acts in our own tenant.
+    pub(crate) fn own_tenant_credentials(&self) -> &ClientCredentials {
+        self.own_tenant_credentials
+            .as_ref()
+            .unwrap_or(&self.credentials)
     }
 
     /// The same client with another retry policy (tests that must see the first answer).
@@ -248,10 +268,16 @@ impl MicrosoftClient {
     }
 
     fn oauth_client(&self, token_tenant: &str) -> OAuthClient<EndpointNotSet> {
-        oauth2::Client::new(ClientId::new(self.credentials.client_id().to_string()))
-            .set_client_secret(ClientSecret::new(
-                self.credentials.client_secret().to_string(),
-            ))
+        self.oauth_client_as(&self.credentials, token_tenant)
+    }
+
+    fn oauth_client_as(
+        &self,
+        credentials: &ClientCredentials,
+        token_tenant: &str,
+    ) -> OAuthClient<EndpointNotSet> {
+        oauth2::Client::new(ClientId::new(credentials.client_id().to_string()))
+            .set_client_secret(ClientSecret::new(credentials.client_secret().to_string()))
             // client_secret_post, as Microsoft documents it.
             .set_auth_type(AuthType::RequestBody)
             .set_token_uri(TokenUrl::from_url(
@@ -381,10 +407,22 @@ impl MicrosoftClient {
         tenant: &TenantId,
         scope: &str,
     ) -> Result<(Token, Option<OffsetDateTime>), MicrosoftError> {
+        self.client_credentials_as(&self.credentials, step, tenant, scope)
+            .await
+    }
+
+    /// `client_credentials` as another app registration (see `with_own_tenant_app`).
+    pub(crate) async fn client_credentials_as(
+        &self,
+        credentials: &ClientCredentials,
+        step: Step,
+        tenant: &TenantId,
+        scope: &str,
+    ) -> Result<(Token, Option<OffsetDateTime>), MicrosoftError> {
         let response = retrying(self.retry, || async {
             let http = RecordingHttp::new(&self.http);
             let result = self
-                .oauth_client(tenant.as_str())
+                .oauth_client_as(credentials, tenant.as_str())
                 .exchange_client_credentials()
                 .add_scope(Scope::new(scope.to_string()))
                 .request_async(&http)

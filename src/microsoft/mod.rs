@@ -29,6 +29,7 @@
 //! `Display` is a sentence a person can read. Tokens and secrets never appear in errors, in
 //! `Debug` output ([`Token`], [`ClientCredentials`]) or in tracing spans.
 
+mod app_only;
 mod callback;
 mod client;
 mod connect;
@@ -42,6 +43,7 @@ use std::fmt;
 
 use url::Url;
 
+pub use app_only::GRAPH_ORGANIZATION_READ_ALL;
 pub use callback::{
     Callback, CallbackEvent, ErrorInfo, FaceCheckResult, Presentation, Receipt, RevocationStatus,
     VerifiedCredential,
@@ -54,7 +56,7 @@ pub use error::{IdTokenProblem, InnerError, MicrosoftError, Step};
 pub use ids::{CredentialType, Did, IdParseError, TenantId, Token};
 pub use retry::RetryPolicy;
 pub use verified_id::{
-    AppToken, Authority, Contract, CreatedRequest, FaceCheck, PresentationCallback,
+    AppToken, Authority, Contract, CreatedRequest, FaceCheck, LinkedDomain, PresentationCallback,
     PresentationRequest, Registration, RequestedCredential,
 };
 

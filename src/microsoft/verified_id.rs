@@ -20,19 +20,72 @@ pub struct Authority {
     pub name: String,
     pub did: Did,
     pub linked_domain_urls: Vec<Url>,
-    /// `linkedDomainsVerified`; `None` when Microsoft did not say. With
-    /// `validateLinkedDomain: true` Microsoft refuses presentations from an issuer whose
-    /// linked domain is not verified (presentation-request-api).
-    pub linked_domain_verified: Option<bool>,
+    /// What Microsoft says of the linked domain. With `validateLinkedDomain: true` Microsoft
+    /// refuses presentations from an issuer whose linked domain is not verified
+    /// (presentation-request-api).
+    pub linked_domain: LinkedDomain,
     /// `didModel.didDocumentStatus`: `published`, `outOfSync`, `submitted` (legacy did:ion)...
     pub did_document_status: Option<String>,
 }
 
+/// Whether an authority's linked domain is verified: three-valued, because Microsoft's *List
+/// authorities* and *Get authority* answers do not carry `linkedDomainsVerified` (only create,
+/// rotate and sync do; admin-api). A missing field is not a "no".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkedDomain {
+    /// `linkedDomainsVerified: true`, or `validateWellKnownDidConfiguration` answered 204.
+    Verified,
+    /// `linkedDomainsVerified: false`: Microsoft would refuse every presentation.
+    NotVerified,
+    /// Microsoft did not say and could not confirm it. Usable: every request carries
+    /// `validateLinkedDomain: true`, so Microsoft itself refuses an unverified domain when the
+    /// person presents.
+    #[default]
+    Unknown,
+}
+
+impl LinkedDomain {
+    /// From the listing's `linkedDomainsVerified`, absent or not a boolean being unknown.
+    pub fn from_listing(value: Option<bool>) -> LinkedDomain {
+        match value {
+            Some(true) => LinkedDomain::Verified,
+            Some(false) => LinkedDomain::NotVerified,
+            None => LinkedDomain::Unknown,
+        }
+    }
+
+    /// As stored (`microsoft_integrations.linked_domain`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkedDomain::Verified => "verified",
+            LinkedDomain::NotVerified => "not_verified",
+            LinkedDomain::Unknown => "unknown",
+        }
+    }
+
+    pub fn parse(stored: &str) -> Option<LinkedDomain> {
+        [
+            LinkedDomain::Verified,
+            LinkedDomain::NotVerified,
+            LinkedDomain::Unknown,
+        ]
+        .into_iter()
+        .find(|l| l.as_str() == stored)
+    }
+
+    /// Whether presentations can work: anything but a "no" from Microsoft.
+    pub fn is_usable(self) -> bool {
+        self != LinkedDomain::NotVerified
+    }
+}
+
 impl Authority {
-    /// Linked domain verified and DID document published: the authority Microsoft will
-    /// accept presentations for without surprises.
+    /// Linked domain not known to be unverified and DID document published: an authority
+    /// Microsoft will accept presentations for (an unknown linked domain is checked by
+    /// Microsoft at presentation time, see [`LinkedDomain::Unknown`]).
     pub fn is_ready(&self) -> bool {
-        self.linked_domain_verified == Some(true)
+        self.linked_domain.is_usable()
             && self
                 .did_document_status
                 .as_deref()
@@ -335,7 +388,63 @@ impl MicrosoftClient {
         if authorities.is_empty() {
             return Err(MicrosoftError::VerifiedIdNotSetUp);
         }
+        let mut authorities = authorities;
+        for authority in &mut authorities {
+            if authority.linked_domain == LinkedDomain::Unknown
+                && self
+                    .validate_well_known_did_configuration(admin_token, &authority.id)
+                    .await
+            {
+                authority.linked_domain = LinkedDomain::Verified;
+            }
+        }
         Ok(authorities)
+    }
+
+    /// `POST /v1.0/verifiableCredentials/authorities/{id}/validateWellKnownDidConfiguration`
+    /// (admin-api, "Well-known DID configuration"): Microsoft checks the linked domain's
+    /// `/.well-known/did-configuration.json` against the DID; 204 means it checks out.
+    /// Learn: https://learn.microsoft.com/en-us/entra/verified-id/admin-api
+    /// Any other answer (the docs show no failure shape), or no answer, leaves the state
+    /// unknown: it is logged, never fatal, because requests carry `validateLinkedDomain: true`
+    /// and Microsoft refuses an unverified domain at presentation time anyway.
+    #[instrument(skip_all, fields(authority_id = %authority_id))]
+    pub async fn validate_well_known_did_configuration(
+        &self,
+        admin_token: &Token,
+        authority_id: &str,
+    ) -> bool {
+        let mut url = self
+            .endpoints
+            .verified_id_at("v1.0/verifiableCredentials/authorities");
+        let Ok(mut segments) = url.path_segments_mut() else {
+            return false;
+        };
+        segments
+            .push(authority_id)
+            .push("validateWellKnownDidConfiguration");
+        drop(segments);
+        match self
+            .http
+            .post(url)
+            .bearer_auth(admin_token.expose())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+        {
+            Ok(response) if response.status() == StatusCode::NO_CONTENT => true,
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let body = response.bytes().await.unwrap_or_default();
+                let error = MicrosoftError::from_status(Step::AdminApi, status, &body);
+                tracing::info!(status, %error, "Microsoft did not confirm the linked domain; it stays unknown");
+                false
+            }
+            Err(e) => {
+                tracing::info!(error = %MicrosoftError::transport(Step::AdminApi, &e), "could not ask Microsoft to confirm the linked domain; it stays unknown");
+                false
+            }
+        }
     }
 
     /// The contracts (credential types) of one authority, read as leniently as authorities.
@@ -425,7 +534,12 @@ impl MicrosoftClient {
 
         let step = Step::AppToken;
         let (token, expires_at) = self
-            .client_credentials(step, tenant, &format!("{VERIFIED_ID_REQUEST_APP}/.default"))
+            .client_credentials_as(
+                self.own_tenant_credentials(),
+                step,
+                tenant,
+                &format!("{VERIFIED_ID_REQUEST_APP}/.default"),
+            )
             .await?;
         // Not verified: the token is for the request service, not for us; we only read what
         // Microsoft granted.
@@ -516,7 +630,7 @@ fn parse_authority(raw: &serde_json::Value) -> Result<Authority, &'static str> {
         name: raw["name"].as_str().unwrap_or_default().to_owned(),
         did,
         linked_domain_urls,
-        linked_domain_verified: raw["linkedDomainsVerified"].as_bool(),
+        linked_domain: LinkedDomain::from_listing(raw["linkedDomainsVerified"].as_bool()),
         did_document_status: model["didDocumentStatus"].as_str().map(str::to_owned),
     })
 }
@@ -606,6 +720,30 @@ mod tests {
             Err("didModel.did is not a DID")
         );
         assert_eq!(parse_authority(&json!("text")), Err("no id"));
+    }
+
+    #[test]
+    fn a_listing_without_linked_domains_verified_is_unknown_and_still_ready() {
+        // admin-api's List/Get examples carry no `linkedDomainsVerified`.
+        let listed = json!({"id":"a1","name":"Contoso","status":"Enabled",
+            "didModel":{"did":"did:web:verifiedid.contoso.com","didDocumentStatus":"published"}});
+        let a = parse_authority(&listed).unwrap();
+        assert_eq!(a.linked_domain, LinkedDomain::Unknown);
+        assert!(a.is_ready());
+        let odd =
+            json!({"id":"a2","didModel":{"did":"did:web:x.example"},"linkedDomainsVerified":"yes"});
+        assert_eq!(
+            parse_authority(&odd).unwrap().linked_domain,
+            LinkedDomain::Unknown
+        );
+        for l in [
+            LinkedDomain::Verified,
+            LinkedDomain::NotVerified,
+            LinkedDomain::Unknown,
+        ] {
+            assert_eq!(LinkedDomain::parse(l.as_str()), Some(l));
+        }
+        assert!(!LinkedDomain::NotVerified.is_usable());
     }
 
     #[test]

@@ -37,11 +37,17 @@ pub async fn microsoft_connection_card() -> Result<MicrosoftCard, AppError> {
                 .await
                 .map_err(ssr::internal)?
                 .map(|i| MicrosoftConnection {
+                    active: i.is_active(),
                     tenant_name: i.tenant_name,
                     tenant_id: i.tenant_id,
                     authority_did: i.authority_did,
                     credential_type: i.credential_type,
-                    active: i.linked_domain_verified,
+                    linked_domain_unconfirmed: i.linked_domain
+                        == traceless::microsoft::LinkedDomain::Unknown,
+                    last_confirmed_at: i.freshness.confirmed_at.map(convert::when),
+                    refresh_problem: i.freshness.problem.clone(),
+                    removed_domains: i.freshness.removed_domains.clone(),
+                    domains_removed_at: i.freshness.domains_removed_at.map(convert::when),
                     email_claim: i.email_claim,
                     available_claims: i.available_claims,
                     domains: i.domains.into_iter().map(|d| d.name).collect(),
@@ -65,7 +71,7 @@ pub async fn microsoft_connection_card() -> Result<MicrosoftCard, AppError> {
                                 authority_id: o.authority_id,
                                 authority_name: o.authority_name,
                                 authority_did: o.authority_did,
-                                linked_domain_verified: o.linked_domain_verified,
+                                linked_domain_verified: o.linked_domain.is_usable(),
                                 credential_type: o.credential_type,
                                 claims: o.claims,
                             })
@@ -184,6 +190,29 @@ pub async fn remove_microsoft_integration() -> Result<(), AppError> {
     )
 }
 
+/// "Refresh from Microsoft": re-reads the tenant's domains now (administrators only, audited,
+/// at most once a minute). A refresh Microsoft could not answer keeps the last known state;
+/// the card then says why and when Microsoft last confirmed it.
+#[server(endpoint = "refresh_microsoft_connection")]
+pub async fn refresh_microsoft_connection() -> Result<(), AppError> {
+    ssr::respond(
+        async {
+            let admin = ssr::require_admin().await?;
+            let state = ssr::state()?;
+            let page = state
+                .settings
+                .public_url
+                .join("organization/integrations")
+                .map_err(|e| ssr::internal(format!("the integrations page URL: {e}")))?;
+            integrations::refresh::refresh_now(&state.pool, &state.microsoft, &admin, &page)
+                .await
+                .map_err(integration_error)?;
+            Ok(())
+        }
+        .await,
+    )
+}
+
 #[server(endpoint = "audit_log")]
 pub async fn audit_log() -> Result<Vec<AuditEntry>, AppError> {
     ssr::respond(
@@ -215,6 +244,10 @@ fn integration_error(error: IntegrationError) -> AppError {
         ),
         IntegrationError::NotConnected => AppError::invalid(None, "Microsoft Verified ID is not connected."),
         IntegrationError::UnknownClaim => AppError::invalid(Some("email_claim"), "The credential carries no claim of that name. Choose one from the list."),
+        IntegrationError::RefreshedRecently => AppError::TooManyRequests {
+            message: "Traceless refreshed this connection a moment ago. Try again in a minute.".into(),
+            retry_after_secs: traceless::integrations::refresh::MANUAL_SPACING.whole_seconds().unsigned_abs(),
+        },
         IntegrationError::Microsoft(e) => ssr::internal(format!("preparing the Microsoft sign-in: {e}")),
         IntegrationError::Database(e) => ssr::internal(format!("database: {e}")),
     }

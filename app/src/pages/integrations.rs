@@ -5,8 +5,8 @@ use leptos_meta::Title;
 use leptos_router::components::{A, Redirect};
 
 use crate::api::integrations::{
-    ChooseMicrosoftConnection, RemoveMicrosoftIntegration, SetMicrosoftEmailClaim,
-    StartMicrosoftConnect, microsoft_connection_card,
+    ChooseMicrosoftConnection, RefreshMicrosoftConnection, RemoveMicrosoftIntegration,
+    SetMicrosoftEmailClaim, StartMicrosoftConnect, microsoft_connection_card,
 };
 use crate::components::{Alert, FormAlert, SubmitButton};
 use crate::error::AppError;
@@ -22,12 +22,14 @@ pub fn IntegrationsPage() -> impl IntoView {
     let remove = ServerAction::<RemoveMicrosoftIntegration>::new();
     let choose = ServerAction::<ChooseMicrosoftConnection>::new();
     let set_claim = ServerAction::<SetMicrosoftEmailClaim>::new();
+    let refresh = ServerAction::<RefreshMicrosoftConnection>::new();
     let card = Resource::new(
         move || {
             (
                 remove.version().get(),
                 choose.version().get(),
                 set_claim.version().get(),
+                refresh.version().get(),
             )
         },
         |_| microsoft_connection_card(),
@@ -41,7 +43,7 @@ pub fn IntegrationsPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match card.await {
-                    Ok(card) => view! { <MicrosoftCardView card=card remove=remove choose=choose set_claim=set_claim /> }.into_any(),
+                    Ok(card) => view! { <MicrosoftCardView card=card remove=remove choose=choose set_claim=set_claim refresh=refresh /> }.into_any(),
                     Err(AppError::Unauthenticated) => view! { <Redirect path="/signin" /> }.into_any(),
                     Err(error) => view! { <Alert kind="error">{error.to_string()}</Alert> }.into_any(),
                 }
@@ -56,6 +58,7 @@ fn MicrosoftCardView(
     remove: ServerAction<RemoveMicrosoftIntegration>,
     choose: ServerAction<ChooseMicrosoftConnection>,
     set_claim: ServerAction<SetMicrosoftEmailClaim>,
+    refresh: ServerAction<RefreshMicrosoftConnection>,
 ) -> impl IntoView {
     let connect = ServerAction::<StartMicrosoftConnect>::new();
     let connect_value = connect.value();
@@ -112,7 +115,7 @@ fn MicrosoftCardView(
                 _ => None,
             }}
             {match card.connection {
-                Some(connection) => view! { <ActiveConnection connection=connection can_manage=can_manage remove=remove set_claim=set_claim /> }.into_any(),
+                Some(connection) => view! { <ActiveConnection connection=connection can_manage=can_manage remove=remove set_claim=set_claim refresh=refresh /> }.into_any(),
                 // Waiting for the admin's choice: the form above is the way forward.
                 None if can_manage && has_pending => ().into_any(),
                 None if can_manage => view! {
@@ -138,6 +141,7 @@ fn ActiveConnection(
     can_manage: bool,
     remove: ServerAction<RemoveMicrosoftIntegration>,
     set_claim: ServerAction<SetMicrosoftEmailClaim>,
+    refresh: ServerAction<RefreshMicrosoftConnection>,
 ) -> impl IntoView {
     let confirming = RwSignal::new(false);
     let remove_value = remove.value();
@@ -161,6 +165,7 @@ fn ActiveConnection(
                     </div>
                 }.into_any()
             }}
+            <Freshness connection=connection.clone() can_manage=can_manage refresh=refresh />
             <p>{if active { "People whose email is in these domains can be verified:" } else { "Once it is active, people whose email is in these domains can be verified:" }}</p>
             <ul class="domains" aria-label="Covered domains">
                 {connection.domains.iter().map(|d| view! { <li>{d.clone()}</li> }).collect_view()}
@@ -224,6 +229,57 @@ fn ActiveConnection(
                 </Show>
             })}
         </section>
+    }
+}
+
+/// What the reads from Microsoft left: an unconfirmed linked domain (a quiet note), domains
+/// that left the tenant, a failed refresh with when Microsoft last confirmed the connection,
+/// and "Refresh from Microsoft" for administrators.
+#[component]
+fn Freshness(
+    connection: MicrosoftConnection,
+    can_manage: bool,
+    refresh: ServerAction<RefreshMicrosoftConnection>,
+) -> impl IntoView {
+    let value = refresh.value();
+    let removed = connection.removed_domains.clone();
+    view! {
+        {(connection.active && connection.linked_domain_unconfirmed).then(|| view! {
+            <p class="muted small" data-testid="linked-domain-unconfirmed">
+                "Microsoft did not confirm that your Verified ID authority's linked domain is verified. "
+                "Traceless asks Microsoft to check it each time someone presents a credential; if it is not verified, Microsoft refuses the presentation."
+            </p>
+        })}
+        {(!removed.is_empty()).then(|| view! {
+            <div class="alert alert-warning" role="status" data-testid="domains-removed">
+                <p><strong>{format!("Microsoft no longer lists {} for your tenant.", removed.join(", "))}</strong></p>
+                <p>
+                    "Traceless stopped covering these domains"
+                    {connection.domains_removed_at.clone().map(|at| format!(" on {at}"))}
+                    ": new verifications to them are refused. If this is a mistake, ask your Microsoft admin to add or verify the domain, then refresh from Microsoft."
+                </p>
+            </div>
+        })}
+        {connection.refresh_problem.clone().map(|problem| view! {
+            <div class="alert alert-warning" role="status" data-testid="refresh-problem">
+                <p><strong>"Traceless could not refresh this connection from Microsoft."</strong></p>
+                <p>{problem}</p>
+                <p>"The domains and settings below are the last ones Microsoft confirmed."</p>
+            </div>
+        })}
+        <p class="muted small" data-testid="last-confirmed">
+            {match connection.last_confirmed_at.clone() {
+                Some(at) => format!("Last confirmed with Microsoft on {at}."),
+                None => "Not yet confirmed with Microsoft since it was connected.".to_string(),
+            }}
+            " Traceless re-reads your tenant's domains from Microsoft every day."
+        </p>
+        {can_manage.then(|| view! {
+            <ActionForm action=refresh>
+                <FormAlert value=value />
+                <SubmitButton label="Refresh from Microsoft" busy_label="Refreshing…" pending=refresh.pending() class="button-secondary" />
+            </ActionForm>
+        })}
     }
 }
 

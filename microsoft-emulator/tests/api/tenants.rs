@@ -444,3 +444,79 @@ async fn callbacks_carry_plain_date_strings_extra_fields_and_no_empty_optional_f
             .is_none()
     );
 }
+
+async fn validate(t: &TestEmu, token: &str, authority_id: &str) -> (u16, String) {
+    let res = t
+        .http
+        .post(format!(
+            "{}/v1.0/verifiableCredentials/authorities/{authority_id}/validateWellKnownDidConfiguration",
+            t.emu.verified_id_url()
+        ))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn proseware_lists_its_authority_without_linked_domains_verified_and_validation_confirms_it()
+{
+    let t = spawn_emu().await;
+    let token = admin_token(&t, PROSEWARE_TENANT_ID, PROSEWARE_ADMIN_EMAIL).await;
+    let list = admin_get(&t, &token, "authorities").await;
+    let a = &list["value"][0];
+    assert_eq!(a["didModel"]["did"], PROSEWARE_DID);
+    assert!(a.get("linkedDomainsVerified").is_none(), "{a}");
+    let one = admin_get(&t, &token, &format!("authorities/{PROSEWARE_AUTHORITY_ID}")).await;
+    assert!(one.get("linkedDomainsVerified").is_none(), "{one}");
+    assert_eq!(validate(&t, &token, PROSEWARE_AUTHORITY_ID).await.0, 204);
+}
+
+#[tokio::test]
+async fn validation_of_an_unverified_linked_domain_is_refused() {
+    let t = spawn_emu().await;
+    let token = admin_token(&t, LITWARE_TENANT_ID, LITWARE_ADMIN_EMAIL).await;
+    let (status, body) = validate(&t, &token, LITWARE_AUTHORITY_ID).await;
+    assert_eq!(status, 400, "{body}");
+    assert_vc_error(
+        &serde_json::from_str(&body).unwrap(),
+        "badRequest",
+        "badOrMissingField",
+        Some("linkedDomainUrls"),
+    );
+    // Another tenant's authority is not found, and a token is needed.
+    assert_eq!(validate(&t, &token, PROSEWARE_AUTHORITY_ID).await.0, 404);
+    assert_eq!(validate(&t, "nope", LITWARE_AUTHORITY_ID).await.0, 401);
+}
+
+#[tokio::test]
+async fn the_provider_app_is_granted_only_what_provider_mode_needs() {
+    let t = spawn_emu().await;
+    t.emu
+        .grant_admin_consent(CONTOSO_TENANT_ID, DEV_PROVIDER_CLIENT_ID);
+    let token = |resource: &'static str| {
+        let t = &t;
+        async move {
+            let (status, body) = t
+                .token(
+                    CONTOSO_TENANT_ID,
+                    &[
+                        ("grant_type", "client_credentials"),
+                        ("client_id", DEV_PROVIDER_CLIENT_ID),
+                        ("client_secret", DEV_PROVIDER_CLIENT_SECRET),
+                        ("scope", &format!("{resource}/.default")),
+                    ],
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+            claims_of(body["access_token"].as_str().unwrap())
+        }
+    };
+    assert!(token(REQUEST_SERVICE).await.get("roles").is_none());
+    assert_eq!(
+        token("https://graph.microsoft.com").await["roles"],
+        json!(["Organization.Read.All"])
+    );
+    assert!(token(ADMIN_API).await.get("roles").is_none());
+}

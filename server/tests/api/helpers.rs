@@ -205,10 +205,12 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     settings.public_url = format!("{address}/").parse().expect("a URL");
     let pool = application.state().pool.clone();
     let verifier = application.state().verifier.clone();
-    emulator.register_redirect_uri(
-        DEV_CLIENT_ID,
-        &format!("{address}{}", app::ssr::MICROSOFT_CALLBACK_PATH),
-    );
+    for client in [DEV_CLIENT_ID, microsoft_emulator::DEV_PROVIDER_CLIENT_ID] {
+        emulator.register_redirect_uri(
+            client,
+            &format!("{address}{}", app::ssr::MICROSOFT_CALLBACK_PATH),
+        );
+    }
     let shutdown = application.shutdown();
     let serving = tokio::spawn(application.run_until_stopped());
     TestApp {
