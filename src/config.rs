@@ -96,6 +96,9 @@ pub struct MicrosoftSettings {
     pub timeout: Duration,
     /// Whose authority asks for presentations.
     pub verifier: VerifierSetting,
+    /// How long connect waits for a fresh admin consent to reach Microsoft's token endpoint
+    /// (`TRACELESS_MS_CONSENT_WAIT_SECS`, 0–600, default 60) before it reports the missing grant.
+    pub consent_wait: Duration,
 }
 
 /// The multi-tenant app registration in Entra. The secret is kept out of `Debug`.
@@ -181,6 +184,9 @@ pub const DEFAULT_LOG_FILTER: &str = "info,traceless=debug,server=debug,app=debu
 pub const DEFAULT_EMULATOR_ADDR: &str = "127.0.0.1:3100";
 pub const DEFAULT_INVITE_LIFETIME_HOURS: u64 = 72;
 pub const DEFAULT_MS_TIMEOUT_MS: u64 = 10_000;
+/// Microsoft's consent usually reaches its token endpoint within seconds; a minute covers
+/// the slow cases without leaving the admin waiting long.
+pub const DEFAULT_MS_CONSENT_WAIT_SECS: u64 = 60;
 
 /// Whether a build without Microsoft credentials falls back to the built-in emulator.
 ///
@@ -509,6 +515,10 @@ fn parse_microsoft(
         None => DEFAULT_MS_TIMEOUT_MS,
     };
     let verifier = parse_verifier(lookup, app.is_some())?;
+    let consent_wait_secs = match lookup("TRACELESS_MS_CONSENT_WAIT_SECS") {
+        Some(value) => parse_ranged("TRACELESS_MS_CONSENT_WAIT_SECS", value, 0..=600, "seconds")?,
+        None => DEFAULT_MS_CONSENT_WAIT_SECS,
+    };
     Ok(MicrosoftSettings {
         app,
         login_url: optional_url("TRACELESS_MS_LOGIN_URL")?,
@@ -520,6 +530,7 @@ fn parse_microsoft(
         )?,
         timeout: Duration::from_millis(timeout_ms),
         verifier,
+        consent_wait: Duration::from_secs(consent_wait_secs),
     })
 }
 

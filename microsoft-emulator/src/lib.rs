@@ -36,7 +36,7 @@ pub use authenticator::{
 };
 pub use faults::{ActiveFault, CallbackFault, FaultSpec, Faults};
 pub use seed::*;
-pub use state::EmulatorState;
+pub use state::{EmulatorState, Propagation};
 
 /// Where and with what data to run.
 #[derive(Clone, Debug)]
@@ -81,6 +81,10 @@ pub fn router(state: EmulatorState) -> Router {
         )
         .route("/_control/requests/{id}/expire", post(control_expire))
         .route("/_control/request_lifetime", post(control_request_lifetime))
+        .route(
+            "/_control/consent_propagation",
+            post(control_consent_propagation),
+        )
         .route("/", get(index))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -173,6 +177,19 @@ async fn control_request_lifetime(
         return StatusCode::UNPROCESSABLE_ENTITY;
     }
     state.set_request_lifetime_secs(r.secs);
+    StatusCode::NO_CONTENT
+}
+
+/// `POST /_control/consent_propagation {"service_principal_ms", "roles_ms"}`: how long consents
+/// given from now on take to reach client credentials (see `Propagation`).
+async fn control_consent_propagation(
+    State(state): State<EmulatorState>,
+    axum::Json(p): axum::Json<state::Propagation>,
+) -> StatusCode {
+    if p.service_principal_ms > 600_000 || p.roles_ms > 600_000 {
+        return StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    state.set_consent_propagation(p);
     StatusCode::NO_CONTENT
 }
 
@@ -276,7 +293,12 @@ impl RunningEmulator {
     pub fn revoke_admin_consent(&self, tenant_id: &str, client_id: &str) {
         self.state.revoke_admin_consent(tenant_id, client_id)
     }
+    /// See `EmulatorState::set_consent_propagation`.
+    pub fn set_consent_propagation(&self, propagation: Propagation) {
+        self.state.set_consent_propagation(propagation);
+    }
     /// Lifetime (`expiry` - now) of presentation requests created from now on.
+
     pub fn set_request_lifetime_secs(&self, secs: u64) {
         self.state.set_request_lifetime_secs(secs)
     }

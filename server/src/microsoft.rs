@@ -35,7 +35,8 @@ pub async fn connect(settings: &Settings, redirect_uri: &Url) -> anyhow::Result<
             endpoints,
             ClientCredentials::new(&app.client_id, &app.client_secret),
             ms.timeout,
-        )?;
+        )?
+        .with_consent_wait(ms.consent_wait);
         let identity = match &ms.verifier {
             VerifierSetting::CustomerTenant => VerifierIdentity::CustomerTenant,
             VerifierSetting::ServiceProvider {
@@ -92,7 +93,8 @@ async fn start_emulator(settings: &Settings, redirect_uri: &Url) -> anyhow::Resu
         endpoints,
         ClientCredentials::new(DEV_CLIENT_ID, DEV_CLIENT_SECRET),
         ms.timeout,
-    )?;
+    )?
+    .with_consent_wait(ms.consent_wait);
     // The emulator's own "Traceless" tenant is the provider unless told otherwise.
     let identity = match &ms.verifier {
         VerifierSetting::CustomerTenant => VerifierIdentity::CustomerTenant,

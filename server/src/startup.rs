@@ -244,6 +244,7 @@ async fn router(state: AppState, shutdown: Shutdown) -> anyhow::Result<Router> {
         .route("/healthz", get(routes::health::healthz))
         .route("/api/{*fn_name}", post(server_fn_handler))
         .route(app::ssr::MICROSOFT_CALLBACK_PATH, get(routes::microsoft_connect::callback))
+        .route(routes::microsoft_connect::FINISHING_PATH, get(routes::microsoft_connect::finishing))
         .route(
             app::ssr::VERIFIED_ID_CALLBACK_PATH,
             post(routes::verified_id_callback::callback)

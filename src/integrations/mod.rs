@@ -3,11 +3,13 @@
 
 mod choice;
 mod connect;
+pub mod consent;
 mod failure;
 mod store;
 
 pub use choice::{ConnectOption, Offer, VERIFIED_EMPLOYEE_CLAIMS};
 pub use connect::*;
+pub use consent::{ConsentTenant, Finishing, InvalidTenant};
 pub use failure::{ConnectFailure, REQUEST_ROLE_PERMISSION, StateProblem};
 
 use time::OffsetDateTime;
@@ -65,11 +67,16 @@ impl MicrosoftIntegration {
         self.linked_domain_verified
     }
 
-    /// Whether an email domain is one of the tenant's verified domains.
+    /// Whether an email domain is one of the tenant's verified domains. Both sides are
+    /// compared in their ASCII (punycode) form: `bücher.example` and `xn--bcher-kva.example`
+    /// are one domain, however Microsoft or the recipient spelled it.
     pub fn covers(&self, domain: &str) -> bool {
-        self.domains
-            .iter()
-            .any(|d| d.name.eq_ignore_ascii_case(domain))
+        let Some(wanted) = crate::email::normalize_domain(domain) else {
+            return false;
+        };
+        self.domains.iter().any(|d| {
+            crate::email::normalize_domain(&d.name).is_some_and(|name| name == wanted)
+        })
     }
 }
 

@@ -41,6 +41,8 @@ pub struct MicrosoftClient {
     /// App tokens per tenant, reused until shortly before they expire.
     pub(crate) app_tokens: Arc<Mutex<HashMap<TenantId, super::verified_id::AppToken>>>,
     pub(crate) retry: RetryPolicy,
+    /// How long connect waits for a fresh admin consent to reach the token endpoint.
+    pub(crate) consent_wait: Duration,
 }
 
 impl fmt::Debug for MicrosoftClient {
@@ -230,7 +232,21 @@ impl MicrosoftClient {
             jwks: Arc::default(),
             app_tokens: Arc::default(),
             retry: RetryPolicy::INTERACTIVE,
+            consent_wait: Self::DEFAULT_CONSENT_WAIT,
         })
+    }
+
+    pub const DEFAULT_CONSENT_WAIT: Duration = Duration::from_secs(60);
+
+    /// The same client with another consent propagation window (see `integrations::consent`).
+    pub fn with_consent_wait(mut self, wait: Duration) -> MicrosoftClient {
+        self.consent_wait = wait;
+        self
+    }
+
+    /// How long connect waits for a fresh admin consent to reach the token endpoint.
+    pub fn consent_wait(&self) -> Duration {
+        self.consent_wait
     }
 
     /// The same client with another retry policy (tests that must see the first answer).
@@ -272,11 +288,23 @@ impl MicrosoftClient {
         tenant: Option<&TenantId>,
         redirect_uri: &Url,
     ) -> AuthorizationRequest {
+        self.authorization_request_prompting(tenant, redirect_uri, None)
+    }
+
+    /// `authorization_request` with a `prompt`: `select_account` makes Microsoft show its
+    /// account picker even when someone is signed in (v2-oauth2-auth-code-flow), for "Sign in
+    /// with another account".
+    pub fn authorization_request_prompting(
+        &self,
+        tenant: Option<&TenantId>,
+        redirect_uri: &Url,
+        prompt: Option<&str>,
+    ) -> AuthorizationRequest {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let nonce = random_token();
         let state = random_token();
         let path_tenant = tenant.map_or("organizations", TenantId::as_str);
-        let (url, _) = self
+        let (mut url, _) = self
             .oauth_client(path_tenant)
             .set_auth_uri(AuthUrl::from_url(
                 self.endpoints
@@ -292,6 +320,9 @@ impl MicrosoftClient {
             .add_extra_param("response_mode", "query")
             .add_extra_param("nonce", &nonce)
             .url();
+        if let Some(prompt) = prompt {
+            url.query_pairs_mut().append_pair("prompt", prompt);
+        }
         AuthorizationRequest {
             url,
             state,
