@@ -155,3 +155,47 @@ pub async fn remove(pool: &Pool, actor: &User) -> Result<(), IntegrationError> {
     tracing::info!(organization = %actor.organization_id, by = %actor.id, "Microsoft Verified ID removed");
     Ok(())
 }
+
+#[cfg(test)]
+mod idn_tests {
+    use super::*;
+
+    fn integration_covering(domains: &[&str]) -> MicrosoftIntegration {
+        MicrosoftIntegration {
+            tenant_id: String::new(),
+            tenant_name: String::new(),
+            authority_id: String::new(),
+            authority_did: String::new(),
+            credential_type: String::new(),
+            email_claim: String::new(),
+            available_claims: vec![],
+            linked_domain_verified: true,
+            microsoft_account: String::new(),
+            connected_by_name: String::new(),
+            connected_at: OffsetDateTime::UNIX_EPOCH,
+            domains: domains
+                .iter()
+                .map(|d| CoveredDomain {
+                    name: (*d).to_owned(),
+                    is_default: false,
+                    is_initial: false,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn an_international_domain_is_covered_in_either_form() {
+        let recipient = crate::email::EmailAddress::parse("anna@Bücher.example").unwrap();
+        // Stored as Microsoft spelled it, in Unicode or in punycode.
+        for stored in ["bücher.example", "xn--bcher-kva.example", "BÜCHER.example"] {
+            let integration = integration_covering(&[stored]);
+            assert!(integration.covers(recipient.domain()), "{stored}");
+            assert!(integration.covers("bücher.example"), "{stored}");
+            assert!(integration.covers("XN--BCHER-KVA.EXAMPLE"), "{stored}");
+        }
+        let integration = integration_covering(&["bucher.example"]);
+        assert!(!integration.covers(recipient.domain()));
+        assert!(!integration.covers(""));
+    }
+}
