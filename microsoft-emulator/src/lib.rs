@@ -298,7 +298,6 @@ impl RunningEmulator {
         self.state.set_consent_propagation(propagation);
     }
     /// Lifetime (`expiry` - now) of presentation requests created from now on.
-
     pub fn set_request_lifetime_secs(&self, secs: u64) {
         self.state.set_request_lifetime_secs(secs)
     }

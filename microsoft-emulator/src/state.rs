@@ -293,19 +293,11 @@ impl EmulatorState {
 
     /// Consent propagation delays for consents given from now on at the sign-in pages.
     pub fn set_consent_propagation(&self, propagation: Propagation) {
-        *self
-            .0
-            .propagation
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = propagation;
+        *self.0.propagation.lock().unwrap_or_else(|e| e.into_inner()) = propagation;
     }
 
     pub(crate) fn consent_propagation(&self) -> Propagation {
-        *self
-            .0
-            .propagation
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+        *self.0.propagation.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Lifetime of presentation requests created from now on.

@@ -504,7 +504,10 @@ pub(super) enum NotFree {
 }
 
 impl NotFree {
-    pub(super) fn into_failure(self, internal: impl Fn(sqlx::Error) -> ConnectFailure) -> ConnectFailure {
+    pub(super) fn into_failure(
+        self,
+        internal: impl Fn(sqlx::Error) -> ConnectFailure,
+    ) -> ConnectFailure {
         match self {
             NotFree::LinkedElsewhere(tenant_name) => {
                 ConnectFailure::TenantLinkedElsewhere { tenant_name }

@@ -24,10 +24,10 @@ use time::OffsetDateTime;
 use url::Url;
 use uuid::Uuid;
 
+use super::IntegrationError;
 use super::connect::{self, ConnectProgress, ConnectStart};
 use super::failure::{ConnectFailure, REQUEST_ROLE_PERMISSION};
 use super::store::{self, PendingConnection, Phase};
-use super::IntegrationError;
 use crate::accounts::{OrganizationId, User, UserId};
 use crate::audit::{self, Action};
 use crate::db::{self, Connection, Pool};
@@ -97,7 +97,10 @@ struct Needed {
 /// scopes are not required either: the sign-in leg asks for them and fails on its own.
 const NEEDED: [Needed; 2] = [
     Needed {
-        resources: &["https://graph.microsoft.com", "00000003-0000-0000-c000-000000000000"],
+        resources: &[
+            "https://graph.microsoft.com",
+            "00000003-0000-0000-c000-000000000000",
+        ],
         permission: "user.read",
         shown: "Microsoft Graph: User.Read (delegated)",
     },
@@ -123,9 +126,10 @@ pub fn check_granted_scope(scope: Option<&str>) -> Result<(), ConnectFailure> {
         .map(|item| {
             let item = item.to_ascii_lowercase();
             match item.rsplit_once('/') {
-                Some((resource, permission)) => {
-                    (resource.trim_end_matches('/').to_owned(), permission.to_owned())
-                }
+                Some((resource, permission)) => (
+                    resource.trim_end_matches('/').to_owned(),
+                    permission.to_owned(),
+                ),
                 // A bare permission is Microsoft Graph's (scopes-oidc).
                 None => ("https://graph.microsoft.com".to_owned(), item),
             }
@@ -303,6 +307,8 @@ pub(crate) async fn forget_wait(
 }
 
 /// What the waiting page does next.
+// One per request of the waiting page, moved once: boxing the integration buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Finishing {
     /// Nothing is waiting (finished elsewhere, or never started): show the card.
@@ -315,11 +321,7 @@ pub enum Finishing {
 
 /// One ask of the waiting page: a fresh app token; on success the connect completes as the
 /// sign-in leg would have; after the window the grant is reported missing.
-pub async fn finish_waiting(
-    pool: &Pool,
-    microsoft: &MicrosoftClient,
-    user: &User,
-) -> Finishing {
+pub async fn finish_waiting(pool: &Pool, microsoft: &MicrosoftClient, user: &User) -> Finishing {
     let result = finish_waiting_inner(pool, microsoft, user).await;
     if let Finishing::Done(Err(failure)) = &result {
         tracing::warn!(organization = %user.organization_id, cause = failure.code(), "Microsoft connect failed");
@@ -495,7 +497,10 @@ mod tests {
 
     #[test]
     fn the_tenant_field_takes_a_guid_or_a_domain_in_one_form() {
-        assert_eq!(ConsentTenant::parse(None).unwrap().as_str(), "organizations");
+        assert_eq!(
+            ConsentTenant::parse(None).unwrap().as_str(),
+            "organizations"
+        );
         assert_eq!(
             ConsentTenant::parse(Some("  ")).unwrap().as_str(),
             "organizations"
@@ -507,7 +512,9 @@ mod tests {
             "84841066-274d-4ec0-a5c1-276be684bdd3"
         );
         assert_eq!(
-            ConsentTenant::parse(Some(" Contoso.COM ")).unwrap().as_str(),
+            ConsentTenant::parse(Some(" Contoso.COM "))
+                .unwrap()
+                .as_str(),
             "contoso.com"
         );
         assert_eq!(

@@ -74,9 +74,9 @@ impl MicrosoftIntegration {
         let Some(wanted) = crate::email::normalize_domain(domain) else {
             return false;
         };
-        self.domains.iter().any(|d| {
-            crate::email::normalize_domain(&d.name).is_some_and(|name| name == wanted)
-        })
+        self.domains
+            .iter()
+            .any(|d| crate::email::normalize_domain(&d.name).is_some_and(|name| name == wanted))
     }
 }
 

@@ -142,7 +142,11 @@ async fn the_openid_scopes_need_consent_like_any_graph_permission() {
     // same sign-in needs no page.
     let t = with_cookies(Seed::demo()).await;
     let p = t.admin_consent(CONTOSO_ADMIN_EMAIL).await;
-    assert!(param(&p, "scope").unwrap().contains("graph.microsoft.com/offline_access"));
+    assert!(
+        param(&p, "scope")
+            .unwrap()
+            .contains("graph.microsoft.com/offline_access")
+    );
     let res = t.http.get(silent_sign_in(&t)).send().await.unwrap();
     let p = location_params(&res);
     assert!(param(&p, "code").is_some(), "{p:?}");
@@ -210,6 +214,8 @@ async fn consents_are_immediate_unless_a_delay_is_set_and_the_delay_is_bounded()
         .await
         .unwrap();
     assert_eq!(ok.status(), 204);
-    let too_long = set(serde_json::json!({"roles_ms": 3_600_000})).await.unwrap();
+    let too_long = set(serde_json::json!({"roles_ms": 3_600_000}))
+        .await
+        .unwrap();
     assert_eq!(too_long.status(), 422);
 }

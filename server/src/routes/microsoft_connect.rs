@@ -91,7 +91,10 @@ pub async fn finishing(State(state): State<AppState>, session: Session) -> Respo
         Finishing::Idle => Redirect::to("/organization/integrations").into_response(),
         Finishing::Waiting { retry_in } => waiting_page(retry_in),
         Finishing::Done(result) => {
-            if let Err(error) = session.insert(CONNECT_OUTCOME_KEY, outcome_of(result)).await {
+            if let Err(error) = session
+                .insert(CONNECT_OUTCOME_KEY, outcome_of(result))
+                .await
+            {
                 tracing::error!(%error, "storing the connect outcome in the session");
             }
             Redirect::to("/organization/integrations").into_response()

@@ -35,7 +35,8 @@ async fn an_application_administrator_consents_then_is_told_which_roles_can_read
     let (code, detail) = failure(&card);
     assert_eq!(code, "admin_api_role_missing");
     assert!(
-        detail.contains("Global Administrator, Authentication Policy Administrator or Global Reader"),
+        detail
+            .contains("Global Administrator, Authentication Policy Administrator or Global Reader"),
         "{detail}"
     );
     assert!(detail.contains("Sign in with another account"), "{detail}");
@@ -84,7 +85,10 @@ async fn a_global_reader_cannot_consent_but_connects_with_another_account_after_
     assert_eq!(card.outcome, Some(ConnectOutcome::Connected));
     let connection = card.connection.expect("connected");
     assert_eq!(connection.tenant_id, CONTOSO_TENANT_ID);
-    assert_eq!(connection.microsoft_account, "enrico.cattaneo@contoso.onmicrosoft.com");
+    assert_eq!(
+        connection.microsoft_account,
+        "enrico.cattaneo@contoso.onmicrosoft.com"
+    );
 }
 
 #[tokio::test]
@@ -93,7 +97,14 @@ async fn the_sign_in_legs_scopes_come_with_the_admin_consent_so_microsoft_shows_
     app.admin("Contoso", "ada@contoso.com").await;
     let microsoft = new_client();
     let consent = app.start_connect_as(&app.client).await;
-    let page = microsoft.get(&consent).send().await.unwrap().text().await.unwrap();
+    let page = microsoft
+        .get(&consent)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     // The admin consent lists the OpenID Connect scopes among the Graph permissions.
     for scope in ["openid", "profile", "offline_access", "User.Read"] {
         assert!(
@@ -144,7 +155,10 @@ async fn wait_on_the_finishing_page(app: &TestApp) -> usize {
         }
         assert_eq!(response.status(), StatusCode::OK);
         let html = response.text().await.unwrap();
-        assert!(html.contains("Microsoft is finishing your consent"), "{html}");
+        assert!(
+            html.contains("Microsoft is finishing your consent"),
+            "{html}"
+        );
         assert!(html.contains("name=\"viewport\""));
         assert!(html.contains("role=\"status\""));
         let seconds: u64 = html
@@ -239,7 +253,14 @@ async fn the_tenant_field_sends_the_admin_consent_to_that_tenant() {
         "{consent}"
     );
     // Microsoft shows only that tenant's accounts.
-    let page = new_client().get(&consent).send().await.unwrap().text().await.unwrap();
+    let page = new_client()
+        .get(&consent)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains(CONTOSO_ADMIN_EMAIL));
     assert!(!page.contains("fabrikam.com"));
 
@@ -255,9 +276,13 @@ async fn the_tenant_field_sends_the_admin_consent_to_that_tenant() {
         "{consent}"
     );
     // And the whole connect works through it.
-    let callback = app.at_microsoft(&consent, CONTOSO_ADMIN_EMAIL, "accept").await;
+    let callback = app
+        .at_microsoft(&consent, CONTOSO_ADMIN_EMAIL, "accept")
+        .await;
     let sign_in = app.return_from_microsoft_as(&app.client, &callback).await;
-    let callback = app.at_microsoft(&sign_in, CONTOSO_ADMIN_EMAIL, "accept").await;
+    let callback = app
+        .at_microsoft(&sign_in, CONTOSO_ADMIN_EMAIL, "accept")
+        .await;
     app.return_from_microsoft_as(&app.client, &callback).await;
     assert_eq!(app.card().await.outcome, Some(ConnectOutcome::Connected));
 }
@@ -267,9 +292,15 @@ async fn a_tenant_field_that_is_neither_a_domain_nor_an_id_is_refused_and_change
     let app = spawn_app().await;
     app.admin("Contoso", "ada@contoso.com").await;
     let attempts = app.count("microsoft_connect_attempts").await;
-    for bad in ["contoso", "ada@contoso.com", "https://contoso.com", "organizations"] {
+    for bad in [
+        "contoso",
+        "ada@contoso.com",
+        "https://contoso.com",
+        "organizations",
+    ] {
         let error = app_error(
-            app.call("start_microsoft_connect", &[("tenant", bad)]).await,
+            app.call("start_microsoft_connect", &[("tenant", bad)])
+                .await,
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
