@@ -41,7 +41,7 @@ pub enum ConnectFailure {
     GrantMissing { permission: String },
     /// Consent was granted, but the account that signed in may not read Verified ID: the
     /// admin API answered 401/403 (an Application or Cloud Application Administrator, say).
-    AdminApiRoleMissing { account: String },
+    AdminApiRoleMissing,
     /// The admin consent endpoint came back granting less than the app needs (its `scope`
     /// lacks `permission`).
     ConsentIncomplete { permission: String },
@@ -83,7 +83,7 @@ impl ConnectFailure {
             ConnectFailure::ConsentDeclined { .. } => "consent_declined",
             ConnectFailure::NeedsAdministrator { .. } => "needs_administrator",
             ConnectFailure::GrantMissing { .. } => "grant_missing",
-            ConnectFailure::AdminApiRoleMissing { .. } => "admin_api_role_missing",
+            ConnectFailure::AdminApiRoleMissing => "admin_api_role_missing",
             ConnectFailure::ConsentIncomplete { .. } => "consent_incomplete",
             ConnectFailure::NoContracts { .. } => "no_contracts",
             ConnectFailure::ChoiceUnavailable => "choice_unavailable",
@@ -114,9 +114,8 @@ impl ConnectFailure {
             ConnectFailure::GrantMissing { permission } => format!(
                 "An administrator of the tenant must grant admin consent for {permission}. Start again and accept with a {CONSENT_ROLES}, or grant it in the Microsoft Entra admin center (Enterprise applications → Traceless → Permissions → Grant admin consent)."
             ),
-            ConnectFailure::AdminApiRoleMissing { account } => format!(
-                "Consent was granted, but Microsoft does not let {} read Verified ID. Reading Verified ID needs a {VERIFIED_ID_READ_ROLES} of the tenant. Sign in with another account that has one of these roles, or ask someone who has one to connect.",
-                if account.is_empty() { "the account you signed in with".to_owned() } else { format!("the account you signed in with ({account})") }
+            ConnectFailure::AdminApiRoleMissing => format!(
+                "Consent was granted, but Microsoft does not let the account you signed in with read Verified ID. Reading Verified ID needs a {VERIFIED_ID_READ_ROLES} of the tenant. Sign in with another account that has one of these roles, or ask someone who has one to connect."
             ),
             ConnectFailure::ConsentIncomplete { permission } => format!(
                 "Microsoft came back from the admin consent without granting {permission}, so Traceless cannot read your tenant. Start again and accept every permission Microsoft lists, or grant admin consent in the Microsoft Entra admin center (Enterprise applications → Traceless → Permissions → Grant admin consent)."
@@ -173,9 +172,7 @@ impl ConnectFailure {
                 step: Step::AdminApi,
                 status: 401 | 403,
                 ..
-            } => ConnectFailure::AdminApiRoleMissing {
-                account: String::new(),
-            },
+            } => ConnectFailure::AdminApiRoleMissing,
             other => ConnectFailure::StepFailed {
                 step: other.step().map(step_name).unwrap_or("Microsoft").into(),
                 detail: other.to_string(),
