@@ -84,12 +84,21 @@ impl ConsentTenant {
 
 /// A permission the connect needs from the admin consent, as `scope` may list it.
 struct Needed {
-    /// Resource identifiers Microsoft may use in `scope` (URI or app id), lower case.
+    /// Resource identifiers Microsoft may use in `scope` (URI or app id), lower case. Empty:
+    /// any resource but Microsoft Graph. v2-admin-consent shows Graph permissions as
+    /// `https://graph.microsoft.com/{name}` but not how another API is named there, and the app
+    /// registration lists `full_access` on the Verified ID admin API only, so its name is enough.
     resources: &'static [&'static str],
     permission: &'static str,
     /// How the Entra admin center names it.
     shown: &'static str,
 }
+
+/// How `scope` may name Microsoft Graph.
+const GRAPH: [&str; 2] = [
+    "https://graph.microsoft.com",
+    "00000003-0000-0000-c000-000000000000",
+];
 
 /// The delegated permissions the sign-in leg's calls use. The application permission is not
 /// looked for here: v2-admin-consent does not say app roles are listed in `scope`, and the
@@ -97,18 +106,12 @@ struct Needed {
 /// scopes are not required either: the sign-in leg asks for them and fails on its own.
 const NEEDED: [Needed; 2] = [
     Needed {
-        resources: &[
-            "https://graph.microsoft.com",
-            "00000003-0000-0000-c000-000000000000",
-        ],
+        resources: &GRAPH,
         permission: "user.read",
         shown: "Microsoft Graph: User.Read (delegated)",
     },
     Needed {
-        resources: &[
-            "6a8b4b39-c021-437c-b060-5a14a3fd65f3",
-            "api://6a8b4b39-c021-437c-b060-5a14a3fd65f3",
-        ],
+        resources: &[],
         permission: "full_access",
         shown: "Verifiable Credentials Service Admin: full_access (delegated)",
     },
@@ -137,7 +140,12 @@ pub fn check_granted_scope(scope: Option<&str>) -> Result<(), ConnectFailure> {
         .collect();
     for needed in &NEEDED {
         let found = granted.iter().any(|(resource, permission)| {
-            permission == needed.permission && needed.resources.contains(&resource.as_str())
+            permission == needed.permission
+                && if needed.resources.is_empty() {
+                    !GRAPH.contains(&resource.as_str())
+                } else {
+                    needed.resources.contains(&resource.as_str())
+                }
         });
         if !found {
             return Err(ConnectFailure::ConsentIncomplete {
@@ -562,8 +570,23 @@ mod tests {
             check_granted_scope(Some("6a8b4b39-c021-437c-b060-5a14a3fd65f3/full_access")),
             Err(ConnectFailure::ConsentIncomplete { permission }) if permission.contains("User.Read")
         ));
-        // A permission of the same name on another resource is not it.
-        assert!(check_granted_scope(Some("User.Read api://other/full_access")).is_err());
+        // Graph's permission of the same name is not the admin API's, nor another API's
+        // User.Read Graph's; the admin API may be named by its app id or an identifier URI.
+        assert!(
+            check_granted_scope(Some("User.Read https://graph.microsoft.com/full_access")).is_err()
+        );
+        assert!(
+            check_granted_scope(Some(
+                "api://other/User.Read 6a8b4b39-c021-437c-b060-5a14a3fd65f3/full_access"
+            ))
+            .is_err()
+        );
+        assert_eq!(
+            check_granted_scope(Some(
+                "User.Read api://6a8b4b39-c021-437c-b060-5a14a3fd65f3/full_access"
+            )),
+            Ok(())
+        );
     }
 
     #[test]
