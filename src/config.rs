@@ -106,6 +106,9 @@ pub struct MicrosoftSettings {
     /// `_SECRET`. `app` then acts in our own tenant only. Required with a real Microsoft app;
     /// with the emulator its demo provider app is used when unset.
     pub provider_app: Option<MicrosoftApp>,
+    /// How long connect waits for a fresh admin consent to reach Microsoft's token endpoint
+    /// (`TRACELESS_MS_CONSENT_WAIT_SECS`, 0–600, default 60) before it reports the missing grant.
+    pub consent_wait: Duration,
 }
 
 /// The multi-tenant app registration in Entra. The secret is kept out of `Debug`.
@@ -191,6 +194,9 @@ pub const DEFAULT_LOG_FILTER: &str = "info,traceless=debug,server=debug,app=debu
 pub const DEFAULT_EMULATOR_ADDR: &str = "127.0.0.1:3100";
 pub const DEFAULT_INVITE_LIFETIME_HOURS: u64 = 72;
 pub const DEFAULT_MS_TIMEOUT_MS: u64 = 10_000;
+/// Microsoft's consent usually reaches its token endpoint within seconds; a minute covers
+/// the slow cases without leaving the admin waiting long.
+pub const DEFAULT_MS_CONSENT_WAIT_SECS: u64 = 60;
 
 /// Whether a build without Microsoft credentials falls back to the built-in emulator.
 ///
@@ -540,6 +546,10 @@ fn parse_microsoft(
     };
     let verifier = parse_verifier(lookup, app.is_some())?;
     let provider_app = parse_provider_app(lookup, &verifier, app.is_some())?;
+    let consent_wait_secs = match lookup("TRACELESS_MS_CONSENT_WAIT_SECS") {
+        Some(value) => parse_ranged("TRACELESS_MS_CONSENT_WAIT_SECS", value, 0..=600, "seconds")?,
+        None => DEFAULT_MS_CONSENT_WAIT_SECS,
+    };
     Ok(MicrosoftSettings {
         provider_app,
         app,
@@ -552,6 +562,7 @@ fn parse_microsoft(
         )?,
         timeout: Duration::from_millis(timeout_ms),
         verifier,
+        consent_wait: Duration::from_secs(consent_wait_secs),
     })
 }
 

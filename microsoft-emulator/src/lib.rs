@@ -36,7 +36,7 @@ pub use authenticator::{
 };
 pub use faults::{ActiveFault, CallbackFault, FaultSpec, Faults};
 pub use seed::*;
-pub use state::EmulatorState;
+pub use state::{EmulatorState, Propagation};
 
 /// Where and with what data to run.
 #[derive(Clone, Debug)]
@@ -84,6 +84,10 @@ pub fn router(state: EmulatorState) -> Router {
         .route(
             "/_control/tenants/{tid}/domains/{name}",
             axum::routing::delete(control_remove_domain),
+        )
+        .route(
+            "/_control/consent_propagation",
+            post(control_consent_propagation),
         )
         .route("/", get(index))
         .layer(axum::middleware::from_fn_with_state(
@@ -193,6 +197,19 @@ async fn control_request_lifetime(
     StatusCode::NO_CONTENT
 }
 
+/// `POST /_control/consent_propagation {"service_principal_ms", "roles_ms"}`: how long consents
+/// given from now on take to reach client credentials (see `Propagation`).
+async fn control_consent_propagation(
+    State(state): State<EmulatorState>,
+    axum::Json(p): axum::Json<state::Propagation>,
+) -> StatusCode {
+    if p.service_principal_ms > 600_000 || p.roles_ms > 600_000 {
+        return StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    state.set_consent_propagation(p);
+    StatusCode::NO_CONTENT
+}
+
 async fn control_expire(
     State(state): State<EmulatorState>,
     axum::extract::Path(id): axum::extract::Path<String>,
@@ -296,6 +313,10 @@ impl RunningEmulator {
     /// A domain leaves a tenant: Graph no longer lists it. False if tenant or domain is unknown.
     pub fn remove_domain(&self, tenant_id: &str, domain: &str) -> bool {
         self.state.remove_domain(tenant_id, domain)
+    }
+    /// See `EmulatorState::set_consent_propagation`.
+    pub fn set_consent_propagation(&self, propagation: Propagation) {
+        self.state.set_consent_propagation(propagation);
     }
     /// Lifetime (`expiry` - now) of presentation requests created from now on.
     pub fn set_request_lifetime_secs(&self, secs: u64) {

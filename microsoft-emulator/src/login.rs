@@ -691,11 +691,21 @@ fn client_credentials(
         .ok_or_else(|| tenant_not_found(tid))?;
     // v2-oauth2-client-creds-grant-flow: the app needs a service principal in the tenant, which
     // any consent creates; without one, AADSTS700016.
+    let propagation = state.consent_propagation();
     let (has_sp, roles) = {
         let store = state.store();
+        let age = store.grants.consent_age(tid, &client.client_id);
+        let within = |ms: u64| age.is_some_and(|a| a.as_millis() < u128::from(ms));
+        // Learn: https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow
+        // (consent takes a while to propagate; see `state::Propagation`).
         (
-            store.grants.has_service_principal(tid, &client.client_id),
-            store.grants.roles(tid, &client.client_id),
+            store.grants.has_service_principal(tid, &client.client_id)
+                && !within(propagation.service_principal_ms),
+            if within(propagation.roles_ms) {
+                Vec::new()
+            } else {
+                store.grants.roles(tid, &client.client_id)
+            },
         )
     };
     if !has_sp {

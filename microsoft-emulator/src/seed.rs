@@ -238,6 +238,11 @@ pub struct User {
     pub preferred_language: Option<String>,
     #[serde(default)]
     pub is_admin: bool,
+    /// Directory roles (Entra built-in role names, e.g. "Application Administrator"). Empty:
+    /// a Global Administrator when `is_admin`, no role otherwise. See `User::can_consent_for_organization`
+    /// and `User::admin_api_access`.
+    #[serde(default)]
+    pub roles: Vec<String>,
     /// The user's first credential in the (simulated) Authenticator.
     #[serde(default)]
     pub credential: Option<Credential>,
@@ -247,6 +252,45 @@ pub struct User {
 }
 
 impl User {
+    /// The user's directory roles: `roles`, or Global Administrator for a seed that only says
+    /// `is_admin`.
+    pub(crate) fn directory_roles(&self) -> Vec<&str> {
+        if self.roles.is_empty() && self.is_admin {
+            vec![GLOBAL_ADMINISTRATOR]
+        } else {
+            self.roles.iter().map(String::as_str).collect()
+        }
+    }
+
+    fn has_role(&self, wanted: &[&str]) -> bool {
+        self.directory_roles()
+            .iter()
+            .any(|r| wanted.iter().any(|w| w.eq_ignore_ascii_case(r)))
+    }
+
+    /// Whether the user may grant tenant-wide admin consent.
+    // Learn: https://learn.microsoft.com/en-us/entra/identity/enterprise-apps/grant-admin-consent
+    // ("Prerequisites": Global Administrator, Privileged Role Administrator, Cloud Application
+    // Administrator or Application Administrator). The app roles consented here belong to the
+    // Verified ID request service, not to Microsoft Graph, so the last two suffice.
+    pub(crate) fn can_consent_for_organization(&self) -> bool {
+        self.has_role(&CONSENT_ROLES)
+    }
+
+    /// What the user's delegated token may do at the Verified ID admin API.
+    // Learn: https://learn.microsoft.com/en-us/entra/verified-id/admin-api ("Authentication":
+    // the user must be Global Administrator or Authentication Policy Administrator; a Global
+    // Reader can make read-only calls).
+    pub(crate) fn admin_api_access(&self) -> AdminApiAccess {
+        if self.has_role(&[GLOBAL_ADMINISTRATOR, AUTHENTICATION_POLICY_ADMINISTRATOR]) {
+            AdminApiAccess::ReadWrite
+        } else if self.has_role(&[GLOBAL_READER]) {
+            AdminApiAccess::Read
+        } else {
+            AdminApiAccess::None
+        }
+    }
+
     /// Every credential the user's wallet holds.
     pub(crate) fn credentials(&self) -> impl Iterator<Item = &Credential> {
         self.credential.iter().chain(self.other_credentials.iter())
@@ -323,8 +367,14 @@ pub(crate) const REQUEST_SERVICE_RESOURCE: &str = "3db474b9-6a0c-4840-96ac-1fceb
 pub(crate) const ADMIN_RESOURCE: &str = "6a8b4b39-c021-437c-b060-5a14a3fd65f3";
 pub(crate) const CREATE_ALL_ROLE: &str = "VerifiableCredential.Create.All";
 
+/// The demo registration's delegated permissions: the sign-in's OpenID Connect scopes are
+/// Microsoft Graph permissions too, so they are listed and admin consent grants them
+/// (scopes-oidc).
 fn default_delegated() -> Vec<String> {
     vec![
+        format!("{GRAPH_RESOURCE}/openid"),
+        format!("{GRAPH_RESOURCE}/profile"),
+        format!("{GRAPH_RESOURCE}/offline_access"),
         format!("{GRAPH_RESOURCE}/User.Read"),
         format!("{ADMIN_RESOURCE}/full_access"),
     ]
@@ -524,6 +574,7 @@ fn person(p: Person<'_>) -> User {
         job_title: p.job.map(Into::into),
         preferred_language: Some("en-US".into()),
         is_admin: p.admin,
+        roles: vec![],
         credential: p.credential.map(verified_employee_credential),
         other_credentials: vec![],
     }
@@ -557,6 +608,7 @@ fn contoso() -> Tenant {
         job_title: Some("Senior Engineer".into()),
         preferred_language: Some("de-DE".into()),
         is_admin: false,
+        roles: vec![],
         credential: Some(verified_employee_credential(false)),
         other_credentials: vec![],
     };
@@ -620,7 +672,10 @@ fn contoso() -> Tenant {
                 None,
             ),
             johanna,
-        ],
+        ]
+        .into_iter()
+        .chain(contoso_role_holders())
+        .collect(),
         consented_clients: vec![],
     }
 }
@@ -1052,6 +1107,69 @@ fn provider_client() -> ClientApp {
         app_roles: vec![GRAPH_ORGANIZATION_READ_ALL.to_string()],
         assigned_app_roles: vec![],
     }
+}
+
+// ---------------------------------------------------------------- directory roles
+
+pub const GLOBAL_ADMINISTRATOR: &str = "Global Administrator";
+pub const PRIVILEGED_ROLE_ADMINISTRATOR: &str = "Privileged Role Administrator";
+pub const CLOUD_APPLICATION_ADMINISTRATOR: &str = "Cloud Application Administrator";
+pub const APPLICATION_ADMINISTRATOR: &str = "Application Administrator";
+pub const AUTHENTICATION_POLICY_ADMINISTRATOR: &str = "Authentication Policy Administrator";
+pub const GLOBAL_READER: &str = "Global Reader";
+
+/// The roles that may grant tenant-wide admin consent (grant-admin-consent).
+pub(crate) const CONSENT_ROLES: [&str; 4] = [
+    GLOBAL_ADMINISTRATOR,
+    PRIVILEGED_ROLE_ADMINISTRATOR,
+    CLOUD_APPLICATION_ADMINISTRATOR,
+    APPLICATION_ADMINISTRATOR,
+];
+
+/// What a user's delegated `full_access` token may do at the Verified ID admin API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AdminApiAccess {
+    None,
+    Read,
+    ReadWrite,
+}
+
+/// Contoso's Application Administrator: may grant admin consent, may not read Verified ID.
+pub const CONTOSO_APP_ADMIN_EMAIL: &str = "debra.berger@contoso.com";
+/// Contoso's Global Reader: may not grant admin consent, may read Verified ID (read-only).
+pub const CONTOSO_GLOBAL_READER_EMAIL: &str = "enrico.cattaneo@contoso.com";
+
+/// Contoso's holders of roles other than Global Administrator.
+fn contoso_role_holders() -> Vec<User> {
+    [
+        (
+            "9a1b2c3d-0007-4000-8000-000000000007",
+            CONTOSO_APP_ADMIN_EMAIL,
+            ("Debra", "Berger"),
+            APPLICATION_ADMINISTRATOR,
+        ),
+        (
+            "9a1b2c3d-0008-4000-8000-000000000008",
+            CONTOSO_GLOBAL_READER_EMAIL,
+            ("Enrico", "Cattaneo"),
+            GLOBAL_READER,
+        ),
+    ]
+    .into_iter()
+    .map(|(oid, mail, (given, surname), role)| User {
+        roles: vec![role.to_string()],
+        ..person(Person {
+            oid,
+            mail,
+            upn_domain: "contoso.onmicrosoft.com",
+            given,
+            surname,
+            job: Some(role),
+            admin: false,
+            credential: None,
+        })
+    })
+    .collect()
 }
 
 #[cfg(test)]

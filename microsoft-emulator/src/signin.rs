@@ -125,6 +125,16 @@ fn check_client_and_redirect(
 fn parse_wanted(scope: &str, client: &ClientApp) -> Result<Wanted, (&'static str, AadError)> {
     let mut default = false;
     let mut dynamic: Vec<(&'static str, String)> = Vec::new();
+    // The OpenID Connect scopes are Microsoft Graph delegated permissions like any other: they
+    // need consent, and the sign-in shows a consent page for one not yet granted.
+    // Learn: https://learn.microsoft.com/en-us/entra/identity-platform/scopes-oidc ("OpenID
+    // Connect scopes": openid, email, profile and offline_access are Microsoft Graph
+    // permissions that appear on the consent page).
+    let oidc: Vec<(&'static str, String)> = scope
+        .split_whitespace()
+        .filter(|s| is_oidc(s))
+        .map(|s| (GRAPH_RESOURCE, s.to_ascii_lowercase()))
+        .collect();
     for s in scope.split_whitespace().filter(|s| !is_oidc(s)) {
         let (resource, permission) = scopes::split(s).map_err(|r| {
             (
@@ -181,6 +191,7 @@ fn parse_wanted(scope: &str, client: &ClientApp) -> Result<Wanted, (&'static str
     Ok(if default {
         Wanted::Static
     } else {
+        dynamic.extend(oidc);
         Wanted::Dynamic(dynamic)
     })
 }
@@ -275,11 +286,15 @@ fn accept(
     let grants = &mut store.grants;
     match p.kind {
         ConsentKind::AdminConsentV1 | ConsentKind::AdminConsentV2 => {
-            // v2-admin-consent: only an administrator can grant consent for the organization.
-            if !user.is_admin {
+            // v2-admin-consent: only an administrator can grant consent for the organization;
+            // which roles may is the user's directory roles' business (see
+            // `User::can_consent_for_organization`).
+            // Learn: https://learn.microsoft.com/en-us/entra/identity/enterprise-apps/grant-admin-consent
+            if !user.can_consent_for_organization() {
                 return Err(admin_required());
             }
             grants.add_tenant_delegated(&tenant.id, &client.client_id, needed);
+            grants.note_consent(&tenant.id, &client.client_id);
             // Application permissions come only with the static list (consent-types-developer:
             // app roles can be requested only through `.default`).
             if matches!(p.wanted, Wanted::Static) {
@@ -290,10 +305,12 @@ fn accept(
             if for_organization {
                 // The "Consent on behalf of your organization" checkbox is an admin's
                 // (consent-types-developer, "admin consent" through the authorize endpoint).
-                if !user.is_admin {
+                // Learn: https://learn.microsoft.com/en-us/entra/identity/enterprise-apps/grant-admin-consent
+                if !user.can_consent_for_organization() {
                     return Err(admin_required());
                 }
                 grants.add_tenant_delegated(&tenant.id, &client.client_id, needed);
+                grants.note_consent(&tenant.id, &client.client_id);
                 if matches!(p.wanted, Wanted::Static) {
                     grants.add_app_roles(&tenant.id, &client.client_id, &client.app_roles);
                 }
@@ -303,7 +320,7 @@ fn accept(
                     // Without the organization box an admin consents only for their own account
                     // (howto-convert-app-to-be-multi-tenant). User consent to these permissions
                     // is not allowed in the emulated tenants, so anyone else needs an admin.
-                    if !user.is_admin {
+                    if !user.can_consent_for_organization() {
                         return Err(admin_required());
                     }
                     grants.add_user_delegated(&tenant.id, &user.oid, &client.client_id, needed);
@@ -741,7 +758,11 @@ fn sign_in_page(
                     upn = esc(&u.upn),
                     name = esc(&u.display_name),
                     email = esc(u.mail.as_deref().unwrap_or(&u.upn)),
-                    admin = if u.is_admin { " · administrator" } else { "" },
+                    admin = u
+                        .directory_roles()
+                        .iter()
+                        .map(|r| format!(" · {}", esc(r)))
+                        .collect::<String>(),
                 ));
             }
         }

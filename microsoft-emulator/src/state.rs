@@ -20,6 +20,24 @@ pub(crate) struct Inner {
     store: Mutex<Store>,
     pub faults: Faults,
     pub http: reqwest::Client,
+    /// How long a consent given at the sign-in pages takes to reach the token endpoint.
+    propagation: Mutex<Propagation>,
+}
+
+/// Consent propagation delays (both zero by default). Microsoft's directory is replicated: for
+/// a while after admin consent, client credentials may fail with AADSTS700016 (the service
+/// principal is not there yet) or succeed without `roles` (the app role assignment is not).
+// Learn: https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow
+// ("it can take a few minutes for the permissions to propagate" after admin consent; a token
+// without the roles claim is issued when no role is assigned).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Propagation {
+    /// After consent, client credentials answer AADSTS700016 for this long.
+    #[serde(default)]
+    pub service_principal_ms: u64,
+    /// After consent, app tokens carry no `roles` for this long (counted from the consent).
+    #[serde(default)]
+    pub roles_ms: u64,
 }
 
 #[derive(Default)]
@@ -53,6 +71,9 @@ pub(crate) struct Grants {
     /// (tenant id, client id) → app roles granted by admin consent. Only these go into `roles`
     /// (v2-oauth2-client-creds-grant-flow: app-only tokens can be issued without a roles claim).
     pub app_roles: HashMap<(String, String), HashSet<String>>,
+    /// (tenant id, client id) → when someone last consented at the sign-in pages (see
+    /// `Propagation`). Consents from the seed or the control API are propagated already.
+    pub consented_at: HashMap<(String, String), std::time::Instant>,
 }
 
 fn pair(a: &str, b: &str) -> (String, String) {
@@ -108,6 +129,19 @@ impl Grants {
         out
     }
 
+    /// Marks a consent just given at the sign-in pages (starts its propagation delay).
+    pub fn note_consent(&mut self, tid: &str, client: &str) {
+        self.consented_at
+            .insert(pair(tid, client), std::time::Instant::now());
+    }
+
+    /// How long ago the tenant consented at the sign-in pages, if it did.
+    pub fn consent_age(&self, tid: &str, client: &str) -> Option<std::time::Duration> {
+        self.consented_at
+            .get(&pair(tid, client))
+            .map(std::time::Instant::elapsed)
+    }
+
     pub fn has_service_principal(&self, tid: &str, client: &str) -> bool {
         self.service_principals.contains(&pair(tid, client))
     }
@@ -155,6 +189,7 @@ impl EmulatorState {
             store: Mutex::new(store),
             faults: Faults::default(),
             http,
+            propagation: Mutex::new(Propagation::default()),
         })))
     }
 
@@ -281,6 +316,15 @@ impl EmulatorState {
             .domains
             .retain(|d| !d.name.eq_ignore_ascii_case(domain));
         tenant.domains.len() != before
+    }
+
+    /// Consent propagation delays for consents given from now on at the sign-in pages.
+    pub fn set_consent_propagation(&self, propagation: Propagation) {
+        *self.0.propagation.lock().unwrap_or_else(|e| e.into_inner()) = propagation;
+    }
+
+    pub(crate) fn consent_propagation(&self) -> Propagation {
+        *self.0.propagation.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Lifetime of presentation requests created from now on.

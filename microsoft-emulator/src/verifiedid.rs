@@ -60,16 +60,20 @@ fn admin_caller(
         state.seed().tenant(&claims.tid).cloned().ok_or_else(|| {
             VcError::new(StatusCode::UNAUTHORIZED, "tokenError", "Unknown tenant.")
         })?;
+    // Every caller of this function reads (GET); a write would need `ReadWrite`.
     let allowed = if claims.is_app() {
         claims.has_role("VerifiableCredential.Authority.ReadWrite")
     } else {
-        // full_access works for Global / Authentication Policy Administrators only.
+        // A delegated token acts with the signed-in user's directory roles: `full_access` is
+        // consented for everyone, but only Global Administrator and Authentication Policy
+        // Administrator may call the admin API, a Global Reader only for reading.
+        // Learn: https://learn.microsoft.com/en-us/entra/verified-id/admin-api ("Authentication")
         claims.has_scope("full_access")
             && claims
                 .oid
                 .as_deref()
                 .and_then(|oid| tenant.user_by_oid(oid))
-                .is_some_and(|u| u.is_admin)
+                .is_some_and(|u| u.admin_api_access() != crate::seed::AdminApiAccess::None)
     };
     if !allowed {
         return Err(VcError::new(

@@ -46,6 +46,7 @@ pub async fn connect(settings: &Settings, redirect_uri: &Url) -> anyhow::Result<
             .with_own_tenant_app(main),
             None => MicrosoftClient::with_timeout(endpoints, main, ms.timeout)?,
         };
+        let client = client.with_consent_wait(ms.consent_wait);
         let identity = match &ms.verifier {
             VerifierSetting::CustomerTenant => VerifierIdentity::CustomerTenant,
             VerifierSetting::ServiceProvider {
@@ -123,6 +124,7 @@ async fn start_emulator(settings: &Settings, redirect_uri: &Url) -> anyhow::Resu
                 .with_own_tenant_app(main)
         }
     };
+    let client = client.with_consent_wait(ms.consent_wait);
     // The emulator's own "Traceless" tenant is the provider unless told otherwise.
     let identity = match &ms.verifier {
         VerifierSetting::CustomerTenant => VerifierIdentity::CustomerTenant,

@@ -270,6 +270,7 @@ async fn router(state: AppState, shutdown: Shutdown) -> anyhow::Result<Router> {
         .route("/healthz", get(routes::health::healthz))
         .route("/api/{*fn_name}", post(server_fn_handler))
         .route(app::ssr::MICROSOFT_CALLBACK_PATH, get(routes::microsoft_connect::callback))
+        .route(routes::microsoft_connect::FINISHING_PATH, get(routes::microsoft_connect::finishing))
         .route(
             app::ssr::VERIFIED_ID_CALLBACK_PATH,
             // The handler reads the body itself, after the key, within 10 MB and the budget.

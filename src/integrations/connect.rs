@@ -12,6 +12,7 @@ use url::Url;
 use uuid::Uuid;
 
 use super::choice::{self, ConnectOption, Offer};
+use super::consent::ConsentTenant;
 use super::failure::{ConnectFailure, StateProblem};
 use super::store::{PendingConnection, Phase};
 use super::{CoveredDomain, IntegrationError, MicrosoftIntegration, VerifierIdentity, store};
@@ -41,10 +42,28 @@ pub async fn start_connect(
     actor: &User,
     redirect_uri: &Url,
 ) -> Result<ConnectStart, IntegrationError> {
+    start_connect_at(
+        pool,
+        microsoft,
+        actor,
+        redirect_uri,
+        &ConsentTenant::organizations(),
+    )
+    .await
+}
+
+/// `start_connect` with the admin consent sent to `tenant` (the card's optional field).
+pub async fn start_connect_at(
+    pool: &Pool,
+    microsoft: &MicrosoftClient,
+    actor: &User,
+    redirect_uri: &Url,
+    tenant: &ConsentTenant,
+) -> Result<ConnectStart, IntegrationError> {
     if !actor.is_admin() {
         return Err(IntegrationError::NotAdmin);
     }
-    let request = microsoft.admin_consent_request(redirect_uri);
+    let request = microsoft.admin_consent_request_at(tenant.as_str(), redirect_uri);
     let mut tx = db::begin_write(pool).await?;
     let attempt_id = store::insert_attempt(
         &mut tx,
@@ -89,6 +108,9 @@ pub struct CallbackParams {
     /// Admin consent endpoint: the tenant that consented. Only a hint for the sign-in leg:
     /// Microsoft warns it can be spoofed; the tenant is the ID token's `tid`.
     pub tenant: Option<String>,
+    /// Admin consent endpoint: the permissions granted (v2-admin-consent), checked for what
+    /// the connect needs before the sign-in leg.
+    pub scope: Option<String>,
 }
 
 /// Where a return from Microsoft leaves the connect.
@@ -100,6 +122,9 @@ pub enum ConnectProgress {
     Connected(MicrosoftIntegration),
     /// Every grant is in place; the admin picks an authority and credential on the card.
     ChoiceNeeded,
+    /// Signed in, but Microsoft is still spreading the consent (the app token has no role
+    /// yet): the browser waits on "Microsoft is finishing your consent" (`consent`).
+    FinishingConsent,
 }
 
 /// Who came back: the session's signed-in user and the attempt it started.
@@ -261,6 +286,7 @@ async fn continue_to_sign_in(
             detail: "Microsoft came back without granting admin consent".into(),
         });
     }
+    super::consent::check_granted_scope(params.scope.as_deref())?;
     let tenant_hint = params
         .tenant
         .as_deref()
@@ -331,16 +357,16 @@ async fn complete(
         .await
         .map_err(|error| named_failure(&error, None))?;
     let tenant_name = tenant.organization.display_name.clone();
-    prove_request_role(microsoft, verifier, &tenant)
-        .await
-        .map_err(|error| named_failure(&error, Some(&tenant_name)))?;
+    let proven = prove_request_role(microsoft, verifier, &tenant).await;
 
     let domains: Vec<CoveredDomain> = tenant
         .organization
         .verified_domains
         .iter()
         .map(|d| CoveredDomain {
-            name: d.name.to_ascii_lowercase(),
+            // One form for every comparison: ASCII (punycode), as recipients' domains are.
+            name: crate::email::normalize_domain(&d.name)
+                .unwrap_or_else(|| d.name.to_ascii_lowercase()),
             is_default: d.is_default,
             is_initial: d.is_initial,
         })
@@ -353,6 +379,43 @@ async fn complete(
         options: Vec::new(),
         expires_at: OffsetDateTime::now_utc() + CHOICE_LIFETIME,
     };
+    {
+        // A connect finishing here replaces any earlier wait of the organization.
+        let mut conn = pool.acquire().await.map_err(|e| {
+            tracing::error!(error = %e, "clearing the consent wait");
+            ConnectFailure::Internal
+        })?;
+        super::consent::forget_wait(&mut conn, user.organization_id)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "clearing the consent wait");
+                ConnectFailure::Internal
+            })?;
+    }
+    match proven {
+        Ok(()) => {}
+        // Consent just given may not have reached the token endpoint: keep what was read
+        // and let the browser wait (see `consent`), unless waiting is switched off.
+        Err((error, app_tenant))
+            if super::consent::still_propagating(&error) && !microsoft.consent_wait().is_zero() =>
+        {
+            let options = match choice::options(&tenant.authorities) {
+                Offer::NoContracts => return Err(ConnectFailure::NoContracts { tenant_name }),
+                Offer::One(option) => vec![option],
+                Offer::Choose(options) => options,
+            };
+            let pending = PendingConnection { options, ..pending };
+            return super::consent::begin_wait(
+                pool,
+                user,
+                &pending,
+                &app_tenant,
+                microsoft.consent_wait(),
+            )
+            .await;
+        }
+        Err((error, _)) => return Err(named_failure(&error, Some(&tenant_name))),
+    }
     match choice::options(&tenant.authorities) {
         Offer::NoContracts => Err(ConnectFailure::NoContracts { tenant_name }),
         Offer::One(option) => {
@@ -377,35 +440,27 @@ async fn complete(
 /// pattern, our own tenant's. Microsoft issues app tokens without `roles` when the role was
 /// never granted (v2-oauth2-client-creds-grant-flow), so a missing role is found here and not
 /// at the first verification.
+///
+/// Microsoft may take a while to reflect a consent just given in the tokens it issues; the
+/// caller then waits with the browser (`consent::begin_wait`), so the error comes with the
+/// tenant whose token to ask for again. Always a fresh token: a cached one may predate a
+/// revoked consent.
 async fn prove_request_role(
     microsoft: &MicrosoftClient,
     verifier: &VerifierIdentity,
     tenant: &ConnectedTenant,
-) -> Result<(), MicrosoftError> {
+) -> Result<(), (MicrosoftError, TenantId)> {
     let tenant_id = match verifier {
         VerifierIdentity::CustomerTenant => &tenant.admin.tenant_id,
         VerifierIdentity::ServiceProvider { tenant_id, .. } => tenant_id,
     };
-    // Microsoft may take a few seconds to reflect a consent just given in the roles it
-    // issues, so a token without the role is asked for again a couple of times before the
-    // connect gives up. Always a fresh token: a cached one may predate a revoked consent.
-    let mut tries = 0;
-    loop {
-        microsoft.forget_app_token(tenant_id);
-        match microsoft.app_token(tenant_id).await {
-            Err(MicrosoftError::MissingRole) if tries < ROLE_PROPAGATION_TRIES => {
-                tries += 1;
-                tracing::info!(tries, "the app token has no role yet; asking again");
-                tokio::time::sleep(ROLE_PROPAGATION_WAIT).await;
-            }
-            result => return result.map(|_| ()),
-        }
-    }
+    microsoft.forget_app_token(tenant_id);
+    microsoft
+        .app_token(tenant_id)
+        .await
+        .map(|_| ())
+        .map_err(|error| (error, tenant_id.clone()))
 }
-
-/// How often, and how far apart, a token without the role is asked for again at connect.
-const ROLE_PROPAGATION_TRIES: u32 = 2;
-const ROLE_PROPAGATION_WAIT: Duration = Duration::from_secs(2);
 
 /// A Microsoft failure during the sign-in leg, with the tenant's name where we know it.
 fn named_failure(error: &MicrosoftError, tenant_name: Option<&str>) -> ConnectFailure {
@@ -420,7 +475,7 @@ fn named_failure(error: &MicrosoftError, tenant_name: Option<&str>) -> ConnectFa
     }
 }
 
-fn integration_of(
+pub(super) fn integration_of(
     pending: &PendingConnection,
     user: &User,
     option: &ConnectOption,
@@ -444,13 +499,16 @@ fn integration_of(
 }
 
 /// Why a tenant cannot be linked to `user`'s organization.
-enum NotFree {
+pub(super) enum NotFree {
     LinkedElsewhere(String),
     Database(sqlx::Error),
 }
 
 impl NotFree {
-    fn into_failure(self, internal: impl Fn(sqlx::Error) -> ConnectFailure) -> ConnectFailure {
+    pub(super) fn into_failure(
+        self,
+        internal: impl Fn(sqlx::Error) -> ConnectFailure,
+    ) -> ConnectFailure {
         match self {
             NotFree::LinkedElsewhere(tenant_name) => {
                 ConnectFailure::TenantLinkedElsewhere { tenant_name }
@@ -461,7 +519,7 @@ impl NotFree {
 }
 
 /// A tenant belongs to one organization at a time: refuses one linked to another.
-async fn ensure_tenant_free(
+pub(super) async fn ensure_tenant_free(
     tx: &mut impl db::Connection,
     user: &User,
     tenant_id: &str,
@@ -515,6 +573,10 @@ pub async fn pending_connection(
     organization_id: OrganizationId,
 ) -> Result<Option<PendingConnection>, sqlx::Error> {
     let mut conn = pool.acquire().await?;
+    // While Microsoft finishes the consent, the options are not a choice yet.
+    if super::consent::is_waiting(&mut conn, organization_id).await? {
+        return Ok(None);
+    }
     store::pending(&mut conn, organization_id).await
 }
 
@@ -535,6 +597,12 @@ pub async fn choose(
         ConnectFailure::Internal
     };
     let mut conn = pool.acquire().await.map_err(internal)?;
+    if super::consent::is_waiting(&mut conn, actor.organization_id)
+        .await
+        .map_err(internal)?
+    {
+        return Err(ConnectFailure::ChoiceUnavailable);
+    }
     let pending = store::pending(&mut conn, actor.organization_id)
         .await
         .map_err(internal)?
@@ -558,7 +626,7 @@ pub async fn choose(
     Ok(integration)
 }
 
-async fn store_integration(
+pub(super) async fn store_integration(
     pool: &Pool,
     user: &User,
     integration: &MicrosoftIntegration,

@@ -5,6 +5,16 @@ use crate::microsoft::{MicrosoftError, Step};
 /// The application permission `createPresentationRequest` needs, as the Entra portal names it.
 pub const REQUEST_ROLE_PERMISSION: &str = "Verifiable Credentials Service Request: VerifiableCredential.Create.PresentRequest (application)";
 
+/// Who may grant tenant-wide admin consent, in the words of the Entra admin center (Learn:
+/// grant-admin-consent, "Prerequisites").
+pub const CONSENT_ROLES: &str = "Global Administrator, Privileged Role Administrator, Cloud Application Administrator or Application Administrator";
+
+/// Who may read Verified ID through its admin API, which is all connecting does (Learn:
+/// admin-api, "Authentication": Global Administrator or Authentication Policy Administrator;
+/// a Global Reader may make read-only calls).
+pub const VERIFIED_ID_READ_ROLES: &str =
+    "Global Administrator, Authentication Policy Administrator or Global Reader";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StateProblem {
     /// No connect attempt has this state (or none was given).
@@ -29,6 +39,12 @@ pub enum ConnectFailure {
     /// Signed in and consented, but a grant we need is missing: the tenant's administrator
     /// must grant admin consent for `permission`.
     GrantMissing { permission: String },
+    /// Consent was granted, but the account that signed in may not read Verified ID: the
+    /// admin API answered 401/403 (an Application or Cloud Application Administrator, say).
+    AdminApiRoleMissing,
+    /// The admin consent endpoint came back granting less than the app needs (its `scope`
+    /// lacks `permission`).
+    ConsentIncomplete { permission: String },
     /// Verified ID is set up but none of its authorities has a credential contract.
     NoContracts { tenant_name: String },
     /// The admin's pick on the card named no option of the pending connection, or it expired.
@@ -67,6 +83,8 @@ impl ConnectFailure {
             ConnectFailure::ConsentDeclined { .. } => "consent_declined",
             ConnectFailure::NeedsAdministrator { .. } => "needs_administrator",
             ConnectFailure::GrantMissing { .. } => "grant_missing",
+            ConnectFailure::AdminApiRoleMissing => "admin_api_role_missing",
+            ConnectFailure::ConsentIncomplete { .. } => "consent_incomplete",
             ConnectFailure::NoContracts { .. } => "no_contracts",
             ConnectFailure::ChoiceUnavailable => "choice_unavailable",
             ConnectFailure::EmailClaimNeeded => "email_claim_needed",
@@ -91,10 +109,16 @@ impl ConnectFailure {
                 "Consent for Traceless was declined at Microsoft ({detail}), so nothing was connected. To connect, accept the permissions Microsoft lists."
             ),
             ConnectFailure::NeedsAdministrator { detail } => format!(
-                "The account you signed in with cannot consent for your organization ({detail}). Sign in with a Global Administrator or a Privileged Role Administrator of the tenant, or ask one to connect."
+                "The account you signed in with cannot consent for your organization ({detail}). Sign in with a {CONSENT_ROLES} of the tenant, or ask one to connect."
             ),
             ConnectFailure::GrantMissing { permission } => format!(
-                "An administrator of the tenant must grant admin consent for {permission}. Start again and accept with a Global Administrator or a Privileged Role Administrator, or grant it in the Microsoft Entra admin center (Enterprise applications → Traceless → Permissions → Grant admin consent)."
+                "An administrator of the tenant must grant admin consent for {permission}. Start again and accept with a {CONSENT_ROLES}, or grant it in the Microsoft Entra admin center (Enterprise applications → Traceless → Permissions → Grant admin consent)."
+            ),
+            ConnectFailure::AdminApiRoleMissing => format!(
+                "Consent was granted, but Microsoft does not let the account you signed in with read Verified ID. Reading Verified ID needs a {VERIFIED_ID_READ_ROLES} of the tenant. Sign in with another account that has one of these roles, or ask someone who has one to connect."
+            ),
+            ConnectFailure::ConsentIncomplete { permission } => format!(
+                "Microsoft came back from the admin consent without granting {permission}, so Traceless cannot read your tenant. Start again and accept every permission Microsoft lists, or grant admin consent in the Microsoft Entra admin center (Enterprise applications → Traceless → Permissions → Grant admin consent)."
             ),
             ConnectFailure::NoContracts { tenant_name } => format!(
                 "Verified ID is set up for {tenant_name}, but it has no credential contract, so there is no credential Traceless could ask people to present. Ask your Microsoft administrator to set up a credential (for example VerifiedEmployee), then try again."
@@ -141,6 +165,14 @@ impl ConnectFailure {
             MicrosoftError::MissingRole => ConnectFailure::GrantMissing {
                 permission: REQUEST_ROLE_PERMISSION.into(),
             },
+            // The delegated token acts with the signed-in user's directory roles: 401/403 at
+            // the admin API means this account may not read Verified ID (admin-api,
+            // "Authentication"), whatever was consented.
+            MicrosoftError::Rejected {
+                step: Step::AdminApi,
+                status: 401 | 403,
+                ..
+            } => ConnectFailure::AdminApiRoleMissing,
             other => ConnectFailure::StepFailed {
                 step: other.step().map(step_name).unwrap_or("Microsoft").into(),
                 detail: other.to_string(),

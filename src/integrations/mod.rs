@@ -3,12 +3,14 @@
 
 mod choice;
 mod connect;
+pub mod consent;
 mod failure;
 pub mod refresh;
 mod store;
 
 pub use choice::{ConnectOption, Offer, VERIFIED_EMPLOYEE_CLAIMS};
 pub use connect::*;
+pub use consent::{ConsentTenant, Finishing, InvalidTenant};
 pub use failure::{ConnectFailure, REQUEST_ROLE_PERMISSION, StateProblem};
 
 use time::OffsetDateTime;
@@ -87,11 +89,16 @@ impl MicrosoftIntegration {
         self.linked_domain.is_usable()
     }
 
-    /// Whether an email domain is one of the tenant's verified domains.
+    /// Whether an email domain is one of the tenant's verified domains. Both sides are
+    /// compared in their ASCII (punycode) form: `bücher.example` and `xn--bcher-kva.example`
+    /// are one domain, however Microsoft or the recipient spelled it.
     pub fn covers(&self, domain: &str) -> bool {
+        let Some(wanted) = crate::email::normalize_domain(domain) else {
+            return false;
+        };
         self.domains
             .iter()
-            .any(|d| d.name.eq_ignore_ascii_case(domain))
+            .any(|d| crate::email::normalize_domain(&d.name).is_some_and(|name| name == wanted))
     }
 }
 
@@ -171,4 +178,48 @@ pub async fn remove(pool: &Pool, actor: &User) -> Result<(), IntegrationError> {
     tx.commit().await?;
     tracing::info!(organization = %actor.organization_id, by = %actor.id, "Microsoft Verified ID removed");
     Ok(())
+}
+
+#[cfg(test)]
+mod idn_tests {
+    use super::*;
+
+    fn integration_covering(domains: &[&str]) -> MicrosoftIntegration {
+        MicrosoftIntegration {
+            tenant_id: String::new(),
+            tenant_name: String::new(),
+            authority_id: String::new(),
+            authority_did: String::new(),
+            credential_type: String::new(),
+            email_claim: String::new(),
+            available_claims: vec![],
+            linked_domain_verified: true,
+            microsoft_account: String::new(),
+            connected_by_name: String::new(),
+            connected_at: OffsetDateTime::UNIX_EPOCH,
+            domains: domains
+                .iter()
+                .map(|d| CoveredDomain {
+                    name: (*d).to_owned(),
+                    is_default: false,
+                    is_initial: false,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn an_international_domain_is_covered_in_either_form() {
+        let recipient = crate::email::EmailAddress::parse("anna@Bücher.example").unwrap();
+        // Stored as Microsoft spelled it, in Unicode or in punycode.
+        for stored in ["bücher.example", "xn--bcher-kva.example", "BÜCHER.example"] {
+            let integration = integration_covering(&[stored]);
+            assert!(integration.covers(recipient.domain()), "{stored}");
+            assert!(integration.covers("bücher.example"), "{stored}");
+            assert!(integration.covers("XN--BCHER-KVA.EXAMPLE"), "{stored}");
+        }
+        let integration = integration_covering(&["bucher.example"]);
+        assert!(!integration.covers(recipient.domain()));
+        assert!(!integration.covers(""));
+    }
 }

@@ -45,6 +45,8 @@ pub struct MicrosoftClient {
     /// (request-service app tokens, reading our own authority), when customers consent to
     /// another one (`credentials`).
     pub(crate) own_tenant_credentials: Option<ClientCredentials>,
+    /// How long connect waits for a fresh admin consent to reach the token endpoint.
+    pub(crate) consent_wait: Duration,
 }
 
 impl fmt::Debug for MicrosoftClient {
@@ -235,6 +237,7 @@ impl MicrosoftClient {
             app_tokens: Arc::default(),
             retry: RetryPolicy::INTERACTIVE,
             own_tenant_credentials: None,
+            consent_wait: Self::DEFAULT_CONSENT_WAIT,
         })
     }
 
@@ -251,6 +254,19 @@ impl MicrosoftClient {
         self.own_tenant_credentials
             .as_ref()
             .unwrap_or(&self.credentials)
+    }
+
+    pub const DEFAULT_CONSENT_WAIT: Duration = Duration::from_secs(60);
+
+    /// The same client with another consent propagation window (see `integrations::consent`).
+    pub fn with_consent_wait(mut self, wait: Duration) -> MicrosoftClient {
+        self.consent_wait = wait;
+        self
+    }
+
+    /// How long connect waits for a fresh admin consent to reach the token endpoint.
+    pub fn consent_wait(&self) -> Duration {
+        self.consent_wait
     }
 
     /// The same client with another retry policy (tests that must see the first answer).
@@ -298,11 +314,23 @@ impl MicrosoftClient {
         tenant: Option<&TenantId>,
         redirect_uri: &Url,
     ) -> AuthorizationRequest {
+        self.authorization_request_prompting(tenant, redirect_uri, None)
+    }
+
+    /// `authorization_request` with a `prompt`: `select_account` makes Microsoft show its
+    /// account picker even when someone is signed in (v2-oauth2-auth-code-flow), for "Sign in
+    /// with another account".
+    pub fn authorization_request_prompting(
+        &self,
+        tenant: Option<&TenantId>,
+        redirect_uri: &Url,
+        prompt: Option<&str>,
+    ) -> AuthorizationRequest {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let nonce = random_token();
         let state = random_token();
         let path_tenant = tenant.map_or("organizations", TenantId::as_str);
-        let (url, _) = self
+        let (mut url, _) = self
             .oauth_client(path_tenant)
             .set_auth_uri(AuthUrl::from_url(
                 self.endpoints
@@ -318,6 +346,9 @@ impl MicrosoftClient {
             .add_extra_param("response_mode", "query")
             .add_extra_param("nonce", &nonce)
             .url();
+        if let Some(prompt) = prompt {
+            url.query_pairs_mut().append_pair("prompt", prompt);
+        }
         AuthorizationRequest {
             url,
             state,

@@ -67,8 +67,17 @@ impl MicrosoftClient {
     /// The consent leg. `organizations`, not `common` (v2-admin-consent: `common` is not
     /// accepted here) and not a tenant we would have to guess.
     pub fn admin_consent_request(&self, redirect_uri: &Url) -> ConsentRequest {
+        self.admin_consent_request_at("organizations", redirect_uri)
+    }
+
+    /// The consent leg at a named tenant (its GUID or one of its domains), for administrators
+    /// whose account lives elsewhere (MSP/GDAP, a tenant run by a personal account):
+    /// v2-admin-consent takes `{tenant}` as a GUID, a domain, or `organizations`.
+    pub fn admin_consent_request_at(&self, tenant: &str, redirect_uri: &Url) -> ConsentRequest {
         let state = random_token();
-        let mut url = self.endpoints.login_at("organizations/v2.0/adminconsent");
+        let mut url = self
+            .endpoints
+            .login_at(&format!("{tenant}/v2.0/adminconsent"));
         url.query_pairs_mut()
             .append_pair("client_id", self.client_id())
             .append_pair("scope", ADMIN_CONSENT_SCOPE)

@@ -116,10 +116,12 @@ pub fn align(
     let domain = expected.recipient.domain();
     check(
         "Email domain is covered by the tenant".into(),
+        // In one (ASCII) form: a domain stored as Microsoft spelled it in Unicode is the
+        // recipient's punycode domain.
         expected
             .covered_domains
             .iter()
-            .any(|d| d.eq_ignore_ascii_case(domain)),
+            .any(|d| crate::email::normalize_domain(d).is_some_and(|d| d == domain)),
         format!("{domain} against {}", expected.covered_domains.join(", ")),
         FailureReason::DomainNotCovered,
     );
@@ -222,6 +224,21 @@ mod tests {
         assert!(evidence.checks.iter().all(|c| c.passed));
         assert_eq!(evidence.display_name.as_deref(), Some("Megan Bowen"));
         assert_eq!(evidence.face_check_score, Some(86.5));
+    }
+
+    #[test]
+    fn a_covered_domain_stored_in_unicode_covers_the_recipients_punycode_domain() {
+        let recipient = EmailAddress::parse("anna@xn--bcher-kva.example").unwrap();
+        let unicode_domains = vec!["Bücher.example".to_owned()];
+        let exp = Expectation {
+            authority_did: DID,
+            ..expect(&recipient, &unicode_domains)
+        };
+        let (_, result) = align(
+            &exp,
+            &presentation(DID, TYPES, Some("anna@bücher.example"), "VALID"),
+        );
+        assert_eq!(result, Ok(()));
     }
 
     #[test]

@@ -92,17 +92,53 @@ pub async fn microsoft_connection_card() -> Result<MicrosoftCard, AppError> {
 }
 
 /// "Log in to your tenant": records a connect attempt and sends the browser to Microsoft.
+/// `tenant` (optional): the tenant's domain or ID, for an administrator whose account is not
+/// in the tenant (the admin consent then goes there instead of `organizations`).
 #[server(endpoint = "start_microsoft_connect")]
-pub async fn start_microsoft_connect() -> Result<(), AppError> {
+pub async fn start_microsoft_connect(tenant: Option<String>) -> Result<(), AppError> {
     ssr::respond(
         async {
             let admin = ssr::require_admin().await?;
+            let tenant = integrations::ConsentTenant::parse(tenant.as_deref())
+                .map_err(|e| AppError::invalid(Some("tenant"), e.to_string()))?;
             let state = ssr::state()?;
-            let start = integrations::start_connect(
+            let start = integrations::start_connect_at(
                 &state.pool,
                 &state.microsoft,
                 &admin,
                 &state.microsoft_redirect_uri,
+                &tenant,
+            )
+            .await
+            .map_err(integration_error)?;
+            let session = ssr::session().await?;
+            session
+                .insert(CONNECT_ATTEMPT_KEY, start.attempt_id)
+                .await
+                .map_err(|e| ssr::internal(format!("writing the session: {e}")))?;
+            leptos_axum::redirect(start.authorize_url.as_str());
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// "Sign in with another account": consent is in place, but the account that signed in may
+/// not read Verified ID; the sign-in leg again, with Microsoft's account picker.
+#[server(endpoint = "sign_in_microsoft_another_account")]
+pub async fn sign_in_microsoft_another_account(tenant: Option<String>) -> Result<(), AppError> {
+    ssr::respond(
+        async {
+            let admin = ssr::require_admin().await?;
+            let tenant = integrations::ConsentTenant::parse(tenant.as_deref())
+                .map_err(|e| AppError::invalid(Some("tenant"), e.to_string()))?;
+            let state = ssr::state()?;
+            let start = integrations::consent::start_sign_in_with_another_account(
+                &state.pool,
+                &state.microsoft,
+                &admin,
+                &state.microsoft_redirect_uri,
+                &tenant,
             )
             .await
             .map_err(integration_error)?;

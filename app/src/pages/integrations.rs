@@ -6,9 +6,10 @@ use leptos_router::components::{A, Redirect};
 
 use crate::api::integrations::{
     ChooseMicrosoftConnection, RefreshMicrosoftConnection, RemoveMicrosoftIntegration,
-    SetMicrosoftEmailClaim, StartMicrosoftConnect, microsoft_connection_card,
+    SetMicrosoftEmailClaim, SignInMicrosoftAnotherAccount, StartMicrosoftConnect,
+    microsoft_connection_card,
 };
-use crate::components::{Alert, FormAlert, SubmitButton};
+use crate::components::{Alert, FormAlert, SubmitButton, field_error};
 use crate::error::AppError;
 use crate::model::{
     ChoiceOption, ConnectOutcome, MicrosoftCard, MicrosoftConnection, PendingChoice,
@@ -74,10 +75,15 @@ fn MicrosoftCardView(
     let connect_button = move |label: &'static str| {
         view! {
             <ActionForm action=connect>
+                <TenantField error=field_error(connect_value, "tenant") />
                 <SubmitButton label=label busy_label="Opening Microsoft…" pending=connect.pending() />
             </ActionForm>
         }
     };
+    // Consent is in place but the account may not read Verified ID: the sign-in leg again.
+    let another_account = ServerAction::<SignInMicrosoftAnotherAccount>::new();
+    let another_account_value = another_account.value();
+    let wrong_account = matches!(&card.outcome, Some(ConnectOutcome::Failed { code, .. }) if code == "admin_api_role_missing");
     view! {
         <article class="panel integration" aria-labelledby="microsoft-title" data-testid="microsoft-card">
             <div class="integration-head">
@@ -106,6 +112,12 @@ fn MicrosoftCardView(
                     <p><strong>"We could not finish connecting your tenant."</strong></p>
                     <p>{detail}</p>
                     <p>{TROUBLESHOOTING}</p>
+                    {(can_manage && wrong_account).then(|| view! {
+                        <ActionForm action=another_account>
+                            <SubmitButton label="Sign in with another account" busy_label="Opening Microsoft…" pending=another_account.pending() />
+                        </ActionForm>
+                        <FormAlert value=another_account_value />
+                    })}
                     {can_manage.then(|| connect_button("Start again"))}
                 </div>
             })}
@@ -396,4 +408,29 @@ fn confirm_open(confirming: RwSignal<bool>) {
             }
         }
     });
+}
+
+/// The optional "tenant domain or ID": the admin consent goes to that tenant instead of
+/// letting Microsoft find it from the account (an administrator whose account lives in
+/// another tenant, or a tenant run by a personal Microsoft account).
+#[component]
+fn TenantField(error: Signal<Option<String>>) -> impl IntoView {
+    view! {
+        // Open while it holds an error, so the message is seen.
+        <details class="tenant-field" open=move || error.get().is_some()>
+            <summary>"Your administrator account is not in the tenant?"</summary>
+            <div class="field" class:field-invalid=move || error.get().is_some()>
+                <label for="field-tenant">"Tenant domain or ID (optional)"</label>
+                <p class="hint" id="field-tenant-hint">
+                    "For example contoso.onmicrosoft.com or the tenant ID from the Microsoft Entra admin center. "
+                    "Leave it empty to use the tenant of the account you sign in with."
+                </p>
+                <input id="field-tenant" name="tenant" type="text" inputmode="url" autocomplete="off"
+                    autocapitalize="none" spellcheck="false" data-testid="tenant-field"
+                    aria-invalid=move || error.get().is_some().then_some("true")
+                    aria-describedby=move || if error.get().is_some() { "field-tenant-hint field-tenant-error" } else { "field-tenant-hint" } />
+                <p class="field-error" id="field-tenant-error" role="alert">{move || error.get()}</p>
+            </div>
+        </details>
+    }
 }

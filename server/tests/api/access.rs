@@ -37,6 +37,7 @@ const ANY_TEAMMATE: &[&str] = &[
 
 const ADMINS_ONLY: &[&str] = &[
     "start_microsoft_connect",
+    "sign_in_microsoft_another_account",
     "remove_microsoft_integration",
     "choose_microsoft_connection",
     "set_microsoft_email_claim",

@@ -404,7 +404,8 @@ async fn connect_with_grants_shrunk_to(app: &TestApp, scopes: &[&str]) -> Micros
 
 #[tokio::test]
 async fn a_missing_app_role_ends_the_connect_with_its_permission_and_stores_nothing() {
-    let app = spawn_app().await;
+    // No waiting for consent to propagate: the role is simply not granted.
+    let app = spawn_app_with(&[("TRACELESS_MS_CONSENT_WAIT_SECS", "0")]).await;
     // The application permission's grant is gone; the delegated ones stay.
     let card = connect_with_grants_shrunk_to(
         &app,
