@@ -15,6 +15,8 @@ pub enum Action {
     MicrosoftConsentGranted,
     MicrosoftChoiceNeeded,
     MicrosoftEmailClaimChanged,
+    MicrosoftUncheckedEmailAccepted,
+    MicrosoftFaceCheckRefused,
     ApiKeyCreated,
     ApiKeyRevoked,
     WebhookEndpointAdded,
@@ -33,6 +35,8 @@ impl Action {
             Action::MicrosoftConsentGranted => "microsoft.consent_granted",
             Action::MicrosoftChoiceNeeded => "microsoft.choice_needed",
             Action::MicrosoftEmailClaimChanged => "microsoft.email_claim_changed",
+            Action::MicrosoftUncheckedEmailAccepted => "microsoft.unchecked_email_accepted",
+            Action::MicrosoftFaceCheckRefused => "microsoft.face_check_refused",
             Action::ApiKeyCreated => "api_key.created",
             Action::ApiKeyRevoked => "api_key.revoked",
             Action::WebhookEndpointAdded => "webhook.endpoint_added",
@@ -51,6 +55,10 @@ impl Action {
             "microsoft.consent_granted" => "Granted admin consent at Microsoft",
             "microsoft.choice_needed" => "Asked to choose the Verified ID credential",
             "microsoft.email_claim_changed" => "Changed the credential's email claim",
+            "microsoft.unchecked_email_accepted" => {
+                "Accepted an email that is not checked against the directory"
+            }
+            "microsoft.face_check_refused" => "Microsoft refused Face Check for the tenant",
             "api_key.created" => "Created an API key",
             "api_key.revoked" => "Revoked an API key",
             "webhook.endpoint_added" => "Added a webhook endpoint",

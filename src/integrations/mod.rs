@@ -6,7 +6,9 @@ mod connect;
 mod failure;
 mod store;
 
-pub use choice::{ConnectOption, Offer, VERIFIED_EMPLOYEE_CLAIMS};
+pub use choice::{
+    ClaimOrigin, ConnectOption, Offer, UNCHECKED_EMAIL_WARNING, VERIFIED_EMPLOYEE_CLAIMS,
+};
 pub use connect::*;
 pub use failure::{ConnectFailure, REQUEST_ROLE_PERMISSION, StateProblem};
 
@@ -15,6 +17,7 @@ use time::OffsetDateTime;
 use crate::accounts::{OrganizationId, User};
 use crate::audit::{self, Action};
 use crate::db::{self, Pool};
+use crate::microsoft::EmailSource;
 
 /// An organization's connected tenant, as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +31,16 @@ pub struct MicrosoftIntegration {
     pub email_claim: String,
     /// The claims the chosen credential carries (the admin may pick another email claim).
     pub available_claims: Vec<String>,
+    /// Where the email claim comes from, per the contract (`Unknown` for integrations stored
+    /// before it was read: log in again).
+    pub email_source: EmailSource,
+    /// The admin explicitly accepted an email that is not checked against the directory
+    /// (audited); required for sources that are not directory-backed.
+    pub email_source_accepted: bool,
+    /// Where each claim comes from, to judge another email claim the admin picks later.
+    pub claim_origins: Vec<ClaimOrigin>,
+    /// The credential's photo claim, for Face Check; `None`: Face Check cannot work.
+    pub photo_claim: Option<String>,
     /// Whether the authority's linked domain is verified. Without it Microsoft refuses every
     /// presentation (we ask with `validateLinkedDomain: true`), so the integration is not active.
     pub linked_domain_verified: bool,
@@ -60,9 +73,26 @@ pub enum VerifierIdentity {
 }
 
 impl MicrosoftIntegration {
-    /// Whether verifications can be sent: the authority's linked domain is verified.
+    /// Whether verifications can be sent: the authority's linked domain is verified and the
+    /// email we compare is one we may trust.
     pub fn is_active(&self) -> bool {
-        self.linked_domain_verified
+        self.linked_domain_verified && self.email_is_usable()
+    }
+
+    /// The email claim is directory-backed, or an admin accepted its source with the warning.
+    /// A self-issued or unknown source is never usable.
+    pub fn email_is_usable(&self) -> bool {
+        !self.email_claim.is_empty()
+            && (self.email_source.is_directory_backed()
+                || (self.email_source.may_be_accepted() && self.email_source_accepted))
+    }
+
+    /// Where `claim` of the connected credential comes from.
+    pub fn source_of(&self, claim: &str) -> EmailSource {
+        self.claim_origins
+            .iter()
+            .find(|o| o.claim == claim)
+            .map_or(EmailSource::Unknown, |o| o.source)
     }
 
     /// Whether an email domain is one of the tenant's verified domains.
@@ -81,6 +111,16 @@ pub enum IntegrationError {
     NotConnected,
     #[error("The credential carries no claim of that name.")]
     UnknownClaim,
+    #[error(
+        "The holder types this claim in themselves, so it proves nothing: Traceless never uses a self-issued email. Ask your Microsoft administrator to issue VerifiedEmployee, or to map the email from your directory."
+    )]
+    SelfIssuedEmail,
+    #[error(
+        "The contract does not say where this claim comes from, so Traceless cannot use it as the email. Log in to your tenant again, or pick another claim."
+    )]
+    EmailSourceUnknown,
+    #[error("{UNCHECKED_EMAIL_WARNING} To use it anyway, confirm that you accept this.")]
+    UncheckedEmailNotAccepted,
     #[error("could not prepare the Microsoft sign-in: {0}")]
     Microsoft(#[from] crate::microsoft::MicrosoftError),
     #[error("database error")]
@@ -97,11 +137,13 @@ pub async fn integration(
 }
 
 /// Changes which claim of the credential holds the email address; it must be one the chosen
-/// credential carries.
+/// credential carries. A claim not backed by the directory needs `accept_unchecked` (the admin
+/// confirmed the warning), and that choice is audited; a self-issued one is refused.
 pub async fn set_email_claim(
     pool: &Pool,
     actor: &User,
     claim: &str,
+    accept_unchecked: bool,
 ) -> Result<(), IntegrationError> {
     if !actor.is_admin() {
         return Err(IntegrationError::NotAdmin);
@@ -113,17 +155,47 @@ pub async fn set_email_claim(
     if !existing.available_claims.iter().any(|c| c == claim) {
         return Err(IntegrationError::UnknownClaim);
     }
-    store::set_email_claim(&mut tx, actor.organization_id, claim).await?;
+    let source = existing.source_of(claim);
+    let accepted = email_choice_allowed(source, accept_unchecked)?;
+    store::set_email_claim(&mut tx, actor.organization_id, claim, source, accepted).await?;
     audit::record(
         &mut tx,
         actor.organization_id,
         Some(actor),
-        Action::MicrosoftEmailClaimChanged,
-        &format!("From {} to {claim}", existing.email_claim),
+        if accepted {
+            Action::MicrosoftUncheckedEmailAccepted
+        } else {
+            Action::MicrosoftEmailClaimChanged
+        },
+        &format!(
+            "From {} to {claim} (email source: {}){}",
+            existing.email_claim,
+            source.describe(),
+            if accepted {
+                format!(". Accepted the warning: {UNCHECKED_EMAIL_WARNING}")
+            } else {
+                String::new()
+            }
+        ),
     )
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Whether an email claim of `source` may be used; `Ok(true)` when only because the admin
+/// accepted the warning.
+pub(crate) fn email_choice_allowed(
+    source: EmailSource,
+    accept_unchecked: bool,
+) -> Result<bool, IntegrationError> {
+    match source {
+        s if s.is_directory_backed() => Ok(false),
+        EmailSource::SelfIssued => Err(IntegrationError::SelfIssuedEmail),
+        s if s.may_be_accepted() && accept_unchecked => Ok(true),
+        s if s.may_be_accepted() => Err(IntegrationError::UncheckedEmailNotAccepted),
+        _ => Err(IntegrationError::EmailSourceUnknown),
+    }
 }
 
 /// Disconnects Microsoft Verified ID from the actor's organization and records who did it.

@@ -5,9 +5,10 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{ConnectOption, CoveredDomain, MicrosoftIntegration};
+use super::{ClaimOrigin, ConnectOption, CoveredDomain, MicrosoftIntegration};
 use crate::accounts::{OrganizationId, UserId};
 use crate::db::{self, Connection};
+use crate::microsoft::EmailSource;
 
 pub struct NewAttempt<'a> {
     pub organization_id: OrganizationId,
@@ -150,8 +151,9 @@ pub async fn upsert_integration(
         "INSERT INTO microsoft_integrations
          (organization_id, tenant_id, tenant_name, authority_id, authority_did, credential_type,
           microsoft_account, connected_by, connected_by_name, connected_at,
-          email_claim, available_claims, linked_domain_verified)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+          email_claim, available_claims, linked_domain_verified,
+          email_source, email_source_accepted, claim_origins, photo_claim)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
          ON CONFLICT (organization_id) DO UPDATE SET
            tenant_id = excluded.tenant_id, tenant_name = excluded.tenant_name,
            authority_id = excluded.authority_id, authority_did = excluded.authority_did,
@@ -159,7 +161,10 @@ pub async fn upsert_integration(
            connected_by = excluded.connected_by, connected_by_name = excluded.connected_by_name,
            connected_at = excluded.connected_at, email_claim = excluded.email_claim,
            available_claims = excluded.available_claims,
-           linked_domain_verified = excluded.linked_domain_verified",
+           linked_domain_verified = excluded.linked_domain_verified,
+           email_source = excluded.email_source,
+           email_source_accepted = excluded.email_source_accepted,
+           claim_origins = excluded.claim_origins, photo_claim = excluded.photo_claim",
     )
     .bind(organization_id.0)
     .bind(&integration.tenant_id)
@@ -174,6 +179,10 @@ pub async fn upsert_integration(
     .bind(&integration.email_claim)
     .bind(serde_json::to_string(&integration.available_claims).expect("strings serialize"))
     .bind(integration.linked_domain_verified)
+    .bind(integration.email_source.as_str())
+    .bind(integration.email_source_accepted)
+    .bind(serde_json::to_string(&integration.claim_origins).expect("plain data serializes"))
+    .bind(integration.photo_claim.as_deref())
     .execute(&mut *conn)
     .await?;
     db::query("DELETE FROM microsoft_domains WHERE organization_id = $1")
@@ -198,7 +207,8 @@ pub async fn integration(
 ) -> Result<Option<MicrosoftIntegration>, sqlx::Error> {
     let Some(row) = db::query(
         "SELECT tenant_id, tenant_name, authority_id, authority_did, credential_type, microsoft_account,
-                connected_by_name, connected_at, email_claim, available_claims, linked_domain_verified
+                connected_by_name, connected_at, email_claim, available_claims, linked_domain_verified,
+                email_source, email_source_accepted, claim_origins, photo_claim
          FROM microsoft_integrations WHERE organization_id = $1",
     )
     .bind(organization_id.0)
@@ -236,6 +246,12 @@ pub async fn integration(
         available_claims: serde_json::from_str(row.try_get("available_claims")?)
             .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
         linked_domain_verified: row.try_get("linked_domain_verified")?,
+        email_source: EmailSource::parse(row.try_get("email_source")?)
+            .ok_or_else(|| sqlx::Error::Decode("integration email source".into()))?,
+        email_source_accepted: row.try_get("email_source_accepted")?,
+        claim_origins: serde_json::from_str::<Vec<ClaimOrigin>>(row.try_get("claim_origins")?)
+            .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        photo_claim: row.try_get("photo_claim")?,
         domains,
     }))
 }
@@ -252,15 +268,20 @@ pub async fn delete_integration(
     Ok(result.rows_affected() == 1)
 }
 
-/// Changes the claim that holds the email; false when there is no integration.
+/// Changes the claim that holds the email, with its source and whether the admin accepted
+/// that source; false when there is no integration.
 pub async fn set_email_claim(
     conn: &mut impl Connection,
     organization_id: OrganizationId,
     claim: &str,
+    source: EmailSource,
+    accepted: bool,
 ) -> Result<bool, sqlx::Error> {
     let result =
-        db::query("UPDATE microsoft_integrations SET email_claim = $1 WHERE organization_id = $2")
+        db::query("UPDATE microsoft_integrations SET email_claim = $1, email_source = $2, email_source_accepted = $3 WHERE organization_id = $4")
             .bind(claim)
+            .bind(source.as_str())
+            .bind(accepted)
             .bind(organization_id.0)
             .execute(conn)
             .await?;

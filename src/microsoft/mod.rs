@@ -32,6 +32,7 @@
 mod callback;
 mod client;
 mod connect;
+mod contract;
 mod error;
 mod id_token;
 mod ids;
@@ -50,12 +51,15 @@ pub use client::{
     AuthorizationRequest, IdTokenClaims, MicrosoftClient, Organization, TokenSet, VerifiedDomain,
 };
 pub use connect::{ADMIN_CONSENT_SCOPE, AuthorityOffer, ConnectedTenant, ConsentRequest};
+pub use contract::{
+    Attestation, ClaimSource, Contract, EmailSource, OwnEntra, weakest as contract_weakest,
+};
 pub use error::{IdTokenProblem, InnerError, MicrosoftError, Step};
 pub use ids::{CredentialType, Did, IdParseError, TenantId, Token};
 pub use retry::RetryPolicy;
 pub use verified_id::{
-    AppToken, Authority, Contract, CreatedRequest, FaceCheck, PresentationCallback,
-    PresentationRequest, Registration, RequestedCredential,
+    AppToken, Authority, CreatedRequest, FaceCheck, PresentationCallback, PresentationRequest,
+    Registration, RequestedCredential,
 };
 
 /// Delegated Graph permission used at sign-in to read `/organization`.
