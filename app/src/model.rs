@@ -313,10 +313,12 @@ pub struct QrRequest {
     pub expires_in_secs: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerificationSettings {
     pub link_lifetime_hours: u32,
     pub face_check_threshold: Option<u8>,
+    /// The connected credential's photo claim: Face Check is offered only with one.
+    pub photo_claim: Option<String>,
 }
 
 /// Words for a stored status.

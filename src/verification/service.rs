@@ -913,6 +913,16 @@ impl Verifier {
                 "The Face Check threshold must be between 50 and 100.",
             ));
         }
+        // Face Check only where it can work: the connected credential must carry a photo.
+        if settings.face_check_threshold.is_some()
+            && integrations::integration(&self.pool, actor.organization_id)
+                .await?
+                .is_some_and(|i| i.photo_claim.is_none())
+        {
+            return Err(VerificationError::InvalidSetting(
+                "Face Check needs a photo on the credential, and the connected credential carries none. Leave the threshold empty.",
+            ));
+        }
         let mut conn = self.pool.acquire().await?;
         store::set_organization_settings(
             &mut conn,

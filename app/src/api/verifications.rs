@@ -176,9 +176,15 @@ pub async fn get_verification_settings() -> Result<VerificationSettings, AppErro
                 .settings(user.organization_id)
                 .await
                 .map_err(verification_error)?;
+            let photo_claim =
+                traceless::integrations::integration(&ssr::pool()?, user.organization_id)
+                    .await
+                    .map_err(ssr::internal)?
+                    .and_then(|i| i.photo_claim);
             Ok(VerificationSettings {
                 link_lifetime_hours: settings.link_lifetime_hours,
                 face_check_threshold: settings.face_check_threshold,
+                photo_claim,
             })
         }
         .await,
