@@ -566,6 +566,10 @@ impl Verifier {
         tracing::warn!(error = %error, "Microsoft refused Face Check: not enabled for the tenant");
         let words = VerificationError::FaceCheckNotEnabled.to_string();
         let mut tx = db::begin_write(&self.pool).await?;
+        // Re-read under the write lock: the event carries the status it has now.
+        let verification = &store::by_id(&mut tx, verification.organization_id, verification.id)
+            .await?
+            .ok_or(VerificationError::NotFound)?;
         audit::record(
             &mut tx,
             verification.organization_id,

@@ -9,6 +9,7 @@ mod bench;
 mod concurrency;
 mod config;
 mod connect;
+mod email_source;
 mod headers;
 mod help_desk_api;
 mod help_desk_webhooks;
