@@ -99,7 +99,7 @@ pub enum ConnectProgress {
     /// Consent granted: send the browser to sign in; the session must remember `attempt_id`.
     SignIn { attempt_id: Uuid, url: Url },
     /// Connected (active, or with the card saying why not).
-    Connected(MicrosoftIntegration),
+    Connected(Box<MicrosoftIntegration>),
     /// Every grant is in place; the admin picks an authority and credential on the card.
     ChoiceNeeded,
 }
@@ -367,7 +367,7 @@ async fn complete(
                 .to_owned();
             let integration = integration_of(&pending, user, &option, email_claim, false);
             store_integration(pool, user, &integration).await?;
-            Ok(ConnectProgress::Connected(integration))
+            Ok(ConnectProgress::Connected(Box::new(integration)))
         }
         // Connected but not active: the card says why, what the Microsoft admin can do, and
         // (for a source that may be accepted) offers the explicit choice with its warning.
@@ -378,7 +378,7 @@ async fn complete(
                 .to_owned();
             let integration = integration_of(&pending, user, &option, email_claim, false);
             store_integration(pool, user, &integration).await?;
-            Ok(ConnectProgress::Connected(integration))
+            Ok(ConnectProgress::Connected(Box::new(integration)))
         }
         Offer::Choose(options) => {
             let pending = PendingConnection { options, ..pending };
@@ -583,8 +583,8 @@ pub async fn choose(
             .to_owned(),
     };
     let accepted = super::email_choice_allowed(option.source_of(&email_claim), accept_unchecked)
-        .map_err(|e| ConnectFailure::EmailNotUsable {
-            detail: e.to_string(),
+        .map_err(|refusal| ConnectFailure::EmailNotUsable {
+            detail: refusal.to_string(),
         })?;
     let integration = integration_of(&pending, actor, option, email_claim, accepted);
     store_integration(pool, actor, &integration).await?;

@@ -111,20 +111,27 @@ pub enum IntegrationError {
     NotConnected,
     #[error("The credential carries no claim of that name.")]
     UnknownClaim,
-    #[error(
-        "The holder types this claim in themselves, so it proves nothing: Traceless never uses a self-issued email. Ask your Microsoft administrator to issue VerifiedEmployee, or to map the email from your directory."
-    )]
-    SelfIssuedEmail,
-    #[error(
-        "The contract does not say where this claim comes from, so Traceless cannot use it as the email. Log in to your tenant again, or pick another claim."
-    )]
-    EmailSourceUnknown,
-    #[error("{UNCHECKED_EMAIL_WARNING} To use it anyway, confirm that you accept this.")]
-    UncheckedEmailNotAccepted,
+    #[error(transparent)]
+    EmailNotUsable(#[from] EmailRefusal),
     #[error("could not prepare the Microsoft sign-in: {0}")]
     Microsoft(#[from] crate::microsoft::MicrosoftError),
     #[error("database error")]
     Database(#[from] sqlx::Error),
+}
+
+/// Why a claim may not hold the email we match people by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum EmailRefusal {
+    #[error(
+        "The holder types this claim in themselves, so it proves nothing: Traceless never uses a self-issued email. Ask your Microsoft administrator to issue VerifiedEmployee, or to map the email from your directory."
+    )]
+    SelfIssued,
+    #[error(
+        "The contract does not say where this claim comes from, so Traceless cannot use it as the email. Log in to your tenant again, or pick another claim."
+    )]
+    SourceUnknown,
+    #[error("{UNCHECKED_EMAIL_WARNING} To use it anyway, confirm that you accept this.")]
+    NotAccepted,
 }
 
 /// The organization's integration, if connected.
@@ -188,13 +195,13 @@ pub async fn set_email_claim(
 pub(crate) fn email_choice_allowed(
     source: EmailSource,
     accept_unchecked: bool,
-) -> Result<bool, IntegrationError> {
+) -> Result<bool, EmailRefusal> {
     match source {
         s if s.is_directory_backed() => Ok(false),
-        EmailSource::SelfIssued => Err(IntegrationError::SelfIssuedEmail),
+        EmailSource::SelfIssued => Err(EmailRefusal::SelfIssued),
         s if s.may_be_accepted() && accept_unchecked => Ok(true),
-        s if s.may_be_accepted() => Err(IntegrationError::UncheckedEmailNotAccepted),
-        _ => Err(IntegrationError::EmailSourceUnknown),
+        s if s.may_be_accepted() => Err(EmailRefusal::NotAccepted),
+        _ => Err(EmailRefusal::SourceUnknown),
     }
 }
 

@@ -261,10 +261,8 @@ fn integration_error(error: IntegrationError) -> AppError {
         ),
         IntegrationError::NotConnected => AppError::invalid(None, "Microsoft Verified ID is not connected."),
         IntegrationError::UnknownClaim => AppError::invalid(Some("email_claim"), "The credential carries no claim of that name. Choose one from the list."),
-        e @ (IntegrationError::SelfIssuedEmail
-        | IntegrationError::EmailSourceUnknown
-        | IntegrationError::UncheckedEmailNotAccepted) => {
-            AppError::invalid(Some("email_claim"), e.to_string())
+        IntegrationError::EmailNotUsable(refusal) => {
+            AppError::invalid(Some("email_claim"), refusal.to_string())
         }
         IntegrationError::Microsoft(e) => ssr::internal(format!("preparing the Microsoft sign-in: {e}")),
         IntegrationError::Database(e) => ssr::internal(format!("database: {e}")),
