@@ -8,4 +8,4 @@ ALTER TABLE microsoft_integrations ADD COLUMN email_source_accepted boolean NOT 
 ALTER TABLE microsoft_integrations ADD COLUMN claim_origins text NOT NULL DEFAULT '[]';
 ALTER TABLE microsoft_integrations ADD COLUMN photo_claim text;
 
-ALTER TABLE presentation_requests ADD COLUMN face_check_threshold integer;
+ALTER TABLE presentation_requests ADD COLUMN face_check_threshold bigint;
