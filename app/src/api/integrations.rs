@@ -174,8 +174,11 @@ pub async fn choose_microsoft_connection(
             .await
             .map_err(|failure| match failure {
                 integrations::ConnectFailure::Internal => ssr::internal("storing the choice"),
-                integrations::ConnectFailure::EmailClaimNeeded
-                | integrations::ConnectFailure::EmailNotUsable { .. } => {
+                // Shown above the button (the form's alert), not under a field.
+                integrations::ConnectFailure::EmailNotUsable { .. } => {
+                    AppError::invalid(None, failure.explain())
+                }
+                integrations::ConnectFailure::EmailClaimNeeded => {
                     AppError::invalid(Some("email_claim"), failure.explain())
                 }
                 other => AppError::invalid(None, other.explain()),
@@ -261,9 +264,8 @@ fn integration_error(error: IntegrationError) -> AppError {
         ),
         IntegrationError::NotConnected => AppError::invalid(None, "Microsoft Verified ID is not connected."),
         IntegrationError::UnknownClaim => AppError::invalid(Some("email_claim"), "The credential carries no claim of that name. Choose one from the list."),
-        IntegrationError::EmailNotUsable(refusal) => {
-            AppError::invalid(Some("email_claim"), refusal.to_string())
-        }
+        // Shown above the button (the form's alert): the form has no field error for it.
+        IntegrationError::EmailNotUsable(refusal) => AppError::invalid(None, refusal.to_string()),
         IntegrationError::Microsoft(e) => ssr::internal(format!("preparing the Microsoft sign-in: {e}")),
         IntegrationError::Database(e) => ssr::internal(format!("database: {e}")),
     }
