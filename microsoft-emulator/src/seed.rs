@@ -104,13 +104,13 @@ pub const WINGTIP_ADMIN_EMAIL: &str = "ben.walters@wingtiptoys.com";
 pub const WINGTIP_EMPLOYEE_EMAIL: &str = "cecil.folk@wingtiptoys.com";
 pub const WINGTIP_PASS_TYPE: &str = "WingtipPass";
 
-/// Proseware: its only contract is a custom type mapping `email` from `idTokens` of the
+/// Lamna Healthcare: its only contract is a custom type mapping `email` from `idTokens` of the
 /// tenant's own Entra sign-in (directory-backed), with a photo claim named `portrait`.
-pub const PROSEWARE_TENANT_ID: &str = "c3e5a7b9-2d4f-4b8c-8e3a-5c7e9a1d3f03";
-pub const PROSEWARE_DID: &str = "did:web:verifiedid.proseware.com";
-pub const PROSEWARE_ADMIN_EMAIL: &str = "dana.birkby@proseware.com";
-pub const PROSEWARE_EMPLOYEE_EMAIL: &str = "eli.lane@proseware.com";
-pub const PROSEWARE_MEMBER_TYPE: &str = "ProsewareStaff";
+pub const LAMNA_TENANT_ID: &str = "c3e5a7b9-2d4f-4b8c-8e3a-5c7e9a1d3f03";
+pub const LAMNA_DID: &str = "did:web:verifiedid.lamnahealthcare.com";
+pub const LAMNA_ADMIN_EMAIL: &str = "dana.birkby@lamnahealthcare.com";
+pub const LAMNA_EMPLOYEE_EMAIL: &str = "eli.lane@lamnahealthcare.com";
+pub const LAMNA_MEMBER_TYPE: &str = "LamnaStaff";
 
 /// Fourth Coffee: a contract that names itself `VerifiedEmployee` but maps `mail` from
 /// `selfIssued`: not directory-backed, whatever its name.
@@ -412,7 +412,7 @@ impl Seed {
                 provider(),
                 relecloud(),
                 wingtip(),
-                proseware(),
+                lamna(),
                 fourth_coffee(),
                 alpine_ski_house(),
             ],
@@ -1143,25 +1143,25 @@ fn wingtip() -> Tenant {
     })
 }
 
-fn proseware() -> Tenant {
+fn lamna() -> Tenant {
     small_tenant(SmallTenant {
-        id: PROSEWARE_TENANT_ID,
-        name: "Proseware",
-        domain: "proseware.com",
-        did: PROSEWARE_DID,
+        id: LAMNA_TENANT_ID,
+        name: "Lamna Healthcare",
+        domain: "lamnahealthcare.com",
+        did: LAMNA_DID,
         authority_id: "aaee00ee-ff11-aa22-bb33-44cc44cc44cc",
         contract: Contract {
-            id: "PrOsEwArEsTaFf2025iDtOkEnSoWn".into(),
-            name: "Proseware staff card".into(),
-            vc_types: vec![PROSEWARE_MEMBER_TYPE.into()],
+            id: "LaMnAsTaFf2025iDtOkEnSoWnEnTrA".into(),
+            name: "Lamna staff card".into(),
+            vc_types: vec![LAMNA_MEMBER_TYPE.into()],
             claims: vec!["email".into(), "displayName".into(), "portrait".into()],
             attestation: ContractAttestation::IdTokens {
                 configuration: None,
             },
             photo_claim: Some("portrait".into()),
         },
-        admin: (PROSEWARE_ADMIN_EMAIL, "Dana", "Birkby"),
-        employee: Some((PROSEWARE_EMPLOYEE_EMAIL, "Eli", "Lane")),
+        admin: (LAMNA_ADMIN_EMAIL, "Dana", "Birkby"),
+        employee: Some((LAMNA_EMPLOYEE_EMAIL, "Eli", "Lane")),
         custom: Some(&[("portrait", PLACEHOLDER_PHOTO)]),
         face_check_enabled: true,
     })

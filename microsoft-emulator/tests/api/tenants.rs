@@ -462,7 +462,7 @@ async fn contracts_carry_their_claims_under_each_attestation_kind() {
     let cases = [
         (RELECLOUD_TENANT_ID, RELECLOUD_ADMIN_EMAIL, "selfIssued"),
         (WINGTIP_TENANT_ID, WINGTIP_ADMIN_EMAIL, "idTokenHints"),
-        (PROSEWARE_TENANT_ID, PROSEWARE_ADMIN_EMAIL, "idTokens"),
+        (LAMNA_TENANT_ID, LAMNA_ADMIN_EMAIL, "idTokens"),
         (
             FOURTH_COFFEE_TENANT_ID,
             FOURTH_COFFEE_ADMIN_EMAIL,
@@ -498,8 +498,8 @@ async fn contracts_carry_their_claims_under_each_attestation_kind() {
             "{tenant}: one attestation kind"
         );
     }
-    // Proseware's photo claim is `portrait`, shown as an image.
-    let token = admin_token(&t, PROSEWARE_TENANT_ID, PROSEWARE_ADMIN_EMAIL).await;
+    // Lamna's photo claim is `portrait`, shown as an image.
+    let token = admin_token(&t, LAMNA_TENANT_ID, LAMNA_ADMIN_EMAIL).await;
     let authorities = admin_get(&t, &token, "authorities").await;
     let authority = authorities["value"][0]["id"].as_str().unwrap().to_owned();
     let contracts = admin_get(&t, &token, &format!("authorities/{authority}/contracts")).await;

@@ -4,9 +4,9 @@
 
 use app::model::{RecipientPage, VerificationDetail};
 use microsoft_emulator::{
-    ALPINE_ADMIN_EMAIL, ALPINE_EMPLOYEE_EMAIL, FOURTH_COFFEE_ADMIN_EMAIL, PROSEWARE_ADMIN_EMAIL,
-    PROSEWARE_EMPLOYEE_EMAIL, PROSEWARE_MEMBER_TYPE, RELECLOUD_ADMIN_EMAIL,
-    RELECLOUD_EMPLOYEE_EMAIL, Variant, WINGTIP_ADMIN_EMAIL, WINGTIP_EMPLOYEE_EMAIL,
+    ALPINE_ADMIN_EMAIL, ALPINE_EMPLOYEE_EMAIL, FOURTH_COFFEE_ADMIN_EMAIL, LAMNA_ADMIN_EMAIL,
+    LAMNA_EMPLOYEE_EMAIL, LAMNA_MEMBER_TYPE, RELECLOUD_ADMIN_EMAIL, RELECLOUD_EMPLOYEE_EMAIL,
+    Variant, WINGTIP_ADMIN_EMAIL, WINGTIP_EMPLOYEE_EMAIL,
 };
 use reqwest::StatusCode;
 
@@ -209,13 +209,18 @@ async fn an_id_token_hint_email_needs_the_admins_explicit_choice_and_is_audited(
 
 #[tokio::test]
 async fn a_directory_backed_custom_type_connects_on_its_own() {
-    let app = connected("Proseware", "ops@proseware.com", PROSEWARE_ADMIN_EMAIL).await;
+    let app = connected(
+        "Lamna Healthcare",
+        "ops@lamnahealthcare.com",
+        LAMNA_ADMIN_EMAIL,
+    )
+    .await;
 
     let card = app.card().await;
     assert!(card.pending.is_none());
     let connection = card.connection.expect("connected");
     assert!(connection.active, "idTokens from the tenant's own Entra");
-    assert_eq!(connection.credential_type, PROSEWARE_MEMBER_TYPE);
+    assert_eq!(connection.credential_type, LAMNA_MEMBER_TYPE);
     assert_eq!(connection.email_claim, "email");
     assert!(connection.email_directory_backed);
     assert!(
@@ -225,13 +230,13 @@ async fn a_directory_backed_custom_type_connects_on_its_own() {
     );
     assert_eq!(connection.photo_claim.as_deref(), Some("portrait"));
 
-    let started = app.send_verification_to(PROSEWARE_EMPLOYEE_EMAIL).await;
+    let started = app.send_verification_to(LAMNA_EMPLOYEE_EMAIL).await;
     let page: RecipientPage = ok_json(app.open_as_person(&started.link).await).await;
     app.emulator
         .authenticator()
         .present(
             &page.request.unwrap().url,
-            PROSEWARE_EMPLOYEE_EMAIL,
+            LAMNA_EMPLOYEE_EMAIL,
             Variant::Valid,
         )
         .await
@@ -250,20 +255,25 @@ async fn a_directory_backed_custom_type_connects_on_its_own() {
 
 #[tokio::test]
 async fn face_check_is_offered_only_with_a_photo_claim_and_asks_for_that_claim() {
-    // Proseware's photo claim is `portrait`: the request names it (the emulator refuses a
+    // Lamna's photo claim is `portrait`: the request names it (the emulator refuses a
     // claim the credential does not have), and the face is checked.
-    let app = connected("Proseware", "ops@proseware.com", PROSEWARE_ADMIN_EMAIL).await;
+    let app = connected(
+        "Lamna Healthcare",
+        "ops@lamnahealthcare.com",
+        LAMNA_ADMIN_EMAIL,
+    )
+    .await;
     let settings: app::model::VerificationSettings =
         ok_json(app.call("get_verification_settings", &[]).await).await;
     assert_eq!(settings.photo_claim.as_deref(), Some("portrait"));
     assert!(app.set_face_check("60").await.status().is_success());
-    let started = app.send_verification_to(PROSEWARE_EMPLOYEE_EMAIL).await;
+    let started = app.send_verification_to(LAMNA_EMPLOYEE_EMAIL).await;
     let page: RecipientPage = ok_json(app.open_as_person(&started.link).await).await;
     app.emulator
         .authenticator()
         .present(
             &page.request.unwrap().url,
-            PROSEWARE_EMPLOYEE_EMAIL,
+            LAMNA_EMPLOYEE_EMAIL,
             Variant::Valid,
         )
         .await
