@@ -17,6 +17,8 @@ pub enum Action {
     MicrosoftEmailClaimChanged,
     MicrosoftRefreshed,
     MicrosoftRefreshFailed,
+    MicrosoftUncheckedEmailAccepted,
+    MicrosoftFaceCheckRefused,
     ApiKeyCreated,
     ApiKeyRevoked,
     WebhookEndpointAdded,
@@ -37,6 +39,8 @@ impl Action {
             Action::MicrosoftEmailClaimChanged => "microsoft.email_claim_changed",
             Action::MicrosoftRefreshed => "microsoft.refreshed",
             Action::MicrosoftRefreshFailed => "microsoft.refresh_failed",
+            Action::MicrosoftUncheckedEmailAccepted => "microsoft.unchecked_email_accepted",
+            Action::MicrosoftFaceCheckRefused => "microsoft.face_check_refused",
             Action::ApiKeyCreated => "api_key.created",
             Action::ApiKeyRevoked => "api_key.revoked",
             Action::WebhookEndpointAdded => "webhook.endpoint_added",
@@ -57,6 +61,10 @@ impl Action {
             "microsoft.email_claim_changed" => "Changed the credential's email claim",
             "microsoft.refreshed" => "Refreshed Microsoft Verified ID from Microsoft",
             "microsoft.refresh_failed" => "Refreshing Microsoft Verified ID from Microsoft failed",
+            "microsoft.unchecked_email_accepted" => {
+                "Accepted an email that is not checked against the directory"
+            }
+            "microsoft.face_check_refused" => "Microsoft refused Face Check for the tenant",
             "api_key.created" => "Created an API key",
             "api_key.revoked" => "Revoked an API key",
             "webhook.endpoint_added" => "Added a webhook endpoint",

@@ -117,6 +117,19 @@ pub struct ChoiceOption {
     pub claims: Vec<String>,
     /// The claim taken for the email unless the admin picks another; `None`: they must.
     pub default_email_claim: Option<String>,
+    /// The claims that may hold the email, with where each comes from (self-issued and
+    /// unknown ones are left out: they are never offered).
+    pub email_choices: Vec<EmailChoice>,
+}
+
+/// A claim that may hold the email, and where it comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmailChoice {
+    pub claim: String,
+    /// Where it comes from, in words.
+    pub source: String,
+    /// Backed by the directory: no warning. Otherwise the admin must accept the warning.
+    pub directory_backed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -125,7 +138,8 @@ pub struct MicrosoftConnection {
     pub tenant_id: String,
     pub authority_did: String,
     pub credential_type: String,
-    /// False when the authority's linked domain is not verified: nothing can be verified.
+    /// False when the authority's linked domain is not verified, or the email is not one we
+    /// may trust: nothing can be verified.
     pub active: bool,
     /// Microsoft's listing did not say whether the linked domain is verified and it could not
     /// be confirmed: active, Microsoft checks it when the person presents.
@@ -137,8 +151,22 @@ pub struct MicrosoftConnection {
     /// Domains that left the tenant and are no longer covered, and since when.
     pub removed_domains: Vec<String>,
     pub domains_removed_at: Option<String>,
+    /// False when the authority's linked domain is known not to be verified.
+    pub linked_domain_verified: bool,
     pub email_claim: String,
     pub available_claims: Vec<String>,
+    /// Where the connected credential's email comes from, in words.
+    pub email_source: String,
+    pub email_directory_backed: bool,
+    /// An admin accepted an email not checked against the directory.
+    pub email_source_accepted: bool,
+    /// The email is usable (directory-backed, or accepted).
+    pub email_usable: bool,
+    /// Claims an admin may choose as the email (directory-backed or acceptable with the
+    /// warning).
+    pub email_choices: Vec<EmailChoice>,
+    /// The credential's photo claim: Face Check is offered only with one.
+    pub photo_claim: Option<String>,
     pub domains: Vec<String>,
     pub microsoft_account: String,
     pub connected_by: String,
@@ -247,6 +275,8 @@ pub struct EvidenceView {
     pub email: Option<String>,
     pub job_title: Option<String>,
     pub face_check_score: Option<f64>,
+    /// Where the credential's email comes from, in words ("email source: …").
+    pub email_source: Option<String>,
     pub checks: Vec<CheckView>,
 }
 
@@ -294,10 +324,12 @@ pub struct QrRequest {
     pub expires_in_secs: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerificationSettings {
     pub link_lifetime_hours: u32,
     pub face_check_threshold: Option<u8>,
+    /// The connected credential's photo claim: Face Check is offered only with one.
+    pub photo_claim: Option<String>,
 }
 
 /// Words for a stored status.

@@ -88,6 +88,43 @@ pub const PROVIDER_DID: &str = "did:web:verifiedid.traceless.example";
 pub const PROVIDER_AUTHORITY_ID: &str = "77bb77bb-cc88-dd99-ee00-11ff11ff11ff";
 pub const PROVIDER_ADMIN_EMAIL: &str = "rowan.hale@traceless.example";
 
+/// Relecloud: its only contract is a custom badge whose `email` the holder types in
+/// (`selfIssued`): never directory-backed, never offered.
+pub const RELECLOUD_TENANT_ID: &str = "a1c3e5f7-0b2d-4f6a-8c1e-3a5c7e9b1d01";
+pub const RELECLOUD_DID: &str = "did:web:verifiedid.relecloud.com";
+pub const RELECLOUD_ADMIN_EMAIL: &str = "ana.bowman@relecloud.com";
+pub const RELECLOUD_EMPLOYEE_EMAIL: &str = "rob.young@relecloud.com";
+pub const RELECLOUD_BADGE_TYPE: &str = "RelecloudBadge";
+
+/// Wingtip Toys: its only contract maps `email` from an ID token hint (whatever the issuing
+/// app copies in): usable only with the admin's explicit choice.
+pub const WINGTIP_TENANT_ID: &str = "b2d4f6a8-1c3e-4a7b-9d2f-4b6d8f0c2e02";
+pub const WINGTIP_DID: &str = "did:web:verifiedid.wingtiptoys.com";
+pub const WINGTIP_ADMIN_EMAIL: &str = "ben.walters@wingtiptoys.com";
+pub const WINGTIP_EMPLOYEE_EMAIL: &str = "cecil.folk@wingtiptoys.com";
+pub const WINGTIP_PASS_TYPE: &str = "WingtipPass";
+
+/// Lamna Healthcare: its only contract is a custom type mapping `email` from `idTokens` of the
+/// tenant's own Entra sign-in (directory-backed), with a photo claim named `portrait`.
+pub const LAMNA_TENANT_ID: &str = "c3e5a7b9-2d4f-4b8c-8e3a-5c7e9a1d3f03";
+pub const LAMNA_DID: &str = "did:web:verifiedid.lamnahealthcare.com";
+pub const LAMNA_ADMIN_EMAIL: &str = "dana.birkby@lamnahealthcare.com";
+pub const LAMNA_EMPLOYEE_EMAIL: &str = "eli.lane@lamnahealthcare.com";
+pub const LAMNA_MEMBER_TYPE: &str = "LamnaStaff";
+
+/// Fourth Coffee: a contract that names itself `VerifiedEmployee` but maps `mail` from
+/// `selfIssued`: not directory-backed, whatever its name.
+pub const FOURTH_COFFEE_TENANT_ID: &str = "d4f6b8c0-3e5a-4c9d-9f4b-6d8f0b2e4a04";
+pub const FOURTH_COFFEE_DID: &str = "did:web:verifiedid.fourthcoffee.com";
+pub const FOURTH_COFFEE_ADMIN_EMAIL: &str = "faith.ng@fourthcoffee.com";
+
+/// Alpine Ski House: VerifiedEmployee from the directory, but the Face Check add-on is not
+/// enabled: a request with Face Check gets Microsoft's 400.
+pub const ALPINE_TENANT_ID: &str = "e5a7c9d1-4f6b-4dae-8a5c-7e9a1c3f5b05";
+pub const ALPINE_DID: &str = "did:web:verifiedid.alpineskihouse.com";
+pub const ALPINE_ADMIN_EMAIL: &str = "gia.ruiz@alpineskihouse.com";
+pub const ALPINE_EMPLOYEE_EMAIL: &str = "hugo.sato@alpineskihouse.com";
+
 /// Redirect paths registered for the demo client on `127.0.0.1:3000` and `localhost:3000`.
 /// Other URIs: `RunningEmulator::register_redirect_uri` or `POST /_control/redirect_uris`.
 pub const DEMO_REDIRECT_PATHS: [&str; 3] = [
@@ -196,6 +233,39 @@ pub struct Contract {
     /// means Microsoft's VerifiedEmployee claims.
     #[serde(default)]
     pub claims: Vec<String>,
+    /// The attestation its claims are mapped from (`rules.attestations`), which decides how
+    /// far a verifier can trust them.
+    #[serde(default)]
+    pub attestation: ContractAttestation,
+    /// The claim the display shows as an image (`image/jpg;base64url`): Face Check's photo.
+    /// `None`: `photo` when the credential has a claim of that name.
+    #[serde(default)]
+    pub photo_claim: Option<String>,
+}
+
+/// Where a contract's claims come from, as `rules.attestations` names the flows.
+/// Learn: https://learn.microsoft.com/en-us/entra/verified-id/rules-and-display-definitions-model
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum ContractAttestation {
+    /// VerifiedEmployee: `accessTokens` (the directory); a custom type: `idTokens` from the
+    /// tenant's own Entra sign-in.
+    #[default]
+    Auto,
+    /// `accessTokens`: read from the tenant's directory.
+    AccessTokens,
+    /// `idTokens` from the identity provider whose OpenID configuration is `configuration`
+    /// (`None`: the tenant's own Entra sign-in at this emulator).
+    IdTokens {
+        #[serde(default)]
+        configuration: Option<String>,
+    },
+    /// `idTokenHints`: whatever the issuing app puts in the request.
+    IdTokenHints,
+    /// `presentations`: copied from another verifiable credential.
+    Presentations,
+    /// `selfIssued`: typed by the holder.
+    SelfIssued,
 }
 
 /// The claims of Microsoft's VerifiedEmployee credential (verified-employee card).
@@ -407,6 +477,11 @@ impl Seed {
                 tailspin(),
                 provider(),
                 proseware(),
+                relecloud(),
+                wingtip(),
+                lamna(),
+                fourth_coffee(),
+                alpine_ski_house(),
             ],
             clients: vec![
                 ClientApp {
@@ -521,6 +596,8 @@ fn verified_employee_contract(id: &str) -> Contract {
         name: "VerifiedEmployee".into(),
         vc_types: vec![VERIFIED_EMPLOYEE.into()],
         claims: vec![],
+        attestation: ContractAttestation::Auto,
+        photo_claim: None,
     }
 }
 
@@ -967,6 +1044,9 @@ fn tailspin() -> Tenant {
         name: "Tailspin member card".into(),
         vc_types: vec![TAILSPIN_MEMBER_TYPE.into()],
         claims: vec!["email".into(), "displayName".into(), "memberNumber".into()],
+        // Signed in with the Tailspin Entra account: the email is the directory's.
+        attestation: ContractAttestation::Auto,
+        photo_claim: None,
     };
     Tenant {
         id: TAILSPIN_TENANT_ID.into(),
@@ -1172,6 +1252,193 @@ fn contoso_role_holders() -> Vec<User> {
     .collect()
 }
 
+/// A credential of a custom type carrying `email` and `displayName` (plus `extra`).
+fn custom_credential(vc_type: &str, user: &User, extra: &[(&str, &str)]) -> Credential {
+    let mut claims = Map::new();
+    claims.insert("email".into(), json!(user.mail));
+    claims.insert("displayName".into(), json!(user.display_name));
+    for (name, value) in extra {
+        claims.insert((*name).into(), json!(value));
+    }
+    Credential {
+        vc_type: vc_type.into(),
+        claims,
+        revoked: false,
+        photo: None,
+        face_match_score: default_face_score(),
+        issuance_date: default_issued(),
+        expiration_date: default_expires(),
+    }
+}
+
+/// A tenant with an admin and an employee, both holding a credential of its one contract.
+struct SmallTenant<'a> {
+    id: &'a str,
+    name: &'a str,
+    domain: &'a str,
+    did: &'a str,
+    authority_id: &'a str,
+    contract: Contract,
+    admin: (&'a str, &'a str, &'a str),
+    employee: Option<(&'a str, &'a str, &'a str)>,
+    /// Extra claims of the custom credential (`None`: a VerifiedEmployee credential).
+    custom: Option<&'a [(&'a str, &'a str)]>,
+    face_check_enabled: bool,
+}
+
+fn small_tenant(t: SmallTenant<'_>) -> Tenant {
+    let initial = format!(
+        "{}.onmicrosoft.com",
+        t.domain.split('.').next().unwrap_or(t.domain)
+    );
+    let vc_type = t.contract.vc_types[0].clone();
+    let mut users: Vec<User> = std::iter::once((t.admin, true))
+        .chain(t.employee.map(|e| (e, false)))
+        .enumerate()
+        .map(|(i, ((mail, given, surname), admin))| {
+            let oid = format!("{}-000{}-4000-8000-00000000000{}", &t.id[..8], i + 1, i + 1);
+            person(Person {
+                oid: &oid,
+                mail,
+                upn_domain: &initial,
+                given,
+                surname,
+                job: None,
+                admin,
+                credential: t.custom.is_none().then_some(false),
+            })
+        })
+        .collect();
+    if let Some(extra) = t.custom {
+        for u in &mut users {
+            u.credential = Some(custom_credential(&vc_type, u, extra));
+        }
+    }
+    let mut authority = authority(
+        t.authority_id,
+        t.name,
+        t.did,
+        &format!("https://verifiedid.{}/", t.domain),
+        vec![t.contract],
+    );
+    authority.face_check_enabled = t.face_check_enabled;
+    Tenant {
+        id: t.id.into(),
+        display_name: t.name.into(),
+        domains: domains(t.domain, &initial),
+        verified_id: Some(authority),
+        other_authorities: vec![],
+        odd_authority_entries: vec![],
+        users,
+        consented_clients: vec![],
+    }
+}
+
+fn relecloud() -> Tenant {
+    small_tenant(SmallTenant {
+        id: RELECLOUD_TENANT_ID,
+        name: "Relecloud",
+        domain: "relecloud.com",
+        did: RELECLOUD_DID,
+        authority_id: "88cc88cc-dd99-ee00-ff11-22aa22aa22aa",
+        contract: Contract {
+            id: "ReLeClOuDbAdGe2025sElFiSsUeDq".into(),
+            name: "Relecloud badge".into(),
+            vc_types: vec![RELECLOUD_BADGE_TYPE.into()],
+            claims: vec!["email".into(), "displayName".into()],
+            attestation: ContractAttestation::SelfIssued,
+            photo_claim: None,
+        },
+        admin: (RELECLOUD_ADMIN_EMAIL, "Ana", "Bowman"),
+        employee: Some((RELECLOUD_EMPLOYEE_EMAIL, "Rob", "Young")),
+        custom: Some(&[]),
+        face_check_enabled: true,
+    })
+}
+
+fn wingtip() -> Tenant {
+    small_tenant(SmallTenant {
+        id: WINGTIP_TENANT_ID,
+        name: "Wingtip Toys",
+        domain: "wingtiptoys.com",
+        did: WINGTIP_DID,
+        authority_id: "99dd99dd-ee00-ff11-aa22-33bb33bb33bb",
+        contract: Contract {
+            id: "WiNgTiPpAsS2025iDtOkEnHiNtSr".into(),
+            name: "Wingtip pass".into(),
+            vc_types: vec![WINGTIP_PASS_TYPE.into()],
+            claims: vec!["email".into(), "displayName".into()],
+            attestation: ContractAttestation::IdTokenHints,
+            photo_claim: None,
+        },
+        admin: (WINGTIP_ADMIN_EMAIL, "Ben", "Walters"),
+        employee: Some((WINGTIP_EMPLOYEE_EMAIL, "Cecil", "Folk")),
+        custom: Some(&[]),
+        face_check_enabled: true,
+    })
+}
+
+fn lamna() -> Tenant {
+    small_tenant(SmallTenant {
+        id: LAMNA_TENANT_ID,
+        name: "Lamna Healthcare",
+        domain: "lamnahealthcare.com",
+        did: LAMNA_DID,
+        authority_id: "aaee00ee-ff11-aa22-bb33-44cc44cc44cc",
+        contract: Contract {
+            id: "LaMnAsTaFf2025iDtOkEnSoWnEnTrA".into(),
+            name: "Lamna staff card".into(),
+            vc_types: vec![LAMNA_MEMBER_TYPE.into()],
+            claims: vec!["email".into(), "displayName".into(), "portrait".into()],
+            attestation: ContractAttestation::IdTokens {
+                configuration: None,
+            },
+            photo_claim: Some("portrait".into()),
+        },
+        admin: (LAMNA_ADMIN_EMAIL, "Dana", "Birkby"),
+        employee: Some((LAMNA_EMPLOYEE_EMAIL, "Eli", "Lane")),
+        custom: Some(&[("portrait", PLACEHOLDER_PHOTO)]),
+        face_check_enabled: true,
+    })
+}
+
+fn fourth_coffee() -> Tenant {
+    small_tenant(SmallTenant {
+        id: FOURTH_COFFEE_TENANT_ID,
+        name: "Fourth Coffee",
+        domain: "fourthcoffee.com",
+        did: FOURTH_COFFEE_DID,
+        authority_id: "bbff11ff-aa22-bb33-cc44-55dd55dd55dd",
+        contract: Contract {
+            id: "FoUrThCoFfEeVe2025sElFiSsUeD".into(),
+            name: "VerifiedEmployee".into(),
+            vc_types: vec![VERIFIED_EMPLOYEE.into()],
+            claims: vec!["mail".into(), "displayName".into()],
+            attestation: ContractAttestation::SelfIssued,
+            photo_claim: None,
+        },
+        admin: (FOURTH_COFFEE_ADMIN_EMAIL, "Faith", "Ng"),
+        employee: None,
+        custom: None,
+        face_check_enabled: true,
+    })
+}
+
+fn alpine_ski_house() -> Tenant {
+    small_tenant(SmallTenant {
+        id: ALPINE_TENANT_ID,
+        name: "Alpine Ski House",
+        domain: "alpineskihouse.com",
+        did: ALPINE_DID,
+        authority_id: "cc0022aa-bb33-cc44-dd55-66ee66ee66ee",
+        contract: verified_employee_contract("AlPiNeSkIhOuSeVe2025nOfAcE"),
+        admin: (ALPINE_ADMIN_EMAIL, "Gia", "Ruiz"),
+        employee: Some((ALPINE_EMPLOYEE_EMAIL, "Hugo", "Sato")),
+        custom: None,
+        face_check_enabled: false,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1183,7 +1450,7 @@ mod tests {
         std::fs::write(&path, serde_json::to_string_pretty(&Seed::demo()).unwrap()).unwrap();
         let seed = Seed::from_file(&path).unwrap();
         std::fs::remove_file(&path).unwrap();
-        assert_eq!(seed.tenants.len(), 9);
+        assert_eq!(seed.tenants.len(), Seed::demo().tenants.len());
         assert_eq!(seed.request_lifetime_secs, 300);
         assert!(!seed.require_public_callback);
         assert!(

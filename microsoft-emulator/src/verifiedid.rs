@@ -12,8 +12,8 @@ use crate::auth::{AccessClaims, bearer};
 use crate::errors::VcError;
 use crate::keys::{now, random_token};
 use crate::seed::{
-    ADMIN_RESOURCE, Authority, CREATE_ALL_ROLE, Contract, PRESENT_REQUEST_ROLE,
-    REQUEST_SERVICE_RESOURCE, Seed, Tenant, VERIFIED_EMPLOYEE,
+    ADMIN_RESOURCE, Authority, CREATE_ALL_ROLE, Contract, ContractAttestation,
+    PRESENT_REQUEST_ROLE, REQUEST_SERVICE_RESOURCE, Seed, Tenant, VERIFIED_EMPLOYEE,
 };
 use crate::state::EmulatorState;
 
@@ -200,20 +200,24 @@ async fn list_contracts(
         Ok(x) => x,
         Err(e) => return e.into_response(),
     };
-    let vid = state.verified_id_url();
     let value: Vec<Value> = a
         .contracts
         .iter()
-        .map(|c| contract_json(&vid, &t, &a, c))
+        .map(|c| contract_json(&state, &t, &a, c))
         .collect();
     Json(json!({"value": value})).into_response()
 }
 
-/// A contract as the admin API returns it (admin-api, "contract type"). Its claim names appear
-/// in `rules.attestations.*.mapping[].outputClaim` and `displays[].claims[].claim`
-/// (`vc.credentialSubject.{name}`). VerifiedEmployee is directory-based (`accessTokens`); a
-/// custom type here is issued with ID token hints (`idTokenHints`).
-fn contract_json(vid: &str, t: &Tenant, a: &Authority, c: &Contract) -> Value {
+/// A contract as the admin API returns it.
+/// Learn: https://learn.microsoft.com/en-us/entra/verified-id/admin-api ("contract type":
+/// `rules`, `displays`) and https://learn.microsoft.com/en-us/entra/verified-id/rules-and-display-definitions-model
+/// (`rulesModel.attestations`: `idTokens`, `idTokenHints`, `presentations` and `accessTokens`
+/// are collections, `selfIssued` a single instance; each carries `mapping[]` of
+/// `{inputClaim, outputClaim, required, indexed}`; `idTokenAttestation.configuration` is the
+/// identity provider's OpenID configuration URL; `displayClaims.type` `image/jpg;base64url`
+/// for a photo). Every claim sits under the attestation its contract maps it from.
+fn contract_json(state: &EmulatorState, t: &Tenant, a: &Authority, c: &Contract) -> Value {
+    let vid = state.verified_id_url();
     let claims = c.claim_names();
     let verified_employee = c.vc_types.iter().any(|ty| ty == VERIFIED_EMPLOYEE);
     let mapping: Vec<Value> = claims
@@ -228,16 +232,49 @@ fn contract_json(vid: &str, t: &Tenant, a: &Authority, c: &Contract) -> Value {
                    "indexed": name == "revocationId"})
         })
         .collect();
-    let attestations = if verified_employee {
-        json!({"accessTokens": [{"required": true, "mapping": mapping}]})
-    } else {
-        json!({"idTokenHints": [{"required": true, "mapping": mapping,
-            "configuration": format!("https://login.microsoftonline.com/{}/v2.0/.well-known/openid-configuration", t.id),
-            "clientId": "00000000-0000-0000-0000-000000000000", "trustedIssuers": []}]})
+    let own_entra = format!("{}/.well-known/openid-configuration", state.issuer(&t.id));
+    let id_tokens = |configuration: &str| {
+        json!({"idTokens": [{"required": true, "mapping": mapping, "configuration": configuration,
+            "clientId": "00000000-0000-0000-0000-000000000000", "redirectUri": "vcclient://openid/",
+            "scope": "openid profile email"}]})
     };
+    let attestations = match &c.attestation {
+        ContractAttestation::Auto if verified_employee => {
+            json!({"accessTokens": [{"required": true, "mapping": mapping}]})
+        }
+        ContractAttestation::AccessTokens => {
+            json!({"accessTokens": [{"required": true, "mapping": mapping}]})
+        }
+        ContractAttestation::Auto
+        | ContractAttestation::IdTokens {
+            configuration: None,
+        } => id_tokens(&own_entra),
+        ContractAttestation::IdTokens {
+            configuration: Some(url),
+        } => id_tokens(url),
+        ContractAttestation::IdTokenHints => {
+            json!({"idTokenHints": [{"required": true, "mapping": mapping, "trustedIssuers": []}]})
+        }
+        ContractAttestation::Presentations => {
+            json!({"presentations": [{"required": true, "mapping": mapping,
+                "credentialType": "VerifiableCredential", "trustedIssuers": []}]})
+        }
+        // A single instance, not a collection.
+        ContractAttestation::SelfIssued => {
+            json!({"selfIssued": {"required": true, "mapping": mapping}})
+        }
+    };
+    let photo = c.photo_claim.clone().unwrap_or_else(|| "photo".into());
     let display_claims: Vec<Value> = claims
         .iter()
-        .map(|name| json!({"claim": format!("vc.credentialSubject.{name}"), "label": name, "type": "String"}))
+        .map(|name| {
+            let kind = if *name == photo {
+                "image/jpg;base64url"
+            } else {
+                "String"
+            };
+            json!({"claim": format!("vc.credentialSubject.{name}"), "label": name, "type": kind})
+        })
         .collect();
     json!({
         "id": c.id, "name": c.name, "authorityId": a.id, "status": "Enabled",

@@ -19,7 +19,9 @@ use super::{CoveredDomain, IntegrationError, MicrosoftIntegration, VerifierIdent
 use crate::accounts::{OrganizationId, User};
 use crate::audit::{self, Action};
 use crate::db::{self, Pool};
-use crate::microsoft::{ConnectedTenant, MicrosoftClient, MicrosoftError, TenantId};
+use crate::microsoft::{
+    ConnectedTenant, EmailSource, MicrosoftClient, MicrosoftError, OwnEntra, TenantId,
+};
 use crate::secret::SecretHash;
 
 /// How long an admin has to finish at Microsoft.
@@ -119,7 +121,7 @@ pub enum ConnectProgress {
     /// Consent granted: send the browser to sign in; the session must remember `attempt_id`.
     SignIn { attempt_id: Uuid, url: Url },
     /// Connected (active, or with the card saying why not).
-    Connected(MicrosoftIntegration),
+    Connected(Box<MicrosoftIntegration>),
     /// Every grant is in place; the admin picks an authority and credential on the card.
     ChoiceNeeded,
     /// Signed in, but Microsoft is still spreading the consent (the app token has no role
@@ -379,6 +381,9 @@ async fn complete(
         options: Vec::new(),
         expires_at: OffsetDateTime::now_utc() + CHOICE_LIFETIME,
     };
+    // The tenant's own Entra sign-in, at the configured login base (the emulator's in tests):
+    // `idTokens` from it are the directory's.
+    let own = OwnEntra::new(microsoft.endpoints().login(), &tenant.organization.id);
     {
         // A connect finishing here replaces any earlier wait of the organization.
         let mut conn = pool.acquire().await.map_err(|e| {
@@ -399,9 +404,9 @@ async fn complete(
         Err((error, app_tenant))
             if super::consent::still_propagating(&error) && !microsoft.consent_wait().is_zero() =>
         {
-            let options = match choice::options(&tenant.authorities) {
+            let options = match choice::options(&tenant.authorities, &own) {
                 Offer::NoContracts => return Err(ConnectFailure::NoContracts { tenant_name }),
-                Offer::One(option) => vec![option],
+                Offer::One(option) | Offer::NoDirectoryEmail(option) => vec![option],
                 Offer::Choose(options) => options,
             };
             let pending = PendingConnection { options, ..pending };
@@ -416,16 +421,27 @@ async fn complete(
         }
         Err((error, _)) => return Err(named_failure(&error, Some(&tenant_name))),
     }
-    match choice::options(&tenant.authorities) {
+    match choice::options(&tenant.authorities, &own) {
         Offer::NoContracts => Err(ConnectFailure::NoContracts { tenant_name }),
         Offer::One(option) => {
             let email_claim = option
                 .default_email_claim()
                 .expect("a single option has an email claim")
                 .to_owned();
-            let integration = integration_of(&pending, user, &option, email_claim);
+            let integration = integration_of(&pending, user, &option, email_claim, false);
             store_integration(pool, user, &integration).await?;
-            Ok(ConnectProgress::Connected(integration))
+            Ok(ConnectProgress::Connected(Box::new(integration)))
+        }
+        // Connected but not active: the card says why, what the Microsoft admin can do, and
+        // (for a source that may be accepted) offers the explicit choice with its warning.
+        Offer::NoDirectoryEmail(option) => {
+            let email_claim = option
+                .unchecked_email_claim()
+                .unwrap_or_default()
+                .to_owned();
+            let integration = integration_of(&pending, user, &option, email_claim, false);
+            store_integration(pool, user, &integration).await?;
+            Ok(ConnectProgress::Connected(Box::new(integration)))
         }
         Offer::Choose(options) => {
             let pending = PendingConnection { options, ..pending };
@@ -480,8 +496,18 @@ pub(super) fn integration_of(
     user: &User,
     option: &ConnectOption,
     email_claim: String,
+    email_source_accepted: bool,
 ) -> MicrosoftIntegration {
+    let email_source = if email_claim.is_empty() {
+        EmailSource::Unknown
+    } else {
+        option.source_of(&email_claim)
+    };
     MicrosoftIntegration {
+        email_source,
+        email_source_accepted,
+        claim_origins: option.origins.clone(),
+        photo_claim: option.photo_claim.clone(),
         tenant_id: pending.tenant_id.clone(),
         tenant_name: pending.tenant_name.clone(),
         authority_id: option.authority_id.clone(),
@@ -581,13 +607,16 @@ pub async fn pending_connection(
 }
 
 /// The admin's pick on the card: one of the pending options, and (optionally) the claim
-/// that holds the email. Stores the integration and forgets the pending connection.
+/// that holds the email. A claim not backed by the directory is used only when the admin
+/// accepted the warning (`accept_unchecked`, audited); a self-issued one never. Stores the
+/// integration and forgets the pending connection.
 pub async fn choose(
     pool: &Pool,
     actor: &User,
     authority_id: &str,
     credential_type: &str,
     email_claim: Option<&str>,
+    accept_unchecked: bool,
 ) -> Result<MicrosoftIntegration, ConnectFailure> {
     if !actor.is_admin() {
         return Err(ConnectFailure::NotAdmin);
@@ -618,10 +647,15 @@ pub async fn choose(
         Some(_) => return Err(ConnectFailure::ChoiceUnavailable),
         None => option
             .default_email_claim()
+            .or(option.unchecked_email_claim().filter(|_| accept_unchecked))
             .ok_or(ConnectFailure::EmailClaimNeeded)?
             .to_owned(),
     };
-    let integration = integration_of(&pending, actor, option, email_claim);
+    let accepted = super::email_choice_allowed(option.source_of(&email_claim), accept_unchecked)
+        .map_err(|refusal| ConnectFailure::EmailNotUsable {
+            detail: refusal.to_string(),
+        })?;
+    let integration = integration_of(&pending, actor, option, email_claim, accepted);
     store_integration(pool, actor, &integration).await?;
     Ok(integration)
 }
@@ -661,7 +695,7 @@ pub(super) async fn store_integration(
         Some(user),
         Action::MicrosoftConnected,
         &format!(
-            "Tenant {} ({}), authority {}{}, credential {} (email claim {}), domains: {}",
+            "Tenant {} ({}), authority {}{}, credential {} (email claim {}, email source: {}{}), domains: {}",
             integration.tenant_name,
             integration.tenant_id,
             integration.authority_did,
@@ -673,6 +707,14 @@ pub(super) async fn store_integration(
             },
             integration.credential_type,
             integration.email_claim,
+            integration.email_source.describe(),
+            if integration.email_source_accepted {
+                format!("; the admin accepted the warning: {}", super::UNCHECKED_EMAIL_WARNING)
+            } else if !integration.email_is_usable() {
+                "; NOT usable: no directory-backed email".to_owned()
+            } else {
+                String::new()
+            },
             domains.join(", ")
         ),
     )

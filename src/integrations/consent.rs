@@ -451,15 +451,22 @@ async fn complete_after_wait(pool: &Pool, user: &User) -> Finishing {
     let Some(pending) = pending else {
         return end_wait(pool, user, Err(ConnectFailure::ChoiceUnavailable)).await;
     };
+    // One option connects as at the end of the sign-in leg: with its directory-backed email
+    // claim, or, without one, connected but not active (the card says why).
     let single = match pending.options.as_slice() {
-        [option] => option
-            .default_email_claim()
-            .map(|claim| (option.clone(), claim.to_owned())),
+        [option] => Some((
+            option.clone(),
+            option
+                .default_email_claim()
+                .or_else(|| option.unchecked_email_claim())
+                .unwrap_or_default()
+                .to_owned(),
+        )),
         _ => None,
     };
     match single {
         Some((option, email_claim)) => {
-            let integration = connect::integration_of(&pending, user, &option, email_claim);
+            let integration = connect::integration_of(&pending, user, &option, email_claim, false);
             let result = connect::store_integration(pool, user, &integration).await;
             // `store_integration` forgot the pending connection; the wait goes too.
             if let Ok(mut conn) = pool.acquire().await {
@@ -468,7 +475,7 @@ async fn complete_after_wait(pool: &Pool, user: &User) -> Finishing {
             if result.is_ok() {
                 tracing::info!(organization = %user.organization_id, tenant = %integration.tenant_id, "Microsoft Verified ID connected");
             }
-            Finishing::Done(result.map(|()| ConnectProgress::Connected(integration)))
+            Finishing::Done(result.map(|()| ConnectProgress::Connected(Box::new(integration))))
         }
         None => {
             // The options stay for the card; only the wait ends.

@@ -51,6 +51,9 @@ pub enum ConnectFailure {
     ChoiceUnavailable,
     /// The picked credential has no email-like claim and the admin named none.
     EmailClaimNeeded,
+    /// The picked email claim may not be used: self-issued, of unknown source, or not checked
+    /// against the directory without the admin's acceptance. `detail` says which.
+    EmailNotUsable { detail: String },
     /// Microsoft redirected back with another `error`.
     MicrosoftError { code: String, detail: String },
     /// The return did not belong to a live connect attempt of this session.
@@ -88,6 +91,7 @@ impl ConnectFailure {
             ConnectFailure::NoContracts { .. } => "no_contracts",
             ConnectFailure::ChoiceUnavailable => "choice_unavailable",
             ConnectFailure::EmailClaimNeeded => "email_claim_needed",
+            ConnectFailure::EmailNotUsable { .. } => "email_not_usable",
             ConnectFailure::MicrosoftError { .. } => "microsoft_error",
             ConnectFailure::SessionInterrupted(StateProblem::Unknown) => "state_unknown",
             ConnectFailure::SessionInterrupted(StateProblem::Expired) => "state_expired",
@@ -124,6 +128,7 @@ impl ConnectFailure {
                 "Verified ID is set up for {tenant_name}, but it has no credential contract, so there is no credential Traceless could ask people to present. Ask your Microsoft administrator to set up a credential (for example VerifiedEmployee), then try again."
             ),
             ConnectFailure::EmailClaimNeeded => "This credential has no claim named like an email address. Choose the claim that holds the person's email address.".into(),
+            ConnectFailure::EmailNotUsable { detail } => detail.clone(),
             ConnectFailure::ChoiceUnavailable => "That choice is no longer available (it expired after 30 minutes or was already made). Log in to your tenant again.".into(),
             ConnectFailure::MicrosoftError { code, detail } => {
                 format!("Microsoft could not complete authorization ({code}): {detail}")

@@ -8,7 +8,9 @@ mod failure;
 pub mod refresh;
 mod store;
 
-pub use choice::{ConnectOption, Offer, VERIFIED_EMPLOYEE_CLAIMS};
+pub use choice::{
+    ClaimOrigin, ConnectOption, Offer, UNCHECKED_EMAIL_WARNING, VERIFIED_EMPLOYEE_CLAIMS,
+};
 pub use connect::*;
 pub use consent::{ConsentTenant, Finishing, InvalidTenant};
 pub use failure::{ConnectFailure, REQUEST_ROLE_PERMISSION, StateProblem};
@@ -18,7 +20,7 @@ use time::OffsetDateTime;
 use crate::accounts::{OrganizationId, User};
 use crate::audit::{self, Action};
 use crate::db::{self, Pool};
-use crate::microsoft::LinkedDomain;
+use crate::microsoft::{EmailSource, LinkedDomain};
 
 /// An organization's connected tenant, as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,6 +34,16 @@ pub struct MicrosoftIntegration {
     pub email_claim: String,
     /// The claims the chosen credential carries (the admin may pick another email claim).
     pub available_claims: Vec<String>,
+    /// Where the email claim comes from, per the contract (`Unknown` for integrations stored
+    /// before it was read: log in again).
+    pub email_source: EmailSource,
+    /// The admin explicitly accepted an email that is not checked against the directory
+    /// (audited); required for sources that are not directory-backed.
+    pub email_source_accepted: bool,
+    /// Where each claim comes from, to judge another email claim the admin picks later.
+    pub claim_origins: Vec<ClaimOrigin>,
+    /// The credential's photo claim, for Face Check; `None`: Face Check cannot work.
+    pub photo_claim: Option<String>,
     /// Whether the authority's linked domain is verified. Not verified, Microsoft refuses every
     /// presentation (we ask with `validateLinkedDomain: true`), so the integration is not
     /// active; unknown (Microsoft's listing did not say), Microsoft checks it when the person
@@ -84,9 +96,25 @@ pub enum VerifierIdentity {
 
 impl MicrosoftIntegration {
     /// Whether verifications can be sent: the authority's linked domain is not known to be
-    /// unverified.
+    /// unverified, and the email we compare is one we may trust.
     pub fn is_active(&self) -> bool {
-        self.linked_domain.is_usable()
+        self.linked_domain.is_usable() && self.email_is_usable()
+    }
+
+    /// The email claim is directory-backed, or an admin accepted its source with the warning.
+    /// A self-issued or unknown source is never usable.
+    pub fn email_is_usable(&self) -> bool {
+        !self.email_claim.is_empty()
+            && (self.email_source.is_directory_backed()
+                || (self.email_source.may_be_accepted() && self.email_source_accepted))
+    }
+
+    /// Where `claim` of the connected credential comes from.
+    pub fn source_of(&self, claim: &str) -> EmailSource {
+        self.claim_origins
+            .iter()
+            .find(|o| o.claim == claim)
+            .map_or(EmailSource::Unknown, |o| o.source)
     }
 
     /// Whether an email domain is one of the tenant's verified domains. Both sides are
@@ -112,10 +140,27 @@ pub enum IntegrationError {
     UnknownClaim,
     #[error("Traceless refreshed this connection a moment ago. Try again in a minute.")]
     RefreshedRecently,
+    #[error(transparent)]
+    EmailNotUsable(#[from] EmailRefusal),
     #[error("could not prepare the Microsoft sign-in: {0}")]
     Microsoft(#[from] crate::microsoft::MicrosoftError),
     #[error("database error")]
     Database(#[from] sqlx::Error),
+}
+
+/// Why a claim may not hold the email we match people by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum EmailRefusal {
+    #[error(
+        "The holder types this claim in themselves, so it proves nothing: Traceless never uses a self-issued email. Ask your Microsoft administrator to issue VerifiedEmployee, or to map the email from your directory."
+    )]
+    SelfIssued,
+    #[error(
+        "The contract does not say where this claim comes from, so Traceless cannot use it as the email. Log in to your tenant again, or pick another claim."
+    )]
+    SourceUnknown,
+    #[error("{UNCHECKED_EMAIL_WARNING} To use it anyway, confirm that you accept this.")]
+    NotAccepted,
 }
 
 /// The organization's integration, if connected.
@@ -128,11 +173,13 @@ pub async fn integration(
 }
 
 /// Changes which claim of the credential holds the email address; it must be one the chosen
-/// credential carries.
+/// credential carries. A claim not backed by the directory needs `accept_unchecked` (the admin
+/// confirmed the warning), and that choice is audited; a self-issued one is refused.
 pub async fn set_email_claim(
     pool: &Pool,
     actor: &User,
     claim: &str,
+    accept_unchecked: bool,
 ) -> Result<(), IntegrationError> {
     if !actor.is_admin() {
         return Err(IntegrationError::NotAdmin);
@@ -144,17 +191,47 @@ pub async fn set_email_claim(
     if !existing.available_claims.iter().any(|c| c == claim) {
         return Err(IntegrationError::UnknownClaim);
     }
-    store::set_email_claim(&mut tx, actor.organization_id, claim).await?;
+    let source = existing.source_of(claim);
+    let accepted = email_choice_allowed(source, accept_unchecked)?;
+    store::set_email_claim(&mut tx, actor.organization_id, claim, source, accepted).await?;
     audit::record(
         &mut tx,
         actor.organization_id,
         Some(actor),
-        Action::MicrosoftEmailClaimChanged,
-        &format!("From {} to {claim}", existing.email_claim),
+        if accepted {
+            Action::MicrosoftUncheckedEmailAccepted
+        } else {
+            Action::MicrosoftEmailClaimChanged
+        },
+        &format!(
+            "From {} to {claim} (email source: {}){}",
+            existing.email_claim,
+            source.describe(),
+            if accepted {
+                format!(". Accepted the warning: {UNCHECKED_EMAIL_WARNING}")
+            } else {
+                String::new()
+            }
+        ),
     )
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Whether an email claim of `source` may be used; `Ok(true)` when only because the admin
+/// accepted the warning.
+pub(crate) fn email_choice_allowed(
+    source: EmailSource,
+    accept_unchecked: bool,
+) -> Result<bool, EmailRefusal> {
+    match source {
+        s if s.is_directory_backed() => Ok(false),
+        EmailSource::SelfIssued => Err(EmailRefusal::SelfIssued),
+        s if s.may_be_accepted() && accept_unchecked => Ok(true),
+        s if s.may_be_accepted() => Err(EmailRefusal::NotAccepted),
+        _ => Err(EmailRefusal::SourceUnknown),
+    }
 }
 
 /// Disconnects Microsoft Verified ID from the actor's organization and records who did it.
@@ -193,7 +270,11 @@ mod idn_tests {
             credential_type: String::new(),
             email_claim: String::new(),
             available_claims: vec![],
-            linked_domain_verified: true,
+            email_source: EmailSource::Directory,
+            email_source_accepted: false,
+            claim_origins: vec![],
+            photo_claim: None,
+            linked_domain: LinkedDomain::Verified,
             microsoft_account: String::new(),
             connected_by_name: String::new(),
             connected_at: OffsetDateTime::UNIX_EPOCH,
@@ -205,6 +286,7 @@ mod idn_tests {
                     is_initial: false,
                 })
                 .collect(),
+            freshness: Box::default(),
         }
     }
 

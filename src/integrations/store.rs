@@ -5,10 +5,10 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{ConnectOption, CoveredDomain, Freshness, MicrosoftIntegration};
+use super::{ClaimOrigin, ConnectOption, CoveredDomain, Freshness, MicrosoftIntegration};
 use crate::accounts::{OrganizationId, UserId};
 use crate::db::{self, Connection};
-use crate::microsoft::LinkedDomain;
+use crate::microsoft::{EmailSource, LinkedDomain};
 
 pub struct NewAttempt<'a> {
     pub organization_id: OrganizationId,
@@ -153,8 +153,10 @@ pub async fn upsert_integration(
           microsoft_account, connected_by, connected_by_name, connected_at,
           email_claim, available_claims, linked_domain_verified, linked_domain,
           confirmed_at, next_refresh_at, refresh_attempted_at, refresh_problem,
-          removed_domains, domains_removed_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $10, $15, NULL, NULL, '[]', NULL)
+          removed_domains, domains_removed_at,
+          email_source, email_source_accepted, claim_origins, photo_claim)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $10, $15, NULL, NULL, '[]', NULL,
+                 $16, $17, $18, $19)
          ON CONFLICT (organization_id) DO UPDATE SET
            tenant_id = excluded.tenant_id, tenant_name = excluded.tenant_name,
            authority_id = excluded.authority_id, authority_did = excluded.authority_did,
@@ -166,7 +168,10 @@ pub async fn upsert_integration(
            linked_domain = excluded.linked_domain, confirmed_at = excluded.confirmed_at,
            next_refresh_at = excluded.next_refresh_at,
            refresh_attempted_at = NULL, refresh_problem = NULL,
-           removed_domains = '[]', domains_removed_at = NULL",
+           removed_domains = '[]', domains_removed_at = NULL,
+           email_source = excluded.email_source,
+           email_source_accepted = excluded.email_source_accepted,
+           claim_origins = excluded.claim_origins, photo_claim = excluded.photo_claim",
     )
     .bind(organization_id.0)
     .bind(&integration.tenant_id)
@@ -185,6 +190,10 @@ pub async fn upsert_integration(
     .bind(integration.linked_domain.as_str())
     // A connect is a confirmation: the first daily refresh follows a day later.
     .bind(integration.connected_at + super::refresh::REFRESH_INTERVAL)
+    .bind(integration.email_source.as_str())
+    .bind(integration.email_source_accepted)
+    .bind(serde_json::to_string(&integration.claim_origins).expect("plain data serializes"))
+    .bind(integration.photo_claim.as_deref())
     .execute(&mut *conn)
     .await?;
     replace_domains(conn, organization_id, &integration.domains).await
@@ -219,7 +228,8 @@ pub async fn integration(
     let Some(row) = db::query(
         "SELECT tenant_id, tenant_name, authority_id, authority_did, credential_type, microsoft_account,
                 connected_by_name, connected_at, email_claim, available_claims, linked_domain,
-                confirmed_at, refresh_attempted_at, refresh_problem, removed_domains, domains_removed_at
+                confirmed_at, refresh_attempted_at, refresh_problem, removed_domains, domains_removed_at,
+                email_source, email_source_accepted, claim_origins, photo_claim
          FROM microsoft_integrations WHERE organization_id = $1",
     )
     .bind(organization_id.0)
@@ -258,6 +268,12 @@ pub async fn integration(
             .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
         linked_domain: LinkedDomain::parse(row.try_get("linked_domain")?)
             .ok_or_else(|| sqlx::Error::Decode("microsoft_integrations.linked_domain".into()))?,
+        email_source: EmailSource::parse(row.try_get("email_source")?)
+            .ok_or_else(|| sqlx::Error::Decode("integration email source".into()))?,
+        email_source_accepted: row.try_get("email_source_accepted")?,
+        claim_origins: serde_json::from_str::<Vec<ClaimOrigin>>(row.try_get("claim_origins")?)
+            .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        photo_claim: row.try_get("photo_claim")?,
         domains,
         freshness: Box::new(Freshness {
             confirmed_at: row.try_get("confirmed_at")?,
@@ -282,15 +298,20 @@ pub async fn delete_integration(
     Ok(result.rows_affected() == 1)
 }
 
-/// Changes the claim that holds the email; false when there is no integration.
+/// Changes the claim that holds the email, with its source and whether the admin accepted
+/// that source; false when there is no integration.
 pub async fn set_email_claim(
     conn: &mut impl Connection,
     organization_id: OrganizationId,
     claim: &str,
+    source: EmailSource,
+    accepted: bool,
 ) -> Result<bool, sqlx::Error> {
     let result =
-        db::query("UPDATE microsoft_integrations SET email_claim = $1 WHERE organization_id = $2")
+        db::query("UPDATE microsoft_integrations SET email_claim = $1, email_source = $2, email_source_accepted = $3 WHERE organization_id = $4")
             .bind(claim)
+            .bind(source.as_str())
+            .bind(accepted)
             .bind(organization_id.0)
             .execute(conn)
             .await?;

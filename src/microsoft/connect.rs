@@ -22,9 +22,10 @@
 use url::Url;
 
 use super::client::{IdTokenClaims, MicrosoftClient, Organization, random_token};
+use super::contract::Contract;
 use super::error::{MicrosoftError, Step};
 use super::ids::Token;
-use super::verified_id::{Authority, Contract};
+use super::verified_id::Authority;
 
 /// `.default` of Microsoft Graph: at the admin consent endpoint it stands for the app
 /// registration's whole static permission list, across resources (scopes-oidc, ".default").

@@ -33,6 +33,7 @@ mod app_only;
 mod callback;
 mod client;
 mod connect;
+mod contract;
 mod error;
 mod id_token;
 mod ids;
@@ -52,11 +53,14 @@ pub use client::{
     AuthorizationRequest, IdTokenClaims, MicrosoftClient, Organization, TokenSet, VerifiedDomain,
 };
 pub use connect::{ADMIN_CONSENT_SCOPE, AuthorityOffer, ConnectedTenant, ConsentRequest};
+pub use contract::{
+    Attestation, ClaimSource, Contract, EmailSource, OwnEntra, weakest as contract_weakest,
+};
 pub use error::{IdTokenProblem, InnerError, MicrosoftError, Step};
 pub use ids::{CredentialType, Did, IdParseError, TenantId, Token};
 pub use retry::RetryPolicy;
 pub use verified_id::{
-    AppToken, Authority, Contract, CreatedRequest, FaceCheck, LinkedDomain, PresentationCallback,
+    AppToken, Authority, CreatedRequest, FaceCheck, LinkedDomain, PresentationCallback,
     PresentationRequest, Registration, RequestedCredential,
 };
 

@@ -8,6 +8,7 @@ use tracing::instrument;
 use url::Url;
 
 use super::client::MicrosoftClient;
+use super::contract::{Contract, parse_contract};
 use super::error::{MicrosoftError, Step};
 use super::id_token::unverified_payload;
 use super::ids::{CredentialType, Did, TenantId, Token};
@@ -93,18 +94,6 @@ impl Authority {
     }
 }
 
-/// A credential contract of an authority.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Contract {
-    pub id: String,
-    pub name: String,
-    /// `rules.vc.type`, e.g. `[VerifiedEmployee]`; empty if the contract has no readable rules.
-    pub credential_types: Vec<CredentialType>,
-    /// The claims the credential carries, as far as the contract tells (display claims and
-    /// attestation mappings), de-duplicated, in first-seen order.
-    pub claims: Vec<String>,
-}
-
 /// A client-credentials token for the Verified ID request service in one tenant, checked to
 /// carry a role that allows presentation requests.
 #[derive(Debug, Clone)]
@@ -188,8 +177,13 @@ pub struct FaceCheck {
 impl FaceCheck {
     /// Against the VerifiedEmployee `photo` claim.
     pub fn photo(match_confidence_threshold: u8) -> FaceCheck {
+        FaceCheck::on("photo", match_confidence_threshold)
+    }
+
+    /// Against the credential's own photo claim, as its contract names it.
+    pub fn on(photo_claim: &str, match_confidence_threshold: u8) -> FaceCheck {
         FaceCheck {
-            source_photo_claim_name: "photo".into(),
+            source_photo_claim_name: photo_claim.to_owned(),
             match_confidence_threshold: Some(match_confidence_threshold),
         }
     }
@@ -635,61 +629,6 @@ fn parse_authority(raw: &serde_json::Value) -> Result<Authority, &'static str> {
     })
 }
 
-/// One contract: its types from `rules.vc.type`, its claims from `displays[].claims[].claim`
-/// (`vc.credentialSubject.email` → `email`) and the attestations' `mapping[].outputClaim`.
-/// The docs show `rules` both as an object and as a placeholder string.
-fn parse_contract(raw: &serde_json::Value) -> Result<Contract, &'static str> {
-    let id = raw["id"]
-        .as_str()
-        .filter(|s| !s.is_empty())
-        .ok_or("no id")?;
-    let credential_types = raw["rules"]["vc"]["type"]
-        .as_array()
-        .map(|types| {
-            types
-                .iter()
-                .filter_map(|t| t.as_str())
-                .filter(|t| *t != "VerifiableCredential")
-                .filter_map(|t| CredentialType::parse(t).ok())
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut claims: Vec<String> = Vec::new();
-    let mut add = |claim: &str| {
-        let claim = claim.rsplit('.').next().unwrap_or(claim).trim();
-        let plausible = !claim.is_empty()
-            && claim.len() <= 64
-            && claim.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if plausible && !claims.iter().any(|c| c == claim) {
-            claims.push(claim.to_owned());
-        }
-    };
-    for display in raw["displays"].as_array().into_iter().flatten() {
-        for claim in display["claims"].as_array().into_iter().flatten() {
-            if let Some(c) = claim["claim"].as_str() {
-                add(c);
-            }
-        }
-    }
-    if let Some(attestations) = raw["rules"]["attestations"].as_object() {
-        for kind in attestations.values() {
-            for attestation in kind.as_array().into_iter().flatten() {
-                for mapping in attestation["mapping"].as_array().into_iter().flatten() {
-                    if let Some(c) = mapping["outputClaim"].as_str() {
-                        add(c);
-                    }
-                }
-            }
-        }
-    }
-    Ok(Contract {
-        id: id.to_owned(),
-        name: raw["name"].as_str().unwrap_or_default().to_owned(),
-        credential_types,
-        claims,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -744,22 +683,6 @@ mod tests {
             assert_eq!(LinkedDomain::parse(l.as_str()), Some(l));
         }
         assert!(!LinkedDomain::NotVerified.is_usable());
-    }
-
-    #[test]
-    fn contract_claims_come_from_displays_and_attestation_mappings() {
-        let c = parse_contract(&json!({"id":"c1","name":"Tailspin member",
-            "rules":{"attestations":{"idTokenHints":[{"mapping":[{"inputClaim":"e","outputClaim":"email"},{"outputClaim":"memberNumber"}]}]},
-                     "vc":{"type":["VerifiableCredential","TailspinMember"]}},
-            "displays":[{"claims":[{"claim":"vc.credentialSubject.displayName"},{"claim":"vc.credentialSubject.email"}]}]}))
-        .unwrap();
-        assert_eq!(
-            c.credential_types,
-            vec![CredentialType::parse("TailspinMember").unwrap()]
-        );
-        assert_eq!(c.claims, vec!["displayName", "email", "memberNumber"]);
-        let placeholder = parse_contract(&json!({"id":"c2","rules":"<rules>"})).unwrap();
-        assert!(placeholder.credential_types.is_empty() && placeholder.claims.is_empty());
     }
 
     #[test]

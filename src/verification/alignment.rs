@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::status::FailureReason;
 use crate::email::EmailAddress;
-use crate::microsoft::Presentation;
+use crate::microsoft::{EmailSource, Presentation, RevocationStatus};
 
 /// What the verification expects, from the integration and the agent's request.
 pub struct Expectation<'a> {
@@ -17,6 +17,13 @@ pub struct Expectation<'a> {
     pub recipient: &'a EmailAddress,
     /// The tenant's verified domains, now (they may have changed since the start).
     pub covered_domains: &'a [String],
+    /// Where the email claim comes from, per the connected credential's contract.
+    pub email_source: EmailSource,
+    /// Directory-backed, or an admin accepted the source: otherwise the email proves nothing.
+    pub email_trusted: bool,
+    /// The Face Check threshold the request asked for: a presentation must carry a score at
+    /// or above it.
+    pub face_check_threshold: Option<u8>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,6 +45,10 @@ pub struct Evidence {
     pub job_title: Option<String>,
     pub subject: Option<String>,
     pub face_check_score: Option<f64>,
+    /// Where the credential's email comes from, in words (absent in evidence stored before
+    /// it was recorded).
+    #[serde(default)]
+    pub email_source: Option<String>,
     pub checks: Vec<Check>,
 }
 
@@ -91,14 +102,34 @@ pub fn align(
         format!("Types: {}", credential.types.join(", ")),
         FailureReason::WrongCredentialType,
     );
+    // We ask with `allowRevoked: true`, so only an explicit VALID says the credential is
+    // good; a missing status fails closed (as Microsoft's own samples treat it).
     check(
-        "Not revoked".into(),
-        !credential.is_revoked(),
+        "Microsoft says the credential is valid".into(),
+        credential.revocation_status == Some(RevocationStatus::Valid),
         match &credential.revocation_status {
             Some(status) => format!("Revocation status {status}"),
-            None => "Microsoft gave no revocation status (treated as not revoked)".into(),
+            None => "Microsoft did not say the credential is valid (no revocation status)".into(),
         },
-        FailureReason::Revoked,
+        if credential.is_revoked() {
+            FailureReason::Revoked
+        } else {
+            FailureReason::RevocationUnknown
+        },
+    );
+    check(
+        "Email comes from a source you trust".into(),
+        expected.email_trusted,
+        format!(
+            "Email source: {}{}",
+            expected.email_source.describe(),
+            if expected.email_trusted && !expected.email_source.is_directory_backed() {
+                " (accepted by an administrator)"
+            } else {
+                ""
+            }
+        ),
+        FailureReason::EmailNotTrusted,
     );
     check(
         format!("Email on the credential is {}", expected.recipient),
@@ -125,6 +156,23 @@ pub fn align(
         format!("{domain} against {}", expected.covered_domains.join(", ")),
         FailureReason::DomainNotCovered,
     );
+    let face_check_score = credential
+        .face_check
+        .as_ref()
+        .and_then(|f| f.match_confidence_score);
+    if let Some(threshold) = expected.face_check_threshold {
+        // Microsoft refuses below the threshold itself (`claimValidationError`); a verdict
+        // without a score is not taken on trust either.
+        check(
+            format!("Face Check at or above {threshold}"),
+            face_check_score.is_some_and(|s| s >= f64::from(threshold)),
+            match face_check_score {
+                Some(score) => format!("Match confidence {score:.1}"),
+                None => "Microsoft reported no Face Check score".into(),
+            },
+            FailureReason::FaceCheckBelowThreshold,
+        );
+    }
 
     let evidence = Evidence {
         issuer: credential.issuer.clone(),
@@ -133,10 +181,8 @@ pub fn align(
         email: claimed_email.map(str::to_owned),
         job_title: credential.claim("jobTitle").map(str::to_owned),
         subject: presentation.subject.clone(),
-        face_check_score: credential
-            .face_check
-            .as_ref()
-            .and_then(|f| f.match_confidence_score),
+        face_check_score,
+        email_source: Some(expected.email_source.describe().to_owned()),
         checks,
     };
     (evidence, first_failure.map_or(Ok(()), Err))
@@ -153,6 +199,7 @@ fn nothing_presented(presentation: &Presentation) -> (Evidence, Result<(), Failu
         job_title: None,
         subject: presentation.subject.clone(),
         face_check_score: None,
+        email_source: None,
         checks: vec![Check {
             label: "A credential was presented".into(),
             passed: false,
@@ -203,6 +250,9 @@ mod tests {
             email_claim: "mail",
             recipient,
             covered_domains: domains,
+            email_source: EmailSource::Directory,
+            email_trusted: true,
+            face_check_threshold: None,
         }
     }
 
@@ -396,12 +446,75 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_revocation_status_is_not_a_revocation() {
+    fn a_missing_revocation_status_fails_closed_with_its_own_reason() {
         let recipient = EmailAddress::parse("megan.bowen@contoso.com").unwrap();
         let domains = domains();
         let mut p = presentation(DID, TYPES, Some("megan.bowen@contoso.com"), "VALID");
         p.credentials[0].revocation_status = None;
-        assert_eq!(align(&expect(&recipient, &domains), &p).1, Ok(()));
+        let (evidence, result) = align(&expect(&recipient, &domains), &p);
+        assert_eq!(result, Err(FailureReason::RevocationUnknown));
+        assert!(!result.unwrap_err().is_mismatch());
+        let failed = evidence.checks.iter().find(|c| !c.passed).unwrap();
+        assert!(
+            failed
+                .detail
+                .contains("did not say the credential is valid")
+        );
+    }
+
+    #[test]
+    fn an_untrusted_email_source_is_never_verified_and_the_source_is_evidence() {
+        let recipient = EmailAddress::parse("megan.bowen@contoso.com").unwrap();
+        let domains = domains();
+        let p = presentation(DID, TYPES, Some("megan.bowen@contoso.com"), "VALID");
+        let self_issued = Expectation {
+            email_source: EmailSource::SelfIssued,
+            email_trusted: false,
+            ..expect(&recipient, &domains)
+        };
+        let (evidence, result) = align(&self_issued, &p);
+        assert_eq!(result, Err(FailureReason::EmailNotTrusted));
+        assert_eq!(
+            evidence.email_source.as_deref(),
+            Some("typed in by the holder")
+        );
+        let accepted = Expectation {
+            email_source: EmailSource::IdTokenHint,
+            email_trusted: true,
+            ..expect(&recipient, &domains)
+        };
+        let (evidence, result) = align(&accepted, &p);
+        assert_eq!(result, Ok(()));
+        assert!(
+            evidence
+                .email_source
+                .unwrap()
+                .contains("not checked against your directory")
+        );
+    }
+
+    #[test]
+    fn face_check_requested_needs_a_score_at_or_above_the_threshold() {
+        let recipient = EmailAddress::parse("megan.bowen@contoso.com").unwrap();
+        let domains = domains();
+        let with = |threshold| Expectation {
+            face_check_threshold: Some(threshold),
+            ..expect(&recipient, &domains)
+        };
+        let p = presentation(DID, TYPES, Some("megan.bowen@contoso.com"), "VALID");
+        assert_eq!(align(&with(80), &p).1, Ok(()), "86.5 passes 80");
+        assert_eq!(
+            align(&with(90), &p).1,
+            Err(FailureReason::FaceCheckBelowThreshold)
+        );
+        let mut no_score = p.clone();
+        no_score.credentials[0].face_check = None;
+        assert_eq!(
+            align(&with(50), &no_score).1,
+            Err(FailureReason::FaceCheckBelowThreshold)
+        );
+        // Not requested: no score needed.
+        assert_eq!(align(&expect(&recipient, &domains), &no_score).1, Ok(()));
     }
 
     #[test]

@@ -72,7 +72,7 @@ impl StatusName {
 pub struct ReasonResource {
     /// `different_email`, `no_email`, `issuer_not_connected_tenant`, `wrong_credential_type`,
     /// `revoked`, `domain_not_covered`, `declined`, `authenticator_error`,
-    /// `face_check_below_threshold`.
+    /// `face_check_below_threshold`, `revocation_unknown`, `email_not_trusted`.
     pub code: String,
     pub message: String,
 }
@@ -87,6 +87,9 @@ pub struct EvidenceResource {
     pub email: Option<String>,
     pub job_title: Option<String>,
     pub face_check_score: Option<f64>,
+    /// Where the credential's email comes from, in words (e.g. "your directory (Microsoft
+    /// Entra ID)"); absent for evidence recorded before it was.
+    pub email_source: Option<String>,
     /// Every identity-alignment check passed.
     pub all_checks_passed: bool,
 }
@@ -149,6 +152,7 @@ impl VerificationResource {
                 email: e.email.clone(),
                 job_title: e.job_title.clone(),
                 face_check_score: e.face_check_score,
+                email_source: e.email_source.clone(),
                 all_checks_passed: e.checks.iter().all(|c| c.passed),
             }),
             created_at: rfc3339(v.created_at),

@@ -16,12 +16,14 @@ use super::status::{self, FailureReason, Input, MAX_FAILED_ATTEMPTS, Outcome, St
 use super::throttle::PresentationThrottle;
 use super::{Event, Verification, store};
 use crate::accounts::{OrganizationId, User};
+use crate::audit::{self, Action};
 use crate::db::{self, Pool};
 use crate::email::{EmailAddress, InvalidEmail};
 use crate::integrations::{self, MicrosoftIntegration, VerifierIdentity};
 use crate::microsoft::{
-    Callback, CallbackEvent, CredentialType, Did, ErrorInfo, FaceCheck, MicrosoftClient,
-    MicrosoftError, PresentationCallback, PresentationRequest, Registration, TenantId,
+    Callback, CallbackEvent, CredentialType, Did, EmailSource, ErrorInfo, FaceCheck,
+    MicrosoftClient, MicrosoftError, PresentationCallback, PresentationRequest, Registration,
+    TenantId,
 };
 use crate::secret::{Secret, SecretHash, looks_like_secret};
 use crate::tickets::{self, InvalidTicket, TicketInput};
@@ -43,6 +45,14 @@ pub enum VerificationError {
         "Microsoft Verified ID is not active: the linked domain of the tenant's Verified ID authority is not verified, so Microsoft would refuse every presentation. Ask your Microsoft administrator to verify the linked domain, then log in to your tenant again on the Integrations page."
     )]
     NotActive,
+    #[error(
+        "Microsoft Verified ID is not active: the email on the connected credential is not checked against your directory, so it cannot show who the person is. An organization administrator can see where the email comes from, and what to do, on the Integrations page."
+    )]
+    EmailNotTrusted,
+    #[error(
+        "Face Check is not enabled for your tenant's Verified ID, so Microsoft refused a request with Face Check. An organization administrator can turn Face Check off in the verification settings, or ask your Microsoft administrator to enable the Face Check add-on (Microsoft Entra admin center → Verified ID → Add-ons)."
+    )]
+    FaceCheckNotEnabled,
     #[error(transparent)]
     InvalidEmail(#[from] InvalidEmail),
     #[error(
@@ -231,6 +241,9 @@ impl Verifier {
         let integration = integrations::integration(&self.pool, by.organization_id)
             .await?
             .ok_or(VerificationError::NotConnected)?;
+        if !integration.email_is_usable() {
+            return Err(VerificationError::EmailNotTrusted);
+        }
         if !integration.is_active() {
             return Err(VerificationError::NotActive);
         }
@@ -482,13 +495,28 @@ impl Verifier {
             ),
         );
         request = request.accepting_issuer(authority);
-        if let Some(threshold) = settings.face_check_threshold {
-            request = request.with_face_check(FaceCheck::photo(threshold));
-        }
-        let created = self
+        // Face Check only where it can work: against the credential's own photo claim. A
+        // credential without one is requested without Face Check (the settings page does not
+        // offer it then).
+        let face_check_threshold = match (&integration.photo_claim, settings.face_check_threshold) {
+            (Some(photo), Some(threshold)) => {
+                request = request.with_face_check(FaceCheck::on(photo, threshold));
+                Some(threshold)
+            }
+            _ => None,
+        };
+        let created = match self
             .microsoft
             .create_presentation_request(&app_token, &request)
-            .await?;
+            .await
+        {
+            Ok(created) => created,
+            Err(error) if face_check_threshold.is_some() && is_face_check_refusal(&error) => {
+                self.record_face_check_refusal(verification, &error).await?;
+                return Err(VerificationError::FaceCheckNotEnabled);
+            }
+            Err(error) => return Err(error.into()),
+        };
         let stored = store::StoredRequest {
             id: request_id,
             verification_id: verification.id,
@@ -498,6 +526,7 @@ impl Verifier {
             url: created.url.clone(),
             expires_at: created.expiry,
             state: "pending".into(),
+            face_check_threshold,
         };
         let mut tx = db::begin_write(&self.pool).await?;
         store::insert_request(
@@ -509,6 +538,7 @@ impl Verifier {
                 api_key_hash: &stored.api_key_hash,
                 url: &created.url,
                 expires_at: created.expiry,
+                face_check_threshold,
             },
         )
         .await?;
@@ -530,6 +560,44 @@ impl Verifier {
             self.announce(&current, event);
         }
         Ok(stored)
+    }
+
+    /// Microsoft refused Face Check for the tenant: a settings problem for the admin (audit
+    /// log) and the agent (the verification's timeline), not a broken link for the person.
+    async fn record_face_check_refusal(
+        &self,
+        verification: &Verification,
+        error: &MicrosoftError,
+    ) -> Result<(), VerificationError> {
+        tracing::warn!(error = %error, "Microsoft refused Face Check: not enabled for the tenant");
+        let words = VerificationError::FaceCheckNotEnabled.to_string();
+        let mut tx = db::begin_write(&self.pool).await?;
+        // Re-read under the write lock: the event carries the status it has now.
+        let verification = &store::by_id(&mut tx, verification.organization_id, verification.id)
+            .await?
+            .ok_or(VerificationError::NotFound)?;
+        audit::record(
+            &mut tx,
+            verification.organization_id,
+            None,
+            Action::MicrosoftFaceCheckRefused,
+            &words,
+        )
+        .await?;
+        let event = record_event(
+            &mut tx,
+            &self.hook,
+            verification,
+            "face_check_not_enabled",
+            verification.status,
+            &words,
+            None,
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        self.announce(verification, event);
+        Ok(())
     }
 
     /// Checks a callback's `api-key` header, before its body is read: the key names our
@@ -606,8 +674,12 @@ impl Verifier {
         let (input, evidence, next_request_state) = match &callback.event {
             CallbackEvent::Retrieved => (Input::Retrieved, None, "retrieved"),
             CallbackEvent::Verified(presentation) => {
-                let (evidence, result) =
-                    align_with(integration.as_ref(), &verification, presentation);
+                let (evidence, result) = align_with(
+                    integration.as_ref(),
+                    &verification,
+                    request.face_check_threshold,
+                    presentation,
+                );
                 (Input::Presented(result), Some(evidence), "presented")
             }
             CallbackEvent::Error(error) => {
@@ -875,6 +947,16 @@ impl Verifier {
                 "The Face Check threshold must be between 50 and 100.",
             ));
         }
+        // Face Check only where it can work: the connected credential must carry a photo.
+        if settings.face_check_threshold.is_some()
+            && integrations::integration(&self.pool, actor.organization_id)
+                .await?
+                .is_some_and(|i| i.photo_claim.is_none())
+        {
+            return Err(VerificationError::InvalidSetting(
+                "Face Check needs a photo on the credential, and the connected credential carries none. Leave the threshold empty.",
+            ));
+        }
         let mut conn = self.pool.acquire().await?;
         store::set_organization_settings(
             &mut conn,
@@ -1096,18 +1178,29 @@ fn default_message(
 fn align_with(
     integration: Option<&MicrosoftIntegration>,
     verification: &Verification,
+    face_check_threshold: Option<u8>,
     presentation: &crate::microsoft::Presentation,
 ) -> (Evidence, Result<(), FailureReason>) {
-    let (did, credential_type, email_claim, domains) = match integration {
-        Some(i) => (
-            i.authority_did.as_str(),
-            i.credential_type.as_str(),
-            i.email_claim.as_str(),
-            i.domains.iter().map(|d| d.name.clone()).collect(),
-        ),
-        // No integration any more: nothing can match it.
-        None => ("", "VerifiedEmployee", "mail", Vec::new()),
-    };
+    let (did, credential_type, email_claim, domains, email_source, email_trusted) =
+        match integration {
+            Some(i) => (
+                i.authority_did.as_str(),
+                i.credential_type.as_str(),
+                i.email_claim.as_str(),
+                i.domains.iter().map(|d| d.name.clone()).collect(),
+                i.email_source,
+                i.email_is_usable(),
+            ),
+            // No integration any more: nothing can match it.
+            None => (
+                "",
+                "VerifiedEmployee",
+                "mail",
+                Vec::new(),
+                EmailSource::Unknown,
+                false,
+            ),
+        };
     alignment::align(
         &Expectation {
             authority_did: did,
@@ -1115,9 +1208,37 @@ fn align_with(
             email_claim,
             recipient: &verification.recipient,
             covered_domains: &domains,
+            email_source,
+            email_trusted,
+            face_check_threshold,
         },
         presentation,
     )
+}
+
+/// Microsoft's 400 for Face Check without the add-on: "Premium features cannot be used until
+/// billing is enabled by the admin. See https://aka.ms/fcbilling" (using-facecheck;
+/// presentation-request-api error codes), or any 400 naming the `faceCheck` field.
+fn is_face_check_refusal(error: &MicrosoftError) -> bool {
+    let MicrosoftError::Rejected {
+        status: 400,
+        description,
+        inner,
+        ..
+    } = error
+    else {
+        return false;
+    };
+    let mentions = |text: &str| {
+        let text = text.to_ascii_lowercase();
+        text.contains("fcbilling")
+            || text.contains("facecheck")
+            || text.contains("premium features")
+    };
+    mentions(description)
+        || inner
+            .as_ref()
+            .is_some_and(|i| mentions(&i.message) || i.target.as_deref().is_some_and(mentions))
 }
 
 /// Maps Microsoft's `presentation_error` onto our reasons, by documented codes only.

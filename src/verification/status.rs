@@ -47,12 +47,19 @@ pub enum FailureReason {
     /// than `claimValidationError`), or a verdict without a credential. The code and message
     /// are in the event's text.
     AuthenticatorError,
-    /// Face Check did not match well enough.
+    /// Face Check did not match well enough, or Microsoft reported no score for a request
+    /// that asked for Face Check.
     FaceCheckBelowThreshold,
+    /// Microsoft did not say the credential is valid: no `credentialState.revocationStatus`
+    /// of `VALID` (we ask with `allowRevoked: true`, so its absence proves nothing).
+    RevocationUnknown,
+    /// The integration's email claim is not one we may trust (self-issued, unknown, or not
+    /// from the directory without the admin's acceptance) at the time of the presentation.
+    EmailNotTrusted,
 }
 
 impl FailureReason {
-    pub const ALL: [FailureReason; 9] = [
+    pub const ALL: [FailureReason; 11] = [
         FailureReason::DifferentEmail,
         FailureReason::NoEmail,
         FailureReason::IssuerNotConnectedTenant,
@@ -62,6 +69,8 @@ impl FailureReason {
         FailureReason::Declined,
         FailureReason::AuthenticatorError,
         FailureReason::FaceCheckBelowThreshold,
+        FailureReason::RevocationUnknown,
+        FailureReason::EmailNotTrusted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -75,6 +84,8 @@ impl FailureReason {
             FailureReason::Declined => "declined",
             FailureReason::AuthenticatorError => "authenticator_error",
             FailureReason::FaceCheckBelowThreshold => "face_check_below_threshold",
+            FailureReason::RevocationUnknown => "revocation_unknown",
+            FailureReason::EmailNotTrusted => "email_not_trusted",
         }
     }
 
@@ -94,8 +105,16 @@ impl FailureReason {
 
     /// An identity mismatch: final, and flagged to the agent. A credential without an email is
     /// final too, but not someone else's identity: it cannot be compared at all.
+    /// Nor are an unconfirmed revocation status or an untrusted email source: they say
+    /// nothing about whose credential it was.
     pub fn is_mismatch(self) -> bool {
-        !self.retryable() && self != FailureReason::NoEmail
+        !self.retryable()
+            && !matches!(
+                self,
+                FailureReason::NoEmail
+                    | FailureReason::RevocationUnknown
+                    | FailureReason::EmailNotTrusted
+            )
     }
 
     /// For the person being verified: what happened and what to do, in plain words.
@@ -123,6 +142,12 @@ impl FailureReason {
             FailureReason::AuthenticatorError => "Microsoft Authenticator reported an error.",
             FailureReason::FaceCheckBelowThreshold => {
                 "Face Check could not confirm that the photo on your credential matches you."
+            }
+            FailureReason::RevocationUnknown => {
+                "Microsoft did not say the credential is valid, so it could not be accepted. Contact the person who sent you the link."
+            }
+            FailureReason::EmailNotTrusted => {
+                "The organization's Microsoft connection cannot check the email on this kind of credential. Contact the person who sent you the link."
             }
         }
     }
@@ -154,6 +179,12 @@ impl FailureReason {
             }
             FailureReason::FaceCheckBelowThreshold => {
                 "Face Check did not reach the confidence threshold your organization set."
+            }
+            FailureReason::RevocationUnknown => {
+                "Microsoft did not say the credential is valid (it sent no revocation status of VALID), so it was not accepted. Start a new verification; if it happens again, ask your Microsoft administrator to check the credential's status in Verified ID."
+            }
+            FailureReason::EmailNotTrusted => {
+                "The email claim of the connected credential is not checked against your directory and no administrator accepted that, so the email could not be trusted. An organization administrator can review the email source on the Integrations page."
             }
         }
     }

@@ -320,6 +320,8 @@ pub struct NewRequest<'a> {
     pub api_key_hash: &'a str,
     pub url: &'a str,
     pub expires_at: OffsetDateTime,
+    /// The Face Check threshold asked for, if any.
+    pub face_check_threshold: Option<u8>,
 }
 
 pub async fn insert_request(
@@ -327,8 +329,8 @@ pub async fn insert_request(
     new: NewRequest<'_>,
 ) -> Result<(), sqlx::Error> {
     db::query(
-        "INSERT INTO presentation_requests (id, verification_id, organization_id, microsoft_request_id, api_key_hash, url, expires_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO presentation_requests (id, verification_id, organization_id, microsoft_request_id, api_key_hash, url, expires_at, created_at, face_check_threshold)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(new.id)
     .bind(new.verification.id)
@@ -338,6 +340,7 @@ pub async fn insert_request(
     .bind(new.url)
     .bind(new.expires_at)
     .bind(OffsetDateTime::now_utc())
+    .bind(new.face_check_threshold.map(i64::from))
     .execute(conn)
     .await?;
     Ok(())
@@ -353,6 +356,8 @@ pub struct StoredRequest {
     pub url: String,
     pub expires_at: OffsetDateTime,
     pub state: String,
+    /// The Face Check threshold the request asked for, if any.
+    pub face_check_threshold: Option<u8>,
 }
 
 fn request_from_row(row: &Row) -> Result<StoredRequest, sqlx::Error> {
@@ -365,10 +370,13 @@ fn request_from_row(row: &Row) -> Result<StoredRequest, sqlx::Error> {
         url: row.try_get("url")?,
         expires_at: row.try_get("expires_at")?,
         state: row.try_get("state")?,
+        face_check_threshold: row
+            .try_get::<Option<i64>, _>("face_check_threshold")?
+            .and_then(|t| u8::try_from(t).ok()),
     })
 }
 
-const REQUEST_COLUMNS: &str = "id, verification_id, organization_id, microsoft_request_id, api_key_hash, url, expires_at, state";
+const REQUEST_COLUMNS: &str = "id, verification_id, organization_id, microsoft_request_id, api_key_hash, url, expires_at, state, face_check_threshold";
 
 pub async fn request(
     conn: &mut impl Connection,

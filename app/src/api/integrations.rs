@@ -6,7 +6,7 @@ use crate::error::AppError;
 use crate::model::{AuditEntry, MicrosoftCard};
 
 #[cfg(feature = "ssr")]
-use crate::model::{ChoiceOption, PendingChoice};
+use crate::model::{ChoiceOption, EmailChoice, PendingChoice};
 
 #[cfg(feature = "ssr")]
 use {
@@ -38,6 +38,19 @@ pub async fn microsoft_connection_card() -> Result<MicrosoftCard, AppError> {
                 .map_err(ssr::internal)?
                 .map(|i| MicrosoftConnection {
                     active: i.is_active(),
+                    email_usable: i.email_is_usable(),
+                    email_source: i.email_source.describe().to_owned(),
+                    email_directory_backed: i.email_source.is_directory_backed(),
+                    email_source_accepted: i.email_source_accepted,
+                    email_choices: i
+                        .available_claims
+                        .iter()
+                        .map(|c| (c, i.source_of(c)))
+                        .filter(|(_, s)| s.is_directory_backed() || s.may_be_accepted())
+                        .map(|(c, s)| email_choice(c, s))
+                        .collect(),
+                    photo_claim: i.photo_claim,
+                    linked_domain_verified: i.linked_domain.is_usable(),
                     tenant_name: i.tenant_name,
                     tenant_id: i.tenant_id,
                     authority_did: i.authority_did,
@@ -68,6 +81,11 @@ pub async fn microsoft_connection_card() -> Result<MicrosoftCard, AppError> {
                             .into_iter()
                             .map(|o| ChoiceOption {
                                 default_email_claim: o.default_email_claim().map(str::to_owned),
+                                email_choices: o
+                                    .email_choices()
+                                    .into_iter()
+                                    .map(|c| email_choice(&c.claim, c.source))
+                                    .collect(),
                                 authority_id: o.authority_id,
                                 authority_name: o.authority_name,
                                 authority_did: o.authority_did,
@@ -154,12 +172,29 @@ pub async fn sign_in_microsoft_another_account(tenant: Option<String>) -> Result
     )
 }
 
+#[cfg(feature = "ssr")]
+fn email_choice(claim: &str, source: traceless::microsoft::EmailSource) -> EmailChoice {
+    EmailChoice {
+        claim: claim.to_owned(),
+        source: source.describe().to_owned(),
+        directory_backed: source.is_directory_backed(),
+    }
+}
+
+/// A form checkbox: present ("on", "true") when ticked.
+#[cfg(feature = "ssr")]
+fn ticked(value: Option<&str>) -> bool {
+    value.is_some_and(|v| matches!(v.trim(), "on" | "true" | "yes" | "1"))
+}
+
 /// The admin's pick among several authorities or credential types. `option` is
-/// `{authority_id} {credential_type}` (one radio group); `email_claim` may be empty.
+/// `{authority_id} {credential_type}` (one radio group); `email_claim` may be empty;
+/// `accept_unchecked_email` is the ticked warning for an email not from the directory.
 #[server(endpoint = "choose_microsoft_connection")]
 pub async fn choose_microsoft_connection(
     option: String,
     email_claim: Option<String>,
+    #[server(default)] accept_unchecked_email: Option<String>,
 ) -> Result<(), AppError> {
     ssr::respond(
         async {
@@ -176,10 +211,15 @@ pub async fn choose_microsoft_connection(
                 authority_id,
                 credential_type,
                 email_claim.as_deref().map(str::trim),
+                ticked(accept_unchecked_email.as_deref()),
             )
             .await
             .map_err(|failure| match failure {
                 integrations::ConnectFailure::Internal => ssr::internal("storing the choice"),
+                // Shown above the button (the form's alert), not under a field.
+                integrations::ConnectFailure::EmailNotUsable { .. } => {
+                    AppError::invalid(None, failure.explain())
+                }
                 integrations::ConnectFailure::EmailClaimNeeded => {
                     AppError::invalid(Some("email_claim"), failure.explain())
                 }
@@ -191,15 +231,24 @@ pub async fn choose_microsoft_connection(
     )
 }
 
-/// Changes which claim of the credential holds the person's email address.
+/// Changes which claim of the credential holds the person's email address; an email not
+/// checked against the directory needs `accept_unchecked_email` ticked (audited).
 #[server(endpoint = "set_microsoft_email_claim")]
-pub async fn set_microsoft_email_claim(email_claim: String) -> Result<(), AppError> {
+pub async fn set_microsoft_email_claim(
+    email_claim: String,
+    #[server(default)] accept_unchecked_email: Option<String>,
+) -> Result<(), AppError> {
     ssr::respond(
         async {
             let admin = ssr::require_admin().await?;
-            integrations::set_email_claim(&ssr::pool()?, &admin, email_claim.trim())
-                .await
-                .map_err(integration_error)
+            integrations::set_email_claim(
+                &ssr::pool()?,
+                &admin,
+                email_claim.trim(),
+                ticked(accept_unchecked_email.as_deref()),
+            )
+            .await
+            .map_err(integration_error)
         }
         .await,
     )
@@ -284,6 +333,8 @@ fn integration_error(error: IntegrationError) -> AppError {
             message: "Traceless refreshed this connection a moment ago. Try again in a minute.".into(),
             retry_after_secs: traceless::integrations::refresh::MANUAL_SPACING.whole_seconds().unsigned_abs(),
         },
+        // Shown above the button (the form's alert): the form has no field error for it.
+        IntegrationError::EmailNotUsable(refusal) => AppError::invalid(None, refusal.to_string()),
         IntegrationError::Microsoft(e) => ssr::internal(format!("preparing the Microsoft sign-in: {e}")),
         IntegrationError::Database(e) => ssr::internal(format!("database: {e}")),
     }

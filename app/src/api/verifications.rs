@@ -176,9 +176,15 @@ pub async fn get_verification_settings() -> Result<VerificationSettings, AppErro
                 .settings(user.organization_id)
                 .await
                 .map_err(verification_error)?;
+            let photo_claim =
+                traceless::integrations::integration(&ssr::pool()?, user.organization_id)
+                    .await
+                    .map_err(ssr::internal)?
+                    .and_then(|i| i.photo_claim);
             Ok(VerificationSettings {
                 link_lifetime_hours: settings.link_lifetime_hours,
                 face_check_threshold: settings.face_check_threshold,
+                photo_claim,
             })
         }
         .await,
@@ -279,6 +285,7 @@ fn detail(v: Verification, events: Vec<traceless::verification::Event>) -> Verif
             email: e.email,
             job_title: e.job_title,
             face_check_score: e.face_check_score,
+            email_source: e.email_source,
             checks: e
                 .checks
                 .into_iter()
@@ -317,7 +324,14 @@ pub fn link_error(error: VerificationError) -> AppError {
         VerificationError::LinkExpired
         | VerificationError::NotConnected
         | VerificationError::NotActive
+        | VerificationError::EmailNotTrusted
         | VerificationError::NotFound => AppError::Gone(EXPIRED_LINK.into()),
+        // A settings problem of the organization (its admins see it in the audit log and the
+        // agent on the verification's timeline); the link itself is fine.
+        VerificationError::FaceCheckNotEnabled => AppError::Upstream {
+            message: "This verification cannot start yet: the organization that sent it must change a setting first. Tell the person who sent you this link; the link will work once they have.".into(),
+            retry_after_secs: None,
+        },
         VerificationError::Microsoft(e) => microsoft_error_for_recipient(&e),
         other => verification_error(other),
     }
@@ -349,9 +363,10 @@ const RECIPIENT_RETRY_SECS: u32 = 10;
 #[cfg(feature = "ssr")]
 pub(crate) fn verification_error(error: VerificationError) -> AppError {
     match error {
-        VerificationError::NotConnected | VerificationError::NotActive => {
-            AppError::invalid(None, error.to_string())
-        }
+        VerificationError::NotConnected
+        | VerificationError::NotActive
+        | VerificationError::EmailNotTrusted
+        | VerificationError::FaceCheckNotEnabled => AppError::invalid(None, error.to_string()),
         VerificationError::InvalidEmail(_) | VerificationError::DomainNotCovered(_) => {
             AppError::invalid(Some("email"), error.to_string())
         }

@@ -53,6 +53,12 @@ pub fn reason_for_recipient(reason: &str) -> &'static str {
         "face_check_below_threshold" => {
             "Face Check could not confirm that the photo on your credential matches you."
         }
+        "revocation_unknown" => {
+            "Microsoft did not say the credential is valid, so it could not be accepted. Contact the person who sent you the link."
+        }
+        "email_not_trusted" => {
+            "The organization's Microsoft connection cannot check the email on this kind of credential. Contact the person who sent you the link."
+        }
         _ => "The verification did not succeed.",
     }
 }

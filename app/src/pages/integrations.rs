@@ -12,7 +12,7 @@ use crate::api::integrations::{
 use crate::components::{Alert, FormAlert, SubmitButton, field_error};
 use crate::error::AppError;
 use crate::model::{
-    ChoiceOption, ConnectOutcome, MicrosoftCard, MicrosoftConnection, PendingChoice,
+    ChoiceOption, ConnectOutcome, EmailChoice, MicrosoftCard, MicrosoftConnection, PendingChoice,
 };
 
 pub const NOT_ADMIN_TEXT: &str = "You must be an organization administrator in Traceless to connect integrations. Ask your Traceless organization administrator to connect Microsoft Verified ID or to grant you the appropriate access.";
@@ -159,13 +159,14 @@ fn ActiveConnection(
     let remove_value = remove.value();
     let claim_value = set_claim.value();
     let active = connection.active;
+    let linked_domain_verified = connection.linked_domain_verified;
     let current_claim = connection.email_claim.clone();
-    let claims = connection.available_claims.clone();
+    let claims = connection.email_choices.clone();
     view! {
         <section class="active" aria-labelledby="active-title" data-testid="microsoft-connection" data-active=active.to_string()>
             {if active {
                 view! { <h3 id="active-title">"Microsoft Verified ID is active"</h3> }.into_any()
-            } else {
+            } else if !linked_domain_verified {
                 view! {
                     <h3 id="active-title">"Microsoft Verified ID is connected but not active"</h3>
                     <div class="alert alert-warning" role="alert" data-testid="linked-domain-unverified">
@@ -176,8 +177,13 @@ fn ActiveConnection(
                         </p>
                     </div>
                 }.into_any()
+            } else {
+                view! {
+                    <h3 id="active-title">"Microsoft Verified ID is connected but not active"</h3>
+                }.into_any()
             }}
             <Freshness connection=connection.clone() can_manage=can_manage refresh=refresh />
+            <EmailSourceNotice connection=connection.clone() can_manage=can_manage set_claim=set_claim />
             <p>{if active { "People whose email is in these domains can be verified:" } else { "Once it is active, people whose email is in these domains can be verified:" }}</p>
             <ul class="domains" aria-label="Covered domains">
                 {connection.domains.iter().map(|d| view! { <li>{d.clone()}</li> }).collect_view()}
@@ -195,8 +201,13 @@ fn ActiveConnection(
                 <dd>{connection.credential_type.clone()}</dd>
                 <dt>"Email claim"</dt>
                 <dd class="mono" data-testid="email-claim">{connection.email_claim.clone()}</dd>
+                <dt>"Email source"</dt>
+                <dd data-testid="email-source" data-directory=connection.email_directory_backed.to_string()>
+                    {connection.email_source.clone()}
+                    {connection.email_source_accepted.then(|| view! { <span class="status status-warning small">" Accepted by an administrator"</span> })}
+                </dd>
             </dl>
-            {(can_manage && claims.len() > 1).then(|| view! {
+            {(can_manage && claims.len() > 1 && connection.email_usable).then(|| view! {
                 <details class="change-claim">
                     <summary>"Change the email claim"</summary>
                     <ActionForm action=set_claim>
@@ -204,9 +215,10 @@ fn ActiveConnection(
                             <label for="field-email_claim">"Claim that holds the person's email address"</label>
                             <p class="hint" id="field-email_claim-hint">"Traceless compares this claim of the presented credential with the email address a verification was sent to."</p>
                             <select id="field-email_claim" name="email_claim" aria-describedby="field-email_claim-hint">
-                                {claims.iter().map(|c| view! { <option value=c.clone() selected=*c == current_claim>{c.clone()}</option> }).collect_view()}
+                                {claims.iter().map(|c| view! { <option value=c.claim.clone() selected=c.claim == current_claim>{format!("{} (from {})", c.claim, c.source)}</option> }).collect_view()}
                             </select>
                         </div>
+                        {claims.iter().any(|c| !c.directory_backed).then(|| view! { <UncheckedEmailConsent /> })}
                         <FormAlert value=claim_value />
                         <SubmitButton label="Save email claim" busy_label="Saving…" pending=set_claim.pending() class="button-secondary" />
                     </ActionForm>
@@ -347,9 +359,13 @@ fn ChooseCredential(
                             </p>
                             <select id="field-email_claim" name="email_claim" aria-describedby="field-email_claim-hint" required=default.is_none()>
                                 {default.is_none().then(|| view! { <option value="">"Choose a claim…"</option> })}
-                                {o.claims.iter().map(|c| view! { <option value=c.clone() selected=Some(c) == default.as_ref()>{c.clone()}</option> }).collect_view()}
+                                {o.email_choices.iter().map(|c| view! { <option value=c.claim.clone() selected=Some(&c.claim) == default.as_ref()>{format!("{} (from {})", c.claim, c.source)}</option> }).collect_view()}
                             </select>
+                            {o.email_choices.is_empty().then(|| view! {
+                                <p class="field-error" role="alert">"No claim of this credential comes from your directory or a source you could accept: a claim the holder types in is never used."</p>
+                            })}
                         </div>
+                        {o.email_choices.iter().any(|c| !c.directory_backed).then(|| view! { <UncheckedEmailConsent /> })}
                     }
                 })}
                 <FormAlert value=value />
@@ -387,6 +403,75 @@ fn OptionRadio(
                 {(!option.linked_domain_verified).then(|| view! {
                     <span class="status status-warning small">"Linked domain not verified"</span>
                 })}
+            </label>
+        </div>
+    }
+}
+
+/// Where the connected credential's email comes from, when it cannot be used as it is: the
+/// reason, what the Microsoft admin can do, and (for a source an admin may accept) the
+/// explicit choice with its warning.
+#[component]
+fn EmailSourceNotice(
+    connection: MicrosoftConnection,
+    can_manage: bool,
+    set_claim: ServerAction<SetMicrosoftEmailClaim>,
+) -> impl IntoView {
+    if connection.email_usable {
+        return ().into_any();
+    }
+    let value = set_claim.value();
+    let acceptable: Vec<EmailChoice> = connection
+        .email_choices
+        .iter()
+        .filter(|c| !c.directory_backed)
+        .cloned()
+        .collect();
+    let current = connection.email_claim.clone();
+    view! {
+        <div class="alert alert-warning" role="alert" data-testid="email-not-from-directory">
+            <p><strong>"The email on this credential is not checked against your directory."</strong></p>
+            <p>
+                "The " {connection.credential_type.clone()} " credential's email comes from " {connection.email_source.clone()}
+                ". Traceless matches people by that email, so it must come from your directory: otherwise anyone who can get this credential can claim any address."
+            </p>
+            <p>
+                "What your Microsoft administrator can do: issue the VerifiedEmployee credential (Microsoft Entra admin center → Verified ID → Setup → Verified employee), "
+                "or map the email of your credential from your directory (an accessTokens attestation, or idTokens from your own Microsoft Entra sign-in). Then log in to your tenant again."
+            </p>
+        </div>
+        {(can_manage && !acceptable.is_empty()).then(|| view! {
+            <section class="choose" data-testid="accept-unchecked-email">
+                <h4>"Use this email anyway"</h4>
+                <ActionForm action=set_claim>
+                    <div class="field">
+                        <label for="field-unchecked_email_claim">"Claim that holds the person's email address"</label>
+                        <select id="field-unchecked_email_claim" name="email_claim">
+                            {acceptable.iter().map(|c| view! { <option value=c.claim.clone() selected=c.claim == current>{format!("{} (from {})", c.claim, c.source)}</option> }).collect_view()}
+                        </select>
+                    </div>
+                    <UncheckedEmailConsent />
+                    <FormAlert value=value />
+                    <SubmitButton label="Use this email anyway" busy_label="Saving…" pending=set_claim.pending() class="button-secondary" />
+                </ActionForm>
+            </section>
+        })}
+    }
+    .into_any()
+}
+
+/// The warning an admin must tick before an email not checked against the directory is used.
+#[component]
+fn UncheckedEmailConsent() -> impl IntoView {
+    view! {
+        <div class="field checkbox" data-testid="unchecked-email-warning">
+            <p class="alert alert-warning">
+                <strong>"Warning: "</strong>
+                "this email is not checked against your directory: anyone who can get this credential can claim any address."
+            </p>
+            <label>
+                <input type="checkbox" name="accept_unchecked_email" value="true" />
+                " I understand, and accept an email that is not checked against our directory (this is recorded in the audit log)."
             </label>
         </div>
     }

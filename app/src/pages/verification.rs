@@ -187,6 +187,9 @@ fn Evidence(evidence: EvidenceView) -> impl IntoView {
                 <dt>"Credential type"</dt><dd>{evidence.credential_types.join(", ")}</dd>
                 <dt>"Name on the credential"</dt><dd>{evidence.display_name.clone().unwrap_or_else(|| "—".into())}</dd>
                 <dt>"Email on the credential"</dt><dd>{evidence.email.clone().unwrap_or_else(|| "—".into())}</dd>
+                {evidence.email_source.clone().map(|source| view! {
+                    <dt>"Email source"</dt><dd data-testid="evidence-email-source">{source}</dd>
+                })}
                 <dt>"Job title"</dt><dd>{evidence.job_title.clone().unwrap_or_else(|| "—".into())}</dd>
                 {evidence.face_check_score.map(|s| view! { <dt>"Face Check score"</dt><dd>{format!("{s:.1}")}</dd> })}
             </dl>

@@ -277,7 +277,17 @@ fn SettingsForm(
                 value=current.link_lifetime_hours.to_string()
                 error=field_error(value, "link_lifetime_hours")
             />
-            <SettingsThreshold current=current.face_check_threshold error=field_error(value, "face_check_threshold") />
+            {match current.photo_claim.clone() {
+                Some(photo) => view! { <SettingsThreshold current=current.face_check_threshold photo_claim=photo error=field_error(value, "face_check_threshold") /> }.into_any(),
+                // Face Check compares the selfie with a photo on the credential: without one it
+                // cannot work, so it is not offered (and stays off).
+                None => view! {
+                    <input type="hidden" name="face_check_threshold" value="" />
+                    <p class="muted small" data-testid="face-check-unavailable">
+                        "Face Check is not offered: the connected credential carries no photo to compare the person's face with."
+                    </p>
+                }.into_any(),
+            }}
             <SubmitButton label="Save settings" busy_label="Saving…" pending=update.pending() class="button-secondary" />
         </ActionForm>
     }
@@ -285,12 +295,18 @@ fn SettingsForm(
 
 /// Face Check is optional: an empty field turns it off.
 #[component]
-fn SettingsThreshold(current: Option<u8>, error: Signal<Option<String>>) -> impl IntoView {
+fn SettingsThreshold(
+    current: Option<u8>,
+    photo_claim: String,
+    error: Signal<Option<String>>,
+) -> impl IntoView {
     view! {
         <div class="field" class:field-invalid=move || error.get().is_some()>
             <label for="field-face_check_threshold">"Face Check threshold " <span class="muted small">"(optional)"</span></label>
             <p class="hint" id="field-face_check_threshold-hint">
-                "50 to 100: how sure Microsoft must be that the person matches the photo on their credential. Leave empty to turn Face Check off."
+                "50 to 100: how sure Microsoft must be that the person matches the photo on their credential (its "
+                <span class="mono" data-testid="face-check-photo-claim">{photo_claim}</span>
+                " claim). Leave empty to turn Face Check off."
             </p>
             <input
                 id="field-face_check_threshold"

@@ -211,7 +211,16 @@ async fn tailspin_has_a_custom_type_whose_email_claim_is_email() {
         .iter()
         .find(|c| c["rules"]["vc"]["type"] == json!([TAILSPIN_MEMBER_TYPE]))
         .unwrap();
-    let outputs: Vec<&str> = member["rules"]["attestations"]["idTokenHints"][0]["mapping"]
+    // Signed in with the tenant's own Entra account: `idTokens` at its OpenID configuration.
+    let id_tokens = &member["rules"]["attestations"]["idTokens"][0];
+    assert_eq!(
+        id_tokens["configuration"],
+        json!(format!(
+            "{}/{TAILSPIN_TENANT_ID}/v2.0/.well-known/openid-configuration",
+            t.emu.login_url()
+        ))
+    );
+    let outputs: Vec<&str> = id_tokens["mapping"]
         .as_array()
         .unwrap()
         .iter()
@@ -519,4 +528,94 @@ async fn the_provider_app_is_granted_only_what_provider_mode_needs() {
         json!(["Organization.Read.All"])
     );
     assert!(token(ADMIN_API).await.get("roles").is_none());
+}
+
+/// Each claim sits under the attestation its contract maps it from, as the admin API returns
+/// it (rules-and-display-definitions-model): `selfIssued` a single instance, the others arrays.
+#[tokio::test]
+async fn contracts_carry_their_claims_under_each_attestation_kind() {
+    let t = spawn_emu().await;
+    let cases = [
+        (RELECLOUD_TENANT_ID, RELECLOUD_ADMIN_EMAIL, "selfIssued"),
+        (WINGTIP_TENANT_ID, WINGTIP_ADMIN_EMAIL, "idTokenHints"),
+        (LAMNA_TENANT_ID, LAMNA_ADMIN_EMAIL, "idTokens"),
+        (
+            FOURTH_COFFEE_TENANT_ID,
+            FOURTH_COFFEE_ADMIN_EMAIL,
+            "selfIssued",
+        ),
+        (CONTOSO_TENANT_ID, CONTOSO_ADMIN_EMAIL, "accessTokens"),
+    ];
+    for (tenant, admin, kind) in cases {
+        let token = admin_token(&t, tenant, admin).await;
+        let authorities = admin_get(&t, &token, "authorities").await;
+        let authority = authorities["value"][0]["id"].as_str().unwrap().to_owned();
+        let contracts = admin_get(&t, &token, &format!("authorities/{authority}/contracts")).await;
+        let attestations = &contracts["value"][0]["rules"]["attestations"];
+        let entry = if kind == "selfIssued" {
+            assert!(attestations[kind].is_object(), "{tenant}: {attestations}");
+            &attestations[kind]
+        } else {
+            &attestations[kind][0]
+        };
+        let outputs: Vec<&str> = entry["mapping"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{tenant}: {attestations}"))
+            .iter()
+            .map(|m| m["outputClaim"].as_str().unwrap())
+            .collect();
+        assert!(
+            outputs.contains(&"email") || outputs.contains(&"mail"),
+            "{tenant}: {outputs:?}"
+        );
+        assert_eq!(
+            attestations.as_object().unwrap().len(),
+            1,
+            "{tenant}: one attestation kind"
+        );
+    }
+    // Lamna's photo claim is `portrait`, shown as an image.
+    let token = admin_token(&t, LAMNA_TENANT_ID, LAMNA_ADMIN_EMAIL).await;
+    let authorities = admin_get(&t, &token, "authorities").await;
+    let authority = authorities["value"][0]["id"].as_str().unwrap().to_owned();
+    let contracts = admin_get(&t, &token, &format!("authorities/{authority}/contracts")).await;
+    let portrait = contracts["value"][0]["displays"][0]["claims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["claim"] == json!("vc.credentialSubject.portrait"))
+        .unwrap()
+        .clone();
+    assert_eq!(portrait["type"], json!("image/jpg;base64url"));
+}
+
+/// Face Check without the add-on: Microsoft's 400 with the `aka.ms/fcbilling` message
+/// (using-facecheck; presentation-request-api error codes). The same request without Face
+/// Check is accepted.
+#[tokio::test]
+async fn alpine_ski_house_has_no_face_check_and_refuses_a_request_for_it() {
+    let t = spawn_emu().await;
+    let rt = request_token(&t, ALPINE_TENANT_ID).await;
+    let mut request = body(
+        "http://127.0.0.1:9/cb",
+        ALPINE_DID,
+        VERIFIED_EMPLOYEE,
+        &[ALPINE_DID],
+    );
+    request["requestedCredentials"][0]["configuration"]["validation"]["faceCheck"] =
+        json!({"sourcePhotoClaimName": "photo", "matchConfidenceThreshold": 70});
+
+    let (status, err) = t.create_request(&rt, &request).await;
+
+    assert_eq!(status, 400, "{err}");
+    assert_vc_error(&err, "badRequest", "badOrMissingField", Some("authority"));
+    assert!(err.to_string().contains("aka.ms/fcbilling"), "{err}");
+    let plain = body(
+        "http://127.0.0.1:9/cb",
+        ALPINE_DID,
+        VERIFIED_EMPLOYEE,
+        &[ALPINE_DID],
+    );
+    let (status, created) = t.create_request(&rt, &plain).await;
+    assert_eq!(status, 201, "{created}");
 }

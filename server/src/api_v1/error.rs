@@ -176,7 +176,9 @@ impl From<VerificationError> for ApiError {
             VerificationError::WrongLink => ApiError::internal("unexpected from the API: a link"),
             VerificationError::NoteTooLong => ApiError::field("note", error.to_string()),
             VerificationError::NotConnected => ApiError::NotConnected(error.to_string()),
-            VerificationError::NotActive => ApiError::NotActive(error.to_string()),
+            VerificationError::NotActive
+            | VerificationError::EmailNotTrusted
+            | VerificationError::FaceCheckNotEnabled => ApiError::NotActive(error.to_string()),
             VerificationError::NotFound | VerificationError::LinkExpired => {
                 ApiError::NotFound(NOT_FOUND)
             }

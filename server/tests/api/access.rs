@@ -38,6 +38,7 @@ const ANY_TEAMMATE: &[&str] = &[
 const ADMINS_ONLY: &[&str] = &[
     "start_microsoft_connect",
     "sign_in_microsoft_another_account",
+    "refresh_microsoft_connection",
     "remove_microsoft_integration",
     "choose_microsoft_connection",
     "set_microsoft_email_claim",

@@ -10,6 +10,7 @@ mod concurrency;
 mod config;
 mod connect;
 mod consent;
+mod email_source;
 mod headers;
 mod help_desk_api;
 mod help_desk_webhooks;

@@ -405,7 +405,8 @@ async fn a_revoked_credential_fails_as_revoked() {
 }
 
 #[tokio::test]
-async fn a_credential_without_a_revocation_status_is_not_revoked() {
+async fn a_credential_without_credential_state_is_not_verified() {
+    // We ask with `allowRevoked: true`: only Microsoft's explicit VALID says it is good.
     let v = opened().await;
     let mut body = presented(megan());
     body["verifiedCredentialsData"][0]
@@ -415,6 +416,46 @@ async fn a_credential_without_a_revocation_status_is_not_revoked() {
 
     assert_eq!(v.callback(body).await, StatusCode::OK);
 
+    let detail = v.detail().await;
+    assert_eq!(detail.status, "failed");
+    assert_eq!(v.kinds().await.last().unwrap(), "failed.revocation_unknown");
+    assert!(!detail.mismatch, "not someone else's identity");
+    assert!(
+        detail
+            .failure
+            .unwrap()
+            .contains("Microsoft did not say the credential is valid")
+    );
+}
+
+#[tokio::test]
+async fn with_face_check_requested_a_verdict_without_a_score_is_not_verified() {
+    let v = opened().await;
+    let response = v
+        .app
+        .call(
+            "update_verification_settings",
+            &[
+                ("link_lifetime_hours", "48"),
+                ("face_check_threshold", "80"),
+            ],
+        )
+        .await;
+    assert!(response.status().is_success());
+    // A fresh request, made with Face Check (the threshold is stored with it).
+    v.open().await;
+
+    assert_eq!(v.callback(presented(megan())).await, StatusCode::OK);
+
+    assert_eq!(
+        v.kinds().await.last().unwrap(),
+        "attempt_failed.face_check_below_threshold"
+    );
+    let mut scored = presented(megan());
+    scored["verifiedCredentialsData"][0]["faceCheck"] =
+        json!({"matchConfidenceScore": 91.5, "sourcePhotoQuality": "HIGH"});
+    v.open().await;
+    assert_eq!(v.callback(scored).await, StatusCode::OK);
     assert_eq!(v.detail().await.status, "verified");
 }
 
