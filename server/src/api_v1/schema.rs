@@ -71,7 +71,6 @@ pub fn recipient_email() -> RefOr<Schema> {
     done(
         string()
             .format(Some(SchemaFormat::KnownFormat(KnownFormat::Email)))
-            .min_length(Some(3))
             .max_length(Some(EMAIL_MAX))
             .description(Some(
                 "The person to verify: an address in one of the connected tenant's domains.",
@@ -150,7 +149,10 @@ pub fn idempotency_key() -> RefOr<Schema> {
         string()
             .min_length(Some(1))
             .max_length(Some(IDEMPOTENCY_KEY_MAX))
-            .pattern(Some(PRINTABLE_ASCII)),
+            .pattern(Some(PRINTABLE_ASCII))
+            .description(Some(format!(
+                "Makes a retried create return the first result: 1 to {IDEMPOTENCY_KEY_MAX} printable ASCII characters, no spaces (a UUID fits)."
+            ))),
     )
 }
 
@@ -158,12 +160,17 @@ pub fn id() -> RefOr<Schema> {
     done(
         string()
             .format(Some(SchemaFormat::Custom("uuid".into())))
-            .pattern(Some(UUID)),
+            .pattern(Some(UUID))
+            .description(Some("The verification's id, as answers show it")),
     )
 }
 
 pub fn cursor() -> RefOr<Schema> {
-    done(string().pattern(Some(CURSOR)))
+    done(
+        string()
+            .pattern(Some(CURSOR))
+            .description(Some("`next_cursor` of the previous page")),
+    )
 }
 
 pub fn limit() -> RefOr<Schema> {
@@ -172,17 +179,28 @@ pub fn limit() -> RefOr<Schema> {
             .schema_type(Type::Integer)
             .minimum(Some(1))
             .maximum(Some(PAGE_MAX))
-            .default(Some(PAGE_DEFAULT.into())),
+            .default(Some(PAGE_DEFAULT.into()))
+            .description(Some(format!(
+                "Page size, 1 to {PAGE_MAX} (default {PAGE_DEFAULT})"
+            ))),
     )
 }
 
 /// Sets `format` on properties of a component schema (the resource types live in the core,
 /// which does not know it is shown through OpenAPI formats).
 pub fn set_formats(schema: &mut RefOr<Schema>, formats: &[(&str, &str)]) {
-    let RefOr::T(Schema::Object(object)) = schema else {
-        return;
-    };
-    set_object_formats(object, formats);
+    match schema {
+        RefOr::T(Schema::Object(object)) => set_object_formats(object, formats),
+        // A `#[serde(flatten)]`ed type: its own fields are in one of the parts.
+        RefOr::T(Schema::AllOf(all)) => {
+            for part in &mut all.items {
+                if let RefOr::T(Schema::Object(object)) = part {
+                    set_object_formats(object, formats);
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 fn set_object_formats(object: &mut Object, formats: &[(&str, &str)]) {

@@ -120,10 +120,8 @@ pub struct ListQuery {
     ticket: Option<String>,
     /// Only verifications in this status.
     status: Option<StatusName>,
-    /// Page size, 1 to 100 (default 25).
     #[param(schema_with = schema::limit)]
     limit: Option<i64>,
-    /// `next_cursor` of the previous page.
     #[param(schema_with = schema::cursor)]
     cursor: Option<String>,
 }
@@ -133,8 +131,7 @@ pub struct ListQuery {
 #[into_params(parameter_in = Path)]
 #[allow(dead_code)]
 pub struct IdPath {
-    /// The verification's id (a UUID, as answers show it).
-    #[param(schema_with = schema::id)]
+    #[param(schema_with = schema::id, required = true)]
     id: String,
 }
 
@@ -143,8 +140,6 @@ pub struct IdPath {
 #[into_params(parameter_in = Header)]
 #[allow(dead_code)]
 pub struct CreateHeaders {
-    /// Makes a retried create return the first result: 1 to 255 printable ASCII
-    /// characters, no spaces (a UUID fits).
     #[param(rename = "Idempotency-Key", schema_with = schema::idempotency_key)]
     idempotency_key: Option<String>,
 }

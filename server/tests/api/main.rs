@@ -16,6 +16,7 @@ mod helpers;
 mod instances;
 mod live_streams;
 mod microsoft_down;
+mod openapi;
 mod pages;
 mod rate_limits;
 mod restart;
