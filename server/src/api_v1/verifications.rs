@@ -69,7 +69,6 @@ impl Delivery {
 /// field (so each error names its field), with the same constants.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)]
 pub struct TicketFields {
     #[schema(schema_with = schema::reference)]
     pub reference: String,
@@ -80,7 +79,6 @@ pub struct TicketFields {
 /// A new verification. Unknown fields are refused (a typo should not pass silently).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)]
 pub struct CreateVerification {
     #[schema(schema_with = schema::recipient_email)]
     pub recipient_email: String,
