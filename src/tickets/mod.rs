@@ -14,8 +14,10 @@ use crate::accounts::OrganizationId;
 use crate::db::Pool;
 use crate::email::EmailAddress;
 
-const MAX_REFERENCE_CHARS: usize = 100;
-const MAX_SUBJECT_CHARS: usize = 200;
+/// The longest ticket reference, in characters (the REST API declares it too).
+pub const MAX_REFERENCE_CHARS: usize = 100;
+/// The longest ticket subject, in characters (the REST API declares it too).
+pub const MAX_SUBJECT_CHARS: usize = 200;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TicketId(pub Uuid);

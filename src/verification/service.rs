@@ -33,7 +33,8 @@ const EXPIRY_BATCH: i64 = 500;
 
 /// A request with less life left than this is replaced before it is shown.
 pub const REQUEST_MARGIN: Duration = Duration::from_secs(30);
-const MAX_NOTE_CHARS: usize = 500;
+/// The longest note, in characters (the REST API declares it too).
+pub const MAX_NOTE_CHARS: usize = 500;
 
 #[derive(Debug, thiserror::Error)]
 pub enum VerificationError {

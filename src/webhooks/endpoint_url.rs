@@ -4,7 +4,8 @@
 
 use url::Url;
 
-const MAX_URL_CHARS: usize = 2000;
+/// The longest webhook URL, in characters (the REST API declares it too).
+pub const MAX_URL_CHARS: usize = 2000;
 
 /// A URL admins (or an API request) pointed webhooks at, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,7 +11,7 @@ pub mod signature;
 mod store;
 pub mod worker;
 
-pub use endpoint_url::{EndpointUrl, InvalidUrl};
+pub use endpoint_url::{EndpointUrl, InvalidUrl, MAX_URL_CHARS};
 pub use events::{EventType, record_event};
 pub use guard::{Guard, HostOverrides};
 

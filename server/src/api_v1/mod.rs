@@ -5,6 +5,7 @@
 
 mod auth;
 pub mod error;
+pub mod schema;
 pub mod verifications;
 
 use app::ssr::AppState;
@@ -13,6 +14,8 @@ use axum::http::Method;
 use axum::{Json, Router, middleware};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
+
+use error::ErrorBody;
 
 pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
 
@@ -41,7 +44,7 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
         traceless::verification::resource::EvidenceResource,
         traceless::verification::resource::TicketResource,
     )),
-    modifiers(&BearerKey),
+    modifiers(&BearerKey, &ResponseFormats),
     tags((name = "verifications", description = "Identity verifications of people, by email"))
 )]
 pub struct ApiDoc;
@@ -64,12 +67,50 @@ impl Modify for BearerKey {
     }
 }
 
+/// The formats of the answers' fields, which the core's resource types (shared with the
+/// webhooks' payloads) do not declare themselves.
+struct ResponseFormats;
+
+impl Modify for ResponseFormats {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        let formats: [(&str, &[(&str, &str)]); 3] = [
+            (
+                "VerificationResource",
+                &[
+                    ("id", "uuid"),
+                    ("recipient_email", "email"),
+                    ("created_at", "date-time"),
+                    ("updated_at", "date-time"),
+                    ("completed_at", "date-time"),
+                    ("link_expires_at", "date-time"),
+                ],
+            ),
+            ("CreatedVerification", &[("link", "uri")]),
+            ("VerificationPage", &[]),
+        ];
+        for (name, fields) in formats {
+            if let Some(schema) = components.schemas.get_mut(name) {
+                schema::set_formats(schema, fields);
+            }
+        }
+        if let Some(page) = components.schemas.get_mut("VerificationPage") {
+            schema::set_pattern(page, "next_cursor", schema::CURSOR);
+        }
+    }
+}
+
 /// This document.
 #[utoipa::path(
     get,
     path = "/api/v1/openapi.json",
     tag = "meta",
-    responses((status = 200, description = "The OpenAPI 3.1 document of this API"))
+    responses(
+        (status = 200, description = "The OpenAPI 3.1 document of this API"),
+        (status = 429, description = "`rate_limited`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
+    )
 )]
 pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())

@@ -7,11 +7,10 @@ use std::collections::HashMap;
 use app::ssr::AppState;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
@@ -21,6 +20,7 @@ use traceless::tickets::{self, TicketId};
 use traceless::verification::resource::{StatusName, VerificationResource};
 use traceless::verification::{
     self as verification, ListFilter, NewVerification, RequestWebhook, Verification,
+    VerificationError,
 };
 use traceless::webhooks::EndpointUrl;
 use utoipa::{IntoParams, ToSchema};
@@ -28,14 +28,12 @@ use uuid::Uuid;
 
 use super::auth::Caller;
 use super::error::{ApiError, ErrorBody, NOT_FOUND};
+use super::schema::{self, NOTE_MAX, PAGE_DEFAULT, PAGE_MAX, REFERENCE_MAX, SUBJECT_MAX};
 
 /// The header that makes a create safe to retry.
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// Set on an answer that repeats an earlier create's.
 pub const REPLAYED: &str = "idempotent-replayed";
-const DEFAULT_PAGE: i64 = 25;
-const MAX_PAGE: i64 = 100;
-const MAX_SUBJECT_CHARS: usize = 200;
 
 /// Idempotent creates are checked and remembered one at a time, so two retries racing
 /// each other cannot both create. (Per process: enough for one instance.)
@@ -51,26 +49,46 @@ pub enum Delivery {
     Email,
 }
 
+impl Delivery {
+    pub const ALL: [Delivery; 2] = [Delivery::Link, Delivery::Email];
+
+    /// Its word in requests and answers (as serde writes it).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Delivery::Link => "link",
+            Delivery::Email => "email",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.as_str() == value)
+    }
+}
+
+/// The request's `ticket`. The document describes it; `parse_create` reads it field by
+/// field (so each error names its field), with the same constants.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TicketFields {
-    /// The help desk's reference, such as `INC-4711` (at most 200 characters).
+    #[schema(schema_with = schema::reference)]
     pub reference: String,
-    /// The ticket's subject (at most 200 characters).
+    #[schema(schema_with = schema::subject)]
     pub subject: Option<String>,
 }
 
 /// A new verification. Unknown fields are refused (a typo should not pass silently).
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateVerification {
-    /// The person to verify: an address in one of the connected tenant's domains.
+    #[schema(schema_with = schema::recipient_email)]
     pub recipient_email: String,
+    #[schema(nullable)]
     pub ticket: Option<TicketFields>,
-    /// `link` (default): the answer carries the link. `email`: Traceless sends it.
+    #[schema(schema_with = schema::delivery)]
     pub delivery: Option<Delivery>,
-    /// Also send this verification's events here (`https://`, or `http://` to loopback),
-    /// signed with the API key's webhook signing secret.
+    #[schema(schema_with = schema::webhook_url)]
     pub webhook_url: Option<String>,
-    /// A note for the agents (at most 500 characters).
+    #[schema(schema_with = schema::note)]
     pub note: Option<String>,
 }
 
@@ -100,10 +118,28 @@ pub struct ListQuery {
     ticket: Option<String>,
     /// Only verifications in this status.
     status: Option<StatusName>,
-    /// Page size, 1 to 100 (default 25).
+    #[param(schema_with = schema::limit)]
     limit: Option<i64>,
-    /// `next_cursor` of the previous page.
+    #[param(schema_with = schema::cursor)]
     cursor: Option<String>,
+}
+
+/// A verification's id in a path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub struct IdPath {
+    #[param(schema_with = schema::id, required = true)]
+    id: String,
+}
+
+/// The create's optional header.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub struct CreateHeaders {
+    #[param(rename = "Idempotency-Key", schema_with = schema::idempotency_key)]
+    idempotency_key: Option<String>,
 }
 
 /// Start a verification.
@@ -116,14 +152,16 @@ pub struct ListQuery {
     path = "/api/v1/verifications",
     tag = "verifications",
     request_body = CreateVerification,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried create return the first result (1 to 255 printable characters)")),
+    params(CreateHeaders),
     responses(
-        (status = 201, description = "Created", body = CreatedVerification),
-        (status = 400, description = "`invalid_json`", body = ErrorBody),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 201, description = "Created", body = CreatedVerification, headers(
+            ("Idempotent-Replayed" = String, description = "`true` when this answer repeats an earlier create's (same `Idempotency-Key` and body)"),
+        )),
+        (status = 400, description = "`invalid_json`: the body is not a JSON object", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody, headers(("WWW-Authenticate" = String))),
         (status = 409, description = "`integration_not_connected`, `integration_not_active`", body = ErrorBody),
         (status = 422, description = "`invalid_field` (with `field`), `domain_not_covered`, `idempotency_key_reused`", body = ErrorBody),
-        (status = 429, description = "`rate_limited`, with `Retry-After`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
     ),
     security(("api_key" = []))
 )]
@@ -249,20 +287,21 @@ pub async fn create(
     get,
     path = "/api/v1/verifications/{id}",
     tag = "verifications",
-    params(("id" = String, Path, description = "The verification's id")),
+    params(IdPath),
     responses(
         (status = 200, description = "The verification", body = VerificationResource),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody, headers(("WWW-Authenticate" = String))),
         (status = 404, description = "`not_found`: no such verification in the key's organization", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
     ),
     security(("api_key" = []))
 )]
 pub async fn read(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<VerificationResource>, ApiError> {
-    let id = parse_id(&id)?;
+    let id = parse_id(id)?;
     let verification = state
         .verifier
         .get_in(caller.key.key.organization_id, id)
@@ -278,16 +317,22 @@ pub async fn read(
     params(ListQuery),
     responses(
         (status = 200, description = "A page of verifications", body = VerificationPage),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody, headers(("WWW-Authenticate" = String))),
         (status = 422, description = "`invalid_field`: `status`, `limit` or `cursor`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
     ),
     security(("api_key" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<HashMap<String, String>>,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<VerificationPage>, ApiError> {
+    // Read leniently (never a framework's plain-text 400): the last of a repeated name wins.
+    let query: HashMap<String, String> =
+        url::form_urlencoded::parse(query.as_deref().unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
     let status = query
         .get("status")
         .map(|s| {
@@ -300,13 +345,16 @@ pub async fn list(
         })
         .transpose()?;
     let limit = match query.get("limit") {
-        None => DEFAULT_PAGE,
+        None => PAGE_DEFAULT,
         Some(value) => value
             .parse::<i64>()
             .ok()
-            .filter(|n| (1..=MAX_PAGE).contains(n))
+            .filter(|n| (1..=PAGE_MAX).contains(n))
             .ok_or_else(|| {
-                ApiError::field("limit", "limit must be a whole number from 1 to 100.")
+                ApiError::field(
+                    "limit",
+                    format!("limit must be a whole number from 1 to {PAGE_MAX}."),
+                )
             })?,
     };
     let after = query.get("cursor").map(|c| decode_cursor(c)).transpose()?;
@@ -339,21 +387,22 @@ pub async fn list(
     post,
     path = "/api/v1/verifications/{id}/cancel",
     tag = "verifications",
-    params(("id" = String, Path, description = "The verification's id")),
+    params(IdPath),
     responses(
         (status = 200, description = "Cancelled", body = VerificationResource),
-        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody, headers(("WWW-Authenticate" = String))),
         (status = 404, description = "`not_found`", body = ErrorBody),
         (status = 409, description = "`already_finished`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
     ),
     security(("api_key" = []))
 )]
 pub async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<VerificationResource>, ApiError> {
-    let id = parse_id(&id)?;
+    let id = parse_id(id)?;
     let organization = caller.key.key.organization_id;
     state
         .verifier
@@ -375,8 +424,21 @@ async fn resource(state: &AppState, v: &Verification) -> Result<VerificationReso
     Ok(VerificationResource::of(v, subject.as_deref()))
 }
 
-fn parse_id(id: &str) -> Result<Uuid, ApiError> {
-    id.parse().map_err(|_| ApiError::NotFound(NOT_FOUND))
+/// An id as the document declares it (`schema::UUID`); anything else names no verification.
+fn parse_id(id: Result<Path<String>, PathRejection>) -> Result<Uuid, ApiError> {
+    id.ok()
+        .and_then(|Path(id)| hyphenated_uuid(&id))
+        .ok_or(ApiError::NotFound(NOT_FOUND))
+}
+
+/// A UUID written as this API writes them: hyphenated, lower case (`schema::UUID`).
+pub fn hyphenated_uuid(text: &str) -> Option<Uuid> {
+    let shaped = text.len() == 36
+        && text.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_digit() || (b'a'..=b'f').contains(&b),
+        });
+    shaped.then(|| text.parse().ok()).flatten()
 }
 
 fn link_url(state: &AppState, token: &str) -> Result<String, ApiError> {
@@ -388,24 +450,25 @@ fn link_url(state: &AppState, token: &str) -> Result<String, ApiError> {
         .map_err(ApiError::internal)
 }
 
+/// `{nanoseconds since 1970}_{id}` of the last verification on a page (`schema::CURSOR`):
+/// a shape the document can state, so every cursor it allows is one the list accepts.
 fn encode_cursor(at: OffsetDateTime, id: Uuid) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}:{id}", at.unix_timestamp_nanos()))
+    format!("{}_{id}", at.unix_timestamp_nanos())
 }
 
 fn decode_cursor(cursor: &str) -> Result<(OffsetDateTime, Uuid), ApiError> {
     let bad = || ApiError::field("cursor", "cursor is not a next_cursor this API gave.");
-    let text = URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(bad)?;
-    let (nanos, id) = text.split_once(':').ok_or_else(bad)?;
+    let (nanos, id) = cursor.split_once('_').ok_or_else(bad)?;
+    // At most 20 digits: before the year 5138, well inside what a timestamp can hold.
+    if nanos.is_empty() || nanos.len() > 20 || !nanos.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
     let at = nanos
         .parse::<i128>()
         .ok()
         .and_then(|n| OffsetDateTime::from_unix_timestamp_nanos(n).ok())
         .ok_or_else(bad)?;
-    Ok((at, id.parse().map_err(|_| bad())?))
+    Ok((at, hyphenated_uuid(id).ok_or_else(bad)?))
 }
 
 /// A create request, checked field by field so each error names its field.
@@ -459,24 +522,30 @@ fn parse_create(body: &[u8], guard: &traceless::webhooks::Guard) -> Result<Creat
                     ));
                 }
             }
+            // Lengths and characters are judged on the value as sent, as the document
+            // states them (`schema::reference`, `schema::subject`); blank means absent.
             let reference = text(ticket, "reference", "ticket.reference")?
-                .map(|r| r.trim().to_owned())
-                .filter(|r| !r.is_empty())
+                .filter(|r| !r.trim().is_empty())
                 .ok_or_else(|| {
                     ApiError::field(
                         "ticket.reference",
                         "ticket.reference is required with a ticket, such as \"INC-4711\".",
                     )
                 })?;
-            let subject = text(ticket, "subject", "ticket.subject")?
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty());
-            if subject.as_ref().is_some_and(|s| {
-                s.chars().count() > MAX_SUBJECT_CHARS || s.chars().any(char::is_control)
-            }) {
+            if reference.chars().count() > REFERENCE_MAX {
+                return Err(tickets::InvalidTicket::ReferenceTooLong.into());
+            }
+            if reference.chars().any(char::is_control) {
+                return Err(tickets::InvalidTicket::ReferenceNotPrintable.into());
+            }
+            let subject = text(ticket, "subject", "ticket.subject")?;
+            if subject
+                .as_ref()
+                .is_some_and(|s| s.chars().count() > SUBJECT_MAX || s.chars().any(char::is_control))
+            {
                 return Err(ApiError::field(
                     "ticket.subject",
-                    "ticket.subject must be one line of at most 200 characters.",
+                    format!("ticket.subject must be one line of at most {SUBJECT_MAX} characters."),
                 ));
             }
             (Some(reference), subject)
@@ -488,15 +557,11 @@ fn parse_create(body: &[u8], guard: &traceless::webhooks::Guard) -> Result<Creat
             ));
         }
     };
-    let delivery = match text(&fields, "delivery", "delivery")?.as_deref() {
-        None | Some("link") => Delivery::Link,
-        Some("email") => Delivery::Email,
-        Some(_) => {
-            return Err(ApiError::field(
-                "delivery",
-                "delivery must be \"link\" or \"email\".",
-            ));
-        }
+    let delivery = match text(&fields, "delivery", "delivery")? {
+        None => Delivery::Link,
+        Some(word) => Delivery::parse(&word).ok_or_else(|| {
+            ApiError::field("delivery", "delivery must be \"link\" or \"email\".")
+        })?,
     };
     let webhook_url = text(&fields, "webhook_url", "webhook_url")?
         .map(|url| {
@@ -506,6 +571,18 @@ fn parse_create(body: &[u8], guard: &traceless::webhooks::Guard) -> Result<Creat
         })
         .transpose()?;
     let note = text(&fields, "note", "note")?;
+    if note.as_ref().is_some_and(|n| {
+        n.chars().count() > NOTE_MAX || n.chars().any(|c| c.is_control() && c != '\n')
+    }) {
+        return Err(VerificationError::NoteTooLong.into());
+    }
+    // As sent: `schema::recipient_email` allows no surrounding white space.
+    if recipient_email.trim() != recipient_email || recipient_email.len() > schema::EMAIL_MAX {
+        return Err(ApiError::field(
+            "recipient_email",
+            traceless::email::InvalidEmail.to_string(),
+        ));
+    }
     let recipient_email = traceless::email::EmailAddress::parse(&recipient_email)
         .map_err(|e| ApiError::field("recipient_email", e.to_string()))?;
     let ticket = match reference {

@@ -19,6 +19,7 @@ mod instances;
 mod live_streams;
 mod microsoft_down;
 mod microsoft_refresh;
+mod openapi;
 mod pages;
 mod rate_limits;
 mod restart;
