@@ -3,8 +3,9 @@ import { hydrated, signUpNewAdmin } from '../pages/accounts';
 import { IntegrationsPage, MicrosoftSignIn } from '../pages/integrations';
 import { EMULATOR_URL, disconnectTenant, tenantFor } from '../pages/verification';
 
-// Who may connect (an Application Administrator consents, a Global Reader reads) and a consent
-// that takes a moment to reach Microsoft's token endpoint.
+// Who may connect (a Privileged Role Administrator consents, a Global Reader reads, an
+// Application Administrator may not grant a Microsoft Graph application permission) and a
+// consent that takes a moment to reach Microsoft's token endpoint.
 
 test.afterEach(async ({ page, request }, testInfo) => {
   // Consents given from now on propagate at once again, and the tenant is free for the next test.
@@ -12,7 +13,7 @@ test.afterEach(async ({ page, request }, testInfo) => {
   if (testInfo.status !== 'skipped') await disconnectTenant(page);
 });
 
-test('an Application Administrator consents, then a Global Reader signs in with another account', async ({ page }, testInfo) => {
+test('a Privileged Role Administrator consents, then a Global Reader signs in with another account', async ({ page }, testInfo) => {
   // The demo tenant with these roles is Contoso, the desktop project's tenant.
   test.skip(testInfo.project.name !== 'desktop', 'Contoso holds the role accounts');
   await signUpNewAdmin(page, 'Roles Help Desk');
@@ -20,7 +21,7 @@ test('an Application Administrator consents, then a Global Reader signs in with 
   await integrations.open();
   await integrations.logIn();
   const microsoft = new MicrosoftSignIn(page);
-  await microsoft.choose(/debra\.berger@contoso\.com/);
+  await microsoft.choose(/lynne\.robbins@contoso\.com/);
   await microsoft.accept();
 
   await expect(page).toHaveURL(/\/organization\/integrations$/);
@@ -30,13 +31,31 @@ test('an Application Administrator consents, then a Global Reader signs in with 
   await hydrated(page);
 
   await problem.getByRole('button', { name: 'Sign in with another account' }).click();
-  // Microsoft's account picker, even though Debra is signed in there.
+  // Microsoft's account picker, even though Lynne is signed in there.
   await expect(page).toHaveURL(/prompt=select_account/);
   await microsoft.choose(/enrico\.cattaneo@contoso\.com/);
   await microsoft.accept();
 
   await expect(page.getByRole('heading', { name: 'Microsoft Verified ID is active' })).toBeVisible();
   await expect(page.getByText(/enrico\.cattaneo@contoso\.onmicrosoft\.com/)).toBeVisible();
+});
+
+test('an Application Administrator is refused at the consent and told which roles may grant it', async ({ page }, testInfo) => {
+  test.skip(testInfo.project.name !== 'desktop', 'Contoso holds the role accounts');
+  await signUpNewAdmin(page, 'App Admin Help Desk');
+  const integrations = new IntegrationsPage(page);
+  await integrations.open();
+  await integrations.logIn();
+  const microsoft = new MicrosoftSignIn(page);
+  await microsoft.choose(/debra\.berger@contoso\.com/);
+  await microsoft.accept();
+
+  await expect(page).toHaveURL(/\/organization\/integrations$/);
+  const problem = page.getByTestId('connect-problem');
+  await expect(problem).toHaveAttribute('data-code', 'needs_administrator');
+  await expect(problem).toContainText('Global Administrator or Privileged Role Administrator');
+  await expect(problem).toContainText('Microsoft Graph application permission');
+  await expect(page.getByRole('heading', { name: 'Microsoft Verified ID is active' })).toHaveCount(0);
 });
 
 test('the browser waits while Microsoft finishes the consent, then moves on by itself', async ({ page, request }, testInfo) => {

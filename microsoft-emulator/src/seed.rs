@@ -338,13 +338,24 @@ impl User {
             .any(|r| wanted.iter().any(|w| w.eq_ignore_ascii_case(r)))
     }
 
-    /// Whether the user may grant tenant-wide admin consent.
+    /// Whether the user may grant tenant-wide admin consent to some permissions (delegated
+    /// ones, app roles of APIs other than Microsoft Graph).
     // Learn: https://learn.microsoft.com/en-us/entra/identity/enterprise-apps/grant-admin-consent
     // ("Prerequisites": Global Administrator, Privileged Role Administrator, Cloud Application
-    // Administrator or Application Administrator). The app roles consented here belong to the
-    // Verified ID request service, not to Microsoft Graph, so the last two suffice.
+    // Administrator or Application Administrator).
     pub(crate) fn can_consent_for_organization(&self) -> bool {
         self.has_role(&CONSENT_ROLES)
+    }
+
+    /// Whether the user may grant tenant-wide admin consent to a grant that includes app roles
+    /// on Microsoft Graph (application permissions): only Global Administrators and Privileged
+    /// Role Administrators may; Cloud Application and Application Administrators may grant
+    /// "any permission for any API except Microsoft Graph app roles (application permissions)".
+    // Learn: https://learn.microsoft.com/en-us/entra/identity/enterprise-apps/grant-admin-consent
+    // ("Prerequisites"); also roles/delegate-by-task ("Consent to application permissions to
+    // Microsoft Graph": Privileged Role Administrator).
+    pub(crate) fn can_consent_to_graph_app_roles(&self) -> bool {
+        self.has_role(&GRAPH_APP_ROLE_CONSENT_ROLES)
     }
 
     /// What the user's delegated token may do at the Verified ID admin API.
@@ -1206,6 +1217,11 @@ pub(crate) const CONSENT_ROLES: [&str; 4] = [
     APPLICATION_ADMINISTRATOR,
 ];
 
+/// The roles that may grant tenant-wide admin consent to Microsoft Graph app roles
+/// (grant-admin-consent, "Prerequisites").
+pub(crate) const GRAPH_APP_ROLE_CONSENT_ROLES: [&str; 2] =
+    [GLOBAL_ADMINISTRATOR, PRIVILEGED_ROLE_ADMINISTRATOR];
+
 /// What a user's delegated `full_access` token may do at the Verified ID admin API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum AdminApiAccess {
@@ -1218,6 +1234,9 @@ pub(crate) enum AdminApiAccess {
 pub const CONTOSO_APP_ADMIN_EMAIL: &str = "debra.berger@contoso.com";
 /// Contoso's Global Reader: may not grant admin consent, may read Verified ID (read-only).
 pub const CONTOSO_GLOBAL_READER_EMAIL: &str = "enrico.cattaneo@contoso.com";
+/// Contoso's Privileged Role Administrator: may grant admin consent to anything (Microsoft
+/// Graph app roles included), may not read Verified ID.
+pub const CONTOSO_PRIVILEGED_ROLE_ADMIN_EMAIL: &str = "lynne.robbins@contoso.com";
 
 /// Contoso's holders of roles other than Global Administrator.
 fn contoso_role_holders() -> Vec<User> {
@@ -1233,6 +1252,12 @@ fn contoso_role_holders() -> Vec<User> {
             CONTOSO_GLOBAL_READER_EMAIL,
             ("Enrico", "Cattaneo"),
             GLOBAL_READER,
+        ),
+        (
+            "9a1b2c3d-0009-4000-8000-000000000009",
+            CONTOSO_PRIVILEGED_ROLE_ADMIN_EMAIL,
+            ("Lynne", "Robbins"),
+            PRIVILEGED_ROLE_ADMINISTRATOR,
         ),
     ]
     .into_iter()

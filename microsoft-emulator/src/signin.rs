@@ -288,9 +288,9 @@ fn accept(
         ConsentKind::AdminConsentV1 | ConsentKind::AdminConsentV2 => {
             // v2-admin-consent: only an administrator can grant consent for the organization;
             // which roles may is the user's directory roles' business (see
-            // `User::can_consent_for_organization`).
+            // `may_consent_for_organization`).
             // Learn: https://learn.microsoft.com/en-us/entra/identity/enterprise-apps/grant-admin-consent
-            if !user.can_consent_for_organization() {
+            if !may_consent_for_organization(user, client, &p.wanted) {
                 return Err(admin_required());
             }
             grants.add_tenant_delegated(&tenant.id, &client.client_id, needed);
@@ -306,7 +306,7 @@ fn accept(
                 // The "Consent on behalf of your organization" checkbox is an admin's
                 // (consent-types-developer, "admin consent" through the authorize endpoint).
                 // Learn: https://learn.microsoft.com/en-us/entra/identity/enterprise-apps/grant-admin-consent
-                if !user.can_consent_for_organization() {
+                if !may_consent_for_organization(user, client, &p.wanted) {
                     return Err(admin_required());
                 }
                 grants.add_tenant_delegated(&tenant.id, &client.client_id, needed);
@@ -329,6 +329,28 @@ fn accept(
         }
     }
     Ok(())
+}
+
+/// Whether `user` may grant this tenant-wide consent. A grant that carries app roles on
+/// Microsoft Graph (the static list of a registration holding a Graph application permission)
+/// needs a Global Administrator or Privileged Role Administrator; a Cloud Application or
+/// Application Administrator is refused as a user without a consent role is (AADSTS90094).
+/// Dynamic scopes grant no app role (consent-types-developer), so they need any consent role.
+// Learn: https://learn.microsoft.com/en-us/entra/identity/enterprise-apps/grant-admin-consent
+// ("Prerequisites": Cloud Application Administrator or Application Administrator "to grant
+// consent for apps requesting any permission for any API, except Microsoft Graph app roles
+// (application permissions)").
+fn may_consent_for_organization(user: &User, client: &ClientApp, wanted: &Wanted) -> bool {
+    let grants_graph_app_roles = matches!(wanted, Wanted::Static)
+        && client
+            .app_roles
+            .iter()
+            .any(|role| scopes::split_role(role).0 == GRAPH_RESOURCE);
+    if grants_graph_app_roles {
+        user.can_consent_to_graph_app_roles()
+    } else {
+        user.can_consent_for_organization()
+    }
 }
 
 /// The permissions that v2-admin-consent reports as granted (`scope=`), and the page lists.

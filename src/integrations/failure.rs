@@ -5,9 +5,17 @@ use crate::microsoft::{MicrosoftError, Step};
 /// The application permission `createPresentationRequest` needs, as the Entra portal names it.
 pub const REQUEST_ROLE_PERMISSION: &str = "Verifiable Credentials Service Request: VerifiableCredential.Create.PresentRequest (application)";
 
-/// Who may grant tenant-wide admin consent, in the words of the Entra admin center (Learn:
-/// grant-admin-consent, "Prerequisites").
-pub const CONSENT_ROLES: &str = "Global Administrator, Privileged Role Administrator, Cloud Application Administrator or Application Administrator";
+/// Who may grant tenant-wide admin consent to Traceless's registration, in the words of the
+/// Entra admin center. Both registrations (tenant and provider mode) hold a Microsoft Graph
+/// application permission (`Organization.Read.All`, the daily refresh), which Cloud Application
+/// and Application Administrators may not grant (Learn:
+/// https://learn.microsoft.com/en-us/entra/identity/enterprise-apps/grant-admin-consent,
+/// "Prerequisites": they may grant "any permission for any API, except Microsoft Graph app
+/// roles (application permissions)").
+pub const CONSENT_ROLES: &str = "Global Administrator or Privileged Role Administrator";
+
+/// Why the roles that usually grant consent do not suffice here, said beside `CONSENT_ROLES`.
+const CONSENT_ROLES_WHY: &str = "Application Administrators and Cloud Application Administrators cannot grant it, because Traceless asks for a Microsoft Graph application permission (Organization.Read.All, to re-read your tenant daily).";
 
 /// Who may read Verified ID through its admin API, which is all connecting does (Learn:
 /// admin-api, "Authentication": Global Administrator or Authentication Policy Administrator;
@@ -40,7 +48,7 @@ pub enum ConnectFailure {
     /// must grant admin consent for `permission`.
     GrantMissing { permission: String },
     /// Consent was granted, but the account that signed in may not read Verified ID: the
-    /// admin API answered 401/403 (an Application or Cloud Application Administrator, say).
+    /// admin API answered 401/403 (a Privileged Role Administrator, say).
     AdminApiRoleMissing,
     /// The admin consent endpoint came back granting less than the app needs (its `scope`
     /// lacks `permission`).
@@ -113,7 +121,7 @@ impl ConnectFailure {
                 "Consent for Traceless was declined at Microsoft ({detail}), so nothing was connected. To connect, accept the permissions Microsoft lists."
             ),
             ConnectFailure::NeedsAdministrator { detail } => format!(
-                "The account you signed in with cannot consent for your organization ({detail}). Sign in with a {CONSENT_ROLES} of the tenant, or ask one to connect."
+                "The account you signed in with cannot consent for your organization ({detail}). Sign in with a {CONSENT_ROLES} of the tenant, or ask one to connect. {CONSENT_ROLES_WHY}"
             ),
             ConnectFailure::GrantMissing { permission } => format!(
                 "An administrator of the tenant must grant admin consent for {permission}. Start again and accept with a {CONSENT_ROLES}, or grant it in the Microsoft Entra admin center (Enterprise applications → Traceless → Permissions → Grant admin consent)."

@@ -2,8 +2,8 @@
 //! Connect scopes as Graph permissions that need consent, and consent propagation.
 
 use microsoft_emulator::{
-    CONTOSO_ADMIN_EMAIL, CONTOSO_APP_ADMIN_EMAIL, CONTOSO_GLOBAL_READER_EMAIL, CONTOSO_TENANT_ID,
-    DEV_CLIENT_ID, Propagation, Seed,
+    CONTOSO_ADMIN_EMAIL, CONTOSO_APP_ADMIN_EMAIL, CONTOSO_GLOBAL_READER_EMAIL,
+    CONTOSO_PRIVILEGED_ROLE_ADMIN_EMAIL, CONTOSO_TENANT_ID, DEV_CLIENT_ID, Propagation, Seed,
 };
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -39,18 +39,140 @@ async fn admin_api_as(t: &TestEmu, user: &str) -> StatusCode {
 }
 
 #[tokio::test]
-async fn an_application_administrator_may_consent_but_not_read_verified_id() {
+async fn a_privileged_role_administrator_may_consent_to_anything_but_not_read_verified_id() {
     let t = spawn_emu().await;
-    let p = t.admin_consent(CONTOSO_APP_ADMIN_EMAIL).await;
+    // The demo registration holds a Microsoft Graph application permission; a Privileged Role
+    // Administrator may grant it (grant-admin-consent, "Prerequisites").
+    let p = t.admin_consent(CONTOSO_PRIVILEGED_ROLE_ADMIN_EMAIL).await;
     assert_eq!(param(&p, "admin_consent"), Some("True"), "{p:?}");
     assert!(param(&p, "error").is_none(), "{p:?}");
     assert_eq!(param(&p, "tenant"), Some(CONTOSO_TENANT_ID));
+    assert!(
+        param(&p, "scope")
+            .unwrap()
+            .contains("graph.microsoft.com/Organization.Read.All"),
+        "{p:?}"
+    );
     assert_eq!(
-        admin_api_as(&t, CONTOSO_APP_ADMIN_EMAIL).await,
+        admin_api_as(&t, CONTOSO_PRIVILEGED_ROLE_ADMIN_EMAIL).await,
         StatusCode::FORBIDDEN
     );
     // A Global Administrator of the same tenant may.
     assert_eq!(admin_api_as(&t, CONTOSO_ADMIN_EMAIL).await, StatusCode::OK);
+}
+
+fn assert_needs_admin_approval(p: &[(String, String)]) {
+    assert_eq!(param(p, "error"), Some("consent_required"), "{p:?}");
+    assert!(
+        param(p, "error_description")
+            .unwrap()
+            .starts_with("AADSTS90094"),
+        "{p:?}"
+    );
+}
+
+/// The authorize URL of the demo client asking for its static permissions (`.default`) with
+/// `prompt=consent`: the page with the "Consent on behalf of your organization" box.
+fn static_consent_at_authorize(t: &TestEmu) -> String {
+    let (_, challenge) = pkce();
+    let url = t.authorize_url(&Authorize {
+        tenant: "organizations",
+        client_id: DEV_CLIENT_ID,
+        redirect_uri: REDIRECT,
+        challenge: &challenge,
+        prompt: Some("consent"),
+    });
+    let mut u = url::Url::parse(&url).unwrap();
+    let pairs: Vec<(String, String)> = u
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == "scope" {
+                "openid profile offline_access https://graph.microsoft.com/.default".to_string()
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    u.query_pairs_mut().clear().extend_pairs(pairs);
+    u.to_string()
+}
+
+#[tokio::test]
+async fn an_application_administrator_may_not_consent_to_a_microsoft_graph_application_permission()
+{
+    // The demo registration holds Graph `Organization.Read.All` (application): Cloud
+    // Application and Application Administrators may grant any permission except Microsoft
+    // Graph app roles (grant-admin-consent, "Prerequisites"), so Microsoft asks for an admin.
+    let t = spawn_emu().await;
+    let p = t.admin_consent(CONTOSO_APP_ADMIN_EMAIL).await;
+    assert_needs_admin_approval(&p);
+    // Nothing was granted: no service principal, no app token.
+    let (status, _) = t.app_token(CONTOSO_TENANT_ID, REQUEST_SERVICE).await;
+    assert_eq!(status, 400, "nothing was consented");
+
+    // Nor at the authorize endpoint with the organization box.
+    let p = location_params(
+        &t.submit_page_with(
+            &static_consent_at_authorize(&t),
+            CONTOSO_APP_ADMIN_EMAIL,
+            "accept",
+            &[("consent_for_organization", "true")],
+        )
+        .await,
+    );
+    assert_needs_admin_approval(&p);
+    let (status, _) = t.app_token(CONTOSO_TENANT_ID, REQUEST_SERVICE).await;
+    assert_eq!(status, 400, "nothing was consented");
+
+    // A Privileged Role Administrator may, on the same page.
+    let p = location_params(
+        &t.submit_page_with(
+            &static_consent_at_authorize(&t),
+            CONTOSO_PRIVILEGED_ROLE_ADMIN_EMAIL,
+            "accept",
+            &[("consent_for_organization", "true")],
+        )
+        .await,
+    );
+    assert!(param(&p, "code").is_some(), "{p:?}");
+}
+
+/// The demo seed, with a registration that holds no Microsoft Graph application permission
+/// (only the request service's app role).
+fn seed_without_graph_app_roles() -> Seed {
+    let mut seed = Seed::demo();
+    let client = seed
+        .clients
+        .iter_mut()
+        .find(|c| c.client_id == DEV_CLIENT_ID)
+        .unwrap();
+    client
+        .app_roles
+        .retain(|role| !role.starts_with("https://graph.microsoft.com/"));
+    assert!(
+        !client.app_roles.is_empty(),
+        "the request service's role stays"
+    );
+    seed
+}
+
+#[tokio::test]
+async fn an_application_administrator_may_consent_to_an_app_without_graph_application_permissions()
+{
+    let t = spawn_emu_with(seed_without_graph_app_roles()).await;
+    let p = t.admin_consent(CONTOSO_APP_ADMIN_EMAIL).await;
+    assert_eq!(param(&p, "admin_consent"), Some("True"), "{p:?}");
+    assert!(param(&p, "error").is_none(), "{p:?}");
+    // The request service's app role (not Graph's) was granted.
+    let (status, body) = t.app_token(CONTOSO_TENANT_ID, REQUEST_SERVICE).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(claims_of(body["access_token"].as_str().unwrap())["roles"].is_array());
+    // Consenting does not let the account read Verified ID.
+    assert_eq!(
+        admin_api_as(&t, CONTOSO_APP_ADMIN_EMAIL).await,
+        StatusCode::FORBIDDEN
+    );
 }
 
 #[tokio::test]
@@ -81,6 +203,7 @@ async fn the_sign_in_page_names_each_accounts_roles() {
     assert!(html.contains("Application Administrator"));
     assert!(html.contains("Global Reader"));
     assert!(html.contains("Global Administrator"));
+    assert!(html.contains("Privileged Role Administrator"));
 }
 
 /// The demo seed, with a registration that lists no OpenID Connect scope.

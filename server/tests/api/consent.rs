@@ -5,8 +5,8 @@
 use app::error::AppError;
 use app::model::{ConnectOutcome, MicrosoftCard};
 use microsoft_emulator::{
-    CONTOSO_ADMIN_EMAIL, CONTOSO_APP_ADMIN_EMAIL, CONTOSO_GLOBAL_READER_EMAIL, CONTOSO_TENANT_ID,
-    Propagation,
+    CONTOSO_ADMIN_EMAIL, CONTOSO_APP_ADMIN_EMAIL, CONTOSO_GLOBAL_READER_EMAIL,
+    CONTOSO_PRIVILEGED_ROLE_ADMIN_EMAIL, CONTOSO_TENANT_ID, Propagation,
 };
 use reqwest::StatusCode;
 
@@ -22,13 +22,14 @@ fn failure(card: &MicrosoftCard) -> (String, String) {
 }
 
 #[tokio::test]
-async fn an_application_administrator_consents_then_is_told_which_roles_can_read_verified_id() {
+async fn a_privileged_role_administrator_consents_then_is_told_which_roles_can_read_verified_id() {
     let app = spawn_app().await;
     app.admin("Contoso", "ada@contoso.com").await;
 
-    // The consent leg goes through (an Application Administrator may consent); the admin
-    // API then refuses the account, which may not read Verified ID.
-    app.connect_microsoft(CONTOSO_APP_ADMIN_EMAIL, "accept")
+    // The consent leg goes through (a Privileged Role Administrator may grant any permission,
+    // Microsoft Graph application permissions included); the admin API then refuses the
+    // account, which may not read Verified ID.
+    app.connect_microsoft(CONTOSO_PRIVILEGED_ROLE_ADMIN_EMAIL, "accept")
         .await;
 
     let card = app.card().await;
@@ -50,6 +51,44 @@ async fn an_application_administrator_consents_then_is_told_which_roles_can_read
 }
 
 #[tokio::test]
+async fn an_application_administrator_is_refused_at_the_consent_and_told_which_roles_may_grant_it()
+{
+    let app = spawn_app().await;
+    app.admin("Contoso", "ada@contoso.com").await;
+
+    // The registration holds a Microsoft Graph application permission (the daily refresh),
+    // which an Application Administrator may not grant: Microsoft answers "Need admin
+    // approval" (AADSTS90094) at the consent leg, before any sign-in.
+    app.connect_microsoft(CONTOSO_APP_ADMIN_EMAIL, "accept")
+        .await;
+
+    let card = app.card().await;
+    let (code, detail) = failure(&card);
+    assert_eq!(code, "needs_administrator");
+    assert!(detail.contains("AADSTS90094"), "{detail}");
+    assert!(
+        detail.contains("Sign in with a Global Administrator or Privileged Role Administrator"),
+        "{detail}"
+    );
+    // The roles that usually grant consent are named as unable to grant this one, and why.
+    assert!(
+        detail.contains("Application Administrators and Cloud Application Administrators cannot"),
+        "{detail}"
+    );
+    assert!(
+        detail.contains("Microsoft Graph application permission"),
+        "{detail}"
+    );
+    assert!(card.connection.is_none());
+    assert_eq!(app.count("microsoft_integrations").await, 0);
+    assert!(
+        !app.audit_actions()
+            .await
+            .contains(&"microsoft.consent_granted".to_owned())
+    );
+}
+
+#[tokio::test]
 async fn a_global_reader_cannot_consent_but_connects_with_another_account_after_consent() {
     let app = spawn_app().await;
     app.admin("Contoso", "ada@contoso.com").await;
@@ -59,10 +98,13 @@ async fn a_global_reader_cannot_consent_but_connects_with_another_account_after_
         .await;
     let (code, detail) = failure(&app.card().await);
     assert_eq!(code, "needs_administrator");
-    assert!(detail.contains("Application Administrator"), "{detail}");
+    assert!(
+        detail.contains("Global Administrator or Privileged Role Administrator"),
+        "{detail}"
+    );
 
-    // An Application Administrator consents, and may not read Verified ID.
-    app.connect_microsoft(CONTOSO_APP_ADMIN_EMAIL, "accept")
+    // A Privileged Role Administrator consents, and may not read Verified ID.
+    app.connect_microsoft(CONTOSO_PRIVILEGED_ROLE_ADMIN_EMAIL, "accept")
         .await;
     assert_eq!(failure(&app.card().await).0, "admin_api_role_missing");
 
