@@ -696,7 +696,10 @@ async fn callbacks_beyond_the_bytes_in_flight_are_told_to_come_back() {
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "not a callback");
         let slow_answer = status_line(&mut slow, Duration::from_millis(1)).await;
         if let Some(line) = &slow_answer {
-            assert!(line.contains(" 503 "), "the slow upload was answered {line}");
+            assert!(
+                line.contains(" 503 "),
+                "the slow upload was answered {line}"
+            );
             slow = open_slow().await;
         }
         assert!(
