@@ -328,7 +328,8 @@ fn integration_error(error: IntegrationError) -> AppError {
             "You must be an organization administrator in Traceless to connect integrations. Ask your Traceless organization administrator to connect Microsoft Verified ID or to grant you the appropriate access.".into(),
         ),
         IntegrationError::NotConnected => AppError::invalid(None, "Microsoft Verified ID is not connected."),
-        IntegrationError::UnknownClaim => AppError::invalid(Some("email_claim"), "The credential carries no claim of that name. Choose one from the list."),
+        // Form-level: the claim is a list, with no field error of its own under it.
+        IntegrationError::UnknownClaim => AppError::invalid(None, "The credential carries no claim of that name. Choose one from the list."),
         IntegrationError::RefreshedRecently => AppError::TooManyRequests {
             message: "Traceless refreshed this connection a moment ago. Try again in a minute.".into(),
             retry_after_secs: traceless::integrations::refresh::MANUAL_SPACING.whole_seconds().unsigned_abs(),
