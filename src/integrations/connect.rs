@@ -66,9 +66,9 @@ pub async fn start_connect_at(
         return Err(IntegrationError::NotAdmin);
     }
     let request = microsoft.admin_consent_request_at(tenant.as_str(), redirect_uri);
-    let mut tx = db::begin_write(pool).await?;
-    let attempt_id = store::insert_attempt(
-        &mut tx,
+    record_start(
+        pool,
+        actor,
         store::NewAttempt {
             organization_id: actor.organization_id,
             user_id: actor.id,
@@ -80,19 +80,34 @@ pub async fn start_connect_at(
             phase: Phase::Consent,
             token_tenant: "organizations",
         },
+        request.url,
+        "Sent to Microsoft to grant admin consent",
     )
-    .await?;
+    .await
+}
+
+/// Stores an attempt an administrator starts, with its audit line, in one transaction, and
+/// hands back where to send the browser.
+pub(super) async fn record_start(
+    pool: &Pool,
+    actor: &User,
+    attempt: store::NewAttempt<'_>,
+    authorize_url: Url,
+    audit_words: &str,
+) -> Result<ConnectStart, IntegrationError> {
+    let mut tx = db::begin_write(pool).await?;
+    let attempt_id = store::insert_attempt(&mut tx, attempt).await?;
     audit::record(
         &mut tx,
         actor.organization_id,
         Some(actor),
         Action::MicrosoftConnectStarted,
-        "Sent to Microsoft to grant admin consent",
+        audit_words,
     )
     .await?;
     tx.commit().await?;
     Ok(ConnectStart {
-        authorize_url: request.url,
+        authorize_url,
         attempt_id,
     })
 }

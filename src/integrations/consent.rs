@@ -173,9 +173,9 @@ pub async fn start_sign_in_with_another_account(
         redirect_uri,
         Some("select_account"),
     );
-    let mut tx = db::begin_write(pool).await?;
-    let attempt_id = store::insert_attempt(
-        &mut tx,
+    connect::record_start(
+        pool,
+        actor,
         store::NewAttempt {
             organization_id: actor.organization_id,
             user_id: actor.id,
@@ -186,21 +186,10 @@ pub async fn start_sign_in_with_another_account(
             phase: Phase::SignIn,
             token_tenant: &request.token_tenant,
         },
-    )
-    .await?;
-    audit::record(
-        &mut tx,
-        actor.organization_id,
-        Some(actor),
-        Action::MicrosoftConnectStarted,
+        request.url,
         "Sent to Microsoft to sign in with another account",
     )
-    .await?;
-    tx.commit().await?;
-    Ok(ConnectStart {
-        authorize_url: request.url,
-        attempt_id,
-    })
+    .await
 }
 
 /// Whether an app-token failure may be Microsoft still spreading a consent just given: a token

@@ -129,13 +129,7 @@ pub async fn start_microsoft_connect(tenant: Option<String>) -> Result<(), AppEr
             )
             .await
             .map_err(integration_error)?;
-            let session = ssr::session().await?;
-            session
-                .insert(CONNECT_ATTEMPT_KEY, start.attempt_id)
-                .await
-                .map_err(|e| ssr::internal(format!("writing the session: {e}")))?;
-            leptos_axum::redirect(start.authorize_url.as_str());
-            Ok(())
+            send_to_microsoft(start).await
         }
         .await,
     )
@@ -160,16 +154,22 @@ pub async fn sign_in_microsoft_another_account(tenant: Option<String>) -> Result
             )
             .await
             .map_err(integration_error)?;
-            let session = ssr::session().await?;
-            session
-                .insert(CONNECT_ATTEMPT_KEY, start.attempt_id)
-                .await
-                .map_err(|e| ssr::internal(format!("writing the session: {e}")))?;
-            leptos_axum::redirect(start.authorize_url.as_str());
-            Ok(())
+            send_to_microsoft(start).await
         }
         .await,
     )
+}
+
+/// Binds the attempt to this browser's session, then sends the browser to Microsoft.
+#[cfg(feature = "ssr")]
+async fn send_to_microsoft(start: integrations::ConnectStart) -> Result<(), AppError> {
+    let session = ssr::session().await?;
+    session
+        .insert(CONNECT_ATTEMPT_KEY, start.attempt_id)
+        .await
+        .map_err(|e| ssr::internal(format!("writing the session: {e}")))?;
+    leptos_axum::redirect(start.authorize_url.as_str());
+    Ok(())
 }
 
 #[cfg(feature = "ssr")]
