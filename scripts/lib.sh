@@ -1,15 +1,15 @@
-# Shared by scripts/run and scripts/test: install what is missing, skip what is there.
-# Sourced, not run. Every step says what it does; nothing downloads outside the
-# Rust, npm and Debian registries.
-set -euo pipefail
+# Shared by scripts/run, test, release, bench and fuzz-api: install what is missing, skip
+# what is there; start and stop the throw-away services the tests use.
+# Sourced, not run. Sourcing only defines functions and constants (its one command is the
+# subshell that finds ROOT): no shell option, trap, export or change of folder, so
+# `source scripts/lib.sh && start_postgres` is safe in an interactive shell. Each script
+# sets its own `set -euo pipefail` and `cd "$ROOT"`. Nothing downloads outside the Rust, npm and Debian registries.
 
+# The repository, wherever the caller stands.
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
 
 # cargo-leptos 0.3.11 needs rustc 1.96 and later releases 1.97; 0.3.10 builds on 1.95.
 CARGO_LEPTOS_VERSION="0.3.10"
-# Must equal the wasm-bindgen crate pinned with `=` in Cargo.toml.
-WASM_BINDGEN_VERSION="$(sed -n 's/^wasm-bindgen = "=\(.*\)"$/\1/p' Cargo.toml)"
 
 # Where cargo puts binaries (CARGO_TARGET_DIR moves it). cargo-leptos writes the site under
 # the repository's target/ regardless, unless LEPTOS_SITE_ROOT says otherwise.
@@ -28,11 +28,18 @@ ensure_wasm_target() {
   fi
 }
 
+# The wasm-bindgen crate's version, pinned with `=` in Cargo.toml: the CLI must equal it.
+wasm_bindgen_version() {
+  sed -n 's/^wasm-bindgen = "=\(.*\)"$/\1/p' "$ROOT/Cargo.toml"
+}
+
 ensure_wasm_bindgen() {
-  if ! wasm-bindgen --version 2>/dev/null | grep -q " ${WASM_BINDGEN_VERSION}\$"; then
-    say "Installing wasm-bindgen-cli ${WASM_BINDGEN_VERSION} (about 3 minutes)"
+  local version
+  version="$(wasm_bindgen_version)"
+  if ! wasm-bindgen --version 2>/dev/null | grep -q " ${version}\$"; then
+    say "Installing wasm-bindgen-cli ${version} (about 3 minutes)"
     # Not --locked: its lockfile names a crate version the registry mirror lacks.
-    cargo install wasm-bindgen-cli --version "${WASM_BINDGEN_VERSION}"
+    cargo install wasm-bindgen-cli --version "${version}"
   fi
 }
 
@@ -44,7 +51,7 @@ ensure_cargo_leptos() {
 }
 
 ensure_debian_packages() {
-  local missing=()
+  local missing=() pair
   for pair in "$@"; do
     local command="${pair%%:*}" package="${pair##*:}"
     command -v "$command" >/dev/null 2>&1 || missing+=("$package")
@@ -57,9 +64,10 @@ ensure_debian_packages() {
 }
 
 ensure_npm_packages() {
-  if [ ! -d end2end/node_modules/@playwright/test ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
+  local dir="$ROOT/end2end"
+  if [ ! -d "$dir/node_modules/@playwright/test" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
     say "Installing the end-to-end test packages (Playwright, without its browsers)"
-    (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+    (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
   fi
 }
 
@@ -67,9 +75,10 @@ ensure_npm_packages() {
 # tools/, first on PATH. Debian's binaryen (108) builds a wasm that never hydrates
 # (`WebAssembly.Table.set` error), and without any wasm-opt cargo-leptos tries a download.
 ensure_wasm_opt() {
-  if [ ! -x tools/node_modules/.bin/wasm-opt ] || [ tools/package-lock.json -nt tools/node_modules/.package-lock.json ]; then
+  local dir="$ROOT/tools"
+  if [ ! -x "$dir/node_modules/.bin/wasm-opt" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
     say "Installing binaryen's wasm-opt from npm (for release builds)"
-    (cd tools && npm ci --no-audit --no-fund)
+    (cd "$dir" && npm ci --no-audit --no-fund)
   fi
   export PATH="$ROOT/tools/node_modules/.bin:$PATH"
 }
@@ -124,8 +133,9 @@ start_postgres() {
     bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
   fi
   local port run_as=()
-  port="$(free_port)"
-  POSTGRES_DIR="$(mktemp -d)"
+  # `|| return`: also without `set -e`, as in an interactive shell.
+  port="$(free_port)" || return 1
+  POSTGRES_DIR="$(mktemp -d)" || return 1
   chmod 755 "$POSTGRES_DIR"
   local tls_options="" query=""
   if [ "$tls" = tls ]; then
@@ -136,7 +146,7 @@ start_postgres() {
     export POSTGRES_CA
   fi
   if [ "$(id -u)" = 0 ]; then
-    chown -R postgres: "$POSTGRES_DIR"
+    chown -R postgres: "$POSTGRES_DIR" || return 1
     run_as=(runuser -u postgres --)
   fi
   say "Starting a throw-away PostgreSQL on 127.0.0.1:${port}${tls:+ (TLS only)}"
