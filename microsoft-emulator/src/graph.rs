@@ -99,8 +99,14 @@ async fn revoke_own_sign_in_sessions(State(state): State<EmulatorState>, headers
     }
 }
 
+/// Graph names a user by object id or UPN only.
 fn revoked(state: &EmulatorState, tid: &str, user: &str) -> Response {
-    if !state.revoke_sign_in_sessions(tid, user) {
+    let known = state.seed().tenant(tid).is_some_and(|t| {
+        t.users
+            .iter()
+            .any(|u| u.oid.eq_ignore_ascii_case(user) || u.upn.eq_ignore_ascii_case(user))
+    });
+    if !known || !state.revoke_sign_in_sessions(tid, user) {
         return GraphError::new(
             StatusCode::NOT_FOUND,
             "Request_ResourceNotFound",

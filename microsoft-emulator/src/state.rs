@@ -308,7 +308,7 @@ impl EmulatorState {
         }
     }
 
-    /// `revokeSignInSessions` for a user (by object id or UPN): every refresh token issued to
+    /// `revokeSignInSessions` for a user (by object id, UPN or mail): every refresh token issued to
     /// any app for them so far is refused, and their sign-in sessions end. False if the tenant
     /// or user is unknown.
     // Learn: https://learn.microsoft.com/en-us/graph/api/user-revokesigninsessions ("Invalidates
@@ -318,7 +318,7 @@ impl EmulatorState {
         let Some(oid) = self.seed().tenant(tenant_id).and_then(|t| {
             t.users
                 .iter()
-                .find(|u| u.oid.eq_ignore_ascii_case(user) || u.upn.eq_ignore_ascii_case(user))
+                .find(|u| u.is_named(user))
                 .map(|u| u.oid.clone())
         }) else {
             return false;
@@ -337,11 +337,7 @@ impl EmulatorState {
     /// revocation"); the admin API checks the roles at each call. False if unknown.
     pub fn set_user_roles(&self, tenant_id: &str, user: &str, roles: &[&str]) -> bool {
         self.with_tenant(tenant_id, |t| {
-            let Some(u) = t
-                .users
-                .iter_mut()
-                .find(|u| u.oid.eq_ignore_ascii_case(user) || u.upn.eq_ignore_ascii_case(user))
-            else {
+            let Some(u) = t.users.iter_mut().find(|u| u.is_named(user)) else {
                 return false;
             };
             u.roles = roles.iter().map(|r| r.to_string()).collect();
