@@ -437,11 +437,12 @@ fn redeem_refresh(
         .get("refresh_token")
         .ok_or_else(|| missing("refresh_token"))?;
     let grant = {
-        let mut store = state.store();
-        // Rotation, stricter than Microsoft: a refresh token is exchanged once; the one issued
-        // in its place must be used next. Learn says the opposite ("The Microsoft identity
-        // platform doesn't revoke old refresh tokens when used to fetch new access tokens"),
-        // so a client that works here keeps the newest token and works there too.
+        let store = state.store();
+        // Rotation, stricter than Microsoft: once a refresh token got an answer with a new
+        // refresh token, it is refused; the new one must be used next (a refused exchange
+        // leaves it as it was). Learn says the opposite ("The Microsoft identity platform
+        // doesn't revoke old refresh tokens when used to fetch new access tokens"), so a client
+        // that works here keeps the newest token and works there too.
         // Learn: https://learn.microsoft.com/en-us/entra/identity-platform/refresh-tokens ("Token lifetime")
         if store.spent_refresh_tokens.contains(rt) {
             return Err(AadError::new(
@@ -450,14 +451,13 @@ fn redeem_refresh(
                 "The provided authorization code or refresh token has expired or was already used: this emulator refuses a refresh token once it was exchanged for a new one. Use the refresh token from the last response.",
             ));
         }
-        let grant = store.refresh_tokens.remove(rt).ok_or_else(|| {
+        let grant = store.refresh_tokens.get(rt).cloned().ok_or_else(|| {
             AadError::new(
                 "invalid_grant",
                 9002313,
                 "Invalid request. Request is malformed or invalid: the refresh token is not valid.",
             )
         })?;
-        store.spent_refresh_tokens.insert(rt.clone());
         // revokeSignInSessions (or an admin revoking the user's sessions) ends every refresh
         // token issued before it: AADSTS50173 FreshTokenNeeded, "The provided grant has expired
         // due to it being revoked, and a fresh auth token is needed".
@@ -503,7 +503,13 @@ fn redeem_refresh(
         .filter(|s| !s.trim().is_empty())
         .unwrap_or_else(|| grant.scope.clone());
     let merged = format!("{} {}", grant.scope, scope);
-    delegated_tokens(state, client, &grant.tid, &grant.oid, &scope, &merged, None)
+    let answer = delegated_tokens(state, client, &grant.tid, &grant.oid, &scope, &merged, None)?;
+    if answer.get("refresh_token").is_some() {
+        let mut store = state.store();
+        store.refresh_tokens.remove(rt);
+        store.spent_refresh_tokens.insert(rt.clone());
+    }
+    Ok(answer)
 }
 
 /// Issues access (+ refresh, + ID) tokens for a signed-in user.
