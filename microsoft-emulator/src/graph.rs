@@ -21,7 +21,10 @@ pub(crate) fn routes() -> axum::Router<EmulatorState> {
             "/v1.0/users/{id}/revokeSignInSessions",
             post(revoke_sign_in_sessions),
         )
-        .route("/v1.0/me/revokeSignInSessions", post(revoke_own_sign_in_sessions))
+        .route(
+            "/v1.0/me/revokeSignInSessions",
+            post(revoke_own_sign_in_sessions),
+        )
 }
 
 /// Permissions that may call `revokeSignInSessions`, delegated and application alike
@@ -83,7 +86,10 @@ async fn revoke_sign_in_sessions(
 }
 
 /// `POST /v1.0/me/revokeSignInSessions`: the signed-in user's own sessions (delegated only).
-async fn revoke_own_sign_in_sessions(State(state): State<EmulatorState>, headers: HeaderMap) -> Response {
+async fn revoke_own_sign_in_sessions(
+    State(state): State<EmulatorState>,
+    headers: HeaderMap,
+) -> Response {
     let claims = match authorize(&state, &headers, &REVOKE_PERMISSIONS, &[]) {
         Ok(c) => c,
         Err(e) => return e.into_response(),
@@ -110,7 +116,7 @@ fn revoked(state: &EmulatorState, tid: &str, user: &str) -> Response {
         return GraphError::new(
             StatusCode::NOT_FOUND,
             "Request_ResourceNotFound",
-            &format!("Resource '{user}' does not exist or one of its queried reference-property objects are not present."),
+            format!("Resource '{user}' does not exist or one of its queried reference-property objects are not present."),
         )
         .into_response();
     }

@@ -465,7 +465,10 @@ fn redeem_refresh(
         // Learn: https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes
         if store
             .sessions_valid_after
-            .get(&(grant.tid.to_ascii_lowercase(), grant.oid.to_ascii_lowercase()))
+            .get(&(
+                grant.tid.to_ascii_lowercase(),
+                grant.oid.to_ascii_lowercase(),
+            ))
             .is_some_and(|last_revoked| grant.serial <= *last_revoked)
         {
             return Err(AadError::new(

@@ -326,7 +326,10 @@ impl User {
     pub(crate) fn is_named(&self, name: &str) -> bool {
         self.oid.eq_ignore_ascii_case(name)
             || self.upn.eq_ignore_ascii_case(name)
-            || self.mail.as_deref().is_some_and(|m| m.eq_ignore_ascii_case(name))
+            || self
+                .mail
+                .as_deref()
+                .is_some_and(|m| m.eq_ignore_ascii_case(name))
     }
 
     /// The user's directory roles: `roles`, or Global Administrator for a seed that only says

@@ -370,7 +370,11 @@ impl EmulatorState {
         self.with_authority(tenant_id, authority_id, |a| a.contracts.push(contract))
     }
 
-    fn with_tenant(&self, tenant_id: &str, change: impl FnOnce(&mut crate::seed::Tenant) -> bool) -> bool {
+    fn with_tenant(
+        &self,
+        tenant_id: &str,
+        change: impl FnOnce(&mut crate::seed::Tenant) -> bool,
+    ) -> bool {
         let mut seed = self.0.seed.write().unwrap_or_else(|e| e.into_inner());
         seed.tenants
             .iter_mut()

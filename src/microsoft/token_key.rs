@@ -144,7 +144,11 @@ mod tests {
         );
         assert!(key.open(&sealed, "org-b", "tenant-1").is_none());
         assert!(key.open(&sealed, "org-a", "tenant-2").is_none());
-        assert!(TokenKey::random().open(&sealed, "org-a", "tenant-1").is_none());
+        assert!(
+            TokenKey::random()
+                .open(&sealed, "org-a", "tenant-1")
+                .is_none()
+        );
         // A fresh nonce each time: the same token never seals the same way twice.
         assert_ne!(sealed, key.seal(&token, "org-a", "tenant-1"));
     }
@@ -154,13 +158,13 @@ mod tests {
         let good = STANDARD.encode([7u8; 32]);
         assert!(key(&good).unwrap().is_some());
         assert!(key(&URL_SAFE_NO_PAD.encode([7u8; 32])).unwrap().is_some());
-        assert!(
-            TokenKey::from_lookup(&|_| None).unwrap().is_none(),
-            "unset"
-        );
+        assert!(TokenKey::from_lookup(&|_| None).unwrap().is_none(), "unset");
         let short = STANDARD.encode([7u8; 16]);
         let e = key(&short).unwrap_err().to_string();
-        assert!(e.starts_with("TRACELESS_TOKEN_KEY: expected 32 random bytes"), "{e}");
+        assert!(
+            e.starts_with("TRACELESS_TOKEN_KEY: expected 32 random bytes"),
+            "{e}"
+        );
         assert!(e.contains("16 bytes") && !e.contains(&short), "{e}");
         let e = key("not base64 at all!").unwrap_err().to_string();
         assert!(!e.contains("not base64 at all!"), "{e}");

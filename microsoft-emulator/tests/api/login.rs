@@ -662,7 +662,9 @@ async fn revoke_sign_in_sessions_ends_every_refresh_token_of_the_user_with_aadst
     let refused = revoke(app_token(&["Organization.Read.All"])).await.unwrap();
     assert_eq!(refused.status(), 403);
 
-    let revoked = revoke(app_token(&["User.RevokeSessions.All"])).await.unwrap();
+    let revoked = revoke(app_token(&["User.RevokeSessions.All"]))
+        .await
+        .unwrap();
     assert_eq!(revoked.status(), 200);
     assert_eq!(revoked.json::<Value>().await.unwrap()["value"], true);
 
@@ -689,7 +691,10 @@ async fn a_lost_directory_role_keeps_the_refresh_token_and_the_admin_api_refuses
         .as_str()
         .unwrap()
         .to_owned();
-    assert!(t.emu.set_user_roles(CONTOSO_TENANT_ID, CONTOSO_ADMIN_EMAIL, &[]));
+    assert!(
+        t.emu
+            .set_user_roles(CONTOSO_TENANT_ID, CONTOSO_ADMIN_EMAIL, &[])
+    );
 
     let (status, body) = t
         .refresh(CONTOSO_TENANT_ID, &rt, &admin_api_refresh_scope())

@@ -319,10 +319,11 @@ async fn refresh_from_microsoft_re_reads_the_authority_and_its_credential_types(
     assert_eq!(before.credential_types, vec!["VerifiedEmployee"]);
 
     // In Entra, the linked domain breaks and a new credential type is published.
-    assert!(
-        app.emulator
-            .set_linked_domain_verified(CONTOSO_TENANT_ID, CONTOSO_AUTHORITY_ID, false)
-    );
+    assert!(app.emulator.set_linked_domain_verified(
+        CONTOSO_TENANT_ID,
+        CONTOSO_AUTHORITY_ID,
+        false
+    ));
     assert!(
         app.emulator
             .add_contract(CONTOSO_TENANT_ID, CONTOSO_AUTHORITY_ID, visitor_pass())
@@ -336,7 +337,11 @@ async fn refresh_from_microsoft_re_reads_the_authority_and_its_credential_types(
         after.credential_types,
         vec!["VerifiedEmployee", "ContosoVisitorPass"]
     );
-    assert!(after.refresh_problem.is_none(), "{:?}", after.refresh_problem);
+    assert!(
+        after.refresh_problem.is_none(),
+        "{:?}",
+        after.refresh_problem
+    );
     assert!(!after.authority_sign_in_needed);
     assert_eq!(stored_linked_domain(&app).await, "not_verified");
     assert_eq!(kept_tokens(&app).await, 1, "the rotated sign-in is kept");
@@ -358,15 +363,18 @@ async fn the_daily_refresh_re_reads_the_authority_with_the_kept_sign_in() {
         .parse()
         .unwrap();
 
-    let done =
-        traceless::integrations::refresh::refresh_due(&app.pool, &daily_client(&app), &page)
-            .await
-            .unwrap();
+    let done = traceless::integrations::refresh::refresh_due(&app.pool, &daily_client(&app), &page)
+        .await
+        .unwrap();
 
     assert_eq!(done, 1);
     let after = app.card().await.connection.unwrap();
     assert!(!after.active && !after.linked_domain_verified);
-    assert!(after.credential_types.contains(&"ContosoVisitorPass".to_string()));
+    assert!(
+        after
+            .credential_types
+            .contains(&"ContosoVisitorPass".to_string())
+    );
     // Twice in a row: the second mint uses the refresh token the first one received.
     traceless::db::query("UPDATE microsoft_integrations SET next_refresh_at = $1")
         .bind(time::OffsetDateTime::now_utc() - time::Duration::hours(1))
@@ -416,7 +424,10 @@ async fn a_revoked_sign_in_keeps_the_last_state_and_the_card_asks_to_sign_in_aga
 
     let after = app.card().await.connection.unwrap();
     assert!(after.authority_sign_in_needed);
-    assert!(after.active && after.linked_domain_verified, "the last known state stays");
+    assert!(
+        after.active && after.linked_domain_verified,
+        "the last known state stays"
+    );
     assert_eq!(after.authority_confirmed_at, before.authority_confirmed_at);
     assert!(!after.authority_reread_daily);
     assert_eq!(kept_tokens(&app).await, 0, "the dead sign-in is forgotten");
@@ -425,7 +436,10 @@ async fn a_revoked_sign_in_keeps_the_last_state_and_the_card_asks_to_sign_in_aga
     // "Sign in again": the sign-in leg with the account picker re-reads everything and keeps
     // a new sign-in.
     let response = app
-        .call("sign_in_microsoft_another_account", &[("tenant", CONTOSO_TENANT_ID)])
+        .call(
+            "sign_in_microsoft_another_account",
+            &[("tenant", CONTOSO_TENANT_ID)],
+        )
         .await;
     let sign_in = response.headers()["location"].to_str().unwrap().to_owned();
     assert!(sign_in.contains("prompt=select_account"), "{sign_in}");
@@ -446,19 +460,29 @@ async fn a_revoked_sign_in_keeps_the_last_state_and_the_card_asks_to_sign_in_aga
 async fn an_admin_who_lost_the_role_keeps_the_sign_in_and_the_card_names_the_roles() {
     let app = contoso_keeping_a_sign_in().await;
     // A role change does not revoke refresh tokens; the admin API refuses the call.
-    assert!(app.emulator.set_user_roles(CONTOSO_TENANT_ID, CONTOSO_ADMIN_EMAIL, &[]));
+    assert!(
+        app.emulator
+            .set_user_roles(CONTOSO_TENANT_ID, CONTOSO_ADMIN_EMAIL, &[])
+    );
 
     ok_json::<()>(refresh(&app).await).await;
 
     let after = app.card().await.connection.unwrap();
-    let problem = after.refresh_problem.expect("the authority was not re-read");
+    let problem = after
+        .refresh_problem
+        .expect("the authority was not re-read");
     assert!(
-        problem.contains("Global Administrator, Authentication Policy Administrator or Global Reader"),
+        problem
+            .contains("Global Administrator, Authentication Policy Administrator or Global Reader"),
         "{problem}"
     );
     assert!(after.active, "the last known state stays");
     assert!(!after.authority_sign_in_needed);
-    assert_eq!(kept_tokens(&app).await, 1, "the sign-in still works at Microsoft");
+    assert_eq!(
+        kept_tokens(&app).await,
+        1,
+        "the sign-in still works at Microsoft"
+    );
 }
 
 #[tokio::test]
@@ -478,7 +502,10 @@ async fn the_kept_sign_in_is_sealed_for_its_organization_and_tenant() {
         .open(&sealed, &organization.to_string(), &tenant)
         .expect("it opens for its own organization");
     assert!(token.expose().len() >= 32);
-    assert!(!sealed.contains(token.expose()), "not readable as plain text");
+    assert!(
+        !sealed.contains(token.expose()),
+        "not readable as plain text"
+    );
     // Microsoft knows it: it mints an admin-API token.
     daily_client(&app)
         .admin_api_token(
@@ -516,8 +543,7 @@ async fn removing_the_integration_forgets_the_kept_sign_in() {
 }
 
 #[tokio::test]
-async fn without_a_token_key_no_sign_in_is_kept_and_the_card_says_when_the_authority_is_re_read()
-{
+async fn without_a_token_key_no_sign_in_is_kept_and_the_card_says_when_the_authority_is_re_read() {
     let app = spawn_app().await;
     app.admin("Contoso Help Desk", "ada@contoso.com").await;
     app.connect_microsoft(CONTOSO_ADMIN_EMAIL, "accept").await;
