@@ -57,15 +57,16 @@ pub(super) async fn forget(
     Ok(())
 }
 
-/// The kept token for the organization's connection to `tenant_id`, opened; `None` when none
-/// is kept, it was kept for another tenant, or it does not open with this key (another key,
-/// e.g. the emulator's after a restart, or a row that is not this organization's).
+/// The kept token for the organization's connection to `tenant_id`: `None` when none is kept
+/// (or it was kept for another tenant), `Some(None)` when it does not open with this key
+/// (another key, e.g. the emulator's before a restart, or a row that is not this
+/// organization's).
 async fn kept(
     conn: &mut impl Connection,
     key: &TokenKey,
     organization_id: OrganizationId,
     tenant_id: &str,
-) -> Result<Option<Token>, sqlx::Error> {
+) -> Result<Option<Option<Token>>, sqlx::Error> {
     let Some(row) = db::query(
         "SELECT sealed_token FROM microsoft_admin_tokens
          WHERE organization_id = $1 AND tenant_id = $2",
@@ -78,7 +79,11 @@ async fn kept(
         return Ok(None);
     };
     let sealed: String = row.try_get("sealed_token")?;
-    Ok(key.open(&sealed, &organization_id.0.to_string(), tenant_id))
+    Ok(Some(key.open(
+        &sealed,
+        &organization_id.0.to_string(),
+        tenant_id,
+    )))
 }
 
 /// What re-reading the connected authority found.
@@ -93,7 +98,8 @@ pub(super) enum AuthorityRead {
     /// No token is kept (no key configured, or none survived): the authority is re-read when
     /// an administrator signs in.
     NotKept,
-    /// Microsoft no longer honours the kept token; it was forgotten. An administrator must
+    /// Microsoft no longer honours the kept token, or it does not open with this key (the
+    /// emulator's per-process key after a restart); it was forgotten. An administrator must
     /// sign in again.
     SignInNeeded,
     /// Microsoft could not be read; the last known state stays. The reason, in words.
@@ -117,13 +123,18 @@ pub(super) async fn reread_authority(
             "the stored tenant id is not valid".into(),
         ));
     };
-    let token = {
-        let mut conn = pool.acquire().await?;
-        kept(&mut conn, key, organization_id, tenant_id).await?
+    let mut conn = pool.acquire().await?;
+    let token = match kept(&mut conn, key, organization_id, tenant_id).await? {
+        None => return Ok(AuthorityRead::NotKept),
+        Some(Some(token)) => token,
+        // Useless to anyone: only a new sign-in helps.
+        Some(None) => {
+            forget(&mut conn, organization_id).await?;
+            tracing::info!(organization = %organization_id, "the kept Microsoft sign-in does not open with this key; an administrator must sign in again");
+            return Ok(AuthorityRead::SignInNeeded);
+        }
     };
-    let Some(token) = token else {
-        return Ok(AuthorityRead::NotKept);
-    };
+    drop(conn);
     let minted = microsoft.admin_api_token(&token, &tenant).await;
     let mut conn = pool.acquire().await?;
     let admin_token = match minted {

@@ -535,6 +535,31 @@ async fn the_kept_sign_in_is_sealed_for_its_organization_and_tenant() {
 }
 
 #[tokio::test]
+async fn a_sign_in_sealed_under_another_key_asks_for_a_sign_in() {
+    // As after a restart with the emulator's per-process key.
+    let app = contoso_keeping_a_sign_in().await;
+    traceless::db::query("UPDATE microsoft_integrations SET next_refresh_at = $1")
+        .bind(time::OffsetDateTime::now_utc() - time::Duration::hours(1))
+        .execute_on(&app.pool)
+        .await
+        .unwrap();
+    let other_key =
+        daily_client(&app).with_token_key(Some(traceless::microsoft::TokenKey::random()));
+    let page: url::Url = format!("{}/organization/integrations", app.address)
+        .parse()
+        .unwrap();
+
+    traceless::integrations::refresh::refresh_due(&app.pool, &other_key, &page)
+        .await
+        .unwrap();
+
+    let card = app.card().await.connection.unwrap();
+    assert!(card.authority_sign_in_needed && !card.authority_reread_daily);
+    assert!(card.active, "the last known state stays");
+    assert_eq!(kept_tokens(&app).await, 0);
+}
+
+#[tokio::test]
 async fn removing_the_integration_forgets_the_kept_sign_in() {
     let app = contoso_keeping_a_sign_in().await;
     assert_eq!(kept_tokens(&app).await, 1);
