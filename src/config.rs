@@ -38,6 +38,10 @@ pub struct Settings {
     pub retention: crate::retention::RetentionSettings,
     /// Open streams and callback bytes at once (`crate::capacity`).
     pub capacity: crate::capacity::CapacitySettings,
+    /// `TRACELESS_TOKEN_KEY`: seals the connecting administrator's Microsoft refresh token at
+    /// rest (`crate::microsoft::TokenKey`); `None`: a per-process key with the built-in
+    /// emulator, none kept with the real Microsoft.
+    pub token_key: Option<crate::microsoft::TokenKey>,
 }
 
 /// Outgoing mail: SMTP when `TRACELESS_SMTP_HOST` is set, else the development mailbox.
@@ -312,6 +316,7 @@ fn parse(
         mail: parse_mail(lookup)?,
         retention: parse_retention(lookup)?,
         capacity: crate::capacity::CapacitySettings::from_lookup(&lookup)?,
+        token_key: crate::microsoft::TokenKey::from_lookup(&lookup)?,
     })
 }
 

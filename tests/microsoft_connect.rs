@@ -252,7 +252,8 @@ async fn the_steps_one_by_one_give_the_same_picture() {
     let admin = ms
         .admin_api_token(&tokens.refresh_token, &claims.tenant_id)
         .await
-        .unwrap();
+        .unwrap()
+        .access_token;
     let authorities = ms.authorities(&admin).await.unwrap();
     assert_eq!(authorities.len(), 1);
     let contracts = ms.contracts(&admin, &authorities[0].id).await.unwrap();

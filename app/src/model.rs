@@ -151,6 +151,16 @@ pub struct MicrosoftConnection {
     /// Domains that left the tenant and are no longer covered, and since when.
     pub removed_domains: Vec<String>,
     pub domains_removed_at: Option<String>,
+    /// The credential types the authority offers, as last read.
+    pub credential_types: Vec<String>,
+    /// When Microsoft last confirmed the authority and its credential types.
+    pub authority_confirmed_at: Option<String>,
+    /// Microsoft no longer accepts the kept sign-in: an administrator must sign in again to
+    /// re-read the authority.
+    pub authority_sign_in_needed: bool,
+    /// A sign-in is kept, so the authority is re-read daily; otherwise only when an
+    /// administrator signs in.
+    pub authority_reread_daily: bool,
     /// False when the authority's linked domain is known not to be verified.
     pub linked_domain_verified: bool,
     pub email_claim: String,

@@ -89,6 +89,22 @@ pub fn router(state: EmulatorState) -> Router {
             "/_control/consent_propagation",
             post(control_consent_propagation),
         )
+        .route(
+            "/_control/tenants/{tid}/users/{user}/revoke_sign_in_sessions",
+            post(control_revoke_sessions),
+        )
+        .route(
+            "/_control/tenants/{tid}/users/{user}/roles",
+            axum::routing::put(control_user_roles),
+        )
+        .route(
+            "/_control/tenants/{tid}/authorities/{id}/linked_domain",
+            axum::routing::put(control_linked_domain),
+        )
+        .route(
+            "/_control/tenants/{tid}/authorities/{id}/contracts",
+            post(control_add_contract),
+        )
         .route("/", get(index))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -117,6 +133,63 @@ async fn control_remove_domain(
     } else {
         StatusCode::NOT_FOUND.into_response()
     }
+}
+
+fn found(done: bool) -> StatusCode {
+    if done {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::NOT_FOUND
+    }
+}
+
+/// `POST /_control/tenants/{tid}/users/{user}/revoke_sign_in_sessions`: as Graph's
+/// `revokeSignInSessions` (the user by object id or UPN), without a token. 204 or 404.
+async fn control_revoke_sessions(
+    State(state): State<EmulatorState>,
+    axum::extract::Path((tid, user)): axum::extract::Path<(String, String)>,
+) -> StatusCode {
+    found(state.revoke_sign_in_sessions(&tid, &user))
+}
+
+#[derive(Deserialize)]
+struct Roles {
+    roles: Vec<String>,
+}
+
+/// `PUT /_control/tenants/{tid}/users/{user}/roles {"roles": [...]}`: the user's directory
+/// roles from now on (refresh tokens stay valid). 204 or 404.
+async fn control_user_roles(
+    State(state): State<EmulatorState>,
+    axum::extract::Path((tid, user)): axum::extract::Path<(String, String)>,
+    axum::Json(r): axum::Json<Roles>,
+) -> StatusCode {
+    let roles: Vec<&str> = r.roles.iter().map(String::as_str).collect();
+    found(state.set_user_roles(&tid, &user, &roles))
+}
+
+#[derive(Deserialize)]
+struct LinkedDomain {
+    verified: bool,
+}
+
+/// `PUT /_control/tenants/{tid}/authorities/{id}/linked_domain {"verified": bool}`. 204 or 404.
+async fn control_linked_domain(
+    State(state): State<EmulatorState>,
+    axum::extract::Path((tid, id)): axum::extract::Path<(String, String)>,
+    axum::Json(l): axum::Json<LinkedDomain>,
+) -> StatusCode {
+    found(state.set_linked_domain_verified(&tid, &id, l.verified))
+}
+
+/// `POST /_control/tenants/{tid}/authorities/{id}/contracts` with a contract as in the seed
+/// file (`{"id","name","vc_types",...}`): a new credential type. 204 or 404.
+async fn control_add_contract(
+    State(state): State<EmulatorState>,
+    axum::extract::Path((tid, id)): axum::extract::Path<(String, String)>,
+    axum::Json(contract): axum::Json<seed::Contract>,
+) -> StatusCode {
+    found(state.add_contract(&tid, &id, contract))
 }
 
 #[derive(Deserialize)]
@@ -313,6 +386,28 @@ impl RunningEmulator {
     /// A domain leaves a tenant: Graph no longer lists it. False if tenant or domain is unknown.
     pub fn remove_domain(&self, tenant_id: &str, domain: &str) -> bool {
         self.state.remove_domain(tenant_id, domain)
+    }
+    /// See `EmulatorState::revoke_sign_in_sessions`.
+    pub fn revoke_sign_in_sessions(&self, tenant_id: &str, user: &str) -> bool {
+        self.state.revoke_sign_in_sessions(tenant_id, user)
+    }
+    /// See `EmulatorState::set_user_roles`.
+    pub fn set_user_roles(&self, tenant_id: &str, user: &str, roles: &[&str]) -> bool {
+        self.state.set_user_roles(tenant_id, user, roles)
+    }
+    /// See `EmulatorState::set_linked_domain_verified`.
+    pub fn set_linked_domain_verified(
+        &self,
+        tenant_id: &str,
+        authority_id: &str,
+        verified: bool,
+    ) -> bool {
+        self.state
+            .set_linked_domain_verified(tenant_id, authority_id, verified)
+    }
+    /// See `EmulatorState::add_contract`.
+    pub fn add_contract(&self, tenant_id: &str, authority_id: &str, contract: Contract) -> bool {
+        self.state.add_contract(tenant_id, authority_id, contract)
     }
     /// See `EmulatorState::set_consent_propagation`.
     pub fn set_consent_propagation(&self, propagation: Propagation) {

@@ -154,6 +154,8 @@ pub(crate) struct RefreshGrant {
     tid: String,
     oid: String,
     scope: String,
+    /// Issue order, compared with the user's `revokeSignInSessions` (`Store::sessions_valid_after`).
+    serial: u64,
 }
 
 // ---------------------------------------------------------------- token endpoint
@@ -434,18 +436,53 @@ fn redeem_refresh(
     let rt = f
         .get("refresh_token")
         .ok_or_else(|| missing("refresh_token"))?;
-    let grant = state
-        .store()
-        .refresh_tokens
-        .get(rt)
-        .cloned()
-        .ok_or_else(|| {
+    let grant = {
+        let store = state.store();
+        // Rotation, stricter than Microsoft: once a refresh token got an answer with a new
+        // refresh token, it is refused; the new one must be used next (a refused exchange
+        // leaves it as it was). Learn says the opposite ("The Microsoft identity platform
+        // doesn't revoke old refresh tokens when used to fetch new access tokens"), so a client
+        // that works here keeps the newest token and works there too.
+        // Learn: https://learn.microsoft.com/en-us/entra/identity-platform/refresh-tokens ("Token lifetime")
+        if store.spent_refresh_tokens.contains(rt) {
+            return Err(AadError::new(
+                "invalid_grant",
+                70008,
+                "The provided authorization code or refresh token has expired or was already used: this emulator refuses a refresh token once it was exchanged for a new one. Use the refresh token from the last response.",
+            ));
+        }
+        let grant = store.refresh_tokens.get(rt).cloned().ok_or_else(|| {
             AadError::new(
                 "invalid_grant",
                 9002313,
                 "Invalid request. Request is malformed or invalid: the refresh token is not valid.",
             )
         })?;
+        // revokeSignInSessions (or an admin revoking the user's sessions) ends every refresh
+        // token issued before it: AADSTS50173 FreshTokenNeeded, "The provided grant has expired
+        // due to it being revoked, and a fresh auth token is needed".
+        // Learn: https://learn.microsoft.com/en-us/graph/api/user-revokesigninsessions
+        // Learn: https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes
+        if store
+            .sessions_valid_after
+            .get(&(
+                grant.tid.to_ascii_lowercase(),
+                grant.oid.to_ascii_lowercase(),
+            ))
+            .is_some_and(|last_revoked| grant.serial <= *last_revoked)
+        {
+            return Err(AadError::new(
+                "invalid_grant",
+                50173,
+                "The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password, or an administrator revoked the user's sessions.",
+            ));
+        }
+        grant
+    };
+    // A refresh token is bound to the client, the user and (for a single-tenant path) the
+    // tenant it was issued in.
+    // Learn: https://learn.microsoft.com/en-us/entra/identity-platform/refresh-tokens ("bound to
+    // a combination of user and client"); v2-oauth2-auth-code-flow ("Refresh the access token").
     if !grant.client_id.eq_ignore_ascii_case(&client.client_id) {
         return Err(AadError::new(
             "invalid_grant",
@@ -469,7 +506,13 @@ fn redeem_refresh(
         .filter(|s| !s.trim().is_empty())
         .unwrap_or_else(|| grant.scope.clone());
     let merged = format!("{} {}", grant.scope, scope);
-    delegated_tokens(state, client, &grant.tid, &grant.oid, &scope, &merged, None)
+    let answer = delegated_tokens(state, client, &grant.tid, &grant.oid, &scope, &merged, None)?;
+    if answer.get("refresh_token").is_some() {
+        let mut store = state.store();
+        store.refresh_tokens.remove(rt);
+        store.spent_refresh_tokens.insert(rt.clone());
+    }
+    Ok(answer)
 }
 
 /// Issues access (+ refresh, + ID) tokens for a signed-in user.
@@ -581,15 +624,20 @@ fn delegated_tokens(
     });
     if wants("offline_access") {
         let rt = random_token(64);
-        state.store().refresh_tokens.insert(
+        let mut store = state.store();
+        store.refresh_serial += 1;
+        let serial = store.refresh_serial;
+        store.refresh_tokens.insert(
             rt.clone(),
             RefreshGrant {
                 client_id: client.client_id.clone(),
                 tid: tid.to_string(),
                 oid: user.oid.clone(),
                 scope: all_scopes.to_string(),
+                serial,
             },
         );
+        drop(store);
         out["refresh_token"] = json!(rt);
     }
     if wants("openid") {

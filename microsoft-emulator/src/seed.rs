@@ -322,6 +322,16 @@ pub struct User {
 }
 
 impl User {
+    /// Whether `name` is the user's object id, UPN or mail (test controls name users any way).
+    pub(crate) fn is_named(&self, name: &str) -> bool {
+        self.oid.eq_ignore_ascii_case(name)
+            || self.upn.eq_ignore_ascii_case(name)
+            || self
+                .mail
+                .as_deref()
+                .is_some_and(|m| m.eq_ignore_ascii_case(name))
+    }
+
     /// The user's directory roles: `roles`, or Global Administrator for a seed that only says
     /// `is_admin`.
     pub(crate) fn directory_roles(&self) -> Vec<&str> {

@@ -50,6 +50,14 @@ pub(crate) struct Store {
     pub pending: HashMap<String, crate::signin::PendingSignIn>,
     pub codes: HashMap<String, crate::login::AuthCode>,
     pub refresh_tokens: HashMap<String, crate::login::RefreshGrant>,
+    /// Refresh tokens already exchanged for new ones (refused if presented again; see
+    /// `login::redeem_refresh`).
+    pub spent_refresh_tokens: HashSet<String>,
+    /// The serial number of the last refresh token issued (`RefreshGrant::serial`).
+    pub refresh_serial: u64,
+    /// `revokeSignInSessions` per user (`tid:oid`, lowercase): refresh tokens with a serial up
+    /// to this one are refused (the user's `signInSessionsValidFromDateTime`).
+    pub sessions_valid_after: HashMap<(String, String), u64>,
     pub requests: HashMap<String, PresentationRequest>,
     /// Requests whose `request_retrieved` is held back by an `out_of_order` fault.
     pub deferred_retrieved: HashSet<String>,
@@ -298,6 +306,102 @@ impl EmulatorState {
         for oid in oids {
             g.user_delegated.remove(&pair(&oid, client_id));
         }
+    }
+
+    /// `revokeSignInSessions` for a user (by object id, UPN or mail): every refresh token issued to
+    /// any app for them so far is refused, and their sign-in sessions end. False if the tenant
+    /// or user is unknown.
+    // Learn: https://learn.microsoft.com/en-us/graph/api/user-revokesigninsessions ("Invalidates
+    // all the refresh tokens issued to applications for a user (and session cookies in a
+    // user's browser)"). Microsoft notes a delay of a few minutes; here it is immediate.
+    pub fn revoke_sign_in_sessions(&self, tenant_id: &str, user: &str) -> bool {
+        let Some(oid) = self.seed().tenant(tenant_id).and_then(|t| {
+            t.users
+                .iter()
+                .find(|u| u.is_named(user))
+                .map(|u| u.oid.clone())
+        }) else {
+            return false;
+        };
+        let mut store = self.store();
+        let serial = store.refresh_serial;
+        store
+            .sessions_valid_after
+            .insert(pair(tenant_id, &oid), serial);
+        store.sessions.retain(|_, o| !o.eq_ignore_ascii_case(&oid));
+        true
+    }
+
+    /// Replaces a user's directory roles (an admin changed them in Entra). Refresh tokens stay
+    /// valid (a role change is not among what revokes them: refresh-tokens, "Token
+    /// revocation"); the admin API checks the roles at each call. False if unknown.
+    pub fn set_user_roles(&self, tenant_id: &str, user: &str, roles: &[&str]) -> bool {
+        self.with_tenant(tenant_id, |t| {
+            let Some(u) = t.users.iter_mut().find(|u| u.is_named(user)) else {
+                return false;
+            };
+            u.roles = roles.iter().map(|r| r.to_string()).collect();
+            // An explicit empty list means no role, not "Global Administrator by `is_admin`".
+            u.is_admin = !u.roles.is_empty() && u.is_admin;
+            true
+        })
+    }
+
+    /// Changes whether an authority's linked domain is verified (the admin verified or broke
+    /// it in Entra). False if the tenant or authority is unknown.
+    pub fn set_linked_domain_verified(
+        &self,
+        tenant_id: &str,
+        authority_id: &str,
+        verified: bool,
+    ) -> bool {
+        self.with_authority(tenant_id, authority_id, |a| {
+            a.linked_domains_verified = verified
+        })
+    }
+
+    /// Adds a contract (a credential type) to an authority. False if unknown.
+    pub fn add_contract(
+        &self,
+        tenant_id: &str,
+        authority_id: &str,
+        contract: crate::seed::Contract,
+    ) -> bool {
+        self.with_authority(tenant_id, authority_id, |a| a.contracts.push(contract))
+    }
+
+    fn with_tenant(
+        &self,
+        tenant_id: &str,
+        change: impl FnOnce(&mut crate::seed::Tenant) -> bool,
+    ) -> bool {
+        let mut seed = self.0.seed.write().unwrap_or_else(|e| e.into_inner());
+        seed.tenants
+            .iter_mut()
+            .find(|t| t.id.eq_ignore_ascii_case(tenant_id))
+            .is_some_and(change)
+    }
+
+    fn with_authority(
+        &self,
+        tenant_id: &str,
+        authority_id: &str,
+        change: impl FnOnce(&mut crate::seed::Authority),
+    ) -> bool {
+        self.with_tenant(tenant_id, |t| {
+            match t
+                .verified_id
+                .iter_mut()
+                .chain(t.other_authorities.iter_mut())
+                .find(|a| a.id.eq_ignore_ascii_case(authority_id))
+            {
+                Some(a) => {
+                    change(a);
+                    true
+                }
+                None => false,
+            }
+        })
     }
 
     /// A domain leaves a tenant (an admin removed it in Entra): Graph stops listing it.

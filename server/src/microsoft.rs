@@ -46,7 +46,14 @@ pub async fn connect(settings: &Settings, redirect_uri: &Url) -> anyhow::Result<
             .with_own_tenant_app(main),
             None => MicrosoftClient::with_timeout(endpoints, main, ms.timeout)?,
         };
-        let client = client.with_consent_wait(ms.consent_wait);
+        if settings.token_key.is_none() {
+            tracing::info!(
+                "TRACELESS_TOKEN_KEY is not set: no Microsoft sign-in is kept, so authority readiness and credential types are re-read only when an administrator signs in"
+            );
+        }
+        let client = client
+            .with_consent_wait(ms.consent_wait)
+            .with_token_key(settings.token_key.clone());
         let identity = match &ms.verifier {
             VerifierSetting::CustomerTenant => VerifierIdentity::CustomerTenant,
             VerifierSetting::ServiceProvider {
@@ -124,7 +131,15 @@ async fn start_emulator(settings: &Settings, redirect_uri: &Url) -> anyhow::Resu
                 .with_own_tenant_app(main)
         }
     };
-    let client = client.with_consent_wait(ms.consent_wait);
+    let token_key = settings.token_key.clone().unwrap_or_else(|| {
+        tracing::info!(
+            "TRACELESS_TOKEN_KEY is not set: Microsoft sign-ins are kept under a key for this process only; after a restart the next refresh asks an administrator to sign in again"
+        );
+        traceless::microsoft::TokenKey::random()
+    });
+    let client = client
+        .with_consent_wait(ms.consent_wait)
+        .with_token_key(Some(token_key));
     // The emulator's own "Traceless" tenant is the provider unless told otherwise.
     let identity = match &ms.verifier {
         VerifierSetting::CustomerTenant => VerifierIdentity::CustomerTenant,

@@ -425,6 +425,7 @@ async fn complete(
                 Offer::Choose(options) => options,
             };
             let pending = PendingConnection { options, ..pending };
+            keep_admin_token(pool, microsoft, user, &tenant).await?;
             return super::consent::begin_wait(
                 pool,
                 user,
@@ -445,6 +446,7 @@ async fn complete(
                 .to_owned();
             let integration = integration_of(&pending, user, &option, email_claim, false);
             store_integration(pool, user, &integration).await?;
+            keep_admin_token(pool, microsoft, user, &tenant).await?;
             Ok(ConnectProgress::Connected(Box::new(integration)))
         }
         // Connected but not active: the card says why, what the Microsoft admin can do, and
@@ -456,14 +458,40 @@ async fn complete(
                 .to_owned();
             let integration = integration_of(&pending, user, &option, email_claim, false);
             store_integration(pool, user, &integration).await?;
+            keep_admin_token(pool, microsoft, user, &tenant).await?;
             Ok(ConnectProgress::Connected(Box::new(integration)))
         }
         Offer::Choose(options) => {
             let pending = PendingConnection { options, ..pending };
             store_pending(pool, user, &pending).await?;
+            keep_admin_token(pool, microsoft, user, &tenant).await?;
             Ok(ConnectProgress::ChoiceNeeded)
         }
     }
+}
+
+/// Keeps the sign-in's refresh token, sealed, to re-read the authority later (see
+/// `admin_token`); without a key, forgets any older one.
+async fn keep_admin_token(
+    pool: &Pool,
+    microsoft: &MicrosoftClient,
+    user: &User,
+    tenant: &ConnectedTenant,
+) -> Result<(), ConnectFailure> {
+    let internal = |e: sqlx::Error| {
+        tracing::error!(error = %e, "keeping the administrator's Microsoft sign-in");
+        ConnectFailure::Internal
+    };
+    let mut conn = pool.acquire().await.map_err(internal)?;
+    super::admin_token::keep(
+        &mut conn,
+        microsoft.token_key(),
+        user.organization_id,
+        tenant.organization.id.as_str(),
+        tenant.admin_refresh_token.as_ref(),
+    )
+    .await
+    .map_err(internal)
 }
 
 /// The request service's app role, proven with a real token before anything is stored: the
@@ -528,6 +556,22 @@ pub(super) fn integration_of(
         authority_id: option.authority_id.clone(),
         authority_did: option.authority_did.clone(),
         credential_type: option.credential_type.clone(),
+        // What the authority offers: the other options of the same authority, if the admin
+        // had a choice.
+        credential_types: std::iter::once(&option.credential_type)
+            .chain(
+                pending
+                    .options
+                    .iter()
+                    .filter(|o| o.authority_id == option.authority_id)
+                    .map(|o| &o.credential_type),
+            )
+            .fold(Vec::new(), |mut types: Vec<String>, t| {
+                if !types.contains(t) {
+                    types.push(t.clone());
+                }
+                types
+            }),
         email_claim,
         available_claims: option.claims.clone(),
         linked_domain: option.linked_domain,

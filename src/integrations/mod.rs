@@ -1,6 +1,7 @@
 //! The Microsoft Verified ID integration of an organization: connecting a tenant
 //! (consent, then reading its domains and Verified ID authority), showing it, removing it.
 
+mod admin_token;
 mod choice;
 mod connect;
 pub mod consent;
@@ -30,6 +31,8 @@ pub struct MicrosoftIntegration {
     pub authority_id: String,
     pub authority_did: String,
     pub credential_type: String,
+    /// The credential types the authority offers, as last read (at connect or a re-read).
+    pub credential_types: Vec<String>,
     /// The credential claim that holds the email address compared with the recipient's.
     pub email_claim: String,
     /// The claims the chosen credential carries (the admin may pick another email claim).
@@ -71,6 +74,14 @@ pub struct Freshness {
     /// Domains that left the tenant and are no longer covered, until the next connect.
     pub removed_domains: Vec<String>,
     pub domains_removed_at: Option<OffsetDateTime>,
+    /// When Microsoft last confirmed the authority and its credential types.
+    pub authority_confirmed_at: Option<OffsetDateTime>,
+    /// The kept sign-in stopped working: an administrator must sign in again before the
+    /// authority can be re-read.
+    pub authority_sign_in_needed: bool,
+    /// A sign-in is kept (sealed) to re-read the authority without anyone signing in; without
+    /// one the authority is re-read only when an administrator signs in.
+    pub authority_token_kept: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -244,6 +255,7 @@ pub async fn remove(pool: &Pool, actor: &User) -> Result<(), IntegrationError> {
         .await?
         .ok_or(IntegrationError::NotConnected)?;
     store::delete_integration(&mut tx, actor.organization_id).await?;
+    admin_token::forget(&mut tx, actor.organization_id).await?;
     audit::record(
         &mut tx,
         actor.organization_id,
@@ -268,6 +280,7 @@ mod idn_tests {
             authority_id: String::new(),
             authority_did: String::new(),
             credential_type: String::new(),
+            credential_types: vec![],
             email_claim: String::new(),
             available_claims: vec![],
             email_source: EmailSource::Directory,

@@ -2,10 +2,14 @@
 //! every instance, each refresh claimed by one of them) and when an administrator presses
 //! "Refresh from Microsoft" on the card.
 //!
-//! What is re-read: the tenant's verified domains, with an app-only Graph token (no
-//! administrator is signed in at Microsoft for the daily job; see `microsoft::app_only` for
-//! why authority readiness and credential types cannot be read app-only without asking the
-//! customer for write access, and are re-read at "Log in to your tenant" instead).
+//! What is re-read:
+//! - the tenant's verified domains, with an app-only Graph token (no administrator is signed
+//!   in at Microsoft for the daily job);
+//! - authority readiness (the linked domain) and the credential types it offers, with a
+//!   delegated admin-API token minted from the connecting administrator's kept refresh token
+//!   (`admin_token`; see `microsoft::app_only` for why no app-only token can read them without
+//!   write access). Without a kept token they are re-read when an administrator signs in; a
+//!   kept token Microsoft no longer honours is forgotten and the card asks for a sign-in.
 //!
 //! - A domain that left the tenant stops being covered at once (new verifications to it get
 //!   the usual "not among the domains tied to the Microsoft tenant" refusal); the
@@ -21,6 +25,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use url::Url;
 
+use super::admin_token::{self, AuthorityRead};
 use super::{CoveredDomain, IntegrationError, store};
 use crate::accounts::{OrganizationId, User};
 use crate::audit::{self, Action};
@@ -150,6 +155,14 @@ async fn refresh_one(
             .map_err(|e| e.to_string()),
         Err(_) => Err("the stored tenant id is not valid".to_owned()),
     };
+    let authority = admin_token::reread_authority(
+        pool,
+        microsoft,
+        organization_id,
+        &integration.tenant_id,
+        &integration.authority_id,
+    )
+    .await?;
     let now = OffsetDateTime::now_utc();
     let mut tx = db::begin_write(pool).await?;
     // Connected anew (or removed) meanwhile: that read is fresher than ours.
@@ -159,10 +172,39 @@ async fn refresh_one(
             "The connection changed while Traceless was refreshing it.".into(),
         ));
     }
+    let authority_problem = match &authority {
+        AuthorityRead::Read {
+            linked_domain,
+            credential_types,
+        } => {
+            store::record_authority_read(
+                &mut tx,
+                organization_id,
+                now,
+                *linked_domain,
+                credential_types,
+            )
+            .await?;
+            None
+        }
+        AuthorityRead::SignInNeeded => {
+            store::record_authority_sign_in_needed(&mut tx, organization_id).await?;
+            None
+        }
+        AuthorityRead::NotKept => None,
+        AuthorityRead::Failed(problem) => Some(format!(
+            "Traceless could not re-read your Verified ID authority from Microsoft: {problem}"
+        )),
+    };
+    let authority_words = describe(&authority);
     let organization = match read {
         Err(problem) => {
-            let problem =
-                format!("Traceless could not read your tenant from Microsoft: {problem}.");
+            let problem = std::iter::once(format!(
+                "Traceless could not read your tenant from Microsoft: {problem}."
+            ))
+            .chain(authority_problem)
+            .collect::<Vec<_>>()
+            .join(" ");
             store::record_refresh_failure(&mut tx, organization_id, now, &problem).await?;
             audit::record(
                 &mut tx,
@@ -170,7 +212,7 @@ async fn refresh_one(
                 actor,
                 Action::MicrosoftRefreshFailed,
                 &format!(
-                    "Tenant {} ({}): {problem} The last known domains stay covered.",
+                    "Tenant {} ({}): {problem} The last known domains stay covered. Authority: {authority_words}",
                     integration.tenant_name, integration.tenant_id
                 ),
             )
@@ -199,7 +241,14 @@ async fn refresh_one(
     let removed: Vec<String> = before.difference(&after).map(|d| d.to_string()).collect();
     let added: Vec<String> = after.difference(&before).map(|d| d.to_string()).collect();
     store::replace_domains(&mut tx, organization_id, &domains).await?;
-    store::record_refresh_success(&mut tx, organization_id, now, &removed).await?;
+    store::record_refresh_success(
+        &mut tx,
+        organization_id,
+        now,
+        &removed,
+        authority_problem.as_deref(),
+    )
+    .await?;
     if !removed.is_empty() {
         let organization_name = store::organization_name(&mut tx, organization_id).await?;
         for admin in store::admin_emails(&mut tx, organization_id).await? {
@@ -236,7 +285,7 @@ async fn refresh_one(
         actor,
         Action::MicrosoftRefreshed,
         &format!(
-            "Tenant {} ({}): domains {}; no longer listed: {}; newly listed: {}",
+            "Tenant {} ({}): domains {}; no longer listed: {}; newly listed: {}. Authority: {authority_words}",
             integration.tenant_name,
             integration.tenant_id,
             after.iter().copied().collect::<Vec<_>>().join(", "),
@@ -250,4 +299,29 @@ async fn refresh_one(
         tracing::info!(organization = %organization_id, removed = ?removed, "domains left the Microsoft tenant; no longer covered");
     }
     Ok(RefreshOutcome::Refreshed { removed, added })
+}
+
+/// The authority part of a refresh, for the audit log.
+fn describe(read: &AuthorityRead) -> String {
+    match read {
+        AuthorityRead::Read {
+            linked_domain,
+            credential_types,
+        } => format!(
+            "linked domain {}; credential types {}",
+            match linked_domain {
+                crate::microsoft::LinkedDomain::Verified => "verified",
+                crate::microsoft::LinkedDomain::NotVerified => "NOT verified",
+                crate::microsoft::LinkedDomain::Unknown => "not confirmed",
+            },
+            credential_types.join(", ")
+        ),
+        AuthorityRead::NotKept => {
+            "not re-read (no sign-in is kept; it is re-read when an administrator signs in)".into()
+        }
+        AuthorityRead::SignInNeeded => {
+            "not re-read: Microsoft no longer accepts the kept sign-in (expired or revoked); an administrator must sign in again".into()
+        }
+        AuthorityRead::Failed(problem) => format!("not re-read: {problem}"),
+    }
 }

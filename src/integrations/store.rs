@@ -154,9 +154,10 @@ pub async fn upsert_integration(
           email_claim, available_claims, linked_domain_verified, linked_domain,
           confirmed_at, next_refresh_at, refresh_attempted_at, refresh_problem,
           removed_domains, domains_removed_at,
-          email_source, email_source_accepted, claim_origins, photo_claim)
+          email_source, email_source_accepted, claim_origins, photo_claim,
+          credential_types, authority_confirmed_at, authority_sign_in_needed)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $10, $15, NULL, NULL, '[]', NULL,
-                 $16, $17, $18, $19)
+                 $16, $17, $18, $19, $20, $10, $21)
          ON CONFLICT (organization_id) DO UPDATE SET
            tenant_id = excluded.tenant_id, tenant_name = excluded.tenant_name,
            authority_id = excluded.authority_id, authority_did = excluded.authority_did,
@@ -171,7 +172,10 @@ pub async fn upsert_integration(
            removed_domains = '[]', domains_removed_at = NULL,
            email_source = excluded.email_source,
            email_source_accepted = excluded.email_source_accepted,
-           claim_origins = excluded.claim_origins, photo_claim = excluded.photo_claim",
+           claim_origins = excluded.claim_origins, photo_claim = excluded.photo_claim,
+           credential_types = excluded.credential_types,
+           authority_confirmed_at = excluded.authority_confirmed_at,
+           authority_sign_in_needed = excluded.authority_sign_in_needed",
     )
     .bind(organization_id.0)
     .bind(&integration.tenant_id)
@@ -194,6 +198,9 @@ pub async fn upsert_integration(
     .bind(integration.email_source_accepted)
     .bind(serde_json::to_string(&integration.claim_origins).expect("plain data serializes"))
     .bind(integration.photo_claim.as_deref())
+    .bind(serde_json::to_string(&integration.credential_types).expect("strings serialize"))
+    // A sign-in just read the authority.
+    .bind(false)
     .execute(&mut *conn)
     .await?;
     replace_domains(conn, organization_id, &integration.domains).await
@@ -229,7 +236,11 @@ pub async fn integration(
         "SELECT tenant_id, tenant_name, authority_id, authority_did, credential_type, microsoft_account,
                 connected_by_name, connected_at, email_claim, available_claims, linked_domain,
                 confirmed_at, refresh_attempted_at, refresh_problem, removed_domains, domains_removed_at,
-                email_source, email_source_accepted, claim_origins, photo_claim
+                email_source, email_source_accepted, claim_origins, photo_claim,
+                credential_types, authority_confirmed_at, authority_sign_in_needed,
+                EXISTS (SELECT 1 FROM microsoft_admin_tokens t
+                        WHERE t.organization_id = microsoft_integrations.organization_id
+                          AND t.tenant_id = microsoft_integrations.tenant_id) AS token_kept
          FROM microsoft_integrations WHERE organization_id = $1",
     )
     .bind(organization_id.0)
@@ -274,6 +285,8 @@ pub async fn integration(
         claim_origins: serde_json::from_str::<Vec<ClaimOrigin>>(row.try_get("claim_origins")?)
             .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
         photo_claim: row.try_get("photo_claim")?,
+        credential_types: serde_json::from_str(row.try_get("credential_types")?)
+            .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
         domains,
         freshness: Box::new(Freshness {
             confirmed_at: row.try_get("confirmed_at")?,
@@ -282,6 +295,9 @@ pub async fn integration(
             removed_domains: serde_json::from_str(row.try_get("removed_domains")?)
                 .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
             domains_removed_at: row.try_get("domains_removed_at")?,
+            authority_confirmed_at: row.try_get("authority_confirmed_at")?,
+            authority_sign_in_needed: row.try_get("authority_sign_in_needed")?,
+            authority_token_kept: row.try_get("token_kept")?,
         }),
     }))
 }
@@ -479,22 +495,66 @@ pub async fn claim_manual_refresh(
     Ok(result.rows_affected() == 1)
 }
 
-/// A refresh that read Microsoft: confirmed now; domains that left are added to the notice.
+/// A refresh that read the domains from Microsoft: confirmed now; domains that left are added
+/// to the notice. `problem`: what else could not be read (the authority), if anything.
 pub async fn record_refresh_success(
     conn: &mut impl Connection,
     organization_id: OrganizationId,
     now: OffsetDateTime,
     removed_domains: &[String],
+    problem: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     db::query(
         "UPDATE microsoft_integrations SET confirmed_at = $1, refresh_attempted_at = $1,
-           refresh_problem = NULL,
+           refresh_problem = $4,
            removed_domains = CASE WHEN $2 = '[]' THEN removed_domains ELSE $2 END,
            domains_removed_at = CASE WHEN $2 = '[]' THEN domains_removed_at ELSE $1 END
          WHERE organization_id = $3",
     )
     .bind(now)
     .bind(serde_json::to_string(removed_domains).expect("strings serialize"))
+    .bind(organization_id.0)
+    .bind(problem)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The authority re-read from Microsoft: its linked-domain state and the credential types it
+/// offers, confirmed now.
+pub async fn record_authority_read(
+    conn: &mut impl Connection,
+    organization_id: OrganizationId,
+    now: OffsetDateTime,
+    linked_domain: LinkedDomain,
+    credential_types: &[String],
+) -> Result<(), sqlx::Error> {
+    db::query(
+        "UPDATE microsoft_integrations SET linked_domain = $1, linked_domain_verified = $2,
+           credential_types = $3, authority_confirmed_at = $4, authority_sign_in_needed = $5
+         WHERE organization_id = $6",
+    )
+    .bind(linked_domain.as_str())
+    .bind(linked_domain == LinkedDomain::Verified)
+    .bind(serde_json::to_string(credential_types).expect("strings serialize"))
+    .bind(now)
+    .bind(false)
+    .bind(organization_id.0)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The kept sign-in stopped working: the last known authority state stays, and the card asks
+/// an administrator to sign in again.
+pub async fn record_authority_sign_in_needed(
+    conn: &mut impl Connection,
+    organization_id: OrganizationId,
+) -> Result<(), sqlx::Error> {
+    db::query(
+        "UPDATE microsoft_integrations SET authority_sign_in_needed = $1 WHERE organization_id = $2",
+    )
+    .bind(true)
     .bind(organization_id.0)
     .execute(conn)
     .await?;

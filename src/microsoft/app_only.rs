@@ -10,7 +10,9 @@
 //!   `VerifiableCredential.Authority.ReadWrite` / `VerifiableCredential.Contract.ReadWrite`
 //!   (admin-api, "Application bearer tokens"); no read-only application permission exists.
 //!   Traceless does not ask a customer for write access to read, so authority readiness and
-//!   credential types are re-read at each "Log in to your tenant", not by the daily refresh.
+//!   credential types are re-read with a delegated token minted from the connecting
+//!   administrator's kept refresh token (`integrations::admin_token`), or at each "Log in to
+//!   your tenant" when none is kept.
 
 use tracing::instrument;
 

@@ -47,6 +47,9 @@ pub struct MicrosoftClient {
     pub(crate) own_tenant_credentials: Option<ClientCredentials>,
     /// How long connect waits for a fresh admin consent to reach the token endpoint.
     pub(crate) consent_wait: Duration,
+    /// Seals the connecting administrator's refresh token at rest (`token_key`); `None`: none
+    /// is kept, and the authority is re-read only when an administrator signs in.
+    pub(crate) token_key: Option<super::TokenKey>,
 }
 
 impl fmt::Debug for MicrosoftClient {
@@ -93,6 +96,14 @@ pub struct TokenSet {
     /// Present because we ask for `offline_access`; mints the admin-API token.
     pub refresh_token: Token,
     pub expires_at: Option<OffsetDateTime>,
+}
+
+/// A delegated admin-API token and the refresh token that replaces the one redeemed.
+#[derive(Debug, Clone)]
+pub struct DelegatedToken {
+    pub access_token: Token,
+    /// `None` only if Microsoft sent none (it does whenever `offline_access` was consented).
+    pub refresh_token: Option<Token>,
 }
 
 /// The validated ID token: who signed in, and in which tenant.
@@ -238,6 +249,7 @@ impl MicrosoftClient {
             retry: RetryPolicy::INTERACTIVE,
             own_tenant_credentials: None,
             consent_wait: Self::DEFAULT_CONSENT_WAIT,
+            token_key: None,
         })
     }
 
@@ -267,6 +279,18 @@ impl MicrosoftClient {
     /// How long connect waits for a fresh admin consent to reach the token endpoint.
     pub fn consent_wait(&self) -> Duration {
         self.consent_wait
+    }
+
+    /// The same client, keeping the connecting administrator's refresh token sealed with `key`
+    /// (see `integrations::admin_token`).
+    pub fn with_token_key(mut self, key: Option<super::TokenKey>) -> MicrosoftClient {
+        self.token_key = key;
+        self
+    }
+
+    /// The key refresh tokens are sealed with, if any.
+    pub fn token_key(&self) -> Option<&super::TokenKey> {
+        self.token_key.as_ref()
     }
 
     /// The same client with another retry policy (tests that must see the first answer).
@@ -393,14 +417,18 @@ impl MicrosoftClient {
         })
     }
 
-    /// A delegated token for the Verified ID admin API (`full_access`), minted from the sign-in's
-    /// refresh token. A tenant without Verified ID gives `VerifiedIdNotSetUp`.
+    /// A delegated token for the Verified ID admin API (`full_access`), minted from a refresh
+    /// token (the sign-in's, or the one kept for the daily re-read), with the refresh token
+    /// Microsoft returns in its place: keep that one and forget the one used (refresh-tokens:
+    /// "Refresh tokens replace themselves with a fresh token upon every use"). A tenant without
+    /// Verified ID gives `VerifiedIdNotSetUp`; a refresh token Microsoft no longer honours
+    /// (`invalid_grant`: expired, revoked) gives `Rejected` with `is_dead_grant()`.
     #[instrument(skip_all, fields(tenant = %tenant))]
     pub async fn admin_api_token(
         &self,
         refresh_token: &Token,
         tenant: &TenantId,
-    ) -> Result<Token, MicrosoftError> {
+    ) -> Result<DelegatedToken, MicrosoftError> {
         let step = Step::AdminApiToken;
         let refresh = RefreshToken::new(refresh_token.expose().to_string());
         let scope = Scope::new(format!("{VERIFIED_ID_ADMIN_APP}/full_access"));
@@ -428,7 +456,12 @@ impl MicrosoftClient {
             })
         })
         .await?;
-        Ok(Token::new(response.access_token().secret().clone()))
+        Ok(DelegatedToken {
+            access_token: Token::new(response.access_token().secret().clone()),
+            refresh_token: response
+                .refresh_token()
+                .map(|r| Token::new(r.secret().clone())),
+        })
     }
 
     /// Client-credentials token for `scope` in `tenant` (the raw response; see `app_token`).

@@ -62,6 +62,9 @@ pub struct ConnectedTenant {
     pub organization: Organization,
     /// Every usable authority, with its contracts (possibly none).
     pub authorities: Vec<AuthorityOffer>,
+    /// The admin's refresh token after minting the admin-API token (the one redeemed is
+    /// replaced by it), kept sealed to re-read the authority later.
+    pub admin_refresh_token: Option<Token>,
 }
 
 impl MicrosoftClient {
@@ -110,23 +113,34 @@ impl MicrosoftClient {
                 "the organization is not the tenant the admin signed in to",
             ));
         }
-        let admin_token: Token = self
+        let admin_token = self
             .admin_api_token(&tokens.refresh_token, &admin.tenant_id)
             .await?;
-        let mut authorities = Vec::new();
-        for authority in self.authorities(&admin_token).await? {
-            let contracts = self.contracts(&admin_token, &authority.id).await?;
-            authorities.push(AuthorityOffer {
-                authority,
-                contracts,
-            });
-        }
+        let authorities = self.authority_offers(&admin_token.access_token).await?;
         tracing::info!(tenant = %admin.tenant_id, authorities = authorities.len(), "read the Microsoft tenant");
         Ok(ConnectedTenant {
             admin,
             organization,
             authorities,
+            admin_refresh_token: admin_token.refresh_token,
         })
+    }
+
+    /// The tenant's authorities, each with its contracts, read with a delegated admin-API
+    /// token (at connect, and at each re-read).
+    pub async fn authority_offers(
+        &self,
+        admin_token: &Token,
+    ) -> Result<Vec<AuthorityOffer>, MicrosoftError> {
+        let mut authorities = Vec::new();
+        for authority in self.authorities(admin_token).await? {
+            let contracts = self.contracts(admin_token, &authority.id).await?;
+            authorities.push(AuthorityOffer {
+                authority,
+                contracts,
+            });
+        }
+        Ok(authorities)
     }
 }
 

@@ -159,6 +159,19 @@ impl MicrosoftError {
         )
     }
 
+    /// A refresh token Microsoft no longer honours: expired, revoked (revokeSignInSessions,
+    /// a password reset), its user disabled or deleted, or a new sign-in demanded. Only a new
+    /// interactive sign-in gives a new one (refresh-tokens, "Token revocation"; reference-error-codes:
+    /// AADSTS50173 FreshTokenNeeded, AADSTS70008/700082 ExpiredOrRevokedGrant, AADSTS50076
+    /// interaction required).
+    pub fn is_dead_grant(&self) -> bool {
+        matches!(
+            self,
+            MicrosoftError::Rejected { step: Step::AdminApiToken, code, .. }
+                if code == "invalid_grant" || code == "interaction_required"
+        )
+    }
+
     pub(crate) fn malformed(step: Step, detail: impl fmt::Display) -> MicrosoftError {
         MicrosoftError::Malformed {
             step,

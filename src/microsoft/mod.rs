@@ -38,6 +38,7 @@ mod error;
 mod id_token;
 mod ids;
 mod retry;
+mod token_key;
 mod verified_id;
 
 use std::fmt;
@@ -50,7 +51,8 @@ pub use callback::{
     VerifiedCredential,
 };
 pub use client::{
-    AuthorizationRequest, IdTokenClaims, MicrosoftClient, Organization, TokenSet, VerifiedDomain,
+    AuthorizationRequest, DelegatedToken, IdTokenClaims, MicrosoftClient, Organization, TokenSet,
+    VerifiedDomain,
 };
 pub use connect::{ADMIN_CONSENT_SCOPE, AuthorityOffer, ConnectedTenant, ConsentRequest};
 pub use contract::{
@@ -59,6 +61,7 @@ pub use contract::{
 pub use error::{IdTokenProblem, InnerError, MicrosoftError, Step};
 pub use ids::{CredentialType, Did, IdParseError, TenantId, Token};
 pub use retry::RetryPolicy;
+pub use token_key::{TOKEN_KEY_VAR, TokenKey};
 pub use verified_id::{
     AppToken, Authority, CreatedRequest, FaceCheck, LinkedDomain, PresentationCallback,
     PresentationRequest, Registration, RequestedCredential,

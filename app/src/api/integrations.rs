@@ -61,6 +61,10 @@ pub async fn microsoft_connection_card() -> Result<MicrosoftCard, AppError> {
                     refresh_problem: i.freshness.problem.clone(),
                     removed_domains: i.freshness.removed_domains.clone(),
                     domains_removed_at: i.freshness.domains_removed_at.map(convert::when),
+                    credential_types: i.credential_types.clone(),
+                    authority_confirmed_at: i.freshness.authority_confirmed_at.map(convert::when),
+                    authority_sign_in_needed: i.freshness.authority_sign_in_needed,
+                    authority_reread_daily: i.freshness.authority_token_kept,
                     email_claim: i.email_claim,
                     available_claims: i.available_claims,
                     domains: i.domains.into_iter().map(|d| d.name).collect(),
@@ -275,7 +279,8 @@ pub async fn remove_microsoft_integration() -> Result<(), AppError> {
     )
 }
 
-/// "Refresh from Microsoft": re-reads the tenant's domains now (administrators only, audited,
+/// "Refresh from Microsoft": re-reads the tenant's domains, and (with a kept sign-in) its
+/// authority and credential types, now (administrators only, audited,
 /// at most once a minute). A refresh Microsoft could not answer keeps the last known state;
 /// the card then says why and when Microsoft last confirmed it.
 #[server(endpoint = "refresh_microsoft_connection")]

@@ -199,6 +199,8 @@ fn ActiveConnection(
                 <dd class="mono">{connection.authority_did.clone()}</dd>
                 <dt>"Credential requested"</dt>
                 <dd>{connection.credential_type.clone()}</dd>
+                <dt>"Credential types your authority offers"</dt>
+                <dd data-testid="credential-types">{connection.credential_types.join(", ")}</dd>
                 <dt>"Email claim"</dt>
                 <dd class="mono" data-testid="email-claim">{connection.email_claim.clone()}</dd>
                 <dt>"Email source"</dt>
@@ -291,12 +293,19 @@ fn Freshness(
                 <p>"The domains and settings below are the last ones Microsoft confirmed."</p>
             </div>
         })}
+        {connection.authority_sign_in_needed.then(|| view! {
+            <AuthoritySignInNeeded connection=connection.clone() can_manage=can_manage />
+        })}
         <p class="muted small" data-testid="last-confirmed">
             {match connection.last_confirmed_at.clone() {
                 Some(at) => format!("Last confirmed with Microsoft on {at}."),
                 None => "Not yet confirmed with Microsoft since it was connected.".to_string(),
             }}
-            " Traceless re-reads your tenant's domains from Microsoft every day."
+            {if connection.authority_reread_daily {
+                " Traceless re-reads your tenant's domains, Verified ID authority and credential types from Microsoft every day."
+            } else {
+                " Traceless re-reads your tenant's domains from Microsoft every day; your Verified ID authority and credential types are re-read when an administrator signs in (Log in to your tenant again)."
+            }}
         </p>
         {can_manage.then(|| view! {
             <ActionForm action=refresh>
@@ -304,6 +313,37 @@ fn Freshness(
                 <SubmitButton label="Refresh from Microsoft" busy_label="Refreshing…" pending=refresh.pending() class="button-secondary" />
             </ActionForm>
         })}
+    }
+}
+
+/// The kept sign-in stopped working (expired, revoked): what Microsoft last confirmed stays,
+/// and an administrator signs in again (the sign-in leg, with Microsoft's account picker) to
+/// re-read the authority and keep a new sign-in.
+#[component]
+fn AuthoritySignInNeeded(connection: MicrosoftConnection, can_manage: bool) -> impl IntoView {
+    let sign_in = ServerAction::<SignInMicrosoftAnotherAccount>::new();
+    let value = sign_in.value();
+    view! {
+        <div class="alert alert-warning" role="status" data-testid="authority-sign-in-needed">
+            <p><strong>
+                {match connection.authority_confirmed_at.clone() {
+                    Some(at) => format!("Last confirmed with Microsoft on {at}. "),
+                    None => String::new(),
+                }}
+                "Sign in again to re-read the authority."
+            </strong></p>
+            <p>
+                "Microsoft no longer accepts the sign-in Traceless kept to re-read your Verified ID authority and credential types "
+                "(it expired or was revoked). Until an administrator signs in again, Traceless keeps what Microsoft last confirmed."
+            </p>
+            {can_manage.then(|| view! {
+                <ActionForm action=sign_in>
+                    <input type="hidden" name="tenant" value=connection.tenant_id.clone() />
+                    <SubmitButton label="Sign in again" busy_label="Opening Microsoft…" pending=sign_in.pending() class="button-secondary" />
+                </ActionForm>
+                <FormAlert value=value />
+            })}
+        </div>
     }
 }
 

@@ -136,6 +136,8 @@ async fn dynamic_consent_for_the_organization_is_delegated_only() {
         consent_and_refresh_token(&t, CONTOSO_ADMIN_EMAIL, &scope, Some("consent"), true).await;
     let (status, body) = t.refresh(CONTOSO_TENANT_ID, &rt, &admin_api_scope()).await;
     assert_eq!(status, 200, "{body}");
+    // The refresh token is rotated: the one returned is the one to use next.
+    let rt = body["refresh_token"].as_str().unwrap().to_owned();
     // Never the app role, never the other static permission (Graph User.Read).
     assert_eq!(roles_of_app_token(&t, CONTOSO_TENANT_ID).await, None);
     let (status, body) = t
@@ -255,6 +257,8 @@ async fn a_refresh_token_mints_only_consented_scopes() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
+    // The refresh token is rotated: the one returned is the one to use next.
+    let rt = body["refresh_token"].as_str().unwrap().to_owned();
     for scope in [
         "https://graph.microsoft.com/Domain.Read.All",
         "6a8b4b39-c021-437c-b060-5a14a3fd65f3/.default",

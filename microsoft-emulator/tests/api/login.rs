@@ -593,3 +593,122 @@ async fn form_post_answers_with_an_auto_submitting_form_and_login_hint_preselect
     assert!(page.contains(&format!("action=\"{REDIRECT}\"")));
     assert!(page.contains("name=\"code\"") && page.contains("name=\"state\" value=\"state-123\""));
 }
+
+fn admin_api_refresh_scope() -> String {
+    format!("{ADMIN_API}/full_access offline_access")
+}
+
+#[tokio::test]
+async fn a_refresh_token_is_rotated_and_the_one_it_replaced_is_refused() {
+    let t = spawn_emu().await;
+    let first = t.connect(CONTOSO_ADMIN_EMAIL).await["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, body) = t
+        .refresh(CONTOSO_TENANT_ID, &first, &admin_api_refresh_scope())
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let second = body["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(first, second);
+
+    let (status, body) = t
+        .refresh(CONTOSO_TENANT_ID, &first, &admin_api_refresh_scope())
+        .await;
+    assert_eq!(status, 400);
+    assert_aad_error(&body, "invalid_grant", 70008);
+    let (status, body) = t
+        .refresh(CONTOSO_TENANT_ID, &second, &admin_api_refresh_scope())
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn revoke_sign_in_sessions_ends_every_refresh_token_of_the_user_with_aadsts50173() {
+    let t = spawn_emu().await;
+    let rt = t.connect(CONTOSO_ADMIN_EMAIL).await["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let upn = Seed::demo()
+        .tenants
+        .iter()
+        .flat_map(|tenant| tenant.users.iter())
+        .find(|u| u.mail.as_deref() == Some(CONTOSO_ADMIN_EMAIL))
+        .unwrap()
+        .upn
+        .clone();
+    let revoke = |token: String| {
+        t.http
+            .post(format!(
+                "{}/v1.0/users/{upn}/revokeSignInSessions",
+                t.emu.graph_url()
+            ))
+            .bearer_auth(token)
+            .send()
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let app_token = |roles: &[&str]| {
+        t.emu.sign_token(&serde_json::json!({
+            "aud": "https://graph.microsoft.com", "iss": t.emu.issuer(CONTOSO_TENANT_ID),
+            "tid": CONTOSO_TENANT_ID, "iat": now, "nbf": now, "exp": now + 600,
+            "idtyp": "app", "roles": roles,
+        }))
+    };
+    // Reading the organization is not enough.
+    let refused = revoke(app_token(&["Organization.Read.All"])).await.unwrap();
+    assert_eq!(refused.status(), 403);
+
+    let revoked = revoke(app_token(&["User.RevokeSessions.All"]))
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    assert_eq!(revoked.json::<Value>().await.unwrap()["value"], true);
+
+    let (status, body) = t
+        .refresh(CONTOSO_TENANT_ID, &rt, &admin_api_refresh_scope())
+        .await;
+    assert_eq!(status, 400);
+    assert_aad_error(&body, "invalid_grant", 50173);
+    // A new sign-in gets a refresh token that works.
+    let fresh = t.connect(CONTOSO_ADMIN_EMAIL).await["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, body) = t
+        .refresh(CONTOSO_TENANT_ID, &fresh, &admin_api_refresh_scope())
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn a_lost_directory_role_keeps_the_refresh_token_and_the_admin_api_refuses() {
+    let t = spawn_emu().await;
+    let rt = t.connect(CONTOSO_ADMIN_EMAIL).await["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        t.emu
+            .set_user_roles(CONTOSO_TENANT_ID, CONTOSO_ADMIN_EMAIL, &[])
+    );
+
+    let (status, body) = t
+        .refresh(CONTOSO_TENANT_ID, &rt, &admin_api_refresh_scope())
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let listed = t
+        .http
+        .get(format!(
+            "{}/v1.0/verifiableCredentials/authorities",
+            t.emu.verified_id_url()
+        ))
+        .bearer_auth(body["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), 403);
+}

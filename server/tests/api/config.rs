@@ -60,6 +60,34 @@ fn an_unsupported_database_url_stops_the_binary_with_one_line_before_anything_is
 }
 
 #[test]
+fn a_malformed_token_key_stops_the_binary_with_one_line_that_never_repeats_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // 16 bytes, not 32.
+    let key = "c2l4dGVlbiBieXRlcyBrZXk=";
+    let output = server(
+        dir.path(),
+        &[
+            ("TRACELESS_DATABASE_URL", "sqlite://traceless.db"),
+            ("TRACELESS_BIND_ADDR", "127.0.0.1:0"),
+            ("TRACELESS_MS_EMULATOR", "true"),
+            ("TRACELESS_TOKEN_KEY", key),
+        ],
+    )
+    .output()
+    .expect("the binary runs");
+
+    assert_eq!(output.status.code(), Some(2), "a configuration error");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line, got: {stderr}");
+    assert!(
+        lines[0].contains("TRACELESS_TOKEN_KEY: expected 32 random bytes in base64"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(key), "the key is a secret");
+}
+
+#[test]
 fn sigterm_stops_a_running_binary_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let mut running = Running(

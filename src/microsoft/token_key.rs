@@ -1,0 +1,173 @@
+//! The key that seals the administrator's Microsoft refresh token at rest
+//! (`TRACELESS_TOKEN_KEY`), and the sealing itself: AES-256-GCM with a random 96-bit nonce per
+//! seal, and associated data naming the organization and the tenant, so a sealed token copied
+//! to another organization's row (or read for another tenant) does not open.
+//!
+//! Why a refresh token is kept at all: the Verified ID admin API has no read-only application
+//! permission (admin-api), so authority readiness and credential types can only be re-read
+//! with a delegated token, minted from the refresh token of the administrator who connected.
+
+use std::fmt;
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Key, Nonce};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use rand::RngCore;
+
+use super::ids::Token;
+use crate::config::ConfigError;
+
+/// The setting's name.
+pub const TOKEN_KEY_VAR: &str = "TRACELESS_TOKEN_KEY";
+
+/// A sealed value starts with this, so a future key or cipher change can be told apart.
+const SEALED_PREFIX: &str = "v1.";
+const NONCE_LEN: usize = 12;
+
+/// 32 bytes for AES-256-GCM. Never printed.
+#[derive(Clone)]
+pub struct TokenKey([u8; 32]);
+
+impl fmt::Debug for TokenKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenKey(<redacted>)")
+    }
+}
+
+impl TokenKey {
+    /// `TRACELESS_TOKEN_KEY`: 32 bytes in base64 (standard or URL-safe, padded or not);
+    /// `None` when unset. A malformed value is a configuration error that never repeats the
+    /// value (it is a secret).
+    pub fn from_lookup(
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Option<TokenKey>, ConfigError> {
+        let Some(value) = lookup(TOKEN_KEY_VAR) else {
+            return Ok(None);
+        };
+        let value = value.trim();
+        let unpadded = value.trim_end_matches('=');
+        let bytes = STANDARD
+            .decode(value)
+            .or_else(|_| URL_SAFE_NO_PAD.decode(unpadded))
+            .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(unpadded))
+            .map_err(|_| ConfigError::Unusable {
+                name: TOKEN_KEY_VAR,
+                reason: "expected 32 random bytes in base64 (for example the output of `openssl rand -base64 32`); the value is not base64".into(),
+            })?;
+        let key: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| ConfigError::Unusable {
+            name: TOKEN_KEY_VAR,
+            reason: format!(
+                "expected 32 random bytes in base64 (for example the output of `openssl rand -base64 32`); it decodes to {} bytes",
+                b.len()
+            ),
+        })?;
+        Ok(Some(TokenKey(key)))
+    }
+
+    /// A key for this process only (the built-in emulator without `TRACELESS_TOKEN_KEY`):
+    /// tokens sealed with it do not open after a restart.
+    pub fn random() -> TokenKey {
+        let mut key = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut key);
+        TokenKey(key)
+    }
+
+    /// Seals `token` for one organization's connection to one tenant.
+    pub fn seal(&self, token: &Token, organization: &str, tenant: &str) -> String {
+        let mut nonce = [0u8; NONCE_LEN];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let sealed = self
+            .cipher()
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: token.expose().as_bytes(),
+                    aad: associated_data(organization, tenant).as_bytes(),
+                },
+            )
+            .expect("AES-GCM seals any input shorter than 64 GiB");
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        format!("{SEALED_PREFIX}{}", URL_SAFE_NO_PAD.encode(out))
+    }
+
+    /// Opens what `seal` made for the same organization and tenant; `None` for anything else
+    /// (another key, another organization or tenant, a changed byte).
+    pub fn open(&self, sealed: &str, organization: &str, tenant: &str) -> Option<Token> {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(sealed.strip_prefix(SEALED_PREFIX)?)
+            .ok()?;
+        if bytes.len() <= NONCE_LEN {
+            return None;
+        }
+        let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
+        let plain = self
+            .cipher()
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: associated_data(organization, tenant).as_bytes(),
+                },
+            )
+            .ok()?;
+        String::from_utf8(plain).ok().map(Token::new)
+    }
+
+    fn cipher(&self) -> Aes256Gcm {
+        Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&self.0))
+    }
+}
+
+fn associated_data(organization: &str, tenant: &str) -> String {
+    format!("traceless admin refresh token\norganization={organization}\ntenant={tenant}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(value: &str) -> Result<Option<TokenKey>, ConfigError> {
+        TokenKey::from_lookup(&|name| (name == TOKEN_KEY_VAR).then(|| value.to_owned()))
+    }
+
+    #[test]
+    fn a_sealed_token_opens_only_for_its_organization_and_tenant() {
+        let key = TokenKey::random();
+        let token = Token::new("0.AAAA-refresh-token");
+        let sealed = key.seal(&token, "org-a", "tenant-1");
+        assert!(!sealed.contains("refresh-token"));
+        assert_eq!(
+            key.open(&sealed, "org-a", "tenant-1").unwrap().expose(),
+            token.expose()
+        );
+        assert!(key.open(&sealed, "org-b", "tenant-1").is_none());
+        assert!(key.open(&sealed, "org-a", "tenant-2").is_none());
+        assert!(
+            TokenKey::random()
+                .open(&sealed, "org-a", "tenant-1")
+                .is_none()
+        );
+        // A fresh nonce each time: the same token never seals the same way twice.
+        assert_ne!(sealed, key.seal(&token, "org-a", "tenant-1"));
+    }
+
+    #[test]
+    fn the_setting_takes_32_bytes_of_base64_and_never_repeats_a_bad_value() {
+        let good = STANDARD.encode([7u8; 32]);
+        assert!(key(&good).unwrap().is_some());
+        assert!(key(&URL_SAFE_NO_PAD.encode([7u8; 32])).unwrap().is_some());
+        assert!(TokenKey::from_lookup(&|_| None).unwrap().is_none(), "unset");
+        let short = STANDARD.encode([7u8; 16]);
+        let e = key(&short).unwrap_err().to_string();
+        assert!(
+            e.starts_with("TRACELESS_TOKEN_KEY: expected 32 random bytes"),
+            "{e}"
+        );
+        assert!(e.contains("16 bytes") && !e.contains(&short), "{e}");
+        let e = key("not base64 at all!").unwrap_err().to_string();
+        assert!(!e.contains("not base64 at all!"), "{e}");
+        assert!(!format!("{:?}", key(&good).unwrap()).contains(&good));
+    }
+}
