@@ -207,37 +207,3 @@ pub async fn redeliver_webhook(id: String) -> Result<(), AppError> {
 fn parse_id(id: &str, not_found: String) -> Result<Uuid, AppError> {
     id.parse().map_err(|_| AppError::NotFound(not_found))
 }
-
-#[cfg(feature = "ssr")]
-impl From<ApiKeyError> for AppError {
-    fn from(error: ApiKeyError) -> Self {
-        match error {
-            ApiKeyError::NotAdmin => AppError::Forbidden(ssr::ADMIN_ONLY.into()),
-            ApiKeyError::InvalidName => AppError::invalid(Some("name"), error.to_string()),
-            ApiKeyError::NotFound | ApiKeyError::Unauthorized => {
-                AppError::NotFound(ApiKeyError::NotFound.to_string())
-            }
-            ApiKeyError::Database(e) => ssr::internal(format!("database: {e}")),
-        }
-    }
-}
-
-#[cfg(feature = "ssr")]
-impl From<WebhookError> for AppError {
-    fn from(error: WebhookError) -> Self {
-        match error {
-            WebhookError::NotAdmin => AppError::Forbidden(ssr::ADMIN_ONLY.into()),
-            WebhookError::InvalidUrl(_) => AppError::invalid(Some("url"), error.to_string()),
-            WebhookError::NoEventTypes | WebhookError::UnknownEventType(_) => {
-                AppError::invalid(Some("events"), error.to_string())
-            }
-            WebhookError::NotFound | WebhookError::DeliveryNotFound => {
-                AppError::NotFound(error.to_string())
-            }
-            WebhookError::EndpointDisabled | WebhookError::Erased => {
-                AppError::invalid(None, error.to_string())
-            }
-            WebhookError::Database(e) => ssr::internal(format!("database: {e}")),
-        }
-    }
-}
