@@ -26,7 +26,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
 use traceless::verification::relay::Subscription;
-use traceless::verification::{Event, VerificationError, Verifier};
+use traceless::verification::{Event, Verifier};
 use uuid::Uuid;
 
 use super::stream_slots::{Holder, Slot, StreamSlots};
@@ -160,7 +160,7 @@ pub async fn agent(
 }
 
 fn not_found() -> AppError {
-    VerificationError::NotFound.into()
+    traceless::verification::VerificationError::NotFound.into()
 }
 
 fn last_event_id(headers: &HeaderMap, resume: &Resume) -> i64 {
