@@ -1,5 +1,6 @@
 //! Server-side plumbing for server functions: the shared state, the session and the
-//! signed-in user, and the one place where domain errors become an `AppError`.
+//! signed-in user, and the HTTP status of a server function's error (domain errors become an
+//! `AppError` in `crate::error`).
 
 use std::sync::Arc;
 
@@ -7,11 +8,11 @@ use axum::extract::FromRef;
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 use tower_sessions::Session;
-use traceless::accounts::{self, AccountError, User, UserId};
+use traceless::accounts::{self, User, UserId};
 use traceless::config::Settings;
 use traceless::db::Pool;
 use traceless::microsoft::MicrosoftClient;
-use traceless::rate_limit::{RateLimits, TooMany};
+use traceless::rate_limit::RateLimits;
 
 use crate::error::AppError;
 
@@ -124,6 +125,26 @@ pub async fn end_session() -> Result<(), AppError> {
         .map_err(|e| internal(format!("clearing the session: {e}")))
 }
 
+/// Takes a value out of this browser's session (it is gone afterwards).
+pub async fn take_from_session<T: serde::de::DeserializeOwned>(
+    key: &str,
+) -> Result<Option<T>, AppError> {
+    session()
+        .await?
+        .remove(key)
+        .await
+        .map_err(|e| internal(format!("reading the session: {e}")))
+}
+
+/// Keeps a value in this browser's session.
+pub async fn keep_in_session(key: &str, value: impl serde::Serialize) -> Result<(), AppError> {
+    session()
+        .await?
+        .insert(key, value)
+        .await
+        .map_err(|e| internal(format!("writing the session: {e}")))
+}
+
 /// Finishes a server function: an error also sets the HTTP status of the response
 /// (the server-function call, or the page being rendered).
 pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
@@ -140,35 +161,6 @@ pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     result
 }
 
-/// The same error as an axum response, for plain routes (event streams, the cross-site
-/// guard): one status mapping and one wire shape (the JSON server functions return), with
-/// `Retry-After` where there is a wait. Microsoft's callback keeps the answers Microsoft's
-/// samples document (`verified_id_callback.rs`); rate-limit refusals render their own page.
-impl axum::response::IntoResponse for AppError {
-    fn into_response(self) -> axum::response::Response {
-        use axum::http::{HeaderValue, StatusCode, header};
-        let status =
-            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let retry_after = match &self {
-            AppError::TooManyRequests {
-                retry_after_secs, ..
-            } => Some(*retry_after_secs),
-            AppError::Upstream {
-                retry_after_secs: Some(secs),
-                ..
-            } => Some(u64::from(*secs)),
-            _ => None,
-        };
-        let mut response = (status, axum::Json(self)).into_response();
-        if let Some(secs) = retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        }
-        response
-    }
-}
-
 pub fn set_status(status: u16) {
     if let (Some(options), Ok(code)) = (
         use_context::<ResponseOptions>(),
@@ -182,25 +174,4 @@ pub fn set_status(status: u16) {
 pub fn internal(error: impl std::fmt::Display) -> AppError {
     tracing::error!(error = %error, "internal error");
     AppError::Internal
-}
-
-impl From<TooMany> for AppError {
-    fn from(refusal: TooMany) -> Self {
-        AppError::TooManyRequests {
-            message: refusal.to_string(),
-            retry_after_secs: refusal.retry_after_secs(),
-        }
-    }
-}
-
-impl From<AccountError> for AppError {
-    fn from(error: AccountError) -> Self {
-        match error {
-            AccountError::TooMany(refusal) => refusal.into(),
-            AccountError::Database(e) => internal(format!("database: {e}")),
-            AccountError::NotAdmin => AppError::Forbidden(ADMIN_ONLY.into()),
-            AccountError::InviteExpired => AppError::NotFound(error.to_string()),
-            other => AppError::invalid(other.field(), other.to_string()),
-        }
-    }
 }

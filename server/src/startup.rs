@@ -9,14 +9,12 @@ use std::time::Duration;
 use anyhow::Context;
 use app::ssr::AppState;
 use app::{App, shell};
-use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::middleware;
-use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use leptos::prelude::*;
-use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
+use leptos_axum::{LeptosRoutes, generate_route_list};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
@@ -268,7 +266,6 @@ async fn router(state: AppState, shutdown: Shutdown) -> anyhow::Result<Router> {
     };
     Ok(Router::new()
         .route("/healthz", get(routes::health::healthz))
-        .route("/api/{*fn_name}", post(server_fn_handler))
         .route(app::ssr::MICROSOFT_CALLBACK_PATH, get(routes::microsoft_connect::callback))
         .route(routes::microsoft_connect::FINISHING_PATH, get(routes::microsoft_connect::finishing))
         .route(
@@ -316,13 +313,6 @@ async fn router(state: AppState, shutdown: Shutdown) -> anyhow::Result<Router> {
             security_headers::add,
         ))
         .with_state(state))
-}
-
-async fn server_fn_handler(
-    State(state): State<AppState>,
-    request: Request<Body>,
-) -> impl IntoResponse {
-    handle_server_fns_with_context(move || provide_context(state.clone()), request).await
 }
 
 /// A request path fit for logs: the secret segment of a verification or invite link

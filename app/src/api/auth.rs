@@ -17,9 +17,7 @@ pub async fn whoami() -> Result<Option<Me>, AppError> {
                 return Ok(None);
             };
             let organization =
-                traceless::accounts::organization(&ssr::pool()?, user.organization_id)
-                    .await
-                    .map_err(ssr::internal)?;
+                traceless::accounts::organization(&ssr::pool()?, user.organization_id).await?;
             let mailbox = user.is_admin() && ssr::state()?.mailbox;
             Ok(Some(Me {
                 mailbox,

@@ -13,7 +13,7 @@ use {
     super::convert,
     crate::model::{ConnectOutcome, MicrosoftConnection},
     crate::ssr,
-    traceless::integrations::{self, IntegrationError},
+    traceless::integrations,
 };
 
 /// Session key of the connect attempt this browser started (see `finish_connect`).
@@ -28,14 +28,10 @@ pub async fn microsoft_connection_card() -> Result<MicrosoftCard, AppError> {
     ssr::respond(
         async {
             let user = ssr::require_user().await?;
-            let session = ssr::session().await?;
-            let outcome: Option<ConnectOutcome> = session
-                .remove(CONNECT_OUTCOME_KEY)
-                .await
-                .map_err(|e| ssr::internal(format!("reading the session: {e}")))?;
+            let outcome: Option<ConnectOutcome> =
+                ssr::take_from_session(CONNECT_OUTCOME_KEY).await?;
             let connection = integrations::integration(&ssr::pool()?, user.organization_id)
-                .await
-                .map_err(ssr::internal)?
+                .await?
                 .map(|i| MicrosoftConnection {
                     active: i.is_active(),
                     email_usable: i.email_is_usable(),
@@ -74,8 +70,7 @@ pub async fn microsoft_connection_card() -> Result<MicrosoftCard, AppError> {
                 });
             let pending = if user.is_admin() {
                 integrations::pending_connection(&ssr::pool()?, user.organization_id)
-                    .await
-                    .map_err(ssr::internal)?
+                    .await?
                     .map(|p| PendingChoice {
                         tenant_name: p.tenant_name,
                         domains: p.domains.into_iter().map(|d| d.name).collect(),
@@ -121,8 +116,7 @@ pub async fn start_microsoft_connect(tenant: Option<String>) -> Result<(), AppEr
     ssr::respond(
         async {
             let admin = ssr::require_admin().await?;
-            let tenant = integrations::ConsentTenant::parse(tenant.as_deref())
-                .map_err(|e| AppError::invalid(Some("tenant"), e.to_string()))?;
+            let tenant = integrations::ConsentTenant::parse(tenant.as_deref())?;
             let state = ssr::state()?;
             let start = integrations::start_connect_at(
                 &state.pool,
@@ -131,8 +125,7 @@ pub async fn start_microsoft_connect(tenant: Option<String>) -> Result<(), AppEr
                 &state.microsoft_redirect_uri,
                 &tenant,
             )
-            .await
-            .map_err(integration_error)?;
+            .await?;
             send_to_microsoft(start).await
         }
         .await,
@@ -146,8 +139,7 @@ pub async fn sign_in_microsoft_another_account(tenant: Option<String>) -> Result
     ssr::respond(
         async {
             let admin = ssr::require_admin().await?;
-            let tenant = integrations::ConsentTenant::parse(tenant.as_deref())
-                .map_err(|e| AppError::invalid(Some("tenant"), e.to_string()))?;
+            let tenant = integrations::ConsentTenant::parse(tenant.as_deref())?;
             let state = ssr::state()?;
             let start = integrations::consent::start_sign_in_with_another_account(
                 &state.pool,
@@ -156,8 +148,7 @@ pub async fn sign_in_microsoft_another_account(tenant: Option<String>) -> Result
                 &state.microsoft_redirect_uri,
                 &tenant,
             )
-            .await
-            .map_err(integration_error)?;
+            .await?;
             send_to_microsoft(start).await
         }
         .await,
@@ -167,11 +158,7 @@ pub async fn sign_in_microsoft_another_account(tenant: Option<String>) -> Result
 /// Binds the attempt to this browser's session, then sends the browser to Microsoft.
 #[cfg(feature = "ssr")]
 async fn send_to_microsoft(start: integrations::ConnectStart) -> Result<(), AppError> {
-    let session = ssr::session().await?;
-    session
-        .insert(CONNECT_ATTEMPT_KEY, start.attempt_id)
-        .await
-        .map_err(|e| ssr::internal(format!("writing the session: {e}")))?;
+    ssr::keep_in_session(CONNECT_ATTEMPT_KEY, start.attempt_id).await?;
     leptos_axum::redirect(start.authorize_url.as_str());
     Ok(())
 }
@@ -217,18 +204,7 @@ pub async fn choose_microsoft_connection(
                 email_claim.as_deref().map(str::trim),
                 ticked(accept_unchecked_email.as_deref()),
             )
-            .await
-            .map_err(|failure| match failure {
-                integrations::ConnectFailure::Internal => ssr::internal("storing the choice"),
-                // Shown above the button (the form's alert), not under a field.
-                integrations::ConnectFailure::EmailNotUsable { .. } => {
-                    AppError::invalid(None, failure.explain())
-                }
-                integrations::ConnectFailure::EmailClaimNeeded => {
-                    AppError::invalid(Some("email_claim"), failure.explain())
-                }
-                other => AppError::invalid(None, other.explain()),
-            })?;
+            .await?;
             Ok(())
         }
         .await,
@@ -251,8 +227,8 @@ pub async fn set_microsoft_email_claim(
                 email_claim.trim(),
                 ticked(accept_unchecked_email.as_deref()),
             )
-            .await
-            .map_err(integration_error)
+            .await?;
+            Ok(())
         }
         .await,
     )
@@ -264,9 +240,7 @@ pub async fn remove_microsoft_integration() -> Result<(), AppError> {
         async {
             let admin = ssr::require_admin().await?;
             let state = ssr::state()?;
-            integrations::remove(&state.pool, &admin)
-                .await
-                .map_err(integration_error)?;
+            integrations::remove(&state.pool, &admin).await?;
             // Pending verifications stop: their links no longer work, and open pages hear it.
             state
                 .verifier
@@ -295,8 +269,7 @@ pub async fn refresh_microsoft_connection() -> Result<(), AppError> {
                 .join("organization/integrations")
                 .map_err(|e| ssr::internal(format!("the integrations page URL: {e}")))?;
             integrations::refresh::refresh_now(&state.pool, &state.microsoft, &admin, &page)
-                .await
-                .map_err(integration_error)?;
+                .await?;
             Ok(())
         }
         .await,
@@ -308,9 +281,8 @@ pub async fn audit_log() -> Result<Vec<AuditEntry>, AppError> {
     ssr::respond(
         async {
             let admin = ssr::require_admin().await?;
-            let entries = traceless::audit::recent(&ssr::pool()?, admin.organization_id, 200)
-                .await
-                .map_err(ssr::internal)?;
+            let entries =
+                traceless::audit::recent(&ssr::pool()?, admin.organization_id, 200).await?;
             Ok(entries
                 .into_iter()
                 .map(|e| AuditEntry {
@@ -324,24 +296,4 @@ pub async fn audit_log() -> Result<Vec<AuditEntry>, AppError> {
         }
         .await,
     )
-}
-
-#[cfg(feature = "ssr")]
-fn integration_error(error: IntegrationError) -> AppError {
-    match error {
-        IntegrationError::NotAdmin => AppError::Forbidden(
-            "You must be an organization administrator in Traceless to connect integrations. Ask your Traceless organization administrator to connect Microsoft Verified ID or to grant you the appropriate access.".into(),
-        ),
-        IntegrationError::NotConnected => AppError::invalid(None, "Microsoft Verified ID is not connected."),
-        // Form-level: the claim is a list, with no field error of its own under it.
-        IntegrationError::UnknownClaim => AppError::invalid(None, "The credential carries no claim of that name. Choose one from the list."),
-        IntegrationError::RefreshedRecently => AppError::TooManyRequests {
-            message: "Traceless refreshed this connection a moment ago. Try again in a minute.".into(),
-            retry_after_secs: traceless::integrations::refresh::MANUAL_SPACING.whole_seconds().unsigned_abs(),
-        },
-        // Shown above the button (the form's alert): the form has no field error for it.
-        IntegrationError::EmailNotUsable(refusal) => AppError::invalid(None, refusal.to_string()),
-        IntegrationError::Microsoft(e) => ssr::internal(format!("preparing the Microsoft sign-in: {e}")),
-        IntegrationError::Database(e) => ssr::internal(format!("database: {e}")),
-    }
 }

@@ -21,10 +21,9 @@ pub async fn mailbox() -> Result<Vec<MailboxMessage>, AppError> {
             if !state.mailbox {
                 return Err(AppError::NotFound(MAILBOX_OFF.into()));
             }
-            let mut conn = state.pool.acquire().await.map_err(ssr::internal)?;
-            let messages = traceless::mail::outbox::mailbox(&mut conn, admin.organization_id, 100)
-                .await
-                .map_err(ssr::internal)?;
+            let mut conn = state.pool.acquire().await?;
+            let messages =
+                traceless::mail::outbox::mailbox(&mut conn, admin.organization_id, 100).await?;
             Ok(messages
                 .into_iter()
                 .map(|m| MailboxMessage {

@@ -147,7 +147,7 @@ fn parse_id(value: &str) -> Result<UserId, AppError> {
     value
         .parse()
         .map(UserId)
-        .map_err(|_| AppError::invalid(None, "That teammate was not found in your organization."))
+        .map_err(|_| accounts::AccountError::UnknownTeammate.into())
 }
 
 #[cfg(feature = "ssr")]

@@ -31,8 +31,7 @@ pub async fn find_tickets(
                 (!search.is_empty()).then_some(search),
                 100,
             )
-            .await
-            .map_err(ssr::internal)?;
+            .await?;
             Ok(found
                 .into_iter()
                 .map(|t| TicketSummary {
@@ -56,17 +55,10 @@ pub async fn ticket_overview(id: String) -> Result<TicketDetail, AppError> {
             let state = ssr::state()?;
             let id = parse_ticket_id(&id)?;
             let ticket = tickets::get(&state.pool, user.organization_id, id)
-                .await
-                .map_err(ssr::internal)?
+                .await?
                 .ok_or_else(|| AppError::NotFound(TICKET_NOT_FOUND.into()))?;
-            let verifications = state
-                .verifier
-                .of_ticket(user.organization_id, id)
-                .await
-                .map_err(super::verifications::verification_error)?;
-            let timeline = tickets::timeline(&state.pool, user.organization_id, id, 0)
-                .await
-                .map_err(ssr::internal)?;
+            let verifications = state.verifier.of_ticket(user.organization_id, id).await?;
+            let timeline = tickets::timeline(&state.pool, user.organization_id, id, 0).await?;
             Ok(TicketDetail {
                 id: ticket.id.to_string(),
                 reference: ticket.reference,

@@ -63,7 +63,7 @@ pub async fn revoke_api_key(id: String) -> Result<(), AppError> {
     ssr::respond(
         async {
             let admin = ssr::require_admin().await?;
-            let id = parse_id(&id, ApiKeyError::NotFound.to_string())?;
+            let id = parse_id(&id, ApiKeyError::NotFound)?;
             api_keys::revoke(&ssr::pool()?, &admin, id).await?;
             Ok(())
         }
@@ -169,7 +169,7 @@ pub async fn remove_webhook_endpoint(id: String) -> Result<(), AppError> {
     ssr::respond(
         async {
             let admin = ssr::require_admin().await?;
-            let id = parse_id(&id, WebhookError::NotFound.to_string())?;
+            let id = parse_id(&id, WebhookError::NotFound)?;
             webhooks::remove_endpoint(&ssr::pool()?, &admin, id).await?;
             Ok(())
         }
@@ -182,7 +182,7 @@ pub async fn enable_webhook_endpoint(id: String) -> Result<(), AppError> {
     ssr::respond(
         async {
             let admin = ssr::require_admin().await?;
-            let id = parse_id(&id, WebhookError::NotFound.to_string())?;
+            let id = parse_id(&id, WebhookError::NotFound)?;
             webhooks::enable_endpoint(&ssr::pool()?, &admin, id).await?;
             Ok(())
         }
@@ -195,7 +195,7 @@ pub async fn redeliver_webhook(id: String) -> Result<(), AppError> {
     ssr::respond(
         async {
             let admin = ssr::require_admin().await?;
-            let id = parse_id(&id, WebhookError::DeliveryNotFound.to_string())?;
+            let id = parse_id(&id, WebhookError::DeliveryNotFound)?;
             webhooks::redeliver(&ssr::pool()?, &admin, id).await?;
             Ok(())
         }
@@ -204,40 +204,7 @@ pub async fn redeliver_webhook(id: String) -> Result<(), AppError> {
 }
 
 #[cfg(feature = "ssr")]
-fn parse_id(id: &str, not_found: String) -> Result<Uuid, AppError> {
-    id.parse().map_err(|_| AppError::NotFound(not_found))
-}
-
-#[cfg(feature = "ssr")]
-impl From<ApiKeyError> for AppError {
-    fn from(error: ApiKeyError) -> Self {
-        match error {
-            ApiKeyError::NotAdmin => AppError::Forbidden(ssr::ADMIN_ONLY.into()),
-            ApiKeyError::InvalidName => AppError::invalid(Some("name"), error.to_string()),
-            ApiKeyError::NotFound | ApiKeyError::Unauthorized => {
-                AppError::NotFound(ApiKeyError::NotFound.to_string())
-            }
-            ApiKeyError::Database(e) => ssr::internal(format!("database: {e}")),
-        }
-    }
-}
-
-#[cfg(feature = "ssr")]
-impl From<WebhookError> for AppError {
-    fn from(error: WebhookError) -> Self {
-        match error {
-            WebhookError::NotAdmin => AppError::Forbidden(ssr::ADMIN_ONLY.into()),
-            WebhookError::InvalidUrl(_) => AppError::invalid(Some("url"), error.to_string()),
-            WebhookError::NoEventTypes | WebhookError::UnknownEventType(_) => {
-                AppError::invalid(Some("events"), error.to_string())
-            }
-            WebhookError::NotFound | WebhookError::DeliveryNotFound => {
-                AppError::NotFound(error.to_string())
-            }
-            WebhookError::EndpointDisabled | WebhookError::Erased => {
-                AppError::invalid(None, error.to_string())
-            }
-            WebhookError::Database(e) => ssr::internal(format!("database: {e}")),
-        }
-    }
+/// An id that does not parse is not found, in the words of the thing looked for.
+fn parse_id(id: &str, not_found: impl Into<AppError>) -> Result<Uuid, AppError> {
+    id.parse().map_err(|_| not_found.into())
 }

@@ -11,6 +11,7 @@ use crate::model::{
 #[cfg(feature = "ssr")]
 use {
     super::convert,
+    crate::error::ForRecipient,
     crate::model::{CheckView, EvidenceView, QrRequest, TimelineEntry, status_label},
     crate::ssr,
     traceless::verification::{
@@ -18,8 +19,6 @@ use {
     },
     uuid::Uuid,
 };
-
-pub const EXPIRED_LINK: &str = "This verification link is expired";
 
 #[server(endpoint = "send_verification")]
 pub async fn send_verification(
@@ -52,8 +51,7 @@ pub async fn send_verification(
                         delivery,
                     },
                 )
-                .await
-                .map_err(verification_error)?;
+                .await?;
             let link = state.verifier.link_url(&started.link);
             Ok(StartedVerification {
                 id: started.verification.id.to_string(),
@@ -78,8 +76,8 @@ pub async fn email_verification_link(id: String, link: String) -> Result<(), App
             ssr::state()?
                 .verifier
                 .email_link(&user, parse_id(&id)?, &link)
-                .await
-                .map_err(verification_error)
+                .await?;
+            Ok(())
         }
         .await,
     )
@@ -90,11 +88,7 @@ pub async fn verifications() -> Result<Vec<VerificationSummary>, AppError> {
     ssr::respond(
         async {
             let user = ssr::require_user().await?;
-            let list = ssr::state()?
-                .verifier
-                .list(&user, 100)
-                .await
-                .map_err(verification_error)?;
+            let list = ssr::state()?.verifier.list(&user, 100).await?;
             Ok(list.into_iter().map(summary).collect())
         }
         .await,
@@ -108,11 +102,8 @@ pub async fn verification_overview(id: String) -> Result<VerificationDetail, App
             let user = ssr::require_user().await?;
             let verifier = ssr::state()?.verifier;
             let id = parse_id(&id)?;
-            let verification = verifier.get(&user, id).await.map_err(verification_error)?;
-            let events = verifier
-                .events_after(id, 0)
-                .await
-                .map_err(verification_error)?;
+            let verification = verifier.get(&user, id).await?;
+            let events = verifier.events_after(id, 0).await?;
             Ok(detail(verification, events))
         }
         .await,
@@ -124,11 +115,8 @@ pub async fn cancel_verification(id: String) -> Result<(), AppError> {
     ssr::respond(
         async {
             let user = ssr::require_user().await?;
-            ssr::state()?
-                .verifier
-                .cancel(&user, parse_id(&id)?)
-                .await
-                .map_err(verification_error)
+            ssr::state()?.verifier.cancel(&user, parse_id(&id)?).await?;
+            Ok(())
         }
         .await,
     )
@@ -143,7 +131,7 @@ pub async fn open_verification_link(token: String) -> Result<RecipientPage, AppE
                 .verifier
                 .open(&token)
                 .await
-                .map_err(link_error)?;
+                .map_err(ForRecipient)?;
             Ok(recipient(view))
         }
         .await,
@@ -159,7 +147,7 @@ pub async fn renew_request(token: String) -> Result<RecipientPage, AppError> {
                 .verifier
                 .renew(&token)
                 .await
-                .map_err(link_error)?;
+                .map_err(ForRecipient)?;
             Ok(recipient(view))
         }
         .await,
@@ -174,12 +162,10 @@ pub async fn get_verification_settings() -> Result<VerificationSettings, AppErro
             let settings = ssr::state()?
                 .verifier
                 .settings(user.organization_id)
-                .await
-                .map_err(verification_error)?;
+                .await?;
             let photo_claim =
                 traceless::integrations::integration(&ssr::pool()?, user.organization_id)
-                    .await
-                    .map_err(ssr::internal)?
+                    .await?
                     .and_then(|i| i.photo_claim);
             Ok(VerificationSettings {
                 link_lifetime_hours: settings.link_lifetime_hours,
@@ -217,8 +203,8 @@ pub async fn update_verification_settings(
                     face_check_threshold: threshold,
                 },
             )
-            .await
-            .map_err(verification_error)
+            .await?;
+        Ok(())
     }
     .await)
 }
@@ -311,81 +297,5 @@ fn detail(v: Verification, events: Vec<traceless::verification::Event>) -> Verif
 
 #[cfg(feature = "ssr")]
 fn parse_id(id: &str) -> Result<Uuid, AppError> {
-    id.parse().map_err(|_| {
-        AppError::NotFound("That verification was not found in your organization.".into())
-    })
-}
-
-/// The person's link: every refusal looks the same and reveals nothing (also for the
-/// plain routes that take a link, e.g. its status).
-#[cfg(feature = "ssr")]
-pub fn link_error(error: VerificationError) -> AppError {
-    match error {
-        VerificationError::LinkExpired
-        | VerificationError::NotConnected
-        | VerificationError::NotActive
-        | VerificationError::EmailNotTrusted
-        | VerificationError::NotFound => AppError::Gone(EXPIRED_LINK.into()),
-        // A settings problem of the organization (its admins see it in the audit log and the
-        // agent on the verification's timeline); the link itself is fine.
-        VerificationError::FaceCheckNotEnabled => AppError::Upstream {
-            message: "This verification cannot start yet: the organization that sent it must change a setting first. Tell the person who sent you this link; the link will work once they have.".into(),
-            retry_after_secs: None,
-        },
-        VerificationError::Microsoft(e) => microsoft_error_for_recipient(&e),
-        other => verification_error(other),
-    }
-}
-
-/// Microsoft failed while the person waits: an outage says so and the page retries by
-/// itself; a refusal (a revoked consent, a removed authority) cannot be fixed by the person.
-#[cfg(feature = "ssr")]
-fn microsoft_error_for_recipient(error: &traceless::microsoft::MicrosoftError) -> AppError {
-    if error.is_transient() {
-        tracing::warn!(error = %error, "Microsoft is not answering a presentation request");
-        AppError::Upstream {
-            message: "Microsoft is not answering right now. Your link still works: this page tries again by itself.".into(),
-            retry_after_secs: Some(RECIPIENT_RETRY_SECS),
-        }
-    } else {
-        tracing::error!(error = %error, "Microsoft refused a presentation request");
-        AppError::Upstream {
-            message: "Microsoft refused to start this verification. Tell the person who sent you this link: their Traceless administrator needs to check the Microsoft Verified ID connection.".into(),
-            retry_after_secs: None,
-        }
-    }
-}
-
-/// How long the person's page waits before asking Microsoft again after an outage.
-#[cfg(feature = "ssr")]
-const RECIPIENT_RETRY_SECS: u32 = 10;
-
-#[cfg(feature = "ssr")]
-pub(crate) fn verification_error(error: VerificationError) -> AppError {
-    match error {
-        VerificationError::NotConnected
-        | VerificationError::NotActive
-        | VerificationError::EmailNotTrusted
-        | VerificationError::FaceCheckNotEnabled => AppError::invalid(None, error.to_string()),
-        VerificationError::InvalidEmail(_) | VerificationError::DomainNotCovered(_) => {
-            AppError::invalid(Some("email"), error.to_string())
-        }
-        VerificationError::Ticket(e) => {
-            let field = match e {
-                traceless::tickets::InvalidTicket::SubjectTooLong => "ticket_subject",
-                _ => "ticket_reference",
-            };
-            AppError::invalid(Some(field), e.to_string())
-        }
-        VerificationError::WrongLink => AppError::invalid(None, error.to_string()),
-        VerificationError::NoteTooLong => AppError::invalid(Some("note"), error.to_string()),
-        VerificationError::InvalidSetting(message) => AppError::invalid(None, message),
-        VerificationError::AlreadyFinished => AppError::invalid(None, error.to_string()),
-        VerificationError::LinkExpired => AppError::Gone(EXPIRED_LINK.into()),
-        VerificationError::NotFound => AppError::NotFound(error.to_string()),
-        VerificationError::NotAdmin => AppError::Forbidden(ssr::ADMIN_ONLY.into()),
-        VerificationError::TooMany(refusal) => refusal.into(),
-        VerificationError::Microsoft(e) => ssr::internal(format!("Microsoft: {e}")),
-        VerificationError::Database(e) => ssr::internal(format!("database: {e}")),
-    }
+    id.parse().map_err(|_| VerificationError::NotFound.into())
 }

@@ -1,12 +1,14 @@
 //! Small building blocks shared by the pages.
 
 mod copy_button;
+mod error_view;
 mod form;
 mod layout;
 mod live;
 mod status_pill;
 
 pub use copy_button::CopyButton;
+pub use error_view::ErrorView;
 pub use form::{Alert, Field, FormAlert, PasswordField, SubmitButton, field_error};
 pub use layout::{CurrentUser, Footer, Header};
 #[cfg(feature = "hydrate")]

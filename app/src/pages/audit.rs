@@ -2,11 +2,9 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::Redirect;
 
 use crate::api::integrations::audit_log;
-use crate::components::Alert;
-use crate::error::AppError;
+use crate::components::ErrorView;
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
@@ -33,8 +31,7 @@ pub fn AuditPage() -> impl IntoView {
                             </table>
                         </div>
                     }.into_any(),
-                    Err(AppError::Unauthenticated) => view! { <Redirect path="/signin" /> }.into_any(),
-                    Err(error) => view! { <div class="panel"><Alert kind="error">{error.to_string()}</Alert></div> }.into_any(),
+                    Err(error) => view! { <ErrorView error panel=true /> }.into_any(),
                 }
             })}
         </Suspense>

@@ -2,15 +2,14 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{A, Redirect};
+use leptos_router::components::A;
 
 use crate::api::integrations::{
     ChooseMicrosoftConnection, RefreshMicrosoftConnection, RemoveMicrosoftIntegration,
     SetMicrosoftEmailClaim, SignInMicrosoftAnotherAccount, StartMicrosoftConnect,
     microsoft_connection_card,
 };
-use crate::components::{Alert, FormAlert, SubmitButton, field_error};
-use crate::error::AppError;
+use crate::components::{Alert, ErrorView, FormAlert, SubmitButton, field_error};
 use crate::model::{
     ChoiceOption, ConnectOutcome, EmailChoice, MicrosoftCard, MicrosoftConnection, PendingChoice,
 };
@@ -45,8 +44,7 @@ pub fn IntegrationsPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match card.await {
                     Ok(card) => view! { <MicrosoftCardView card=card remove=remove choose=choose set_claim=set_claim refresh=refresh /> }.into_any(),
-                    Err(AppError::Unauthenticated) => view! { <Redirect path="/signin" /> }.into_any(),
-                    Err(error) => view! { <Alert kind="error">{error.to_string()}</Alert> }.into_any(),
+                    Err(error) => view! { <ErrorView error /> }.into_any(),
                 }
             })}
         </Suspense>

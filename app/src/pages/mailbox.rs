@@ -3,11 +3,9 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::Redirect;
 
 use crate::api::mailbox::mailbox;
-use crate::components::Alert;
-use crate::error::AppError;
+use crate::components::ErrorView;
 use crate::model::MailboxMessage;
 
 /// Look for new mail this often while the page is open.
@@ -45,8 +43,7 @@ pub fn MailboxPage() -> impl IntoView {
                             <p class="muted">"No mail yet. Choose “Send by email” when you send a verification."</p>
                         }.into_any(),
                         Ok(items) => view! { <Mails items=items /> }.into_any(),
-                        Err(AppError::Unauthenticated) => view! { <Redirect path="/signin" /> }.into_any(),
-                        Err(error) => view! { <Alert kind="error">{error.to_string()}</Alert> }.into_any(),
+                        Err(error) => view! { <ErrorView error /> }.into_any(),
                     }
                 })}
             </Transition>

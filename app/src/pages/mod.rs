@@ -37,9 +37,8 @@ pub use verify::VerifyPage;
 pub use webhooks::WebhooksPage;
 
 use leptos::prelude::*;
-use leptos_router::components::Redirect;
 
-use crate::components::{Alert, CurrentUser};
+use crate::components::{CurrentUser, ErrorView};
 use crate::error::AppError;
 use crate::model::Me;
 
@@ -57,10 +56,8 @@ pub fn signed_in<V: IntoView + 'static>(
                     Suspend::new(async move {
                         match user.await {
                             Ok(Some(me)) => page(me).into_any(),
-                            Ok(None) | Err(AppError::Unauthenticated) => {
-                                view! { <Redirect path="/signin" /> }.into_any()
-                            }
-                            Err(error) => view! { <Alert kind="error">{error.to_string()}</Alert> }.into_any(),
+                            Ok(None) => view! { <ErrorView error=AppError::Unauthenticated /> }.into_any(),
+                            Err(error) => view! { <ErrorView error /> }.into_any(),
                         }
                     })
                 }

@@ -3,13 +3,13 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::Redirect;
 
 use crate::api::team::{
     ChangeTeammateRole, InviteTeammate, RemoveTeammate, RenewInvite, team_members,
 };
-use crate::components::{Alert, CopyButton, Field, FormAlert, SubmitButton, field_error};
-use crate::error::AppError;
+use crate::components::{
+    Alert, CopyButton, ErrorView, Field, FormAlert, SubmitButton, field_error,
+};
 use crate::model::{InviteLink, Role, Team};
 
 #[component]
@@ -39,12 +39,7 @@ pub fn TeamPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match members.await {
                     Ok(team) => view! { <TeamView team=team invite=invite renew=renew remove=remove change_role=change_role /> }.into_any(),
-                    Err(AppError::Unauthenticated) => view! { <Redirect path="/signin" /> }.into_any(),
-                    Err(error) => view! {
-                        <div class="panel">
-                            <Alert kind="error">{error.to_string()}</Alert>
-                        </div>
-                    }.into_any(),
+                    Err(error) => view! { <ErrorView error panel=true /> }.into_any(),
                 }
             })}
         </Suspense>

@@ -3,12 +3,11 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{A, Redirect};
+use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::tickets::{find_tickets, ticket_overview};
-use crate::components::{Alert, StatusPill, refresh_on_events};
-use crate::error::AppError;
+use crate::components::{ErrorView, StatusPill, refresh_on_events};
 use crate::model::{TicketDetail, TicketSummary};
 
 #[component]
@@ -48,8 +47,7 @@ pub fn TicketsPage() -> impl IntoView {
                             </p>
                         }.into_any(),
                         Ok(items) => view! { <TicketList items=items /> }.into_any(),
-                        Err(AppError::Unauthenticated) => view! { <Redirect path="/signin" /> }.into_any(),
-                        Err(error) => view! { <Alert kind="error">{error.to_string()}</Alert> }.into_any(),
+                        Err(error) => view! { <ErrorView error /> }.into_any(),
                     }
                 })}
             </Transition>
@@ -90,14 +88,7 @@ pub fn TicketPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match ticket.await {
                     Ok(detail) => view! { <Ticket detail=detail tick=tick /> }.into_any(),
-                    Err(AppError::Unauthenticated) => view! { <Redirect path="/signin" /> }.into_any(),
-                    Err(AppError::NotFound(message)) => view! {
-                        <section class="panel">
-                            <h1>"Ticket not found"</h1>
-                            <p>{message}</p>
-                        </section>
-                    }.into_any(),
-                    Err(error) => view! { <div class="panel"><Alert kind="error">{error.to_string()}</Alert></div> }.into_any(),
+                    Err(error) => view! { <ErrorView error not_found="Ticket not found" panel=true /> }.into_any(),
                 }
             })}
         </Transition>

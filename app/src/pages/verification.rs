@@ -3,12 +3,13 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{A, Redirect};
+use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::verifications::{CancelVerification, verification_overview};
-use crate::components::{Alert, FormAlert, StatusPill, SubmitButton, is_active, use_event_stream};
-use crate::error::AppError;
+use crate::components::{
+    ErrorView, FormAlert, StatusPill, SubmitButton, is_active, use_event_stream,
+};
 use crate::model::{EvidenceView, TimelineEntry, VerificationDetail};
 
 #[component]
@@ -29,14 +30,7 @@ pub fn VerificationPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match overview.await {
                     Ok(detail) => view! { <Detail detail=detail cancel=cancel finished=finished /> }.into_any(),
-                    Err(AppError::Unauthenticated) => view! { <Redirect path="/signin" /> }.into_any(),
-                    Err(AppError::NotFound(message)) => view! {
-                        <section class="panel">
-                            <h1>"Verification not found"</h1>
-                            <p>{message}</p>
-                        </section>
-                    }.into_any(),
-                    Err(error) => view! { <div class="panel"><Alert kind="error">{error.to_string()}</Alert></div> }.into_any(),
+                    Err(error) => view! { <ErrorView error not_found="Verification not found" panel=true /> }.into_any(),
                 }
             })}
         </Transition>

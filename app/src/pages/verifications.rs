@@ -3,14 +3,14 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::Redirect;
 
 use crate::api::verifications::{
     EmailVerificationLink, SendVerification, UpdateVerificationSettings, get_verification_settings,
     verifications,
 };
 use crate::components::{
-    Alert, CopyButton, CurrentUser, Field, FormAlert, StatusPill, SubmitButton, field_error,
+    Alert, CopyButton, CurrentUser, ErrorView, Field, FormAlert, StatusPill, SubmitButton,
+    field_error,
 };
 use crate::error::AppError;
 use crate::model::{StartedVerification, VerificationSettings, VerificationSummary};
@@ -84,8 +84,7 @@ pub fn VerificationsPage() -> impl IntoView {
                                 <p class="muted">"No verifications yet. Send the first one with the form."</p>
                             }.into_any(),
                             Ok(items) => view! { <VerificationList items=items /> }.into_any(),
-                            Err(AppError::Unauthenticated) => view! { <Redirect path="/signin" /> }.into_any(),
-                            Err(error) => view! { <Alert kind="error">{error.to_string()}</Alert> }.into_any(),
+                            Err(error) => view! { <ErrorView error /> }.into_any(),
                         }
                     })}
                 </Transition>
@@ -251,7 +250,7 @@ fn SettingsPanel(
                 {move || Suspend::new(async move {
                     match settings.await {
                         Ok(current) => view! { <SettingsForm current=current update=update /> }.into_any(),
-                        Err(error) => view! { <Alert kind="error">{error.to_string()}</Alert> }.into_any(),
+                        Err(error) => view! { <ErrorView error /> }.into_any(),
                     }
                 })}
             </Suspense>

@@ -3,14 +3,14 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::Redirect;
 
 use crate::api::tools::{
     AddWebhookEndpoint, EnableWebhookEndpoint, RedeliverWebhook, RemoveWebhookEndpoint,
     webhook_endpoints,
 };
-use crate::components::{Alert, CopyButton, Field, FormAlert, SubmitButton, field_error};
-use crate::error::AppError;
+use crate::components::{
+    Alert, CopyButton, ErrorView, Field, FormAlert, SubmitButton, field_error,
+};
 use crate::model::{DeliveryView, EventTypeOption, NewWebhookEndpoint, WebhookEndpointView};
 
 #[derive(Clone, Copy)]
@@ -82,8 +82,7 @@ pub fn WebhooksPage() -> impl IntoView {
                             </section>
                         </div>
                     }.into_any(),
-                    Err(AppError::Unauthenticated) => view! { <Redirect path="/signin" /> }.into_any(),
-                    Err(error) => view! { <div class="panel"><Alert kind="error">{error.to_string()}</Alert></div> }.into_any(),
+                    Err(error) => view! { <ErrorView error panel=true /> }.into_any(),
                 }
             })}
         </Suspense>

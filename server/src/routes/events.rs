@@ -15,8 +15,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::api::verifications::EXPIRED_LINK;
-use app::error::AppError;
+use app::error::{AppError, EXPIRED_LINK};
 use app::model::LiveEvent;
 use app::ssr::{AppState, user_of_session};
 use axum::Extension;
@@ -161,7 +160,7 @@ pub async fn agent(
 }
 
 fn not_found() -> AppError {
-    AppError::NotFound("That verification was not found in your organization.".into())
+    traceless::verification::VerificationError::NotFound.into()
 }
 
 fn last_event_id(headers: &HeaderMap, resume: &Resume) -> i64 {
@@ -447,7 +446,7 @@ pub async fn ticket(
     match tickets::get(&state.pool, user.organization_id, id).await {
         Ok(Some(_)) => {}
         Ok(None) => return not_found(),
-        Err(error) => return app::ssr::internal(error).into_response(),
+        Err(error) => return AppError::from(error).into_response(),
     }
     // Subscribe before reading the database, so nothing falls between the two.
     let subscription = state.verifier.relay().subscribe(id.0);

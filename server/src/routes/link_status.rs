@@ -2,7 +2,7 @@
 //! follows the event stream; this is for clients that poll, as Microsoft's samples do (and
 //! for the benchmark that compares the two). Read-only, and rate-limited like the link.
 
-use app::api::verifications::link_error;
+use app::error::{AppError, ForRecipient};
 use app::ssr::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -27,6 +27,6 @@ pub async fn link_status(State(state): State<AppState>, Path(token): Path<String
             }),
         )
             .into_response(),
-        Err(error) => link_error(error).into_response(),
+        Err(error) => AppError::from(ForRecipient(error)).into_response(),
     }
 }

@@ -1,5 +1,15 @@
 //! `AppError`: the one error type server functions return. It crosses the wire, so it
-//! carries only what a person may see: a message that says what to do next.
+//! carries only what a person may see: a message that says what to do next. On the server,
+//! `from_domain` is the one map from the core's errors to it, and `response` its HTTP answer
+//! on plain routes.
+
+#[cfg(feature = "ssr")]
+mod from_domain;
+#[cfg(feature = "ssr")]
+mod response;
+
+#[cfg(feature = "ssr")]
+pub use from_domain::{EXPIRED_LINK, ForRecipient};
 
 use leptos::prelude::{FromServerFnError, ServerFnErrorErr};
 use leptos::server_fn::codec::JsonEncoding;
