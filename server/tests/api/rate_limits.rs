@@ -12,9 +12,7 @@ use crate::helpers::*;
 
 /// A cookie-keeping client whose requests come from `ip` (a loopback address).
 fn client_from(ip: &str) -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
+    browser_builder()
         .local_address(Some(ip.parse().unwrap()))
         .build()
         .unwrap()
