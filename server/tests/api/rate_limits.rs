@@ -233,7 +233,7 @@ async fn open_page(client: &reqwest::Client, link: &str) -> Response {
         .header("Accept", "text/html")
         .send()
         .await
-        .unwrap()
+        .expect("the person's page answers")
 }
 
 #[tokio::test]
