@@ -19,6 +19,14 @@ export class IntegrationsPage {
     await this.page.getByRole('button', { name: 'Log in to your tenant' }).click();
   }
 
+  /** Logs in to the tenant as `account`, who accepts at Microsoft (consent, then sign-in). */
+  async connectAs(account: RegExp | string) {
+    await this.logIn();
+    const microsoft = new MicrosoftSignIn(this.page);
+    await microsoft.choose(account);
+    await microsoft.accept();
+  }
+
   /** "Refresh from Microsoft" on a connected card. */
   async refresh() {
     await this.page.getByRole('button', { name: 'Refresh from Microsoft' }).click();

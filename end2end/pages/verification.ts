@@ -2,7 +2,7 @@
 // person's phone (the emulator's simulated Microsoft Authenticator, driven over its JSON API).
 import { expect, type APIRequestContext, type Browser, type Page, type TestInfo } from '@playwright/test';
 import { hydrated } from './accounts';
-import { IntegrationsPage, MicrosoftSignIn } from './integrations';
+import { IntegrationsPage } from './integrations';
 
 export const EMULATOR_URL = (process.env.EMULATOR_URL ?? 'http://127.0.0.1:3100').replace(/\/$/, '');
 
@@ -10,19 +10,23 @@ export const EMULATOR_URL = (process.env.EMULATOR_URL ?? 'http://127.0.0.1:3100'
 export const tenants = {
   desktop: {
     name: 'Contoso',
+    domain: 'contoso.com',
     admin: /adele\.vance@contoso\.com/,
     employee: 'megan.bowen@contoso.com',
     other: 'lee.gu@contoso.com',
   },
   phone: {
     name: 'Fabrikam',
+    domain: 'fabrikam.com',
     admin: /diego\.siciliani@fabrikam\.com/,
     employee: 'isaiah.langer@fabrikam.com',
     other: 'diego.siciliani@fabrikam.com',
   },
 } as const;
 
-export function tenantFor(testInfo: TestInfo) {
+export type Tenant = (typeof tenants)[keyof typeof tenants];
+
+export function tenantFor(testInfo: TestInfo): Tenant {
   return tenants[testInfo.project.name as keyof typeof tenants];
 }
 
@@ -30,10 +34,7 @@ export function tenantFor(testInfo: TestInfo) {
 export async function connectTenant(page: Page, testInfo: TestInfo) {
   const integrations = new IntegrationsPage(page);
   await integrations.open();
-  await integrations.logIn();
-  const microsoft = new MicrosoftSignIn(page);
-  await microsoft.choose(tenantFor(testInfo).admin);
-  await microsoft.accept();
+  await integrations.connectAs(tenantFor(testInfo).admin);
   await expect(page.getByRole('heading', { name: 'Microsoft Verified ID is active' })).toBeVisible();
 }
 

@@ -1,31 +1,19 @@
 // Help-desk tools: an admin makes an API key (shown once) and a webhook endpoint; a tool
 // starts verifications through the REST API and they appear live on the ticket's page; an
 // agent cannot open the API keys or webhooks pages.
-import { expect, test } from '@playwright/test';
+import { expect, test } from '../fixtures';
 import { PASSWORD, TeamPage, hydrated, signUpNewAdmin, uniqueEmail } from '../pages/accounts';
 import { TicketsPage } from '../pages/tickets';
 import { ApiKeysPage, HelpDeskTool, WebhooksPage } from '../pages/tools';
 import {
   Authenticator,
   RecipientPage,
-  connectTenant,
-  disconnectTenant,
   personContext,
-  tenantFor,
 } from '../pages/verification';
 
 test.describe('with a connected tenant', () => {
-  test.beforeEach(async ({ page }, testInfo) => {
-    await signUpNewAdmin(page, `${tenantFor(testInfo).name} Help Desk`);
-    await connectTenant(page, testInfo);
-  });
-
-  test.afterEach(async ({ page }) => {
-    await disconnectTenant(page);
-  });
-
-  test('a key made in the UI starts verifications that appear live on their ticket', async ({ page, browser, request }, testInfo) => {
-    const tenant = tenantFor(testInfo);
+  test('a key made in the UI starts verifications that appear live on their ticket', async ({ page, browser, request, connectedAdmin }, testInfo) => {
+    const { tenant } = connectedAdmin;
     const keys = new ApiKeysPage(page);
     await keys.open();
     const key = await keys.create('Zendesk');

@@ -19,10 +19,7 @@ test('a Privileged Role Administrator consents, then a Global Reader signs in wi
   await signUpNewAdmin(page, 'Roles Help Desk');
   const integrations = new IntegrationsPage(page);
   await integrations.open();
-  await integrations.logIn();
-  const microsoft = new MicrosoftSignIn(page);
-  await microsoft.choose(/lynne\.robbins@contoso\.com/);
-  await microsoft.accept();
+  await integrations.connectAs(/lynne\.robbins@contoso\.com/);
 
   await expect(page).toHaveURL(/\/organization\/integrations$/);
   const problem = page.getByTestId('connect-problem');
@@ -33,6 +30,7 @@ test('a Privileged Role Administrator consents, then a Global Reader signs in wi
   await problem.getByRole('button', { name: 'Sign in with another account' }).click();
   // Microsoft's account picker, even though Lynne is signed in there.
   await expect(page).toHaveURL(/prompt=select_account/);
+  const microsoft = new MicrosoftSignIn(page);
   await microsoft.choose(/enrico\.cattaneo@contoso\.com/);
   await microsoft.accept();
 
@@ -45,10 +43,7 @@ test('an Application Administrator is refused at the consent and told which role
   await signUpNewAdmin(page, 'App Admin Help Desk');
   const integrations = new IntegrationsPage(page);
   await integrations.open();
-  await integrations.logIn();
-  const microsoft = new MicrosoftSignIn(page);
-  await microsoft.choose(/debra\.berger@contoso\.com/);
-  await microsoft.accept();
+  await integrations.connectAs(/debra\.berger@contoso\.com/);
 
   await expect(page).toHaveURL(/\/organization\/integrations$/);
   const problem = page.getByTestId('connect-problem');
@@ -67,10 +62,7 @@ test('the browser waits while Microsoft finishes the consent, then moves on by i
 
   const integrations = new IntegrationsPage(page);
   await integrations.open();
-  await integrations.logIn();
-  const microsoft = new MicrosoftSignIn(page);
-  await microsoft.choose(tenant.admin);
-  await microsoft.accept();
+  await integrations.connectAs(tenant.admin);
 
   const waiting = page.getByRole('heading', { name: 'Microsoft is finishing your consent' });
   await expect(waiting).toBeVisible();

@@ -3,7 +3,7 @@
 // once accepted, each verification's evidence names the email source.
 import { expect, test } from '@playwright/test';
 import { hydrated, signUpNewAdmin } from '../pages/accounts';
-import { IntegrationsPage, MicrosoftSignIn } from '../pages/integrations';
+import { IntegrationsPage } from '../pages/integrations';
 import {
   AgentVerificationPage,
   Authenticator,
@@ -25,10 +25,7 @@ test('an email not from the directory needs the warning ticked, and the evidence
   await signUpNewAdmin(page, 'Wingtip Help Desk');
   const integrations = new IntegrationsPage(page);
   await integrations.open();
-  await integrations.logIn();
-  const microsoft = new MicrosoftSignIn(page);
-  await microsoft.choose(WINGTIP_ADMIN);
-  await microsoft.accept();
+  await integrations.connectAs(WINGTIP_ADMIN);
 
   await expect(page).toHaveURL(/\/organization\/integrations$/);
   await expect(page.getByRole('heading', { name: 'Microsoft Verified ID is connected but not active' })).toBeVisible();

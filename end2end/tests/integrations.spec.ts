@@ -1,24 +1,16 @@
 import { expect, test } from '@playwright/test';
 import { PASSWORD, TeamPage, hydrated, signUpNewAdmin, uniqueEmail } from '../pages/accounts';
 import { IntegrationsPage, MicrosoftSignIn } from '../pages/integrations';
-
-// Each project connects its own demo tenant: a tenant belongs to one organization at a time.
-const tenants = {
-  desktop: { admin: /adele\.vance@contoso\.com/, domain: 'contoso.com', name: 'Contoso' },
-  phone: { admin: /diego\.siciliani@fabrikam\.com/, domain: 'fabrikam.com', name: 'Fabrikam' },
-} as const;
+import { tenantFor } from '../pages/verification';
 
 test('an admin connects the tenant, sees its domains, and deletes the integration', async ({ page }, testInfo) => {
-  const tenant = tenants[testInfo.project.name as keyof typeof tenants];
+  const tenant = tenantFor(testInfo);
   await signUpNewAdmin(page, `${tenant.name} Help Desk`);
   const integrations = new IntegrationsPage(page);
   await integrations.open();
   await expect(integrations.card().getByText('Not connected')).toBeVisible();
 
-  await integrations.logIn();
-  const microsoft = new MicrosoftSignIn(page);
-  await microsoft.choose(tenant.admin);
-  await microsoft.accept();
+  await integrations.connectAs(tenant.admin);
 
   await expect(page).toHaveURL(/\/organization\/integrations$/);
   await expect(page.getByRole('heading', { name: 'Microsoft Verified ID is active' })).toBeVisible();
@@ -38,7 +30,7 @@ test('an admin connects the tenant, sees its domains, and deletes the integratio
 });
 
 test('cancelling at Microsoft shows the troubleshooting text, and Start again works', async ({ page }, testInfo) => {
-  const tenant = tenants[testInfo.project.name as keyof typeof tenants];
+  const tenant = tenantFor(testInfo);
   await signUpNewAdmin(page, 'Cancelling Org');
   const integrations = new IntegrationsPage(page);
   await integrations.open();
@@ -102,10 +94,7 @@ test('a tenant with several authorities or credential types asks the admin to ch
   await signUpNewAdmin(page, `${tenant.name} Help Desk`);
   const integrations = new IntegrationsPage(page);
   await integrations.open();
-  await integrations.logIn();
-  const microsoft = new MicrosoftSignIn(page);
-  await microsoft.choose(tenant.admin);
-  await microsoft.accept();
+  await integrations.connectAs(tenant.admin);
 
   await expect(page).toHaveURL(/\/organization\/integrations$/);
   const choice = page.getByTestId('choose-credential');
@@ -133,10 +122,7 @@ test('an authority whose linked domain is not verified is connected but not acti
   await signUpNewAdmin(page, 'Litware Help Desk');
   const integrations = new IntegrationsPage(page);
   await integrations.open();
-  await integrations.logIn();
-  const microsoft = new MicrosoftSignIn(page);
-  await microsoft.choose(/henrietta\.mueller@litware\.com/);
-  await microsoft.accept();
+  await integrations.connectAs(/henrietta\.mueller@litware\.com/);
 
   await expect(page.getByRole('heading', { name: 'Microsoft Verified ID is connected but not active' })).toBeVisible();
   await expect(page.getByTestId('linked-domain-unverified')).toContainText('not verified');

@@ -2,29 +2,16 @@
 // page whose stream was refused connects again by itself and misses nothing. The refusal is
 // played by the browser's network layer (the server's own limit is covered by the
 // integration suite), exactly as the server answers it.
-import { expect, test } from '@playwright/test';
-import { signUpNewAdmin } from '../pages/accounts';
+import { expect, test } from '../fixtures';
 import {
   Authenticator,
   RecipientPage,
   VerificationsPage,
-  connectTenant,
-  disconnectTenant,
   personContext,
-  tenantFor,
 } from '../pages/verification';
 
-test.beforeEach(async ({ page }, testInfo) => {
-  await signUpNewAdmin(page, `${tenantFor(testInfo).name} Help Desk`);
-  await connectTenant(page, testInfo);
-});
-
-test.afterEach(async ({ page }) => {
-  await disconnectTenant(page);
-});
-
-test("a person's page whose stream was refused as too many connects again by itself", async ({ page, browser, request }, testInfo) => {
-  const tenant = tenantFor(testInfo);
+test("a person's page whose stream was refused as too many connects again by itself", async ({ page, browser, request, connectedAdmin }, testInfo) => {
+  const { tenant } = connectedAdmin;
   const verifications = new VerificationsPage(page);
   await verifications.open();
   const link = await verifications.send({ email: tenant.employee, ticket: '', note: '' });

@@ -172,14 +172,24 @@ test('a proxy answering 502 while the server restarts does not strand the pages'
   // What a reverse proxy answers while nothing listens behind it: browsers give up on an
   // event stream for good after such an answer, so the page must open a new one itself.
   const events = /\/events(\?|$)/;
-  const badGateway = (route: Route) => route.fulfill({ status: 502, contentType: 'text/html', body: 'Bad Gateway' });
-  await page.route(events, badGateway);
-  await pages.personPage.route(events, badGateway);
+  const refused = new Map<Page, number>();
+  const answerBadGateway = (target: Page) =>
+    target.route(events, async (route: Route) => {
+      await route.fulfill({ status: 502, contentType: 'text/html', body: 'Bad Gateway' });
+      refused.set(target, (refused.get(target) ?? 0) + 1);
+    });
+  await answerBadGateway(page);
+  await answerBadGateway(pages.personPage);
 
   await server.stop();
   await server.start();
-  // Long enough for the browsers' own retry (1–3 s) to meet the 502.
-  await page.waitForTimeout(4_000);
+  // Each browser's own retry (within 1–3 s) has met the 502 before the proxy recovers.
+  await expect
+    .poll(() => Math.min(refused.get(page) ?? 0, refused.get(pages.personPage) ?? 0), {
+      message: 'both pages met a 502 on their event stream',
+      timeout: 15_000,
+    })
+    .toBeGreaterThan(0);
   await page.unroute(events);
   await pages.personPage.unroute(events);
 

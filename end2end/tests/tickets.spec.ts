@@ -1,7 +1,7 @@
 // Tickets and mail: the agent has the link emailed, the person opens it from the development
 // mailbox, presents with Authenticator, and the ticket's timeline, the agent's page and the
 // mailbox (the result mail) all show it.
-import { expect, test } from '@playwright/test';
+import { expect, test } from '../fixtures';
 import { PASSWORD, TeamPage, hydrated, signUpNewAdmin, uniqueEmail } from '../pages/accounts';
 import { MailboxPage, TicketsPage } from '../pages/tickets';
 import {
@@ -9,24 +9,12 @@ import {
   Authenticator,
   RecipientPage,
   VerificationsPage,
-  connectTenant,
-  disconnectTenant,
   personContext,
-  tenantFor,
 } from '../pages/verification';
 
 test.describe('with a connected tenant', () => {
-  test.beforeEach(async ({ page }, testInfo) => {
-    await signUpNewAdmin(page, `${tenantFor(testInfo).name} Help Desk`);
-    await connectTenant(page, testInfo);
-  });
-
-  test.afterEach(async ({ page }) => {
-    await disconnectTenant(page);
-  });
-
-  test('the link mailed to the person; the ticket, the agent and the mailbox follow the result', async ({ page, browser, request }, testInfo) => {
-    const tenant = tenantFor(testInfo);
+  test('the link mailed to the person; the ticket, the agent and the mailbox follow the result', async ({ page, browser, request, connectedAdmin }, testInfo) => {
+    const { tenant } = connectedAdmin;
     const reference = `INC-${Date.now()}`;
     const verifications = new VerificationsPage(page);
     await verifications.open();

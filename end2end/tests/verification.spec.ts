@@ -1,32 +1,19 @@
 // Verify a person with Microsoft Verified ID: the agent sends a link, the person opens it in
 // another browser, their phone (the emulator's Authenticator) scans and presents, and both
 // pages follow along live.
-import { expect, test } from '@playwright/test';
-import { signUpNewAdmin } from '../pages/accounts';
+import { expect, test } from '../fixtures';
 import {
   AgentVerificationPage,
   Authenticator,
   RecipientPage,
   VerificationsPage,
-  connectTenant,
-  disconnectTenant,
   personContext,
-  tenantFor,
 } from '../pages/verification';
 
 const EXPIRED = 'This verification link is expired';
 
-test.beforeEach(async ({ page }, testInfo) => {
-  await signUpNewAdmin(page, `${tenantFor(testInfo).name} Help Desk`);
-  await connectTenant(page, testInfo);
-});
-
-test.afterEach(async ({ page }) => {
-  await disconnectTenant(page);
-});
-
-test('a person verifies with Authenticator; both pages update live; the link then expires', async ({ page, browser, request }, testInfo) => {
-  const tenant = tenantFor(testInfo);
+test('a person verifies with Authenticator; both pages update live; the link then expires', async ({ page, browser, request, connectedAdmin }, testInfo) => {
+  const { tenant } = connectedAdmin;
   const verifications = new VerificationsPage(page);
   await verifications.open();
   const link = await verifications.send({ email: tenant.employee, ticket: 'HD-1042', note: 'Password reset' });
@@ -72,8 +59,8 @@ test('a person verifies with Authenticator; both pages update live; the link the
   await person.close();
 });
 
-test("another person's credential fails with the reason on both pages", async ({ page, browser, request }, testInfo) => {
-  const tenant = tenantFor(testInfo);
+test("another person's credential fails with the reason on both pages", async ({ page, browser, request, connectedAdmin }, testInfo) => {
+  const { tenant } = connectedAdmin;
   const verifications = new VerificationsPage(page);
   await verifications.open();
   const link = await verifications.send({ email: tenant.employee });
@@ -101,7 +88,7 @@ test("another person's credential fails with the reason on both pages", async ({
   await person.close();
 });
 
-test('an email outside the connected domains is refused at start', async ({ page }) => {
+test('an email outside the connected domains is refused at start', async ({ page, connectedAdmin }) => {
   const verifications = new VerificationsPage(page);
   await verifications.open();
   await verifications.submit({ email: 'someone@example.org' });
@@ -111,8 +98,8 @@ test('an email outside the connected domains is refused at start', async ({ page
   await expect(page.getByTestId('verification-link')).toHaveCount(0);
 });
 
-test('after Authenticator reports an error, Try again shows a new QR code that works', async ({ page, browser, request }, testInfo) => {
-  const tenant = tenantFor(testInfo);
+test('after Authenticator reports an error, Try again shows a new QR code that works', async ({ page, browser, request, connectedAdmin }, testInfo) => {
+  const { tenant } = connectedAdmin;
   const verifications = new VerificationsPage(page);
   await verifications.open();
   const link = await verifications.send({ email: tenant.employee });
@@ -140,8 +127,8 @@ test('after Authenticator reports an error, Try again shows a new QR code that w
   await person.close();
 });
 
-test('before the QR code expires, a fresh one appears by itself and works', async ({ page, browser, request }, testInfo) => {
-  const tenant = tenantFor(testInfo);
+test('before the QR code expires, a fresh one appears by itself and works', async ({ page, browser, request, connectedAdmin }, testInfo) => {
+  const { tenant } = connectedAdmin;
   const verifications = new VerificationsPage(page);
   await verifications.open();
   const link = await verifications.send({ email: tenant.employee });
@@ -170,8 +157,8 @@ test('before the QR code expires, a fresh one appears by itself and works', asyn
   await person.close();
 });
 
-test('when the code runs out after a scan, the person can bring the QR code back', async ({ page, browser, request }, testInfo) => {
-  const tenant = tenantFor(testInfo);
+test('when the code runs out after a scan, the person can bring the QR code back', async ({ page, browser, request, connectedAdmin }, testInfo) => {
+  const { tenant } = connectedAdmin;
   const verifications = new VerificationsPage(page);
   await verifications.open();
   const link = await verifications.send({ email: tenant.employee });
@@ -198,8 +185,8 @@ test('when the code runs out after a scan, the person can bring the QR code back
   await person.close();
 });
 
-test('while Microsoft is down the person is told so, and the page recovers by itself', async ({ page, browser, request }, testInfo) => {
-  const tenant = tenantFor(testInfo);
+test('while Microsoft is down the person is told so, and the page recovers by itself', async ({ page, browser, request, connectedAdmin }, testInfo) => {
+  const { tenant } = connectedAdmin;
   const verifications = new VerificationsPage(page);
   await verifications.open();
   const link = await verifications.send({ email: tenant.employee });

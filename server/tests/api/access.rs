@@ -306,7 +306,7 @@ async fn a_session_id_planted_before_sign_in_is_worthless_after_it() {
     let planted = session_id(&signed_up).expect("Mallory's session cookie");
 
     // Ada signs in on the browser carrying Mallory's session id.
-    let signed_in = reqwest::Client::new()
+    let signed_in = plain_client()
         .post(format!("{}/api/sign_in", app.address))
         .header("Accept", "application/json")
         .header("Cookie", format!("traceless_session={planted}"))
@@ -320,7 +320,7 @@ async fn a_session_id_planted_before_sign_in_is_worthless_after_it() {
     let issued = session_id(&signed_in).expect("a new session cookie at sign-in");
     assert_ne!(issued, planted, "the session id changes at sign-in");
     let me: Option<app::model::Me> = ok_json(
-        reqwest::Client::new()
+        plain_client()
             .post(format!("{}/api/whoami", app.address))
             .header("Accept", "application/json")
             .header("Cookie", format!("traceless_session={planted}"))

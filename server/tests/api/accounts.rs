@@ -124,7 +124,7 @@ async fn sign_out_ends_the_session_and_sign_in_starts_a_new_one() {
     assert_ne!(first, second, "the session id changes at sign-in");
 
     // The old session id no longer authenticates anyone.
-    let replay = reqwest::Client::new()
+    let replay = plain_client()
         .post(format!("{}/api/whoami", app.address))
         .header("Cookie", format!("traceless_session={first}"))
         .send()

@@ -5,6 +5,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::helpers::eventually;
+
 /// The binary with no settings but `vars` (and a throw-away working folder).
 fn server(dir: &std::path::Path, vars: &[(&str, &str)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
@@ -87,8 +89,8 @@ fn a_malformed_token_key_stops_the_binary_with_one_line_that_never_repeats_it() 
     assert!(!stderr.contains(key), "the key is a secret");
 }
 
-#[test]
-fn sigterm_stops_a_running_binary_cleanly() {
+#[tokio::test]
+async fn sigterm_stops_a_running_binary_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let mut running = Running(
         server(
@@ -121,13 +123,11 @@ fn sigterm_stops_a_running_binary_cleanly() {
         .status()
         .unwrap();
     assert!(killed.success());
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(began.elapsed() < Duration::from_secs(10), "stopped in time");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = eventually("the server exits after SIGTERM", || {
+        std::future::ready(child.try_wait().unwrap())
+    })
+    .await;
+    assert!(began.elapsed() < Duration::from_secs(10), "stopped in time");
     assert!(status.success(), "{status}");
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(

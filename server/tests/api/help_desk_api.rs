@@ -63,7 +63,7 @@ impl TestApp {
         body: &Value,
         idempotency_key: Option<&str>,
     ) -> Response {
-        let mut request = reqwest::Client::new()
+        let mut request = plain_client()
             .post(format!("{}{path}", self.address))
             .bearer_auth(key)
             .json(body);
@@ -74,7 +74,7 @@ impl TestApp {
     }
 
     pub async fn api_get(&self, key: &str, path: &str) -> Response {
-        reqwest::Client::new()
+        plain_client()
             .get(format!("{}{path}", self.address))
             .bearer_auth(key)
             .send()
@@ -252,7 +252,7 @@ async fn a_missing_unknown_or_revoked_key_is_refused_and_changes_nothing() {
     let (app, key) = contoso_with_a_key(&[]).await;
     let body = megan_for("INC-1");
 
-    let no_key = reqwest::Client::new()
+    let no_key = plain_client()
         .post(format!("{}/api/v1/verifications", app.address))
         .json(&body)
         .send()
@@ -413,7 +413,7 @@ async fn each_bad_field_is_a_422_that_names_it_and_stores_nothing() {
             Some("recipient_email".to_owned())
         )
     );
-    let not_json = reqwest::Client::new()
+    let not_json = plain_client()
         .post(format!("{}/api/v1/verifications", app.address))
         .bearer_auth(&key)
         .body("{not json")
@@ -494,7 +494,9 @@ async fn a_retried_create_with_the_same_idempotency_key_returns_the_first_result
 async fn the_openapi_document_describes_every_api_route() {
     let app = spawn_app().await;
     let doc = json_of(
-        reqwest::get(format!("{}/api/v1/openapi.json", app.address))
+        plain_client()
+            .get(format!("{}/api/v1/openapi.json", app.address))
+            .send()
             .await
             .unwrap(),
         StatusCode::OK,
@@ -520,8 +522,8 @@ async fn the_openapi_document_describes_every_api_route() {
     for (method, path) in &served {
         let url = format!("{}{}", app.address, path.replace("{id}", "x"));
         let response = match method.as_str() {
-            "GET" => reqwest::get(&url).await.unwrap(),
-            _ => reqwest::Client::new().post(&url).send().await.unwrap(),
+            "GET" => plain_client().get(&url).send().await.unwrap(),
+            _ => plain_client().post(&url).send().await.unwrap(),
         };
         assert!(
             response.status() == StatusCode::OK || response.status() == StatusCode::UNAUTHORIZED,

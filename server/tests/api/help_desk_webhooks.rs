@@ -2,7 +2,6 @@
 //! README's recipe and can refuse on demand.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -57,16 +56,15 @@ impl Receiver {
     }
 
     async fn wait_for(&self, accepted: usize) -> Vec<Value> {
-        tokio::time::timeout(Duration::from_secs(20), async {
-            loop {
-                if self.accepted().len() >= accepted {
-                    return self.accepted();
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
+        eventually(&format!("{accepted} accepted deliveries"), || async {
+            let now = self.accepted();
+            if now.len() >= accepted {
+                Ok(now)
+            } else {
+                Err(self.requests())
             }
         })
         .await
-        .unwrap_or_else(|_| panic!("{accepted} deliveries; got {:?}", self.requests()))
     }
 }
 
@@ -118,6 +116,49 @@ async fn attempts_of_delivery(app: &TestApp) -> Vec<Option<i64>> {
         .unwrap()
 }
 
+/// Waits until the worker has recorded `count` attempts (a receiver has the request a
+/// moment before the worker records its answer); returns their status codes.
+async fn recorded_attempts(app: &TestApp, count: usize) -> Vec<Option<i64>> {
+    eventually(&format!("{count} recorded attempts"), || async {
+        let attempts = attempts_of_delivery(app).await;
+        if attempts.len() >= count {
+            Ok(attempts)
+        } else {
+            Err(attempts)
+        }
+    })
+    .await
+}
+
+/// Waits until no delivery is pending: the worker has sent, and recorded, everything the
+/// events so far gave it (deliveries are written with their event). Only then can a test
+/// say that something was not sent.
+async fn every_delivery_settled(app: &TestApp) {
+    eventually("no pending webhook delivery", || async {
+        let pending: i64 =
+            traceless::db::query("SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'pending'")
+                .fetch_scalar_on(&app.pool)
+                .await
+                .unwrap();
+        pending == 0
+    })
+    .await
+}
+
+/// The first attempt of the first endpoint's first delivery, once it is recorded, as the
+/// admin's delivery log shows it.
+async fn first_attempt(app: &TestApp) -> app::model::AttemptView {
+    eventually("an attempt is recorded", || async {
+        let webhooks: app::model::Webhooks =
+            ok_json(app.call("webhook_endpoints", &[]).await).await;
+        webhooks.endpoints[0]
+            .deliveries
+            .first()
+            .and_then(|d| d.attempts.first().cloned())
+    })
+    .await
+}
+
 #[tokio::test]
 async fn an_endpoint_that_fails_twice_then_succeeds_gets_the_event_once_after_three_attempts() {
     let (app, _key) = contoso_with_a_key(FAST_RETRIES).await;
@@ -149,9 +190,8 @@ async fn an_endpoint_that_fails_twice_then_succeeds_gets_the_event_once_after_th
         assert_eq!(body, &requests[0].1);
     }
     // Recorded: delivered, with three attempts the admin sees.
-    tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(
-        attempts_of_delivery(&app).await,
+        recorded_attempts(&app, 3).await,
         vec![Some(500), Some(500), Some(200)]
     );
     let webhooks: app::model::Webhooks = ok_json(app.call("webhook_endpoints", &[]).await).await;
@@ -243,7 +283,7 @@ async fn a_per_request_webhook_url_gets_that_verification_signed_with_the_keys_s
     assert_eq!(accepted[0]["ticket"]["reference"], "INC-6");
     let (signature, raw) = &receiver.requests()[0];
     assert!(signature_checks_out(&key.webhook_secret, signature, raw));
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    every_delivery_settled(&app).await;
     assert_eq!(receiver.requests().len(), 1);
 }
 
@@ -260,18 +300,12 @@ async fn an_endpoint_failing_for_the_whole_retry_window_is_disabled_with_a_notic
     app.send_verification_to(microsoft_emulator::CONTOSO_EMPLOYEE_EMAIL)
         .await;
 
-    let webhooks = tokio::time::timeout(Duration::from_secs(20), async {
-        loop {
-            let webhooks: app::model::Webhooks =
-                ok_json(app.call("webhook_endpoints", &[]).await).await;
-            if webhooks.endpoints[0].disabled.is_some() {
-                return webhooks;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+    let webhooks = eventually("the endpoint is disabled", || async {
+        let webhooks: app::model::Webhooks =
+            ok_json(app.call("webhook_endpoints", &[]).await).await;
+        webhooks.endpoints[0].disabled.is_some().then_some(webhooks)
     })
-    .await
-    .expect("the endpoint is disabled");
+    .await;
     let (_, reason) = webhooks.endpoints[0].disabled.clone().unwrap();
     assert!(reason.contains("HTTP 500"), "{reason}");
     assert!(
@@ -279,9 +313,16 @@ async fn an_endpoint_failing_for_the_whole_retry_window_is_disabled_with_a_notic
             .await
             .contains(&"webhook.endpoint_disabled".to_owned())
     );
-    // Nothing more is sent to it.
+    // Nothing more is sent to it: once a later event has reached another endpoint and
+    // nothing is pending, the worker has run past the disabled one.
     let sent = receiver.requests().len();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let healthy = Receiver::start(0).await;
+    app.add_webhook_endpoint(&healthy.url, &["verification.created"])
+        .await;
+    app.send_verification_to(microsoft_emulator::CONTOSO_EMPLOYEE_EMAIL)
+        .await;
+    healthy.wait_for(1).await;
+    every_delivery_settled(&app).await;
     assert_eq!(receiver.requests().len(), sent);
 }
 
@@ -457,22 +498,7 @@ async fn a_name_that_resolves_into_a_private_network_at_delivery_fails_with_the_
     app.send_verification_to(microsoft_emulator::CONTOSO_EMPLOYEE_EMAIL)
         .await;
 
-    let attempt = tokio::time::timeout(Duration::from_secs(20), async {
-        loop {
-            let webhooks: app::model::Webhooks =
-                ok_json(app.call("webhook_endpoints", &[]).await).await;
-            if let Some(attempt) = webhooks.endpoints[0]
-                .deliveries
-                .first()
-                .and_then(|d| d.attempts.first().cloned())
-            {
-                return attempt;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await
-    .expect("an attempt is recorded");
+    let attempt = first_attempt(&app).await;
     assert!(!attempt.ok);
     assert!(
         attempt
@@ -504,16 +530,13 @@ async fn an_endpoint_that_never_answers_does_not_delay_another_endpoints_deliver
     app.send_verification_to(microsoft_emulator::CONTOSO_EMPLOYEE_EMAIL)
         .await;
     receiver.wait_for(1).await;
-    tokio::time::timeout(Duration::from_secs(20), async {
-        while stalled.accepted() == 0 {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+    eventually("the stalled endpoint is connected to", || async {
+        stalled.accepted() > 0
     })
-    .await
-    .expect("the stalled endpoint was connected to");
+    .await;
 
     // The stalled endpoint is still waiting for its answer; the other gets the next
-    // events as they come (20 s is a generous bound, a third of the stalled deadline).
+    // events as they come (the wait's 30 s is a generous bound, half the stalled deadline).
     app.send_verification_to(microsoft_emulator::CONTOSO_EMPLOYEE_EMAIL)
         .await;
     app.send_verification_to(microsoft_emulator::CONTOSO_EMPLOYEE_EMAIL)
@@ -536,22 +559,7 @@ async fn only_the_start_of_an_answer_is_read_and_200_characters_are_shown() {
     app.send_verification_to(microsoft_emulator::CONTOSO_EMPLOYEE_EMAIL)
         .await;
 
-    let attempt = tokio::time::timeout(Duration::from_secs(20), async {
-        loop {
-            let webhooks: app::model::Webhooks =
-                ok_json(app.call("webhook_endpoints", &[]).await).await;
-            if let Some(attempt) = webhooks.endpoints[0]
-                .deliveries
-                .first()
-                .and_then(|d| d.attempts.first().cloned())
-            {
-                return attempt;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await
-    .expect("an attempt is recorded");
+    let attempt = first_attempt(&app).await;
     assert!(attempt.ok, "{}", attempt.status);
     assert_eq!(attempt.response, "x".repeat(200));
     let stored: Vec<String> = traceless::db::query("SELECT response_excerpt FROM webhook_attempts")
@@ -582,21 +590,18 @@ async fn an_endless_answer_is_read_no_further_than_its_start() {
     app.send_verification_to(microsoft_emulator::CONTOSO_EMPLOYEE_EMAIL)
         .await;
 
-    let stored = tokio::time::timeout(Duration::from_secs(20), async {
-        loop {
+    let stored = eventually(
+        "the attempt ends without reading the whole answer",
+        || async {
             let rows: Vec<String> =
                 traceless::db::query("SELECT response_excerpt FROM webhook_attempts")
                     .fetch_scalars_on(&app.pool)
                     .await
                     .unwrap();
-            if !rows.is_empty() {
-                return rows;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await
-    .expect("the attempt ends without reading the whole answer");
+            (!rows.is_empty()).then_some(rows)
+        },
+    )
+    .await;
     assert_eq!(stored, vec!["y".repeat(200)]);
     assert_eq!(attempts_of_delivery(&app).await, vec![Some(200)]);
 }

@@ -5,7 +5,10 @@
 //! (`postgres://user@127.0.0.1:port/postgres`, a superuser), a fresh PostgreSQL database
 //! per test, dropped when the test ends. The same tests run on both.
 
+use std::fmt::Debug;
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use app::error::AppError;
 use app::model::MicrosoftCard;
@@ -226,12 +229,91 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     }
 }
 
+/// How long a test waits for a fact, or for the server's next byte, before it fails saying
+/// what it waited for: generous, so a loaded CI machine is slow but never wrong.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// A browser: keeps cookies, follows no redirect (the tests read them), and gives up on a
+/// request that stalls for [`PATIENCE`] rather than hanging the suite.
 pub fn new_client() -> reqwest::Client {
+    browser_builder().build().expect("client builds")
+}
+
+/// [`new_client`]'s settings, for a browser with something more (another client address).
+pub fn browser_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
+        .read_timeout(PATIENCE)
+}
+
+/// A client with no cookies that follows redirects (a help-desk tool, a script), which also
+/// gives up on a stalled request after [`PATIENCE`].
+pub fn plain_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .read_timeout(PATIENCE)
         .build()
         .expect("client builds")
+}
+
+/// What a check of [`eventually`] yields: `true` or `Some(value)` once the fact holds; or
+/// `Err(seen)` until then, where `seen` (what was found instead) goes into the failure.
+pub trait Fact {
+    type Value;
+    fn holds(self) -> Result<Self::Value, Option<String>>;
+}
+
+impl Fact for bool {
+    type Value = ();
+    fn holds(self) -> Result<(), Option<String>> {
+        if self { Ok(()) } else { Err(None) }
+    }
+}
+
+impl<T> Fact for Option<T> {
+    type Value = T;
+    fn holds(self) -> Result<T, Option<String>> {
+        self.ok_or(None)
+    }
+}
+
+impl<T, E: Debug> Fact for Result<T, E> {
+    type Value = T;
+    fn holds(self) -> Result<T, Option<String>> {
+        self.map_err(|seen| Some(format!("{seen:?}")))
+    }
+}
+
+/// Runs `check` until the fact it checks holds and returns what it yielded: at once, then
+/// after pauses growing from 10 ms to a quarter of a second. After [`PATIENCE`] the test
+/// fails naming `fact` (and the last thing seen instead). Tests wait for facts this way,
+/// never for a fixed time; an absence ("nothing more was sent") is asserted only after a
+/// fact that proves the work it is about is done.
+pub async fn eventually<F, Fut>(fact: &str, mut check: F) -> <Fut::Output as Fact>::Value
+where
+    F: FnMut() -> Fut,
+    Fut: Future,
+    Fut::Output: Fact,
+{
+    let mut seen = None;
+    let waiting = async {
+        let mut pause = Duration::from_millis(10);
+        loop {
+            match check().await.holds() {
+                Ok(value) => return value,
+                Err(now) => seen = now,
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(250));
+        }
+    };
+    match tokio::time::timeout(PATIENCE, waiting).await {
+        Ok(value) => value,
+        Err(_) => match seen {
+            Some(seen) => panic!("waited {PATIENCE:?} for {fact}; last seen: {seen}"),
+            None => panic!("waited {PATIENCE:?} for {fact}"),
+        },
+    }
 }
 
 impl TestApp {

@@ -12,9 +12,7 @@ use crate::helpers::*;
 
 /// A cookie-keeping client whose requests come from `ip` (a loopback address).
 fn client_from(ip: &str) -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
+    browser_builder()
         .local_address(Some(ip.parse().unwrap()))
         .build()
         .unwrap()
@@ -235,7 +233,7 @@ async fn open_page(client: &reqwest::Client, link: &str) -> Response {
         .header("Accept", "text/html")
         .send()
         .await
-        .unwrap()
+        .expect("the person's page answers")
 }
 
 #[tokio::test]

@@ -81,16 +81,17 @@ impl TestApp {
         .collect()
     }
 
-    /// Waits (up to 20 s) until every outbox message is delivered; returns them.
+    /// Waits until the outbox holds `count` messages, every one delivered; returns them.
     async fn all_mail_delivered(&self, count: usize) -> Vec<(String, String, String)> {
-        for _ in 0..200 {
+        eventually(&format!("{count} delivered mails"), || async {
             let mails = self.mails().await;
             if mails.len() == count && mails.iter().all(|(_, state, _)| state == "delivered") {
-                return mails;
+                Ok(mails)
+            } else {
+                Err(mails)
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("not all delivered: {:?}", self.mails().await);
+        })
+        .await
     }
 
     async fn texts_of(&self, sql: &str) -> Vec<String> {
@@ -193,13 +194,11 @@ async fn after_the_retention_period_the_evidence_and_mail_bodies_are_gone_and_th
     app.megan_presents(&started.link).await;
     // The link mail, and the result to the agent.
     let mails = app.all_mail_delivered(2).await;
-    tokio::time::timeout(Duration::from_secs(20), async {
-        while *received.lock().unwrap() == 0 || app.count("webhook_attempts").await == 0 {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+    eventually("the webhook is delivered and recorded", || async {
+        let received = *received.lock().unwrap();
+        received > 0 && app.count("webhook_attempts").await > 0
     })
-    .await
-    .expect("the webhook was delivered");
+    .await;
 
     // Before: the link already left its mail (the link ended); the evidence is everywhere.
     assert_eq!(mails[0].2, LINK_REMOVED);

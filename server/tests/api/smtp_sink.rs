@@ -4,10 +4,10 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
+
+use crate::helpers::eventually;
 
 #[derive(Debug, Clone)]
 pub struct ReceivedMail {
@@ -90,16 +90,17 @@ impl SmtpSink {
         self.seen().into_iter().filter(|m| m.accepted).collect()
     }
 
-    /// Waits (up to 10 s) until `n` mails were accepted; returns them.
+    /// Waits until `n` mails were accepted; returns them.
     pub async fn wait_for_accepted(&self, n: usize) -> Vec<ReceivedMail> {
-        for _ in 0..200 {
+        eventually(&format!("{n} accepted mails"), || async {
             let accepted = self.accepted();
             if accepted.len() >= n {
-                return accepted;
+                Ok(accepted)
+            } else {
+                Err(self.seen())
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("{n} mails never arrived; seen: {:#?}", self.seen());
+        })
+        .await
     }
 
     async fn converse(&self, stream: tokio::net::TcpStream) -> std::io::Result<()> {

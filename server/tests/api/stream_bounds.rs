@@ -12,10 +12,12 @@ use crate::helpers::*;
 /// Far beyond any event id: today's `main` waits for it forever.
 const HUGE_AFTER: &str = "9223372036854775000";
 
-/// A cookie-keeping client whose requests come from `ip` (a loopback address).
+/// A cookie-keeping client whose requests come from `ip` (a loopback address); it follows
+/// redirects.
 fn client_from(ip: &str) -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
+        .read_timeout(PATIENCE)
         .local_address(Some(ip.parse().unwrap()))
         .build()
         .unwrap()

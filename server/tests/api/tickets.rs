@@ -69,16 +69,27 @@ impl TestApp {
         .collect()
     }
 
-    /// Waits (up to 10 s) until the ticket's timeline has an entry of `kind`.
+    /// Waits until the ticket's timeline has an entry of `kind`.
     async fn wait_for_entry(&self, ticket: &str, kind: &str) -> TicketDetail {
-        for _ in 0..100 {
+        eventually(&format!("a {kind} entry on the ticket"), || async {
             let detail = self.ticket(ticket).await;
             if detail.timeline.iter().any(|e| e.kind == kind) {
-                return detail;
+                Ok(detail)
+            } else {
+                Err(detail.timeline)
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("no {kind} entry: {:#?}", self.ticket(ticket).await.timeline);
+        })
+        .await
+    }
+
+    /// Waits until the worker has recorded how the first message's delivery ended (the mail
+    /// server accepts it a moment before); returns its attempts and state.
+    async fn first_mail_outcome(&self) -> (i64, String) {
+        eventually("the outbox records how the delivery ended", || async {
+            let (_, _, attempts, state) = self.outbox().await.remove(0);
+            (state != "pending").then_some((attempts, state))
+        })
+        .await
     }
 }
 
@@ -142,17 +153,8 @@ async fn a_failing_smtp_server_is_retried_with_backoff_and_then_succeeds() {
     // Backoff: 200 ms after the first refusal, 400 ms after the second.
     let waited = seen[2].at - seen[0].at;
     assert!(waited >= Duration::from_millis(600), "{waited:?}");
-    // The server accepted the mail a moment before the worker records it as delivered.
-    let mut outcome = (0, String::new());
-    for _ in 0..100 {
-        let (_, _, attempts, state) = app.outbox().await.remove(0);
-        outcome = (attempts, state);
-        if outcome.1 != "pending" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!((outcome.0, outcome.1.as_str()), (3, "delivered"));
+    let (attempts, state) = app.first_mail_outcome().await;
+    assert_eq!((attempts, state.as_str()), (3, "delivered"));
 }
 
 #[tokio::test]
@@ -163,12 +165,10 @@ async fn the_outbox_survives_a_restart_and_a_resend_keeps_the_message_id() {
 
     // The message is written with the verification; the mail server refuses it for now.
     app.send_for_ticket("INC-2", "email").await;
-    for _ in 0..100 {
-        if !sink.seen().is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually("the mail server refuses a first try", || async {
+        !sink.seen().is_empty()
+    })
+    .await;
     app.stop().await;
     let refused = message_id(&sink.seen()[0]);
     let (_, _, _, state) = app.outbox().await.remove(0);
@@ -183,7 +183,9 @@ async fn the_outbox_survives_a_restart_and_a_resend_keeps_the_message_id() {
         refused,
         "the re-send has the same Message-ID"
     );
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // Once the outbox records it delivered, the worker is done with it.
+    let (_, state) = app.first_mail_outcome().await;
+    assert_eq!(state, "delivered");
     assert_eq!(sink.accepted().len(), 1, "delivered once");
 }
 

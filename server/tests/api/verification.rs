@@ -392,15 +392,15 @@ async fn a_silent_expiry_is_noticed_by_the_sweeper() {
         .await
         .unwrap();
 
-    let mut status = String::new();
-    for _ in 0..40 {
-        status = app.detail(&started.id).await.status;
+    eventually("the sweeper marks the verification expired", || async {
+        let status = app.detail(&started.id).await.status;
         if status == "expired" {
-            break;
+            Ok(())
+        } else {
+            Err(status)
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    assert_eq!(status, "expired");
+    })
+    .await;
 }
 
 #[tokio::test]

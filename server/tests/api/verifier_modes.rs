@@ -46,15 +46,17 @@ const PROVIDER_MODE: &[(&str, &str)] = &[
 
 async fn request_seen_by_microsoft(app: &TestApp, url: &str) -> serde_json::Value {
     let id = url.rsplit('/').next().unwrap();
-    reqwest::get(format!(
-        "{}authenticator/api/requests/{id}",
-        app.emulator.base_url()
-    ))
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap()
+    plain_client()
+        .get(format!(
+            "{}authenticator/api/requests/{id}",
+            app.emulator.base_url()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 async fn status(app: &TestApp, id: &str) -> String {
