@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -14,7 +14,7 @@ use axum::middleware;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use leptos::prelude::*;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
@@ -250,7 +250,12 @@ async fn router(state: AppState, shutdown: Shutdown) -> anyhow::Result<Router> {
             tower_sessions::cookie::time::Duration::hours(12),
         ));
 
-    let routes = generate_route_list(App);
+    // The route list is built once per process. Building it sets a process-wide flag in Leptos
+    // (leptos-rs/leptos#4773) under which an `SsrMode::Async` page rendered at that moment by
+    // another server in the same process waits forever; the integration tests start many servers
+    // in one process, and the list never changes.
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    let routes = ROUTES.get_or_init(|| generate_route_list(App)).clone();
     let context = {
         let state = state.clone();
         move || {
