@@ -82,7 +82,7 @@ impl TestApp {
             .await
             .events
             .into_iter()
-            .map(|e| e.kind)
+            .map(|e| e.kind.to_string())
             .collect()
     }
 
@@ -394,7 +394,7 @@ async fn a_silent_expiry_is_noticed_by_the_sweeper() {
 
     let mut status = String::new();
     for _ in 0..40 {
-        status = app.detail(&started.id).await.status;
+        status = app.detail(&started.id).await.status.to_string();
         if status == "expired" {
             break;
         }
