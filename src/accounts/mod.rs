@@ -61,7 +61,7 @@ impl Role {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Organization {
     pub id: OrganizationId,
     pub name: String,
