@@ -43,13 +43,13 @@ macro_rules! compares_with_its_spelling {
     ($name:ident) => {
         impl PartialEq<str> for $name {
             fn eq(&self, spelling: &str) -> bool {
-                self.to_string() == spelling
+                spelling.parse::<$name>().is_ok_and(|word| word == *self)
             }
         }
 
         impl PartialEq<&str> for $name {
             fn eq(&self, spelling: &&str) -> bool {
-                self.to_string() == *spelling
+                *self == **spelling
             }
         }
     };
