@@ -73,7 +73,7 @@ pub struct Freshness {
     pub domains_removed_at: Option<OffsetDateTime>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct CoveredDomain {
     /// Lower-case ASCII, as `EmailAddress::domain` gives it.
     pub name: String,

@@ -33,15 +33,39 @@ words! {
     }
 }
 
+/// What a failure means for the link, decided for each reason in one exhaustive `match`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Consequence {
+    /// The person may simply try again: nothing about their identity was wrong.
+    Retry,
+    /// Someone else's identity (or not the credential asked for): final, flagged to the agent.
+    Mismatch,
+    /// Final, but says nothing about whose credential it was.
+    Final,
+}
+
 impl FailureReason {
+    fn consequence(self) -> Consequence {
+        match self {
+            FailureReason::Declined
+            | FailureReason::AuthenticatorError
+            | FailureReason::FaceCheckBelowThreshold => Consequence::Retry,
+            FailureReason::DifferentEmail
+            | FailureReason::IssuerNotConnectedTenant
+            | FailureReason::WrongCredentialType
+            | FailureReason::Revoked
+            | FailureReason::DomainNotCovered => Consequence::Mismatch,
+            // A credential without an email cannot be compared at all; an unconfirmed
+            // revocation status or an untrusted email source says nothing about its owner.
+            FailureReason::NoEmail
+            | FailureReason::RevocationUnknown
+            | FailureReason::EmailNotTrusted => Consequence::Final,
+        }
+    }
+
     /// The person may simply try again: nothing about their identity was wrong.
     pub fn retryable(self) -> bool {
-        matches!(
-            self,
-            FailureReason::Declined
-                | FailureReason::AuthenticatorError
-                | FailureReason::FaceCheckBelowThreshold
-        )
+        self.consequence() == Consequence::Retry
     }
 
     /// An identity mismatch: final, and flagged to the agent. A credential without an email is
@@ -49,13 +73,7 @@ impl FailureReason {
     /// Nor are an unconfirmed revocation status or an untrusted email source: they say
     /// nothing about whose credential it was.
     pub fn is_mismatch(self) -> bool {
-        !self.retryable()
-            && !matches!(
-                self,
-                FailureReason::NoEmail
-                    | FailureReason::RevocationUnknown
-                    | FailureReason::EmailNotTrusted
-            )
+        self.consequence() == Consequence::Mismatch
     }
 
     /// For the person being verified: what happened and what to do, in plain words.
