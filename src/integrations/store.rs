@@ -419,6 +419,17 @@ pub async fn put_pending(
     Ok(())
 }
 
+/// A `microsoft_pending_connections` row as read; its lists are JSON text.
+#[derive(sqlx::FromRow)]
+struct PendingRow {
+    tenant_id: String,
+    tenant_name: String,
+    microsoft_account: String,
+    domains: String,
+    options: String,
+    expires_at: OffsetDateTime,
+}
+
 /// The organization's pending connection, if one has not expired.
 pub async fn pending(
     conn: &mut impl Connection,
@@ -430,18 +441,17 @@ pub async fn pending(
     )
     .bind(organization_id.0)
     .bind(OffsetDateTime::now_utc())
-    .fetch_optional(conn)
+    .fetch_optional_as::<PendingRow>(conn)
     .await?
     else {
         return Ok(None);
     };
     let decode = |e: serde_json::Error| sqlx::Error::Decode(Box::new(e));
-    let domains: Vec<StoredDomain> =
-        serde_json::from_str(row.try_get("domains")?).map_err(decode)?;
+    let domains: Vec<StoredDomain> = serde_json::from_str(&row.domains).map_err(decode)?;
     Ok(Some(PendingConnection {
-        tenant_id: row.try_get("tenant_id")?,
-        tenant_name: row.try_get("tenant_name")?,
-        microsoft_account: row.try_get("microsoft_account")?,
+        tenant_id: row.tenant_id,
+        tenant_name: row.tenant_name,
+        microsoft_account: row.microsoft_account,
         domains: domains
             .into_iter()
             .map(|d| CoveredDomain {
@@ -450,8 +460,8 @@ pub async fn pending(
                 is_initial: d.is_initial,
             })
             .collect(),
-        options: serde_json::from_str(row.try_get("options")?).map_err(decode)?,
-        expires_at: row.try_get("expires_at")?,
+        options: serde_json::from_str(&row.options).map_err(decode)?,
+        expires_at: row.expires_at,
     }))
 }
 
