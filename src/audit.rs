@@ -78,7 +78,7 @@ impl Action {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Entry {
     pub id: i64,
     pub actor_name: String,
@@ -119,23 +119,12 @@ pub async fn recent(
     organization_id: OrganizationId,
     limit: i64,
 ) -> Result<Vec<Entry>, sqlx::Error> {
-    let rows = db::query(
+    db::query(
         "SELECT id, actor_name, action, detail, created_at FROM audit_log
          WHERE organization_id = $1 ORDER BY id DESC LIMIT $2",
     )
     .bind(organization_id.0)
     .bind(limit)
-    .fetch_all(&mut pool.acquire().await?)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(Entry {
-                id: row.try_get("id")?,
-                actor_name: row.try_get("actor_name")?,
-                action: row.try_get("action")?,
-                detail: row.try_get("detail")?,
-                created_at: row.try_get("created_at")?,
-            })
-        })
-        .collect()
+    .fetch_all_as(&mut pool.acquire().await?)
+    .await
 }

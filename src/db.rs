@@ -13,8 +13,10 @@
 //! 2. **Query**: in the table's store module, `db::query("… WHERE id = $1 AND org = $2")`
 //!    with `$N` placeholders (SQLite reads them too), `.bind(…)` values, then `.execute`,
 //!    `.fetch_optional`, `.fetch_one` or `.fetch_all` on `&mut` anything that is a
-//!    [`Connection`] (`pool.acquire()` or [`begin_write`]). Rows are [`Row`]:
-//!    `row.try_get("column")`. Use `RETURNING id` rather than `last_insert_rowid()`,
+//!    [`Connection`] (`pool.acquire()` or [`begin_write`]). Rows decode into a struct with
+//!    `#[derive(sqlx::FromRow)]` (`.fetch_optional_as`, `.fetch_all_as`, `Row::decode`), its
+//!    fields named for the columns; a status, reason or other word of the vocabulary is a
+//!    [`Word`], bound and decoded by its one spelling. A single value: `row.try_get(0)`. Use `RETURNING id` rather than `last_insert_rowid()`,
 //!    `ON CONFLICT … DO NOTHING/UPDATE` rather than `INSERT OR …`, and bind the time
 //!    (`OffsetDateTime::now_utc()`) rather than `datetime('now')`: then one text serves both.
 //! 3. **Where the dialects differ** (`rowid`, `FOR UPDATE SKIP LOCKED`, `pg_notify`):
@@ -28,7 +30,11 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context;
+use sqlx::encode::IsNull;
+use sqlx::error::BoxDynError;
+use sqlx::postgres::{PgArgumentBuffer, PgTypeInfo, PgValueRef};
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::sqlite::{SqliteArgumentValue, SqliteTypeInfo, SqliteValueRef};
 use sqlx::sqlite::{
     SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow,
 };
@@ -309,6 +315,37 @@ impl<'q> Query<'q> {
     }
 }
 
+/// The same, each row decoded into a `#[derive(sqlx::FromRow)]` struct.
+impl<'q> Query<'q> {
+    pub async fn fetch_optional_as<T: FromRow>(
+        self,
+        conn: &mut (impl Connection + ?Sized),
+    ) -> Result<Option<T>, sqlx::Error> {
+        self.fetch_optional(conn)
+            .await?
+            .map(|row| row.decode())
+            .transpose()
+    }
+
+    pub async fn fetch_one_as<T: FromRow>(
+        self,
+        conn: &mut (impl Connection + ?Sized),
+    ) -> Result<T, sqlx::Error> {
+        self.fetch_one(conn).await?.decode()
+    }
+
+    pub async fn fetch_all_as<T: FromRow>(
+        self,
+        conn: &mut (impl Connection + ?Sized),
+    ) -> Result<Vec<T>, sqlx::Error> {
+        self.fetch_all(conn)
+            .await?
+            .iter()
+            .map(Row::decode)
+            .collect()
+    }
+}
+
 /// For statements run alone (tests, health checks): each takes a connection from the pool
 /// for itself.
 impl<'q> Query<'q> {
@@ -367,6 +404,81 @@ impl Row {
             Row::Sqlite(row) => row.try_get(index),
             Row::Postgres(row) => row.try_get(index),
         }
+    }
+}
+
+/// A row type both backends can decode (`#[derive(sqlx::FromRow)]` gives it).
+pub trait FromRow: for<'r> sqlx::FromRow<'r, SqliteRow> + for<'r> sqlx::FromRow<'r, PgRow> {}
+impl<T> FromRow for T where
+    T: for<'r> sqlx::FromRow<'r, SqliteRow> + for<'r> sqlx::FromRow<'r, PgRow>
+{
+}
+
+impl Row {
+    /// The whole row decoded as `T`, on either backend.
+    pub fn decode<T: FromRow>(&self) -> Result<T, sqlx::Error> {
+        match self {
+            Row::Sqlite(row) => T::from_row(row),
+            Row::Postgres(row) => T::from_row(row),
+        }
+    }
+}
+
+/// A word of the vocabulary (a status, a failure reason, an event kind, a request state) in
+/// a text column: bound as its spelling and decoded by parsing it, so a word the vocabulary
+/// does not know is a decode error here rather than a string passed along.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Word<T>(pub T);
+
+impl<T> Type<Sqlite> for Word<T> {
+    fn type_info() -> SqliteTypeInfo {
+        <str as Type<Sqlite>>::type_info()
+    }
+
+    fn compatible(ty: &SqliteTypeInfo) -> bool {
+        <str as Type<Sqlite>>::compatible(ty)
+    }
+}
+
+impl<T> Type<Postgres> for Word<T> {
+    fn type_info() -> PgTypeInfo {
+        <str as Type<Postgres>>::type_info()
+    }
+
+    fn compatible(ty: &PgTypeInfo) -> bool {
+        <str as Type<Postgres>>::compatible(ty)
+    }
+}
+
+impl<'q, T: std::fmt::Display> Encode<'q, Sqlite> for Word<T> {
+    fn encode_by_ref(&self, buf: &mut Vec<SqliteArgumentValue<'q>>) -> Result<IsNull, BoxDynError> {
+        <String as Encode<'q, Sqlite>>::encode(self.0.to_string(), buf)
+    }
+}
+
+impl<T: std::fmt::Display> Encode<'_, Postgres> for Word<T> {
+    fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+        <String as Encode<'_, Postgres>>::encode(self.0.to_string(), buf)
+    }
+}
+
+impl<'r, T> Decode<'r, Sqlite> for Word<T>
+where
+    T: FromStr<Err: std::error::Error + Send + Sync + 'static>,
+{
+    fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
+        Ok(Word(<&str as Decode<'r, Sqlite>>::decode(value)?.parse()?))
+    }
+}
+
+impl<'r, T> Decode<'r, Postgres> for Word<T>
+where
+    T: FromStr<Err: std::error::Error + Send + Sync + 'static>,
+{
+    fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
+        Ok(Word(
+            <&str as Decode<'r, Postgres>>::decode(value)?.parse()?,
+        ))
     }
 }
 

@@ -1,6 +1,7 @@
 //! Plain data that crosses between server functions and pages.
 
 use serde::{Deserialize, Serialize};
+pub use vocabulary::{EventKind, FailureReason, StatusName};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Role {
@@ -203,11 +204,9 @@ pub struct AuditEntry {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LiveEvent {
     pub id: i64,
-    /// `created`, `opened`, `requested`, `scanned`, `verified`, `failed.{reason}`,
-    /// `attempt_failed.{reason}`, `expired`, `cancelled`, `ignored`.
-    pub kind: String,
+    pub kind: EventKind,
     /// The verification's status after this event.
-    pub status: String,
+    pub status: StatusName,
     /// The timeline's words; only on the agent's stream.
     pub message: Option<String>,
     /// Unix seconds.
@@ -216,17 +215,12 @@ pub struct LiveEvent {
 
 impl LiveEvent {
     pub fn is_terminal(&self) -> bool {
-        matches!(
-            self.status.as_str(),
-            "verified" | "failed" | "expired" | "cancelled"
-        )
+        self.status.is_terminal()
     }
 
-    /// The reason code of a failure or a failed try, if this is one.
-    pub fn reason(&self) -> Option<&str> {
-        self.kind
-            .strip_prefix("failed.")
-            .or_else(|| self.kind.strip_prefix("attempt_failed."))
+    /// The reason of a failure or a failed try, if this is one.
+    pub fn reason(&self) -> Option<FailureReason> {
+        self.kind.reason()
     }
 }
 
@@ -249,7 +243,7 @@ pub struct VerificationSummary {
     pub recipient: String,
     pub ticket_reference: Option<String>,
     pub ticket_id: Option<String>,
-    pub status: String,
+    pub status: StatusName,
     pub status_label: String,
     pub started_by: String,
     pub started: String,
@@ -262,7 +256,7 @@ pub struct VerificationDetail {
     pub ticket_reference: Option<String>,
     pub ticket_id: Option<String>,
     pub note: Option<String>,
-    pub status: String,
+    pub status: StatusName,
     pub status_label: String,
     /// For a failure: which of the guide's causes it is.
     pub failure: Option<String>,
@@ -300,8 +294,8 @@ pub struct CheckView {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimelineEntry {
     pub id: i64,
-    pub kind: String,
-    pub status: String,
+    pub kind: EventKind,
+    pub status: StatusName,
     pub message: String,
     pub at: String,
 }
@@ -313,7 +307,7 @@ pub struct RecipientPage {
     pub asked_by: String,
     pub recipient: String,
     pub ticket_reference: Option<String>,
-    pub status: String,
+    pub status: StatusName,
     /// After a declined or failed try that may be retried: what happened.
     pub retry_reason: Option<String>,
     pub request: Option<QrRequest>,
@@ -340,21 +334,6 @@ pub struct VerificationSettings {
     pub face_check_threshold: Option<u8>,
     /// The connected credential's photo claim: Face Check is offered only with one.
     pub photo_claim: Option<String>,
-}
-
-/// Words for a stored status.
-pub fn status_label(status: &str) -> &'static str {
-    match status {
-        "created" => "Link sent",
-        "opened" => "Link opened",
-        "requested" => "Waiting for scan",
-        "scanned" => "Scanned",
-        "verified" => "Verified",
-        "failed" => "Failed",
-        "expired" => "Expired",
-        "cancelled" => "Cancelled",
-        _ => "Unknown",
-    }
 }
 
 /// An organization API key as admins see it (never the key itself).

@@ -14,10 +14,13 @@ use uuid::Uuid;
 use crate::email::{EmailAddress, InvalidEmail};
 use crate::password::WeakPassword;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+// Stored as their `Uuid` (`sqlx(transparent)`): rows decode them directly on either backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(transparent)]
 pub struct OrganizationId(pub Uuid);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(transparent)]
 pub struct UserId(pub Uuid);
 
 impl fmt::Display for OrganizationId {
@@ -58,7 +61,7 @@ impl Role {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Organization {
     pub id: OrganizationId,
     pub name: String,

@@ -5,24 +5,46 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{Organization, OrganizationId, Role, User, UserId};
-use crate::db::{self, Connection, Row};
+use crate::db::{self, Connection};
 use crate::email::EmailAddress;
 
 const USER_COLUMNS: &str = "id, organization_id, email, display_name, role, password_hash IS NOT NULL AS active, created_at";
 
-fn user_from_row(row: &Row) -> Result<User, sqlx::Error> {
-    let email: String = row.try_get("email")?;
-    let role: String = row.try_get("role")?;
-    Ok(User {
-        id: UserId(row.try_get("id")?),
-        organization_id: OrganizationId(row.try_get("organization_id")?),
-        email: EmailAddress::parse(&email).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-        display_name: row.try_get("display_name")?,
-        role: Role::parse(&role)
-            .ok_or_else(|| sqlx::Error::Decode(format!("role {role:?}").into()))?,
-        active: row.try_get("active")?,
-        created_at: row.try_get("created_at")?,
-    })
+/// A `users` row as read ([`USER_COLUMNS`]).
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: UserId,
+    organization_id: OrganizationId,
+    email: String,
+    display_name: String,
+    role: String,
+    active: bool,
+    created_at: OffsetDateTime,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = sqlx::Error;
+
+    fn try_from(row: UserRow) -> Result<Self, sqlx::Error> {
+        Ok(User {
+            id: row.id,
+            organization_id: row.organization_id,
+            email: EmailAddress::parse(&row.email).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+            display_name: row.display_name,
+            role: Role::parse(&row.role)
+                .ok_or_else(|| sqlx::Error::Decode(format!("role {:?}", row.role).into()))?,
+            active: row.active,
+            created_at: row.created_at,
+        })
+    }
+}
+
+/// A user with their password hash, for sign-in.
+#[derive(sqlx::FromRow)]
+struct UserWithPasswordRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    password_hash: Option<String>,
 }
 
 pub async fn insert_organization(
@@ -44,17 +66,10 @@ pub async fn organization(
     conn: &mut impl Connection,
     id: OrganizationId,
 ) -> Result<Option<Organization>, sqlx::Error> {
-    let row = db::query("SELECT id, name FROM organizations WHERE id = $1")
+    db::query("SELECT id, name FROM organizations WHERE id = $1")
         .bind(id.0)
-        .fetch_optional(conn)
-        .await?;
-    row.map(|row| {
-        Ok(Organization {
-            id: OrganizationId(row.try_get("id")?),
-            name: row.try_get("name")?,
-        })
-    })
-    .transpose()
+        .fetch_optional_as(conn)
+        .await
 }
 
 pub struct NewUser<'a> {
@@ -97,9 +112,9 @@ pub async fn user_with_password_by_email(
         "SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1"
     ))
     .bind(email.as_str())
-    .fetch_optional(conn)
+    .fetch_optional_as::<UserWithPasswordRow>(conn)
     .await?;
-    row.map(|row| Ok((user_from_row(&row)?, row.try_get("password_hash")?)))
+    row.map(|row| Ok((User::try_from(row.user)?, row.password_hash)))
         .transpose()
 }
 
@@ -111,9 +126,9 @@ pub async fn user_by_id(
 ) -> Result<Option<User>, sqlx::Error> {
     let row = db::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
         .bind(id.0)
-        .fetch_optional(conn)
+        .fetch_optional_as::<UserRow>(conn)
         .await?;
-    row.as_ref().map(user_from_row).transpose()
+    row.map(User::try_from).transpose()
 }
 
 pub async fn users_of_organization(
@@ -124,9 +139,9 @@ pub async fn users_of_organization(
         "SELECT {USER_COLUMNS} FROM users WHERE organization_id = $1 ORDER BY created_at, email"
     ))
     .bind(organization_id.0)
-    .fetch_all(conn)
+    .fetch_all_as::<UserRow>(conn)
     .await?;
-    rows.iter().map(user_from_row).collect()
+    rows.into_iter().map(User::try_from).collect()
 }
 
 pub async fn set_password(
@@ -153,9 +168,9 @@ pub async fn user_of_organization(
     ))
     .bind(id.0)
     .bind(organization_id.0)
-    .fetch_optional(conn)
+    .fetch_optional_as::<UserRow>(conn)
     .await?;
-    row.as_ref().map(user_from_row).transpose()
+    row.map(User::try_from).transpose()
 }
 
 /// How many administrators of the organization can sign in, not counting `except`.
@@ -231,6 +246,7 @@ pub async fn insert_invite(
     Ok(())
 }
 
+#[derive(sqlx::FromRow)]
 pub struct InviteRow {
     pub id: Uuid,
     pub user_id: UserId,
@@ -242,21 +258,12 @@ pub async fn invite_by_token_hash(
     conn: &mut impl Connection,
     token_hash: &str,
 ) -> Result<Option<InviteRow>, sqlx::Error> {
-    let row = db::query(
+    db::query(
         "SELECT id, user_id, expires_at, accepted_at IS NOT NULL AS accepted FROM invites WHERE token_hash = $1",
     )
     .bind(token_hash)
-    .fetch_optional(conn)
-    .await?;
-    row.map(|row| {
-        Ok(InviteRow {
-            id: row.try_get("id")?,
-            user_id: UserId(row.try_get("user_id")?),
-            expires_at: row.try_get("expires_at")?,
-            accepted: row.try_get("accepted")?,
-        })
-    })
-    .transpose()
+    .fetch_optional_as(conn)
+    .await
 }
 
 /// Marks an invite used; false if it was already used (a concurrent accept won).
@@ -279,18 +286,15 @@ pub async fn pending_invite_expiries(
     conn: &mut impl Connection,
     organization_id: OrganizationId,
 ) -> Result<Vec<(UserId, OffsetDateTime)>, sqlx::Error> {
-    let rows = db::query(
+    db::query(
         "SELECT i.user_id, MAX(i.expires_at) AS expires_at FROM invites i
          JOIN users u ON u.id = i.user_id
          WHERE i.organization_id = $1 AND u.password_hash IS NULL AND i.accepted_at IS NULL
          GROUP BY i.user_id",
     )
     .bind(organization_id.0)
-    .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|row| Ok((UserId(row.try_get("user_id")?), row.try_get("expires_at")?)))
-        .collect()
+    .fetch_all_as(conn)
+    .await
 }
 
 /// Invalidates every open invite of a user (before issuing a fresh one).

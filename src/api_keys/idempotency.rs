@@ -16,7 +16,7 @@ use uuid::Uuid;
 pub const MAX_KEY_CHARS: usize = 255;
 
 /// What the first request with a key produced.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Remembered {
     pub request_hash: String,
     pub verification_id: Uuid,
@@ -72,22 +72,14 @@ pub async fn find(
     api_key_id: Uuid,
     idempotency_key: &str,
 ) -> Result<Option<Remembered>, sqlx::Error> {
-    let row = db::query(
+    db::query(
         "SELECT request_hash, verification_id, sealed_link FROM api_idempotency
          WHERE api_key_id = $1 AND idempotency_key = $2",
     )
     .bind(api_key_id)
     .bind(idempotency_key)
-    .fetch_optional(conn)
-    .await?;
-    row.map(|row| {
-        Ok(Remembered {
-            request_hash: row.try_get("request_hash")?,
-            verification_id: row.try_get("verification_id")?,
-            sealed_link: row.try_get("sealed_link")?,
-        })
-    })
-    .transpose()
+    .fetch_optional_as(conn)
+    .await
 }
 
 pub async fn remember(

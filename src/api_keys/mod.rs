@@ -30,7 +30,8 @@ const MAX_NAME_CHARS: usize = 100;
 /// every read into a database write.
 const LAST_USED_RESOLUTION: Duration = Duration::from_secs(60);
 
-#[derive(Debug, Clone)]
+/// Also an `api_keys` row as read (`store::COLUMNS`).
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ApiKey {
     pub id: Uuid,
     pub organization_id: OrganizationId,

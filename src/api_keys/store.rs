@@ -1,7 +1,7 @@
 //! SQL for API keys. Reads by id take the organization id; the lookup by hash is a lookup
 //! by a capability (the key itself).
 
-use crate::db::{self, Connection, Row};
+use crate::db::{self, Connection};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -11,17 +11,13 @@ use crate::accounts::{OrganizationId, User};
 const COLUMNS: &str =
     "id, organization_id, name, prefix, created_by_name, created_at, last_used_at, revoked_at";
 
-fn from_row(row: &Row) -> Result<ApiKey, sqlx::Error> {
-    Ok(ApiKey {
-        id: row.try_get("id")?,
-        organization_id: OrganizationId(row.try_get("organization_id")?),
-        name: row.try_get("name")?,
-        prefix: row.try_get("prefix")?,
-        created_by_name: row.try_get("created_by_name")?,
-        created_at: row.try_get("created_at")?,
-        last_used_at: row.try_get("last_used_at")?,
-        revoked_at: row.try_get("revoked_at")?,
-    })
+/// A key with what only the lookup by hash reads: its hash and its webhook secret.
+#[derive(sqlx::FromRow)]
+struct KeyWithSecretsRow {
+    #[sqlx(flatten)]
+    key: ApiKey,
+    key_hash: String,
+    webhook_secret: String,
 }
 
 pub async fn insert(
@@ -53,13 +49,12 @@ pub async fn of_organization(
     conn: &mut impl Connection,
     organization_id: OrganizationId,
 ) -> Result<Vec<ApiKey>, sqlx::Error> {
-    let rows = db::query(&format!(
+    db::query(&format!(
         "SELECT {COLUMNS} FROM api_keys WHERE organization_id = $1 ORDER BY created_at DESC"
     ))
     .bind(organization_id.0)
-    .fetch_all(conn)
-    .await?;
-    rows.iter().map(from_row).collect()
+    .fetch_all_as(conn)
+    .await
 }
 
 pub async fn by_id(
@@ -67,14 +62,13 @@ pub async fn by_id(
     organization_id: OrganizationId,
     id: Uuid,
 ) -> Result<Option<ApiKey>, sqlx::Error> {
-    let row = db::query(&format!(
+    db::query(&format!(
         "SELECT {COLUMNS} FROM api_keys WHERE id = $1 AND organization_id = $2"
     ))
     .bind(id)
     .bind(organization_id.0)
-    .fetch_optional(conn)
-    .await?;
-    row.as_ref().map(from_row).transpose()
+    .fetch_optional_as(conn)
+    .await
 }
 
 /// The key with this hash, its stored hash and its webhook secret.
@@ -86,16 +80,9 @@ pub async fn by_hash(
         "SELECT {COLUMNS}, key_hash, webhook_secret FROM api_keys WHERE key_hash = $1"
     ))
     .bind(key_hash)
-    .fetch_optional(conn)
+    .fetch_optional_as::<KeyWithSecretsRow>(conn)
     .await?;
-    row.map(|row| {
-        Ok((
-            from_row(&row)?,
-            row.try_get("key_hash")?,
-            row.try_get("webhook_secret")?,
-        ))
-    })
-    .transpose()
+    Ok(row.map(|row| (row.key, row.key_hash, row.webhook_secret)))
 }
 
 pub async fn revoke(

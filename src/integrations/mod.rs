@@ -84,7 +84,7 @@ pub struct Freshness {
     pub authority_token_kept: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct CoveredDomain {
     /// Lower-case ASCII, as `EmailAddress::domain` gives it.
     pub name: String,

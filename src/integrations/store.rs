@@ -86,6 +86,39 @@ pub struct Attempt {
     pub token_tenant: String,
 }
 
+/// A `microsoft_connect_attempts` row as read.
+#[derive(sqlx::FromRow)]
+struct AttemptRow {
+    id: Uuid,
+    organization_id: OrganizationId,
+    user_id: UserId,
+    pkce_verifier: String,
+    nonce: String,
+    expires_at: OffsetDateTime,
+    used: bool,
+    phase: String,
+    token_tenant: String,
+}
+
+impl TryFrom<AttemptRow> for Attempt {
+    type Error = sqlx::Error;
+
+    fn try_from(row: AttemptRow) -> Result<Self, sqlx::Error> {
+        Ok(Attempt {
+            id: row.id,
+            organization_id: row.organization_id,
+            user_id: row.user_id,
+            pkce_verifier: row.pkce_verifier,
+            nonce: row.nonce,
+            expires_at: row.expires_at,
+            used: row.used,
+            phase: Phase::parse(&row.phase)
+                .ok_or_else(|| sqlx::Error::Decode("connect attempt phase".into()))?,
+            token_tenant: row.token_tenant,
+        })
+    }
+}
+
 pub async fn attempt_by_state_hash(
     conn: &mut impl Connection,
     state_hash: &str,
@@ -96,23 +129,9 @@ pub async fn attempt_by_state_hash(
          FROM microsoft_connect_attempts WHERE state_hash = $1",
     )
     .bind(state_hash)
-    .fetch_optional(conn)
+    .fetch_optional_as::<AttemptRow>(conn)
     .await?;
-    row.map(|row| {
-        Ok(Attempt {
-            id: row.try_get("id")?,
-            organization_id: OrganizationId(row.try_get("organization_id")?),
-            user_id: UserId(row.try_get("user_id")?),
-            pkce_verifier: row.try_get("pkce_verifier")?,
-            nonce: row.try_get("nonce")?,
-            expires_at: row.try_get("expires_at")?,
-            used: row.try_get("used")?,
-            phase: Phase::parse(row.try_get("phase")?)
-                .ok_or_else(|| sqlx::Error::Decode("connect attempt phase".into()))?,
-            token_tenant: row.try_get("token_tenant")?,
-        })
-    })
-    .transpose()
+    row.map(Attempt::try_from).transpose()
 }
 
 /// Uses up an attempt; false when another request already did.
@@ -132,12 +151,12 @@ pub async fn organization_of_tenant(
     conn: &mut impl Connection,
     tenant_id: &str,
 ) -> Result<Option<OrganizationId>, sqlx::Error> {
-    let row = db::query("SELECT organization_id FROM microsoft_integrations WHERE tenant_id = $1")
-        .bind(tenant_id)
-        .fetch_optional(conn)
-        .await?;
-    row.map(|row| Ok(OrganizationId(row.try_get("organization_id")?)))
-        .transpose()
+    let row: Option<(OrganizationId,)> =
+        db::query("SELECT organization_id FROM microsoft_integrations WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_optional_as(conn)
+            .await?;
+    Ok(row.map(|(id,)| id))
 }
 
 /// Creates or refreshes the organization's integration and replaces its domains.
@@ -244,7 +263,7 @@ pub async fn integration(
          FROM microsoft_integrations WHERE organization_id = $1",
     )
     .bind(organization_id.0)
-    .fetch_optional(&mut *conn)
+    .fetch_optional_as::<IntegrationRow>(&mut *conn)
     .await?
     else {
         return Ok(None);
@@ -254,52 +273,80 @@ pub async fn integration(
          ORDER BY is_default DESC, is_initial ASC, name",
     )
     .bind(organization_id.0)
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|d| {
-        Ok(CoveredDomain {
-            name: d.try_get("name")?,
-            is_default: d.try_get("is_default")?,
-            is_initial: d.try_get("is_initial")?,
+    .fetch_all_as::<CoveredDomain>(&mut *conn)
+    .await?;
+    row.into_integration(domains).map(Some)
+}
+
+/// A `microsoft_integrations` row as read; its lists are JSON text.
+#[derive(sqlx::FromRow)]
+struct IntegrationRow {
+    tenant_id: String,
+    tenant_name: String,
+    authority_id: String,
+    authority_did: String,
+    credential_type: String,
+    microsoft_account: String,
+    connected_by_name: String,
+    connected_at: OffsetDateTime,
+    email_claim: String,
+    available_claims: String,
+    linked_domain: String,
+    confirmed_at: Option<OffsetDateTime>,
+    refresh_attempted_at: Option<OffsetDateTime>,
+    refresh_problem: Option<String>,
+    removed_domains: String,
+    domains_removed_at: Option<OffsetDateTime>,
+    email_source: String,
+    email_source_accepted: bool,
+    claim_origins: String,
+    photo_claim: Option<String>,
+    credential_types: String,
+    authority_confirmed_at: Option<OffsetDateTime>,
+    authority_sign_in_needed: bool,
+    token_kept: bool,
+}
+
+impl IntegrationRow {
+    fn into_integration(
+        self,
+        domains: Vec<CoveredDomain>,
+    ) -> Result<MicrosoftIntegration, sqlx::Error> {
+        let json = |e: serde_json::Error| sqlx::Error::Decode(Box::new(e));
+        Ok(MicrosoftIntegration {
+            tenant_id: self.tenant_id,
+            tenant_name: self.tenant_name,
+            authority_id: self.authority_id,
+            authority_did: self.authority_did,
+            credential_type: self.credential_type,
+            microsoft_account: self.microsoft_account,
+            connected_by_name: self.connected_by_name,
+            connected_at: self.connected_at,
+            email_claim: self.email_claim,
+            available_claims: serde_json::from_str(&self.available_claims).map_err(json)?,
+            linked_domain: LinkedDomain::parse(&self.linked_domain).ok_or_else(|| {
+                sqlx::Error::Decode("microsoft_integrations.linked_domain".into())
+            })?,
+            email_source: EmailSource::parse(&self.email_source)
+                .ok_or_else(|| sqlx::Error::Decode("integration email source".into()))?,
+            email_source_accepted: self.email_source_accepted,
+            claim_origins: serde_json::from_str::<Vec<ClaimOrigin>>(&self.claim_origins)
+                .map_err(json)?,
+            photo_claim: self.photo_claim,
+            credential_types: serde_json::from_str(&self.credential_types).map_err(json)?,
+            domains,
+            freshness: Box::new(Freshness {
+                confirmed_at: self.confirmed_at,
+                attempted_at: self.refresh_attempted_at,
+                problem: self.refresh_problem,
+                removed_domains: serde_json::from_str(&self.removed_domains).map_err(json)?,
+                domains_removed_at: self.domains_removed_at,
+                authority_confirmed_at: self.authority_confirmed_at,
+                authority_sign_in_needed: self.authority_sign_in_needed,
+                authority_token_kept: self.token_kept,
+            }),
         })
-    })
-    .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    Ok(Some(MicrosoftIntegration {
-        tenant_id: row.try_get("tenant_id")?,
-        tenant_name: row.try_get("tenant_name")?,
-        authority_id: row.try_get("authority_id")?,
-        authority_did: row.try_get("authority_did")?,
-        credential_type: row.try_get("credential_type")?,
-        microsoft_account: row.try_get("microsoft_account")?,
-        connected_by_name: row.try_get("connected_by_name")?,
-        connected_at: row.try_get("connected_at")?,
-        email_claim: row.try_get("email_claim")?,
-        available_claims: serde_json::from_str(row.try_get("available_claims")?)
-            .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-        linked_domain: LinkedDomain::parse(row.try_get("linked_domain")?)
-            .ok_or_else(|| sqlx::Error::Decode("microsoft_integrations.linked_domain".into()))?,
-        email_source: EmailSource::parse(row.try_get("email_source")?)
-            .ok_or_else(|| sqlx::Error::Decode("integration email source".into()))?,
-        email_source_accepted: row.try_get("email_source_accepted")?,
-        claim_origins: serde_json::from_str::<Vec<ClaimOrigin>>(row.try_get("claim_origins")?)
-            .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-        photo_claim: row.try_get("photo_claim")?,
-        credential_types: serde_json::from_str(row.try_get("credential_types")?)
-            .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-        domains,
-        freshness: Box::new(Freshness {
-            confirmed_at: row.try_get("confirmed_at")?,
-            attempted_at: row.try_get("refresh_attempted_at")?,
-            problem: row.try_get("refresh_problem")?,
-            removed_domains: serde_json::from_str(row.try_get("removed_domains")?)
-                .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-            domains_removed_at: row.try_get("domains_removed_at")?,
-            authority_confirmed_at: row.try_get("authority_confirmed_at")?,
-            authority_sign_in_needed: row.try_get("authority_sign_in_needed")?,
-            authority_token_kept: row.try_get("token_kept")?,
-        }),
-    }))
+    }
 }
 
 /// Removes the integration (its domains go with it); false when there was none.
@@ -391,6 +438,17 @@ pub async fn put_pending(
     Ok(())
 }
 
+/// A `microsoft_pending_connections` row as read; its lists are JSON text.
+#[derive(sqlx::FromRow)]
+struct PendingRow {
+    tenant_id: String,
+    tenant_name: String,
+    microsoft_account: String,
+    domains: String,
+    options: String,
+    expires_at: OffsetDateTime,
+}
+
 /// The organization's pending connection, if one has not expired.
 pub async fn pending(
     conn: &mut impl Connection,
@@ -402,18 +460,17 @@ pub async fn pending(
     )
     .bind(organization_id.0)
     .bind(OffsetDateTime::now_utc())
-    .fetch_optional(conn)
+    .fetch_optional_as::<PendingRow>(conn)
     .await?
     else {
         return Ok(None);
     };
     let decode = |e: serde_json::Error| sqlx::Error::Decode(Box::new(e));
-    let domains: Vec<StoredDomain> =
-        serde_json::from_str(row.try_get("domains")?).map_err(decode)?;
+    let domains: Vec<StoredDomain> = serde_json::from_str(&row.domains).map_err(decode)?;
     Ok(Some(PendingConnection {
-        tenant_id: row.try_get("tenant_id")?,
-        tenant_name: row.try_get("tenant_name")?,
-        microsoft_account: row.try_get("microsoft_account")?,
+        tenant_id: row.tenant_id,
+        tenant_name: row.tenant_name,
+        microsoft_account: row.microsoft_account,
         domains: domains
             .into_iter()
             .map(|d| CoveredDomain {
@@ -422,8 +479,8 @@ pub async fn pending(
                 is_initial: d.is_initial,
             })
             .collect(),
-        options: serde_json::from_str(row.try_get("options")?).map_err(decode)?,
-        expires_at: row.try_get("expires_at")?,
+        options: serde_json::from_str(&row.options).map_err(decode)?,
+        expires_at: row.expires_at,
     }))
 }
 

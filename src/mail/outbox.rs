@@ -2,7 +2,7 @@
 //! claims a due message by pushing its next attempt past a lease (so two processes never
 //! send it at the same moment), then records the outcome.
 
-use crate::db::{self, Connection, Row};
+use crate::db::{self, Connection, Word};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -12,30 +12,53 @@ use crate::accounts::OrganizationId;
 const COLUMNS: &str = "id, organization_id, verification_id, ticket_id, kind, recipient, subject, body_text, body_html, \
      state, attempts, next_attempt_at, last_error, transport, created_at, delivered_at";
 
-fn message_from_row(row: &Row) -> Result<Message, sqlx::Error> {
-    let decode = |what: &str| sqlx::Error::Decode(format!("outbox {what}").into());
-    let kind: String = row.try_get("kind")?;
-    let state: String = row.try_get("state")?;
-    Ok(Message {
-        id: MessageId(row.try_get("id")?),
-        organization_id: OrganizationId(row.try_get("organization_id")?),
-        verification_id: row.try_get("verification_id")?,
-        ticket_id: row.try_get("ticket_id")?,
-        kind: MessageKind::parse(&kind).ok_or_else(|| decode("kind"))?,
-        mail: Mail {
-            to: row.try_get("recipient")?,
-            subject: row.try_get("subject")?,
-            text: row.try_get("body_text")?,
-            html: row.try_get("body_html")?,
-        },
-        state: DeliveryState::parse(&state).ok_or_else(|| decode("state"))?,
-        attempts: row.try_get::<i64, _>("attempts")?.max(0) as u32,
-        next_attempt_at: row.try_get("next_attempt_at")?,
-        last_error: row.try_get("last_error")?,
-        transport: row.try_get("transport")?,
-        created_at: row.try_get("created_at")?,
-        delivered_at: row.try_get("delivered_at")?,
-    })
+/// An `outbox_messages` row as stored ([`COLUMNS`]).
+#[derive(sqlx::FromRow)]
+struct MessageRow {
+    id: Uuid,
+    organization_id: OrganizationId,
+    verification_id: Option<Uuid>,
+    ticket_id: Option<Uuid>,
+    kind: String,
+    recipient: String,
+    subject: String,
+    body_text: String,
+    body_html: String,
+    state: Word<DeliveryState>,
+    attempts: i64,
+    next_attempt_at: OffsetDateTime,
+    last_error: Option<String>,
+    transport: Option<String>,
+    created_at: OffsetDateTime,
+    delivered_at: Option<OffsetDateTime>,
+}
+
+impl TryFrom<MessageRow> for Message {
+    type Error = sqlx::Error;
+
+    fn try_from(row: MessageRow) -> Result<Self, sqlx::Error> {
+        Ok(Message {
+            id: MessageId(row.id),
+            organization_id: row.organization_id,
+            verification_id: row.verification_id,
+            ticket_id: row.ticket_id,
+            kind: MessageKind::parse(&row.kind)
+                .ok_or_else(|| sqlx::Error::Decode("outbox kind".into()))?,
+            mail: Mail {
+                to: row.recipient,
+                subject: row.subject,
+                text: row.body_text,
+                html: row.body_html,
+            },
+            state: row.state.0,
+            attempts: row.attempts.max(0) as u32,
+            next_attempt_at: row.next_attempt_at,
+            last_error: row.last_error,
+            transport: row.transport,
+            created_at: row.created_at,
+            delivered_at: row.delivered_at,
+        })
+    }
 }
 
 pub struct NewMessage<'a> {
@@ -98,9 +121,9 @@ pub async fn claim_next(
         ),
     )
     .bind(due_by)
-    .fetch_optional(&mut *conn)
+    .fetch_optional_as::<MessageRow>(&mut *conn)
     .await?;
-    let Some(message) = row.as_ref().map(message_from_row).transpose()? else {
+    let Some(message) = row.map(Message::try_from).transpose()? else {
         return Ok(None);
     };
     db::query(
@@ -213,7 +236,7 @@ pub async fn mailbox(
     ))
     .bind(organization_id.0)
     .bind(limit)
-    .fetch_all(conn)
+    .fetch_all_as::<MessageRow>(conn)
     .await?;
-    rows.iter().map(message_from_row).collect()
+    rows.into_iter().map(Message::try_from).collect()
 }

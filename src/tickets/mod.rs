@@ -19,7 +19,8 @@ pub const MAX_REFERENCE_CHARS: usize = 100;
 /// The longest ticket subject, in characters (the REST API declares it too).
 pub const MAX_SUBJECT_CHARS: usize = 200;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, sqlx::Type)]
+#[sqlx(transparent)]
 pub struct TicketId(pub Uuid);
 
 impl fmt::Display for TicketId {
@@ -103,7 +104,8 @@ impl TicketInput {
     }
 }
 
-#[derive(Debug, Clone)]
+/// Also a `tickets` row as read (`store::COLUMNS`).
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Ticket {
     pub id: TicketId,
     pub organization_id: OrganizationId,

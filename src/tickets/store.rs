@@ -1,6 +1,6 @@
 //! SQL for tickets and their timeline entries. Every read takes the organization id.
 
-use crate::db::{self, Connection, Row};
+use crate::db::{self, Connection};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -10,17 +10,31 @@ use crate::accounts::OrganizationId;
 const COLUMNS: &str =
     "id, organization_id, reference, subject, requester_email, source, created_at, updated_at";
 
-fn ticket_from_row(row: &Row) -> Result<Ticket, sqlx::Error> {
-    Ok(Ticket {
-        id: TicketId(row.try_get("id")?),
-        organization_id: OrganizationId(row.try_get("organization_id")?),
-        reference: row.try_get("reference")?,
-        subject: row.try_get("subject")?,
-        requester_email: row.try_get("requester_email")?,
-        source: row.try_get("source")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
+/// A `ticket_entries` row as read.
+#[derive(sqlx::FromRow)]
+struct EntryRow {
+    id: i64,
+    verification_id: Option<Uuid>,
+    kind: String,
+    actor: String,
+    detail: String,
+    created_at: OffsetDateTime,
+}
+
+impl TryFrom<EntryRow> for TimelineEntry {
+    type Error = sqlx::Error;
+
+    fn try_from(row: EntryRow) -> Result<Self, sqlx::Error> {
+        Ok(TimelineEntry {
+            id: row.id,
+            verification_id: row.verification_id,
+            kind: EntryKind::parse(&row.kind)
+                .ok_or_else(|| sqlx::Error::Decode("ticket entry kind".into()))?,
+            actor: row.actor,
+            detail: row.detail,
+            at: row.created_at,
+        })
+    }
 }
 
 /// The organization's ticket with this reference, made now when there is none. A subject
@@ -73,14 +87,13 @@ pub async fn by_id(
     organization_id: OrganizationId,
     id: TicketId,
 ) -> Result<Option<Ticket>, sqlx::Error> {
-    let row = db::query(&format!(
+    db::query(&format!(
         "SELECT {COLUMNS} FROM tickets WHERE id = $1 AND organization_id = $2"
     ))
     .bind(id.0)
     .bind(organization_id.0)
-    .fetch_optional(conn)
-    .await?;
-    row.as_ref().map(ticket_from_row).transpose()
+    .fetch_optional_as(conn)
+    .await
 }
 
 pub async fn by_reference(
@@ -88,14 +101,13 @@ pub async fn by_reference(
     organization_id: OrganizationId,
     reference: &str,
 ) -> Result<Option<Ticket>, sqlx::Error> {
-    let row = db::query(&format!(
+    db::query(&format!(
         "SELECT {COLUMNS} FROM tickets WHERE organization_id = $1 AND reference = $2"
     ))
     .bind(organization_id.0)
     .bind(reference)
-    .fetch_optional(conn)
-    .await?;
-    row.as_ref().map(ticket_from_row).transpose()
+    .fetch_optional_as(conn)
+    .await
 }
 
 /// The organization's tickets, most recently active first; `search` matches the start of
@@ -114,7 +126,7 @@ pub async fn recent(
             .replace('_', "\\_");
         format!("{escaped}%")
     });
-    let rows = db::query(&format!(
+    db::query(&format!(
         "SELECT {COLUMNS} FROM tickets
          WHERE organization_id = $1 AND ($2 IS NULL OR LOWER(reference) LIKE LOWER($3) ESCAPE '\\')
          ORDER BY updated_at DESC LIMIT $4"
@@ -123,9 +135,8 @@ pub async fn recent(
     .bind(pattern.as_deref())
     .bind(pattern.as_deref())
     .bind(limit)
-    .fetch_all(conn)
-    .await?;
-    rows.iter().map(ticket_from_row).collect()
+    .fetch_all_as(conn)
+    .await
 }
 
 pub struct NewEntry<'a> {
@@ -205,20 +216,7 @@ pub async fn entries_after(
     .bind(ticket_id.0)
     .bind(organization_id.0)
     .bind(after)
-    .fetch_all(conn)
+    .fetch_all_as::<EntryRow>(conn)
     .await?;
-    rows.iter()
-        .map(|row| {
-            let kind: String = row.try_get("kind")?;
-            Ok(TimelineEntry {
-                id: row.try_get("id")?,
-                verification_id: row.try_get("verification_id")?,
-                kind: EntryKind::parse(&kind)
-                    .ok_or_else(|| sqlx::Error::Decode("ticket entry kind".into()))?,
-                actor: row.try_get("actor")?,
-                detail: row.try_get("detail")?,
-                at: row.try_get("created_at")?,
-            })
-        })
-        .collect()
+    rows.into_iter().map(TimelineEntry::try_from).collect()
 }

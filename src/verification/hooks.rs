@@ -14,7 +14,7 @@ use crate::db::{self, Connection};
 use url::Url;
 
 use super::Verification;
-use super::status::Status;
+use super::status::{EventKind, Status};
 use crate::mail::{MessageKind, compose, outbox};
 use crate::tickets::{self, EntryKind, TicketId};
 
@@ -24,10 +24,7 @@ pub struct EventRecord<'a> {
     /// the event's `status` is the new one).
     pub verification: &'a Verification,
     pub event_id: i64,
-    /// The stored event kind: `created`, `link_emailed`, `opened`, `requested`, `scanned`,
-    /// `verified`, `failed.<reason>`, `attempt_failed.<reason>`, `expired`, `cancelled`,
-    /// `ignored`.
-    pub kind: &'a str,
+    pub kind: EventKind,
     /// The verification's status after the event.
     pub status: Status,
     /// The event's text for the agent (the timeline's words).
@@ -164,18 +161,18 @@ impl EventHook {
 
 /// The timeline's entry for a stored event kind; `None` for events a ticket does not show
 /// (a QR code shown, a callback ignored).
-fn timeline_kind(kind: &str) -> Option<EntryKind> {
+fn timeline_kind(kind: EventKind) -> Option<EntryKind> {
     Some(match kind {
-        "created" => EntryKind::Sent,
-        "link_emailed" => EntryKind::Emailed,
-        "opened" => EntryKind::Opened,
-        "scanned" => EntryKind::Scanned,
-        "verified" => EntryKind::Verified,
-        "expired" => EntryKind::Expired,
-        "cancelled" => EntryKind::Cancelled,
-        k if k.starts_with("failed.") => EntryKind::Failed,
-        k if k.starts_with("attempt_failed.") => EntryKind::TryFailed,
-        _ => return None,
+        EventKind::Created => EntryKind::Sent,
+        EventKind::LinkEmailed => EntryKind::Emailed,
+        EventKind::Opened => EntryKind::Opened,
+        EventKind::Scanned => EntryKind::Scanned,
+        EventKind::Verified => EntryKind::Verified,
+        EventKind::Expired => EntryKind::Expired,
+        EventKind::Cancelled => EntryKind::Cancelled,
+        EventKind::Failed(_) => EntryKind::Failed,
+        EventKind::AttemptFailed(_) => EntryKind::TryFailed,
+        EventKind::Requested | EventKind::Ignored | EventKind::FaceCheckNotEnabled => return None,
     })
 }
 
@@ -210,18 +207,20 @@ async fn agent_email(
 mod tests {
     use super::*;
 
+    use crate::verification::status::FailureReason;
+
     #[test]
     fn the_timeline_reads_only_the_state_machines_vocabulary() {
-        assert_eq!(timeline_kind("created"), Some(EntryKind::Sent));
+        assert_eq!(timeline_kind(EventKind::Created), Some(EntryKind::Sent));
         assert_eq!(
-            timeline_kind("failed.different_email"),
+            timeline_kind(EventKind::Failed(FailureReason::DifferentEmail)),
             Some(EntryKind::Failed)
         );
         assert_eq!(
-            timeline_kind("attempt_failed.authenticator_error"),
+            timeline_kind(EventKind::AttemptFailed(FailureReason::AuthenticatorError)),
             Some(EntryKind::TryFailed)
         );
-        assert_eq!(timeline_kind("requested"), None);
-        assert_eq!(timeline_kind("ignored"), None);
+        assert_eq!(timeline_kind(EventKind::Requested), None);
+        assert_eq!(timeline_kind(EventKind::Ignored), None);
     }
 }

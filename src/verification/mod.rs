@@ -23,7 +23,7 @@ use uuid::Uuid;
 use crate::accounts::{OrganizationId, UserId};
 use crate::email::EmailAddress;
 use alignment::Evidence;
-use status::Status;
+use status::{EventKind, Status, StatusName};
 
 #[derive(Debug, Clone)]
 pub struct Verification {
@@ -50,17 +50,16 @@ pub struct Verification {
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
     pub ticket_reference: Option<String>,
-    /// A status's `as_str`.
-    pub status: Option<&'static str>,
+    pub status: Option<StatusName>,
 }
 
 /// One stored event; its id is the server-sent event id.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     pub id: i64,
-    pub kind: String,
-    /// The verification's status after the event (`Status::as_str`).
-    pub status: String,
+    pub kind: EventKind,
+    /// The verification's status after the event.
+    pub status: StatusName,
     pub message: String,
     pub at: OffsetDateTime,
 }
@@ -68,9 +67,6 @@ pub struct Event {
 impl Event {
     /// Whether no event can follow this one.
     pub fn is_terminal(&self) -> bool {
-        matches!(
-            self.status.as_str(),
-            "verified" | "failed" | "expired" | "cancelled"
-        )
+        self.status.is_terminal()
     }
 }

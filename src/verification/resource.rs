@@ -7,65 +7,7 @@ use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
 use super::Verification;
-use super::status::Status;
-
-/// A verification's state, as the API names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum StatusName {
-    Created,
-    Opened,
-    Requested,
-    Scanned,
-    Verified,
-    Failed,
-    Expired,
-    Cancelled,
-}
-
-impl StatusName {
-    pub const ALL: [StatusName; 8] = [
-        StatusName::Created,
-        StatusName::Opened,
-        StatusName::Requested,
-        StatusName::Scanned,
-        StatusName::Verified,
-        StatusName::Failed,
-        StatusName::Expired,
-        StatusName::Cancelled,
-    ];
-
-    pub fn of(status: Status) -> Self {
-        match status {
-            Status::Created => StatusName::Created,
-            Status::Opened => StatusName::Opened,
-            Status::Requested => StatusName::Requested,
-            Status::Scanned => StatusName::Scanned,
-            Status::Verified => StatusName::Verified,
-            Status::Failed(_) => StatusName::Failed,
-            Status::Expired => StatusName::Expired,
-            Status::Cancelled => StatusName::Cancelled,
-        }
-    }
-
-    /// The stored status text (`Status::as_str`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StatusName::Created => "created",
-            StatusName::Opened => "opened",
-            StatusName::Requested => "requested",
-            StatusName::Scanned => "scanned",
-            StatusName::Verified => "verified",
-            StatusName::Failed => "failed",
-            StatusName::Expired => "expired",
-            StatusName::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == value)
-    }
-}
+pub use super::status::StatusName;
 
 /// Why a verification failed: a stable `code` and the words the agent sees.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -133,7 +75,7 @@ impl VerificationResource {
         let v = verification;
         VerificationResource {
             id: v.id.to_string(),
-            status: StatusName::of(v.status),
+            status: v.status.name(),
             reason: v.status.failure_reason().map(|r| ReasonResource {
                 code: r.as_str().to_owned(),
                 message: r.for_agent().to_owned(),

@@ -12,7 +12,9 @@ use super::alignment::{self, Evidence, Expectation};
 use super::create::{Delivery, Initiator, NewVerification};
 use super::hooks::{EventHook, EventRecord};
 use super::relay::{Announcement, Publisher};
-use super::status::{self, FailureReason, Input, MAX_FAILED_ATTEMPTS, Outcome, Status};
+use super::status::{
+    self, EventKind, FailureReason, Input, MAX_FAILED_ATTEMPTS, Outcome, RequestState, Status,
+};
 use super::throttle::PresentationThrottle;
 use super::{Event, Verification, store};
 use crate::accounts::{OrganizationId, User};
@@ -303,7 +305,7 @@ impl Verifier {
             &mut tx,
             &self.hook,
             &verification,
-            "created",
+            EventKind::Created,
             Status::Created,
             &format!("{} started a verification for {}", by.name, recipient),
             Some(&by.name),
@@ -367,7 +369,7 @@ impl Verifier {
             conn,
             &self.hook,
             verification,
-            "link_emailed",
+            EventKind::LinkEmailed,
             verification.status,
             &format!("{by} had the link emailed to {}", verification.recipient),
             Some(by),
@@ -411,8 +413,7 @@ impl Verifier {
         let latest = store::latest_request(&mut conn, verification.id).await?;
         drop(conn);
         let reusable = latest.filter(|r| {
-            matches!(r.state.as_str(), "pending" | "retrieved")
-                && r.expires_at > OffsetDateTime::now_utc() + REQUEST_MARGIN
+            !r.state.is_done() && r.expires_at > OffsetDateTime::now_utc() + REQUEST_MARGIN
         });
         let request = match (reusable, verification.status) {
             // The person is finishing on their phone: do not pull the QR code away.
@@ -428,10 +429,9 @@ impl Verifier {
             if verification.failed_attempts == 0 || verification.status == Status::Scanned {
                 None
             } else {
-                events.iter().rev().find_map(|e| {
-                    e.kind
-                        .strip_prefix("attempt_failed.")
-                        .and_then(FailureReason::parse)
+                events.iter().rev().find_map(|e| match e.kind {
+                    EventKind::AttemptFailed(reason) => Some(reason),
+                    _ => None,
                 })
             };
         Ok(RecipientView {
@@ -526,7 +526,7 @@ impl Verifier {
             api_key_hash: api_key.hash().as_str().to_owned(),
             url: created.url.clone(),
             expires_at: created.expiry,
-            state: "pending".into(),
+            state: RequestState::Pending,
             face_check_threshold,
         };
         let mut tx = db::begin_write(&self.pool).await?;
@@ -589,7 +589,7 @@ impl Verifier {
             &mut tx,
             &self.hook,
             verification,
-            "face_check_not_enabled",
+            EventKind::FaceCheckNotEnabled,
             verification.status,
             &words,
             None,
@@ -673,7 +673,7 @@ impl Verifier {
         // Microsoft's own words for a refusal, for the agent's timeline.
         let mut reported = None;
         let (input, evidence, next_request_state) = match &callback.event {
-            CallbackEvent::Retrieved => (Input::Retrieved, None, "retrieved"),
+            CallbackEvent::Retrieved => (Input::Retrieved, None, RequestState::Retrieved),
             CallbackEvent::Verified(presentation) => {
                 let (evidence, result) = align_with(
                     integration.as_ref(),
@@ -681,7 +681,11 @@ impl Verifier {
                     request.face_check_threshold,
                     presentation,
                 );
-                (Input::Presented(result), Some(evidence), "presented")
+                (
+                    Input::Presented(result),
+                    Some(evidence),
+                    RequestState::Presented,
+                )
             }
             CallbackEvent::Error(error) => {
                 let reason = refusal_reason(error);
@@ -696,20 +700,20 @@ impl Verifier {
                     reason.for_agent(),
                     words.trim_end_matches('.')
                 ));
-                (Input::Refused(reason), None, "failed")
+                (Input::Refused(reason), None, RequestState::Failed)
             }
         };
         // A callback about a request that already finished (or a repeated scan) is late:
         // record it, change nothing.
-        let request_done = matches!(request.state.as_str(), "presented" | "failed")
-            || (request.state == "retrieved" && input == Input::Retrieved);
+        let request_done = request.state.is_done()
+            || (request.state == RequestState::Retrieved && input == Input::Retrieved);
         let announced = if request_done {
             Some(
                 record_event(
                     &mut tx,
                     &self.hook,
                     &verification,
-                    "ignored",
+                    EventKind::Ignored,
                     verification.status,
                     "Ignored a repeated or late callback from Microsoft",
                     None,
@@ -719,7 +723,7 @@ impl Verifier {
                 .map_err(internal)?,
             )
         } else {
-            store::set_request_state(&mut tx, request.id, &request.state, next_request_state)
+            store::set_request_state(&mut tx, request.id, request.state, next_request_state)
                 .await
                 .map_err(internal)?;
             match &reported {
@@ -1047,11 +1051,8 @@ async fn apply_with_message(
     ) {
         Outcome::Move(status) => {
             let (kind, message) = match status {
-                Status::Failed(reason) => (
-                    format!("failed.{}", reason.as_str()),
-                    format!("Failed: {message}"),
-                ),
-                other => (other.as_str().to_owned(), message.to_owned()),
+                Status::Failed(_) => (EventKind::moved_to(status), format!("Failed: {message}")),
+                other => (EventKind::moved_to(other), message.to_owned()),
             };
             (status, verification.failed_attempts, kind, message)
         }
@@ -1063,7 +1064,7 @@ async fn apply_with_message(
             (
                 Status::Opened,
                 attempts,
-                format!("attempt_failed.{}", reason.as_str()),
+                EventKind::AttemptFailed(reason),
                 message,
             )
         }
@@ -1076,7 +1077,7 @@ async fn apply_with_message(
                 conn,
                 hook,
                 verification,
-                "ignored",
+                EventKind::Ignored,
                 verification.status,
                 &format!("Ignored a callback: {why}"),
                 None,
@@ -1095,7 +1096,7 @@ async fn apply_with_message(
             conn,
             hook,
             verification,
-            &kind,
+            kind,
             status,
             &message,
             actor,
@@ -1113,7 +1114,7 @@ async fn record_event(
     conn: &mut impl crate::db::Connection,
     hook: &EventHook,
     verification: &Verification,
-    kind: &str,
+    kind: EventKind,
     status: Status,
     message: &str,
     actor: Option<&str>,

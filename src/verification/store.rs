@@ -6,41 +6,72 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::alignment::Evidence;
-use super::status::Status;
+use super::status::{EventKind, FailureReason, RequestState, Status, StatusName};
 use super::{Event, Verification};
 use crate::accounts::{OrganizationId, UserId};
-use crate::db::{self, Connection, Row};
+use crate::db::{self, Connection, Word};
 use crate::email::EmailAddress;
 
 const COLUMNS: &str = "id, organization_id, created_by, ticket_id, created_by_name, recipient_email, ticket_reference, note, link_expires_at, \
      status, failure_reason, failed_attempts, evidence, created_at, updated_at, completed_at";
 
-fn verification_from_row(row: &Row) -> Result<Verification, sqlx::Error> {
-    let decode = |what: &str| sqlx::Error::Decode(format!("verification {what}").into());
-    let status: String = row.try_get("status")?;
-    let reason: Option<String> = row.try_get("failure_reason")?;
-    let email: String = row.try_get("recipient_email")?;
-    let evidence: Option<String> = row.try_get("evidence")?;
-    Ok(Verification {
-        id: row.try_get("id")?,
-        organization_id: OrganizationId(row.try_get("organization_id")?),
-        created_by: row.try_get::<Option<Uuid>, _>("created_by")?.map(UserId),
-        ticket_id: row.try_get("ticket_id")?,
-        created_by_name: row.try_get("created_by_name")?,
-        recipient: EmailAddress::parse(&email).map_err(|_| decode("email"))?,
-        ticket_reference: row.try_get("ticket_reference")?,
-        note: row.try_get("note")?,
-        link_expires_at: row.try_get("link_expires_at")?,
-        status: Status::from_stored(&status, reason.as_deref()).ok_or_else(|| decode("status"))?,
-        failed_attempts: row.try_get::<i64, _>("failed_attempts")? as u32,
-        evidence: evidence
-            .map(|json| serde_json::from_str::<Evidence>(&json))
-            .transpose()
-            .map_err(|_| decode("evidence"))?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-        completed_at: row.try_get("completed_at")?,
-    })
+/// A `verifications` row as stored ([`COLUMNS`]).
+#[derive(sqlx::FromRow)]
+struct VerificationRow {
+    id: Uuid,
+    organization_id: Uuid,
+    created_by: Option<Uuid>,
+    ticket_id: Option<Uuid>,
+    created_by_name: String,
+    recipient_email: String,
+    ticket_reference: Option<String>,
+    note: Option<String>,
+    link_expires_at: OffsetDateTime,
+    status: Word<StatusName>,
+    failure_reason: Option<Word<FailureReason>>,
+    failed_attempts: i64,
+    evidence: Option<String>,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+    completed_at: Option<OffsetDateTime>,
+}
+
+impl TryFrom<VerificationRow> for Verification {
+    type Error = sqlx::Error;
+
+    fn try_from(row: VerificationRow) -> Result<Self, sqlx::Error> {
+        let decode = |what: &str| sqlx::Error::Decode(format!("verification {what}").into());
+        Ok(Verification {
+            id: row.id,
+            organization_id: OrganizationId(row.organization_id),
+            created_by: row.created_by.map(UserId),
+            ticket_id: row.ticket_id,
+            created_by_name: row.created_by_name,
+            recipient: EmailAddress::parse(&row.recipient_email).map_err(|_| decode("email"))?,
+            ticket_reference: row.ticket_reference,
+            note: row.note,
+            link_expires_at: row.link_expires_at,
+            status: Status::from_stored(row.status.0, row.failure_reason.map(|r| r.0))
+                .ok_or_else(|| decode("status"))?,
+            failed_attempts: row.failed_attempts as u32,
+            evidence: row
+                .evidence
+                .map(|json| serde_json::from_str::<Evidence>(&json))
+                .transpose()
+                .map_err(|_| decode("evidence"))?,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            completed_at: row.completed_at,
+        })
+    }
+}
+
+/// The statuses a verification can still leave, as SQL (checked against the vocabulary by a
+/// test below).
+const ACTIVE: &str = "'created', 'opened', 'requested', 'scanned'";
+
+fn verifications(rows: Vec<VerificationRow>) -> Result<Vec<Verification>, sqlx::Error> {
+    rows.into_iter().map(Verification::try_from).collect()
 }
 
 pub struct NewVerification<'a> {
@@ -91,9 +122,9 @@ pub async fn by_link_hash(
         "SELECT {COLUMNS} FROM verifications WHERE link_hash = $1"
     ))
     .bind(link_hash)
-    .fetch_optional(conn)
+    .fetch_optional_as::<VerificationRow>(conn)
     .await?;
-    row.as_ref().map(verification_from_row).transpose()
+    row.map(Verification::try_from).transpose()
 }
 
 pub async fn by_id(
@@ -106,9 +137,9 @@ pub async fn by_id(
     ))
     .bind(id)
     .bind(organization_id.0)
-    .fetch_optional(conn)
+    .fetch_optional_as::<VerificationRow>(conn)
     .await?;
-    row.as_ref().map(verification_from_row).transpose()
+    row.map(Verification::try_from).transpose()
 }
 
 pub async fn recent(
@@ -121,9 +152,9 @@ pub async fn recent(
     ))
     .bind(organization_id.0)
     .bind(limit)
-    .fetch_all(conn)
+    .fetch_all_as(conn)
     .await?;
-    rows.iter().map(verification_from_row).collect()
+    verifications(rows)
 }
 
 /// The verifications of one ticket, newest first.
@@ -137,9 +168,9 @@ pub async fn of_ticket(
     ))
     .bind(organization_id.0)
     .bind(ticket_id)
-    .fetch_all(conn)
+    .fetch_all_as(conn)
     .await?;
-    rows.iter().map(verification_from_row).collect()
+    verifications(rows)
 }
 
 /// Active verifications whose link has expired, any organization, at most `limit`: the
@@ -154,21 +185,21 @@ pub async fn claim_overdue(
     let rows = db::query_per_backend(
         &format!(
             "SELECT {COLUMNS} FROM verifications
-             WHERE status IN ('created', 'opened', 'requested', 'scanned') AND link_expires_at <= $1
+             WHERE status IN ({ACTIVE}) AND link_expires_at <= $1
              ORDER BY link_expires_at LIMIT $2"
         ),
         &format!(
             "SELECT {COLUMNS} FROM verifications
-             WHERE status IN ('created', 'opened', 'requested', 'scanned') AND link_expires_at <= $1
+             WHERE status IN ({ACTIVE}) AND link_expires_at <= $1
              ORDER BY link_expires_at LIMIT $2
              FOR UPDATE SKIP LOCKED"
         ),
     )
     .bind(now)
     .bind(limit)
-    .fetch_all(conn)
+    .fetch_all_as(conn)
     .await?;
-    rows.iter().map(verification_from_row).collect()
+    verifications(rows)
 }
 
 pub async fn active_of_organization(
@@ -177,12 +208,12 @@ pub async fn active_of_organization(
 ) -> Result<Vec<Verification>, sqlx::Error> {
     let rows = db::query(&format!(
         "SELECT {COLUMNS} FROM verifications
-         WHERE organization_id = $1 AND status IN ('created', 'opened', 'requested', 'scanned')"
+         WHERE organization_id = $1 AND status IN ({ACTIVE})"
     ))
     .bind(organization_id.0)
-    .fetch_all(conn)
+    .fetch_all_as(conn)
     .await?;
-    rows.iter().map(verification_from_row).collect()
+    verifications(rows)
 }
 
 /// Writes a new status (and what goes with it). Guarded by the old status, so two
@@ -204,14 +235,14 @@ pub async fn update_status(
            evidence = COALESCE($4, evidence), updated_at = $5, completed_at = $6
          WHERE id = $7 AND status = $8 AND failed_attempts = $9",
     )
-    .bind(status.as_str())
-    .bind(status.failure_reason().map(|r| r.as_str()))
+    .bind(Word(status.name()))
+    .bind(status.failure_reason().map(Word))
     .bind(failed_attempts as i64)
     .bind(evidence)
     .bind(now)
     .bind(status.is_terminal().then_some(now))
     .bind(verification.id)
-    .bind(verification.status.as_str())
+    .bind(Word(verification.status.name()))
     .bind(verification.failed_attempts as i64)
     .execute(conn)
     .await?;
@@ -221,7 +252,7 @@ pub async fn update_status(
 pub async fn insert_event(
     conn: &mut impl Connection,
     verification: &Verification,
-    kind: &str,
+    kind: EventKind,
     status: Status,
     message: &str,
 ) -> Result<i64, sqlx::Error> {
@@ -239,13 +270,35 @@ pub async fn insert_event(
     )
     .bind(verification.id)
     .bind(verification.organization_id.0)
-    .bind(kind)
-    .bind(status.as_str())
+    .bind(Word(kind))
+    .bind(Word(status.name()))
     .bind(message)
     .bind(OffsetDateTime::now_utc())
     .fetch_one(conn)
     .await?
     .try_get("id")
+}
+
+/// A `verification_events` row as read.
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    id: i64,
+    kind: Word<EventKind>,
+    status: Word<StatusName>,
+    message: String,
+    created_at: OffsetDateTime,
+}
+
+impl From<EventRow> for Event {
+    fn from(row: EventRow) -> Self {
+        Event {
+            id: row.id,
+            kind: row.kind.0,
+            status: row.status.0,
+            message: row.message,
+            at: row.created_at,
+        }
+    }
 }
 
 /// Events of one verification with an id above `after`, oldest first.
@@ -260,19 +313,9 @@ pub async fn events_after(
     )
     .bind(verification_id)
     .bind(after)
-    .fetch_all(conn)
+    .fetch_all_as::<EventRow>(conn)
     .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(Event {
-                id: row.try_get("id")?,
-                kind: row.try_get("kind")?,
-                status: row.try_get("status")?,
-                message: row.try_get("message")?,
-                at: row.try_get("created_at")?,
-            })
-        })
-        .collect()
+    Ok(rows.into_iter().map(Event::from).collect())
 }
 
 /// The id of a verification's newest event (0 when it has none).
@@ -299,18 +342,9 @@ pub async fn newest_event(
          WHERE verification_id = $1 ORDER BY id DESC LIMIT 1",
     )
     .bind(verification_id)
-    .fetch_optional(conn)
+    .fetch_optional_as::<EventRow>(conn)
     .await?;
-    row.map(|row| {
-        Ok(Event {
-            id: row.try_get("id")?,
-            kind: row.try_get("kind")?,
-            status: row.try_get("status")?,
-            message: row.try_get("message")?,
-            at: row.try_get("created_at")?,
-        })
-    })
-    .transpose()
+    Ok(row.map(Event::from))
 }
 
 pub struct NewRequest<'a> {
@@ -355,25 +389,39 @@ pub struct StoredRequest {
     pub api_key_hash: String,
     pub url: String,
     pub expires_at: OffsetDateTime,
-    pub state: String,
+    pub state: RequestState,
     /// The Face Check threshold the request asked for, if any.
     pub face_check_threshold: Option<u8>,
 }
 
-fn request_from_row(row: &Row) -> Result<StoredRequest, sqlx::Error> {
-    Ok(StoredRequest {
-        id: row.try_get("id")?,
-        verification_id: row.try_get("verification_id")?,
-        organization_id: OrganizationId(row.try_get("organization_id")?),
-        microsoft_request_id: row.try_get("microsoft_request_id")?,
-        api_key_hash: row.try_get("api_key_hash")?,
-        url: row.try_get("url")?,
-        expires_at: row.try_get("expires_at")?,
-        state: row.try_get("state")?,
-        face_check_threshold: row
-            .try_get::<Option<i64>, _>("face_check_threshold")?
-            .and_then(|t| u8::try_from(t).ok()),
-    })
+/// A `presentation_requests` row as stored ([`REQUEST_COLUMNS`]).
+#[derive(sqlx::FromRow)]
+struct RequestRow {
+    id: Uuid,
+    verification_id: Uuid,
+    organization_id: Uuid,
+    microsoft_request_id: String,
+    api_key_hash: String,
+    url: String,
+    expires_at: OffsetDateTime,
+    state: Word<RequestState>,
+    face_check_threshold: Option<i64>,
+}
+
+impl From<RequestRow> for StoredRequest {
+    fn from(row: RequestRow) -> Self {
+        StoredRequest {
+            id: row.id,
+            verification_id: row.verification_id,
+            organization_id: OrganizationId(row.organization_id),
+            microsoft_request_id: row.microsoft_request_id,
+            api_key_hash: row.api_key_hash,
+            url: row.url,
+            expires_at: row.expires_at,
+            state: row.state.0,
+            face_check_threshold: row.face_check_threshold.and_then(|t| u8::try_from(t).ok()),
+        }
+    }
 }
 
 const REQUEST_COLUMNS: &str = "id, verification_id, organization_id, microsoft_request_id, api_key_hash, url, expires_at, state, face_check_threshold";
@@ -386,9 +434,9 @@ pub async fn request(
         "SELECT {REQUEST_COLUMNS} FROM presentation_requests WHERE id = $1"
     ))
     .bind(id)
-    .fetch_optional(conn)
+    .fetch_optional_as::<RequestRow>(conn)
     .await?;
-    row.as_ref().map(request_from_row).transpose()
+    Ok(row.map(StoredRequest::from))
 }
 
 /// The newest request of a verification, if any.
@@ -401,23 +449,23 @@ pub async fn latest_request(
         &format!("SELECT {REQUEST_COLUMNS} FROM presentation_requests WHERE verification_id = $1 ORDER BY created_at DESC, seq DESC LIMIT 1"),
     )
     .bind(verification_id)
-    .fetch_optional(conn)
+    .fetch_optional_as::<RequestRow>(conn)
     .await?;
-    row.as_ref().map(request_from_row).transpose()
+    Ok(row.map(StoredRequest::from))
 }
 
 /// Moves a request from `from` to `to`; false when it was no longer in `from`.
 pub async fn set_request_state(
     conn: &mut impl Connection,
     id: Uuid,
-    from: &str,
-    to: &str,
+    from: RequestState,
+    to: RequestState,
 ) -> Result<bool, sqlx::Error> {
     let result =
         db::query("UPDATE presentation_requests SET state = $1 WHERE id = $2 AND state = $3")
-            .bind(to)
+            .bind(Word(to))
             .bind(id)
-            .bind(from)
+            .bind(Word(from))
             .execute(conn)
             .await?;
     Ok(result.rows_affected() == 1)
@@ -428,11 +476,10 @@ pub async fn organization_settings(
     conn: &mut impl Connection,
     organization_id: OrganizationId,
 ) -> Result<(i64, Option<i64>, String), sqlx::Error> {
-    let row = db::query("SELECT verification_link_hours, face_check_threshold, name FROM organizations WHERE id = $1")
+    db::query("SELECT verification_link_hours, face_check_threshold, name FROM organizations WHERE id = $1")
         .bind(organization_id.0)
-        .fetch_one(conn)
-        .await?;
-    Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
+        .fetch_one_as(conn)
+        .await
 }
 
 pub async fn set_organization_settings(
@@ -486,11 +533,26 @@ pub async fn page(
         query = query.bind(ticket.as_str());
     }
     if let Some(status) = filter.status {
-        query = query.bind(status);
+        query = query.bind(Word(status));
     }
     if let Some((at, id)) = after {
         query = query.bind(at).bind(id);
     }
-    let rows = query.bind(limit).fetch_all(conn).await?;
-    rows.iter().map(verification_from_row).collect()
+    let rows = query.bind(limit).fetch_all_as(conn).await?;
+    verifications(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_active_statuses_in_sql_are_the_vocabularys() {
+        let active: Vec<String> = StatusName::ALL
+            .into_iter()
+            .filter(|s| s.is_active())
+            .map(|s| format!("'{s}'"))
+            .collect();
+        assert_eq!(ACTIVE, active.join(", "));
+    }
 }

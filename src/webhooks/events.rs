@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::store::{self, NewDelivery};
 use crate::accounts::OrganizationId;
 use crate::verification::resource::{TicketResource, VerificationResource, rfc3339};
+use crate::verification::status::EventKind;
 use crate::verification::{Verification, store as verification_store};
 
 /// A webhook event's `type`.
@@ -75,20 +76,21 @@ impl EventType {
     }
 
     /// The webhook type of a stored verification event's kind; `None` for events that
-    /// change nothing (an ignored callback).
-    pub fn of_kind(kind: &str) -> Option<Self> {
-        let head = kind.split('.').next().unwrap_or(kind);
-        Some(match head {
-            "created" => EventType::Created,
-            "opened" => EventType::Opened,
-            "requested" => EventType::Requested,
-            "scanned" => EventType::Scanned,
-            "attempt_failed" => EventType::AttemptFailed,
-            "verified" => EventType::Verified,
-            "failed" => EventType::Failed,
-            "expired" => EventType::Expired,
-            "cancelled" => EventType::Cancelled,
-            _ => return None,
+    /// change nothing (an ignored callback) or that tools are not sent (the link's mail).
+    pub fn of_kind(kind: EventKind) -> Option<Self> {
+        Some(match kind {
+            EventKind::Created => EventType::Created,
+            EventKind::Opened => EventType::Opened,
+            EventKind::Requested => EventType::Requested,
+            EventKind::Scanned => EventType::Scanned,
+            EventKind::AttemptFailed(_) => EventType::AttemptFailed,
+            EventKind::Verified => EventType::Verified,
+            EventKind::Failed(_) => EventType::Failed,
+            EventKind::Expired => EventType::Expired,
+            EventKind::Cancelled => EventType::Cancelled,
+            EventKind::LinkEmailed | EventKind::Ignored | EventKind::FaceCheckNotEnabled => {
+                return None;
+            }
         })
     }
 }
@@ -113,7 +115,7 @@ pub async fn record_event(
     organization_id: OrganizationId,
     verification_id: Uuid,
     event_seq: i64,
-    kind: &str,
+    kind: EventKind,
 ) -> Result<usize, sqlx::Error> {
     let Some(event_type) = EventType::of_kind(kind) else {
         return Ok(0);
@@ -198,6 +200,7 @@ mod tests {
             ("verified", Some(EventType::Verified)),
             ("ignored", None),
         ] {
+            let kind: EventKind = kind.parse().unwrap();
             assert_eq!(EventType::of_kind(kind), expected, "{kind}");
         }
         for t in EventType::ALL {

@@ -1,7 +1,7 @@
 //! SQL for webhook endpoints, deliveries and attempts. Reads for admins take the
 //! organization id; the worker's reads span organizations (it sends for all of them).
 
-use crate::db::{self, Connection, Row};
+use crate::db::{self, Connection, Word};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -18,20 +18,36 @@ fn event_types(stored: &str) -> Vec<EventType> {
         .collect()
 }
 
-fn endpoint_from_row(row: &Row) -> Result<Endpoint, sqlx::Error> {
-    let types: String = row.try_get("event_types")?;
-    Ok(Endpoint {
-        id: row.try_get("id")?,
-        organization_id: OrganizationId(row.try_get("organization_id")?),
-        url: row.try_get("url")?,
-        event_types: event_types(&types),
-        verification_id: row.try_get("verification_id")?,
-        created_by_name: row.try_get("created_by_name")?,
-        created_at: row.try_get("created_at")?,
-        failing_since: row.try_get("failing_since")?,
-        disabled_at: row.try_get("disabled_at")?,
-        disabled_reason: row.try_get("disabled_reason")?,
-    })
+/// A `webhook_endpoints` row as read ([`ENDPOINT_COLUMNS`]).
+#[derive(sqlx::FromRow)]
+struct EndpointRow {
+    id: Uuid,
+    organization_id: Uuid,
+    url: String,
+    event_types: String,
+    verification_id: Option<Uuid>,
+    created_by_name: String,
+    created_at: OffsetDateTime,
+    failing_since: Option<OffsetDateTime>,
+    disabled_at: Option<OffsetDateTime>,
+    disabled_reason: Option<String>,
+}
+
+impl From<EndpointRow> for Endpoint {
+    fn from(row: EndpointRow) -> Self {
+        Endpoint {
+            id: row.id,
+            organization_id: OrganizationId(row.organization_id),
+            url: row.url,
+            event_types: event_types(&row.event_types),
+            verification_id: row.verification_id,
+            created_by_name: row.created_by_name,
+            created_at: row.created_at,
+            failing_since: row.failing_since,
+            disabled_at: row.disabled_at,
+            disabled_reason: row.disabled_reason,
+        }
+    }
 }
 
 pub async fn insert_endpoint(
@@ -66,9 +82,9 @@ pub async fn endpoints_of_organization(
          WHERE organization_id = $1 AND verification_id IS NULL ORDER BY created_at DESC"
     ))
     .bind(organization_id.0)
-    .fetch_all(conn)
+    .fetch_all_as::<EndpointRow>(conn)
     .await?;
-    rows.iter().map(endpoint_from_row).collect()
+    Ok(rows.into_iter().map(Endpoint::from).collect())
 }
 
 pub async fn endpoint(
@@ -81,9 +97,9 @@ pub async fn endpoint(
     ))
     .bind(id)
     .bind(organization_id.0)
-    .fetch_optional(conn)
+    .fetch_optional_as::<EndpointRow>(conn)
     .await?;
-    row.as_ref().map(endpoint_from_row).transpose()
+    Ok(row.map(Endpoint::from))
 }
 
 pub async fn delete_endpoint(
@@ -138,16 +154,13 @@ pub async fn subscribed_endpoints(
     )
     .bind(organization_id.0)
     .bind(verification_id)
-    .fetch_all(conn)
+    .fetch_all_as(conn)
     .await?;
-    let mut ids = Vec::new();
-    for row in rows {
-        let types: String = row.try_get("event_types")?;
-        if event_types(&types).contains(&event_type) {
-            ids.push(row.try_get("id")?);
-        }
-    }
-    Ok(ids)
+    Ok(rows
+        .into_iter()
+        .filter(|(_, types): &(Uuid, String)| event_types(types).contains(&event_type))
+        .map(|(id, _)| id)
+        .collect())
 }
 
 pub struct NewDelivery<'a> {
@@ -189,21 +202,36 @@ pub async fn insert_delivery(
 const DELIVERY_COLUMNS: &str = "d.id, d.endpoint_id, d.verification_id, d.event_id, d.event_type, d.state, d.attempts, \
      d.next_attempt_at, d.created_at, d.delivered_at";
 
-fn delivery_from_row(row: &Row) -> Result<Delivery, sqlx::Error> {
-    let state: String = row.try_get("state")?;
-    Ok(Delivery {
-        id: row.try_get("id")?,
-        endpoint_id: row.try_get("endpoint_id")?,
-        verification_id: row.try_get("verification_id")?,
-        event_id: row.try_get("event_id")?,
-        event_type: row.try_get("event_type")?,
-        state: DeliveryState::parse(&state)
-            .ok_or_else(|| sqlx::Error::Decode("delivery state".into()))?,
-        attempts: row.try_get::<i64, _>("attempts")? as u32,
-        next_attempt_at: row.try_get("next_attempt_at")?,
-        created_at: row.try_get("created_at")?,
-        delivered_at: row.try_get("delivered_at")?,
-    })
+/// A `webhook_deliveries` row as read ([`DELIVERY_COLUMNS`]).
+#[derive(sqlx::FromRow)]
+struct DeliveryRow {
+    id: Uuid,
+    endpoint_id: Uuid,
+    verification_id: Uuid,
+    event_id: String,
+    event_type: String,
+    state: Word<DeliveryState>,
+    attempts: i64,
+    next_attempt_at: OffsetDateTime,
+    created_at: OffsetDateTime,
+    delivered_at: Option<OffsetDateTime>,
+}
+
+impl From<DeliveryRow> for Delivery {
+    fn from(row: DeliveryRow) -> Self {
+        Delivery {
+            id: row.id,
+            endpoint_id: row.endpoint_id,
+            verification_id: row.verification_id,
+            event_id: row.event_id,
+            event_type: row.event_type,
+            state: row.state.0,
+            attempts: row.attempts as u32,
+            next_attempt_at: row.next_attempt_at,
+            created_at: row.created_at,
+            delivered_at: row.delivered_at,
+        }
+    }
 }
 
 pub async fn delivery(
@@ -216,9 +244,9 @@ pub async fn delivery(
     ))
     .bind(id)
     .bind(organization_id.0)
-    .fetch_optional(conn)
+    .fetch_optional_as::<DeliveryRow>(conn)
     .await?;
-    row.as_ref().map(delivery_from_row).transpose()
+    Ok(row.map(Delivery::from))
 }
 
 pub async fn deliveries_of_endpoint(
@@ -235,9 +263,31 @@ pub async fn deliveries_of_endpoint(
     .bind(endpoint_id)
     .bind(organization_id.0)
     .bind(limit)
-    .fetch_all(conn)
+    .fetch_all_as::<DeliveryRow>(conn)
     .await?;
-    rows.iter().map(delivery_from_row).collect()
+    Ok(rows.into_iter().map(Delivery::from).collect())
+}
+
+/// A `webhook_attempts` row as read.
+#[derive(sqlx::FromRow)]
+struct AttemptRow {
+    delivery_id: Uuid,
+    attempted_at: OffsetDateTime,
+    status_code: Option<i64>,
+    latency_ms: i64,
+    response_excerpt: String,
+}
+
+impl From<AttemptRow> for Attempt {
+    fn from(row: AttemptRow) -> Self {
+        Attempt {
+            delivery_id: row.delivery_id,
+            attempted_at: row.attempted_at,
+            status_code: row.status_code.and_then(|c| u16::try_from(c).ok()),
+            latency_ms: row.latency_ms.max(0) as u64,
+            response_excerpt: row.response_excerpt,
+        }
+    }
 }
 
 pub async fn attempts_of(
@@ -253,19 +303,9 @@ pub async fn attempts_of(
         )
         .bind(id)
         .bind(organization_id.0)
-        .fetch_all(&mut *conn)
+        .fetch_all_as::<AttemptRow>(&mut *conn)
         .await?;
-        for row in rows {
-            attempts.push(Attempt {
-                delivery_id: row.try_get("delivery_id")?,
-                attempted_at: row.try_get("attempted_at")?,
-                status_code: row
-                    .try_get::<Option<i64>, _>("status_code")?
-                    .and_then(|c| u16::try_from(c).ok()),
-                latency_ms: row.try_get::<i64, _>("latency_ms")?.max(0) as u64,
-                response_excerpt: row.try_get("response_excerpt")?,
-            });
-        }
+        attempts.extend(rows.into_iter().map(Attempt::from));
     }
     Ok(attempts)
 }
@@ -297,7 +337,7 @@ pub async fn reschedule(
 }
 
 /// A delivery the worker may send now, with where and how.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Due {
     pub id: Uuid,
     pub organization_id: OrganizationId,
@@ -307,6 +347,7 @@ pub struct Due {
     pub event_id: String,
     pub event_type: String,
     pub payload: String,
+    #[sqlx(try_from = "i64")]
     pub attempts: u32,
     pub retry_from: OffsetDateTime,
 }
@@ -336,9 +377,12 @@ pub async fn endpoints_with_due(
     )
     .bind(now)
     .bind(limit)
-    .fetch_all(conn)
+    .fetch_all_as(conn)
     .await?;
-    rows.iter().map(|row| row.try_get("endpoint_id")).collect()
+    Ok(rows
+        .into_iter()
+        .map(|(endpoint_id, _): (Uuid, OffsetDateTime)| endpoint_id)
+        .collect())
 }
 
 /// Claims the next pending delivery of `endpoint_id` whose time has come, if the endpoint
@@ -356,25 +400,13 @@ pub async fn claim_due(
     now: OffsetDateTime,
     lease_until: OffsetDateTime,
 ) -> Result<Option<Due>, sqlx::Error> {
-    let row = db::query_per_backend(DUE_SQL, &format!("{DUE_SQL} FOR UPDATE OF d SKIP LOCKED"))
+    let due = db::query_per_backend(DUE_SQL, &format!("{DUE_SQL} FOR UPDATE OF d SKIP LOCKED"))
         .bind(endpoint_id)
         .bind(now)
-        .fetch_optional(&mut *conn)
+        .fetch_optional_as::<Due>(&mut *conn)
         .await?;
-    let Some(row) = row else {
+    let Some(due) = due else {
         return Ok(None);
-    };
-    let due = Due {
-        id: row.try_get("id")?,
-        organization_id: OrganizationId(row.try_get("organization_id")?),
-        endpoint_id: row.try_get("endpoint_id")?,
-        url: row.try_get("url")?,
-        secret: row.try_get("secret")?,
-        event_id: row.try_get("event_id")?,
-        event_type: row.try_get("event_type")?,
-        payload: row.try_get("payload")?,
-        attempts: row.try_get::<i64, _>("attempts")? as u32,
-        retry_from: row.try_get("retry_from")?,
     };
     db::query("UPDATE webhook_deliveries SET next_attempt_at = $1 WHERE id = $2")
         .bind(lease_until)

@@ -12,7 +12,7 @@ use crate::model::{
 use {
     super::convert,
     crate::error::ForRecipient,
-    crate::model::{CheckView, EvidenceView, QrRequest, TimelineEntry, status_label},
+    crate::model::{CheckView, EvidenceView, QrRequest, TimelineEntry},
     crate::ssr,
     traceless::verification::{
         Delivery, RecipientView, StartVerification, Verification, VerificationError,
@@ -217,7 +217,7 @@ fn recipient(view: RecipientView) -> RecipientPage {
         asked_by: v.created_by_name,
         recipient: v.recipient.to_string(),
         ticket_reference: v.ticket_reference,
-        status: v.status.as_str().to_owned(),
+        status: v.status.name(),
         retry_reason: view.retry_after.map(|r| r.for_recipient().to_owned()),
         request: view.request.map(|r| QrRequest {
             qr_svg: traceless::qr::svg(&r.url).unwrap_or_default(),
@@ -239,8 +239,8 @@ pub(crate) fn summary(v: Verification) -> VerificationSummary {
         recipient: v.recipient.to_string(),
         ticket_reference: v.ticket_reference,
         ticket_id: v.ticket_id.map(|t| t.to_string()),
-        status: v.status.as_str().to_owned(),
-        status_label: status_label(v.status.as_str()).to_owned(),
+        status: v.status.name(),
+        status_label: v.status.name().label().to_owned(),
         started_by: v.created_by_name,
         started: convert::when(v.created_at),
     }
@@ -255,8 +255,8 @@ fn detail(v: Verification, events: Vec<traceless::verification::Event>) -> Verif
         ticket_reference: v.ticket_reference,
         ticket_id: v.ticket_id.map(|t| t.to_string()),
         note: v.note,
-        status: v.status.as_str().to_owned(),
-        status_label: status_label(v.status.as_str()).to_owned(),
+        status: v.status.name(),
+        status_label: v.status.name().label().to_owned(),
         failure: reason.map(|r| r.for_agent().to_owned()),
         mismatch: reason.is_some_and(|r| r.is_mismatch()),
         started_by: v.created_by_name,

@@ -14,4 +14,4 @@ pub use layout::{CurrentUser, Footer, Header};
 #[cfg(feature = "hydrate")]
 pub use live::now_ms;
 pub use live::{refresh_on_events, use_event_stream};
-pub use status_pill::{StatusPill, is_active, reason_for_recipient};
+pub use status_pill::StatusPill;

@@ -128,7 +128,7 @@ fn Ticket(detail: TicketDetail, tick: RwSignal<u32>) -> impl IntoView {
                                         <a href=format!("/organization/verifications/{}", v.id) class="verification-recipient" rel="external">{v.recipient.clone()}</a>
                                         <p class="muted small">"Started by " {v.started_by.clone()} ", " {v.started.clone()}</p>
                                     </div>
-                                    <StatusPill status=v.status.clone() />
+                                    <StatusPill status=v.status />
                                 </li>
                             }).collect_view()}
                         </ul>

@@ -7,9 +7,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::verifications::{CancelVerification, verification_overview};
-use crate::components::{
-    ErrorView, FormAlert, StatusPill, SubmitButton, is_active, use_event_stream,
-};
+use crate::components::{ErrorView, FormAlert, StatusPill, SubmitButton, use_event_stream};
 use crate::model::{EvidenceView, TimelineEntry, VerificationDetail};
 
 #[component]
@@ -44,19 +42,15 @@ fn Detail(
     finished: RwSignal<u32>,
 ) -> impl IntoView {
     let last_id = detail.events.last().map_or(0, |e| e.id);
-    let events = use_event_stream(is_active(&detail.status).then(|| {
+    let events = use_event_stream(detail.status.is_active().then(|| {
         format!(
             "/organization/verifications/{}/events?after={last_id}",
             detail.id
         )
     }));
-    let initial_status = detail.status.clone();
-    let status = Signal::derive(move || {
-        events.with(|e| {
-            e.last()
-                .map_or(initial_status.clone(), |e| e.status.clone())
-        })
-    });
+    let initial_status = detail.status;
+    let status =
+        Signal::derive(move || events.with(|e| e.last().map_or(initial_status, |e| e.status)));
     // The end arrived live: read the overview again for the evidence and the reason.
     Effect::new(move |_| {
         if events.with(|e| e.last().is_some_and(|e| e.is_terminal())) {
@@ -69,9 +63,9 @@ fn Detail(
                 .filter(|e| e.id > last_id)
                 .map(|e| TimelineEntry {
                     id: e.id,
-                    kind: e.kind.clone(),
-                    status: e.status.clone(),
-                    message: e.message.clone().unwrap_or_else(|| e.kind.clone()),
+                    kind: e.kind,
+                    status: e.status,
+                    message: e.message.clone().unwrap_or_else(|| e.kind.to_string()),
                     at: clock_time(e.at),
                 })
                 .collect::<Vec<_>>()
@@ -125,7 +119,7 @@ fn Detail(
                         {(detail.tries_used > 0).then(|| view! { <dt>"Failed tries"</dt><dd>{detail.tries_used}</dd> })}
                     </dl>
                     <FormAlert value=cancel_value />
-                    <Show when=move || is_active(&status.get())>
+                    <Show when=move || status.get().is_active()>
                         {
                             let id = id.clone();
                             view! {
@@ -163,7 +157,7 @@ fn Detail(
 #[component]
 fn TimelineItem(entry: TimelineEntry) -> impl IntoView {
     view! {
-        <li class=format!("timeline-item timeline-{}", entry.status) data-kind=entry.kind.clone()>
+        <li class=format!("timeline-item timeline-{}", entry.status) data-kind=entry.kind.to_string()>
             <span class="timeline-dot" aria-hidden="true"></span>
             <p class="timeline-message">{entry.message.clone()}</p>
             <p class="muted small"><time>{entry.at.clone()}</time></p>

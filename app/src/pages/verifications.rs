@@ -30,13 +30,12 @@ pub fn VerificationsPage() -> impl IntoView {
     // Live status in the list: cheap polling, and only while something can still change.
     #[cfg(feature = "hydrate")]
     {
-        use crate::components::is_active;
         let poll = gloo_timers::callback::Interval::new(LIST_REFRESH_MS, move || {
             let active = list
                 .try_get_untracked()
                 .flatten()
                 .and_then(Result::ok)
-                .is_some_and(|l| l.iter().any(|v| is_active(&v.status)));
+                .is_some_and(|l| l.iter().any(|v| v.status.is_active()));
             if active {
                 tick.try_update(|t| *t += 1);
             }
@@ -116,7 +115,7 @@ fn VerificationList(items: Vec<VerificationSummary>) -> impl IntoView {
                                 "Started by " {v.started_by.clone()} ", " {v.started.clone()}
                             </p>
                         </div>
-                        <StatusPill status=v.status.clone() />
+                        <StatusPill status=v.status />
                     </li>
                 }
             }).collect_view()}

@@ -7,9 +7,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::verifications::{RenewRequest, open_verification_link};
-use crate::components::{Alert, reason_for_recipient, use_event_stream};
+use crate::components::{Alert, use_event_stream};
 use crate::error::AppError;
-use crate::model::{QrRequest, RecipientPage};
+use crate::model::{EventKind, FailureReason, QrRequest, RecipientPage, StatusName};
 
 /// Renew Microsoft's request this long before it expires.
 const RENEW_MARGIN_SECS: i64 = 30;
@@ -120,8 +120,8 @@ enum Stage {
 
 #[component]
 fn LiveVerification(data: RecipientPage, token: String) -> impl IntoView {
-    let initial_status = data.status.clone();
-    let finished = !crate::components::is_active(&initial_status);
+    let initial_status = data.status;
+    let finished = initial_status.is_terminal();
     let events = use_event_stream(
         (!finished).then(|| format!("/verify/{token}/events?after={}", data.last_event_id)),
     );
@@ -131,8 +131,14 @@ fn LiveVerification(data: RecipientPage, token: String) -> impl IntoView {
         RwSignal::new(data.retry_reason.clone().filter(|_| data.request.is_none()));
     let renew = ServerAction::<RenewRequest>::new();
     let renew_value = renew.value();
-    let latest =
-        Memo::new(move |_| events.with(|e| e.iter().rev().find(|e| e.kind != "ignored").cloned()));
+    let latest = Memo::new(move |_| {
+        events.with(|e| {
+            e.iter()
+                .rev()
+                .find(|e| e.kind != EventKind::Ignored)
+                .cloned()
+        })
+    });
     // Stuck after a scan (Microsoft's request ran out while in Authenticator): after a
     // new code, show it until something newer than this event happens.
     let rescan = RwSignal::new(false);
@@ -140,46 +146,50 @@ fn LiveVerification(data: RecipientPage, token: String) -> impl IntoView {
 
     let stage = Memo::new(move |_| {
         let latest = latest.get();
-        let mut status = latest
-            .as_ref()
-            .map_or(initial_status.clone(), |e| e.status.clone());
-        if status == "scanned"
+        let mut status = latest.as_ref().map_or(initial_status, |e| e.status);
+        if status == StatusName::Scanned
             && let Some(mark) = rescan_after.get()
             && latest.as_ref().map_or(0, |e| e.id) <= mark
         {
-            status = "requested".into();
+            status = StatusName::Requested;
         }
         if matches!(renew_value.get(), Some(Err(AppError::Gone(_)))) {
             return Stage::Over;
         }
-        match status.as_str() {
-            "verified" => Stage::Verified,
-            "failed" => Stage::Failed(
+        match status {
+            StatusName::Verified => Stage::Verified,
+            StatusName::Failed => Stage::Failed(
                 latest
                     .as_ref()
                     .and_then(|e| e.reason())
-                    .map_or("The verification did not succeed.", reason_for_recipient)
+                    .map_or(
+                        "The verification did not succeed.",
+                        FailureReason::for_recipient,
+                    )
                     .to_owned(),
             ),
-            "expired" | "cancelled" => Stage::Over,
-            "scanned" => Stage::Scanned,
-            _ => match try_again.get() {
-                Some(reason) => Stage::TryAgain(reason),
-                None => Stage::Waiting,
-            },
+            StatusName::Expired | StatusName::Cancelled => Stage::Over,
+            StatusName::Scanned => Stage::Scanned,
+            StatusName::Created | StatusName::Opened | StatusName::Requested => {
+                match try_again.get() {
+                    Some(reason) => Stage::TryAgain(reason),
+                    None => Stage::Waiting,
+                }
+            }
         }
     });
 
     // A failed try (`attempt_failed.*`) asks for a new code; a new code clears it.
     Effect::new(move |_| {
         if let Some(event) = latest.get() {
-            if event.kind.starts_with("attempt_failed.") {
-                let reason = event.reason().map_or("", reason_for_recipient);
-                try_again.set(Some(reason.to_owned()));
-                // That request is spent: show no QR code until a fresh one arrives.
-                request.set(None);
-            } else if event.kind == "requested" {
-                try_again.set(None);
+            match event.kind {
+                EventKind::AttemptFailed(reason) => {
+                    try_again.set(Some(reason.for_recipient().to_owned()));
+                    // That request is spent: show no QR code until a fresh one arrives.
+                    request.set(None);
+                }
+                EventKind::Requested => try_again.set(None),
+                _ => {}
             }
         }
     });

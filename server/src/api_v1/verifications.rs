@@ -336,7 +336,7 @@ pub async fn list(
     let status = query
         .get("status")
         .map(|s| {
-            StatusName::parse(s).ok_or_else(|| {
+            s.parse::<StatusName>().map_err(|_| {
                 ApiError::field(
                     "status",
                     "Unknown status: use created, opened, requested, scanned, verified, failed, expired or cancelled.",
@@ -363,7 +363,7 @@ pub async fn list(
             .get("ticket")
             .map(|t| t.trim().to_owned())
             .filter(|t| !t.is_empty()),
-        status: status.map(StatusName::as_str),
+        status,
     };
     // One more than asked tells whether there is a next page.
     let mut found = state

@@ -404,8 +404,8 @@ fn reconnect_hint(verification_id: Uuid) -> SseEvent {
 fn to_sse(event: &Event, audience: Audience) -> SseEvent {
     let live = LiveEvent {
         id: event.id,
-        kind: event.kind.clone(),
-        status: event.status.clone(),
+        kind: event.kind,
+        status: event.status,
         message: (audience == Audience::Agent).then(|| event.message.clone()),
         at: event.at.unix_timestamp(),
     };

@@ -26,6 +26,7 @@ mod restart;
 mod retention;
 mod security;
 mod smtp_sink;
+mod status_checks;
 mod stream_bounds;
 mod team;
 mod tickets;

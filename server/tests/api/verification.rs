@@ -82,7 +82,7 @@ impl TestApp {
             .await
             .events
             .into_iter()
-            .map(|e| e.kind)
+            .map(|e| e.kind.to_string())
             .collect()
     }
 
@@ -393,7 +393,7 @@ async fn a_silent_expiry_is_noticed_by_the_sweeper() {
         .unwrap();
 
     eventually("the sweeper marks the verification expired", || async {
-        let status = app.detail(&started.id).await.status;
+        let status = app.detail(&started.id).await.status.to_string();
         if status == "expired" {
             Ok(())
         } else {

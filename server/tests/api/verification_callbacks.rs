@@ -80,7 +80,7 @@ impl Opened {
             .await
             .events
             .into_iter()
-            .map(|e| e.kind)
+            .map(|e| e.kind.to_string())
             .collect()
     }
 

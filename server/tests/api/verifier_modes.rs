@@ -62,7 +62,7 @@ async fn request_seen_by_microsoft(app: &TestApp, url: &str) -> serde_json::Valu
 async fn status(app: &TestApp, id: &str) -> String {
     let detail: VerificationDetail =
         ok_json(app.call("verification_overview", &[("id", id)]).await).await;
-    detail.status
+    detail.status.to_string()
 }
 
 #[tokio::test]
