@@ -6,8 +6,9 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod audit;
-pub mod capacity;
 pub mod config;
+/// `traceless::capacity` is where the server found these settings before `config` was split.
+pub use config::capacity;
 pub mod db;
 pub mod email;
 pub mod integrations;
