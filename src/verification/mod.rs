@@ -14,7 +14,8 @@ pub mod status;
 pub(crate) mod store;
 pub mod throttle;
 
-pub use create::{Delivery, Initiator, NewVerification, RequestWebhook};
+pub use crate::accounts::Initiator;
+pub use create::{Delivery, NewVerification, RequestWebhook};
 pub use service::*;
 
 use time::OffsetDateTime;

@@ -9,13 +9,13 @@ use url::Url;
 use uuid::Uuid;
 
 use super::alignment::{self, Evidence, Expectation};
-use super::create::{Delivery, Initiator, NewVerification};
+use super::create::{Delivery, NewVerification};
 use super::hooks::{EventHook, EventRecord};
 use super::relay::{Announcement, Publisher};
 use super::status::{self, FailureReason, Input, MAX_FAILED_ATTEMPTS, Outcome, Status};
 use super::throttle::PresentationThrottle;
 use super::{Event, Verification, store};
-use crate::accounts::{OrganizationId, User};
+use crate::accounts::{Initiator, OrganizationId, User};
 use crate::audit::{self, Action};
 use crate::db::{self, Pool};
 use crate::email::{EmailAddress, InvalidEmail};
