@@ -12,6 +12,7 @@ pub use config::capacity;
 pub mod db;
 pub mod email;
 pub mod integrations;
+pub mod live;
 pub mod mail;
 pub mod microsoft;
 pub mod password;

@@ -6,8 +6,6 @@ pub mod alignment;
 pub mod callback_key;
 pub mod create;
 pub mod hooks;
-pub mod relay;
-pub mod relay_postgres;
 pub mod resource;
 mod service;
 pub mod status;

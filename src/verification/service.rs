@@ -11,7 +11,6 @@ use uuid::Uuid;
 use super::alignment::{self, Evidence, Expectation};
 use super::create::{Delivery, NewVerification};
 use super::hooks::{EventHook, EventRecord};
-use super::relay::{Announcement, Publisher};
 use super::status::{self, FailureReason, Input, MAX_FAILED_ATTEMPTS, Outcome, Status};
 use super::throttle::PresentationThrottle;
 use super::{Event, Verification, store};
@@ -20,6 +19,7 @@ use crate::audit::{self, Action};
 use crate::db::{self, Pool};
 use crate::email::{EmailAddress, InvalidEmail};
 use crate::integrations::{self, MicrosoftIntegration, VerifierIdentity};
+use crate::live::{Announcement, Publisher, Topic};
 use crate::microsoft::{
     Callback, CallbackEvent, CredentialType, Did, EmailSource, ErrorInfo, FaceCheck,
     MicrosoftClient, MicrosoftError, PresentationCallback, PresentationRequest, Registration,
@@ -1002,12 +1002,12 @@ impl Verifier {
     /// relay fans out by id; a ticket's id is its stream's key).
     fn announce(&self, verification: &Verification, event_id: i64) {
         self.relay.publish(Announcement {
-            verification_id: verification.id,
+            topic: Topic(verification.id),
             event_id,
         });
         if let Some(ticket) = verification.ticket_id {
             self.relay.publish(Announcement {
-                verification_id: ticket,
+                topic: Topic(ticket),
                 event_id,
             });
         }
