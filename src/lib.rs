@@ -18,6 +18,7 @@ pub mod microsoft;
 pub mod password;
 pub mod qr;
 pub mod rate_limit;
+pub mod reactions;
 pub mod retention;
 pub mod secret;
 pub mod tickets;

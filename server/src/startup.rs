@@ -28,6 +28,7 @@ use traceless::live::postgres::PostgresRelay;
 use traceless::live::{InProcess, Publisher};
 use traceless::mail::transport::Transport;
 use traceless::mail::worker::Deliverer;
+use traceless::reactions::Effects;
 use traceless::verification::Verifier;
 
 use crate::shutdown::{self, Shutdown};
@@ -86,6 +87,7 @@ impl Application {
                 callback_url,
                 microsoft.identity.clone(),
                 settings.public_url.clone(),
+                Arc::new(Effects::new(settings.public_url.clone())),
             )
             .with_presentation_limit(settings.limits.presentations_per_link),
         );

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::alignment::{self, Evidence, Expectation};
 use super::create::{Delivery, NewVerification};
-use super::hooks::{EventHook, EventRecord};
+use super::hooks::{EventRecord, Reactions};
 use super::status::{self, FailureReason, Input, MAX_FAILED_ATTEMPTS, Outcome, Status};
 use super::throttle::PresentationThrottle;
 use super::{Event, Verification, store};
@@ -153,7 +153,8 @@ pub struct Verifier {
     throttle: PresentationThrottle,
     /// Links to the person's page are built from it.
     public_url: Url,
-    hook: EventHook,
+    /// What follows from each stored event (ticket timeline, outbox, webhooks).
+    reactions: Arc<dyn Reactions>,
 }
 
 impl Verifier {
@@ -169,6 +170,7 @@ impl Verifier {
         callback_url: Url,
         identity: VerifierIdentity,
         public_url: Url,
+        reactions: Arc<dyn Reactions>,
     ) -> Self {
         Self {
             pool,
@@ -177,8 +179,8 @@ impl Verifier {
             callback_url,
             identity,
             throttle: PresentationThrottle::default(),
-            hook: EventHook::new(public_url.clone()),
             public_url,
+            reactions,
         }
     }
 
@@ -301,7 +303,7 @@ impl Verifier {
             .ok_or(VerificationError::NotFound)?;
         let mut last_event = record_event(
             &mut tx,
-            &self.hook,
+            self.reactions.as_ref(),
             &verification,
             "created",
             Status::Created,
@@ -365,7 +367,7 @@ impl Verifier {
     ) -> Result<i64, VerificationError> {
         Ok(record_event(
             conn,
-            &self.hook,
+            self.reactions.as_ref(),
             verification,
             "link_emailed",
             verification.status,
@@ -549,7 +551,7 @@ impl Verifier {
             .ok_or(VerificationError::NotFound)?;
         let announced = apply(
             &mut tx,
-            &self.hook,
+            self.reactions.as_ref(),
             &current,
             Input::RequestCreated,
             None,
@@ -587,7 +589,7 @@ impl Verifier {
         .await?;
         let event = record_event(
             &mut tx,
-            &self.hook,
+            self.reactions.as_ref(),
             verification,
             "face_check_not_enabled",
             verification.status,
@@ -707,7 +709,7 @@ impl Verifier {
             Some(
                 record_event(
                     &mut tx,
-                    &self.hook,
+                    self.reactions.as_ref(),
                     &verification,
                     "ignored",
                     verification.status,
@@ -726,7 +728,7 @@ impl Verifier {
                 Some(message) => {
                     apply_with_message(
                         &mut tx,
-                        &self.hook,
+                        self.reactions.as_ref(),
                         &verification,
                         input,
                         evidence.as_ref(),
@@ -738,7 +740,7 @@ impl Verifier {
                 None => {
                     apply(
                         &mut tx,
-                        &self.hook,
+                        self.reactions.as_ref(),
                         &verification,
                         input,
                         evidence.as_ref(),
@@ -773,7 +775,7 @@ impl Verifier {
         for verification in &overdue {
             if let Some(event) = apply(
                 &mut tx,
-                &self.hook,
+                self.reactions.as_ref(),
                 verification,
                 Input::LinkExpired,
                 None,
@@ -985,11 +987,27 @@ impl Verifier {
         let announced = match message {
             Some(message) => {
                 apply_with_message(
-                    &mut tx, &self.hook, &current, input, evidence, message, actor,
+                    &mut tx,
+                    self.reactions.as_ref(),
+                    &current,
+                    input,
+                    evidence,
+                    message,
+                    actor,
                 )
                 .await?
             }
-            None => apply(&mut tx, &self.hook, &current, input, evidence, None).await?,
+            None => {
+                apply(
+                    &mut tx,
+                    self.reactions.as_ref(),
+                    &current,
+                    input,
+                    evidence,
+                    None,
+                )
+                .await?
+            }
         };
         tx.commit().await?;
         if let Some(event) = announced {
@@ -1017,19 +1035,28 @@ impl Verifier {
 /// Applies `input` to `verification` inside a transaction; returns the stored event's id.
 async fn apply(
     conn: &mut impl db::Connection,
-    hook: &EventHook,
+    reactions: &dyn Reactions,
     verification: &Verification,
     input: Input,
     evidence: Option<&Evidence>,
     request_expiry: Option<&OffsetDateTime>,
 ) -> Result<Option<i64>, VerificationError> {
     let message = default_message(verification, input, evidence, request_expiry);
-    apply_with_message(conn, hook, verification, input, evidence, &message, None).await
+    apply_with_message(
+        conn,
+        reactions,
+        verification,
+        input,
+        evidence,
+        &message,
+        None,
+    )
+    .await
 }
 
 async fn apply_with_message(
     conn: &mut impl db::Connection,
-    hook: &EventHook,
+    reactions: &dyn Reactions,
     verification: &Verification,
     input: Input,
     evidence: Option<&Evidence>,
@@ -1074,7 +1101,7 @@ async fn apply_with_message(
             }
             let event = record_event(
                 conn,
-                hook,
+                reactions,
                 verification,
                 "ignored",
                 verification.status,
@@ -1093,7 +1120,7 @@ async fn apply_with_message(
     Ok(Some(
         record_event(
             conn,
-            hook,
+            reactions,
             verification,
             &kind,
             status,
@@ -1106,12 +1133,12 @@ async fn apply_with_message(
 }
 
 /// Stores a verification event and, in the same transaction, everything that follows from
-/// it ([`EventHook::on_verification_event`]: ticket timeline, outbox). Every event of every
+/// it ([`Reactions::on_event`]: ticket timeline, outbox, webhooks). Every event of every
 /// verification method is stored through here.
 #[allow(clippy::too_many_arguments)] // each is one fact about the event; a struct would only rename them
 async fn record_event(
     conn: &mut impl crate::db::Connection,
-    hook: &EventHook,
+    reactions: &dyn Reactions,
     verification: &Verification,
     kind: &str,
     status: Status,
@@ -1120,19 +1147,20 @@ async fn record_event(
     link: Option<&Url>,
 ) -> Result<i64, sqlx::Error> {
     let event_id = store::insert_event(conn, verification, kind, status, message).await?;
-    hook.on_verification_event(
-        conn,
-        &EventRecord {
-            verification,
-            event_id,
-            kind,
-            status,
-            message,
-            actor,
-            link,
-        },
-    )
-    .await?;
+    reactions
+        .on_event(
+            conn,
+            &EventRecord {
+                verification,
+                event_id,
+                kind,
+                status,
+                message,
+                actor,
+                link,
+            },
+        )
+        .await?;
     Ok(event_id)
 }
 

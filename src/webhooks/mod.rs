@@ -1,7 +1,7 @@
 //! Signed webhooks to integrated tools: admins register endpoints (a URL, the event types
 //! they want, a signing secret shown once); every verification state change becomes a
 //! delivery per subscribed endpoint, written in the event's own transaction
-//! ([`record_event`]), then sent by the [`worker`] with retries, in order per verification.
+//! ([`record_deliveries`], called by `crate::reactions`), then sent by the [`worker`] with retries, in order per verification.
 
 pub mod address;
 mod endpoint_url;
@@ -12,7 +12,7 @@ mod store;
 pub mod worker;
 
 pub use endpoint_url::{EndpointUrl, InvalidUrl, MAX_URL_CHARS};
-pub use events::{EventType, record_event};
+pub use events::{EventType, NewEvent, record_deliveries, subscribers};
 pub use guard::Guard;
 
 pub use crate::config::{HostOverrides, WebhookSettings};
