@@ -3,17 +3,24 @@
 //! identity alignment, and the event history that live pages follow.
 
 pub mod alignment;
+mod callback;
 pub mod callback_key;
 pub mod create;
+mod errors;
 pub mod hooks;
+mod recipient;
 pub mod resource;
 mod service;
 pub mod status;
 pub(crate) mod store;
 pub mod throttle;
+mod transitions;
 
 pub use crate::accounts::Initiator;
+pub use callback::AuthorizedCallback;
 pub use create::{Delivery, NewVerification, RequestWebhook};
+pub use errors::{AtStep, CallbackError, VerificationError};
+pub use recipient::{LiveRequest, RecipientView};
 pub use service::*;
 
 use time::OffsetDateTime;
