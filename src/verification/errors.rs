@@ -7,6 +7,7 @@ use std::ops::Deref;
 use std::panic::Location;
 
 use crate::email::InvalidEmail;
+use crate::integrations::IntegrationError;
 use crate::microsoft::MicrosoftError;
 use crate::tickets::InvalidTicket;
 
@@ -69,6 +70,16 @@ pub enum CallbackError {
     UnknownState,
     #[error("internal error")]
     Internal,
+}
+
+/// Why removing the Microsoft integration changed nothing: refused (or failed) removing it,
+/// or failed cancelling the organization's verifications.
+#[derive(Debug, thiserror::Error)]
+pub enum RemovalError {
+    #[error(transparent)]
+    Integration(#[from] IntegrationError),
+    #[error("cancelling verifications: {0}")]
+    Cancelling(#[from] VerificationError),
 }
 
 /// An error with the step that failed: where in the use case it was returned. Reads as the

@@ -19,7 +19,7 @@ mod transitions;
 pub use crate::accounts::Initiator;
 pub use callback::AuthorizedCallback;
 pub use create::{Delivery, NewVerification, RequestWebhook};
-pub use errors::{AtStep, CallbackError, VerificationError};
+pub use errors::{AtStep, CallbackError, RemovalError, VerificationError};
 pub use recipient::{LiveRequest, RecipientView};
 pub use service::*;
 

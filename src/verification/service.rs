@@ -11,7 +11,7 @@ use url::Url;
 use uuid::Uuid;
 
 use super::create::{Delivery, NewVerification};
-use super::errors::VerificationError;
+use super::errors::{RemovalError, VerificationError};
 use super::hooks::Reactions;
 use super::status::{Input, Status};
 use super::throttle::PresentationThrottle;
@@ -20,7 +20,7 @@ use super::{Event, Verification, store};
 use crate::accounts::{Initiator, OrganizationId, User};
 use crate::db::{self, Pool};
 use crate::email::EmailAddress;
-use crate::integrations::{self, VerifierIdentity};
+use crate::integrations::{self, IntegrationError, VerifierIdentity};
 use crate::live::Publisher;
 use crate::microsoft::MicrosoftClient;
 use crate::secret::{Secret, SecretHash, looks_like_secret};
@@ -322,20 +322,37 @@ impl Verifier {
         Ok(announced.len())
     }
 
-    /// Stops the organization's active verifications (the integration was removed).
-    pub async fn cancel_all(
-        &self,
-        organization_id: OrganizationId,
-    ) -> Result<usize, VerificationError> {
-        let mut conn = self.pool.acquire().await?;
-        let active = store::active_of_organization(&mut conn, organization_id).await?;
-        drop(conn);
-        let count = active.len();
-        for verification in active {
-            self.transition(&verification, Input::Cancelled, None, None, None)
-                .await?;
+    /// An administrator removes the Microsoft integration: it goes, and every active
+    /// verification of the organization is cancelled (its link stops working), in one
+    /// transaction; open pages hear of each cancellation after the commit. Returns how many
+    /// were cancelled.
+    pub async fn remove_integration(&self, admin: &User) -> Result<usize, RemovalError> {
+        let mut tx = db::begin_write(&self.pool)
+            .await
+            .map_err(IntegrationError::from)?;
+        integrations::remove(&mut tx, admin).await?;
+        let active = store::active_of_organization(&mut tx, admin.organization_id)
+            .await
+            .map_err(VerificationError::from)?;
+        let mut announced = Vec::new();
+        for verification in &active {
+            let event = apply(
+                &mut tx,
+                self.reactions.as_ref(),
+                verification,
+                Input::Cancelled,
+                None,
+                None,
+            )
+            .await?;
+            announced.extend(event.map(|event| (verification, event)));
         }
-        Ok(count)
+        tx.commit().await.map_err(VerificationError::from)?;
+        tracing::info!(organization = %admin.organization_id, by = %admin.id, "Microsoft Verified ID removed");
+        for (verification, event) in announced {
+            self.announce(verification, event);
+        }
+        Ok(active.len())
     }
 
     /// An agent stops one verification: its link stops working.

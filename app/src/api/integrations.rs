@@ -14,6 +14,7 @@ use {
     crate::model::{ConnectOutcome, MicrosoftConnection},
     crate::ssr,
     traceless::integrations::{self, IntegrationError},
+    traceless::verification::RemovalError,
 };
 
 /// Session key of the connect attempt this browser started (see `finish_connect`).
@@ -260,15 +261,18 @@ pub async fn remove_microsoft_integration() -> Result<(), AppError> {
         async {
             let admin = ssr::require_admin().await?;
             let state = ssr::state()?;
-            integrations::remove(&state.pool, &admin)
-                .await
-                .map_err(integration_error)?;
-            // Pending verifications stop: their links no longer work, and open pages hear it.
+            // Pending verifications stop with it: their links no longer work, and open pages
+            // hear it.
             state
                 .verifier
-                .cancel_all(admin.organization_id)
+                .remove_integration(&admin)
                 .await
-                .map_err(|e| ssr::internal(format!("cancelling verifications: {e}")))?;
+                .map_err(|e| match e {
+                    RemovalError::Integration(e) => integration_error(e),
+                    RemovalError::Cancelling(e) => {
+                        ssr::internal(format!("cancelling verifications: {e}"))
+                    }
+                })?;
             Ok(())
         }
         .await,
