@@ -8,6 +8,7 @@ pub mod callback_key;
 pub mod create;
 mod errors;
 pub mod hooks;
+mod idempotent;
 mod recipient;
 pub mod resource;
 mod service;
@@ -20,6 +21,7 @@ pub use crate::accounts::Initiator;
 pub use callback::AuthorizedCallback;
 pub use create::{Delivery, NewVerification, RequestWebhook};
 pub use errors::{AtStep, CallbackError, RemovalError, VerificationError};
+pub use idempotent::{Idempotency, Once, OnceError};
 pub use recipient::{LiveRequest, RecipientView};
 pub use service::*;
 

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::create::{Delivery, NewVerification};
 use super::errors::{RemovalError, VerificationError};
 use super::hooks::Reactions;
+use super::idempotent::Idempotency;
 use super::status::{Input, Status};
 use super::throttle::PresentationThrottle;
 use super::transitions::{apply, record_event};
@@ -150,6 +151,17 @@ impl Verifier {
         by: &Initiator,
         new: NewVerification,
     ) -> Result<Started, VerificationError> {
+        self.create_remembered(by, new, None).await
+    }
+
+    /// [`Verifier::create`], and when `once` is given the request is remembered under its
+    /// `Idempotency-Key` in the same transaction (`idempotent`).
+    pub(super) async fn create_remembered(
+        &self,
+        by: &Initiator,
+        new: NewVerification,
+        once: Option<&Idempotency<'_>>,
+    ) -> Result<Started, VerificationError> {
         let note = optional_text(new.note.as_deref(), MAX_NOTE_CHARS)
             .ok_or(VerificationError::NoteTooLong)?;
         let recipient = new.recipient;
@@ -228,6 +240,10 @@ impl Verifier {
             let url = self.link_url(&link);
             last_event = self
                 .record_link_emailed(&mut tx, &verification, &by.name, &url)
+                .await?;
+        }
+        if let Some(once) = once {
+            once.remember(&mut tx, &verification, new.delivery, &link)
                 .await?;
         }
         tx.commit().await?;
