@@ -145,18 +145,19 @@ impl From<sqlx::Error> for VerificationError {
 mod tests {
     use super::*;
 
-    fn fails() -> Result<(), VerificationError> {
+    /// Like a use case: async, a database step, `?`.
+    async fn fails() -> Result<(), VerificationError> {
         Err(sqlx::Error::RowNotFound)?; // the step
         Ok(())
     }
 
-    #[test]
-    fn a_database_error_names_the_step_that_failed() {
+    #[tokio::test]
+    async fn a_database_error_names_the_step_that_failed() {
         let line = 1 + include_str!("errors.rs")
             .lines()
             .position(|l| l.ends_with("?; // the step"))
             .unwrap();
-        let error = fails().unwrap_err().to_string();
+        let error = fails().await.unwrap_err().to_string();
         assert!(
             error.ends_with(&format!("(at src/verification/errors.rs:{line})")),
             "{error}"
