@@ -199,6 +199,14 @@ impl Connection for Conn {
     }
 }
 
+/// Lets a borrowed connection (`&mut dyn Connection`, as `crate::reactions` gets one) go
+/// wherever a connection is taken.
+impl<C: Connection + ?Sized> Connection for &mut C {
+    fn handle(&mut self) -> Handle<'_> {
+        (**self).handle()
+    }
+}
+
 impl Connection for WriteTx {
     fn handle(&mut self) -> Handle<'_> {
         match self {

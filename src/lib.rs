@@ -6,16 +6,19 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod audit;
-pub mod capacity;
 pub mod config;
+/// `traceless::capacity` is where the server found these settings before `config` was split.
+pub use config::capacity;
 pub mod db;
 pub mod email;
 pub mod integrations;
+pub mod live;
 pub mod mail;
 pub mod microsoft;
 pub mod password;
 pub mod qr;
 pub mod rate_limit;
+pub mod reactions;
 pub mod retention;
 pub mod secret;
 pub mod tickets;

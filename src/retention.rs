@@ -22,9 +22,8 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
+pub use crate::config::{DEFAULT_RETENTION_DAYS, RetentionSettings};
 use crate::db::{self, Pool};
-
-pub const DEFAULT_RETENTION_DAYS: u64 = 90;
 
 /// How often the job runs.
 const EVERY: Duration = Duration::from_secs(3600);
@@ -33,20 +32,6 @@ const EVERY: Duration = Duration::from_secs(3600);
 pub const DETAILS_ERASED: &str = "The details were erased after the retention period.";
 /// Put in place of an erased mail body.
 pub const MAIL_ERASED: &str = "(This mail's text was erased after the retention period.)";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetentionSettings {
-    /// Evidence older than this is erased.
-    pub window: Duration,
-}
-
-impl Default for RetentionSettings {
-    fn default() -> Self {
-        RetentionSettings {
-            window: Duration::from_secs(DEFAULT_RETENTION_DAYS * 24 * 3600),
-        }
-    }
-}
 
 /// How many rows one run erased something in, per kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -22,11 +22,12 @@ use tower_sessions::session_store::ExpiredDeletion;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use traceless::config::Settings;
 use traceless::db::Pool;
+use traceless::live::postgres::PostgresRelay;
+use traceless::live::{InProcess, Publisher};
 use traceless::mail::transport::Transport;
 use traceless::mail::worker::Deliverer;
+use traceless::reactions::Effects;
 use traceless::verification::Verifier;
-use traceless::verification::relay::{InProcess, Publisher};
-use traceless::verification::relay_postgres::PostgresRelay;
 
 use crate::shutdown::{self, Shutdown};
 use crate::{cross_site, rate_limit, routes, security_headers};
@@ -84,6 +85,7 @@ impl Application {
                 callback_url,
                 microsoft.identity.clone(),
                 settings.public_url.clone(),
+                Arc::new(Effects::new(settings.public_url.clone())),
             )
             .with_presentation_limit(settings.limits.presentations_per_link),
         );

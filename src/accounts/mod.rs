@@ -1,8 +1,10 @@
 //! Organizations and the people in them: sign-up, sign-in, teammates and invites.
 
+mod initiator;
 mod service;
 mod store;
 
+pub use initiator::Initiator;
 pub use service::*;
 
 use std::fmt;

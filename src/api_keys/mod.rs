@@ -13,11 +13,10 @@ use rand::RngCore;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::accounts::{OrganizationId, User};
+use crate::accounts::{Initiator, OrganizationId, User};
 use crate::audit::{self, Action};
 use crate::db::{self, Pool};
 use crate::secret::SecretHash;
-use crate::verification::Initiator;
 
 /// Every key starts with this, so a leaked key is recognisable (secret scanners, logs).
 pub const KEY_PREFIX: &str = "tl_live_";

@@ -20,7 +20,7 @@ use time::OffsetDateTime;
 
 use crate::accounts::{OrganizationId, User};
 use crate::audit::{self, Action};
-use crate::db::{self, Pool};
+use crate::db::{self, Connection, Pool};
 use crate::microsoft::{EmailSource, LinkedDomain};
 
 /// An organization's connected tenant, as stored.
@@ -246,26 +246,25 @@ pub(crate) fn email_choice_allowed(
 }
 
 /// Disconnects Microsoft Verified ID from the actor's organization and records who did it.
-pub async fn remove(pool: &Pool, actor: &User) -> Result<(), IntegrationError> {
+/// Inside the caller's transaction, which also cancels the organization's pending
+/// verifications (`Verifier::remove_integration`): both happen, or neither.
+pub async fn remove(conn: &mut impl Connection, actor: &User) -> Result<(), IntegrationError> {
     if !actor.is_admin() {
         return Err(IntegrationError::NotAdmin);
     }
-    let mut tx = db::begin_write(pool).await?;
-    let existing = store::integration(&mut tx, actor.organization_id)
+    let existing = store::integration(conn, actor.organization_id)
         .await?
         .ok_or(IntegrationError::NotConnected)?;
-    store::delete_integration(&mut tx, actor.organization_id).await?;
-    admin_token::forget(&mut tx, actor.organization_id).await?;
+    store::delete_integration(&mut *conn, actor.organization_id).await?;
+    admin_token::forget(&mut *conn, actor.organization_id).await?;
     audit::record(
-        &mut tx,
+        conn,
         actor.organization_id,
         Some(actor),
         Action::MicrosoftRemoved,
         &format!("Tenant {} ({})", existing.tenant_name, existing.tenant_id),
     )
     .await?;
-    tx.commit().await?;
-    tracing::info!(organization = %actor.organization_id, by = %actor.id, "Microsoft Verified ID removed");
     Ok(())
 }
 

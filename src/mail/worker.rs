@@ -13,8 +13,8 @@ use super::transport::Transport;
 use super::{Message, MessageKind, outbox};
 use crate::config::MailSettings;
 use crate::db::{self, Pool};
+use crate::live::{Announcement, Publisher, Topic};
 use crate::tickets::{self, EntryKind, TicketId};
-use crate::verification::relay::{Announcement, Publisher};
 
 /// How often the outbox is looked at for due messages.
 const POLL: Duration = Duration::from_millis(500);
@@ -178,7 +178,7 @@ impl Deliverer {
         if let Some(ticket) = ticket {
             // The ticket's stream is keyed by the ticket's id (see `Verifier::announce`).
             self.relay.publish(Announcement {
-                verification_id: ticket.0,
+                topic: Topic(ticket.0),
                 event_id: 0,
             });
         }

@@ -16,7 +16,6 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use rand::RngCore;
 
 use super::ids::Token;
-use crate::config::ConfigError;
 
 /// The setting's name.
 pub const TOKEN_KEY_VAR: &str = "TRACELESS_TOKEN_KEY";
@@ -36,33 +35,22 @@ impl fmt::Debug for TokenKey {
 }
 
 impl TokenKey {
-    /// `TRACELESS_TOKEN_KEY`: 32 bytes in base64 (standard or URL-safe, padded or not);
-    /// `None` when unset. A malformed value is a configuration error that never repeats the
-    /// value (it is a secret).
-    pub fn from_lookup(
-        lookup: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Option<TokenKey>, ConfigError> {
-        let Some(value) = lookup(TOKEN_KEY_VAR) else {
-            return Ok(None);
-        };
+    /// A key from its base64 form (standard or URL-safe, padded or not): 32 bytes. The error
+    /// says what is wrong without repeating the value (it is a secret); the settings file that
+    /// reads `TRACELESS_TOKEN_KEY` (`config::microsoft`) puts it in a configuration error.
+    pub fn from_base64(value: &str) -> Result<TokenKey, String> {
+        const EXPECTED: &str = "expected 32 random bytes in base64 (for example the output of `openssl rand -base64 32`)";
         let value = value.trim();
         let unpadded = value.trim_end_matches('=');
         let bytes = STANDARD
             .decode(value)
             .or_else(|_| URL_SAFE_NO_PAD.decode(unpadded))
             .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(unpadded))
-            .map_err(|_| ConfigError::Unusable {
-                name: TOKEN_KEY_VAR,
-                reason: "expected 32 random bytes in base64 (for example the output of `openssl rand -base64 32`); the value is not base64".into(),
-            })?;
-        let key: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| ConfigError::Unusable {
-            name: TOKEN_KEY_VAR,
-            reason: format!(
-                "expected 32 random bytes in base64 (for example the output of `openssl rand -base64 32`); it decodes to {} bytes",
-                b.len()
-            ),
-        })?;
-        Ok(Some(TokenKey(key)))
+            .map_err(|_| format!("{EXPECTED}; the value is not base64"))?;
+        let key: [u8; 32] = bytes
+            .try_into()
+            .map_err(|b: Vec<u8>| format!("{EXPECTED}; it decodes to {} bytes", b.len()))?;
+        Ok(TokenKey(key))
     }
 
     /// A key for this process only (the built-in emulator without `TRACELESS_TOKEN_KEY`):
@@ -128,8 +116,8 @@ fn associated_data(organization: &str, tenant: &str) -> String {
 mod tests {
     use super::*;
 
-    fn key(value: &str) -> Result<Option<TokenKey>, ConfigError> {
-        TokenKey::from_lookup(&|name| (name == TOKEN_KEY_VAR).then(|| value.to_owned()))
+    fn key(value: &str) -> Result<TokenKey, String> {
+        TokenKey::from_base64(value)
     }
 
     #[test]
@@ -154,19 +142,15 @@ mod tests {
     }
 
     #[test]
-    fn the_setting_takes_32_bytes_of_base64_and_never_repeats_a_bad_value() {
+    fn a_key_is_32_bytes_of_base64_and_an_error_never_repeats_a_bad_value() {
         let good = STANDARD.encode([7u8; 32]);
-        assert!(key(&good).unwrap().is_some());
-        assert!(key(&URL_SAFE_NO_PAD.encode([7u8; 32])).unwrap().is_some());
-        assert!(TokenKey::from_lookup(&|_| None).unwrap().is_none(), "unset");
+        assert!(key(&good).is_ok());
+        assert!(key(&URL_SAFE_NO_PAD.encode([7u8; 32])).is_ok());
         let short = STANDARD.encode([7u8; 16]);
-        let e = key(&short).unwrap_err().to_string();
-        assert!(
-            e.starts_with("TRACELESS_TOKEN_KEY: expected 32 random bytes"),
-            "{e}"
-        );
+        let e = key(&short).unwrap_err();
+        assert!(e.starts_with("expected 32 random bytes"), "{e}");
         assert!(e.contains("16 bytes") && !e.contains(&short), "{e}");
-        let e = key("not base64 at all!").unwrap_err().to_string();
+        let e = key("not base64 at all!").unwrap_err();
         assert!(!e.contains("not base64 at all!"), "{e}");
         assert!(!format!("{:?}", key(&good).unwrap()).contains(&good));
     }

@@ -1,22 +1,21 @@
-//! The event hook: what follows from a stored verification event, written in the same
-//! transaction as the event. This is the ONE place where verification events become ticket
-//! timeline entries and outbox messages (and, later, webhook deliveries). It reads only the
-//! method-neutral vocabulary of the state machine (`created`, `opened`, `scanned`,
-//! `verified`, `failed.<reason>`, `expired`, `cancelled`, …), never anything special to
-//! Microsoft, so any verification method that stores its events through
-//! `service::record_event` feeds tickets and mail for free.
+//! The seam between a verification's state machine and what follows from its events. The
+//! use cases call [`Reactions::on_event`] inside the transaction that stored each event;
+//! the implementation (`crate::reactions`, wired at start-up) writes the ticket timeline
+//! entries, outbox mail and webhook deliveries, so this module never imports its listeners.
 //!
-//! Adding an effect (e.g. webhook deliveries): add it to
-//! [`EventHook::on_verification_event`], writing only inside `conn` (the event's open
-//! transaction); deliver afterwards from a worker, like `crate::mail::worker` does.
+//! It hands over only the method-neutral vocabulary of the state machine (`created`,
+//! `opened`, `scanned`, `verified`, `failed.<reason>`, `expired`, `cancelled`, …), never
+//! anything special to Microsoft, so any verification method that stores its events through
+//! `service::record_event` feeds tickets, mail and webhooks for free.
 
-use crate::db::{self, Connection};
+use std::future::Future;
+use std::pin::Pin;
+
 use url::Url;
 
 use super::Verification;
 use super::status::{EventKind, Status};
-use crate::mail::{MessageKind, compose, outbox};
-use crate::tickets::{self, EntryKind, TicketId};
+use crate::db::Connection;
 
 /// One verification event, just stored, as the hook sees it.
 pub struct EventRecord<'a> {
@@ -36,191 +35,18 @@ pub struct EventRecord<'a> {
     pub link: Option<&'a Url>,
 }
 
+/// What reacting to one event returns; boxed so that the use cases can hold any
+/// implementation (`Arc<dyn Reactions>`).
+pub type Reacting<'a> = Pin<Box<dyn Future<Output = Result<(), sqlx::Error>> + Send + 'a>>;
+
 /// What every stored verification event sets off. Held by the `Verifier`.
-#[derive(Debug, Clone)]
-pub struct EventHook {
-    /// To link the agent's mail to the verification's page.
-    public_url: Url,
-}
-
-impl EventHook {
-    pub fn new(public_url: Url) -> Self {
-        Self { public_url }
-    }
-
-    /// Call inside the transaction that stored the event, right after storing it: ticket
-    /// timeline entries and outbox messages commit (or roll back) with the event itself.
-    pub async fn on_verification_event(
-        &self,
-        conn: &mut impl Connection,
-        event: &EventRecord<'_>,
-    ) -> Result<(), sqlx::Error> {
-        let v = event.verification;
-        crate::webhooks::record_event(conn, v.organization_id, v.id, event.event_id, event.kind)
-            .await?;
-        // The link ended: the working link is erased from its mails (README: what we keep).
-        if event.status.is_terminal() {
-            outbox::link_ended(conn, v.id).await?;
-        }
-        let Some(kind) = timeline_kind(event.kind) else {
-            return Ok(());
-        };
-        let ticket = match v.ticket_id {
-            Some(id) => tickets::store::by_id(conn, v.organization_id, TicketId(id)).await?,
-            None => None,
-        };
-        if let Some(ticket) = &ticket {
-            let actor = match kind {
-                EntryKind::Sent => v.created_by_name.clone(),
-                EntryKind::Emailed => event.actor.unwrap_or(&v.created_by_name).to_owned(),
-                EntryKind::Expired => "Traceless".to_owned(),
-                EntryKind::Cancelled => event.actor.unwrap_or("Traceless").to_owned(),
-                _ => v.recipient.to_string(),
-            };
-            tickets::store::insert_entry(
-                conn,
-                tickets::store::NewEntry {
-                    ticket_id: ticket.id,
-                    organization_id: v.organization_id,
-                    verification_id: Some(v.id),
-                    kind,
-                    actor: &actor,
-                    detail: event.message,
-                },
-            )
-            .await?;
-        }
-        let reference = ticket.as_ref().map(|t| t.reference.as_str());
-        match kind {
-            EntryKind::Emailed => {
-                let Some(link) = event.link else {
-                    tracing::warn!(verification = %v.id, "a link_emailed event without its link: no mail");
-                    return Ok(());
-                };
-                let organization = organization_name(conn, v).await?;
-                let mail = compose::link(&compose::LinkMail {
-                    to: v.recipient.as_str(),
-                    organization: &organization,
-                    asked_by: event.actor.unwrap_or(&v.created_by_name),
-                    ticket_reference: reference,
-                    ticket_subject: ticket.as_ref().and_then(|t| t.subject.as_deref()),
-                    link,
-                    expires_at: v.link_expires_at,
-                });
-                self.enqueue(conn, v, MessageKind::Link, &mail).await?;
-            }
-            EntryKind::Verified | EntryKind::Failed | EntryKind::Expired => {
-                let Some(agent) = agent_email(conn, v).await? else {
-                    return Ok(()); // started by a tool, or the agent was removed
-                };
-                let (outcome, detail, message_kind) = match event.status {
-                    Status::Verified => ("Verified", event.message, MessageKind::Result),
-                    Status::Failed(reason) => ("Failed", reason.for_agent(), MessageKind::Result),
-                    _ => ("Expired", event.message, MessageKind::Expiry),
-                };
-                let page = self
-                    .public_url
-                    .join(&format!("organization/verifications/{}", v.id))
-                    .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-                let mail = compose::outcome(&compose::OutcomeMail {
-                    to: &agent,
-                    recipient: v.recipient.as_str(),
-                    ticket_reference: reference,
-                    outcome,
-                    detail,
-                    page: &page,
-                });
-                self.enqueue(conn, v, message_kind, &mail).await?;
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-
-    async fn enqueue(
-        &self,
-        conn: &mut impl Connection,
-        v: &Verification,
-        kind: MessageKind,
-        mail: &crate::mail::Mail,
-    ) -> Result<(), sqlx::Error> {
-        outbox::enqueue(
-            conn,
-            outbox::NewMessage {
-                organization_id: v.organization_id,
-                verification_id: Some(v.id),
-                ticket_id: v.ticket_id,
-                kind,
-                mail,
-            },
-        )
-        .await?;
-        Ok(())
-    }
-}
-
-/// The timeline's entry for a stored event kind; `None` for events a ticket does not show
-/// (a QR code shown, a callback ignored).
-fn timeline_kind(kind: EventKind) -> Option<EntryKind> {
-    Some(match kind {
-        EventKind::Created => EntryKind::Sent,
-        EventKind::LinkEmailed => EntryKind::Emailed,
-        EventKind::Opened => EntryKind::Opened,
-        EventKind::Scanned => EntryKind::Scanned,
-        EventKind::Verified => EntryKind::Verified,
-        EventKind::Expired => EntryKind::Expired,
-        EventKind::Cancelled => EntryKind::Cancelled,
-        EventKind::Failed(_) => EntryKind::Failed,
-        EventKind::AttemptFailed(_) => EntryKind::TryFailed,
-        EventKind::Requested | EventKind::Ignored | EventKind::FaceCheckNotEnabled => return None,
-    })
-}
-
-async fn organization_name(
-    conn: &mut impl Connection,
-    v: &Verification,
-) -> Result<String, sqlx::Error> {
-    db::query("SELECT name FROM organizations WHERE id = $1")
-        .bind(v.organization_id.0)
-        .fetch_one(conn)
-        .await?
-        .try_get(0)
-}
-
-/// The address of the agent who started `v`, while they are still on the team.
-async fn agent_email(
-    conn: &mut impl Connection,
-    v: &Verification,
-) -> Result<Option<String>, sqlx::Error> {
-    let Some(user) = v.created_by else {
-        return Ok(None);
-    };
-    let row = db::query("SELECT email FROM users WHERE id = $1 AND organization_id = $2")
-        .bind(user.0)
-        .bind(v.organization_id.0)
-        .fetch_optional(conn)
-        .await?;
-    row.map(|r| r.try_get("email")).transpose()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    use crate::verification::status::FailureReason;
-
-    #[test]
-    fn the_timeline_reads_only_the_state_machines_vocabulary() {
-        assert_eq!(timeline_kind(EventKind::Created), Some(EntryKind::Sent));
-        assert_eq!(
-            timeline_kind(EventKind::Failed(FailureReason::DifferentEmail)),
-            Some(EntryKind::Failed)
-        );
-        assert_eq!(
-            timeline_kind(EventKind::AttemptFailed(FailureReason::AuthenticatorError)),
-            Some(EntryKind::TryFailed)
-        );
-        assert_eq!(timeline_kind(EventKind::Requested), None);
-        assert_eq!(timeline_kind(EventKind::Ignored), None);
-    }
+pub trait Reactions: Send + Sync + 'static {
+    /// Called inside the transaction that stored the event, right after storing it: what
+    /// it writes commits (or rolls back) with the event itself. Writes only inside `conn`;
+    /// anything sent outside (mail, webhooks) is sent afterwards by a worker.
+    fn on_event<'a>(
+        &'a self,
+        conn: &'a mut dyn Connection,
+        event: &'a EventRecord<'_>,
+    ) -> Reacting<'a>;
 }

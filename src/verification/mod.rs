@@ -3,18 +3,26 @@
 //! identity alignment, and the event history that live pages follow.
 
 pub mod alignment;
+mod callback;
 pub mod callback_key;
 pub mod create;
+mod errors;
 pub mod hooks;
-pub mod relay;
-pub mod relay_postgres;
+mod idempotent;
+mod recipient;
 pub mod resource;
 mod service;
 pub mod status;
 pub(crate) mod store;
 pub mod throttle;
+mod transitions;
 
-pub use create::{Delivery, Initiator, NewVerification, RequestWebhook};
+pub use crate::accounts::Initiator;
+pub use callback::AuthorizedCallback;
+pub use create::{Delivery, NewVerification, RequestWebhook};
+pub use errors::{AtStep, CallbackError, RemovalError, VerificationError};
+pub use idempotent::{Idempotency, Once, OnceError};
+pub use recipient::{LiveRequest, RecipientView};
 pub use service::*;
 
 use time::OffsetDateTime;

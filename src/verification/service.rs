@@ -1,5 +1,7 @@
-//! Verification use cases. Each state change is stored with its event in one
-//! transaction, then announced on the relay.
+//! The agent's use cases: start a verification (the send form, the REST API), mail its
+//! link, cancel, expire, read, and the organization's verification settings. The person's
+//! side is in `recipient`, Microsoft's callbacks in `callback`, the state changes in
+//! `transitions`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,27 +10,22 @@ use time::OffsetDateTime;
 use url::Url;
 use uuid::Uuid;
 
-use super::alignment::{self, Evidence, Expectation};
-use super::create::{Delivery, Initiator, NewVerification};
-use super::hooks::{EventHook, EventRecord};
-use super::relay::{Announcement, Publisher};
-use super::status::{
-    self, EventKind, FailureReason, Input, MAX_FAILED_ATTEMPTS, Outcome, RequestState, Status,
-};
+use super::create::{Delivery, NewVerification};
+use super::errors::{RemovalError, VerificationError};
+use super::hooks::Reactions;
+use super::idempotent::Idempotency;
+use super::status::{EventKind, Input, Status};
 use super::throttle::PresentationThrottle;
+use super::transitions::{apply, record_event};
 use super::{Event, Verification, store};
-use crate::accounts::{OrganizationId, User};
-use crate::audit::{self, Action};
+use crate::accounts::{Initiator, OrganizationId, User};
 use crate::db::{self, Pool};
-use crate::email::{EmailAddress, InvalidEmail};
-use crate::integrations::{self, MicrosoftIntegration, VerifierIdentity};
-use crate::microsoft::{
-    Callback, CallbackEvent, CredentialType, Did, EmailSource, ErrorInfo, FaceCheck,
-    MicrosoftClient, MicrosoftError, PresentationCallback, PresentationRequest, Registration,
-    TenantId,
-};
+use crate::email::EmailAddress;
+use crate::integrations::{self, IntegrationError, VerifierIdentity};
+use crate::live::Publisher;
+use crate::microsoft::MicrosoftClient;
 use crate::secret::{Secret, SecretHash, looks_like_secret};
-use crate::tickets::{self, InvalidTicket, TicketInput};
+use crate::tickets::{self, TicketInput};
 
 /// How many overdue verifications one sweep expires at most (the next sweep takes the rest).
 const EXPIRY_BATCH: i64 = 500;
@@ -37,73 +34,6 @@ const EXPIRY_BATCH: i64 = 500;
 pub const REQUEST_MARGIN: Duration = Duration::from_secs(30);
 /// The longest note, in characters (the REST API declares it too).
 pub const MAX_NOTE_CHARS: usize = 500;
-
-#[derive(Debug, thiserror::Error)]
-pub enum VerificationError {
-    #[error(
-        "Microsoft Verified ID is not connected. An organization administrator must connect it on the Integrations page first."
-    )]
-    NotConnected,
-    #[error(
-        "Microsoft Verified ID is not active: the linked domain of the tenant's Verified ID authority is not verified, so Microsoft would refuse every presentation. Ask your Microsoft administrator to verify the linked domain, then log in to your tenant again on the Integrations page."
-    )]
-    NotActive,
-    #[error(
-        "Microsoft Verified ID is not active: the email on the connected credential is not checked against your directory, so it cannot show who the person is. An organization administrator can see where the email comes from, and what to do, on the Integrations page."
-    )]
-    EmailNotTrusted,
-    #[error(
-        "Face Check is not enabled for your tenant's Verified ID, so Microsoft refused a request with Face Check. An organization administrator can turn Face Check off in the verification settings, or ask your Microsoft administrator to enable the Face Check add-on (Microsoft Entra admin center → Verified ID → Add-ons)."
-    )]
-    FaceCheckNotEnabled,
-    #[error(transparent)]
-    InvalidEmail(#[from] InvalidEmail),
-    #[error(
-        "Their email domain ({0}) is not among the domains tied to the Microsoft tenant you connected — connect the correct tenant or ask your Microsoft admin to add or verify the domain."
-    )]
-    DomainNotCovered(String),
-    #[error("The note is too long (at most 500 characters).")]
-    NoteTooLong,
-    #[error(transparent)]
-    Ticket(#[from] InvalidTicket),
-    #[error("That is not this verification's link: copy the link shown when it was made.")]
-    WrongLink,
-    #[error("This verification link is expired")]
-    LinkExpired,
-    #[error("That verification was not found in your organization.")]
-    NotFound,
-    #[error("The verification is already finished.")]
-    AlreadyFinished,
-    #[error("Only organization administrators can change verification settings.")]
-    NotAdmin,
-    #[error("{0}")]
-    InvalidSetting(&'static str),
-    #[error(transparent)]
-    TooMany(#[from] crate::rate_limit::TooMany),
-    #[error("Microsoft: {0}")]
-    Microsoft(#[from] MicrosoftError),
-    #[error("database error")]
-    Database(#[from] sqlx::Error),
-}
-
-/// A callback whose `api-key` matched one of our presentation requests: only this lets
-/// its body be read ([`Verifier::handle_callback`]).
-pub struct AuthorizedCallback {
-    request: store::StoredRequest,
-}
-
-/// Why a callback was refused; each maps to one HTTP status and changes nothing.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum CallbackError {
-    #[error("api-key wrong or missing")]
-    Unauthorized,
-    #[error("not a Verified ID presentation callback: {0}")]
-    Malformed(String),
-    #[error("unknown state")]
-    UnknownState,
-    #[error("internal error")]
-    Internal,
-}
 
 /// The send form's fields, as typed.
 pub struct StartVerification<'a> {
@@ -120,25 +50,6 @@ pub struct Started {
     pub link: Secret,
 }
 
-/// What the recipient's page shows.
-pub struct RecipientView {
-    pub verification: Verification,
-    pub organization_name: String,
-    /// The Microsoft request to scan; `None` only while the person is in Authenticator.
-    pub request: Option<LiveRequest>,
-    /// The last try failed but they may try again.
-    pub retry_after: Option<FailureReason>,
-    /// The newest stored event: the page's live stream resumes after it.
-    pub last_event_id: i64,
-}
-
-#[derive(Debug, Clone)]
-pub struct LiveRequest {
-    /// `openid-vc://?request_uri=...`: the QR code and the deep link.
-    pub url: String,
-    pub expires_at: OffsetDateTime,
-}
-
 /// The organization's verification settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Settings {
@@ -147,15 +58,16 @@ pub struct Settings {
 }
 
 pub struct Verifier {
-    pool: Pool,
-    microsoft: MicrosoftClient,
-    relay: Arc<dyn Publisher>,
-    callback_url: Url,
-    identity: VerifierIdentity,
-    throttle: PresentationThrottle,
+    pub(super) pool: Pool,
+    pub(super) microsoft: MicrosoftClient,
+    pub(super) relay: Arc<dyn Publisher>,
+    pub(super) callback_url: Url,
+    pub(super) identity: VerifierIdentity,
+    pub(super) throttle: PresentationThrottle,
     /// Links to the person's page are built from it.
-    public_url: Url,
-    hook: EventHook,
+    pub(super) public_url: Url,
+    /// What follows from each stored event (ticket timeline, outbox, webhooks).
+    pub(super) reactions: Arc<dyn Reactions>,
 }
 
 impl Verifier {
@@ -171,6 +83,7 @@ impl Verifier {
         callback_url: Url,
         identity: VerifierIdentity,
         public_url: Url,
+        reactions: Arc<dyn Reactions>,
     ) -> Self {
         Self {
             pool,
@@ -179,8 +92,8 @@ impl Verifier {
             callback_url,
             identity,
             throttle: PresentationThrottle::default(),
-            hook: EventHook::new(public_url.clone()),
             public_url,
+            reactions,
         }
     }
 
@@ -189,7 +102,7 @@ impl Verifier {
         self.url_of_token(link.expose())
     }
 
-    fn url_of_token(&self, token: &str) -> Url {
+    pub(super) fn url_of_token(&self, token: &str) -> Url {
         self.public_url
             .join(&format!("verify/{token}"))
             .expect("a link token is a valid path segment")
@@ -237,6 +150,17 @@ impl Verifier {
         &self,
         by: &Initiator,
         new: NewVerification,
+    ) -> Result<Started, VerificationError> {
+        self.create_remembered(by, new, None).await
+    }
+
+    /// [`Verifier::create`], and when `once` is given the request is remembered under its
+    /// `Idempotency-Key` in the same transaction (`idempotent`).
+    pub(super) async fn create_remembered(
+        &self,
+        by: &Initiator,
+        new: NewVerification,
+        once: Option<&Idempotency<'_>>,
     ) -> Result<Started, VerificationError> {
         let note = optional_text(new.note.as_deref(), MAX_NOTE_CHARS)
             .ok_or(VerificationError::NoteTooLong)?;
@@ -303,7 +227,7 @@ impl Verifier {
             .ok_or(VerificationError::NotFound)?;
         let mut last_event = record_event(
             &mut tx,
-            &self.hook,
+            self.reactions.as_ref(),
             &verification,
             EventKind::Created,
             Status::Created,
@@ -316,6 +240,10 @@ impl Verifier {
             let url = self.link_url(&link);
             last_event = self
                 .record_link_emailed(&mut tx, &verification, &by.name, &url)
+                .await?;
+        }
+        if let Some(once) = once {
+            once.remember(&mut tx, &verification, new.delivery, &link)
                 .await?;
         }
         tx.commit().await?;
@@ -367,7 +295,7 @@ impl Verifier {
     ) -> Result<i64, VerificationError> {
         Ok(record_event(
             conn,
-            &self.hook,
+            self.reactions.as_ref(),
             verification,
             EventKind::LinkEmailed,
             verification.status,
@@ -376,391 +304,6 @@ impl Verifier {
             Some(url),
         )
         .await?)
-    }
-
-    /// The person opened their link: make sure a live Microsoft request is there to scan.
-    pub async fn open(&self, token: &str) -> Result<RecipientView, VerificationError> {
-        self.recipient_view(token, false).await
-    }
-
-    /// A fresh Microsoft request for the page (the old one is about to expire, or the
-    /// person wants to try again after declining).
-    pub async fn renew(&self, token: &str) -> Result<RecipientView, VerificationError> {
-        self.recipient_view(token, true).await
-    }
-
-    async fn recipient_view(
-        &self,
-        token: &str,
-        force_new: bool,
-    ) -> Result<RecipientView, VerificationError> {
-        let mut verification = self.by_token(token).await?;
-        if verification.status.is_terminal() {
-            return Err(VerificationError::LinkExpired);
-        }
-        if verification.link_expires_at <= OffsetDateTime::now_utc() {
-            self.transition(&verification, Input::LinkExpired, None, None, None)
-                .await?;
-            return Err(VerificationError::LinkExpired);
-        }
-        if verification.status == Status::Created {
-            self.transition(&verification, Input::PageOpened, None, None, None)
-                .await?;
-            verification = self.by_token(token).await?;
-        }
-        let mut conn = self.pool.acquire().await?;
-        let (_, organization_name) = settings_of(&mut conn, verification.organization_id).await?;
-        let latest = store::latest_request(&mut conn, verification.id).await?;
-        drop(conn);
-        let reusable = latest.filter(|r| {
-            !r.state.is_done() && r.expires_at > OffsetDateTime::now_utc() + REQUEST_MARGIN
-        });
-        let request = match (reusable, verification.status) {
-            // The person is finishing on their phone: do not pull the QR code away.
-            (Some(r), Status::Scanned) => Some(r),
-            (None, Status::Scanned) if !force_new => None,
-            (Some(r), _) if !force_new => Some(r),
-            _ => Some(self.create_request(&verification).await?),
-        };
-        let verification = self.by_token(token).await?;
-        let events = self.events_after(verification.id, 0).await?;
-        // While the person is finishing in Authenticator, the last failure is old news.
-        let retry_after =
-            if verification.failed_attempts == 0 || verification.status == Status::Scanned {
-                None
-            } else {
-                events.iter().rev().find_map(|e| match e.kind {
-                    EventKind::AttemptFailed(reason) => Some(reason),
-                    _ => None,
-                })
-            };
-        Ok(RecipientView {
-            retry_after,
-            last_event_id: events.last().map_or(0, |e| e.id),
-            verification,
-            organization_name,
-            request: request.map(|r| LiveRequest {
-                url: r.url,
-                expires_at: r.expires_at,
-            }),
-        })
-    }
-
-    async fn create_request(
-        &self,
-        verification: &Verification,
-    ) -> Result<store::StoredRequest, VerificationError> {
-        self.throttle.check(verification.id)?;
-        let integration = integrations::integration(&self.pool, verification.organization_id)
-            .await?
-            .ok_or(VerificationError::NotConnected)?;
-        let mut conn = self.pool.acquire().await?;
-        let (settings, organization_name) =
-            settings_of(&mut conn, verification.organization_id).await?;
-        drop(conn);
-
-        let malformed = |what: &str| {
-            MicrosoftError::InvalidConfiguration(format!("stored {what} is not valid"))
-        };
-        let tenant = TenantId::parse(&integration.tenant_id).map_err(|_| malformed("tenant id"))?;
-        let authority =
-            Did::parse(&integration.authority_did).map_err(|_| malformed("authority DID"))?;
-        let credential_type = CredentialType::parse(&integration.credential_type)
-            .map_err(|_| malformed("credential type"))?;
-        // Who verifies: the customer's tenant with its own authority, or our tenant and
-        // authority with the customer's DID as the accepted issuer.
-        let (verifier_tenant, verifier_did) = match &self.identity {
-            VerifierIdentity::CustomerTenant => (tenant, authority.clone()),
-            VerifierIdentity::ServiceProvider {
-                tenant_id,
-                authority,
-            } => (tenant_id.clone(), authority.clone()),
-        };
-        let app_token = self.microsoft.app_token(&verifier_tenant).await?;
-        let request_id = Uuid::new_v4();
-        let api_key = super::callback_key::CallbackKey::issue(request_id);
-        let mut request = PresentationRequest::new(
-            verifier_did,
-            credential_type,
-            Registration {
-                client_name: format!("{organization_name} (Traceless)"),
-                purpose: Some(format!(
-                    "{} asks you to confirm you are {}",
-                    verification.created_by_name, verification.recipient
-                )),
-            },
-            PresentationCallback::new(
-                self.callback_url.clone(),
-                request_id.to_string(),
-                api_key.header(),
-            ),
-        );
-        request = request.accepting_issuer(authority);
-        // Face Check only where it can work: against the credential's own photo claim. A
-        // credential without one is requested without Face Check (the settings page does not
-        // offer it then).
-        let face_check_threshold = match (&integration.photo_claim, settings.face_check_threshold) {
-            (Some(photo), Some(threshold)) => {
-                request = request.with_face_check(FaceCheck::on(photo, threshold));
-                Some(threshold)
-            }
-            _ => None,
-        };
-        let created = match self
-            .microsoft
-            .create_presentation_request(&app_token, &request)
-            .await
-        {
-            Ok(created) => created,
-            Err(error) if face_check_threshold.is_some() && is_face_check_refusal(&error) => {
-                self.record_face_check_refusal(verification, &error).await?;
-                return Err(VerificationError::FaceCheckNotEnabled);
-            }
-            Err(error) => return Err(error.into()),
-        };
-        let stored = store::StoredRequest {
-            id: request_id,
-            verification_id: verification.id,
-            organization_id: verification.organization_id,
-            microsoft_request_id: created.request_id.clone(),
-            api_key_hash: api_key.hash().as_str().to_owned(),
-            url: created.url.clone(),
-            expires_at: created.expiry,
-            state: RequestState::Pending,
-            face_check_threshold,
-        };
-        let mut tx = db::begin_write(&self.pool).await?;
-        store::insert_request(
-            &mut tx,
-            store::NewRequest {
-                id: request_id,
-                verification,
-                microsoft_request_id: &created.request_id,
-                api_key_hash: &stored.api_key_hash,
-                url: &created.url,
-                expires_at: created.expiry,
-                face_check_threshold,
-            },
-        )
-        .await?;
-        // Re-read inside the transaction: a callback may have moved it meanwhile.
-        let current = store::by_id(&mut tx, verification.organization_id, verification.id)
-            .await?
-            .ok_or(VerificationError::NotFound)?;
-        let announced = apply(
-            &mut tx,
-            &self.hook,
-            &current,
-            Input::RequestCreated,
-            None,
-            Some(&stored.expires_at),
-        )
-        .await?;
-        tx.commit().await?;
-        if let Some(event) = announced {
-            self.announce(&current, event);
-        }
-        Ok(stored)
-    }
-
-    /// Microsoft refused Face Check for the tenant: a settings problem for the admin (audit
-    /// log) and the agent (the verification's timeline), not a broken link for the person.
-    async fn record_face_check_refusal(
-        &self,
-        verification: &Verification,
-        error: &MicrosoftError,
-    ) -> Result<(), VerificationError> {
-        tracing::warn!(error = %error, "Microsoft refused Face Check: not enabled for the tenant");
-        let words = VerificationError::FaceCheckNotEnabled.to_string();
-        let mut tx = db::begin_write(&self.pool).await?;
-        // Re-read under the write lock: the event carries the status it has now.
-        let verification = &store::by_id(&mut tx, verification.organization_id, verification.id)
-            .await?
-            .ok_or(VerificationError::NotFound)?;
-        audit::record(
-            &mut tx,
-            verification.organization_id,
-            None,
-            Action::MicrosoftFaceCheckRefused,
-            &words,
-        )
-        .await?;
-        let event = record_event(
-            &mut tx,
-            &self.hook,
-            verification,
-            EventKind::FaceCheckNotEnabled,
-            verification.status,
-            &words,
-            None,
-            None,
-        )
-        .await?;
-        tx.commit().await?;
-        self.announce(verification, event);
-        Ok(())
-    }
-
-    /// Checks a callback's `api-key` header, before its body is read: the key names our
-    /// request (`callback_key`), whose stored hash it must match. Unknown requests and wrong
-    /// keys alike are `Unauthorized`, so the answer tells a guesser nothing.
-    pub async fn authorize_callback(
-        &self,
-        api_key: Option<&str>,
-    ) -> Result<AuthorizedCallback, CallbackError> {
-        let (request_id, secret) = api_key
-            .and_then(super::callback_key::parse)
-            .ok_or(CallbackError::Unauthorized)?;
-        let mut conn = self.pool.acquire().await.map_err(|e| {
-            tracing::error!(error = %e, "checking a Verified ID callback's key");
-            CallbackError::Internal
-        })?;
-        let request = store::request(&mut conn, request_id)
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "checking a Verified ID callback's key");
-                CallbackError::Internal
-            })?
-            .ok_or(CallbackError::Unauthorized)?;
-        if !SecretHash::from_stored(request.api_key_hash.clone()).matches(secret) {
-            return Err(CallbackError::Unauthorized);
-        }
-        Ok(AuthorizedCallback { request })
-    }
-
-    /// Handles one callback from Microsoft whose key was checked. Refusals change nothing;
-    /// accepted callbacks (including no-ops) are recorded as events.
-    pub async fn handle_callback(
-        &self,
-        authorized: AuthorizedCallback,
-        body: &[u8],
-    ) -> Result<(), CallbackError> {
-        let callback =
-            Callback::parse(body).map_err(|e| CallbackError::Malformed(e.to_string()))?;
-        let request = authorized.request;
-        let internal = |e: sqlx::Error| {
-            tracing::error!(error = %e, "handling a Verified ID callback");
-            CallbackError::Internal
-        };
-        // The key named one of our requests; the body must be about that request, by our
-        // state and by Microsoft's id.
-        if callback.state.parse::<Uuid>().ok() != Some(request.id)
-            || request.microsoft_request_id != callback.request_id
-        {
-            return Err(CallbackError::UnknownState);
-        }
-        // What a presentation is checked against, read before taking the write lock: a
-        // transaction must not wait for a second pooled connection while holding it.
-        let integration = match &callback.event {
-            CallbackEvent::Verified(_) => {
-                integrations::integration(&self.pool, request.organization_id)
-                    .await
-                    .map_err(internal)?
-            }
-            _ => None,
-        };
-        // Read again under the write lock: a concurrent callback may have moved it.
-        let mut tx = db::begin_write(&self.pool).await.map_err(internal)?;
-        let request = store::request(&mut tx, request.id)
-            .await
-            .map_err(internal)?
-            .ok_or(CallbackError::UnknownState)?;
-        let verification = store::by_id(&mut tx, request.organization_id, request.verification_id)
-            .await
-            .map_err(internal)?
-            .ok_or(CallbackError::UnknownState)?;
-
-        // Microsoft's own words for a refusal, for the agent's timeline.
-        let mut reported = None;
-        let (input, evidence, next_request_state) = match &callback.event {
-            CallbackEvent::Retrieved => (Input::Retrieved, None, RequestState::Retrieved),
-            CallbackEvent::Verified(presentation) => {
-                let (evidence, result) = align_with(
-                    integration.as_ref(),
-                    &verification,
-                    request.face_check_threshold,
-                    presentation,
-                );
-                (
-                    Input::Presented(result),
-                    Some(evidence),
-                    RequestState::Presented,
-                )
-            }
-            CallbackEvent::Error(error) => {
-                let reason = refusal_reason(error);
-                if reason == FailureReason::AuthenticatorError {
-                    // Undocumented codes are worth knowing about; the code is short and
-                    // sanitised, the message may name the person, so it stays out of logs.
-                    tracing::warn!(code = %error.code, "Verified ID reported an undocumented presentation_error code");
-                }
-                let words = error.to_string();
-                reported = Some(format!(
-                    "{} Microsoft reported: {}.",
-                    reason.for_agent(),
-                    words.trim_end_matches('.')
-                ));
-                (Input::Refused(reason), None, RequestState::Failed)
-            }
-        };
-        // A callback about a request that already finished (or a repeated scan) is late:
-        // record it, change nothing.
-        let request_done = request.state.is_done()
-            || (request.state == RequestState::Retrieved && input == Input::Retrieved);
-        let announced = if request_done {
-            Some(
-                record_event(
-                    &mut tx,
-                    &self.hook,
-                    &verification,
-                    EventKind::Ignored,
-                    verification.status,
-                    "Ignored a repeated or late callback from Microsoft",
-                    None,
-                    None,
-                )
-                .await
-                .map_err(internal)?,
-            )
-        } else {
-            store::set_request_state(&mut tx, request.id, request.state, next_request_state)
-                .await
-                .map_err(internal)?;
-            match &reported {
-                Some(message) => {
-                    apply_with_message(
-                        &mut tx,
-                        &self.hook,
-                        &verification,
-                        input,
-                        evidence.as_ref(),
-                        message,
-                        None,
-                    )
-                    .await
-                }
-                None => {
-                    apply(
-                        &mut tx,
-                        &self.hook,
-                        &verification,
-                        input,
-                        evidence.as_ref(),
-                        None,
-                    )
-                    .await
-                }
-            }
-            .map_err(|e| match e {
-                VerificationError::Database(e) => internal(e),
-                _ => CallbackError::Internal,
-            })?
-        };
-        tx.commit().await.map_err(internal)?;
-        if let Some(event) = announced {
-            self.announce(&verification, event);
-        }
-        Ok(())
     }
 
     /// Marks active verifications whose link has expired (Microsoft sends nothing when a
@@ -777,7 +320,7 @@ impl Verifier {
         for verification in &overdue {
             if let Some(event) = apply(
                 &mut tx,
-                &self.hook,
+                self.reactions.as_ref(),
                 verification,
                 Input::LinkExpired,
                 None,
@@ -795,20 +338,37 @@ impl Verifier {
         Ok(announced.len())
     }
 
-    /// Stops the organization's active verifications (the integration was removed).
-    pub async fn cancel_all(
-        &self,
-        organization_id: OrganizationId,
-    ) -> Result<usize, VerificationError> {
-        let mut conn = self.pool.acquire().await?;
-        let active = store::active_of_organization(&mut conn, organization_id).await?;
-        drop(conn);
-        let count = active.len();
-        for verification in active {
-            self.transition(&verification, Input::Cancelled, None, None, None)
-                .await?;
+    /// An administrator removes the Microsoft integration: it goes, and every active
+    /// verification of the organization is cancelled (its link stops working), in one
+    /// transaction; open pages hear of each cancellation after the commit. Returns how many
+    /// were cancelled.
+    pub async fn remove_integration(&self, admin: &User) -> Result<usize, RemovalError> {
+        let mut tx = db::begin_write(&self.pool)
+            .await
+            .map_err(IntegrationError::from)?;
+        integrations::remove(&mut tx, admin).await?;
+        let active = store::active_of_organization(&mut tx, admin.organization_id)
+            .await
+            .map_err(VerificationError::from)?;
+        let mut announced = Vec::new();
+        for verification in &active {
+            let event = apply(
+                &mut tx,
+                self.reactions.as_ref(),
+                verification,
+                Input::Cancelled,
+                None,
+                None,
+            )
+            .await?;
+            announced.extend(event.map(|event| (verification, event)));
         }
-        Ok(count)
+        tx.commit().await.map_err(VerificationError::from)?;
+        tracing::info!(organization = %admin.organization_id, by = %admin.id, "Microsoft Verified ID removed");
+        for (verification, event) in announced {
+            self.announce(verification, event);
+        }
+        Ok(active.len())
     }
 
     /// An agent stops one verification: its link stops working.
@@ -972,293 +532,10 @@ impl Verifier {
         .await?;
         Ok(())
     }
-
-    /// `actor`: the agent who caused it, when one did (with their own words in `message`).
-    async fn transition(
-        &self,
-        verification: &Verification,
-        input: Input,
-        evidence: Option<&Evidence>,
-        message: Option<&str>,
-        actor: Option<&str>,
-    ) -> Result<(), VerificationError> {
-        let mut tx = db::begin_write(&self.pool).await?;
-        let current = store::by_id(&mut tx, verification.organization_id, verification.id)
-            .await?
-            .ok_or(VerificationError::NotFound)?;
-        let announced = match message {
-            Some(message) => {
-                apply_with_message(
-                    &mut tx, &self.hook, &current, input, evidence, message, actor,
-                )
-                .await?
-            }
-            None => apply(&mut tx, &self.hook, &current, input, evidence, None).await?,
-        };
-        tx.commit().await?;
-        if let Some(event) = announced {
-            self.announce(&current, event);
-        }
-        Ok(())
-    }
-
-    /// Wakes the verification's streams and, when it belongs to one, its ticket's (the
-    /// relay fans out by id; a ticket's id is its stream's key).
-    fn announce(&self, verification: &Verification, event_id: i64) {
-        self.relay.publish(Announcement {
-            verification_id: verification.id,
-            event_id,
-        });
-        if let Some(ticket) = verification.ticket_id {
-            self.relay.publish(Announcement {
-                verification_id: ticket,
-                event_id,
-            });
-        }
-    }
-}
-
-/// Applies `input` to `verification` inside a transaction; returns the stored event's id.
-async fn apply(
-    conn: &mut impl db::Connection,
-    hook: &EventHook,
-    verification: &Verification,
-    input: Input,
-    evidence: Option<&Evidence>,
-    request_expiry: Option<&OffsetDateTime>,
-) -> Result<Option<i64>, VerificationError> {
-    let message = default_message(verification, input, evidence, request_expiry);
-    apply_with_message(conn, hook, verification, input, evidence, &message, None).await
-}
-
-async fn apply_with_message(
-    conn: &mut impl db::Connection,
-    hook: &EventHook,
-    verification: &Verification,
-    input: Input,
-    evidence: Option<&Evidence>,
-    message: &str,
-    actor: Option<&str>,
-) -> Result<Option<i64>, VerificationError> {
-    let is_callback = matches!(
-        input,
-        Input::Retrieved | Input::Presented(_) | Input::Refused(_)
-    );
-    let (status, attempts, kind, message) = match status::next(
-        verification.status,
-        input,
-        verification.failed_attempts,
-    ) {
-        Outcome::Move(status) => {
-            let (kind, message) = match status {
-                Status::Failed(_) => (EventKind::moved_to(status), format!("Failed: {message}")),
-                other => (EventKind::moved_to(other), message.to_owned()),
-            };
-            (status, verification.failed_attempts, kind, message)
-        }
-        Outcome::Retry(reason) => {
-            let attempts = verification.failed_attempts + 1;
-            let message = format!(
-                "This try failed: {message} They can try again on the same link ({attempts} of {MAX_FAILED_ATTEMPTS} tries used)."
-            );
-            (
-                Status::Opened,
-                attempts,
-                EventKind::AttemptFailed(reason),
-                message,
-            )
-        }
-        Outcome::Ignore(why) => {
-            // Callbacks are recorded even when they change nothing; page loads are not.
-            if !is_callback {
-                return Ok(None);
-            }
-            let event = record_event(
-                conn,
-                hook,
-                verification,
-                EventKind::Ignored,
-                verification.status,
-                &format!("Ignored a callback: {why}"),
-                None,
-                None,
-            )
-            .await?;
-            return Ok(Some(event));
-        }
-    };
-    if !store::update_status(conn, verification, status, attempts, evidence).await? {
-        // Someone else moved it first; their event tells the story.
-        return Ok(None);
-    }
-    Ok(Some(
-        record_event(
-            conn,
-            hook,
-            verification,
-            kind,
-            status,
-            &message,
-            actor,
-            None,
-        )
-        .await?,
-    ))
-}
-
-/// Stores a verification event and, in the same transaction, everything that follows from
-/// it ([`EventHook::on_verification_event`]: ticket timeline, outbox). Every event of every
-/// verification method is stored through here.
-#[allow(clippy::too_many_arguments)] // each is one fact about the event; a struct would only rename them
-async fn record_event(
-    conn: &mut impl crate::db::Connection,
-    hook: &EventHook,
-    verification: &Verification,
-    kind: EventKind,
-    status: Status,
-    message: &str,
-    actor: Option<&str>,
-    link: Option<&Url>,
-) -> Result<i64, sqlx::Error> {
-    let event_id = store::insert_event(conn, verification, kind, status, message).await?;
-    hook.on_verification_event(
-        conn,
-        &EventRecord {
-            verification,
-            event_id,
-            kind,
-            status,
-            message,
-            actor,
-            link,
-        },
-    )
-    .await?;
-    Ok(event_id)
-}
-
-fn default_message(
-    verification: &Verification,
-    input: Input,
-    evidence: Option<&Evidence>,
-    request_expiry: Option<&OffsetDateTime>,
-) -> String {
-    match input {
-        Input::PageOpened => "The person opened the verification link".into(),
-        Input::RequestCreated => match request_expiry {
-            Some(at) => format!(
-                "A QR code from Microsoft is shown, valid until {:02}:{:02}:{:02} UTC",
-                at.hour(),
-                at.minute(),
-                at.second()
-            ),
-            None => "A QR code from Microsoft is shown".into(),
-        },
-        Input::Retrieved => "Scanned: the person is finishing in Microsoft Authenticator".into(),
-        Input::Presented(Ok(())) => {
-            let who = evidence
-                .map(|e| {
-                    format!(
-                        "{} ({})",
-                        e.display_name.as_deref().unwrap_or("unnamed"),
-                        e.email.as_deref().unwrap_or("no email")
-                    )
-                })
-                .unwrap_or_default();
-            format!(
-                "Verified: the credential of {who} matches {}",
-                verification.recipient
-            )
-        }
-        // `apply_with_message` says whether it is the end or a try the person may repeat.
-        Input::Presented(Err(reason)) | Input::Refused(reason) => reason.for_agent().to_owned(),
-        Input::LinkExpired => "The link expired before the person was verified".into(),
-        Input::Cancelled => "Cancelled: the Microsoft Verified ID integration was removed".into(),
-    }
-}
-
-fn align_with(
-    integration: Option<&MicrosoftIntegration>,
-    verification: &Verification,
-    face_check_threshold: Option<u8>,
-    presentation: &crate::microsoft::Presentation,
-) -> (Evidence, Result<(), FailureReason>) {
-    let (did, credential_type, email_claim, domains, email_source, email_trusted) =
-        match integration {
-            Some(i) => (
-                i.authority_did.as_str(),
-                i.credential_type.as_str(),
-                i.email_claim.as_str(),
-                i.domains.iter().map(|d| d.name.clone()).collect(),
-                i.email_source,
-                i.email_is_usable(),
-            ),
-            // No integration any more: nothing can match it.
-            None => (
-                "",
-                "VerifiedEmployee",
-                "mail",
-                Vec::new(),
-                EmailSource::Unknown,
-                false,
-            ),
-        };
-    alignment::align(
-        &Expectation {
-            authority_did: did,
-            credential_type,
-            email_claim,
-            recipient: &verification.recipient,
-            covered_domains: &domains,
-            email_source,
-            email_trusted,
-            face_check_threshold,
-        },
-        presentation,
-    )
-}
-
-/// Microsoft's 400 for Face Check without the add-on: "Premium features cannot be used until
-/// billing is enabled by the admin. See https://aka.ms/fcbilling" (using-facecheck;
-/// presentation-request-api error codes), or any 400 naming the `faceCheck` field.
-fn is_face_check_refusal(error: &MicrosoftError) -> bool {
-    let MicrosoftError::Rejected {
-        status: 400,
-        description,
-        inner,
-        ..
-    } = error
-    else {
-        return false;
-    };
-    let mentions = |text: &str| {
-        let text = text.to_ascii_lowercase();
-        text.contains("fcbilling")
-            || text.contains("facecheck")
-            || text.contains("premium features")
-    };
-    mentions(description)
-        || inner
-            .as_ref()
-            .is_some_and(|i| mentions(&i.message) || i.target.as_deref().is_some_and(mentions))
-}
-
-/// Maps Microsoft's `presentation_error` onto our reasons, by documented codes only.
-/// `claimValidationError` is the one Microsoft documents: Face Check below the threshold or a
-/// constraint not met (using-facecheck); we send no constraints, so it is Face Check. Any other
-/// code (none is documented: not `userCanceled`, `credentialRevoked` or `issuerNotAccepted`
-/// either) is a Microsoft error the person may retry with a fresh request; its code and
-/// message go to the agent. A revoked credential is judged from `credentialState` instead.
-fn refusal_reason(error: &ErrorInfo) -> FailureReason {
-    if error.is_claim_validation() {
-        FailureReason::FaceCheckBelowThreshold
-    } else {
-        FailureReason::AuthenticatorError
-    }
 }
 
 /// The organization's verification settings and its name, in one read.
-async fn settings_of(
+pub(super) async fn settings_of(
     conn: &mut impl db::Connection,
     organization_id: OrganizationId,
 ) -> Result<(Settings, String), sqlx::Error> {
@@ -1271,7 +548,7 @@ async fn settings_of(
 }
 
 /// Trims optional free text; `None` when it is too long, `Some(None)` when empty.
-fn optional_text(value: Option<&str>, max_chars: usize) -> Option<Option<&str>> {
+pub(super) fn optional_text(value: Option<&str>, max_chars: usize) -> Option<Option<&str>> {
     match value.map(str::trim).filter(|v| !v.is_empty()) {
         Some(v)
             if v.chars().count() > max_chars || v.chars().any(|c| c.is_control() && c != '\n') =>
@@ -1285,36 +562,6 @@ fn optional_text(value: Option<&str>, max_chars: usize) -> Option<Option<&str>> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn error(code: &str, message: &str) -> ErrorInfo {
-        ErrorInfo {
-            code: code.into(),
-            message: message.into(),
-        }
-    }
-
-    #[test]
-    fn only_the_documented_presentation_error_code_is_mapped() {
-        assert_eq!(
-            refusal_reason(&error(
-                "claimValidationError",
-                "Match confidence score failing to meet the threshold."
-            )),
-            FailureReason::FaceCheckBelowThreshold
-        );
-        // Undocumented codes, whatever they seem to say, are retryable Microsoft errors.
-        for code in [
-            "userCanceled",
-            "credentialRevoked",
-            "issuerNotAccepted",
-            "somethingElse",
-            "",
-        ] {
-            let reason = refusal_reason(&error(code, "The face did not match"));
-            assert_eq!(reason, FailureReason::AuthenticatorError, "{code}");
-            assert!(reason.retryable());
-        }
-    }
 
     #[test]
     fn optional_text_is_trimmed_and_bounded() {

@@ -1,17 +1,15 @@
-//! Which verification events are sent, under which names, and the hook that turns a stored
-//! event into deliveries inside the event's own transaction: a delivery is written with
-//! the state change or not at all, so none is lost between the two.
+//! Which verification events are sent, under which names, and the deliveries a stored
+//! event turns into, inside the event's own transaction: a delivery is written with the
+//! state change or not at all, so none is lost between the two. The payload is built by
+//! the caller (`crate::reactions`), so this module reads no verification.
 
 use crate::db::Connection;
-use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::store::{self, NewDelivery};
 use crate::accounts::OrganizationId;
-use crate::verification::resource::{TicketResource, VerificationResource, rfc3339};
-use crate::verification::status::EventKind;
-use crate::verification::{Verification, store as verification_store};
+use vocabulary::EventKind;
 
 /// A webhook event's `type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -95,93 +93,61 @@ impl EventType {
     }
 }
 
-/// What an endpoint receives.
-#[derive(Debug, Serialize)]
-pub struct Payload<'a> {
-    /// The same for every endpoint and every retry: receivers de-duplicate on it.
-    pub id: &'a str,
-    #[serde(rename = "type")]
-    pub kind: &'a str,
-    pub created: String,
-    pub verification: &'a VerificationResource,
-    pub ticket: Option<&'a TicketResource>,
-}
-
-/// Called in the transaction that stored event `event_seq` of a verification: writes one
-/// delivery per enabled endpoint of the organization that wants this event type (and the
-/// verification's own per-request endpoint). Returns how many were written.
-pub async fn record_event(
+/// The endpoints that want a stored event of this kind (the organization's enabled
+/// endpoints subscribed to its type, and the verification's own per-request endpoint), with
+/// the event's type; `None` when no delivery follows (an event that changes nothing, or
+/// nobody subscribed).
+pub async fn subscribers(
     conn: &mut impl Connection,
     organization_id: OrganizationId,
     verification_id: Uuid,
-    event_seq: i64,
     kind: EventKind,
-) -> Result<usize, sqlx::Error> {
+) -> Result<Option<(EventType, Vec<Uuid>)>, sqlx::Error> {
     let Some(event_type) = EventType::of_kind(kind) else {
-        return Ok(0);
+        return Ok(None);
     };
     let endpoints =
         store::subscribed_endpoints(conn, organization_id, verification_id, event_type).await?;
-    if endpoints.is_empty() {
-        return Ok(0);
-    }
-    let Some(verification) =
-        verification_store::by_id(conn, organization_id, verification_id).await?
-    else {
-        return Ok(0);
-    };
-    let subject = match verification.ticket_id {
-        Some(id) => {
-            crate::tickets::store::by_id(conn, organization_id, crate::tickets::TicketId(id))
-                .await?
-                .and_then(|t| t.subject)
-        }
-        None => None,
-    };
-    let now = OffsetDateTime::now_utc();
-    let event_id = Uuid::new_v4().to_string();
-    let payload = payload_json(
-        &verification,
-        subject.as_deref(),
-        &event_id,
-        event_type,
-        now,
-    );
-    for endpoint_id in &endpoints {
+    Ok((!endpoints.is_empty()).then_some((event_type, endpoints)))
+}
+
+/// One event's deliveries, as the caller built its payload (the same bytes for every
+/// endpoint and every retry).
+pub struct NewEvent<'a> {
+    pub organization_id: OrganizationId,
+    pub verification_id: Uuid,
+    /// The stored verification event's id: deliveries go out in this order.
+    pub event_seq: i64,
+    pub event_type: EventType,
+    /// The payload's `id`: receivers de-duplicate on it.
+    pub event_id: &'a str,
+    pub payload: &'a str,
+    pub now: OffsetDateTime,
+}
+
+/// Called in the transaction that stored the event: writes one delivery per endpoint.
+pub async fn record_deliveries(
+    conn: &mut impl Connection,
+    endpoints: &[Uuid],
+    event: &NewEvent<'_>,
+) -> Result<(), sqlx::Error> {
+    for endpoint_id in endpoints {
         store::insert_delivery(
             conn,
             NewDelivery {
-                organization_id,
+                organization_id: event.organization_id,
                 endpoint_id: *endpoint_id,
-                verification_id,
-                event_seq,
-                event_id: &event_id,
-                event_type: event_type.as_str(),
-                payload: &payload,
-                now,
+                verification_id: event.verification_id,
+                event_seq: event.event_seq,
+                event_id: event.event_id,
+                event_type: event.event_type.as_str(),
+                payload: event.payload,
+                now: event.now,
             },
         )
         .await?;
     }
-    Ok(endpoints.len())
-}
-
-fn payload_json(
-    verification: &Verification,
-    ticket_subject: Option<&str>,
-    event_id: &str,
-    event_type: EventType,
-    now: OffsetDateTime,
-) -> String {
-    let resource = VerificationResource::of(verification, ticket_subject);
-    serde_json::to_string(&Payload {
-        id: event_id,
-        kind: event_type.as_str(),
-        created: rfc3339(now),
-        verification: &resource,
-        ticket: resource.ticket.as_ref(),
-    })
-    .expect("a payload serializes")
+    Ok(())
 }
 
 #[cfg(test)]

@@ -8,11 +8,9 @@
 //! Registration refuses at once what can already be seen to go nowhere allowed: a literal
 //! refused address, or a name that resolves only to refused addresses.
 
-use std::collections::HashMap;
-use std::fmt;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
@@ -20,42 +18,11 @@ use url::{Host, Url};
 
 use super::address::{self, Refused};
 use super::endpoint_url::{EndpointUrl, InvalidUrl};
+use crate::config::HostOverrides;
 
 /// A registration does not wait longer than this for DNS: a name that cannot be resolved
 /// in time is accepted, and judged again at every delivery.
 const REGISTRATION_LOOKUP: Duration = Duration::from_secs(5);
-
-/// Fixed answers for some names, consulted before the system's resolver. Tests use it to
-/// make a name resolve to a private address without a DNS server; it is never read from
-/// the environment.
-#[derive(Clone, Default)]
-pub struct HostOverrides(Arc<RwLock<HashMap<String, Vec<IpAddr>>>>);
-
-impl HostOverrides {
-    /// From now on `name` resolves to `addresses` (replacing what it resolved to before).
-    pub fn set(&self, name: &str, addresses: &[IpAddr]) {
-        self.0
-            .write()
-            .expect("host overrides lock")
-            .insert(name.to_ascii_lowercase(), addresses.to_vec());
-    }
-
-    fn get(&self, name: &str) -> Option<Vec<IpAddr>> {
-        self.0
-            .read()
-            .expect("host overrides lock")
-            .get(&name.to_ascii_lowercase())
-            .cloned()
-    }
-}
-
-impl fmt::Debug for HostOverrides {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set()
-            .entries(self.0.read().expect("host overrides lock").keys())
-            .finish()
-    }
-}
 
 /// Why a connection was not made; the text goes on the delivery's attempt list.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,7 +1,7 @@
 //! Signed webhooks to integrated tools: admins register endpoints (a URL, the event types
 //! they want, a signing secret shown once); every verification state change becomes a
 //! delivery per subscribed endpoint, written in the event's own transaction
-//! ([`record_event`]), then sent by the [`worker`] with retries, in order per verification.
+//! ([`record_deliveries`], called by `crate::reactions`), then sent by the [`worker`] with retries, in order per verification.
 
 pub mod address;
 mod endpoint_url;
@@ -12,8 +12,10 @@ mod store;
 pub mod worker;
 
 pub use endpoint_url::{EndpointUrl, InvalidUrl, MAX_URL_CHARS};
-pub use events::{EventType, record_event};
-pub use guard::{Guard, HostOverrides};
+pub use events::{EventType, NewEvent, record_deliveries, subscribers};
+pub use guard::Guard;
+
+pub use crate::config::{HostOverrides, WebhookSettings};
 
 use std::time::Duration;
 
@@ -24,39 +26,10 @@ use crate::accounts::{OrganizationId, User};
 use crate::audit::{self, Action};
 use crate::db::{self, Pool};
 
-/// How deliveries are retried, and where they may go (`TRACELESS_WEBHOOK_*`).
-#[derive(Debug, Clone)]
-pub struct WebhookSettings {
-    /// The wait before the first retry; it doubles with each failure, up to an hour.
-    pub first_retry: Duration,
-    /// How long a delivery is retried, and how long an endpoint may fail before it is
-    /// disabled.
-    pub retry_window: Duration,
-    /// How long one attempt may take, from connecting to the answer's last byte read.
-    pub timeout: Duration,
-    /// `TRACELESS_WEBHOOK_ALLOW_PRIVATE`: loopback and private targets allowed (development
-    /// and tests); link-local, metadata and unspecified addresses stay refused.
-    pub allow_private: bool,
-    /// Fixed DNS answers (tests only; never from the environment).
-    pub host_overrides: HostOverrides,
-}
-
 impl WebhookSettings {
     /// The checks every webhook URL and connection goes through.
     pub fn guard(&self) -> Guard {
         Guard::new(self.allow_private, self.host_overrides.clone())
-    }
-}
-
-impl Default for WebhookSettings {
-    fn default() -> Self {
-        WebhookSettings {
-            first_retry: Duration::from_secs(30),
-            retry_window: Duration::from_secs(24 * 3600),
-            timeout: Duration::from_secs(10),
-            allow_private: false,
-            host_overrides: HostOverrides::default(),
-        }
     }
 }
 

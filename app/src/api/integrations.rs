@@ -240,13 +240,9 @@ pub async fn remove_microsoft_integration() -> Result<(), AppError> {
         async {
             let admin = ssr::require_admin().await?;
             let state = ssr::state()?;
-            integrations::remove(&state.pool, &admin).await?;
-            // Pending verifications stop: their links no longer work, and open pages hear it.
-            state
-                .verifier
-                .cancel_all(admin.organization_id)
-                .await
-                .map_err(|e| ssr::internal(format!("cancelling verifications: {e}")))?;
+            // Pending verifications stop with it: their links no longer work, and open pages
+            // hear it.
+            state.verifier.remove_integration(&admin).await?;
             Ok(())
         }
         .await,

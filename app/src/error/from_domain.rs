@@ -12,7 +12,7 @@ use traceless::integrations::{ConnectFailure, IntegrationError, InvalidTenant};
 use traceless::microsoft::MicrosoftError;
 use traceless::rate_limit::TooMany;
 use traceless::tickets::InvalidTicket;
-use traceless::verification::VerificationError;
+use traceless::verification::{RemovalError, VerificationError};
 use traceless::webhooks::WebhookError;
 
 use super::AppError;
@@ -164,7 +164,16 @@ impl From<VerificationError> for AppError {
             VerificationError::NotAdmin => AppError::Forbidden(ADMIN_ONLY.into()),
             VerificationError::TooMany(refusal) => refusal.into(),
             VerificationError::Microsoft(e) => internal(format!("Microsoft: {e}")),
-            VerificationError::Database(e) => e.into(),
+            VerificationError::Database(e) => internal(format!("database: {e}")),
+        }
+    }
+}
+
+impl From<RemovalError> for AppError {
+    fn from(error: RemovalError) -> Self {
+        match error {
+            RemovalError::Integration(e) => e.into(),
+            RemovalError::Cancelling(e) => e.into(),
         }
     }
 }

@@ -14,13 +14,12 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
-use traceless::api_keys::idempotency::{self, Remembered};
-use traceless::db;
+use traceless::api_keys::idempotency;
 use traceless::tickets::{self, TicketId};
 use traceless::verification::resource::{StatusName, VerificationResource};
 use traceless::verification::{
-    self as verification, ListFilter, NewVerification, RequestWebhook, Verification,
-    VerificationError,
+    self as verification, Idempotency, ListFilter, NewVerification, Once, OnceError,
+    RequestWebhook, Verification, VerificationError,
 };
 use traceless::webhooks::EndpointUrl;
 use utoipa::{IntoParams, ToSchema};
@@ -196,85 +195,58 @@ pub async fn create(
             .await
             .map_err(|e| ApiError::field("webhook_url", e.to_string()))?;
     }
-    let _one_at_a_time = match &idempotency_key {
-        Some(_) => Some(IDEMPOTENT_CREATES.lock().await),
-        None => None,
+    let delivery = input.delivery;
+    let new = NewVerification {
+        recipient: input.recipient_email,
+        ticket: input.ticket,
+        note: input.note,
+        delivery: match delivery {
+            Delivery::Link => verification::Delivery::Link,
+            Delivery::Email => verification::Delivery::Email,
+        },
+        webhook: input.webhook_url.map(|url| RequestWebhook {
+            url,
+            secret: caller.key.webhook_secret.clone(),
+        }),
     };
-    let request_hash = idempotency::request_hash(&body);
-    if let Some(key) = &idempotency_key {
-        let mut conn = state.pool.acquire().await.map_err(ApiError::internal)?;
-        let remembered = idempotency::find(&mut conn, caller.key.key.id, key)
-            .await
-            .map_err(ApiError::internal)?;
-        drop(conn);
-        if let Some(remembered) = remembered {
-            if remembered.request_hash != request_hash {
-                return Err(ApiError::IdempotencyKeyReused);
-            }
-            let verification = state
-                .verifier
-                .get_in(caller.key.key.organization_id, remembered.verification_id)
-                .await?;
-            let token = remembered
-                .sealed_link
-                .as_deref()
-                .and_then(|sealed| idempotency::unseal(&caller.token, key, sealed));
-            let created = CreatedVerification {
-                verification: resource(&state, &verification).await?,
-                delivery: input.delivery,
-                link: token.map(|t| link_url(&state, &t)).transpose()?,
+    let initiator = caller.key.key.initiator();
+    let started = match &idempotency_key {
+        None => state.verifier.create(&initiator, new).await?,
+        Some(key) => {
+            let once = Idempotency {
+                api_key_id: caller.key.key.id,
+                api_token: &caller.token,
+                key,
+                request_hash: idempotency::request_hash(&body),
             };
-            let mut response = (StatusCode::CREATED, Json(created)).into_response();
-            response
-                .headers_mut()
-                .insert(REPLAYED, HeaderValue::from_static("true"));
-            return Ok(response);
+            let outcome = {
+                let _one_at_a_time = IDEMPOTENT_CREATES.lock().await;
+                state.verifier.create_once(&initiator, new, &once).await
+            };
+            match outcome {
+                Ok(Once::Created(started)) => started,
+                Ok(Once::Replayed { verification, link }) => {
+                    let created = CreatedVerification {
+                        verification: resource(&state, &verification).await?,
+                        delivery,
+                        link: link.map(|t| link_url(&state, &t)).transpose()?,
+                    };
+                    let mut response = (StatusCode::CREATED, Json(created)).into_response();
+                    response
+                        .headers_mut()
+                        .insert(REPLAYED, HeaderValue::from_static("true"));
+                    return Ok(response);
+                }
+                Err(OnceError::KeyReused) => return Err(ApiError::IdempotencyKeyReused),
+                Err(OnceError::Verification(error)) => return Err(error.into()),
+            }
         }
-    }
-
-    let started = state
-        .verifier
-        .create(
-            &caller.key.key.initiator(),
-            NewVerification {
-                recipient: input.recipient_email,
-                ticket: input.ticket,
-                note: input.note,
-                delivery: match input.delivery {
-                    Delivery::Link => verification::Delivery::Link,
-                    Delivery::Email => verification::Delivery::Email,
-                },
-                webhook: input.webhook_url.map(|url| RequestWebhook {
-                    url,
-                    secret: caller.key.webhook_secret.clone(),
-                }),
-            },
-        )
-        .await?;
+    };
     let token = started.link.expose();
-    if let Some(key) = &idempotency_key {
-        let mut tx = db::begin_write(&state.pool)
-            .await
-            .map_err(ApiError::internal)?;
-        idempotency::remember(
-            &mut tx,
-            caller.key.key.id,
-            key,
-            &Remembered {
-                request_hash,
-                verification_id: started.verification.id,
-                sealed_link: (input.delivery == Delivery::Link)
-                    .then(|| idempotency::seal(&caller.token, key, token)),
-            },
-        )
-        .await
-        .map_err(ApiError::internal)?;
-        tx.commit().await.map_err(ApiError::internal)?;
-    }
     let created = CreatedVerification {
         verification: resource(&state, &started.verification).await?,
-        delivery: input.delivery,
-        link: match input.delivery {
+        delivery,
+        link: match delivery {
             Delivery::Link => Some(link_url(&state, token)?),
             Delivery::Email => None,
         },

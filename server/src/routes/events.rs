@@ -25,7 +25,7 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
-use traceless::verification::relay::Subscription;
+use traceless::live::{Subscription, Topic};
 use traceless::verification::{Event, Verifier};
 use uuid::Uuid;
 
@@ -189,7 +189,7 @@ async fn stream(
     bounds: Bounds,
 ) -> Response {
     // Subscribe before reading the database, so nothing falls between the two.
-    let subscription = verifier.relay().subscribe(verification.id);
+    let subscription = verifier.relay().subscribe(Topic(verification.id));
     let events = VerificationEvents {
         verifier,
         verification_id: verification.id,
@@ -376,14 +376,14 @@ impl<T: Timeline> Relay<T> {
                             // Ending the stream lets graceful shutdown finish; the hint
                             // makes the page reconnect with Last-Event-ID.
                             self.stage = Stage::Done;
-                            let hint = reconnect_hint(self.subscription.verification_id());
+                            let hint = reconnect_hint(self.subscription.topic().0);
                             return Some((Ok(hint), self));
                         }
                         () = tokio::time::sleep_until(self.ends_at) => {
                             // Its life is over: the page reconnects after the hint, resuming
                             // after the last event it got, and is checked afresh.
                             self.stage = Stage::Done;
-                            let hint = reconnect_hint(self.subscription.verification_id());
+                            let hint = reconnect_hint(self.subscription.topic().0);
                             return Some((Ok(hint), self));
                         }
                         () = self.subscription.changed() => self.stage = Stage::Read,
@@ -449,7 +449,7 @@ pub async fn ticket(
         Err(error) => return AppError::from(error).into_response(),
     }
     // Subscribe before reading the database, so nothing falls between the two.
-    let subscription = state.verifier.relay().subscribe(id.0);
+    let subscription = state.verifier.relay().subscribe(Topic(id.0));
     let entries = TicketEntries {
         pool: state.pool.clone(),
         organization: user.organization_id,

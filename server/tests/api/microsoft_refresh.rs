@@ -272,9 +272,7 @@ async fn contoso_keeping_a_sign_in() -> TestApp {
 }
 
 fn token_key() -> traceless::microsoft::TokenKey {
-    traceless::microsoft::TokenKey::from_lookup(&|_| Some(TOKEN_KEY.to_owned()))
-        .unwrap()
-        .unwrap()
+    traceless::microsoft::TokenKey::from_base64(TOKEN_KEY).unwrap()
 }
 
 /// The daily job's client: the app's settings, another process's object (same key).

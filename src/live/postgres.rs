@@ -1,5 +1,5 @@
-//! The relay across instances: PostgreSQL `LISTEN/NOTIFY` carries "verification X has
-//! event N" to every instance, each of which wakes its own streams through its local
+//! The relay across instances: PostgreSQL `LISTEN/NOTIFY` carries "topic X has event N"
+//! to every instance, each of which wakes its own streams through its local
 //! [`Fanout`].
 //!
 //! The notice is sent by the statement that stores the event (`pg_notify` in
@@ -13,16 +13,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::{Announcement, Fanout, Publisher, Subscription, Topic};
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio::task::AbortHandle;
-use uuid::Uuid;
 
-use super::relay::{Announcement, Fanout, Publisher, Subscription};
-
-/// The channel `store::insert_event` notifies on; the payload is `"{verification} {event}"`.
-/// `tickets::store::insert_entry` notifies on it too, as `"{ticket} {entry}"`: a ticket's
-/// stream is keyed by the ticket's id in the relay.
+/// The channel `verification::store::insert_event` notifies on; the payload is
+/// `"{verification} {event}"`. `tickets::store::insert_entry` notifies on it too, as
+/// `"{ticket} {entry}"`: the first word is the topic. (The channel keeps its first name, so
+/// that instances of different versions hear each other during a rolling update.)
 pub const CHANNEL: &str = "traceless_verification_events";
 
 /// How long to wait before connecting again after the listening connection failed, and
@@ -63,8 +62,8 @@ impl Publisher for PostgresRelay {
         self.fanout.announce(announcement);
     }
 
-    fn subscribe(&self, verification_id: Uuid) -> Subscription {
-        self.fanout.subscribe(verification_id)
+    fn subscribe(&self, topic: Topic) -> Subscription {
+        self.fanout.subscribe(topic)
     }
 }
 
@@ -113,24 +112,26 @@ async fn listen_once(pool: &PgPool, fanout: &Fanout) -> Result<(), sqlx::Error> 
 }
 
 fn parse(payload: &str) -> Option<Announcement> {
-    let (verification, event) = payload.split_once(' ')?;
+    let (topic, event) = payload.split_once(' ')?;
     Some(Announcement {
-        verification_id: verification.parse().ok()?,
+        topic: Topic(topic.parse().ok()?),
         event_id: event.parse().ok()?,
     })
 }
 
 #[cfg(test)]
 mod tests {
+    use uuid::Uuid;
+
     use super::*;
 
     #[test]
-    fn a_notice_names_the_verification_and_the_event() {
+    fn a_notice_names_the_topic_and_the_event() {
         let id = Uuid::new_v4();
         assert_eq!(
             parse(&format!("{id} 42")),
             Some(Announcement {
-                verification_id: id,
+                topic: Topic(id),
                 event_id: 42
             })
         );

@@ -4,7 +4,7 @@
 //! them a request is refused with `Retry-After` instead of exhausting file descriptors or
 //! memory for every tenant.
 
-use crate::config::ConfigError;
+use super::error::ConfigError;
 
 pub const MAX_STREAMS_PER_IP: &str = "TRACELESS_MAX_STREAMS_PER_IP";
 pub const MAX_STREAMS: &str = "TRACELESS_MAX_STREAMS";

@@ -1,5 +1,5 @@
-//! The live relay: a stored verification event is announced to the open pages of that
-//! verification, and only to them.
+//! The live relay: a stored event is announced to the open pages of its topic (a
+//! verification, or a ticket's timeline), and only to them.
 //!
 //! `Publisher` is the seam: [`InProcess`] serves one machine; a multi-instance
 //! implementation (PostgreSQL `LISTEN/NOTIFY`) forwards what it hears into the same
@@ -10,32 +10,32 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use super::Topic;
 use tokio::sync::watch;
-use uuid::Uuid;
 
-/// "Verification X has a new stored event, with id N", sent after the commit.
+/// "Topic X has a new stored event (or timeline entry), with id N", sent after the commit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Announcement {
-    pub verification_id: Uuid,
+    pub topic: Topic,
     pub event_id: i64,
 }
 
 pub trait Publisher: Send + Sync + 'static {
     /// Announces an event that is already committed.
     fn publish(&self, announcement: Announcement);
-    /// Wakes on every announcement about `verification_id` made from now on.
-    fn subscribe(&self, verification_id: Uuid) -> Subscription;
+    /// Wakes on every announcement about `topic` made from now on.
+    fn subscribe(&self, topic: Topic) -> Subscription;
 }
 
-/// The subscribers of this process, by verification: an announcement costs the same
+/// The subscribers of this process, by topic: an announcement costs the same
 /// whether ten or ten thousand other pages are open.
 ///
-/// Each open verification holds one `watch` channel whose value is a wake counter; a
+/// Each open topic holds one `watch` channel whose value is a wake counter; a
 /// subscriber keeps nothing but a receiver (a few dozen bytes), and a burst of
 /// announcements while a stream is busy collapses into one wake, never a lag.
 #[derive(Default)]
 pub struct Fanout {
-    slots: Mutex<HashMap<Uuid, watch::Sender<u64>>>,
+    slots: Mutex<HashMap<Topic, watch::Sender<u64>>>,
 }
 
 impl Fanout {
@@ -43,22 +43,22 @@ impl Fanout {
         Arc::new(Self::default())
     }
 
-    pub fn subscribe(self: &Arc<Self>, verification_id: Uuid) -> Subscription {
+    pub fn subscribe(self: &Arc<Self>, topic: Topic) -> Subscription {
         let receiver = self
             .lock()
-            .entry(verification_id)
+            .entry(topic)
             .or_insert_with(|| watch::channel(0).0)
             .subscribe();
         Subscription {
             fanout: Arc::clone(self),
-            verification_id,
+            topic,
             receiver: Some(receiver),
         }
     }
 
-    /// Wakes the subscribers of the announced verification; nobody watching is fine.
+    /// Wakes the subscribers of the announced topic; nobody watching is fine.
     pub fn announce(&self, announcement: Announcement) {
-        if let Some(slot) = self.lock().get(&announcement.verification_id) {
+        if let Some(slot) = self.lock().get(&announcement.topic) {
             slot.send_modify(|wakes| *wakes = wakes.wrapping_add(1));
         }
     }
@@ -71,22 +71,22 @@ impl Fanout {
         }
     }
 
-    /// How many verifications have at least one subscriber here.
+    /// How many topics have at least one subscriber here.
     pub fn watched(&self) -> usize {
         self.lock().len()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, watch::Sender<u64>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Topic, watch::Sender<u64>>> {
         // The map stays consistent even if a holder panicked: every change is one call.
         self.slots.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
-/// One open page's interest in one verification; leaving removes the verification's
-/// slot when it was the last subscriber.
+/// One open page's interest in one topic; leaving removes the topic's slot when it was
+/// the last subscriber.
 pub struct Subscription {
     fanout: Arc<Fanout>,
-    verification_id: Uuid,
+    topic: Topic,
     receiver: Option<watch::Receiver<u64>>,
 }
 
@@ -102,8 +102,8 @@ impl Subscription {
         }
     }
 
-    pub fn verification_id(&self) -> Uuid {
-        self.verification_id
+    pub fn topic(&self) -> Topic {
+        self.topic
     }
 }
 
@@ -114,10 +114,10 @@ impl Drop for Subscription {
         let mut slots = self.fanout.lock();
         self.receiver = None;
         if slots
-            .get(&self.verification_id)
+            .get(&self.topic)
             .is_some_and(|slot| slot.receiver_count() == 0)
         {
-            slots.remove(&self.verification_id);
+            slots.remove(&self.topic);
         }
     }
 }
@@ -144,8 +144,8 @@ impl Publisher for InProcess {
         self.fanout.announce(announcement);
     }
 
-    fn subscribe(&self, verification_id: Uuid) -> Subscription {
-        self.fanout.subscribe(verification_id)
+    fn subscribe(&self, topic: Topic) -> Subscription {
+        self.fanout.subscribe(topic)
     }
 }
 
@@ -153,13 +153,16 @@ impl Publisher for InProcess {
 mod tests {
     use std::time::Duration;
 
+    use uuid::Uuid;
+
     use super::*;
 
-    fn announcement(verification_id: Uuid, event_id: i64) -> Announcement {
-        Announcement {
-            verification_id,
-            event_id,
-        }
+    fn topic() -> Topic {
+        Topic(Uuid::new_v4())
+    }
+
+    fn announcement(topic: Topic, event_id: i64) -> Announcement {
+        Announcement { topic, event_id }
     }
 
     async fn woken(subscription: &mut Subscription) -> bool {
@@ -169,22 +172,22 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_subscriber_is_woken_by_its_own_verification_only() {
+    async fn a_subscriber_is_woken_by_its_own_topic_only() {
         let relay = InProcess::new();
-        let (mine, other) = (Uuid::new_v4(), Uuid::new_v4());
+        let (mine, other) = (topic(), topic());
         let mut subscription = relay.subscribe(mine);
         let mut bystander = relay.subscribe(other);
 
         relay.publish(announcement(mine, 1));
 
         assert!(woken(&mut subscription).await);
-        assert!(!woken(&mut bystander).await, "another verification's news");
+        assert!(!woken(&mut bystander).await, "another topic's news");
     }
 
     #[tokio::test]
     async fn announcements_made_before_subscribing_do_not_wake() {
         let relay = InProcess::new();
-        let id = Uuid::new_v4();
+        let id = topic();
         let _keeps_the_slot = relay.subscribe(id);
         relay.publish(announcement(id, 1));
 
@@ -196,7 +199,7 @@ mod tests {
     #[tokio::test]
     async fn a_burst_while_busy_is_one_wake_and_none_is_lost() {
         let relay = InProcess::new();
-        let id = Uuid::new_v4();
+        let id = topic();
         let mut subscription = relay.subscribe(id);
         for event_id in 1..=5_000 {
             relay.publish(announcement(id, event_id));
@@ -209,9 +212,9 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn every_subscriber_of_a_verification_is_woken() {
+    async fn every_subscriber_of_a_topic_is_woken() {
         let relay = InProcess::new();
-        let id = Uuid::new_v4();
+        let id = topic();
         let mut person = relay.subscribe(id);
         let mut agent = relay.subscribe(id);
 
@@ -224,10 +227,10 @@ mod tests {
     #[tokio::test]
     async fn the_last_subscriber_leaving_removes_the_slot() {
         let relay = InProcess::new();
-        let id = Uuid::new_v4();
+        let id = topic();
         let first = relay.subscribe(id);
         let second = relay.subscribe(id);
-        let _elsewhere = relay.subscribe(Uuid::new_v4());
+        let _elsewhere = relay.subscribe(topic());
         assert_eq!(relay.fanout().watched(), 2);
 
         drop(first);
@@ -237,10 +240,10 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn wake_all_reaches_every_verification() {
+    async fn wake_all_reaches_every_topic() {
         let relay = InProcess::new();
-        let mut one = relay.subscribe(Uuid::new_v4());
-        let mut two = relay.subscribe(Uuid::new_v4());
+        let mut one = relay.subscribe(topic());
+        let mut two = relay.subscribe(topic());
 
         relay.fanout().wake_all();
 

@@ -1,0 +1,106 @@
+//! A create through the REST API with an `Idempotency-Key`: the first request's
+//! verification is remembered per API key in the transaction that creates it, so a retry
+//! gets the same verification (and link) back and the same key with another body is
+//! refused (`crate::api_keys::idempotency`).
+
+use uuid::Uuid;
+
+use super::Verification;
+use super::create::{Delivery, NewVerification};
+use super::errors::VerificationError;
+use super::service::{Started, Verifier};
+use crate::accounts::Initiator;
+use crate::api_keys::idempotency::{self, Remembered};
+use crate::db::Connection;
+use crate::secret::Secret;
+
+/// One request's `Idempotency-Key`, and what it is checked and sealed with.
+pub struct Idempotency<'a> {
+    /// The API key the request came with: keys are remembered per API key.
+    pub api_key_id: Uuid,
+    /// The bearer token as presented: only its holder can unseal a remembered link.
+    pub api_token: &'a str,
+    pub key: &'a str,
+    /// The request body's fingerprint ([`idempotency::request_hash`]).
+    pub request_hash: String,
+}
+
+impl Idempotency<'_> {
+    /// Remembers the new verification under the key (its link sealed, when the link is
+    /// handed back rather than mailed), in the transaction that creates it.
+    pub(super) async fn remember(
+        &self,
+        conn: &mut impl Connection,
+        verification: &Verification,
+        delivery: Delivery,
+        link: &Secret,
+    ) -> Result<(), sqlx::Error> {
+        idempotency::remember(
+            conn,
+            self.api_key_id,
+            self.key,
+            &Remembered {
+                request_hash: self.request_hash.clone(),
+                verification_id: verification.id,
+                sealed_link: (delivery == Delivery::Link)
+                    .then(|| idempotency::seal(self.api_token, self.key, link.expose())),
+            },
+        )
+        .await
+    }
+}
+
+/// What an idempotent create did.
+pub enum Once {
+    /// The first request with this key: the verification was made now.
+    Created(Started),
+    /// A retry: the first request's verification, and its link when it was handed back
+    /// (and the same API key asks).
+    Replayed {
+        verification: Verification,
+        link: Option<String>,
+    },
+}
+
+/// Why an idempotent create did nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum OnceError {
+    #[error("the Idempotency-Key was used before with a different request")]
+    KeyReused,
+    #[error(transparent)]
+    Verification(#[from] VerificationError),
+}
+
+impl Verifier {
+    /// Creates a verification once per `Idempotency-Key`: a retry with the same body gets
+    /// the first one back; the same key with another body is refused.
+    pub async fn create_once(
+        &self,
+        by: &Initiator,
+        new: NewVerification,
+        once: &Idempotency<'_>,
+    ) -> Result<Once, OnceError> {
+        let remembered = {
+            let mut conn = self.pool.acquire().await.map_err(VerificationError::from)?;
+            idempotency::find(&mut conn, once.api_key_id, once.key)
+                .await
+                .map_err(VerificationError::from)?
+        };
+        let Some(remembered) = remembered else {
+            return Ok(Once::Created(
+                self.create_remembered(by, new, Some(once)).await?,
+            ));
+        };
+        if remembered.request_hash != once.request_hash {
+            return Err(OnceError::KeyReused);
+        }
+        let verification = self
+            .get_in(by.organization_id, remembered.verification_id)
+            .await?;
+        let link = remembered
+            .sealed_link
+            .as_deref()
+            .and_then(|sealed| idempotency::unseal(once.api_token, once.key, sealed));
+        Ok(Once::Replayed { verification, link })
+    }
+}
