@@ -21,7 +21,7 @@
 //!    (`OffsetDateTime::now_utc()`) rather than `datetime('now')`: then one text serves both.
 //! 3. **Where the dialects differ** (`rowid`, `FOR UPDATE SKIP LOCKED`, `pg_notify`):
 //!    `db::query_per_backend(SQLITE_SQL, POSTGRES_SQL)`, both beside each other.
-//! 4. Run the integration suite on both: `scripts/test` does; by hand, see the README.
+//! 4. Run the integration suite on both: `scripts/test` does; by hand, see docs/testing.md.
 //!
 //! Queries are checked at run time, not compile time: `query!` needs one database type per
 //! build, and this binary chooses between two at start. The suite runs on both instead.

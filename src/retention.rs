@@ -4,7 +4,7 @@
 //! who asked (agent or API key), who was asked (the address) and the ticket; the event
 //! history keeps its kinds and times.
 //!
-//! Erased, per table (see README, "What we keep, where, and for how long"):
+//! Erased, per table (see docs/operations.md, "What we keep, where, and for how long"):
 //! - `verifications.evidence`: the presented credential's claims (name, email, job title,
 //!   subject), the Face Check score, the alignment checks;
 //! - `verification_events.message` and `ticket_entries.detail` of verified and failed

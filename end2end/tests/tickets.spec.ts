@@ -60,7 +60,7 @@ test.describe('with a connected tenant', () => {
     // The result mail to the agent.
     await mailbox.open();
     await expect(page.getByTestId('mail').filter({ hasText: /Verified: / }).first()).toContainText(reference, { timeout: 10_000 });
-    // The link ended: its mail no longer holds it (README: what we keep).
+    // The link ended: its mail no longer holds it (docs/operations.md: what we keep).
     const linkMail = mailbox.mail(tenant.employee, /asks you to verify your identity/);
     await linkMail.locator('summary').click();
     await expect(linkMail).toContainText('The verification link was removed from this mail');

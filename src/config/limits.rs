@@ -61,7 +61,7 @@ impl std::fmt::Display for Rate {
 
 /// What each limit allows. Per-address limits are generous because one address is
 /// often a whole office behind NAT; per-account and per-link limits are tight because
-/// they protect one password or one Microsoft budget. See the README, "Rate limits".
+/// they protect one password or one Microsoft budget. See docs/operations.md, "Rate limits".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateLimitSettings {
     /// Sign-in tries for one email address, from anywhere (password guessing).

@@ -38,7 +38,7 @@ impl Effects {
     ) -> Result<(), sqlx::Error> {
         let v = event.verification;
         webhook::record_deliveries(conn, event).await?;
-        // The link ended: the working link is erased from its mails (README: what we keep).
+        // The link ended: the working link is erased from its mails (docs/operations.md: what we keep).
         if event.status.is_terminal() {
             outbox::link_ended(conn, v.id).await?;
         }

@@ -155,7 +155,7 @@ pub async fn insert_entry(
     let now = OffsetDateTime::now_utc();
     // PostgreSQL: the entry and its notice to every instance in one statement (the ticket's
     // stream is keyed by the ticket's id in the relay), sent when the entry commits. See
-    // `verification::relay_postgres`.
+    // `live::postgres`.
     let id: i64 = db::query_per_backend(
         "INSERT INTO ticket_entries (ticket_id, organization_id, verification_id, kind, actor, detail, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",

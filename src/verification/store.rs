@@ -257,7 +257,7 @@ pub async fn insert_event(
     message: &str,
 ) -> Result<i64, sqlx::Error> {
     // PostgreSQL: the event and its notice to every instance in one statement, so the
-    // notice goes out exactly when (and only if) the event commits. See `relay`.
+    // notice goes out exactly when (and only if) the event commits. See `live::postgres`.
     db::query_per_backend(
         "INSERT INTO verification_events (verification_id, organization_id, kind, status, message, created_at)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",

@@ -26,7 +26,7 @@ pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
     format!("t={timestamp},v1={}", hex::encode(digest))
 }
 
-/// The receiver's check, as documented in the README (kept here for our own tests and
+/// The receiver's check, as documented in docs/api.md (kept here for our own tests and
 /// as the reference): any `v1` matching, and `t` within [`TOLERANCE_SECS`] of `now`.
 pub fn verify(secret: &str, header: &str, body: &[u8], now: i64) -> bool {
     let mut timestamp = None;

@@ -186,7 +186,7 @@ fn NewEndpoint(endpoint: NewWebhookEndpoint) -> impl IntoView {
                 <input type="text" readonly=true value=endpoint.secret.clone() aria-label="Signing secret" data-testid="new-webhook-secret" />
                 <CopyButton value=endpoint.secret.clone() label="Copy secret" />
             </p>
-            <p class="small">"Shown only now. Check every request's signature with it (see the README's API section)."</p>
+            <p class="small">"Shown only now. Check every request's signature with it (see \"Checking a signature\" in docs/api.md)."</p>
         </Alert>
     }
 }

@@ -1,5 +1,5 @@
 //! Signed webhooks: a real HTTP receiver on loopback that checks every signature with the
-//! README's recipe and can refuse on demand.
+//! docs/api.md's recipe and can refuse on demand.
 
 use std::sync::{Arc, Mutex};
 
@@ -89,7 +89,7 @@ async fn receive(
     AxumStatus::OK
 }
 
-/// The README's recipe: split `t=…,v1=…`, HMAC-SHA256 over `"{t}.{body}"` with the secret,
+/// docs/api.md's recipe: split `t=…,v1=…`, HMAC-SHA256 over `"{t}.{body}"` with the secret,
 /// compare hex, and accept only a recent `t`.
 fn signature_checks_out(secret: &str, header: &str, body: &str) -> bool {
     let parts: Vec<(&str, &str)> = header
