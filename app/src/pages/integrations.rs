@@ -196,7 +196,7 @@ fn ActiveConnection(
                 <dt>"Verified ID authority"</dt>
                 <dd class="mono">{connection.authority_did.clone()}</dd>
                 <dt>"Credential requested"</dt>
-                <dd>{connection.credential_type.clone()}</dd>
+                <dd data-testid="credential-type">{connection.credential_type.clone()}</dd>
                 <dt>"Credential types your authority offers"</dt>
                 <dd data-testid="credential-types">{connection.credential_types.join(", ")}</dd>
                 <dt>"Email claim"</dt>
