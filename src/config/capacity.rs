@@ -5,6 +5,7 @@
 //! memory for every tenant.
 
 use super::error::ConfigError;
+use super::values::parse_ranged;
 
 pub const MAX_STREAMS_PER_IP: &str = "TRACELESS_MAX_STREAMS_PER_IP";
 pub const MAX_STREAMS: &str = "TRACELESS_MAX_STREAMS";
@@ -38,23 +39,9 @@ impl CapacitySettings {
     pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let defaults = CapacitySettings::default();
         let read = |name: &'static str, range: std::ops::RangeInclusive<u64>, default: u64| {
-            let Some(value) = lookup(name) else {
-                return Ok(default);
-            };
-            value
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|n| range.contains(n))
-                .ok_or_else(|| ConfigError::Invalid {
-                    name,
-                    reason: format!(
-                        "expected a whole number between {} and {}",
-                        range.start(),
-                        range.end()
-                    ),
-                    value,
-                })
+            lookup(name).map_or(Ok(default), |value| {
+                parse_ranged(name, value, range, "a whole number")
+            })
         };
         let max_streams = read(MAX_STREAMS, 1..=1_000_000, u64::from(defaults.max_streams))?;
         let per_client = read(
