@@ -69,10 +69,6 @@ const MAX_CONNECTIONS: u32 = 8;
 /// each with its pool, its event listener and its session store sharing this pool.
 const MAX_POSTGRES_CONNECTIONS: u32 = 16;
 
-/// The key of the advisory lock [`begin_write`] takes on PostgreSQL (any fixed number;
-/// this one spells "trcl" in ASCII).
-const WRITE_LOCK_KEY: i64 = 0x7472_636c;
-
 /// Opens (creating if needed) the database at `url` and applies pending migrations:
 /// `postgres:` URLs open PostgreSQL (the database must exist), anything else SQLite.
 pub async fn connect(url: &str) -> anyhow::Result<Pool> {
@@ -490,6 +486,46 @@ where
     }
 }
 
+/// What a write transaction holds besides the rows its own statements lock (see
+/// `docs/concurrency.md` for the lock each use case takes, and why it is enough).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lock {
+    /// Nothing more: the use case's statements guard themselves (inserts checked by a
+    /// unique constraint, updates guarded by the state they read, a row read
+    /// `FOR UPDATE` by the caller, e.g. `verification::store::lock`).
+    Rows,
+    /// A transaction-scoped advisory lock on one key (PostgreSQL): writers with the same
+    /// key run one at a time across every instance, writers with other keys in parallel.
+    Key(LockKey),
+}
+
+/// The key of an advisory lock: a scope and an id, hashed to the 64 bits PostgreSQL
+/// takes. Two scopes that hash alike only wait for each other, never both enter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockKey(i64);
+
+impl LockKey {
+    /// `scope` names what is guarded ("organization", "idempotency"); `parts` identify
+    /// one of them. Each part is length-prefixed, so ("ab", "c") and ("a", "bc") differ.
+    pub fn new(scope: &str, parts: &[&[u8]]) -> Self {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        for part in std::iter::once(scope.as_bytes()).chain(parts.iter().copied()) {
+            hash.update((part.len() as u64).to_be_bytes());
+            hash.update(part);
+        }
+        let digest = hash.finalize();
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        LockKey(i64::from_be_bytes(first))
+    }
+
+    /// Organization-wide invariants: keep an administrator, one integration, its settings.
+    pub fn organization(id: uuid::Uuid) -> Self {
+        Self::new("organization", &[id.as_bytes()])
+    }
+}
+
 /// Begins a transaction that will write: every use case that reads, decides, then
 /// writes goes through here, and sees what it writes over.
 ///
@@ -497,23 +533,24 @@ where
 /// write; if another connection committed since this one started reading, that
 /// upgrade fails at once with "database is locked" (SQLITE_BUSY_SNAPSHOT, code 517)
 /// and the busy timeout does not help. `BEGIN IMMEDIATE` takes the write lock up
-/// front, waiting up to [`BUSY_TIMEOUT`] for it.
+/// front, waiting up to [`BUSY_TIMEOUT`] for it: SQLite's one writer at a time, so
+/// `lock` has nothing to add there.
 ///
-/// PostgreSQL gets the same guarantee from a transaction-scoped advisory lock: writers
-/// run one at a time across every instance, so each use case written for SQLite's single
-/// writer stays correct as it is (the last-administrator check, single-use links). Writes
-/// are a few rows each; a per-organization key is the way to more write concurrency
-/// should one database ever need it. Work that many instances share (the expiry
-/// sweeper) claims rows with `FOR UPDATE SKIP LOCKED` instead: see [`begin_claim`].
-pub async fn begin_write(pool: &Pool) -> Result<WriteTx, sqlx::Error> {
+/// PostgreSQL writes in parallel: `lock` says what this use case must exclude, and
+/// nothing wider is taken (an advisory lock for [`Lock::Key`], held until the
+/// transaction ends, taken first so everything read after it is what the previous holder
+/// committed).
+pub async fn begin_write(pool: &Pool, lock: Lock) -> Result<WriteTx, sqlx::Error> {
     match pool {
         Pool::Sqlite(pool) => Ok(WriteTx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?)),
         Pool::Postgres(pool) => {
             let mut tx = pool.begin().await?;
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(WRITE_LOCK_KEY)
-                .execute(&mut *tx)
-                .await?;
+            if let Lock::Key(LockKey(key)) = lock {
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(key)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             Ok(WriteTx::Postgres(tx))
         }
     }
@@ -524,7 +561,7 @@ pub async fn begin_write(pool: &Pool) -> Result<WriteTx, sqlx::Error> {
 /// wait for each other). SQLite has one writer anyway: this is [`begin_write`] there.
 pub async fn begin_claim(pool: &Pool) -> Result<WriteTx, sqlx::Error> {
     match pool {
-        Pool::Sqlite(_) => begin_write(pool).await,
+        Pool::Sqlite(_) => begin_write(pool, Lock::Rows).await,
         Pool::Postgres(pool) => Ok(WriteTx::Postgres(pool.begin().await?)),
     }
 }

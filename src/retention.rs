@@ -137,7 +137,7 @@ pub async fn erase_expired(
 
 /// One statement in a write transaction of its own: short, and one writer at a time.
 async fn run(pool: &Pool, statement: db::Query<'_>) -> Result<u64, sqlx::Error> {
-    let mut tx = db::begin_write(pool).await?;
+    let mut tx = db::begin_write(pool, db::Lock::Rows).await?;
     let done = statement.execute(&mut tx).await?;
     tx.commit().await?;
     Ok(done.rows_affected())

@@ -35,7 +35,7 @@ pub async fn sign_up(pool: &Pool, input: SignUp<'_>) -> Result<User, AccountErro
     let password_hash = password::hash_bounded(input.password.to_owned()).await?;
 
     let now = OffsetDateTime::now_utc();
-    let mut tx = db::begin_write(pool).await?;
+    let mut tx = db::begin_write(pool, db::Lock::Rows).await?;
     let organization_id = store::insert_organization(&mut tx, organization_name, now).await?;
     let user_id = store::insert_user(
         &mut tx,
@@ -141,7 +141,11 @@ pub async fn invite_teammate(
     let display_name = clean_name(input.display_name)?;
     let now = OffsetDateTime::now_utc();
     let secret = Secret::generate();
-    let mut tx = db::begin_write(pool).await?;
+    let mut tx = db::begin_write(
+        pool,
+        db::Lock::Key(db::LockKey::organization(actor.organization_id.0)),
+    )
+    .await?;
     let user_id = store::insert_user(
         &mut tx,
         NewUser {
@@ -183,7 +187,11 @@ pub async fn renew_invite(
     require_admin(actor)?;
     let now = OffsetDateTime::now_utc();
     let secret = Secret::generate();
-    let mut tx = db::begin_write(pool).await?;
+    let mut tx = db::begin_write(
+        pool,
+        db::Lock::Key(db::LockKey::organization(actor.organization_id.0)),
+    )
+    .await?;
     let user = store::user_by_id(&mut tx, teammate)
         .await?
         .filter(|u| u.organization_id == actor.organization_id && !u.active)
@@ -214,7 +222,11 @@ pub async fn remove_teammate(
     if teammate == actor.id {
         return Err(AccountError::CannotRemoveSelf);
     }
-    let mut tx = db::begin_write(pool).await?;
+    let mut tx = db::begin_write(
+        pool,
+        db::Lock::Key(db::LockKey::organization(actor.organization_id.0)),
+    )
+    .await?;
     let target = admin_change(&mut tx, actor, teammate).await?;
     if target.is_admin() && target.active {
         keep_an_admin(&mut tx, &target).await?;
@@ -234,7 +246,11 @@ pub async fn change_role(
     role: Role,
 ) -> Result<User, AccountError> {
     require_admin(actor)?;
-    let mut tx = db::begin_write(pool).await?;
+    let mut tx = db::begin_write(
+        pool,
+        db::Lock::Key(db::LockKey::organization(actor.organization_id.0)),
+    )
+    .await?;
     let target = admin_change(&mut tx, actor, teammate).await?;
     if target.role == role {
         return Ok(target);
@@ -298,7 +314,11 @@ pub async fn accept_invite(pool: &Pool, token: &str, password: &str) -> Result<U
     let hash = password::hash_bounded(password.to_owned()).await?;
 
     let now = OffsetDateTime::now_utc();
-    let mut tx = db::begin_write(pool).await?;
+    let mut tx = db::begin_write(
+        pool,
+        db::Lock::Key(db::LockKey::organization(user.organization_id.0)),
+    )
+    .await?;
     // Re-read inside the transaction: the link may have been used meanwhile.
     let (invite, user) = open_invite(&mut tx, token).await?;
     if !store::mark_invite_accepted(&mut tx, invite, now).await? {

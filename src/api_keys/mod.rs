@@ -121,7 +121,7 @@ pub async fn create(pool: &Pool, admin: &User, name: &str) -> Result<CreatedKey,
         last_used_at: None,
         revoked_at: None,
     };
-    let mut tx = db::begin_write(pool).await?;
+    let mut tx = db::begin_write(pool, db::Lock::Rows).await?;
     store::insert(
         &mut tx,
         &key,
@@ -156,7 +156,11 @@ pub async fn list(pool: &Pool, admin: &User) -> Result<Vec<ApiKey>, ApiKeyError>
 /// Revokes a key at once: the next request with it is refused.
 pub async fn revoke(pool: &Pool, admin: &User, id: Uuid) -> Result<(), ApiKeyError> {
     require_admin(admin)?;
-    let mut tx = db::begin_write(pool).await?;
+    let mut tx = db::begin_write(
+        pool,
+        db::Lock::Key(db::LockKey::organization(admin.organization_id.0)),
+    )
+    .await?;
     let key = store::by_id(&mut tx, admin.organization_id, id)
         .await?
         .ok_or(ApiKeyError::NotFound)?;

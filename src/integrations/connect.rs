@@ -95,7 +95,11 @@ pub(super) async fn record_start(
     authorize_url: Url,
     audit_words: &str,
 ) -> Result<ConnectStart, IntegrationError> {
-    let mut tx = db::begin_write(pool).await?;
+    let mut tx = db::begin_write(
+        pool,
+        db::Lock::Key(db::LockKey::organization(actor.organization_id.0)),
+    )
+    .await?;
     let attempt_id = store::insert_attempt(&mut tx, attempt).await?;
     audit::record(
         &mut tx,
@@ -313,7 +317,12 @@ async fn continue_to_sign_in(
         tracing::error!(error = %e, "recording the sign-in leg");
         ConnectFailure::Internal
     };
-    let mut tx = db::begin_write(pool).await.map_err(internal)?;
+    let mut tx = db::begin_write(
+        pool,
+        db::Lock::Key(db::LockKey::organization(user.organization_id.0)),
+    )
+    .await
+    .map_err(internal)?;
     let attempt_id = store::insert_attempt(
         &mut tx,
         store::NewAttempt {
@@ -628,7 +637,12 @@ async fn store_pending(
         tracing::error!(error = %e, "storing the pending Microsoft connection");
         ConnectFailure::Internal
     };
-    let mut tx = db::begin_write(pool).await.map_err(internal)?;
+    let mut tx = db::begin_write(
+        pool,
+        db::Lock::Key(db::LockKey::organization(user.organization_id.0)),
+    )
+    .await
+    .map_err(internal)?;
     ensure_tenant_free(&mut tx, user, &pending.tenant_id, &pending.tenant_name)
         .await
         .map_err(|e| e.into_failure(internal))?;
@@ -728,7 +742,12 @@ pub(super) async fn store_integration(
         tracing::error!(error = %e, "storing the Microsoft integration");
         ConnectFailure::Internal
     };
-    let mut tx = db::begin_write(pool).await.map_err(internal)?;
+    let mut tx = db::begin_write(
+        pool,
+        db::Lock::Key(db::LockKey::organization(user.organization_id.0)),
+    )
+    .await
+    .map_err(internal)?;
     ensure_tenant_free(
         &mut tx,
         user,

@@ -229,7 +229,12 @@ pub(crate) async fn begin_wait(
         tracing::error!(error = %e, "recording the consent wait");
         ConnectFailure::Internal
     };
-    let mut tx = db::begin_write(pool).await.map_err(internal)?;
+    let mut tx = db::begin_write(
+        pool,
+        db::Lock::Key(db::LockKey::organization(user.organization_id.0)),
+    )
+    .await
+    .map_err(internal)?;
     connect::ensure_tenant_free(&mut tx, user, &pending.tenant_id, &pending.tenant_name)
         .await
         .map_err(|e| e.into_failure(internal))?;
@@ -408,7 +413,11 @@ async fn end_wait(
     result: Result<ConnectProgress, ConnectFailure>,
 ) -> Finishing {
     let cleaned = async {
-        let mut tx = db::begin_write(pool).await?;
+        let mut tx = db::begin_write(
+            pool,
+            db::Lock::Key(db::LockKey::organization(user.organization_id.0)),
+        )
+        .await?;
         forget_wait(&mut tx, user.organization_id).await?;
         store::delete_pending(&mut tx, user.organization_id).await?;
         tx.commit().await
@@ -469,7 +478,11 @@ async fn complete_after_wait(pool: &Pool, user: &User) -> Finishing {
         None => {
             // The options stay for the card; only the wait ends.
             let recorded = async {
-                let mut tx = db::begin_write(pool).await?;
+                let mut tx = db::begin_write(
+                    pool,
+                    db::Lock::Key(db::LockKey::organization(user.organization_id.0)),
+                )
+                .await?;
                 forget_wait(&mut tx, user.organization_id).await?;
                 audit::record(
                     &mut tx,

@@ -195,7 +195,11 @@ pub async fn set_email_claim(
     if !actor.is_admin() {
         return Err(IntegrationError::NotAdmin);
     }
-    let mut tx = db::begin_write(pool).await?;
+    let mut tx = db::begin_write(
+        pool,
+        db::Lock::Key(db::LockKey::organization(actor.organization_id.0)),
+    )
+    .await?;
     let existing = store::integration(&mut tx, actor.organization_id)
         .await?
         .ok_or(IntegrationError::NotConnected)?;

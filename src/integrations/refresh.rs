@@ -164,7 +164,11 @@ async fn refresh_one(
     )
     .await?;
     let now = OffsetDateTime::now_utc();
-    let mut tx = db::begin_write(pool).await?;
+    let mut tx = db::begin_write(
+        pool,
+        db::Lock::Key(db::LockKey::organization(organization_id.0)),
+    )
+    .await?;
     // Connected anew (or removed) meanwhile: that read is fresher than ours.
     let current = store::integration(&mut tx, organization_id).await?;
     if current.as_ref().map(|c| &c.tenant_id) != Some(&integration.tenant_id) {

@@ -51,34 +51,27 @@ pub async fn find_or_create(
         .requester
         .as_ref()
         .map_or(default_requester, |r| r.as_str());
-    if let Some(existing) = by_reference(conn, organization_id, input.reference.as_str()).await? {
-        db::query(
-            "UPDATE tickets SET subject = COALESCE(subject, $1), requester_email = COALESCE(requester_email, $2),
-               updated_at = $3 WHERE id = $4",
-        )
-        .bind(input.subject.as_deref())
-        .bind(requester)
-        .bind(now)
-        .bind(existing.id.0)
-        .execute(conn)
-        .await?;
-        return Ok(existing.id);
-    }
-    let id = Uuid::new_v4();
-    db::query(
+    // One statement, so two verifications of a new reference made at once (any instance)
+    // meet at the unique (organization, reference) and share one ticket, never two.
+    let id: Uuid = db::query(
         "INSERT INTO tickets (id, organization_id, reference, subject, requester_email, source, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+         ON CONFLICT (organization_id, reference) DO UPDATE SET
+           subject = COALESCE(tickets.subject, excluded.subject),
+           requester_email = COALESCE(tickets.requester_email, excluded.requester_email),
+           updated_at = excluded.updated_at
+         RETURNING id",
     )
-    .bind(id)
+    .bind(Uuid::new_v4())
     .bind(organization_id.0)
     .bind(input.reference.as_str())
     .bind(input.subject.as_deref())
     .bind(requester)
     .bind(source)
     .bind(now)
-    .bind(now)
-    .execute(conn)
-    .await?;
+    .fetch_one(conn)
+    .await?
+    .try_get("id")?;
     Ok(TicketId(id))
 }
 
@@ -153,6 +146,14 @@ pub async fn insert_entry(
     entry: NewEntry<'_>,
 ) -> Result<i64, sqlx::Error> {
     let now = OffsetDateTime::now_utc();
+    // The ticket's row first: entries of one ticket (from its several verifications, each
+    // under its own lock) are then numbered in the order they commit, so a stream that
+    // resumes after an id never skips one committed later with a smaller id.
+    db::query("UPDATE tickets SET updated_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(entry.ticket_id.0)
+        .execute(&mut *conn)
+        .await?;
     // PostgreSQL: the entry and its notice to every instance in one statement (the ticket's
     // stream is keyed by the ticket's id in the relay), sent when the entry commits. See
     // `live::postgres`.
@@ -173,14 +174,9 @@ pub async fn insert_entry(
     .bind(entry.actor)
     .bind(entry.detail)
     .bind(now)
-    .fetch_one(&mut *conn)
+    .fetch_one(conn)
     .await?
     .try_get("id")?;
-    db::query("UPDATE tickets SET updated_at = $1 WHERE id = $2")
-        .bind(now)
-        .bind(entry.ticket_id.0)
-        .execute(conn)
-        .await?;
     Ok(id)
 }
 

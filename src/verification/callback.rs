@@ -10,7 +10,6 @@ use super::service::Verifier;
 use super::status::{EventKind, FailureReason, Input, RequestState};
 use super::transitions::{apply, apply_with_message, record_event};
 use super::{Verification, store};
-use crate::db;
 use crate::integrations::{self, MicrosoftIntegration};
 use crate::microsoft::{Callback, CallbackEvent, EmailSource, ErrorInfo};
 use crate::secret::SecretHash;
@@ -77,7 +76,9 @@ impl Verifier {
             _ => None,
         };
         // Read again under the write lock: a concurrent callback may have moved it.
-        let mut tx = db::begin_write(&self.pool).await.map_err(internal)?;
+        let mut tx = store::begin_on(&self.pool, request.verification_id)
+            .await
+            .map_err(internal)?;
         let request = store::request(&mut tx, request.id)
             .await
             .map_err(internal)?

@@ -1,7 +1,8 @@
 //! A create through the REST API with an `Idempotency-Key`: the first request's
 //! verification is remembered per API key in the transaction that creates it, so a retry
-//! gets the same verification (and link) back and the same key with another body is
-//! refused (`crate::api_keys::idempotency`).
+//! (or a duplicate sent at the same time, to any instance) gets the same verification (and
+//! link) back and the same key with another body is refused
+//! (`crate::api_keys::idempotency`).
 
 use uuid::Uuid;
 
@@ -11,7 +12,7 @@ use super::errors::VerificationError;
 use super::service::{Started, Verifier};
 use crate::accounts::Initiator;
 use crate::api_keys::idempotency::{self, Remembered};
-use crate::db::Connection;
+use crate::db::{self, Connection, Lock, LockKey};
 use crate::secret::Secret;
 
 /// One request's `Idempotency-Key`, and what it is checked and sealed with.
@@ -71,33 +72,73 @@ pub enum OnceError {
     Verification(#[from] VerificationError),
 }
 
+impl Idempotency<'_> {
+    /// The advisory lock of this key of this API key: a concurrent duplicate (this
+    /// instance or another) waits here for the first to commit, then finds its row.
+    fn lock(&self) -> Lock {
+        Lock::Key(LockKey::new(
+            "idempotency",
+            &[self.api_key_id.as_bytes(), self.key.as_bytes()],
+        ))
+    }
+}
+
 impl Verifier {
     /// Creates a verification once per `Idempotency-Key`: a retry with the same body gets
     /// the first one back; the same key with another body is refused.
+    ///
+    /// The key's row (unique per API key, and an API key belongs to one organization) is
+    /// written in the transaction that creates the verification. A duplicate sent while
+    /// the first is still running waits for it on the key's lock, then replays its answer;
+    /// on SQLite the one writer gives the same order.
     pub async fn create_once(
         &self,
         by: &Initiator,
         new: NewVerification,
         once: &Idempotency<'_>,
     ) -> Result<Once, OnceError> {
-        let remembered = {
+        // A retry long after the first needs no lock: look before taking one.
+        let earlier = {
             let mut conn = self.pool.acquire().await.map_err(VerificationError::from)?;
             idempotency::find(&mut conn, once.api_key_id, once.key)
                 .await
                 .map_err(VerificationError::from)?
         };
-        let Some(remembered) = remembered else {
-            return Ok(Once::Created(
-                self.create_remembered(by, new, Some(once)).await?,
-            ));
-        };
-        if remembered.request_hash != once.request_hash {
+        if let Some(earlier) = earlier {
+            return self.replay(by, once, earlier).await;
+        }
+        self.admit(by, &new).await?;
+        let mut tx = db::begin_write(&self.pool, once.lock())
+            .await
+            .map_err(VerificationError::from)?;
+        let earlier = idempotency::find(&mut tx, once.api_key_id, once.key)
+            .await
+            .map_err(VerificationError::from)?;
+        match earlier {
+            Some(earlier) => {
+                tx.rollback().await.map_err(VerificationError::from)?;
+                self.replay(by, once, earlier).await
+            }
+            None => Ok(Once::Created(
+                self.create_in(tx, by, new, Some(once)).await?,
+            )),
+        }
+    }
+
+    /// The first request's answer, for the same body; a refusal for another.
+    async fn replay(
+        &self,
+        by: &Initiator,
+        once: &Idempotency<'_>,
+        earlier: Remembered,
+    ) -> Result<Once, OnceError> {
+        if earlier.request_hash != once.request_hash {
             return Err(OnceError::KeyReused);
         }
         let verification = self
-            .get_in(by.organization_id, remembered.verification_id)
+            .get_in(by.organization_id, earlier.verification_id)
             .await?;
-        let link = remembered
+        let link = earlier
             .sealed_link
             .as_deref()
             .and_then(|sealed| idempotency::unseal(once.api_token, once.key, sealed));

@@ -10,7 +10,6 @@ use super::status::{EventKind, FailureReason, Input, RequestState, Status};
 use super::transitions::{apply, record_event};
 use super::{Verification, store};
 use crate::audit::{self, Action};
-use crate::db;
 use crate::integrations::{self, VerifierIdentity};
 use crate::microsoft::{
     CredentialType, Did, FaceCheck, MicrosoftError, PresentationCallback, PresentationRequest,
@@ -188,7 +187,7 @@ impl Verifier {
             state: RequestState::Pending,
             face_check_threshold,
         };
-        let mut tx = db::begin_write(&self.pool).await?;
+        let mut tx = store::begin_on(&self.pool, verification.id).await?;
         store::insert_request(
             &mut tx,
             store::NewRequest {
@@ -231,7 +230,7 @@ impl Verifier {
     ) -> Result<(), VerificationError> {
         tracing::warn!(error = %error, "Microsoft refused Face Check: not enabled for the tenant");
         let words = VerificationError::FaceCheckNotEnabled.to_string();
-        let mut tx = db::begin_write(&self.pool).await?;
+        let mut tx = store::begin_on(&self.pool, verification.id).await?;
         // Re-read under the write lock: the event carries the status it has now.
         let verification = &store::by_id(&mut tx, verification.organization_id, verification.id)
             .await?

@@ -151,20 +151,21 @@ impl Verifier {
         by: &Initiator,
         new: NewVerification,
     ) -> Result<Started, VerificationError> {
-        self.create_remembered(by, new, None).await
+        self.admit(by, &new).await?;
+        // Nothing to exclude: the verification is new, its ticket is found or made by one
+        // upsert (`tickets::store::find_or_create`).
+        let tx = db::begin_write(&self.pool, db::Lock::Rows).await?;
+        self.create_in(tx, by, new, None).await
     }
 
-    /// [`Verifier::create`], and when `once` is given the request is remembered under its
-    /// `Idempotency-Key` in the same transaction (`idempotent`).
-    pub(super) async fn create_remembered(
+    /// Refuses what the organization cannot start. Read before any transaction: one must
+    /// not wait for a second pooled connection while holding its own.
+    pub(super) async fn admit(
         &self,
         by: &Initiator,
-        new: NewVerification,
-        once: Option<&Idempotency<'_>>,
-    ) -> Result<Started, VerificationError> {
-        let note = optional_text(new.note.as_deref(), MAX_NOTE_CHARS)
-            .ok_or(VerificationError::NoteTooLong)?;
-        let recipient = new.recipient;
+        new: &NewVerification,
+    ) -> Result<(), VerificationError> {
+        optional_text(new.note.as_deref(), MAX_NOTE_CHARS).ok_or(VerificationError::NoteTooLong)?;
         let integration = integrations::integration(&self.pool, by.organization_id)
             .await?
             .ok_or(VerificationError::NotConnected)?;
@@ -174,12 +175,28 @@ impl Verifier {
         if !integration.is_active() {
             return Err(VerificationError::NotActive);
         }
-        if !integration.covers(recipient.domain()) {
+        if !integration.covers(new.recipient.domain()) {
             return Err(VerificationError::DomainNotCovered(
-                recipient.domain().to_owned(),
+                new.recipient.domain().to_owned(),
             ));
         }
-        let mut tx = db::begin_write(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Stores an [`admit`](Self::admit)ted verification in `tx`, and commits: with its ticket
+    /// (found by reference or made now) and, for [`Delivery::Email`], the link mail in the
+    /// outbox; when `once` is given, the request is remembered under its `Idempotency-Key`
+    /// in the same transaction (`idempotent`).
+    pub(super) async fn create_in(
+        &self,
+        mut tx: db::WriteTx,
+        by: &Initiator,
+        new: NewVerification,
+        once: Option<&Idempotency<'_>>,
+    ) -> Result<Started, VerificationError> {
+        let note = optional_text(new.note.as_deref(), MAX_NOTE_CHARS)
+            .ok_or(VerificationError::NoteTooLong)?;
+        let recipient = &new.recipient;
         let (settings, _) = settings_of(&mut tx, by.organization_id).await?;
         let ticket_id = match &new.ticket {
             Some(ticket) => Some(
@@ -201,7 +218,7 @@ impl Verifier {
                 organization_id: by.organization_id,
                 created_by: by.user_id,
                 created_by_name: &by.name,
-                recipient: &recipient,
+                recipient,
                 ticket_id: ticket_id.map(|t| t.0),
                 ticket_reference: new.ticket.as_ref().map(|t| t.reference.as_str()),
                 note,
@@ -261,7 +278,7 @@ impl Verifier {
         link: &str,
     ) -> Result<(), VerificationError> {
         let token = link.trim().rsplit('/').next().unwrap_or_default();
-        let mut tx = db::begin_write(&self.pool).await?;
+        let mut tx = store::begin_on(&self.pool, id).await?;
         let verification = store::by_id(&mut tx, actor.organization_id, id)
             .await?
             .ok_or(VerificationError::NotFound)?;
@@ -343,9 +360,14 @@ impl Verifier {
     /// transaction; open pages hear of each cancellation after the commit. Returns how many
     /// were cancelled.
     pub async fn remove_integration(&self, admin: &User) -> Result<usize, RemovalError> {
-        let mut tx = db::begin_write(&self.pool)
-            .await
-            .map_err(IntegrationError::from)?;
+        // The organization's lock: one removal (or connection) at a time; the active
+        // verifications are then locked row by row (`store::active_of_organization`).
+        let mut tx = db::begin_write(
+            &self.pool,
+            db::Lock::Key(db::LockKey::organization(admin.organization_id.0)),
+        )
+        .await
+        .map_err(IntegrationError::from)?;
         integrations::remove(&mut tx, admin).await?;
         let active = store::active_of_organization(&mut tx, admin.organization_id)
             .await

@@ -127,6 +127,23 @@ pub async fn by_link_hash(
     row.map(Verification::try_from).transpose()
 }
 
+/// Begins a write on one verification: its row is locked `FOR UPDATE` before anything is
+/// read (PostgreSQL), so changes to one verification (callbacks, page loads, cancels, the
+/// expiry sweep, which skips rows held here) run one at a time and changes to others in
+/// parallel; the ticket's row is then locked by the first timeline entry
+/// (`tickets::store::insert_entry`), always after the verification's, never before.
+/// SQLite's `BEGIN IMMEDIATE` is its only writer: nothing to add there.
+pub async fn begin_on(pool: &db::Pool, id: Uuid) -> Result<db::WriteTx, sqlx::Error> {
+    let mut tx = db::begin_write(pool, db::Lock::Rows).await?;
+    if let db::Handle::Postgres(conn) = tx.handle() {
+        sqlx::query("SELECT 1 FROM verifications WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .execute(conn)
+            .await?;
+    }
+    Ok(tx)
+}
+
 pub async fn by_id(
     conn: &mut impl Connection,
     organization_id: OrganizationId,
@@ -206,13 +223,16 @@ pub async fn active_of_organization(
     conn: &mut impl Connection,
     organization_id: OrganizationId,
 ) -> Result<Vec<Verification>, sqlx::Error> {
-    let rows = db::query(&format!(
+    // Locked (PostgreSQL): a callback under way finishes first, and none starts on these
+    // until the caller's transaction ends, so each is moved from the status it has.
+    let sql = format!(
         "SELECT {COLUMNS} FROM verifications
-         WHERE organization_id = $1 AND status IN ({ACTIVE})"
-    ))
-    .bind(organization_id.0)
-    .fetch_all_as(conn)
-    .await?;
+         WHERE organization_id = $1 AND status IN ({ACTIVE}) ORDER BY id"
+    );
+    let rows = db::query_per_backend(&sql, &format!("{sql} FOR UPDATE"))
+        .bind(organization_id.0)
+        .fetch_all_as(conn)
+        .await?;
     verifications(rows)
 }
 

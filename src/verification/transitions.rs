@@ -24,7 +24,7 @@ impl Verifier {
         message: Option<&str>,
         actor: Option<&str>,
     ) -> Result<(), VerificationError> {
-        let mut tx = db::begin_write(&self.pool).await?;
+        let mut tx = store::begin_on(&self.pool, verification.id).await?;
         let current = store::by_id(&mut tx, verification.organization_id, verification.id)
             .await?
             .ok_or(VerificationError::NotFound)?;

@@ -161,7 +161,7 @@ pub async fn add_endpoint(
         disabled_at: None,
         disabled_reason: None,
     };
-    let mut tx = db::begin_write(pool).await?;
+    let mut tx = db::begin_write(pool, db::Lock::Rows).await?;
     store::insert_endpoint(&mut tx, &endpoint, &secret).await?;
     audit::record(
         &mut tx,
@@ -209,7 +209,11 @@ pub async fn endpoints(pool: &Pool, admin: &User) -> Result<Vec<Endpoint>, Webho
 
 pub async fn remove_endpoint(pool: &Pool, admin: &User, id: Uuid) -> Result<(), WebhookError> {
     require_admin(admin)?;
-    let mut tx = db::begin_write(pool).await?;
+    let mut tx = db::begin_write(
+        pool,
+        db::Lock::Key(db::LockKey::organization(admin.organization_id.0)),
+    )
+    .await?;
     let endpoint = store::endpoint(&mut tx, admin.organization_id, id)
         .await?
         .ok_or(WebhookError::NotFound)?;
@@ -230,7 +234,11 @@ pub async fn remove_endpoint(pool: &Pool, admin: &User, id: Uuid) -> Result<(), 
 /// with a fresh retry window.
 pub async fn enable_endpoint(pool: &Pool, admin: &User, id: Uuid) -> Result<(), WebhookError> {
     require_admin(admin)?;
-    let mut tx = db::begin_write(pool).await?;
+    let mut tx = db::begin_write(
+        pool,
+        db::Lock::Key(db::LockKey::organization(admin.organization_id.0)),
+    )
+    .await?;
     let endpoint = store::endpoint(&mut tx, admin.organization_id, id)
         .await?
         .ok_or(WebhookError::NotFound)?;
@@ -283,7 +291,11 @@ pub async fn deliveries(
 /// it, with a fresh retry window.
 pub async fn redeliver(pool: &Pool, admin: &User, delivery_id: Uuid) -> Result<(), WebhookError> {
     require_admin(admin)?;
-    let mut tx = db::begin_write(pool).await?;
+    let mut tx = db::begin_write(
+        pool,
+        db::Lock::Key(db::LockKey::organization(admin.organization_id.0)),
+    )
+    .await?;
     let delivery = store::delivery(&mut tx, admin.organization_id, delivery_id)
         .await?
         .ok_or(WebhookError::DeliveryNotFound)?;

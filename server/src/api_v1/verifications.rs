@@ -34,10 +34,6 @@ pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// Set on an answer that repeats an earlier create's.
 pub const REPLAYED: &str = "idempotent-replayed";
 
-/// Idempotent creates are checked and remembered one at a time, so two retries racing
-/// each other cannot both create. (Per process: enough for one instance.)
-static IDEMPOTENT_CREATES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 /// How the person gets their link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -219,11 +215,7 @@ pub async fn create(
                 key,
                 request_hash: idempotency::request_hash(&body),
             };
-            let outcome = {
-                let _one_at_a_time = IDEMPOTENT_CREATES.lock().await;
-                state.verifier.create_once(&initiator, new, &once).await
-            };
-            match outcome {
+            match state.verifier.create_once(&initiator, new, &once).await {
                 Ok(Once::Created(started)) => started,
                 Ok(Once::Replayed { verification, link }) => {
                     let created = CreatedVerification {

@@ -24,6 +24,7 @@ mod pages;
 mod rate_limits;
 mod restart;
 mod retention;
+mod scale_out;
 mod security;
 mod smtp_sink;
 mod status_checks;
