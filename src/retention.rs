@@ -135,7 +135,9 @@ pub async fn erase_expired(
     })
 }
 
-/// One statement in a write transaction of its own: short, and one writer at a time.
+/// One statement in a write transaction of its own, short. No lock beyond its rows: an
+/// instance running the same statement at once waits on each row the other holds, then
+/// finds it erased (PostgreSQL re-reads the condition) and skips it.
 async fn run(pool: &Pool, statement: db::Query<'_>) -> Result<u64, sqlx::Error> {
     let mut tx = db::begin_write(pool, db::Lock::Rows).await?;
     let done = statement.execute(&mut tx).await?;

@@ -35,6 +35,7 @@ pub async fn sign_up(pool: &Pool, input: SignUp<'_>) -> Result<User, AccountErro
     let password_hash = password::hash_bounded(input.password.to_owned()).await?;
 
     let now = OffsetDateTime::now_utc();
+    // A new organization: nothing to exclude; the unique email refuses a twin account.
     let mut tx = db::begin_write(pool, db::Lock::Rows).await?;
     let organization_id = store::insert_organization(&mut tx, organization_name, now).await?;
     let user_id = store::insert_user(
@@ -141,6 +142,7 @@ pub async fn invite_teammate(
     let display_name = clean_name(input.display_name)?;
     let now = OffsetDateTime::now_utc();
     let secret = Secret::generate();
+    // The organization's lock: its team changes one at a time (keep an administrator).
     let mut tx = db::begin_write(
         pool,
         db::Lock::Key(db::LockKey::organization(actor.organization_id.0)),
@@ -187,6 +189,7 @@ pub async fn renew_invite(
     require_admin(actor)?;
     let now = OffsetDateTime::now_utc();
     let secret = Secret::generate();
+    // The organization's lock: its team changes one at a time (keep an administrator).
     let mut tx = db::begin_write(
         pool,
         db::Lock::Key(db::LockKey::organization(actor.organization_id.0)),
@@ -222,6 +225,7 @@ pub async fn remove_teammate(
     if teammate == actor.id {
         return Err(AccountError::CannotRemoveSelf);
     }
+    // The organization's lock: its team changes one at a time (keep an administrator).
     let mut tx = db::begin_write(
         pool,
         db::Lock::Key(db::LockKey::organization(actor.organization_id.0)),
@@ -246,6 +250,7 @@ pub async fn change_role(
     role: Role,
 ) -> Result<User, AccountError> {
     require_admin(actor)?;
+    // The organization's lock: its team changes one at a time (keep an administrator).
     let mut tx = db::begin_write(
         pool,
         db::Lock::Key(db::LockKey::organization(actor.organization_id.0)),
@@ -314,6 +319,7 @@ pub async fn accept_invite(pool: &Pool, token: &str, password: &str) -> Result<U
     let hash = password::hash_bounded(password.to_owned()).await?;
 
     let now = OffsetDateTime::now_utc();
+    // The organization's lock: its team changes one at a time (keep an administrator).
     let mut tx = db::begin_write(
         pool,
         db::Lock::Key(db::LockKey::organization(user.organization_id.0)),

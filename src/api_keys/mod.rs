@@ -121,6 +121,7 @@ pub async fn create(pool: &Pool, admin: &User, name: &str) -> Result<CreatedKey,
         last_used_at: None,
         revoked_at: None,
     };
+    // A new key: nothing to exclude.
     let mut tx = db::begin_write(pool, db::Lock::Rows).await?;
     store::insert(
         &mut tx,
@@ -156,6 +157,7 @@ pub async fn list(pool: &Pool, admin: &User) -> Result<Vec<ApiKey>, ApiKeyError>
 /// Revokes a key at once: the next request with it is refused.
 pub async fn revoke(pool: &Pool, admin: &User, id: Uuid) -> Result<(), ApiKeyError> {
     require_admin(admin)?;
+    // The organization's lock: one revocation, one audit line.
     let mut tx = db::begin_write(
         pool,
         db::Lock::Key(db::LockKey::organization(admin.organization_id.0)),

@@ -95,6 +95,7 @@ pub(super) async fn record_start(
     authorize_url: Url,
     audit_words: &str,
 ) -> Result<ConnectStart, IntegrationError> {
+    // The organization's lock: one change to its Microsoft connection at a time.
     let mut tx = db::begin_write(
         pool,
         db::Lock::Key(db::LockKey::organization(actor.organization_id.0)),
@@ -317,6 +318,7 @@ async fn continue_to_sign_in(
         tracing::error!(error = %e, "recording the sign-in leg");
         ConnectFailure::Internal
     };
+    // The organization's lock: one change to its Microsoft connection at a time.
     let mut tx = db::begin_write(
         pool,
         db::Lock::Key(db::LockKey::organization(user.organization_id.0)),
@@ -637,6 +639,7 @@ async fn store_pending(
         tracing::error!(error = %e, "storing the pending Microsoft connection");
         ConnectFailure::Internal
     };
+    // The organization's lock: one change to its Microsoft connection at a time.
     let mut tx = db::begin_write(
         pool,
         db::Lock::Key(db::LockKey::organization(user.organization_id.0)),
@@ -742,6 +745,7 @@ pub(super) async fn store_integration(
         tracing::error!(error = %e, "storing the Microsoft integration");
         ConnectFailure::Internal
     };
+    // The organization's lock: one change to its Microsoft connection at a time.
     let mut tx = db::begin_write(
         pool,
         db::Lock::Key(db::LockKey::organization(user.organization_id.0)),

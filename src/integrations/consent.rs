@@ -229,6 +229,7 @@ pub(crate) async fn begin_wait(
         tracing::error!(error = %e, "recording the consent wait");
         ConnectFailure::Internal
     };
+    // The organization's lock: one change to its Microsoft connection at a time.
     let mut tx = db::begin_write(
         pool,
         db::Lock::Key(db::LockKey::organization(user.organization_id.0)),
@@ -413,6 +414,7 @@ async fn end_wait(
     result: Result<ConnectProgress, ConnectFailure>,
 ) -> Finishing {
     let cleaned = async {
+        // The organization's lock: one change to its Microsoft connection at a time.
         let mut tx = db::begin_write(
             pool,
             db::Lock::Key(db::LockKey::organization(user.organization_id.0)),
@@ -478,6 +480,7 @@ async fn complete_after_wait(pool: &Pool, user: &User) -> Finishing {
         None => {
             // The options stay for the card; only the wait ends.
             let recorded = async {
+                // The organization's lock: one change to its Microsoft connection at a time.
                 let mut tx = db::begin_write(
                     pool,
                     db::Lock::Key(db::LockKey::organization(user.organization_id.0)),

@@ -195,6 +195,7 @@ pub async fn set_email_claim(
     if !actor.is_admin() {
         return Err(IntegrationError::NotAdmin);
     }
+    // The organization's lock: one change to its Microsoft connection at a time.
     let mut tx = db::begin_write(
         pool,
         db::Lock::Key(db::LockKey::organization(actor.organization_id.0)),

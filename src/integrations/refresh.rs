@@ -164,6 +164,7 @@ async fn refresh_one(
     )
     .await?;
     let now = OffsetDateTime::now_utc();
+    // The organization's lock: the refresh and a reconnect or removal do not interleave.
     let mut tx = db::begin_write(
         pool,
         db::Lock::Key(db::LockKey::organization(organization_id.0)),

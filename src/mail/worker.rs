@@ -107,6 +107,7 @@ impl Deliverer {
     }
 
     async fn delivered(&self, message: &Message) -> Result<(), sqlx::Error> {
+        // The claimed message's row; the ticket's row through its timeline entry.
         let mut tx = db::begin_write(&self.pool, db::Lock::Rows).await?;
         outbox::mark_delivered(&mut tx, message.id, self.transport.name()).await?;
         // Sent by SMTP, the link is in the person's mailbox: our copy has no use. The
@@ -130,6 +131,7 @@ impl Deliverer {
     }
 
     async fn gave_up(&self, message: &Message, error: &str) -> Result<(), sqlx::Error> {
+        // The claimed message's row; the ticket's row through its timeline entry.
         let mut tx = db::begin_write(&self.pool, db::Lock::Rows).await?;
         outbox::mark_failed(&mut tx, message.id, error).await?;
         // Never to be sent: the link in it has no use any more.

@@ -108,6 +108,7 @@ impl Verifier {
             return self.replay(by, once, earlier).await;
         }
         self.admit(by, &new).await?;
+        // The key's lock, then a second look: a duplicate that got here first has committed.
         let mut tx = db::begin_write(&self.pool, once.lock())
             .await
             .map_err(VerificationError::from)?;

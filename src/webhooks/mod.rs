@@ -161,6 +161,7 @@ pub async fn add_endpoint(
         disabled_at: None,
         disabled_reason: None,
     };
+    // A new endpoint: nothing to exclude.
     let mut tx = db::begin_write(pool, db::Lock::Rows).await?;
     store::insert_endpoint(&mut tx, &endpoint, &secret).await?;
     audit::record(
@@ -209,6 +210,7 @@ pub async fn endpoints(pool: &Pool, admin: &User) -> Result<Vec<Endpoint>, Webho
 
 pub async fn remove_endpoint(pool: &Pool, admin: &User, id: Uuid) -> Result<(), WebhookError> {
     require_admin(admin)?;
+    // The organization's lock: the endpoint's state is read, then changed with its audit line.
     let mut tx = db::begin_write(
         pool,
         db::Lock::Key(db::LockKey::organization(admin.organization_id.0)),
@@ -234,6 +236,7 @@ pub async fn remove_endpoint(pool: &Pool, admin: &User, id: Uuid) -> Result<(), 
 /// with a fresh retry window.
 pub async fn enable_endpoint(pool: &Pool, admin: &User, id: Uuid) -> Result<(), WebhookError> {
     require_admin(admin)?;
+    // The organization's lock: the endpoint's state is read, then changed with its audit line.
     let mut tx = db::begin_write(
         pool,
         db::Lock::Key(db::LockKey::organization(admin.organization_id.0)),
@@ -291,6 +294,7 @@ pub async fn deliveries(
 /// it, with a fresh retry window.
 pub async fn redeliver(pool: &Pool, admin: &User, delivery_id: Uuid) -> Result<(), WebhookError> {
     require_admin(admin)?;
+    // The organization's lock: the endpoint's state is read, then changed with its audit line.
     let mut tx = db::begin_write(
         pool,
         db::Lock::Key(db::LockKey::organization(admin.organization_id.0)),

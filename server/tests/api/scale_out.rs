@@ -59,9 +59,15 @@ async fn assert_one_verification_and_identical_answers(
         assert_eq!(*status, StatusCode::CREATED, "{body}");
     }
     let first = &answers[0].1;
-    assert!(first["link"].as_str().is_some_and(|l| !l.is_empty()), "{first}");
+    assert!(
+        first["link"].as_str().is_some_and(|l| !l.is_empty()),
+        "{first}"
+    );
     for (_, body) in answers {
-        assert_eq!(body, first, "every answer is the first one's:\n{body}\n{first}");
+        assert_eq!(
+            body, first,
+            "every answer is the first one's:\n{body}\n{first}"
+        );
     }
     assert_eq!(app.count("verifications").await, 1);
     assert_eq!(app.count("api_idempotency").await, 1);
@@ -236,9 +242,6 @@ mod postgres_only {
         }
         let mut opened = started.join_all().await;
         opened.sort_by_key(|(i, _, _)| *i);
-        opened
-            .into_iter()
-            .map(|(_, id, url)| (id, url))
-            .collect()
+        opened.into_iter().map(|(_, id, url)| (id, url)).collect()
     }
 }
