@@ -27,7 +27,7 @@
 //! build, and this binary chooses between two at start. The suite runs on both instead.
 
 use std::str::FromStr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use sqlx::encode::IsNull;
@@ -132,10 +132,21 @@ impl Pool {
     }
 
     pub async fn acquire(&self) -> Result<Conn, sqlx::Error> {
-        Ok(match self {
+        let asked = Instant::now();
+        let conn = match self {
             Pool::Sqlite(pool) => Conn::Sqlite(pool.acquire().await?),
             Pool::Postgres(pool) => Conn::Postgres(pool.acquire().await?),
-        })
+        };
+        crate::observe::pool_wait(asked.elapsed());
+        Ok(conn)
+    }
+
+    /// Connections open and idle now (for the metrics).
+    pub fn connections(&self) -> (u32, usize) {
+        match self {
+            Pool::Sqlite(pool) => (pool.size(), pool.num_idle()),
+            Pool::Postgres(pool) => (pool.size(), pool.num_idle()),
+        }
     }
 
     /// Closes every connection (tests, before dropping their database).
@@ -541,10 +552,17 @@ impl LockKey {
 /// transaction ends, taken first so everything read after it is what the previous holder
 /// committed).
 pub async fn begin_write(pool: &Pool, lock: Lock) -> Result<WriteTx, sqlx::Error> {
+    // The wait for a connection and, on SQLite, for the one writer's lock.
+    let asked = Instant::now();
     match pool {
-        Pool::Sqlite(pool) => Ok(WriteTx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?)),
+        Pool::Sqlite(pool) => {
+            let tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+            crate::observe::pool_wait(asked.elapsed());
+            Ok(WriteTx::Sqlite(tx))
+        }
         Pool::Postgres(pool) => {
             let mut tx = pool.begin().await?;
+            crate::observe::pool_wait(asked.elapsed());
             if let Lock::Key(LockKey(key)) = lock {
                 sqlx::query("SELECT pg_advisory_xact_lock($1)")
                     .bind(key)

@@ -15,6 +15,7 @@ pub mod integrations;
 pub mod live;
 pub mod mail;
 pub mod microsoft;
+pub mod observe;
 pub mod password;
 pub mod qr;
 pub mod rate_limit;

@@ -7,6 +7,7 @@
 pub mod api_v1;
 mod cross_site;
 mod forwarded;
+pub mod metrics;
 pub mod microsoft;
 mod rate_limit;
 mod routes;

@@ -54,6 +54,7 @@ pub async fn limit(State(state): State<AppState>, mut request: Request, next: Ne
                 retry_after = refusal.retry_after_secs(),
                 "rate limited"
             );
+            traceless::observe::rate_limited(name);
             return refused(request.method(), path, request.headers(), refusal);
         }
     }

@@ -44,6 +44,7 @@ pub struct Application {
     state: AppState,
     microsoft: crate::microsoft::Microsoft,
     shutdown: Shutdown,
+    metrics_addr: Option<SocketAddr>,
 }
 
 impl Application {
@@ -135,6 +136,11 @@ impl Application {
                 async move { stop.triggered().await },
             )
         });
+        // Its own listener, off unless configured: never on the public address.
+        let metrics_addr = match settings.metrics_addr {
+            Some(addr) => Some(crate::metrics::serve(addr, pool.clone(), shutdown.clone()).await?),
+            None => None,
+        };
         let state = AppState {
             verifier,
             pool,
@@ -153,7 +159,13 @@ impl Application {
             state,
             microsoft,
             shutdown,
+            metrics_addr,
         })
+    }
+
+    /// Where `/metrics` is served (`TRACELESS_METRICS_ADDR`, its port as bound), if anywhere.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     pub fn local_addr(&self) -> SocketAddr {

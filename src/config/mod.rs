@@ -17,6 +17,7 @@ mod database;
 mod error;
 pub mod limits;
 mod mail;
+mod metrics;
 mod microsoft;
 mod retention;
 mod server;
@@ -66,6 +67,9 @@ pub struct Settings {
     /// rest (`crate::microsoft::TokenKey`); `None`: a per-process key with the built-in
     /// emulator, none kept with the real Microsoft.
     pub token_key: Option<crate::microsoft::TokenKey>,
+    /// `TRACELESS_METRICS_ADDR`: where `GET /metrics` (Prometheus) listens, apart from the
+    /// public address; `None`: no metrics.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// Whether a build without Microsoft credentials falls back to the built-in emulator.
@@ -132,6 +136,7 @@ fn parse(
         retention: retention::parse(lookup)?,
         capacity: CapacitySettings::from_lookup(&lookup)?,
         token_key: microsoft::parse_token_key(lookup)?,
+        metrics_addr: metrics::parse(lookup)?,
     })
 }
 

@@ -80,7 +80,9 @@ impl Deliverer {
                 break;
             };
             let attempt = message.attempts + 1;
-            match self.transport.send(&message).await {
+            let sent = self.transport.send(&message).await;
+            crate::observe::delivery_attempt(crate::observe::Queue::Mail, sent.is_ok());
+            match sent {
                 Ok(()) => {
                     self.delivered(&message).await?;
                     delivered += 1;

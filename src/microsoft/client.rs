@@ -584,6 +584,18 @@ impl MicrosoftClient {
         expected: StatusCode,
     ) -> Result<T, Failed> {
         let started = std::time::Instant::now();
+        let answered = self.send_json_try(step, request, expected).await;
+        crate::observe::microsoft_call(step.label(), answered.is_ok(), started.elapsed());
+        answered
+    }
+
+    async fn send_json_try<T: DeserializeOwned>(
+        &self,
+        step: Step,
+        request: reqwest::RequestBuilder,
+        expected: StatusCode,
+    ) -> Result<T, Failed> {
+        let started = std::time::Instant::now();
         let response = request
             .send()
             .await

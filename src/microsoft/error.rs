@@ -26,6 +26,22 @@ pub enum Step {
     Callback,
 }
 
+impl Step {
+    /// The step's name as a metric label (`observe::MICROSOFT_CALLS`): fixed, no ids.
+    pub fn label(self) -> &'static str {
+        match self {
+            Step::CodeExchange => "code_exchange",
+            Step::Discovery => "discovery",
+            Step::Graph => "graph",
+            Step::AdminApiToken => "admin_api_token",
+            Step::AdminApi => "admin_api",
+            Step::AppToken => "app_token",
+            Step::PresentationRequest => "presentation_request",
+            Step::Callback => "callback",
+        }
+    }
+}
+
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

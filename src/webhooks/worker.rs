@@ -156,6 +156,7 @@ impl Worker {
     async fn record(&self, due: &Due, attempt: &Attempt) -> Result<bool, sqlx::Error> {
         let now = OffsetDateTime::now_utc();
         let succeeded = attempt.status_code.is_some_and(|s| (200..300).contains(&s));
+        crate::observe::delivery_attempt(crate::observe::Queue::Webhook, succeeded);
         // The claimed delivery's row, and the endpoint's through its guarded updates.
         let mut tx = db::begin_write(&self.pool, db::Lock::Rows).await?;
         store::insert_attempt(&mut tx, due, attempt).await?;

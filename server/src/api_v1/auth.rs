@@ -34,7 +34,11 @@ impl FromRequestParts<AppState> for Caller {
             .map(str::trim)
             .ok_or(ApiError::Unauthorized)?;
         let key = api_keys::authenticate(&state.pool, token).await?;
-        state.limits.api_per_key.check(&key.key.id)?;
+        state
+            .limits
+            .api_per_key
+            .check(&key.key.id)
+            .inspect_err(|_| traceless::observe::rate_limited("API per key"))?;
         Ok(Caller {
             key,
             token: token.to_owned(),
@@ -51,6 +55,7 @@ pub async fn limit_per_address(
     let ip = crate::rate_limit::client_ip(&request, &state.limits.settings.trusted_proxies);
     if let Err(refusal) = state.limits.api_per_ip.check(&ClientKey::from(ip)) {
         tracing::warn!(client = %ip, limit = "API per address", "rate limited");
+        traceless::observe::rate_limited("API per address");
         return ApiError::from(refusal).into_response();
     }
     next.run(request).await

@@ -69,6 +69,7 @@ impl StreamSlots {
         }
         *held += 1;
         open.total += 1;
+        traceless::observe::stream_opened();
         Ok(Slot {
             slots: Arc::clone(self),
             holder: Some(holder),
@@ -84,6 +85,7 @@ impl StreamSlots {
     fn give_back(&self, holder: &Holder) {
         let mut open = self.lock();
         open.total = open.total.saturating_sub(1);
+        traceless::observe::stream_closed();
         if let Some(held) = open.by_holder.get_mut(holder) {
             *held -= 1;
             if *held == 0 {

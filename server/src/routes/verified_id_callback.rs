@@ -7,7 +7,7 @@
 //! all callbacks are bounded, and beyond the bound Microsoft is told to come back later.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use app::ssr::AppState;
 use axum::Extension;
@@ -17,6 +17,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use traceless::observe::{self, CallbackOutcome};
 use traceless::verification::CallbackError;
 
 /// Microsoft's FAQ gives 10 MB as the callback size limit (without a receipt); a presentation
@@ -56,13 +57,31 @@ pub async fn callback(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    let arrived = Instant::now();
+    let response = answer(&state, &budget, &headers, body).await;
+    let outcome = match response.status() {
+        StatusCode::OK => CallbackOutcome::Accepted,
+        StatusCode::SERVICE_UNAVAILABLE => CallbackOutcome::Busy,
+        status if status.is_server_error() => CallbackOutcome::Failed,
+        _ => CallbackOutcome::Refused,
+    };
+    observe::callback(outcome, arrived.elapsed());
+    response
+}
+
+async fn answer(
+    state: &AppState,
+    budget: &CallbackBudget,
+    headers: &HeaderMap,
+    body: Body,
+) -> Response {
     let api_key = headers.get("api-key").and_then(|v| v.to_str().ok());
     let authorized = match state.verifier.authorize_callback(api_key).await {
         Ok(authorized) => authorized,
         // Answered without reading the body: the connection is closed after it.
         Err(error) => return refused(error),
     };
-    let body = match read_body(&headers, body, &budget).await {
+    let body = match read_body(headers, body, budget).await {
         Ok(body) => body,
         Err(refusal) => return refusal,
     };

@@ -35,6 +35,8 @@ pub struct TestApp {
     /// What it was started with, on the address it got: a restart reuses both.
     settings: Settings,
     pub database: Arc<TestDatabase>,
+    /// `http://…/metrics` when started with `TRACELESS_METRICS_ADDR`.
+    pub metrics_url: Option<String>,
 }
 
 /// Set to a PostgreSQL superuser's URL to run the suite on PostgreSQL.
@@ -214,9 +216,13 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
             &format!("{address}{}", app::ssr::MICROSOFT_CALLBACK_PATH),
         );
     }
+    let metrics_url = application
+        .metrics_addr()
+        .map(|addr| format!("http://{addr}/metrics"));
     let shutdown = application.shutdown();
     let serving = tokio::spawn(application.run_until_stopped());
     TestApp {
+        metrics_url,
         address,
         client: new_client(),
         pool,
