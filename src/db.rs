@@ -508,6 +508,9 @@ pub enum Lock {
     /// A transaction-scoped advisory lock on one key (PostgreSQL): writers with the same
     /// key run one at a time across every instance, writers with other keys in parallel.
     Key(LockKey),
+    /// The same key held shared: any number of holders at once, none while a [`Lock::Key`]
+    /// of it is held (verifications started while the integration is not being removed).
+    Shared(LockKey),
 }
 
 /// The key of an advisory lock: a scope and an id, hashed to the 64 bits PostgreSQL
@@ -561,17 +564,29 @@ pub async fn begin_write(pool: &Pool, lock: Lock) -> Result<WriteTx, sqlx::Error
             Ok(WriteTx::Sqlite(tx))
         }
         Pool::Postgres(pool) => {
-            let mut tx = pool.begin().await?;
+            let tx = pool.begin().await?;
             crate::observe::pool_wait(asked.elapsed());
-            if let Lock::Key(LockKey(key)) = lock {
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(key)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            Ok(WriteTx::Postgres(tx))
+            let mut tx = WriteTx::Postgres(tx);
+            take(&mut tx, lock).await?;
+            Ok(tx)
         }
     }
+}
+
+/// Takes one more lock in a transaction begun by [`begin_write`], held until it ends (for a
+/// use case that needs two: take them in the order `docs/concurrency.md` gives). Nothing on
+/// SQLite, whose transaction is the only writer already.
+pub async fn take(tx: &mut WriteTx, lock: Lock) -> Result<(), sqlx::Error> {
+    let WriteTx::Postgres(tx) = tx else {
+        return Ok(());
+    };
+    let (sql, key) = match lock {
+        Lock::Rows => return Ok(()),
+        Lock::Key(LockKey(key)) => ("SELECT pg_advisory_xact_lock($1)", key),
+        Lock::Shared(LockKey(key)) => ("SELECT pg_advisory_xact_lock_shared($1)", key),
+    };
+    sqlx::query(sql).bind(key).execute(&mut **tx).await?;
+    Ok(())
 }
 
 /// Begins a transaction for background work that claims rows (`FOR UPDATE SKIP LOCKED`

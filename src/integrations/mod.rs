@@ -183,6 +183,15 @@ pub async fn integration(
     store::integration(&mut conn, organization_id).await
 }
 
+/// The same, read on `conn` (inside a write transaction: what it decides on stays true until
+/// it commits, given the lock it holds).
+pub async fn integration_in(
+    conn: &mut impl crate::db::Connection,
+    organization_id: OrganizationId,
+) -> Result<Option<MicrosoftIntegration>, sqlx::Error> {
+    store::integration(conn, organization_id).await
+}
+
 /// Changes which claim of the credential holds the email address; it must be one the chosen
 /// credential carries. A claim not backed by the directory needs `accept_unchecked` (the admin
 /// confirmed the warning), and that choice is audited; a self-issued one is refused.

@@ -197,6 +197,20 @@ impl Verifier {
         let note = optional_text(new.note.as_deref(), MAX_NOTE_CHARS)
             .ok_or(VerificationError::NoteTooLong)?;
         let recipient = &new.recipient;
+        // The organization's lock, shared: creates run side by side, but not beside a
+        // removal of the integration (which holds it alone), so none is made after the
+        // removal listed what to cancel. The integration is then read again under it.
+        db::take(
+            &mut tx,
+            db::Lock::Shared(db::LockKey::organization(by.organization_id.0)),
+        )
+        .await?;
+        if integrations::integration_in(&mut tx, by.organization_id)
+            .await?
+            .is_none()
+        {
+            return Err(VerificationError::NotConnected);
+        }
         let (settings, _) = settings_of(&mut tx, by.organization_id).await?;
         let ticket_id = match &new.ticket {
             Some(ticket) => Some(
