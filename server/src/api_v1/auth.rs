@@ -34,7 +34,7 @@ impl FromRequestParts<AppState> for Caller {
             .map(str::trim)
             .ok_or(ApiError::Unauthorized)?;
         let key = api_keys::authenticate(&state.pool, token).await?;
-        state.limits.api_per_key.check(&key.key.id)?;
+        state.shared_limits.api_per_key.check(&key.key.id).await?;
         Ok(Caller {
             key,
             token: token.to_owned(),
