@@ -8,7 +8,8 @@
 //!   many addresses), and then a delay that grows with each further failure, never a lock.
 //!
 //! So an attacker's failures from one address do not stop the owner signing in from
-//! another. Accounts are counted by the address as typed (normalized), whether or not it
+//! another. Concurrent tries at the moment an account's wait ends may pass together; each
+//! of their addresses is still held by its own bars, counted before the password is read. Accounts are counted by the address as typed (normalized), whether or not it
 //! has an account: the answers reveal nothing about which exist. Only the password step
 //! is counted: a second factor or a Microsoft sign-in is never refused for password
 //! failures.
@@ -98,41 +99,45 @@ impl SignInGuard {
     }
 
     /// Before the password is checked: refused while a counter says wait (a correct
-    /// password too, or waiting would be pointless for a guesser).
+    /// password too, or waiting would be pointless for a guesser). The try is counted per
+    /// address and per account and address now, as a failure until it proves otherwise
+    /// ([`Self::succeeded`]): counted after the check, a burst of concurrent tries would
+    /// all pass the bar together.
     pub async fn admit(&self, attempt: &SignInAttempt) -> Result<(), TooMany> {
         let now = OffsetDateTime::now_utc();
-        let address = self.per_address.read(&attempt.address, now).await;
-        if address.hits >= self.address_bar {
+        let account = self.per_account.read(&attempt.account, now).await;
+        if let Some(until) = delayed_until(account, self.account_bar)
+            && until > now
+        {
+            return Err(wait_until(until, now));
+        }
+        let address = self.per_address.add(&attempt.address, now).await;
+        if address.hits > self.address_bar {
             return Err(wait_until(address.window_ends, now));
         }
         let pair = self
             .per_account_and_address
-            .read(&attempt.account_and_address, now)
-            .await;
-        if pair.hits >= self.account_and_address_bar {
-            return Err(wait_until(pair.window_ends, now));
-        }
-        let account = self.per_account.read(&attempt.account, now).await;
-        match delayed_until(account, self.account_bar) {
-            Some(until) if until > now => Err(wait_until(until, now)),
-            _ => Ok(()),
-        }
-    }
-
-    /// A wrong password, or an address without an account: counted alike.
-    pub async fn failed(&self, attempt: &SignInAttempt) {
-        let now = OffsetDateTime::now_utc();
-        self.per_address.add(&attempt.address, now).await;
-        self.per_account_and_address
             .add(&attempt.account_and_address, now)
             .await;
+        if pair.hits > self.account_and_address_bar {
+            return Err(wait_until(pair.window_ends, now));
+        }
+        Ok(())
+    }
+
+    /// A wrong password, or an address without an account: counted alike. (Per address,
+    /// and per account and address, [`Self::admit`] counted it already.)
+    pub async fn failed(&self, attempt: &SignInAttempt) {
+        let now = OffsetDateTime::now_utc();
         self.per_account.add(&attempt.account, now).await;
     }
 
-    /// The right password: this address's failures for the account are forgiven. The
-    /// account's own count is kept (an attack spread over addresses is still under way).
+    /// The right password: the try is taken back from the address's count, and this
+    /// address's failures for the account are forgiven. The account's own count is kept
+    /// (an attack spread over addresses may still be under way).
     pub async fn succeeded(&self, attempt: &SignInAttempt) {
         let now = OffsetDateTime::now_utc();
+        self.per_address.refund(&attempt.address, now).await;
         self.per_account_and_address
             .clear(&attempt.account_and_address, now)
             .await;

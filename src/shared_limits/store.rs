@@ -69,6 +69,25 @@ pub(super) async fn clear(
     Ok(())
 }
 
+pub(super) async fn refund(
+    pool: &Pool,
+    door: Door,
+    key: &str,
+    window_no: i64,
+) -> Result<(), sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    db::query(
+        "UPDATE limit_counts SET hits = hits - 1
+         WHERE door = $1 AND key = $2 AND window_no = $3 AND hits > 0",
+    )
+    .bind(door.as_str())
+    .bind(key)
+    .bind(window_no)
+    .execute(&mut conn)
+    .await?;
+    Ok(())
+}
+
 pub(super) async fn delete_ended(
     conn: &mut impl db::Connection,
     now: OffsetDateTime,

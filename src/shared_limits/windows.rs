@@ -79,7 +79,10 @@ impl Windows {
                 .filter(|c| c.window_no == window.no)
                 .map(|c| (c.hits, c.last_at)),
             Place::Database(pool) => self
-                .logged("reading", store::read(pool, self.door, key, window.no).await)
+                .logged(
+                    "reading",
+                    store::read(pool, self.door, key, window.no).await,
+                )
                 .flatten(),
         };
         tally(found, window)
@@ -128,6 +131,27 @@ impl Windows {
         }
     }
 
+    /// Takes one back from the key's count in the current window (a try counted before it
+    /// proved not to be a failure).
+    pub async fn refund(&self, key: &str, now: OffsetDateTime) {
+        let window = self.window(now);
+        match &self.place {
+            Place::Process(counts) => {
+                if let Some(count) = lock(counts).get_mut(key)
+                    && count.window_no == window.no
+                {
+                    count.hits = count.hits.saturating_sub(1);
+                }
+            }
+            Place::Database(pool) => {
+                self.logged(
+                    "refunding",
+                    store::refund(pool, self.door, key, window.no).await,
+                );
+            }
+        }
+    }
+
     /// Drops in-process counts of ended windows, so memory follows recent traffic.
     pub fn forget_ended(&self, now: OffsetDateTime) {
         if let Place::Process(counts) = &self.place {
@@ -163,7 +187,9 @@ fn tally(found: Option<(u32, OffsetDateTime)>, window: Window) -> Tally {
 fn lock(
     counts: &Mutex<HashMap<String, Count>>,
 ) -> std::sync::MutexGuard<'_, HashMap<String, Count>> {
-    counts.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    counts
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]
@@ -186,6 +212,9 @@ mod tests {
         assert_eq!(windows.read("b", at(630)).await.hits, 0);
         assert_eq!(windows.read("a", at(660)).await.hits, 0);
         assert_eq!(windows.add("a", at(661)).await.hits, 1);
+        windows.refund("a", at(662)).await;
+        assert_eq!(windows.read("a", at(662)).await.hits, 0);
+        windows.add("a", at(662)).await;
         windows.clear("a", at(662)).await;
         assert_eq!(windows.read("a", at(662)).await.hits, 0);
     }

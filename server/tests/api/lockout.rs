@@ -46,10 +46,7 @@ async fn an_attackers_wrong_passwords_from_one_address_do_not_stop_the_owner_fro
 
     // The owner, from her own address, spelled her way, is let in at once.
     let owner = client_from("127.0.0.4");
-    signed_in(
-        &app.sign_in_as(&owner, " ADA@Contoso.com ", PASSWORD)
-            .await,
-    );
+    signed_in(&app.sign_in_as(&owner, " ADA@Contoso.com ", PASSWORD).await);
     assert_eq!(
         app.signed_in_as(&owner).await.map(|me| me.email),
         Some("ada@contoso.com".to_owned())

@@ -452,3 +452,52 @@ async fn a_malformed_limit_stops_the_server_naming_the_setting() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn api_requests_per_key_are_refused_past_the_keys_allowance() {
+    let (app, key) =
+        crate::help_desk_api::contoso_with_a_key(&[("TRACELESS_RATE_LIMIT_API_PER_KEY", "3/h")])
+            .await;
+    for _ in 0..3 {
+        not_limited(&app.api_get(&key, "/api/v1/verifications").await);
+    }
+    let refused = app.api_get(&key, "/api/v1/verifications").await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().contains_key("retry-after"));
+}
+
+/// Limits counted in the database, where instances share it. Run with
+/// `TRACELESS_TEST_POSTGRES_URL` set (`./scripts/test postgres` does).
+mod postgres_only {
+    use super::*;
+
+    #[tokio::test]
+    #[ignore = "needs PostgreSQL: run ./scripts/test postgres"]
+    async fn two_instances_share_one_api_keys_allowance() {
+        assert!(
+            std::env::var(POSTGRES_URL_VAR).is_ok(),
+            "this test needs PostgreSQL: set {POSTGRES_URL_VAR} (./scripts/test postgres does)"
+        );
+        let (app, key) = crate::help_desk_api::contoso_with_a_key(&[(
+            "TRACELESS_RATE_LIMIT_API_PER_KEY",
+            "4/h",
+        )])
+        .await;
+        let other = app.another_instance_behind_the_same_url().await;
+        let get_on = |base: &str| {
+            plain_client()
+                .get(format!("{base}/api/v1/verifications"))
+                .bearer_auth(&key)
+                .send()
+        };
+        for base in [&app.address, &other.address, &app.address, &other.address] {
+            not_limited(&get_on(base).await.unwrap());
+        }
+        // Each instance saw two of the four: both refuse the fifth.
+        for base in [&app.address, &other.address] {
+            let refused = get_on(base).await.unwrap();
+            assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+        }
+        other.stop().await;
+    }
+}
