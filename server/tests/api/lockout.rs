@@ -182,4 +182,41 @@ mod postgres_only {
         }
         other.stop().await;
     }
+
+    #[tokio::test]
+    #[ignore = "needs PostgreSQL: run ./scripts/test postgres"]
+    async fn the_retention_job_sweeps_counts_once_their_window_ended() {
+        use std::time::Duration;
+        use time::OffsetDateTime;
+        use traceless::retention::{RetentionSettings, erase_expired};
+
+        assert!(
+            std::env::var(POSTGRES_URL_VAR).is_ok(),
+            "this test needs PostgreSQL: set {POSTGRES_URL_VAR} (./scripts/test postgres does)"
+        );
+        let app = spawn_app().await;
+        refused_as_wrong(
+            &app.sign_in_as(&new_client(), "ada@contoso.com", WRONG)
+                .await,
+        );
+        let rows = || async {
+            traceless::db::query("SELECT COUNT(*) FROM limit_counts")
+                .fetch_scalar_on::<i64>(&app.pool)
+                .await
+                .unwrap()
+        };
+        // Per account, and per account and address (per address counts in process).
+        assert_eq!(rows().await, 2);
+        let settings = RetentionSettings {
+            window: Duration::from_secs(90 * 24 * 3600),
+        };
+        let now = OffsetDateTime::now_utc();
+        let early = erase_expired(&app.pool, settings, now).await.unwrap();
+        assert_eq!(early.limit_counts, 0);
+        let later = erase_expired(&app.pool, settings, now + time::Duration::hours(2))
+            .await
+            .unwrap();
+        assert_eq!(later.limit_counts, 2);
+        assert_eq!(rows().await, 0);
+    }
 }
