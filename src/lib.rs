@@ -22,6 +22,7 @@ pub mod rate_limit;
 pub mod reactions;
 pub mod retention;
 pub mod secret;
+pub mod shared_limits;
 pub mod tickets;
 pub mod verification;
 pub mod webhooks;

@@ -14,7 +14,6 @@ use governor::{DefaultKeyedRateLimiter, Quota};
 pub use crate::config::limits::{
     FORWARDED_HEADER, ForwardedHeader, Rate, RateLimitSettings, TRUSTED_PROXIES,
 };
-use crate::email::EmailAddress;
 
 /// A refusal: the caller may try again after `retry_after` (whole seconds, at least one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -75,7 +74,7 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
         })
     }
 
-    fn forget_quiet_keys(&self) {
+    pub fn forget_quiet_keys(&self) {
         self.limiter.retain_recent();
         self.limiter.shrink_to_fit();
     }
@@ -110,10 +109,17 @@ impl From<IpAddr> for ClientKey {
     }
 }
 
-/// Every limiter of one running server, shared by the HTTP layer and server functions.
+impl std::fmt::Display for ClientKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Every per-process limiter of one running server, shared by the HTTP layer and server
+/// functions. Limits that must hold across instances (sign-in failures per account, API
+/// requests per key, presentation requests per link) are in `crate::shared_limits`.
 pub struct RateLimits {
     pub settings: RateLimitSettings,
-    pub sign_in_per_account: Limiter<String>,
     pub sign_in_per_ip: Limiter<ClientKey>,
     pub sign_up_per_ip: Limiter<ClientKey>,
     pub invite_accept_per_ip: Limiter<ClientKey>,
@@ -121,22 +127,18 @@ pub struct RateLimits {
     /// Keyed by the link's hash: the secret itself is not kept.
     pub link_per_link: Limiter<String>,
     pub microsoft_per_ip: Limiter<ClientKey>,
-    /// Keyed by the API key's id.
-    pub api_per_key: Limiter<uuid::Uuid>,
     pub api_per_ip: Limiter<ClientKey>,
 }
 
 impl RateLimits {
     pub fn new(settings: RateLimitSettings) -> Self {
         RateLimits {
-            sign_in_per_account: Limiter::new(settings.sign_in_per_account),
             sign_in_per_ip: Limiter::new(settings.sign_in_per_ip),
             sign_up_per_ip: Limiter::new(settings.sign_up_per_ip),
             invite_accept_per_ip: Limiter::new(settings.invite_accept_per_ip),
             link_per_ip: Limiter::new(settings.link_per_ip),
             link_per_link: Limiter::new(settings.link_per_link),
             microsoft_per_ip: Limiter::new(settings.microsoft_per_ip),
-            api_per_key: Limiter::new(settings.api_per_key),
             api_per_ip: Limiter::new(settings.api_per_ip),
             settings,
         }
@@ -150,32 +152,13 @@ impl RateLimits {
         limits
     }
 
-    /// One sign-in try for `email`, counted under its normalized form so that case and
-    /// spacing do not open new allowances.
-    pub fn check_sign_in_account(&self, email: &str) -> Result<(), TooMany> {
-        // No address is longer than 320 characters; a longer "email" is not kept whole.
-        let key = EmailAddress::parse(email)
-            .map(|e| e.to_string())
-            .unwrap_or_else(|_| {
-                email
-                    .trim()
-                    .chars()
-                    .take(320)
-                    .collect::<String>()
-                    .to_lowercase()
-            });
-        self.sign_in_per_account.check(&key)
-    }
-
     fn forget_quiet_keys(&self) {
-        self.sign_in_per_account.forget_quiet_keys();
         self.sign_in_per_ip.forget_quiet_keys();
         self.sign_up_per_ip.forget_quiet_keys();
         self.invite_accept_per_ip.forget_quiet_keys();
         self.link_per_ip.forget_quiet_keys();
         self.link_per_link.forget_quiet_keys();
         self.microsoft_per_ip.forget_quiet_keys();
-        self.api_per_key.forget_quiet_keys();
         self.api_per_ip.forget_quiet_keys();
     }
 }

@@ -42,6 +42,9 @@ pub struct Erased {
     pub mail_bodies: u64,
     pub webhook_payloads: u64,
     pub webhook_answers: u64,
+    /// Rate-limit counts whose window ended (`crate::shared_limits`): not evidence, so
+    /// not in [`Erased::total`]; swept here because this job runs on every instance.
+    pub limit_counts: u64,
 }
 
 impl Erased {
@@ -132,6 +135,7 @@ pub async fn erase_expired(
             .bind(before),
         )
         .await?,
+        limit_counts: crate::shared_limits::sweep(pool, now).await?,
     })
 }
 

@@ -12,7 +12,8 @@ use traceless::accounts::{self, User, UserId};
 use traceless::config::Settings;
 use traceless::db::Pool;
 use traceless::microsoft::MicrosoftClient;
-use traceless::rate_limit::RateLimits;
+use traceless::rate_limit::{ClientKey, RateLimits};
+use traceless::shared_limits::SharedLimits;
 
 use crate::error::AppError;
 
@@ -28,6 +29,8 @@ pub struct AppState {
     pub microsoft_redirect_uri: url::Url,
     pub verifier: Arc<traceless::verification::Verifier>,
     pub limits: Arc<RateLimits>,
+    /// Limits counted in the database when instances share it (sign-in failures, API keys).
+    pub shared_limits: Arc<SharedLimits>,
     /// The development mailbox is on: no SMTP server is configured, so delivered mail
     /// stays readable in the app (admins only).
     pub mailbox: bool,
@@ -81,6 +84,15 @@ async fn signed_in_user(pool: &Pool, session: &Session) -> Result<Option<User>, 
 /// The signed-in user, for plain axum routes (failures are logged and count as nobody).
 pub async fn user_of_session(pool: &Pool, session: &Session) -> Option<User> {
     signed_in_user(pool, session).await.ok().flatten()
+}
+
+/// The client's address as the rate-limit layer read it (behind trusted proxies, the
+/// forwarded one), for limits a server function counts per address.
+pub async fn client() -> Result<ClientKey, AppError> {
+    leptos_axum::extract::<axum::Extension<ClientKey>>()
+        .await
+        .map(|axum::Extension(client)| client)
+        .map_err(|e| internal(format!("no client address on the request: {e:?}")))
 }
 
 /// The signed-in user, for server functions.

@@ -2,9 +2,9 @@
 //! sessions and server functions, so a refused request costs no database work. Each
 //! refusal is a 429 with `Retry-After`, in the form its caller reads: a server-function
 //! error for our pages, a small HTML page for a browser navigation, plain text for
-//! streams and Microsoft. Sign-in per account and presentation requests per link are
+//! streams and Microsoft. Sign-in failures and presentation requests per link are
 //! counted where the account and the link are known (the `sign_in` server function and
-//! the verifier).
+//! the verifier, through `traceless::shared_limits`).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Once;
@@ -33,6 +33,8 @@ pub async fn limit(State(state): State<AppState>, mut request: Request, next: Ne
         limits.settings.forwarded_header,
     );
     request.extensions_mut().insert(ClientAddr(ip));
+    // What server functions count per address (`app::ssr::client`).
+    request.extensions_mut().insert(ClientKey::from(ip));
     let path = request.uri().path();
     let checks = checks_for(limits, request.method(), path);
     if checks.is_empty() {

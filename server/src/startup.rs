@@ -94,6 +94,7 @@ impl Application {
             .context("setting up the SMTP transport (TRACELESS_SMTP_*)")?;
         let mailbox = transport.is_mailbox();
         let limits = traceless::rate_limit::RateLimits::start(settings.limits.clone());
+        let shared_limits = traceless::shared_limits::SharedLimits::start(&settings.limits, &pool);
         let shutdown = Shutdown::new();
         tokio::spawn(expire_overdue_verifications(
             verifier.clone(),
@@ -149,6 +150,7 @@ impl Application {
             microsoft: Arc::new(microsoft.client.clone()),
             microsoft_redirect_uri,
             limits,
+            shared_limits,
             mailbox,
         };
         let router = router(state.clone(), shutdown.clone()).await?;

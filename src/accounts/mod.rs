@@ -1,10 +1,12 @@
 //! Organizations and the people in them: sign-up, sign-in, teammates and invites.
 
 mod initiator;
+mod password_sign_in;
 mod service;
 mod store;
 
 pub use initiator::Initiator;
+pub use password_sign_in::sign_in_counted;
 pub use service::*;
 
 use std::fmt;

@@ -64,8 +64,15 @@ impl std::fmt::Display for Rate {
 /// they protect one password or one Microsoft budget. See docs/operations.md, "Rate limits".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateLimitSettings {
-    /// Sign-in tries for one email address, from anywhere (password guessing).
+    /// Failed sign-ins of one account from every address together before each further
+    /// try waits (a delay that grows, never a lock): the much higher bar of an attack
+    /// spread over many addresses (`crate::shared_limits::sign_in`).
     pub sign_in_per_account: Rate,
+    /// Failed sign-ins of one account from one client address before that address waits
+    /// for the window's end (the owner elsewhere is not stopped).
+    pub sign_in_failures_per_account_and_ip: Rate,
+    /// Failed sign-ins from one client address, whatever the accounts.
+    pub sign_in_failures_per_ip: Rate,
     /// Sign-in tries from one client address (guessing across many accounts).
     pub sign_in_per_ip: Rate,
     pub sign_up_per_ip: Rate,
@@ -124,7 +131,9 @@ const fn rate(burst: u32, period_secs: u64) -> Rate {
 impl Default for RateLimitSettings {
     fn default() -> Self {
         RateLimitSettings {
-            sign_in_per_account: rate(10, 15 * 60),
+            sign_in_per_account: rate(100, 60 * 60),
+            sign_in_failures_per_account_and_ip: rate(10, 15 * 60),
+            sign_in_failures_per_ip: rate(100, 15 * 60),
             sign_in_per_ip: rate(60, 60),
             sign_up_per_ip: rate(30, 5 * 60),
             invite_accept_per_ip: rate(30, 5 * 60),
@@ -163,6 +172,14 @@ impl RateLimitSettings {
             sign_in_per_account: rate(
                 "TRACELESS_RATE_LIMIT_SIGN_IN_PER_ACCOUNT",
                 defaults.sign_in_per_account,
+            )?,
+            sign_in_failures_per_account_and_ip: rate(
+                "TRACELESS_RATE_LIMIT_SIGN_IN_FAILURES_PER_ACCOUNT_AND_IP",
+                defaults.sign_in_failures_per_account_and_ip,
+            )?,
+            sign_in_failures_per_ip: rate(
+                "TRACELESS_RATE_LIMIT_SIGN_IN_FAILURES_PER_IP",
+                defaults.sign_in_failures_per_ip,
             )?,
             sign_in_per_ip: rate("TRACELESS_RATE_LIMIT_SIGN_IN_PER_IP", defaults.sign_in_per_ip)?,
             sign_up_per_ip: rate("TRACELESS_RATE_LIMIT_SIGN_UP_PER_IP", defaults.sign_up_per_ip)?,

@@ -108,7 +108,7 @@ impl Verifier {
         &self,
         verification: &Verification,
     ) -> Result<store::StoredRequest, VerificationError> {
-        self.throttle.check(verification.id)?;
+        self.throttle.check(verification.id).await?;
         let integration = integrations::integration(&self.pool, verification.organization_id)
             .await?
             .ok_or(VerificationError::NotConnected)?;

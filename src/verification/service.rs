@@ -108,9 +108,10 @@ impl Verifier {
             .expect("a link token is a valid path segment")
     }
 
-    /// Caps new Microsoft presentation requests per link at `rate`.
+    /// Caps new Microsoft presentation requests per link at `rate` (counted in the
+    /// database on PostgreSQL, where other instances serve the same links).
     pub fn with_presentation_limit(mut self, rate: crate::rate_limit::Rate) -> Self {
-        self.throttle = PresentationThrottle::new(rate);
+        self.throttle = PresentationThrottle::new(rate, &self.pool);
         self
     }
 

@@ -64,9 +64,16 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
     ssr::respond(
         async {
             let state = ssr::state()?;
-            // Per account, from anywhere: guessing one password from many addresses.
-            state.limits.check_sign_in_account(&email)?;
-            let user = traceless::accounts::sign_in(&state.pool, &email, &password).await?;
+            // Failures counted per account and address, per address, and per account
+            // (shared between instances): see traceless::shared_limits::sign_in.
+            let user = traceless::accounts::sign_in_counted(
+                &state.pool,
+                &state.shared_limits.sign_in,
+                ssr::client().await?,
+                &email,
+                &password,
+            )
+            .await?;
             ssr::start_session(&user).await?;
             tracing::info!(user = %user.id, "signed in");
             leptos_axum::redirect("/organization");

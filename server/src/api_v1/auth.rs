@@ -35,9 +35,10 @@ impl FromRequestParts<AppState> for Caller {
             .ok_or(ApiError::Unauthorized)?;
         let key = api_keys::authenticate(&state.pool, token).await?;
         state
-            .limits
+            .shared_limits
             .api_per_key
             .check(&key.key.id)
+            .await
             .inspect_err(|_| traceless::observe::rate_limited("API per key"))?;
         Ok(Caller {
             key,

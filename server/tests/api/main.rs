@@ -17,6 +17,7 @@ mod help_desk_webhooks;
 mod helpers;
 mod instances;
 mod live_streams;
+mod lockout;
 mod metrics;
 mod microsoft_down;
 mod microsoft_refresh;
