@@ -693,7 +693,10 @@ fn id_token(
         // for the demo registration, which configures it.
         // Learn: https://learn.microsoft.com/en-us/entra/identity-platform/optional-claims-reference
         let domain_verified = m.rsplit_once('@').is_some_and(|(_, d)| {
-            tenant.domains.iter().any(|t| t.name.eq_ignore_ascii_case(d))
+            tenant
+                .domains
+                .iter()
+                .any(|t| t.name.eq_ignore_ascii_case(d))
         });
         claims["xms_edov"] = json!(domain_verified);
     }

@@ -75,8 +75,7 @@ pub async fn sign_in(pool: &Pool, email: &str, password: &str) -> Result<User, A
     match user {
         Some(user) if ok => {
             let mut conn = pool.acquire().await?;
-            if super::microsoft_account::is_microsoft_only(&mut conn, user.organization_id).await?
-            {
+            if super::microsoft_account::is_microsoft_only(&mut conn, user.organization_id).await? {
                 return Err(AccountError::MicrosoftOnly);
             }
             Ok(user)

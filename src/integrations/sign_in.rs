@@ -150,7 +150,10 @@ pub async fn finish_sign_in(
                     Action::MicrosoftSignInRefused,
                     &format!(
                         "Microsoft account {} (object id {}) is not a member",
-                        claims.preferred_username.as_deref().unwrap_or("without a name"),
+                        claims
+                            .preferred_username
+                            .as_deref()
+                            .unwrap_or("without a name"),
                         claims.oid
                     ),
                 )
@@ -175,10 +178,14 @@ async fn member_of(
     let not_a_member = || SignInRefusal::NotAMember {
         organization: organization.clone(),
     };
-    let bound =
-        microsoft_account::member_by_microsoft_account(&mut tx, organization_id, tenant, &claims.oid)
-            .await
-            .map_err(internal)?;
+    let bound = microsoft_account::member_by_microsoft_account(
+        &mut tx,
+        organization_id,
+        tenant,
+        &claims.oid,
+    )
+    .await
+    .map_err(internal)?;
     let (user, newly_bound) = match bound {
         Some(user) => (user, false),
         None => {
@@ -215,7 +222,10 @@ async fn member_of(
         Action::MicrosoftSignInSucceeded,
         &format!(
             "Microsoft account {} (tenant {}, object id {}){}",
-            claims.preferred_username.as_deref().unwrap_or("without a name"),
+            claims
+                .preferred_username
+                .as_deref()
+                .unwrap_or("without a name"),
             tenant,
             claims.oid,
             if newly_bound {
@@ -265,7 +275,9 @@ async fn vouched_email(
 pub enum MicrosoftOnlyError {
     #[error("Only organization administrators can change how people sign in.")]
     NotAdmin,
-    #[error("Connect Microsoft on the Integrations page first: Microsoft only needs a connected tenant.")]
+    #[error(
+        "Connect Microsoft on the Integrations page first: Microsoft only needs a connected tenant."
+    )]
     NotConnected,
     #[error(
         "Sign in with Microsoft yourself first (sign out, then \"Sign in with Microsoft\"), so you know it lets you in before passwords stop working."
@@ -276,7 +288,10 @@ pub enum MicrosoftOnlyError {
 }
 
 /// Whether the organization signs in with Microsoft only (for the tenant connected now).
-pub async fn microsoft_only(pool: &Pool, organization_id: OrganizationId) -> Result<bool, sqlx::Error> {
+pub async fn microsoft_only(
+    pool: &Pool,
+    organization_id: OrganizationId,
+) -> Result<bool, sqlx::Error> {
     let mut conn = pool.acquire().await?;
     microsoft_account::is_microsoft_only(&mut conn, organization_id).await
 }
@@ -285,7 +300,11 @@ pub async fn microsoft_only(pool: &Pool, organization_id: OrganizationId) -> Res
 /// administrator bound to a Microsoft account of it (they signed in with Microsoft), so an
 /// administrator cannot lock themselves out. Removing the integration, or connecting another
 /// tenant, turns it off by itself (see the migration).
-pub async fn set_microsoft_only(pool: &Pool, actor: &User, on: bool) -> Result<(), MicrosoftOnlyError> {
+pub async fn set_microsoft_only(
+    pool: &Pool,
+    actor: &User,
+    on: bool,
+) -> Result<(), MicrosoftOnlyError> {
     if !actor.is_admin() {
         return Err(MicrosoftOnlyError::NotAdmin);
     }
@@ -316,9 +335,15 @@ pub async fn set_microsoft_only(pool: &Pool, actor: &User, on: bool) -> Result<(
     }
     if was_on != on {
         let (action, words) = if on {
-            (Action::MicrosoftOnlyOn, "Password sign-in is refused; members sign in with Microsoft")
+            (
+                Action::MicrosoftOnlyOn,
+                "Password sign-in is refused; members sign in with Microsoft",
+            )
         } else {
-            (Action::MicrosoftOnlyOff, "Members may sign in with a password again")
+            (
+                Action::MicrosoftOnlyOff,
+                "Members may sign in with a password again",
+            )
         };
         audit::record(&mut tx, organization_id, Some(actor), action, words).await?;
     }

@@ -46,8 +46,14 @@ pub async fn callback(
     let Some(redirect_uri) = redirect_uri(&state) else {
         return refused(&SignInRefusal::Internal);
     };
-    match sign_in::finish_sign_in(&state.pool, &state.microsoft, pending, params, &redirect_uri)
-        .await
+    match sign_in::finish_sign_in(
+        &state.pool,
+        &state.microsoft,
+        pending,
+        params,
+        &redirect_uri,
+    )
+    .await
     {
         Ok(user) => match start_session_on(&session, &user).await {
             Ok(()) => Redirect::to("/organization").into_response(),

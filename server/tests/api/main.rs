@@ -19,6 +19,7 @@ mod instances;
 mod live_streams;
 mod microsoft_down;
 mod microsoft_refresh;
+mod microsoft_sign_in;
 mod openapi;
 mod pages;
 mod rate_limits;
