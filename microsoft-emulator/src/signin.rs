@@ -191,12 +191,12 @@ fn parse_wanted(scope: &str, client: &ClientApp) -> Result<Wanted, (&'static str
     if default {
         return Ok(Wanted::Static);
     }
-    dynamic.extend(oidc);
-    // A scope the app registration does not list is refused. Microsoft documents dynamic
-    // consent to unlisted delegated permissions (consent-types-developer, "dynamic user
-    // consent"), but leaves open what it shows for them in a tenant where user consent is off,
-    // as in every emulated tenant; the stricter behaviour keeps the product honest about
-    // asking only for what its registration names (README, assumptions).
+    // A resource scope the app registration does not list is refused. Microsoft documents
+    // dynamic consent to unlisted delegated permissions (consent-types-developer, "dynamic
+    // user consent"), but leaves open what it shows for them in a tenant where user consent is
+    // off, as in every emulated tenant; the stricter behaviour keeps the product honest about
+    // asking only for what its registration names (README, assumptions). The OpenID Connect
+    // scopes are any app's to ask (scopes-oidc); they still need consent like any permission.
     // Learn: https://learn.microsoft.com/en-us/entra/identity-platform/consent-types-developer
     if let Some((resource, permission)) = dynamic.iter().find(|(r, p)| {
         !scopes::static_delegated(client)
@@ -215,6 +215,7 @@ fn parse_wanted(scope: &str, client: &ClientApp) -> Result<Wanted, (&'static str
             ),
         ));
     }
+    dynamic.extend(oidc);
     Ok(Wanted::Dynamic(dynamic))
 }
 
