@@ -42,6 +42,13 @@ pub const VERIFIED_ID_CALLBACK_PATH: &str = "/microsoft/verified-id/callback";
 /// The route Microsoft redirects back to; registered on the app in Entra.
 pub const MICROSOFT_CALLBACK_PATH: &str = "/organization/integrations/microsoft/callback";
 
+/// "Sign in with Microsoft" starts here (a plain route: it only redirects to Microsoft).
+pub const MICROSOFT_SIGN_IN_PATH: &str = "/sign-in/microsoft";
+
+/// Where Microsoft sends a person back after "Sign in with Microsoft"; registered on the app
+/// in Entra next to [`MICROSOFT_CALLBACK_PATH`].
+pub const MICROSOFT_SIGN_IN_CALLBACK_PATH: &str = "/sign-in/microsoft/callback";
+
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.leptos_options.clone()
@@ -118,7 +125,11 @@ pub const ADMIN_ONLY: &str = "You must be an organization administrator in Trace
 /// Signs `user` in. The session id changes here, so an id planted before sign-in
 /// (session fixation) is worthless afterwards.
 pub async fn start_session(user: &User) -> Result<(), AppError> {
-    let session = session().await?;
+    start_session_on(&session().await?, user).await
+}
+
+/// [`start_session`] for a plain axum route that holds the request's `Session`.
+pub async fn start_session_on(session: &Session, user: &User) -> Result<(), AppError> {
     session
         .cycle_id()
         .await

@@ -98,6 +98,10 @@ pub fn router(state: EmulatorState) -> Router {
             axum::routing::put(control_user_roles),
         )
         .route(
+            "/_control/tenants/{tid}/users/{user}/mail",
+            axum::routing::put(control_user_mail),
+        )
+        .route(
             "/_control/tenants/{tid}/authorities/{id}/linked_domain",
             axum::routing::put(control_linked_domain),
         )
@@ -166,6 +170,20 @@ async fn control_user_roles(
 ) -> StatusCode {
     let roles: Vec<&str> = r.roles.iter().map(String::as_str).collect();
     found(state.set_user_roles(&tid, &user, &roles))
+}
+
+#[derive(Deserialize)]
+struct Mail {
+    mail: Option<String>,
+}
+
+/// `PUT /_control/tenants/{tid}/users/{user}/mail {"mail": "new@contoso.com" | null}`.
+async fn control_user_mail(
+    State(state): State<EmulatorState>,
+    axum::extract::Path((tid, user)): axum::extract::Path<(String, String)>,
+    axum::Json(m): axum::Json<Mail>,
+) -> StatusCode {
+    found(state.set_user_mail(&tid, &user, m.mail.as_deref()))
 }
 
 #[derive(Deserialize)]

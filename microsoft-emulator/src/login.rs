@@ -686,6 +686,19 @@ fn id_token(
     });
     if let Some(m) = &user.mail {
         claims["email"] = json!(m);
+        // `xms_edov` (optional-claims-reference: "Email Domain Owner Verified"): true when the
+        // address's domain is one the tenant verified. Every emulated domain is verified, so it
+        // is true for a mail in one of the tenant's domains and false otherwise. Microsoft sends
+        // it only to an app that configured the optional claim; the emulator always does, as
+        // for the demo registration, which configures it.
+        // Learn: https://learn.microsoft.com/en-us/entra/identity-platform/optional-claims-reference
+        let domain_verified = m.rsplit_once('@').is_some_and(|(_, d)| {
+            tenant
+                .domains
+                .iter()
+                .any(|t| t.name.eq_ignore_ascii_case(d))
+        });
+        claims["xms_edov"] = json!(domain_verified);
     }
     if let Some(n) = nonce {
         claims["nonce"] = json!(n);

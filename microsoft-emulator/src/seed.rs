@@ -127,10 +127,12 @@ pub const ALPINE_EMPLOYEE_EMAIL: &str = "hugo.sato@alpineskihouse.com";
 
 /// Redirect paths registered for the demo client on `127.0.0.1:3000` and `localhost:3000`.
 /// Other URIs: `RunningEmulator::register_redirect_uri` or `POST /_control/redirect_uris`.
-pub const DEMO_REDIRECT_PATHS: [&str; 3] = [
+pub const DEMO_REDIRECT_PATHS: [&str; 4] = [
     "/auth/microsoft/callback",
     "/integrations/microsoft/callback",
     "/organization/integrations/microsoft/callback",
+    // "Sign in with Microsoft": a second web redirect URI on the same registration.
+    "/sign-in/microsoft/callback",
 ];
 
 /// The credential type most demo authorities issue.
@@ -465,6 +467,8 @@ fn default_delegated() -> Vec<String> {
     vec![
         format!("{GRAPH_RESOURCE}/openid"),
         format!("{GRAPH_RESOURCE}/profile"),
+        // "Sign in with Microsoft" asks `openid profile email`.
+        format!("{GRAPH_RESOURCE}/email"),
         format!("{GRAPH_RESOURCE}/offline_access"),
         format!("{GRAPH_RESOURCE}/User.Read"),
         format!("{ADMIN_RESOURCE}/full_access"),

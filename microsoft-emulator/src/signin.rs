@@ -188,12 +188,35 @@ fn parse_wanted(scope: &str, client: &ClientApp) -> Result<Wanted, (&'static str
             ),
         ));
     }
-    Ok(if default {
-        Wanted::Static
-    } else {
-        dynamic.extend(oidc);
-        Wanted::Dynamic(dynamic)
-    })
+    if default {
+        return Ok(Wanted::Static);
+    }
+    // A resource scope the app registration does not list is refused. Microsoft documents
+    // dynamic consent to unlisted delegated permissions (consent-types-developer, "dynamic
+    // user consent"), but leaves open what it shows for them in a tenant where user consent is
+    // off, as in every emulated tenant; the stricter behaviour keeps the product honest about
+    // asking only for what its registration names (README, assumptions). The OpenID Connect
+    // scopes are any app's to ask (scopes-oidc); they still need consent like any permission.
+    // Learn: https://learn.microsoft.com/en-us/entra/identity-platform/consent-types-developer
+    if let Some((resource, permission)) = dynamic.iter().find(|(r, p)| {
+        !scopes::static_delegated(client)
+            .iter()
+            .any(|(lr, lp)| scopes::key(lr, lp) == scopes::key(r, p))
+    }) {
+        return Err((
+            "invalid_scope",
+            AadError::new(
+                "invalid_scope",
+                70011,
+                format!(
+                    "The provided value for the input parameter 'scope' is not valid. The scope '{resource}/{permission}' is not among the permissions the application '{}' is registered for.",
+                    client.display_name
+                ),
+            ),
+        ));
+    }
+    dynamic.extend(oidc);
+    Ok(Wanted::Dynamic(dynamic))
 }
 
 /// The resources a request needs a service principal for, in the order Microsoft reports them.

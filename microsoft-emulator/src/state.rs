@@ -347,6 +347,18 @@ impl EmulatorState {
         })
     }
 
+    /// Changes a user's mail (an admin renamed the mailbox in Entra); the object id stays.
+    /// `None` removes it. False if the tenant or user is unknown.
+    pub fn set_user_mail(&self, tenant_id: &str, user: &str, mail: Option<&str>) -> bool {
+        self.with_tenant(tenant_id, |t| {
+            let Some(u) = t.users.iter_mut().find(|u| u.is_named(user)) else {
+                return false;
+            };
+            u.mail = mail.map(str::to_owned);
+            true
+        })
+    }
+
     /// Changes whether an authority's linked domain is verified (the admin verified or broke
     /// it in Entra). False if the tenant or authority is unknown.
     pub fn set_linked_domain_verified(

@@ -93,11 +93,15 @@ async fn start_emulator(settings: &Settings, redirect_uri: &Url) -> anyhow::Resu
             ms.emulator_addr
         )
     })?;
-    emulator.register_redirect_uri(DEV_CLIENT_ID, redirect_uri.as_str());
-    emulator.register_redirect_uri(
-        microsoft_emulator::DEV_PROVIDER_CLIENT_ID,
-        redirect_uri.as_str(),
-    );
+    // Connect's return, and "Sign in with Microsoft"'s, as they are registered in Entra.
+    let sign_in_redirect_uri = settings
+        .public_url
+        .join(app::ssr::MICROSOFT_SIGN_IN_CALLBACK_PATH)
+        .context("building the Microsoft sign-in redirect URI")?;
+    for uri in [redirect_uri, &sign_in_redirect_uri] {
+        emulator.register_redirect_uri(DEV_CLIENT_ID, uri.as_str());
+        emulator.register_redirect_uri(microsoft_emulator::DEV_PROVIDER_CLIENT_ID, uri.as_str());
+    }
     let pick = |configured: &Option<Url>, emulated: String| {
         configured.as_ref().map(Url::to_string).unwrap_or(emulated)
     };

@@ -289,6 +289,8 @@ async fn router(state: AppState, shutdown: Shutdown) -> anyhow::Result<Router> {
         .route("/healthz", get(routes::health::healthz))
         .route(app::ssr::MICROSOFT_CALLBACK_PATH, get(routes::microsoft_connect::callback))
         .route(routes::microsoft_connect::FINISHING_PATH, get(routes::microsoft_connect::finishing))
+        .route(app::ssr::MICROSOFT_SIGN_IN_PATH, get(routes::microsoft_sign_in::start))
+        .route(app::ssr::MICROSOFT_SIGN_IN_CALLBACK_PATH, get(routes::microsoft_sign_in::callback))
         .route(
             app::ssr::VERIFIED_ID_CALLBACK_PATH,
             // The handler reads the body itself, after the key, within 10 MB and the budget.

@@ -1,6 +1,7 @@
 //! Organizations and the people in them: sign-up, sign-in, teammates and invites.
 
 mod initiator;
+pub mod microsoft_account;
 mod password_sign_in;
 mod service;
 mod store;
@@ -121,6 +122,11 @@ pub enum AccountError {
     EmailTaken,
     #[error("The email or password is incorrect. Check both and try again.")]
     WrongCredentials,
+    /// Told only after the right password, so it says nothing about which addresses exist.
+    #[error(
+        "Your organization signs in with Microsoft only. Use \"Sign in with Microsoft\" below with your work account."
+    )]
+    MicrosoftOnly,
     #[error(
         "This invite link has expired or was already used. Ask your Traceless organization administrator for a new one."
     )]

@@ -74,7 +74,13 @@ pub async fn sign_in(pool: &Pool, email: &str, password: &str) -> Result<User, A
     };
     let ok = password::verify_bounded(password.to_owned(), stored_hash).await?;
     match user {
-        Some(user) if ok => Ok(user),
+        Some(user) if ok => {
+            let mut conn = pool.acquire().await?;
+            if super::microsoft_account::is_microsoft_only(&mut conn, user.organization_id).await? {
+                return Err(AccountError::MicrosoftOnly);
+            }
+            Ok(user)
+        }
         _ => Err(AccountError::WrongCredentials),
     }
 }
@@ -90,6 +96,17 @@ pub async fn organization(pool: &Pool, id: OrganizationId) -> Result<Organizatio
     store::organization(&mut conn, id)
         .await?
         .ok_or(sqlx::Error::RowNotFound)
+}
+
+/// The organization's name, inside a caller's transaction.
+pub async fn organization_name(
+    conn: &mut impl db::Connection,
+    id: OrganizationId,
+) -> Result<String, sqlx::Error> {
+    Ok(store::organization(conn, id)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?
+        .name)
 }
 
 pub struct Team {

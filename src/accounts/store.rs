@@ -8,11 +8,11 @@ use super::{Organization, OrganizationId, Role, User, UserId};
 use crate::db::{self, Connection};
 use crate::email::EmailAddress;
 
-const USER_COLUMNS: &str = "id, organization_id, email, display_name, role, password_hash IS NOT NULL AS active, created_at";
+pub(super) const USER_COLUMNS: &str = "id, organization_id, email, display_name, role, password_hash IS NOT NULL AS active, created_at";
 
 /// A `users` row as read ([`USER_COLUMNS`]).
 #[derive(sqlx::FromRow)]
-struct UserRow {
+pub(super) struct UserRow {
     id: UserId,
     organization_id: OrganizationId,
     email: String,

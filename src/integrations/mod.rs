@@ -7,6 +7,7 @@ mod connect;
 pub mod consent;
 mod failure;
 pub mod refresh;
+pub mod sign_in;
 mod store;
 
 pub use choice::{

@@ -116,6 +116,9 @@ pub struct IdTokenClaims {
     /// The UPN; for display only.
     pub preferred_username: Option<String>,
     pub email: Option<String>,
+    /// The optional claim `xms_edov` (optional-claims-reference): Microsoft vouches that the
+    /// owner of `email`'s domain is verified. Absent counts as not vouched.
+    pub email_domain_verified: bool,
 }
 
 /// The tenant as Graph describes it.
@@ -149,9 +152,9 @@ impl fmt::Debug for IdTokenField {
 
 impl ExtraTokenFields for IdTokenField {}
 
-type MsTokenResponse = StandardTokenResponse<IdTokenField, BasicTokenType>;
+pub(crate) type MsTokenResponse = StandardTokenResponse<IdTokenField, BasicTokenType>;
 
-type OAuthClient<HasAuthUrl> = oauth2::Client<
+pub(crate) type OAuthClient<HasAuthUrl> = oauth2::Client<
     BasicErrorResponse,
     MsTokenResponse,
     BasicTokenIntrospectionResponse,
@@ -307,7 +310,7 @@ impl MicrosoftClient {
         self.credentials.client_id()
     }
 
-    fn oauth_client(&self, token_tenant: &str) -> OAuthClient<EndpointNotSet> {
+    pub(crate) fn oauth_client(&self, token_tenant: &str) -> OAuthClient<EndpointNotSet> {
         self.oauth_client_as(&self.credentials, token_tenant)
     }
 
@@ -392,6 +395,30 @@ impl MicrosoftClient {
         token_tenant: &str,
     ) -> Result<TokenSet, MicrosoftError> {
         let step = Step::CodeExchange;
+        let (response, id_token) = self
+            .redeem_code(code, pkce_verifier, redirect_uri, token_tenant)
+            .await?;
+        let refresh_token = response.refresh_token().ok_or_else(|| {
+            MicrosoftError::malformed(step, "no refresh_token in the token response")
+        })?;
+        Ok(TokenSet {
+            access_token: Token::new(response.access_token().secret().clone()),
+            id_token,
+            refresh_token: Token::new(refresh_token.secret().clone()),
+            expires_at: expires_at(&response),
+        })
+    }
+
+    /// Redeems an authorization code (with its PKCE verifier): the token response and the ID
+    /// token in it, which every sign-in asks for (`openid`).
+    pub(crate) async fn redeem_code(
+        &self,
+        code: &str,
+        pkce_verifier: &str,
+        redirect_uri: &Url,
+        token_tenant: &str,
+    ) -> Result<(MsTokenResponse, Token), MicrosoftError> {
+        let step = Step::CodeExchange;
         let client = self
             .oauth_client(token_tenant)
             .set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()));
@@ -406,15 +433,7 @@ impl MicrosoftClient {
             response.extra_fields().id_token.clone().ok_or_else(|| {
                 MicrosoftError::malformed(step, "no id_token in the token response")
             })?;
-        let refresh_token = response.refresh_token().ok_or_else(|| {
-            MicrosoftError::malformed(step, "no refresh_token in the token response")
-        })?;
-        Ok(TokenSet {
-            access_token: Token::new(response.access_token().secret().clone()),
-            id_token: Token::new(id_token),
-            refresh_token: Token::new(refresh_token.secret().clone()),
-            expires_at: expires_at(&response),
-        })
+        Ok((response, Token::new(id_token)))
     }
 
     /// A delegated token for the Verified ID admin API (`full_access`), minted from a refresh

@@ -51,6 +51,9 @@ struct Claims {
     preferred_username: Option<String>,
     #[serde(default)]
     email: Option<String>,
+    /// Optional claim; Microsoft sends it as a JSON boolean (optional-claims-reference).
+    #[serde(default)]
+    xms_edov: Option<serde_json::Value>,
 }
 
 fn invalid(p: IdTokenProblem) -> MicrosoftError {
@@ -136,6 +139,8 @@ impl MicrosoftClient {
             name: claims.name,
             preferred_username: claims.preferred_username,
             email: claims.email,
+            // Only a real `true` vouches; a string or anything else does not.
+            email_domain_verified: claims.xms_edov == Some(serde_json::Value::Bool(true)),
         })
     }
 

@@ -38,6 +38,7 @@ mod error;
 mod id_token;
 mod ids;
 mod retry;
+mod sign_in;
 mod token_key;
 mod verified_id;
 
@@ -61,6 +62,7 @@ pub use contract::{
 pub use error::{IdTokenProblem, InnerError, MicrosoftError, Step};
 pub use ids::{CredentialType, Did, IdParseError, TenantId, Token};
 pub use retry::RetryPolicy;
+pub use sign_in::{PendingSignIn, SIGN_IN_SCOPES, SignInRequest};
 pub use token_key::{TOKEN_KEY_VAR, TokenKey};
 pub use verified_id::{
     AppToken, Authority, CreatedRequest, FaceCheck, LinkedDomain, PresentationCallback,

@@ -8,6 +8,7 @@
 
 use traceless::accounts::AccountError;
 use traceless::api_keys::ApiKeyError;
+use traceless::integrations::sign_in::MicrosoftOnlyError;
 use traceless::integrations::{ConnectFailure, IntegrationError, InvalidTenant};
 use traceless::microsoft::MicrosoftError;
 use traceless::rate_limit::TooMany;
@@ -27,6 +28,19 @@ const RECIPIENT_RETRY_SECS: u32 = 10;
 impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {
         internal(format!("database: {error}"))
+    }
+}
+
+impl From<MicrosoftOnlyError> for AppError {
+    fn from(error: MicrosoftOnlyError) -> Self {
+        match error {
+            MicrosoftOnlyError::NotAdmin => AppError::Forbidden(ADMIN_ONLY.into()),
+            MicrosoftOnlyError::Database(e) => e.into(),
+            refusal @ (MicrosoftOnlyError::NotConnected
+            | MicrosoftOnlyError::SignInWithMicrosoftFirst) => {
+                AppError::invalid(None, refusal.to_string())
+            }
+        }
     }
 }
 

@@ -6,6 +6,7 @@ mod integrations;
 mod invite;
 mod landing;
 mod mailbox;
+mod microsoft_only;
 mod not_found;
 mod organization;
 mod setup;

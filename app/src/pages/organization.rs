@@ -2,6 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
+use super::microsoft_only::MicrosoftOnlyCard;
 use super::signed_in;
 
 #[component]
@@ -46,6 +47,7 @@ pub fn OrganizationPage() -> impl IntoView {
                                 <A href="/organization/webhooks" attr:class="button-secondary">"Webhooks"</A>
                             </div>
                         </article>
+                        <MicrosoftOnlyCard />
                     }.into_any()
                 } else {
                     view! {

@@ -25,6 +25,11 @@ pub fn SignInPage() -> impl IntoView {
                 <PasswordField label="Password" name="password" autocomplete="current-password" error=field_error(value, "password") />
                 <SubmitButton label="Sign in" busy_label="Signing in…" pending=action.pending() />
             </ActionForm>
+            <div class="sign-in-alternative">
+                <p class="muted">"Does your organization use Microsoft 365 or Entra ID?"</p>
+                // A plain link: the server sends the browser on to Microsoft.
+                <a href="/sign-in/microsoft" rel="external" class="button-secondary" data-testid="sign-in-with-microsoft">"Sign in with Microsoft"</a>
+            </div>
             <p class="muted">"New to Traceless? " <A href="/signup">"Create your organization"</A></p>
             <p class="muted">"Invited by a teammate? Open the invite link they sent you to set your password."</p>
         </section>

@@ -554,7 +554,7 @@ async fn both_admin_consent_endpoints_grant_and_report_cancel_in_their_documente
         param(&p, "scope"),
         Some(
             "https://graph.microsoft.com/openid https://graph.microsoft.com/profile \
-             https://graph.microsoft.com/offline_access \
+             https://graph.microsoft.com/email https://graph.microsoft.com/offline_access \
              https://graph.microsoft.com/User.Read 6a8b4b39-c021-437c-b060-5a14a3fd65f3/full_access \
              3db474b9-6a0c-4840-96ac-1fceb342124f/VerifiableCredential.Create.PresentRequest \
              https://graph.microsoft.com/Organization.Read.All"

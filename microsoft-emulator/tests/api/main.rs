@@ -6,6 +6,7 @@ mod graph;
 mod helpers;
 mod login;
 mod roles;
+mod sign_in_with_microsoft;
 mod tenants;
 mod verifiedid;
 mod wallet;

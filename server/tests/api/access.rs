@@ -58,6 +58,8 @@ const ADMINS_ONLY: &[&str] = &[
     "enable_webhook_endpoint",
     "redeliver_webhook",
     "mailbox",
+    "microsoft_only_setting",
+    "set_microsoft_only",
 ];
 
 /// Every `#[server(endpoint = "…")]` in the app's source: a new server function fails
@@ -127,6 +129,7 @@ fn arguments<'a>(name: &str, ids: &'a Ids) -> Vec<(&'static str, &'a str)> {
         ],
         "remove_webhook_endpoint" | "enable_webhook_endpoint" => vec![("id", &ids.endpoint)],
         "redeliver_webhook" => vec![("id", &ids.delivery)],
+        "set_microsoft_only" => vec![("on", "false")],
         _ => vec![],
     }
 }

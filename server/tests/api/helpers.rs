@@ -211,10 +211,12 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     let pool = application.state().pool.clone();
     let verifier = application.state().verifier.clone();
     for client in [DEV_CLIENT_ID, microsoft_emulator::DEV_PROVIDER_CLIENT_ID] {
-        emulator.register_redirect_uri(
-            client,
-            &format!("{address}{}", app::ssr::MICROSOFT_CALLBACK_PATH),
-        );
+        for path in [
+            app::ssr::MICROSOFT_CALLBACK_PATH,
+            app::ssr::MICROSOFT_SIGN_IN_CALLBACK_PATH,
+        ] {
+            emulator.register_redirect_uri(client, &format!("{address}{path}"));
+        }
     }
     let metrics_url = application
         .metrics_addr()
@@ -590,6 +592,33 @@ impl TestApp {
         assert!(landed.starts_with(&self.emulator.login_url()), "{landed}");
         self.at_microsoft_in(&microsoft, &landed, mail, "accept")
             .await
+    }
+
+    /// Presses "Sign in with Microsoft" in `browser`; returns Microsoft's authorize URL.
+    pub async fn start_microsoft_sign_in_as(&self, browser: &reqwest::Client) -> String {
+        let response = browser
+            .get(format!(
+                "{}{}",
+                self.address,
+                app::ssr::MICROSOFT_SIGN_IN_PATH
+            ))
+            .send()
+            .await
+            .expect("request sent");
+        assert!(response.status().is_redirection(), "{}", response.status());
+        response.headers()["location"].to_str().unwrap().to_owned()
+    }
+
+    /// "Sign in with Microsoft" in `browser` as `mail`'s Microsoft account, through the
+    /// emulator's sign-in page; returns Traceless's answer to Microsoft's redirect back.
+    pub async fn sign_in_with_microsoft_as(
+        &self,
+        browser: &reqwest::Client,
+        mail: &str,
+    ) -> Response {
+        let authorize = self.start_microsoft_sign_in_as(browser).await;
+        let callback = self.at_microsoft(&authorize, mail, "accept").await;
+        browser.get(callback).send().await.expect("request sent")
     }
 
     /// Sends a verification to `email` (no ticket, no note) as the signed-in agent.

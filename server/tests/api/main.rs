@@ -21,6 +21,7 @@ mod lockout;
 mod metrics;
 mod microsoft_down;
 mod microsoft_refresh;
+mod microsoft_sign_in;
 mod openapi;
 mod pages;
 mod rate_limits;
