@@ -90,6 +90,11 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
     }
 }
 
+/// The client's address as the server's rate-limit layer read it (behind trusted proxies, the
+/// forwarded one), put in each request's extensions: for per-client limits and the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub IpAddr);
+
 /// The client address a per-address limit counts. IPv6 clients are counted per /64:
 /// one customer usually holds a whole /64, and could otherwise rotate through it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -124,6 +129,11 @@ pub struct RateLimits {
     /// Keyed by the API key's id.
     pub api_per_key: Limiter<uuid::Uuid>,
     pub api_per_ip: Limiter<ClientKey>,
+    /// Two-step verification codes (authenticator or recovery), keyed by the account's id:
+    /// limited like passwords, with the sign-in per account rate.
+    pub mfa_code_per_account: Limiter<uuid::Uuid>,
+    /// The sign-in code step per address, with the sign-in per address rate.
+    pub mfa_code_per_ip: Limiter<ClientKey>,
 }
 
 impl RateLimits {
@@ -138,6 +148,8 @@ impl RateLimits {
             microsoft_per_ip: Limiter::new(settings.microsoft_per_ip),
             api_per_key: Limiter::new(settings.api_per_key),
             api_per_ip: Limiter::new(settings.api_per_ip),
+            mfa_code_per_account: Limiter::new(settings.sign_in_per_account),
+            mfa_code_per_ip: Limiter::new(settings.sign_in_per_ip),
             settings,
         }
     }
@@ -177,6 +189,8 @@ impl RateLimits {
         self.microsoft_per_ip.forget_quiet_keys();
         self.api_per_key.forget_quiet_keys();
         self.api_per_ip.forget_quiet_keys();
+        self.mfa_code_per_account.forget_quiet_keys();
+        self.mfa_code_per_ip.forget_quiet_keys();
     }
 }
 
