@@ -90,6 +90,16 @@ pub async fn account_by_email(
         .map(|(user, _)| user))
 }
 
+/// A member (or pending invitee) of the organization, by id.
+pub async fn member(
+    pool: &Pool,
+    organization_id: OrganizationId,
+    id: UserId,
+) -> Result<Option<User>, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    store::user_of_organization(&mut conn, organization_id, id).await
+}
+
 /// The signed-in user behind a session, if they still exist and are active.
 pub async fn active_user(pool: &Pool, id: UserId) -> Result<Option<User>, sqlx::Error> {
     let mut conn = pool.acquire().await?;

@@ -66,11 +66,15 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
             let state = ssr::state()?;
             // Per account, from anywhere: guessing one password from many addresses.
             state.limits.check_sign_in_account(&email)?;
-            let user = traceless::accounts::sign_in(&state.pool, &email, &password).await?;
-            ssr::start_session(&user).await?;
-            tracing::info!(user = %user.id, "signed in");
-            leptos_axum::redirect("/organization");
-            Ok(())
+            let user = match traceless::accounts::sign_in(&state.pool, &email, &password).await {
+                Err(traceless::accounts::AccountError::WrongCredentials) => {
+                    super::two_step::password_refused(&email).await;
+                    return Err(traceless::accounts::AccountError::WrongCredentials.into());
+                }
+                other => other?,
+            };
+            // A session only once the second step (if any) is done.
+            super::two_step::after_password(user).await
         }
         .await,
     )

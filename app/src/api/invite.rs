@@ -29,6 +29,7 @@ pub async fn accept_invite(token: String, password: String) -> Result<(), AppErr
     ssr::respond(
         async {
             let user = traceless::accounts::accept_invite(&ssr::pool()?, &token, &password).await?;
+            super::audit::record(&user, traceless::audit::Action::InvitationAccepted, "").await?;
             ssr::start_session(&user).await?;
             leptos_axum::redirect("/organization");
             Ok(())
