@@ -90,7 +90,10 @@ mod tests {
         let code = &codes[0];
         assert_eq!(code.expose().len(), 19);
         let typed = code.expose().to_uppercase().replace('-', " ");
-        assert_eq!(hash_of_typed(&typed).unwrap().as_str(), code.hash().as_str());
+        assert_eq!(
+            hash_of_typed(&typed).unwrap().as_str(),
+            code.hash().as_str()
+        );
     }
 
     #[test]

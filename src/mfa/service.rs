@@ -6,10 +6,10 @@ use std::net::IpAddr;
 
 use time::OffsetDateTime;
 
+use super::MfaError;
 use super::recovery_codes::{self, RecoveryCode};
 use super::store;
 use super::totp::{self, Code, TotpSecret};
-use super::MfaError;
 use crate::accounts::{self, AccountError, User};
 use crate::audit::{self, Action};
 use crate::db::{self, Pool};
@@ -99,7 +99,11 @@ impl<'a> TwoStep<'a> {
 
     /// Turns two-step verification on with a current code from the secret being set up,
     /// and returns the recovery codes (shown once; only their hashes are kept).
-    pub async fn enable(&self, caller: Caller<'_>, code: &str) -> Result<Vec<RecoveryCode>, MfaError> {
+    pub async fn enable(
+        &self,
+        caller: Caller<'_>,
+        code: &str,
+    ) -> Result<Vec<RecoveryCode>, MfaError> {
         let user = caller.user;
         let mut conn = self.pool.acquire().await?;
         let row = store::secret_of(&mut conn, user.id)
@@ -109,7 +113,9 @@ impl<'a> TwoStep<'a> {
         if row.enabled_at.is_some() {
             return Err(MfaError::AlreadyEnabled);
         }
-        let secret = self.open(user, &row.sealed_secret).ok_or(MfaError::NoSetupStarted)?;
+        let secret = self
+            .open(user, &row.sealed_secret)
+            .ok_or(MfaError::NoSetupStarted)?;
         let step = Code::parse(code)
             .and_then(|code| secret.step_of(&code, totp::now()))
             .ok_or(MfaError::WrongCode)?;
@@ -143,10 +149,13 @@ impl<'a> TwoStep<'a> {
                 let step = Code::parse(typed).and_then(|code| {
                     // A secret that does not open (the key changed) matches no code: the
                     // person signs in with a recovery code and sets up again.
-                    self.open(user, &row.sealed_secret)?.step_of(&code, totp::now())
+                    self.open(user, &row.sealed_secret)?
+                        .step_of(&code, totp::now())
                 });
                 match step {
-                    Some(step) if store::accept_step(&mut tx, user.id, step as i64).await? => Ok(()),
+                    Some(step) if store::accept_step(&mut tx, user.id, step as i64).await? => {
+                        Ok(())
+                    }
                     Some(_) => Err((MfaError::WrongCode, "a code that was already used")),
                     None => Err((MfaError::WrongCode, "a wrong code")),
                 }
@@ -167,7 +176,8 @@ impl<'a> TwoStep<'a> {
             },
         };
         if let Err((_, what)) = &outcome {
-            self.audit(&mut tx, caller, Action::MfaCodeFailed, what).await?;
+            self.audit(&mut tx, caller, Action::MfaCodeFailed, what)
+                .await?;
         }
         tx.commit().await?;
         outcome.map_err(|(error, _)| error)

@@ -41,14 +41,8 @@ impl TotpSecret {
     }
 
     fn totp(&self) -> TOTP {
-        TOTP::new(
-            Algorithm::SHA1,
-            DIGITS,
-            1,
-            STEP_SECS,
-            self.0.clone(),
-        )
-        .expect("six digits and a secret of at least 128 bits")
+        TOTP::new(Algorithm::SHA1, DIGITS, 1, STEP_SECS, self.0.clone())
+            .expect("six digits and a secret of at least 128 bits")
     }
 
     /// The secret in base32 (RFC 4648, no padding), as apps take it typed in.
@@ -133,7 +127,11 @@ mod tests {
     #[test]
     fn codes_match_the_rfc_test_vectors() {
         let secret = TotpSecret::from_bytes(b"12345678901234567890".to_vec()).unwrap();
-        for (time, code) in [(59, "287082"), (1111111109, "081804"), (2000000000, "279037")] {
+        for (time, code) in [
+            (59, "287082"),
+            (1111111109, "081804"),
+            (2000000000, "279037"),
+        ] {
             let code = Code::parse(code).unwrap();
             assert_eq!(secret.step_of(&code, time), Some(time / STEP_SECS));
         }

@@ -39,7 +39,10 @@ pub async fn audit_log(
         async {
             let admin = ssr::require_admin().await?;
             let bad = |field: &str| {
-                AppError::invalid(Some(field), "That filter is not valid. Clear the filters and try again.")
+                AppError::invalid(
+                    Some(field),
+                    "That filter is not valid. Clear the filters and try again.",
+                )
             };
             let filter = audit::Filter {
                 action: (!kind.trim().is_empty()).then(|| kind.trim().to_owned()),

@@ -30,9 +30,9 @@ pub async fn accept_invite(token: String, password: String) -> Result<(), AppErr
         async {
             let user = traceless::accounts::accept_invite(&ssr::pool()?, &token, &password).await?;
             super::audit::record(&user, traceless::audit::Action::InvitationAccepted, "").await?;
-            ssr::start_session(&user).await?;
-            leptos_axum::redirect("/organization");
-            Ok(())
+            // As after a password: an organization that requires two-step verification
+            // has the new member set it up before anything else.
+            super::two_step::after_password(user).await
         }
         .await,
     )

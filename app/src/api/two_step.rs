@@ -228,9 +228,7 @@ pub async fn enable_two_step(code: String) -> Result<RecoveryCodes, AppError> {
             let (user, signing_in) = setting_up().await?;
             let state = ssr::state()?;
             state.limits.mfa_code_per_account.check(&user.id.0)?;
-            let codes = two_step(&state)
-                .enable(caller(&user).await, &code)
-                .await?;
+            let codes = two_step(&state).enable(caller(&user).await, &code).await?;
             if signing_in {
                 pending::forget().await?;
                 signed_in(&user, Method::PasswordAndCode).await?;

@@ -4,11 +4,11 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::api::two_step::{SetTwoStepRequired, two_step_status};
 use crate::api::verifications::{
     EmailVerificationLink, SendVerification, UpdateVerificationSettings, get_verification_settings,
     verifications,
 };
-use crate::api::two_step::{SetTwoStepRequired, two_step_status};
 use crate::components::{
     Alert, CopyButton, CurrentUser, ErrorView, Field, FormAlert, StatusPill, SubmitButton,
     field_error,

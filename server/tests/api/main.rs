@@ -5,6 +5,7 @@
 mod access;
 mod accounts;
 mod administrators;
+mod audit_log;
 mod bench;
 mod concurrency;
 mod config;
@@ -17,6 +18,7 @@ mod help_desk_webhooks;
 mod helpers;
 mod instances;
 mod live_streams;
+mod mfa;
 mod microsoft_down;
 mod microsoft_refresh;
 mod openapi;
