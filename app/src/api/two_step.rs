@@ -102,10 +102,14 @@ mod pending {
             Next::Code => CODE_SECS,
             Next::Setup => SETUP_SECS,
         };
-        if pending.next != next || now() - pending.passed_at > lifetime {
+        if now() - pending.passed_at > lifetime {
+            // Stale: left out of the session.
             return Ok(None);
         }
         ssr::keep_in_session(KEY, &pending).await?;
+        if pending.next != next {
+            return Ok(None);
+        }
         Ok(accounts::active_user(&ssr::pool()?, UserId(pending.user_id)).await?)
     }
 
