@@ -1,8 +1,10 @@
 //! The organization's audit log: who did what, when. Append-only; read by admins.
 
+use std::net::IpAddr;
+
 use time::OffsetDateTime;
 
-use crate::accounts::{OrganizationId, User};
+use crate::accounts::{OrganizationId, User, UserId};
 use crate::db::{self, Connection, Pool};
 
 /// What happened. Stored as its `as_str`, so renaming a variant needs a migration.
@@ -29,6 +31,23 @@ pub enum Action {
     WebhookEndpointRemoved,
     WebhookEndpointDisabled,
     WebhookEndpointEnabled,
+    SignInSucceeded,
+    /// A wrong password for an existing account (an unknown address is not logged: there
+    /// is no organization to log it in).
+    SignInFailed,
+    MfaEnabled,
+    MfaDisabled,
+    MfaCodeFailed,
+    MfaRecoveryCodeUsed,
+    MfaRecoveryCodesRegenerated,
+    MfaRequired,
+    MfaNoLongerRequired,
+    InvitationSent,
+    InvitationRenewed,
+    InvitationAccepted,
+    RoleChanged,
+    MemberRemoved,
+    VerificationSettingsChanged,
 }
 
 impl Action {
@@ -55,6 +74,21 @@ impl Action {
             Action::WebhookEndpointRemoved => "webhook.endpoint_removed",
             Action::WebhookEndpointDisabled => "webhook.endpoint_disabled",
             Action::WebhookEndpointEnabled => "webhook.endpoint_enabled",
+            Action::SignInSucceeded => "sign_in.succeeded",
+            Action::SignInFailed => "sign_in.failed",
+            Action::MfaEnabled => "mfa.enabled",
+            Action::MfaDisabled => "mfa.disabled",
+            Action::MfaCodeFailed => "mfa.code_failed",
+            Action::MfaRecoveryCodeUsed => "mfa.recovery_code_used",
+            Action::MfaRecoveryCodesRegenerated => "mfa.recovery_codes_regenerated",
+            Action::MfaRequired => "organization.mfa_required",
+            Action::MfaNoLongerRequired => "organization.mfa_not_required",
+            Action::InvitationSent => "team.invitation_sent",
+            Action::InvitationRenewed => "team.invitation_renewed",
+            Action::InvitationAccepted => "team.invitation_accepted",
+            Action::RoleChanged => "team.role_changed",
+            Action::MemberRemoved => "team.member_removed",
+            Action::VerificationSettingsChanged => "verification.settings_changed",
         }
     }
 
@@ -85,6 +119,21 @@ impl Action {
                 "A webhook endpoint was disabled after a day of failures"
             }
             "webhook.endpoint_enabled" => "Enabled a webhook endpoint again",
+            "sign_in.succeeded" => "Signed in",
+            "sign_in.failed" => "A sign-in failed: wrong password",
+            "mfa.enabled" => "Turned on two-step verification",
+            "mfa.disabled" => "Turned off two-step verification",
+            "mfa.code_failed" => "A two-step verification code was refused",
+            "mfa.recovery_code_used" => "Used a recovery code",
+            "mfa.recovery_codes_regenerated" => "Made new recovery codes",
+            "organization.mfa_required" => "Required two-step verification for everyone",
+            "organization.mfa_not_required" => "Stopped requiring two-step verification",
+            "team.invitation_sent" => "Invited a teammate",
+            "team.invitation_renewed" => "Sent a teammate a new invite link",
+            "team.invitation_accepted" => "Accepted an invitation",
+            "team.role_changed" => "Changed a teammate's role",
+            "team.member_removed" => "Removed a teammate",
+            "verification.settings_changed" => "Changed the verification settings",
             _ => "Other",
         }
     }
@@ -97,6 +146,9 @@ pub struct Entry {
     pub action: String,
     pub detail: String,
     pub created_at: OffsetDateTime,
+    /// The client's address, for what a person did from a browser (none for Traceless' own
+    /// background work, and for entries written before it was kept).
+    pub client_address: Option<String>,
 }
 
 /// Appends an entry; use inside the transaction of the change it describes.
@@ -107,9 +159,21 @@ pub async fn record(
     action: Action,
     detail: &str,
 ) -> Result<(), sqlx::Error> {
+    record_from(conn, organization_id, actor, action, detail, None).await
+}
+
+/// [`record`], with the address of the client the action came from.
+pub async fn record_from(
+    conn: &mut impl Connection,
+    organization_id: OrganizationId,
+    actor: Option<&User>,
+    action: Action,
+    detail: &str,
+    client: Option<IpAddr>,
+) -> Result<(), sqlx::Error> {
     db::query(
-        "INSERT INTO audit_log (organization_id, actor_id, actor_name, action, detail, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO audit_log (organization_id, actor_id, actor_name, action, detail, created_at, client_address)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(organization_id.0)
     .bind(actor.map(|a| a.id.0))
@@ -120,6 +184,7 @@ pub async fn record(
     .bind(action.as_str())
     .bind(detail)
     .bind(OffsetDateTime::now_utc())
+    .bind(client.map(|ip| ip.to_string()))
     .execute(conn)
     .await?;
     Ok(())
@@ -131,12 +196,74 @@ pub async fn recent(
     organization_id: OrganizationId,
     limit: i64,
 ) -> Result<Vec<Entry>, sqlx::Error> {
+    page(pool, organization_id, &Filter::default(), limit).await
+}
+
+/// Which entries an administrator asked to see. `None` is "any".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// One kind, as stored (`Action::as_str`).
+    pub action: Option<String>,
+    /// Entries by one person.
+    pub actor: Option<UserId>,
+    /// Entries older than this one (the next page).
+    pub before: Option<i64>,
+}
+
+/// Up to `limit` entries of one organization matching `filter`, newest first.
+pub async fn page(
+    pool: &Pool,
+    organization_id: OrganizationId,
+    filter: &Filter,
+    limit: i64,
+) -> Result<Vec<Entry>, sqlx::Error> {
+    // Each filter is a bound value or NULL, so one statement serves every combination.
     db::query(
-        "SELECT id, actor_name, action, detail, created_at FROM audit_log
-         WHERE organization_id = $1 ORDER BY id DESC LIMIT $2",
+        "SELECT id, actor_name, action, detail, created_at, client_address FROM audit_log
+         WHERE organization_id = $1
+           AND ($2 IS NULL OR action = $2)
+           AND ($3 IS NULL OR actor_id = $3)
+           AND ($4 IS NULL OR id < $4)
+         ORDER BY id DESC LIMIT $5",
     )
     .bind(organization_id.0)
+    .bind(filter.action.clone())
+    .bind(filter.actor.map(|a| a.0))
+    .bind(filter.before)
     .bind(limit)
     .fetch_all_as(&mut pool.acquire().await?)
     .await
+}
+
+/// The kinds present in one organization's log, and the people who appear in it: the
+/// choices of the page's filters (whatever kinds exist, including ones added later).
+pub async fn facets(
+    pool: &Pool,
+    organization_id: OrganizationId,
+) -> Result<(Vec<String>, Vec<(UserId, String)>), sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    let kinds = db::query(
+        "SELECT DISTINCT action FROM audit_log WHERE organization_id = $1 ORDER BY action",
+    )
+    .bind(organization_id.0)
+    .fetch_all(&mut conn)
+    .await?
+    .iter()
+    .map(|row| row.try_get::<String, _>(0))
+    .collect::<Result<Vec<_>, _>>()?;
+    // The latest name each person was logged under.
+    let people = db::query(
+        "SELECT a.actor_id, a.actor_name FROM audit_log a
+         WHERE a.organization_id = $1 AND a.actor_id IS NOT NULL
+           AND a.id = (SELECT MAX(b.id) FROM audit_log b
+                       WHERE b.organization_id = $1 AND b.actor_id = a.actor_id)
+         ORDER BY a.actor_name",
+    )
+    .bind(organization_id.0)
+    .fetch_all(&mut conn)
+    .await?
+    .iter()
+    .map(|row| Ok((UserId(row.try_get(0)?), row.try_get(1)?)))
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok((kinds, people))
 }

@@ -89,6 +89,11 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
     }
 }
 
+/// The client's address as the server's rate-limit layer read it (behind trusted proxies, the
+/// forwarded one), put in each request's extensions: for per-client limits and the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub IpAddr);
+
 /// The client address a per-address limit counts. IPv6 clients are counted per /64:
 /// one customer usually holds a whole /64, and could otherwise rotate through it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -128,6 +133,11 @@ pub struct RateLimits {
     pub link_per_link: Limiter<String>,
     pub microsoft_per_ip: Limiter<ClientKey>,
     pub api_per_ip: Limiter<ClientKey>,
+    /// Two-step verification codes (authenticator or recovery), keyed by the account's id:
+    /// limited like passwords, with the sign-in per account rate.
+    pub mfa_code_per_account: Limiter<uuid::Uuid>,
+    /// The sign-in code step per address, with the sign-in per address rate.
+    pub mfa_code_per_ip: Limiter<ClientKey>,
 }
 
 impl RateLimits {
@@ -140,6 +150,9 @@ impl RateLimits {
             link_per_link: Limiter::new(settings.link_per_link),
             microsoft_per_ip: Limiter::new(settings.microsoft_per_ip),
             api_per_ip: Limiter::new(settings.api_per_ip),
+            // A code is six digits: per account, the tight bar of one address's password failures.
+            mfa_code_per_account: Limiter::new(settings.sign_in_failures_per_account_and_ip),
+            mfa_code_per_ip: Limiter::new(settings.sign_in_per_ip),
             settings,
         }
     }
@@ -160,6 +173,8 @@ impl RateLimits {
         self.link_per_link.forget_quiet_keys();
         self.microsoft_per_ip.forget_quiet_keys();
         self.api_per_ip.forget_quiet_keys();
+        self.mfa_code_per_account.forget_quiet_keys();
+        self.mfa_code_per_ip.forget_quiet_keys();
     }
 }
 

@@ -67,6 +67,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view={Lazy::<LandingRoute>::new()} />
                     <Route path=path!("signup") view={Lazy::<SignUpRoute>::new()} />
                     <Route path=path!("signin") view={Lazy::<SignInRoute>::new()} />
+                    <Route path=path!("signin/code") view={Lazy::<SignInCodeRoute>::new()} />
+                    <Route path=path!("account/two-step") view={Lazy::<TwoStepRoute>::new()} ssr=SsrMode::Async />
                     // Async: these answer with a real status (302 to sign in, 403, 404),
                     // which needs the data before the first byte is sent.
                     <Route path=path!("invite/:token") view={Lazy::<InviteRoute>::new()} ssr=SsrMode::Async />
@@ -132,6 +134,8 @@ lazy_page! {
     LandingRoute => LandingPage,
     SignUpRoute => SignUpPage,
     SignInRoute => SignInPage,
+    SignInCodeRoute => SignInCodePage,
+    TwoStepRoute => TwoStepPage,
     InviteRoute => InvitePage,
     OrganizationRoute => OrganizationPage,
     TeamRoute => TeamPage,

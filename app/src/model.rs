@@ -198,6 +198,9 @@ pub struct AuditEntry {
     pub actor: String,
     pub action: String,
     pub detail: String,
+    /// The client's address, when the entry came from a person's browser.
+    #[serde(default)]
+    pub client: Option<String>,
 }
 
 /// One verification event as the live pages receive it (server-sent event data).

@@ -81,11 +81,20 @@ async fn signed_in_user(pool: &Pool, session: &Session) -> Result<Option<User>, 
         .map(UserId);
     let Some(id) = id else { return Ok(None) };
     let user = accounts::active_user(pool, id).await.map_err(internal)?;
-    if user.is_none() {
+    let Some(user) = user else {
         // The account is gone: forget it rather than fail on every request.
         let _ = session.flush().await;
+        return Ok(None);
+    };
+    // Their organization now requires two-step verification and they have not set it up:
+    // signed in no longer (signing in again leads them to set it up).
+    if traceless::mfa::setup_outstanding(pool, &user)
+        .await
+        .map_err(internal)?
+    {
+        return Ok(None);
     }
-    Ok(user)
+    Ok(Some(user))
 }
 
 /// The signed-in user, for plain axum routes (failures are logged and count as nobody).
@@ -166,6 +175,14 @@ pub async fn keep_in_session(key: &str, value: impl serde::Serialize) -> Result<
         .insert(key, value)
         .await
         .map_err(|e| internal(format!("writing the session: {e}")))
+}
+
+/// The client's address as the server's rate-limit layer read it, for the audit log.
+pub async fn client_address() -> Option<std::net::IpAddr> {
+    leptos_axum::extract::<axum::Extension<traceless::rate_limit::ClientAddr>>()
+        .await
+        .ok()
+        .map(|axum::Extension(traceless::rate_limit::ClientAddr(ip))| ip)
 }
 
 /// Finishes a server function: an error also sets the HTTP status of the response

@@ -21,9 +21,8 @@ use traceless::rate_limit::{ClientKey, ForwardedHeader, Limiter, RateLimits, Too
 use traceless::secret::SecretHash;
 
 /// The client's address as [`limit`] read it (behind trusted proxies, the forwarded one),
-/// for handlers that count per client (the event streams).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientAddr(pub IpAddr);
+/// for handlers that count per client (the event streams) and the audit log.
+pub use traceless::rate_limit::ClientAddr;
 
 pub async fn limit(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let limits = &state.limits;
@@ -74,6 +73,10 @@ fn checks_for<'a>(limits: &'a RateLimits, method: &Method, path: &'a str) -> Vec
     match path {
         "/api/sign_in" => vec![PerClient("sign-in per address", &limits.sign_in_per_ip)],
         "/api/sign_up" => vec![PerClient("sign-up per address", &limits.sign_up_per_ip)],
+        "/api/sign_in_code" => vec![PerClient(
+            "sign-in code per address",
+            &limits.mfa_code_per_ip,
+        )],
         "/api/accept_invite" => vec![PerClient(
             "invite acceptance per address",
             &limits.invite_accept_per_ip,

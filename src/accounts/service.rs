@@ -85,6 +85,28 @@ pub async fn sign_in(pool: &Pool, email: &str, password: &str) -> Result<User, A
     }
 }
 
+/// The account registered under `email`, whether or not it can sign in yet: for the audit
+/// log of refused sign-ins, never for an answer to the visitor.
+pub async fn account_by_email(
+    pool: &Pool,
+    email: &EmailAddress,
+) -> Result<Option<User>, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    Ok(store::user_with_password_by_email(&mut conn, email)
+        .await?
+        .map(|(user, _)| user))
+}
+
+/// A member (or pending invitee) of the organization, by id.
+pub async fn member(
+    pool: &Pool,
+    organization_id: OrganizationId,
+    id: UserId,
+) -> Result<Option<User>, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    store::user_of_organization(&mut conn, organization_id, id).await
+}
+
 /// The signed-in user behind a session, if they still exist and are active.
 pub async fn active_user(pool: &Pool, id: UserId) -> Result<Option<User>, sqlx::Error> {
     let mut conn = pool.acquire().await?;

@@ -20,7 +20,7 @@ use url::Url;
 use super::{CallbackParams, store};
 use crate::accounts::{self, OrganizationId, User, microsoft_account};
 use crate::audit::{self, Action};
-use crate::db::{self, Pool};
+use crate::db::{self, Lock, LockKey, Pool};
 use crate::email::EmailAddress;
 use crate::microsoft::{IdTokenClaims, MicrosoftClient, MicrosoftError, PendingSignIn};
 
@@ -171,7 +171,10 @@ async fn member_of(
     claims: &IdTokenClaims,
 ) -> Result<User, SignInRefusal> {
     let tenant = claims.tenant_id.as_str();
-    let mut tx = db::begin_write(pool).await.map_err(internal)?;
+    // The organization's key: binding a Microsoft account to a member is an account change.
+    let mut tx = db::begin_write(pool, Lock::Key(LockKey::organization(organization_id.0)))
+        .await
+        .map_err(internal)?;
     let organization = accounts::organization_name(&mut tx, organization_id)
         .await
         .map_err(internal)?;
@@ -309,7 +312,8 @@ pub async fn set_microsoft_only(
         return Err(MicrosoftOnlyError::NotAdmin);
     }
     let organization_id = actor.organization_id;
-    let mut tx = db::begin_write(pool).await?;
+    // The organization's key, as every organization-wide setting (docs/concurrency.md).
+    let mut tx = db::begin_write(pool, Lock::Key(LockKey::organization(organization_id.0))).await?;
     let was_on = microsoft_account::is_microsoft_only(&mut tx, organization_id).await?;
     if on {
         let tenant = store::integration(&mut tx, organization_id)

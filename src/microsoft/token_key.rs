@@ -1,7 +1,9 @@
 //! The key that seals the administrator's Microsoft refresh token at rest
 //! (`TRACELESS_TOKEN_KEY`), and the sealing itself: AES-256-GCM with a random 96-bit nonce per
 //! seal, and associated data naming the organization and the tenant, so a sealed token copied
-//! to another organization's row (or read for another tenant) does not open.
+//! to another organization's row (or read for another tenant) does not open. Other secrets kept
+//! at rest (two-step verification secrets) are sealed under the same key with their own
+//! associated data (`seal_bytes`): one key to configure, rotate and keep.
 //!
 //! Why a refresh token is kept at all: the Verified ID admin API has no read-only application
 //! permission (admin-api), so authority readiness and credential types can only be re-read
@@ -63,6 +65,23 @@ impl TokenKey {
 
     /// Seals `token` for one organization's connection to one tenant.
     pub fn seal(&self, token: &Token, organization: &str, tenant: &str) -> String {
+        self.seal_bytes(
+            token.expose().as_bytes(),
+            &associated_data(organization, tenant),
+        )
+    }
+
+    /// Opens what `seal` made for the same organization and tenant; `None` for anything else
+    /// (another key, another organization or tenant, a changed byte).
+    pub fn open(&self, sealed: &str, organization: &str, tenant: &str) -> Option<Token> {
+        let plain = self.open_bytes(sealed, &associated_data(organization, tenant))?;
+        String::from_utf8(plain).ok().map(Token::new)
+    }
+
+    /// Seals any other secret kept at rest under the same key (a two-step verification
+    /// secret). `context` names what it is and whose: it must be given again to open it,
+    /// so a sealed value copied to another row or another use does not open.
+    pub fn seal_bytes(&self, plain: &[u8], context: &str) -> String {
         let mut nonce = [0u8; NONCE_LEN];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let sealed = self
@@ -70,8 +89,8 @@ impl TokenKey {
             .encrypt(
                 Nonce::from_slice(&nonce),
                 Payload {
-                    msg: token.expose().as_bytes(),
-                    aad: associated_data(organization, tenant).as_bytes(),
+                    msg: plain,
+                    aad: context.as_bytes(),
                 },
             )
             .expect("AES-GCM seals any input shorter than 64 GiB");
@@ -80,9 +99,8 @@ impl TokenKey {
         format!("{SEALED_PREFIX}{}", URL_SAFE_NO_PAD.encode(out))
     }
 
-    /// Opens what `seal` made for the same organization and tenant; `None` for anything else
-    /// (another key, another organization or tenant, a changed byte).
-    pub fn open(&self, sealed: &str, organization: &str, tenant: &str) -> Option<Token> {
+    /// Opens what `seal_bytes` made with the same `context`; `None` for anything else.
+    pub fn open_bytes(&self, sealed: &str, context: &str) -> Option<Vec<u8>> {
         let bytes = URL_SAFE_NO_PAD
             .decode(sealed.strip_prefix(SEALED_PREFIX)?)
             .ok()?;
@@ -90,17 +108,15 @@ impl TokenKey {
             return None;
         }
         let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
-        let plain = self
-            .cipher()
+        self.cipher()
             .decrypt(
                 Nonce::from_slice(nonce),
                 Payload {
                     msg: ciphertext,
-                    aad: associated_data(organization, tenant).as_bytes(),
+                    aad: context.as_bytes(),
                 },
             )
-            .ok()?;
-        String::from_utf8(plain).ok().map(Token::new)
+            .ok()
     }
 
     fn cipher(&self) -> Aes256Gcm {

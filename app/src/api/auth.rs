@@ -66,18 +66,23 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
             let state = ssr::state()?;
             // Failures counted per account and address, per address, and per account
             // (shared between instances): see traceless::shared_limits::sign_in.
-            let user = traceless::accounts::sign_in_counted(
+            let signed_in = traceless::accounts::sign_in_counted(
                 &state.pool,
                 &state.shared_limits.sign_in,
                 ssr::client().await?,
                 &email,
                 &password,
             )
-            .await?;
-            ssr::start_session(&user).await?;
-            tracing::info!(user = %user.id, "signed in");
-            leptos_axum::redirect("/organization");
-            Ok(())
+            .await;
+            let user = match signed_in {
+                Err(traceless::accounts::AccountError::WrongCredentials) => {
+                    super::two_step::password_refused(&email).await;
+                    return Err(traceless::accounts::AccountError::WrongCredentials.into());
+                }
+                other => other?,
+            };
+            // A session only once the second step (if any) is done.
+            super::two_step::after_password(user).await
         }
         .await,
     )

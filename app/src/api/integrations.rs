@@ -1,9 +1,9 @@
-//! The Microsoft Verified ID connection card: view, connect, remove; and the audit log.
+//! The Microsoft Verified ID connection card: view, connect, remove.
 
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{AuditEntry, MicrosoftCard};
+use crate::model::MicrosoftCard;
 
 #[cfg(feature = "ssr")]
 use crate::model::{ChoiceOption, EmailChoice, PendingChoice};
@@ -267,28 +267,6 @@ pub async fn refresh_microsoft_connection() -> Result<(), AppError> {
             integrations::refresh::refresh_now(&state.pool, &state.microsoft, &admin, &page)
                 .await?;
             Ok(())
-        }
-        .await,
-    )
-}
-
-#[server(endpoint = "audit_log")]
-pub async fn audit_log() -> Result<Vec<AuditEntry>, AppError> {
-    ssr::respond(
-        async {
-            let admin = ssr::require_admin().await?;
-            let entries =
-                traceless::audit::recent(&ssr::pool()?, admin.organization_id, 200).await?;
-            Ok(entries
-                .into_iter()
-                .map(|e| AuditEntry {
-                    id: e.id,
-                    at: convert::when(e.created_at),
-                    actor: e.actor_name,
-                    action: traceless::audit::Action::describe(&e.action).to_owned(),
-                    detail: e.detail,
-                })
-                .collect())
         }
         .await,
     )

@@ -29,9 +29,10 @@ pub async fn accept_invite(token: String, password: String) -> Result<(), AppErr
     ssr::respond(
         async {
             let user = traceless::accounts::accept_invite(&ssr::pool()?, &token, &password).await?;
-            ssr::start_session(&user).await?;
-            leptos_axum::redirect("/organization");
-            Ok(())
+            super::audit::record(&user, traceless::audit::Action::InvitationAccepted, "").await?;
+            // As after a password: an organization that requires two-step verification
+            // has the new member set it up before anything else.
+            super::two_step::after_password(user).await
         }
         .await,
     )

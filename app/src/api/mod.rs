@@ -1,6 +1,7 @@
 //! Server functions: what our own pages ask the server to do. Each checks who is
 //! asking before it reads or changes anything.
 
+pub mod audit;
 pub mod auth;
 pub mod integrations;
 pub mod invite;
@@ -9,6 +10,7 @@ pub mod microsoft_sign_in;
 pub mod team;
 pub mod tickets;
 pub mod tools;
+pub mod two_step;
 pub mod verifications;
 
 #[cfg(feature = "ssr")]

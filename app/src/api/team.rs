@@ -11,6 +11,7 @@ use {
     crate::model::{Member, PendingTeammate, Role},
     crate::ssr,
     traceless::accounts::{self, UserId},
+    traceless::audit::Action,
 };
 
 #[server(endpoint = "team_members")]
@@ -72,6 +73,12 @@ pub async fn invite_teammate(
                 state.settings.invite_lifetime,
             )
             .await?;
+            super::audit::record(
+                &admin,
+                Action::InvitationSent,
+                &format!("{} as {}", who(&user), user.role.as_str()),
+            )
+            .await?;
             Ok(link(&state, &user, secret, state.settings.invite_lifetime))
         }
         .await,
@@ -92,6 +99,7 @@ pub async fn renew_invite(id: String) -> Result<InviteLink, AppError> {
                 state.settings.invite_lifetime,
             )
             .await?;
+            super::audit::record(&admin, Action::InvitationRenewed, &who(&user)).await?;
             Ok(link(&state, &user, secret, state.settings.invite_lifetime))
         }
         .await,
@@ -103,7 +111,14 @@ pub async fn remove_teammate(id: String) -> Result<(), AppError> {
     ssr::respond(
         async {
             let admin = ssr::require_admin().await?;
-            accounts::remove_teammate(&ssr::pool()?, &admin, parse_id(&id)?).await?;
+            let pool = ssr::pool()?;
+            let id = parse_id(&id)?;
+            // Read first: the log names who was removed.
+            let teammate = accounts::member(&pool, admin.organization_id, id).await?;
+            accounts::remove_teammate(&pool, &admin, id).await?;
+            if let Some(teammate) = teammate {
+                super::audit::record(&admin, Action::MemberRemoved, &who(&teammate)).await?;
+            }
             Ok(())
         }
         .await,
@@ -117,17 +132,29 @@ pub async fn change_teammate_role(id: String, role: String) -> Result<(), AppErr
         async {
             let admin = ssr::require_admin().await?;
             let role = parse_role(&role)?;
-            accounts::change_role(
-                &ssr::pool()?,
-                &admin,
-                parse_id(&id)?,
-                convert::domain_role(role),
-            )
-            .await?;
+            let pool = ssr::pool()?;
+            let id = parse_id(&id)?;
+            let before = accounts::member(&pool, admin.organization_id, id).await?;
+            let after =
+                accounts::change_role(&pool, &admin, id, convert::domain_role(role)).await?;
+            if before.is_some_and(|b| b.role != after.role) {
+                super::audit::record(
+                    &admin,
+                    Action::RoleChanged,
+                    &format!("{} is now {}", who(&after), after.role.as_str()),
+                )
+                .await?;
+            }
             Ok(())
         }
         .await,
     )
+}
+
+/// A teammate as the audit log names them.
+#[cfg(feature = "ssr")]
+fn who(user: &accounts::User) -> String {
+    format!("{} ({})", user.display_name, user.email)
 }
 
 #[cfg(feature = "ssr")]

@@ -194,8 +194,9 @@ pub async fn update_verification_settings(
                 AppError::invalid(Some("face_check_threshold"), "Enter a Face Check threshold from 50 to 100, or leave it empty to turn Face Check off.")
             })?),
         };
-        ssr::state()?
-            .verifier
+        let verifier = ssr::state()?.verifier;
+        let before = verifier.settings(admin.organization_id).await?;
+        verifier
             .update_settings(
                 &admin,
                 traceless::verification::Settings {
@@ -204,6 +205,17 @@ pub async fn update_verification_settings(
                 },
             )
             .await?;
+        let face_check = |t: Option<u8>| t.map_or_else(|| "off".to_owned(), |t| format!("threshold {t}"));
+        let mut changes = Vec::new();
+        if before.link_lifetime_hours != hours {
+            changes.push(format!("link lifetime {} → {hours} hours", before.link_lifetime_hours));
+        }
+        if before.face_check_threshold != threshold {
+            changes.push(format!("Face Check {} → {}", face_check(before.face_check_threshold), face_check(threshold)));
+        }
+        if !changes.is_empty() {
+            super::audit::record(&admin, traceless::audit::Action::VerificationSettingsChanged, &changes.join("; ")).await?;
+        }
         Ok(())
     }
     .await)

@@ -10,6 +10,7 @@ use traceless::accounts::AccountError;
 use traceless::api_keys::ApiKeyError;
 use traceless::integrations::sign_in::MicrosoftOnlyError;
 use traceless::integrations::{ConnectFailure, IntegrationError, InvalidTenant};
+use traceless::mfa::MfaError;
 use traceless::microsoft::MicrosoftError;
 use traceless::rate_limit::TooMany;
 use traceless::tickets::InvalidTicket;
@@ -60,6 +61,21 @@ impl From<AccountError> for AppError {
             AccountError::Database(e) => e.into(),
             AccountError::NotAdmin => AppError::Forbidden(ADMIN_ONLY.into()),
             AccountError::InviteExpired => AppError::NotFound(error.to_string()),
+            other => AppError::invalid(other.field(), other.to_string()),
+        }
+    }
+}
+
+impl From<MfaError> for AppError {
+    fn from(error: MfaError) -> Self {
+        match error {
+            MfaError::TooMany(refusal) => refusal.into(),
+            MfaError::Database(e) => e.into(),
+            MfaError::NotAdmin => AppError::Forbidden(ADMIN_ONLY.into()),
+            MfaError::NoKey => {
+                tracing::warn!("two-step verification refused: TRACELESS_TOKEN_KEY is not set");
+                AppError::Forbidden(error.to_string())
+            }
             other => AppError::invalid(other.field(), other.to_string()),
         }
     }

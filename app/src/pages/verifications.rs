@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::api::two_step::{SetTwoStepRequired, two_step_status};
 use crate::api::verifications::{
     EmailVerificationLink, SendVerification, UpdateVerificationSettings, get_verification_settings,
     verifications,
@@ -14,6 +15,7 @@ use crate::components::{
 };
 use crate::error::AppError;
 use crate::model::{StartedVerification, VerificationSettings, VerificationSummary};
+use crate::pages::TwoStepRequirementPanel;
 
 pub const SECURITY_NOTE: &str = "Treat verification links like sensitive links: share them only with the intended recipient and through your normal secure channels.";
 /// While a verification in the list is still active, look again this often.
@@ -53,6 +55,11 @@ pub fn VerificationsPage() -> impl IntoView {
         move || update_settings.version().get(),
         |_| get_verification_settings(),
     );
+    let require_two_step = ServerAction::<SetTwoStepRequired>::new();
+    let two_step = Resource::new(
+        move || require_two_step.version().get(),
+        |_| two_step_status(),
+    );
     view! {
         <Title text="Verifications · Traceless" />
         <section class="page-head">
@@ -68,7 +75,10 @@ pub fn VerificationsPage() -> impl IntoView {
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
                         match user.await {
-                            Ok(Some(me)) if me.is_admin() => Some(view! { <SettingsPanel update=update_settings settings=settings /> }),
+                            Ok(Some(me)) if me.is_admin() => Some(view! {
+                                <SettingsPanel update=update_settings settings=settings />
+                                <TwoStepRequirementPanel action=require_two_step status=two_step />
+                            }),
                             _ => None,
                         }
                     })}

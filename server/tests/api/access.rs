@@ -16,6 +16,8 @@ const PUBLIC: &[&str] = &[
     "whoami",
     "sign_up",
     "sign_in",
+    // Answers only to a browser whose password step just passed.
+    "sign_in_code",
     "sign_out",
     "invite_details",
     "accept_invite",
@@ -33,6 +35,11 @@ const ANY_TEAMMATE: &[&str] = &[
     "email_verification_link",
     "tickets",
     "ticket_overview",
+    "two_step_status",
+    "begin_two_step_setup",
+    "enable_two_step",
+    "disable_two_step",
+    "regenerate_recovery_codes",
 ];
 
 const ADMINS_ONLY: &[&str] = &[
@@ -43,6 +50,8 @@ const ADMINS_ONLY: &[&str] = &[
     "choose_microsoft_connection",
     "set_microsoft_email_claim",
     "audit_log",
+    "audit_filters",
+    "set_two_step_required",
     "team_members",
     "invite_teammate",
     "renew_invite",
@@ -130,6 +139,9 @@ fn arguments<'a>(name: &str, ids: &'a Ids) -> Vec<(&'static str, &'a str)> {
         "remove_webhook_endpoint" | "enable_webhook_endpoint" => vec![("id", &ids.endpoint)],
         "redeliver_webhook" => vec![("id", &ids.delivery)],
         "set_microsoft_only" => vec![("on", "false")],
+        "set_two_step_required" => vec![("required", "on")],
+        "enable_two_step" | "regenerate_recovery_codes" => vec![("code", "123456")],
+        "disable_two_step" => vec![("password", PASSWORD), ("code", "123456")],
         _ => vec![],
     }
 }

@@ -5,6 +5,7 @@
 mod access;
 mod accounts;
 mod administrators;
+mod audit_log;
 mod bench;
 mod concurrency;
 mod config;
@@ -19,6 +20,7 @@ mod instances;
 mod live_streams;
 mod lockout;
 mod metrics;
+mod mfa;
 mod microsoft_down;
 mod microsoft_refresh;
 mod microsoft_sign_in;
