@@ -12,7 +12,7 @@ use super::store;
 use super::totp::{self, Code, TotpSecret};
 use crate::accounts::{self, AccountError, User};
 use crate::audit::{self, Action};
-use crate::db::{self, Pool};
+use crate::db::{self, Lock, LockKey, Pool};
 use crate::microsoft::TokenKey;
 
 /// What the account page shows about the signed-in person's two-step verification.
@@ -121,7 +121,11 @@ impl<'a> TwoStep<'a> {
             .ok_or(MfaError::WrongCode)?;
         let codes = recovery_codes::generate();
         let hashes: Vec<String> = codes.iter().map(|c| c.hash().as_str().to_owned()).collect();
-        let mut tx = db::begin_write(self.pool).await?;
+        let mut tx = db::begin_write(
+            self.pool,
+            Lock::Key(LockKey::organization(user.organization_id.0)),
+        )
+        .await?;
         if !store::enable(&mut tx, user.id, step as i64, OffsetDateTime::now_utc()).await? {
             return Err(MfaError::AlreadyEnabled);
         }
@@ -143,7 +147,11 @@ impl<'a> TwoStep<'a> {
             .filter(|s| s.enabled_at.is_some())
             .ok_or(MfaError::NotEnabled)?;
         drop(conn);
-        let mut tx = db::begin_write(self.pool).await?;
+        let mut tx = db::begin_write(
+            self.pool,
+            Lock::Key(LockKey::organization(user.organization_id.0)),
+        )
+        .await?;
         let outcome = match proof {
             Proof::Code(typed) => {
                 let step = Code::parse(typed).and_then(|code| {
@@ -206,7 +214,11 @@ impl<'a> TwoStep<'a> {
             Err(_) => return Err(MfaError::WrongPassword),
         }
         self.check(caller, proof).await?;
-        let mut tx = db::begin_write(self.pool).await?;
+        let mut tx = db::begin_write(
+            self.pool,
+            Lock::Key(LockKey::organization(caller.user.organization_id.0)),
+        )
+        .await?;
         store::forget(&mut tx, user.id).await?;
         self.audit(&mut tx, caller, Action::MfaDisabled, "").await?;
         tx.commit().await?;
@@ -223,7 +235,11 @@ impl<'a> TwoStep<'a> {
         self.check(caller, Proof::Code(code)).await?;
         let codes = recovery_codes::generate();
         let hashes: Vec<String> = codes.iter().map(|c| c.hash().as_str().to_owned()).collect();
-        let mut tx = db::begin_write(self.pool).await?;
+        let mut tx = db::begin_write(
+            self.pool,
+            Lock::Key(LockKey::organization(caller.user.organization_id.0)),
+        )
+        .await?;
         store::replace_recovery_codes(&mut tx, caller.user.id, &hashes).await?;
         self.audit(&mut tx, caller, Action::MfaRecoveryCodesRegenerated, "")
             .await?;
@@ -245,7 +261,11 @@ impl<'a> TwoStep<'a> {
         if status.required == required {
             return Ok(());
         }
-        let mut tx = db::begin_write(self.pool).await?;
+        let mut tx = db::begin_write(
+            self.pool,
+            Lock::Key(LockKey::organization(admin.organization_id.0)),
+        )
+        .await?;
         store::set_required(&mut tx, admin.organization_id, required).await?;
         let action = if required {
             Action::MfaRequired
