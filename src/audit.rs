@@ -25,6 +25,8 @@ pub enum Action {
     WebhookEndpointRemoved,
     WebhookEndpointDisabled,
     WebhookEndpointEnabled,
+    SessionEnded,
+    SignedOutEverywhere,
 }
 
 impl Action {
@@ -47,6 +49,8 @@ impl Action {
             Action::WebhookEndpointRemoved => "webhook.endpoint_removed",
             Action::WebhookEndpointDisabled => "webhook.endpoint_disabled",
             Action::WebhookEndpointEnabled => "webhook.endpoint_enabled",
+            Action::SessionEnded => "session.ended",
+            Action::SignedOutEverywhere => "session.signed_out_everywhere",
         }
     }
 
@@ -73,6 +77,8 @@ impl Action {
                 "A webhook endpoint was disabled after a day of failures"
             }
             "webhook.endpoint_enabled" => "Enabled a webhook endpoint again",
+            "session.ended" => "Signed out one of their sessions",
+            "session.signed_out_everywhere" => "Signed out of every other session",
             _ => "Other",
         }
     }

@@ -2,6 +2,7 @@
 
 mod initiator;
 mod service;
+pub mod sessions;
 mod store;
 
 pub use initiator::Initiator;

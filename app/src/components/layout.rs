@@ -65,6 +65,7 @@ pub fn Header() -> impl IntoView {
                                             {me.name.clone()}
                                             <span class="site-user-org">{me.organization.clone()}</span>
                                         </span>
+                                        <A href="/account/sessions">"Sessions"</A>
                                         <ActionForm action=sign_out>
                                             <button type="submit" class="button-quiet">"Sign out"</button>
                                         </ActionForm>

@@ -25,6 +25,7 @@ mod rate_limits;
 mod restart;
 mod retention;
 mod security;
+mod sessions_passwords;
 mod smtp_sink;
 mod status_checks;
 mod stream_bounds;
