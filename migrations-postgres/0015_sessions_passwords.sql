@@ -22,3 +22,14 @@ CREATE TABLE account_sessions (
 );
 CREATE INDEX account_sessions_by_user ON account_sessions(user_id);
 CREATE INDEX account_sessions_by_expiry ON account_sessions(expires_at);
+
+-- "Forgot password?" links: single use, 30 minutes; only the token's SHA-256 is stored.
+CREATE TABLE password_resets (
+    id          uuid PRIMARY KEY,
+    user_id     uuid NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    token_hash  text NOT NULL UNIQUE,
+    created_at  timestamptz NOT NULL,
+    expires_at  timestamptz NOT NULL,
+    used_at     timestamptz
+);
+CREATE INDEX password_resets_by_user ON password_resets(user_id);

@@ -27,6 +27,8 @@ pub enum Action {
     WebhookEndpointEnabled,
     SessionEnded,
     SignedOutEverywhere,
+    PasswordChanged,
+    PasswordReset,
 }
 
 impl Action {
@@ -51,6 +53,8 @@ impl Action {
             Action::WebhookEndpointEnabled => "webhook.endpoint_enabled",
             Action::SessionEnded => "session.ended",
             Action::SignedOutEverywhere => "session.signed_out_everywhere",
+            Action::PasswordChanged => "password.changed",
+            Action::PasswordReset => "password.reset",
         }
     }
 
@@ -79,6 +83,8 @@ impl Action {
             "webhook.endpoint_enabled" => "Enabled a webhook endpoint again",
             "session.ended" => "Signed out one of their sessions",
             "session.signed_out_everywhere" => "Signed out of every other session",
+            "password.changed" => "Changed their password",
+            "password.reset" => "Set a new password with a link from the sign-in page",
             _ => "Other",
         }
     }

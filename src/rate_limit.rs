@@ -124,7 +124,22 @@ pub struct RateLimits {
     /// Keyed by the API key's id.
     pub api_per_key: Limiter<uuid::Uuid>,
     pub api_per_ip: Limiter<ClientKey>,
+    /// "Forgot password" per address asked for (see [`RateLimits::check_forgot_password`]).
+    pub forgot_password_per_account: Limiter<String>,
+    pub forgot_password_per_ip: Limiter<ClientKey>,
 }
+
+/// "Forgot password" mails to one address: enough for a lost or late mail, too few to
+/// flood an inbox. Counted for every address asked for, with or without an account.
+pub const FORGOT_PASSWORD_PER_ACCOUNT: Rate = Rate::new(
+    std::num::NonZeroU32::new(5).expect("not zero"),
+    Duration::from_secs(3600),
+);
+/// "Forgot password" requests from one client address, whichever addresses they name.
+pub const FORGOT_PASSWORD_PER_IP: Rate = Rate::new(
+    std::num::NonZeroU32::new(20).expect("not zero"),
+    Duration::from_secs(15 * 60),
+);
 
 impl RateLimits {
     pub fn new(settings: RateLimitSettings) -> Self {
@@ -138,6 +153,8 @@ impl RateLimits {
             microsoft_per_ip: Limiter::new(settings.microsoft_per_ip),
             api_per_key: Limiter::new(settings.api_per_key),
             api_per_ip: Limiter::new(settings.api_per_ip),
+            forgot_password_per_account: Limiter::new(FORGOT_PASSWORD_PER_ACCOUNT),
+            forgot_password_per_ip: Limiter::new(FORGOT_PASSWORD_PER_IP),
             settings,
         }
     }
@@ -167,6 +184,21 @@ impl RateLimits {
         self.sign_in_per_account.check(&key)
     }
 
+    /// One "forgot password" request for `email`, counted under its normalized form.
+    pub fn check_forgot_password(&self, email: &str) -> Result<(), TooMany> {
+        let key = EmailAddress::parse(email)
+            .map(|e| e.to_string())
+            .unwrap_or_else(|_| {
+                email
+                    .trim()
+                    .chars()
+                    .take(320)
+                    .collect::<String>()
+                    .to_lowercase()
+            });
+        self.forgot_password_per_account.check(&key)
+    }
+
     fn forget_quiet_keys(&self) {
         self.sign_in_per_account.forget_quiet_keys();
         self.sign_in_per_ip.forget_quiet_keys();
@@ -177,6 +209,8 @@ impl RateLimits {
         self.microsoft_per_ip.forget_quiet_keys();
         self.api_per_key.forget_quiet_keys();
         self.api_per_ip.forget_quiet_keys();
+        self.forgot_password_per_account.forget_quiet_keys();
+        self.forgot_password_per_ip.forget_quiet_keys();
     }
 }
 

@@ -71,6 +71,10 @@ fn checks_for<'a>(limits: &'a RateLimits, method: &Method, path: &'a str) -> Vec
     match path {
         "/api/sign_in" => vec![PerClient("sign-in per address", &limits.sign_in_per_ip)],
         "/api/sign_up" => vec![PerClient("sign-up per address", &limits.sign_up_per_ip)],
+        "/api/forgot_password" => vec![PerClient(
+            "forgot password per address",
+            &limits.forgot_password_per_ip,
+        )],
         "/api/accept_invite" => vec![PerClient(
             "invite acceptance per address",
             &limits.invite_accept_per_ip,

@@ -318,7 +318,7 @@ async fn router(state: AppState, shutdown: Shutdown) -> anyhow::Result<Router> {
 /// A request path fit for logs: the secret segment of a verification or invite link
 /// is replaced, so logs never hold a working link.
 pub fn loggable_path(path: &str) -> String {
-    for prefix in ["/verify/", "/invite/"] {
+    for prefix in ["/verify/", "/invite/", "/reset-password/"] {
         if let Some(rest) = path.strip_prefix(prefix) {
             let tail = rest
                 .split_once('/')

@@ -1,6 +1,8 @@
 //! Organizations and the people in them: sign-up, sign-in, teammates and invites.
 
 mod initiator;
+pub mod password_change;
+pub mod password_reset;
 mod service;
 pub mod sessions;
 mod store;
@@ -134,6 +136,12 @@ pub enum AccountError {
         "An organization needs at least one administrator. Make someone else an administrator first."
     )]
     LastAdministrator,
+    #[error("Your current password is not right. Check it and try again.")]
+    WrongCurrentPassword,
+    #[error(
+        "This link to set a new password has expired or was already used. Ask for a new one from the sign-in page."
+    )]
+    ResetLinkExpired,
     /// Rate limited, or password hashing is saturated: come back later.
     #[error(transparent)]
     TooMany(#[from] crate::rate_limit::TooMany),
@@ -149,6 +157,7 @@ impl AccountError {
             AccountError::InvalidName => Some("name"),
             AccountError::InvalidEmail(_) | AccountError::EmailTaken => Some("email"),
             AccountError::WeakPassword(_) => Some("password"),
+            AccountError::WrongCurrentPassword => Some("current_password"),
             _ => None,
         }
     }

@@ -247,12 +247,16 @@ pub async fn end(
 }
 
 /// Ends every session of `user` but `keep`; returns how many ended.
-pub async fn end_all_but(pool: &Pool, user: UserId, keep: &SessionKey) -> Result<u64, sqlx::Error> {
+pub async fn end_all_but(
+    conn: &mut impl db::Connection,
+    user: UserId,
+    keep: &SessionKey,
+) -> Result<u64, sqlx::Error> {
     Ok(
         db::query("DELETE FROM account_sessions WHERE user_id = $1 AND token_hash <> $2")
             .bind(user.0)
             .bind(keep.0.as_str())
-            .execute_on(pool)
+            .execute(conn)
             .await?
             .rows_affected(),
     )

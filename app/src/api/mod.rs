@@ -5,6 +5,7 @@ pub mod auth;
 pub mod integrations;
 pub mod invite;
 pub mod mailbox;
+pub mod password;
 pub mod sessions;
 pub mod team;
 pub mod tickets;

@@ -75,7 +75,8 @@ pub async fn end_my_other_sessions() -> Result<u64, AppError> {
             let user = ssr::require_user().await?;
             let current = ssr::session_key().await?.ok_or(AppError::Unauthenticated)?;
             let pool = ssr::pool()?;
-            let ended = sessions::end_all_but(&pool, user.id, &current).await?;
+            let ended =
+                sessions::end_all_but(&mut pool.acquire().await?, user.id, &current).await?;
             audit::record(
                 &mut pool.acquire().await?,
                 user.organization_id,

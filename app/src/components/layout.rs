@@ -66,6 +66,7 @@ pub fn Header() -> impl IntoView {
                                             <span class="site-user-org">{me.organization.clone()}</span>
                                         </span>
                                         <A href="/account/sessions">"Sessions"</A>
+                                        <A href="/account/password">"Password"</A>
                                         <ActionForm action=sign_out>
                                             <button type="submit" class="button-quiet">"Sign out"</button>
                                         </ActionForm>

@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::components::A;
 
 use crate::api::sessions::{EndMyOtherSessions, EndMySession, my_sessions};
 use crate::components::{ErrorView, FormAlert, SubmitButton};
@@ -22,7 +23,7 @@ pub fn SessionsPage() -> impl IntoView {
             <h1>"Sessions"</h1>
             <p class="muted">
                 "You are signed in to Traceless on these devices. If you do not recognise one, sign it out "
-                "and change your password."
+                "and " <A href="/account/password">"change your password"</A> "."
             </p>
         </section>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>

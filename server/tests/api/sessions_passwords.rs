@@ -356,3 +356,308 @@ async fn expired_sessions_sign_nobody_in_and_are_swept() {
     assert_eq!(swept, 1);
     assert_eq!(app.count("account_sessions").await, 0);
 }
+
+// Password lifecycle (issue 19, point 2).
+
+const NEW_PASSWORD: &str = "violet tractor meadow lantern";
+
+fn field_message(error: &AppError, field: &str) -> String {
+    error
+        .for_field(field)
+        .unwrap_or_else(|| panic!("an error beside {field}: {error:?}"))
+}
+
+#[tokio::test]
+async fn changing_the_password_needs_the_current_one_and_ends_the_other_sessions() {
+    let app = spawn_app().await;
+    app.admin("Contoso", "ada@contoso.com").await;
+    let phone = ada_on(&app, SAFARI_ON_IPHONE).await;
+
+    let wrong = app_error(
+        app.call(
+            "change_password",
+            &[
+                ("current_password", "not my password at all"),
+                ("password", NEW_PASSWORD),
+            ],
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(field_message(&wrong, "current_password").contains("current password"));
+    assert!(is_signed_in(&app, &phone).await, "nothing changed");
+
+    let ended: u64 = ok_json(
+        app.call(
+            "change_password",
+            &[("current_password", PASSWORD), ("password", NEW_PASSWORD)],
+        )
+        .await,
+    )
+    .await;
+
+    assert_eq!(ended, 1);
+    refused_as_signed_out(&app, &phone).await;
+    assert!(is_signed_in(&app, &app.client).await, "this session stays");
+    let old = app
+        .sign_in_as(&new_client(), "ada@contoso.com", PASSWORD)
+        .await;
+    app_error(old, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let new = app
+        .sign_in_as(&new_client(), "ada@contoso.com", NEW_PASSWORD)
+        .await;
+    assert!(new.status().is_success(), "{}", new.status());
+    assert!(
+        app.audit_actions()
+            .await
+            .contains(&"password.changed".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn a_guessable_password_is_refused_with_zxcvbns_feedback_wherever_one_is_set() {
+    let app = spawn_app().await;
+    const GUESSABLE: &str = "qazwsxedcrfvtgb";
+
+    let sign_up = app_error(
+        app.sign_up("Contoso", "Ada Admin", "ada@contoso.com", GUESSABLE)
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let message = field_message(&sign_up, "password");
+    assert!(
+        message.starts_with("That password is too easy to guess. "),
+        "{message}"
+    );
+    assert!(
+        message.len() > "That password is too easy to guess. ".len() + 10,
+        "with zxcvbn's warning or suggestions: {message}"
+    );
+    assert_eq!(app.count("users").await, 0);
+
+    app.admin("Contoso", "ada@contoso.com").await;
+    let change = app_error(
+        app.call(
+            "change_password",
+            &[("current_password", PASSWORD), ("password", GUESSABLE)],
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(field_message(&change, "password"), message);
+
+    let link: InviteLink = ok_json(app.invite("Grace", "grace@contoso.com", "agent").await).await;
+    let accept = app_error(
+        app.call_as(
+            &new_client(),
+            "accept_invite",
+            &[("token", &token_of(&link.url)), ("password", GUESSABLE)],
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(field_message(&accept, "password").starts_with("That password is too easy to guess."));
+}
+
+async fn forgot(app: &TestApp, email: &str) -> (StatusCode, Vec<String>, Vec<u8>) {
+    let response = app
+        .call_as(&new_client(), "forgot_password", &[("email", email)])
+        .await;
+    let status = response.status();
+    let mut headers: Vec<String> = response
+        .headers()
+        .iter()
+        // The date, and the page nonce drawn afresh for every response.
+        .filter(|(name, _)| *name != "date" && *name != "content-security-policy")
+        .map(|(name, value)| format!("{name}: {}", value.to_str().unwrap_or("?")))
+        .collect();
+    headers.sort();
+    (status, headers, response.bytes().await.unwrap().to_vec())
+}
+
+/// The reset link in the newest mail to `email`.
+async fn reset_link_sent_to(app: &TestApp, email: &str) -> String {
+    let body: String = traceless::db::query(
+        "SELECT body_text FROM outbox_messages WHERE recipient = $1 ORDER BY created_at DESC LIMIT 1",
+    )
+    .bind(email)
+    .fetch_scalar_on(&app.pool)
+    .await
+    .expect("a mail to the address");
+    let start = body.find("/reset-password/").expect("a reset link");
+    body[start..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_start_matches("/reset-password/")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn forgot_password_answers_the_same_bytes_for_known_and_unknown_addresses() {
+    let app = spawn_app().await;
+    app.admin("Contoso", "ada@contoso.com").await;
+
+    let started = std::time::Instant::now();
+    let known = forgot(&app, "ada@contoso.com").await;
+    let known_took = started.elapsed();
+    let started = std::time::Instant::now();
+    let unknown = forgot(&app, "nobody@contoso.com").await;
+    let unknown_took = started.elapsed();
+
+    assert!(known.0.is_success(), "{known:?}");
+    assert_eq!(known, unknown, "status, headers and body");
+    for took in [known_took, unknown_took] {
+        assert!(
+            took >= traceless::accounts::password_reset::ANSWER_AFTER,
+            "{took:?}"
+        );
+    }
+    // Only the real account got a mail.
+    let recipients: Vec<String> = traceless::db::query("SELECT recipient FROM outbox_messages")
+        .fetch_scalars_on(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(recipients, ["ada@contoso.com"]);
+}
+
+#[tokio::test]
+async fn a_reset_link_works_once_and_ends_every_session() {
+    let app = spawn_app().await;
+    app.admin("Contoso", "ada@contoso.com").await;
+    let phone = ada_on(&app, SAFARI_ON_IPHONE).await;
+    forgot(&app, "ada@contoso.com").await;
+    let token = reset_link_sent_to(&app, "ada@contoso.com").await;
+    let stored: Vec<String> = traceless::db::query("SELECT token_hash FROM password_resets")
+        .fetch_scalars_on(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored,
+        [traceless::secret::SecretHash::of(&token).as_str()],
+        "stored hashed"
+    );
+    let stranger = new_client();
+    let open: bool = ok_json(
+        app.call_as(&stranger, "reset_link_open", &[("token", &token)])
+            .await,
+    )
+    .await;
+    assert!(open);
+
+    let reset = app
+        .call_as(
+            &stranger,
+            "reset_password",
+            &[("token", &token), ("password", NEW_PASSWORD)],
+        )
+        .await;
+    assert!(
+        reset.status().is_success() || reset.status().is_redirection(),
+        "{}",
+        reset.status()
+    );
+
+    refused_as_signed_out(&app, &app.client).await;
+    refused_as_signed_out(&app, &phone).await;
+    assert_eq!(app.count("account_sessions").await, 0);
+    let signed_in = app.sign_in("ada@contoso.com", NEW_PASSWORD).await;
+    assert!(signed_in.status().is_success(), "{}", signed_in.status());
+    assert!(
+        app.audit_actions()
+            .await
+            .contains(&"password.reset".to_owned())
+    );
+
+    let again = app_error(
+        app.call_as(
+            &stranger,
+            "reset_password",
+            &[
+                ("token", &token),
+                ("password", "another fine long passphrase"),
+            ],
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    assert!(
+        again.to_string().contains("expired or was already used"),
+        "{again}"
+    );
+    let open: bool = ok_json(
+        app.call_as(&stranger, "reset_link_open", &[("token", &token)])
+            .await,
+    )
+    .await;
+    assert!(!open);
+}
+
+#[tokio::test]
+async fn a_reset_link_lasts_30_minutes_and_no_longer() {
+    let app = spawn_app().await;
+    app.admin("Contoso", "ada@contoso.com").await;
+    forgot(&app, "ada@contoso.com").await;
+    let token = reset_link_sent_to(&app, "ada@contoso.com").await;
+    let lifetime: (OffsetDateTime, OffsetDateTime) = {
+        let row = traceless::db::query("SELECT created_at, expires_at FROM password_resets")
+            .fetch_one_on(&app.pool)
+            .await
+            .unwrap();
+        (row.try_get(0).unwrap(), row.try_get(1).unwrap())
+    };
+    assert_eq!(lifetime.1 - lifetime.0, time::Duration::minutes(30));
+
+    // Thirty minutes later:
+    traceless::db::query("UPDATE password_resets SET expires_at = $1")
+        .bind(OffsetDateTime::now_utc() - time::Duration::seconds(1))
+        .execute_on(&app.pool)
+        .await
+        .unwrap();
+    let late = app_error(
+        app.call_as(
+            &new_client(),
+            "reset_password",
+            &[("token", &token), ("password", NEW_PASSWORD)],
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+
+    assert!(late.to_string().contains("expired"), "{late}");
+    assert!(is_signed_in(&app, &app.client).await, "nothing changed");
+}
+
+#[tokio::test]
+async fn forgot_password_is_limited_per_address() {
+    let app = spawn_app().await;
+    let limit = traceless::rate_limit::FORGOT_PASSWORD_PER_ACCOUNT
+        .burst
+        .get();
+    for _ in 0..limit {
+        assert!(forgot(&app, "nobody@contoso.com").await.0.is_success());
+    }
+
+    let refused = app
+        .call_as(
+            &new_client(),
+            "forgot_password",
+            &[("email", "Nobody@Contoso.com")],
+        )
+        .await;
+
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().contains_key("retry-after"));
+    assert!(
+        forgot(&app, "someone.else@contoso.com")
+            .await
+            .0
+            .is_success()
+    );
+}
