@@ -21,6 +21,9 @@ const PUBLIC: &[&str] = &[
     "accept_invite",
     "open_verification_link",
     "renew_request",
+    "forgot_password",
+    "reset_link_open",
+    "reset_password",
 ];
 
 const ANY_TEAMMATE: &[&str] = &[
@@ -33,6 +36,10 @@ const ANY_TEAMMATE: &[&str] = &[
     "email_verification_link",
     "tickets",
     "ticket_overview",
+    "my_sessions",
+    "end_my_session",
+    "end_my_other_sessions",
+    "change_password",
 ];
 
 const ADMINS_ONLY: &[&str] = &[
@@ -127,6 +134,11 @@ fn arguments<'a>(name: &str, ids: &'a Ids) -> Vec<(&'static str, &'a str)> {
         ],
         "remove_webhook_endpoint" | "enable_webhook_endpoint" => vec![("id", &ids.endpoint)],
         "redeliver_webhook" => vec![("id", &ids.delivery)],
+        "end_my_session" => vec![("id", "00000000-0000-0000-0000-000000000000")],
+        "change_password" => vec![
+            ("current_password", PASSWORD),
+            ("password", "violet tractor meadow lantern"),
+        ],
         _ => vec![],
     }
 }

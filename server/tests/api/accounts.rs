@@ -153,7 +153,15 @@ async fn session_cookie_is_secure_when_the_public_url_is_https() {
     let response = app
         .sign_up("Contoso", "Ada", "ada@contoso.com", PASSWORD)
         .await;
-    assert!(set_cookie(&response).contains("Secure"));
+    // Over HTTPS the cookie is also `__Host-` prefixed (tests in `sessions_passwords`).
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("__Host-traceless_session="))
+        .expect("a session cookie is set");
+    assert!(cookie.contains("Secure"), "{cookie}");
 }
 
 #[tokio::test]
