@@ -25,9 +25,10 @@ test('forgot password: the mailed link sets a new password and signs every brows
   await expect(otherPage).toHaveURL(/\/signin\?password_reset=1/);
   await expect(otherPage.getByText('Your password is changed and every device was signed out.')).toBeVisible();
 
-  // The first browser was signed out too.
+  // The first browser was signed out too: it is asked to sign in.
   await page.goto('/account/sessions');
-  await expect(page.getByText('Your session has ended. Sign in to continue.')).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Sign in', exact: true })).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Sessions' })).toHaveCount(0);
 
   // The new password signs in; the link does not work twice.
   const signIn = new SignInPage(otherPage);
@@ -56,7 +57,9 @@ test('the sessions page signs another browser out', async ({ page, browser }) =>
   await expect(sessions.sessions()).toHaveCount(1);
   await expect(sessions.sessions().first()).toContainText('This device');
 
+  // The other browser is asked to sign in.
   await otherPage.goto('/account/sessions');
-  await expect(otherPage.getByText('Your session has ended. Sign in to continue.')).toBeVisible();
+  await expect(otherPage.getByRole('heading', { name: 'Sign in', exact: true })).toBeVisible();
+  await expect(otherPage.getByRole('link', { name: 'Sessions' })).toHaveCount(0);
   await other.close();
 });

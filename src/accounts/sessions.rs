@@ -184,15 +184,31 @@ pub async fn seen(
     client: &Client,
     now: OffsetDateTime,
 ) -> Result<bool, sqlx::Error> {
-    let done = db::query(
-        "UPDATE account_sessions SET last_seen_at = $2, device = $3, client_address = $4
-         WHERE token_hash = $1 AND expires_at > $2
-           AND (last_seen_at <= $5 OR device IS NULL OR device <> $3 OR client_address <> $4)",
-    )
+    const STALE: &str = "token_hash = $1 AND expires_at > $2
+        AND (last_seen_at <= $5 OR device IS NULL OR device <> $3 OR client_address <> $4)";
+    let address = client.address.to_string();
+    // Read first: most requests find a fresh row and write nothing, and on SQLite an
+    // UPDATE takes the one write lock even when it matches no row.
+    let mut conn = pool.acquire().await?;
+    let stale = db::query(&format!("SELECT 1 FROM account_sessions WHERE {STALE}"))
+        .bind(key.0.as_str())
+        .bind(now)
+        .bind(client.device.as_str())
+        .bind(address.as_str())
+        .bind(now - SEEN_EVERY)
+        .fetch_optional(&mut conn)
+        .await?;
+    drop(conn);
+    if stale.is_none() {
+        return Ok(false);
+    }
+    let done = db::query(&format!(
+        "UPDATE account_sessions SET last_seen_at = $2, device = $3, client_address = $4 WHERE {STALE}"
+    ))
     .bind(key.0.as_str())
     .bind(now)
     .bind(client.device.as_str())
-    .bind(client.address.to_string())
+    .bind(address.as_str())
     .bind(now - SEEN_EVERY)
     .execute_on(pool)
     .await?;
