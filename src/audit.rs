@@ -48,6 +48,10 @@ pub enum Action {
     RoleChanged,
     MemberRemoved,
     VerificationSettingsChanged,
+    SessionEnded,
+    SignedOutEverywhere,
+    PasswordChanged,
+    PasswordReset,
 }
 
 impl Action {
@@ -89,6 +93,10 @@ impl Action {
             Action::RoleChanged => "team.role_changed",
             Action::MemberRemoved => "team.member_removed",
             Action::VerificationSettingsChanged => "verification.settings_changed",
+            Action::SessionEnded => "session.ended",
+            Action::SignedOutEverywhere => "session.signed_out_everywhere",
+            Action::PasswordChanged => "password.changed",
+            Action::PasswordReset => "password.reset",
         }
     }
 
@@ -134,6 +142,10 @@ impl Action {
             "team.role_changed" => "Changed a teammate's role",
             "team.member_removed" => "Removed a teammate",
             "verification.settings_changed" => "Changed the verification settings",
+            "session.ended" => "Signed out one of their sessions",
+            "session.signed_out_everywhere" => "Signed out of every other session",
+            "password.changed" => "Changed their password",
+            "password.reset" => "Set a new password with a link from the sign-in page",
             _ => "Other",
         }
     }

@@ -25,7 +25,36 @@ pub enum WeakPassword {
     TooCommon,
     #[error("Your password must not contain your email address.")]
     ContainsEmail,
+    /// Refused by the zxcvbn estimate; carries its feedback, in its words.
+    #[error("That password is too easy to guess.{0}")]
+    Guessable(Feedback),
 }
+
+/// zxcvbn's warning and suggestions about a password, as one line or two.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Feedback {
+    pub warning: Option<String>,
+    pub suggestions: Vec<String>,
+}
+
+impl std::fmt::Display for Feedback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(warning) = &self.warning {
+            write!(f, " {warning}")?;
+        }
+        for suggestion in &self.suggestions {
+            write!(f, " {suggestion}")?;
+        }
+        if self.warning.is_none() && self.suggestions.is_empty() {
+            write!(f, " Add another word or two; uncommon words are better.")?;
+        }
+        Ok(())
+    }
+}
+
+/// The least zxcvbn score accepted: 3 is "safely unguessable: moderate protection from
+/// offline slow-hash scenarios" (about 10^10 guesses), which with argon2 is ample.
+const MIN_SCORE: zxcvbn::Score = zxcvbn::Score::Three;
 
 /// Checks a new password; `email_local_part` is refused as a substring because it is
 /// the first thing an attacker who knows the address will try.
@@ -49,6 +78,18 @@ pub fn check_strength(password: &str, email_local_part: &str) -> Result<(), Weak
     }
     if email_local_part.len() >= 3 && lower.contains(&email_local_part.to_lowercase()) {
         return Err(WeakPassword::ContainsEmail);
+    }
+    // Beyond the rules above: common passwords, names, words, keyboard patterns, dates and
+    // repeats in zxcvbn's dictionaries, and the address's own words.
+    let estimate = zxcvbn::zxcvbn(password, &[email_local_part]);
+    if estimate.score() < MIN_SCORE {
+        let feedback = estimate.feedback();
+        return Err(WeakPassword::Guessable(Feedback {
+            warning: feedback.and_then(|f| f.warning()).map(|w| w.to_string()),
+            suggestions: feedback
+                .map(|f| f.suggestions().iter().map(ToString::to_string).collect())
+                .unwrap_or_default(),
+        }));
     }
     Ok(())
 }
@@ -180,6 +221,22 @@ mod tests {
         assert_eq!(
             check_strength("meganbowen-is-great", "meganbowen"),
             Err(WeakPassword::ContainsEmail)
+        );
+    }
+
+    #[test]
+    fn a_guessable_password_is_refused_with_zxcvbns_feedback() {
+        let Err(WeakPassword::Guessable(feedback)) = check_strength("qazwsxedcrfvtgb", "x") else {
+            panic!("a keyboard walk passes");
+        };
+        assert!(
+            feedback.warning.is_some() || !feedback.suggestions.is_empty(),
+            "{feedback:?}"
+        );
+        let message = WeakPassword::Guessable(feedback).to_string();
+        assert!(
+            message.starts_with("That password is too easy to guess. "),
+            "{message}"
         );
     }
 

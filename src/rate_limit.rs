@@ -133,12 +133,27 @@ pub struct RateLimits {
     pub link_per_link: Limiter<String>,
     pub microsoft_per_ip: Limiter<ClientKey>,
     pub api_per_ip: Limiter<ClientKey>,
-    /// Two-step verification codes (authenticator or recovery), keyed by the account's id:
-    /// limited like passwords, with the sign-in per account rate.
+    /// Two-step verification codes (authenticator or recovery), keyed by the account's id,
+    /// with the tight rate of one address's password failures for one account.
     pub mfa_code_per_account: Limiter<uuid::Uuid>,
     /// The sign-in code step per address, with the sign-in per address rate.
     pub mfa_code_per_ip: Limiter<ClientKey>,
+    /// "Forgot password" per address asked for (see [`RateLimits::check_forgot_password`]).
+    pub forgot_password_per_account: Limiter<String>,
+    pub forgot_password_per_ip: Limiter<ClientKey>,
 }
+
+/// "Forgot password" mails to one address: enough for a lost or late mail, too few to
+/// flood an inbox. Counted for every address asked for, with or without an account.
+pub const FORGOT_PASSWORD_PER_ACCOUNT: Rate = Rate::new(
+    std::num::NonZeroU32::new(5).expect("not zero"),
+    Duration::from_secs(3600),
+);
+/// "Forgot password" requests from one client address, whichever addresses they name.
+pub const FORGOT_PASSWORD_PER_IP: Rate = Rate::new(
+    std::num::NonZeroU32::new(20).expect("not zero"),
+    Duration::from_secs(15 * 60),
+);
 
 impl RateLimits {
     pub fn new(settings: RateLimitSettings) -> Self {
@@ -153,6 +168,8 @@ impl RateLimits {
             // A code is six digits: per account, the tight bar of one address's password failures.
             mfa_code_per_account: Limiter::new(settings.sign_in_failures_per_account_and_ip),
             mfa_code_per_ip: Limiter::new(settings.sign_in_per_ip),
+            forgot_password_per_account: Limiter::new(FORGOT_PASSWORD_PER_ACCOUNT),
+            forgot_password_per_ip: Limiter::new(FORGOT_PASSWORD_PER_IP),
             settings,
         }
     }
@@ -165,6 +182,21 @@ impl RateLimits {
         limits
     }
 
+    /// One "forgot password" request for `email`, counted under its normalized form.
+    pub fn check_forgot_password(&self, email: &str) -> Result<(), TooMany> {
+        let key = EmailAddress::parse(email)
+            .map(|e| e.to_string())
+            .unwrap_or_else(|_| {
+                email
+                    .trim()
+                    .chars()
+                    .take(320)
+                    .collect::<String>()
+                    .to_lowercase()
+            });
+        self.forgot_password_per_account.check(&key)
+    }
+
     fn forget_quiet_keys(&self) {
         self.sign_in_per_ip.forget_quiet_keys();
         self.sign_up_per_ip.forget_quiet_keys();
@@ -175,6 +207,8 @@ impl RateLimits {
         self.api_per_ip.forget_quiet_keys();
         self.mfa_code_per_account.forget_quiet_keys();
         self.mfa_code_per_ip.forget_quiet_keys();
+        self.forgot_password_per_account.forget_quiet_keys();
+        self.forgot_password_per_ip.forget_quiet_keys();
     }
 }
 

@@ -84,6 +84,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("organization/tickets") view={Lazy::<TicketsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("organization/tickets/:id") view={Lazy::<TicketRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("organization/mailbox") view={Lazy::<MailboxRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("account/sessions") view={Lazy::<SessionsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("account/password") view={Lazy::<ChangePasswordRoute>::new()} />
+                    <Route path=path!("forgot-password") view={Lazy::<ForgotPasswordRoute>::new()} />
+                    <Route path=path!("reset-password/:token") view={Lazy::<ResetPasswordRoute>::new()} ssr=SsrMode::Async />
                     // The person's page: public (the link is the credential); 410 when it no longer works.
                     // Not lazy: it is in the main wasm, so a person's phone fetches no second chunk.
                     <Route path=path!("verify/:token") view=VerifyPage ssr=SsrMode::Async />
@@ -148,5 +152,9 @@ lazy_page! {
     WebhooksRoute => WebhooksPage,
     TicketsRoute => TicketsPage,
     TicketRoute => TicketPage,
+    SessionsRoute => SessionsPage,
+    ChangePasswordRoute => ChangePasswordPage,
+    ForgotPasswordRoute => ForgotPasswordPage,
+    ResetPasswordRoute => ResetPasswordPage,
     MailboxRoute => MailboxPage,
 }

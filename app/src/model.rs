@@ -466,3 +466,15 @@ pub struct MailboxMessage {
     pub links: Vec<String>,
     pub delivered: String,
 }
+
+/// One of the signed-in person's sessions, for the "Sessions" page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub id: String,
+    pub device: String,
+    pub address: Option<String>,
+    pub signed_in: String,
+    pub last_seen: String,
+    /// The session of the browser asking ("This device").
+    pub current: bool,
+}

@@ -8,6 +8,7 @@ use axum::extract::FromRef;
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 use tower_sessions::Session;
+use traceless::accounts::sessions::{SessionKey, USER_KEY};
 use traceless::accounts::{self, User, UserId};
 use traceless::config::Settings;
 use traceless::db::Pool;
@@ -54,8 +55,6 @@ impl FromRef<AppState> for LeptosOptions {
         state.leptos_options.clone()
     }
 }
-
-const USER_KEY: &str = "user_id";
 
 pub fn state() -> Result<AppState, AppError> {
     use_context::<AppState>().ok_or_else(|| internal("AppState missing from the Leptos context"))
@@ -147,6 +146,14 @@ pub async fn start_session_on(session: &Session, user: &User) -> Result<(), AppE
         .insert(USER_KEY, user.id.0)
         .await
         .map_err(|e| internal(format!("writing the session: {e}")))
+}
+
+/// How this browser's session is stored (`None` before anything was saved for it).
+pub async fn session_key() -> Result<Option<SessionKey>, AppError> {
+    Ok(session()
+        .await?
+        .id()
+        .map(|id| SessionKey::of_cookie(&id.to_string())))
 }
 
 pub async fn end_session() -> Result<(), AppError> {

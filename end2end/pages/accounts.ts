@@ -74,3 +74,50 @@ export async function signUpNewAdmin(page: Page, organization = 'Contoso Help De
   await expect(page.getByRole('heading', { name: 'Welcome, Ada Admin' })).toBeVisible();
   return email;
 }
+
+/** "Forgot password?" from the sign-in page, and the link's page. */
+export class PasswordResetPages {
+  constructor(private page: Page) {}
+
+  async ask(email: string) {
+    await this.page.goto('/signin');
+    await hydrated(this.page);
+    await this.page.getByRole('link', { name: 'Forgot password?' }).click();
+    await expect(this.page.getByRole('heading', { name: 'Forgot your password?' })).toBeVisible();
+    await hydrated(this.page);
+    await this.page.getByLabel('Email').fill(email);
+    await this.page.getByRole('button', { name: 'Send the link' }).click();
+    await expect(this.page.getByText('If an account uses that address, we sent it a link')).toBeVisible();
+  }
+
+  async setNew(link: string, password: string) {
+    await this.page.goto(link);
+    await expect(this.page.getByRole('heading', { name: 'Choose a new password' })).toBeVisible();
+    await hydrated(this.page);
+    await this.page.getByLabel('New password', { exact: true }).fill(password);
+    await this.page.getByRole('button', { name: 'Set new password' }).click();
+  }
+}
+
+/** `/account/sessions`: where the person is signed in. */
+export class SessionsPage {
+  constructor(private page: Page) {}
+
+  async open() {
+    await this.page.getByRole('link', { name: 'Sessions' }).click();
+    await expect(this.page.getByRole('heading', { name: 'Sessions', exact: true })).toBeVisible();
+    await hydrated(this.page);
+  }
+
+  sessions() {
+    return this.page.getByTestId('session');
+  }
+
+  async signOutOther() {
+    await this.sessions()
+      .filter({ hasNotText: 'This device' })
+      .first()
+      .getByRole('button', { name: /^Sign out / })
+      .click();
+  }
+}

@@ -77,6 +77,10 @@ fn checks_for<'a>(limits: &'a RateLimits, method: &Method, path: &'a str) -> Vec
             "sign-in code per address",
             &limits.mfa_code_per_ip,
         )],
+        "/api/forgot_password" => vec![PerClient(
+            "forgot password per address",
+            &limits.forgot_password_per_ip,
+        )],
         "/api/accept_invite" => vec![PerClient(
             "invite acceptance per address",
             &limits.invite_accept_per_ip,

@@ -17,9 +17,7 @@ use leptos::prelude::*;
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
-use tower_sessions::cookie::SameSite;
 use tower_sessions::session_store::ExpiredDeletion;
-use tower_sessions::{Expiry, SessionManagerLayer};
 use traceless::config::Settings;
 use traceless::db::Pool;
 use traceless::live::postgres::PostgresRelay;
@@ -242,9 +240,7 @@ impl Application {
 }
 
 async fn router(state: AppState, shutdown: Shutdown) -> anyhow::Result<Router> {
-    let session_store = crate::sessions::Store::for_pool(&state.pool)
-        .await
-        .context("preparing the session store")?;
+    let session_store = crate::sessions::Store::new(&state.pool);
     tokio::spawn({
         let store = session_store.clone();
         keep_deleting_expired_sessions(
@@ -257,14 +253,7 @@ async fn router(state: AppState, shutdown: Shutdown) -> anyhow::Result<Router> {
             shutdown.clone(),
         )
     });
-    let sessions = SessionManagerLayer::new(session_store)
-        .with_name("traceless_session")
-        .with_http_only(true)
-        .with_same_site(SameSite::Lax)
-        .with_secure(state.settings.secure_cookies())
-        .with_expiry(Expiry::OnInactivity(
-            tower_sessions::cookie::time::Duration::hours(12),
-        ));
+    let sessions = crate::sessions::layer(session_store, state.settings.secure_cookies());
 
     // The route list is built once per process. Building it sets a process-wide flag in Leptos
     // (leptos-rs/leptos#4773) under which an `SsrMode::Async` page rendered at that moment by
@@ -316,6 +305,10 @@ async fn router(state: AppState, shutdown: Shutdown) -> anyhow::Result<Router> {
         // Event streams end themselves when the server stops, and are counted while open.
         .layer(Extension(shutdown))
         .layer(Extension(routes::stream_slots::StreamSlots::new(&state.settings.capacity)))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::sessions::record_client,
+        ))
         .layer(sessions)
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit::limit))
         .layer(
@@ -341,7 +334,7 @@ async fn router(state: AppState, shutdown: Shutdown) -> anyhow::Result<Router> {
 /// A request path fit for logs: the secret segment of a verification or invite link
 /// is replaced, so logs never hold a working link.
 pub fn loggable_path(path: &str) -> String {
-    for prefix in ["/verify/", "/invite/"] {
+    for prefix in ["/verify/", "/invite/", "/reset-password/"] {
         if let Some(rest) = path.strip_prefix(prefix) {
             let tail = rest
                 .split_once('/')

@@ -2,8 +2,11 @@
 
 mod initiator;
 pub mod microsoft_account;
+pub mod password_change;
+pub mod password_reset;
 mod password_sign_in;
 mod service;
+pub mod sessions;
 mod store;
 
 pub use initiator::Initiator;
@@ -141,6 +144,12 @@ pub enum AccountError {
         "An organization needs at least one administrator. Make someone else an administrator first."
     )]
     LastAdministrator,
+    #[error("Your current password is not right. Check it and try again.")]
+    WrongCurrentPassword,
+    #[error(
+        "This link to set a new password has expired or was already used. Ask for a new one from the sign-in page."
+    )]
+    ResetLinkExpired,
     /// Rate limited, or password hashing is saturated: come back later.
     #[error(transparent)]
     TooMany(#[from] crate::rate_limit::TooMany),
@@ -156,6 +165,7 @@ impl AccountError {
             AccountError::InvalidName => Some("name"),
             AccountError::InvalidEmail(_) | AccountError::EmailTaken => Some("email"),
             AccountError::WeakPassword(_) => Some("password"),
+            AccountError::WrongCurrentPassword => Some("current_password"),
             _ => None,
         }
     }

@@ -60,6 +60,39 @@ pub fn link(mail: &LinkMail<'_>) -> Mail {
     }
 }
 
+/// The "forgot password" mail: a link to set a new password.
+pub struct PasswordResetMail<'a> {
+    pub to: &'a str,
+    pub link: &'a Url,
+    pub expires_at: OffsetDateTime,
+}
+
+pub fn password_reset(mail: &PasswordResetMail<'_>) -> Mail {
+    let intro = "Someone, hopefully you, asked to set a new password for your Traceless account.";
+    let how = "Open the link below and choose a new password. Every device signed in to your account will be signed out.";
+    let expires = format!("The link works once, until {}.", when(mail.expires_at));
+    let ignore = "If you did not ask for this, ignore this mail: your password stays as it is.";
+    let text = format!(
+        "{intro}\n\n{how}\n\n{link}\n\n{expires}\n\n{ignore}\n\n-- \nTraceless\n",
+        link = mail.link,
+    );
+    let html = page(&format!(
+        "<p>{}</p><p>{}</p><p><a href=\"{link}\">Set a new password</a></p><p>Or copy this link: {link}</p>\
+         <p>{}</p><p>{}</p>",
+        escape(intro),
+        escape(how),
+        escape(&expires),
+        escape(ignore),
+        link = escape(mail.link.as_str()),
+    ));
+    Mail {
+        to: mail.to.to_owned(),
+        subject: "Set a new password for Traceless".to_owned(),
+        text,
+        html,
+    }
+}
+
 /// The result (or the expiry) to the agent who started the verification.
 pub struct OutcomeMail<'a> {
     pub to: &'a str,

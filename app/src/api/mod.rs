@@ -7,6 +7,8 @@ pub mod integrations;
 pub mod invite;
 pub mod mailbox;
 pub mod microsoft_sign_in;
+pub mod password;
+pub mod sessions;
 pub mod team;
 pub mod tickets;
 pub mod tools;

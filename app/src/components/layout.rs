@@ -65,6 +65,8 @@ pub fn Header() -> impl IntoView {
                                             {me.name.clone()}
                                             <span class="site-user-org">{me.organization.clone()}</span>
                                         </span>
+                                        <A href="/account/sessions">"Sessions"</A>
+                                        <A href="/account/password">"Password"</A>
                                         <A href="/account/two-step" attr:class="button-quiet">"Two-step verification"</A>
                                         <ActionForm action=sign_out>
                                             <button type="submit" class="button-quiet">"Sign out"</button>

@@ -23,6 +23,9 @@ const PUBLIC: &[&str] = &[
     "accept_invite",
     "open_verification_link",
     "renew_request",
+    "forgot_password",
+    "reset_link_open",
+    "reset_password",
 ];
 
 const ANY_TEAMMATE: &[&str] = &[
@@ -40,6 +43,10 @@ const ANY_TEAMMATE: &[&str] = &[
     "enable_two_step",
     "disable_two_step",
     "regenerate_recovery_codes",
+    "my_sessions",
+    "end_my_session",
+    "end_my_other_sessions",
+    "change_password",
 ];
 
 const ADMINS_ONLY: &[&str] = &[
@@ -142,6 +149,11 @@ fn arguments<'a>(name: &str, ids: &'a Ids) -> Vec<(&'static str, &'a str)> {
         "set_two_step_required" => vec![("required", "on")],
         "enable_two_step" | "regenerate_recovery_codes" => vec![("code", "123456")],
         "disable_two_step" => vec![("password", PASSWORD), ("code", "123456")],
+        "end_my_session" => vec![("id", "00000000-0000-0000-0000-000000000000")],
+        "change_password" => vec![
+            ("current_password", PASSWORD),
+            ("password", "violet tractor meadow lantern"),
+        ],
         _ => vec![],
     }
 }

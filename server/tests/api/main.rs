@@ -31,6 +31,7 @@ mod restart;
 mod retention;
 mod scale_out;
 mod security;
+mod sessions_passwords;
 mod smtp_sink;
 mod status_checks;
 mod stream_bounds;

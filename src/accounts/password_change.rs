@@ -1,0 +1,40 @@
+//! Changing one's own password: the current one is asked again (a session left open on a
+//! shared computer must not be enough to take the account over), the new one meets the
+//! rules of `crate::password`, and every other session of the account ends.
+
+use super::sessions::{self, SessionKey};
+use super::{AccountError, User, store};
+use crate::db::{self, Pool};
+use crate::password;
+
+pub struct PasswordChange<'a> {
+    pub current: &'a str,
+    pub new: &'a str,
+    /// The session asking: it stays signed in.
+    pub keep: &'a SessionKey,
+}
+
+/// Changes `user`'s password; returns how many other sessions were signed out.
+pub async fn change_password(
+    pool: &Pool,
+    user: &User,
+    change: PasswordChange<'_>,
+) -> Result<u64, AccountError> {
+    let mut conn = pool.acquire().await?;
+    let stored = store::user_with_password_by_email(&mut conn, &user.email)
+        .await?
+        .and_then(|(_, hash)| hash);
+    drop(conn);
+    if !password::verify_bounded(change.current.to_owned(), stored).await? {
+        return Err(AccountError::WrongCurrentPassword);
+    }
+    password::check_strength(change.new, user.email.local_part())?;
+    let hash = password::hash_bounded(change.new.to_owned()).await?;
+
+    let mut tx = db::begin_write(pool).await?;
+    store::set_password(&mut tx, user.id, &hash).await?;
+    let ended = sessions::end_all_but(&mut tx, user.id, change.keep).await?;
+    tx.commit().await?;
+    tracing::info!(user = %user.id, ended, "password changed");
+    Ok(ended)
+}
