@@ -11,6 +11,8 @@ use std::time::Duration;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
+use crate::email::EmailAddress;
+
 pub use crate::config::limits::{
     FORWARDED_HEADER, ForwardedHeader, Rate, RateLimitSettings, TRUSTED_PROXIES,
 };

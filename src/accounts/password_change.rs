@@ -4,7 +4,7 @@
 
 use super::sessions::{self, SessionKey};
 use super::{AccountError, User, store};
-use crate::db::{self, Pool};
+use crate::db::{self, Lock, LockKey, Pool};
 use crate::password;
 
 pub struct PasswordChange<'a> {
@@ -31,7 +31,12 @@ pub async fn change_password(
     password::check_strength(change.new, user.email.local_part())?;
     let hash = password::hash_bounded(change.new.to_owned()).await?;
 
-    let mut tx = db::begin_write(pool).await?;
+    // The organization's key, as every account change (docs/concurrency.md).
+    let mut tx = db::begin_write(
+        pool,
+        Lock::Key(LockKey::organization(user.organization_id.0)),
+    )
+    .await?;
     store::set_password(&mut tx, user.id, &hash).await?;
     let ended = sessions::end_all_but(&mut tx, user.id, change.keep).await?;
     tx.commit().await?;

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::sessions;
 use super::{AccountError, User, UserId, store};
-use crate::db::{self, Pool};
+use crate::db::{self, Lock, LockKey, Pool};
 use crate::email::EmailAddress;
 use crate::password;
 use crate::secret::{Secret, SecretHash, looks_like_secret};
@@ -110,7 +110,12 @@ pub async fn reset_password(
     let hash = password::hash_bounded(new_password.to_owned()).await?;
 
     let now = OffsetDateTime::now_utc();
-    let mut tx = db::begin_write(pool).await?;
+    // The organization's key, as every account change (docs/concurrency.md).
+    let mut tx = db::begin_write(
+        pool,
+        Lock::Key(LockKey::organization(user.organization_id.0)),
+    )
+    .await?;
     // Re-read inside the transaction: the link may have been used meanwhile.
     let (reset, _) = open_reset(&mut tx, token, now)
         .await?

@@ -55,7 +55,8 @@ pub async fn forgot_password(email: String) -> Result<(), AppError> {
             let answer = password_reset::EvenAnswer::start();
             let state = ssr::state()?;
             state.limits.check_forgot_password(&email)?;
-            let mut tx = traceless::db::begin_write(&state.pool).await?;
+            // Rows only: a new reset row and its mail; the account is not known before the read.
+            let mut tx = traceless::db::begin_write(&state.pool, traceless::db::Lock::Rows).await?;
             if let Some(reset) =
                 password_reset::issue(&mut tx, &email, OffsetDateTime::now_utc()).await?
             {
