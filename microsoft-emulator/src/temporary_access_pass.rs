@@ -270,12 +270,11 @@ const CREATE_ROLES: [&str; 2] = [
 ];
 /// Reading a user's pass, app-only.
 // Learn: https://learn.microsoft.com/en-us/graph/api/authentication-list-temporaryaccesspassmethods
-const LIST_ROLES: [&str; 5] = [
+const LIST_ROLES: [&str; 4] = [
     "UserAuthMethod-TAP.Read.All",
     "UserAuthMethod-TAP.ReadWrite.All",
     "UserAuthenticationMethod.Read.All",
     "UserAuthenticationMethod.ReadWrite.All",
-    "Directory.Read.All",
 ];
 
 #[derive(Deserialize)]
