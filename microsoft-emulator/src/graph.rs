@@ -127,7 +127,7 @@ fn revoked(state: &EmulatorState, tid: &str, user: &str) -> Response {
     .into_response()
 }
 
-fn authorize(
+pub(crate) fn authorize(
     state: &EmulatorState,
     headers: &HeaderMap,
     scopes: &[&str],
@@ -153,7 +153,7 @@ fn authorize(
 }
 
 /// Applies `$select` (comma-separated property names) to an object.
-fn select(obj: Value, select: Option<&String>) -> Value {
+pub(crate) fn select(obj: Value, select: Option<&String>) -> Value {
     let Some(sel) = select else { return obj };
     let keep: Vec<&str> = sel.split(',').map(str::trim).collect();
     match obj {

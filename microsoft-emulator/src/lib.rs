@@ -10,6 +10,7 @@ mod authenticator;
 mod errors;
 mod faults;
 mod graph;
+mod graph_users;
 mod html;
 mod keys;
 mod login;
@@ -17,6 +18,7 @@ mod scopes;
 mod seed;
 mod signin;
 mod state;
+mod temporary_access_pass;
 mod verifiedid;
 
 use std::net::SocketAddr;
@@ -37,6 +39,7 @@ pub use authenticator::{
 pub use faults::{ActiveFault, CallbackFault, FaultSpec, Faults};
 pub use seed::*;
 pub use state::{EmulatorState, Propagation};
+pub use temporary_access_pass::{TapPolicy, TapTargets};
 
 /// Where and with what data to run.
 #[derive(Clone, Debug)]
@@ -59,7 +62,12 @@ impl Default for EmulatorConfig {
 pub fn router(state: EmulatorState) -> Router {
     Router::new()
         .nest("/login", login::routes())
-        .nest("/graph", graph::routes())
+        .nest(
+            "/graph",
+            graph::routes()
+                .merge(graph_users::routes())
+                .merge(temporary_access_pass::routes()),
+        )
         .nest("/verifiedid", verifiedid::routes())
         .nest("/authenticator", authenticator::routes())
         // The page's canonical URL has a trailing slash, which a nested "/" does not match.
@@ -109,6 +117,7 @@ pub fn router(state: EmulatorState) -> Router {
             "/_control/tenants/{tid}/authorities/{id}/contracts",
             post(control_add_contract),
         )
+        .merge(temporary_access_pass::control_routes())
         .route("/", get(index))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -412,6 +421,19 @@ impl RunningEmulator {
     /// See `EmulatorState::set_user_roles`.
     pub fn set_user_roles(&self, tenant_id: &str, user: &str, roles: &[&str]) -> bool {
         self.state.set_user_roles(tenant_id, user, roles)
+    }
+    /// See `EmulatorState::set_temporary_access_pass_policy`.
+    pub fn set_temporary_access_pass_policy(
+        &self,
+        tenant_id: &str,
+        policy: TapPolicy,
+    ) -> Result<(), String> {
+        self.state
+            .set_temporary_access_pass_policy(tenant_id, policy)
+    }
+    /// See `EmulatorState::has_temporary_access_pass`.
+    pub fn has_temporary_access_pass(&self, tenant_id: &str, user: &str) -> bool {
+        self.state.has_temporary_access_pass(tenant_id, user)
     }
     /// See `EmulatorState::set_linked_domain_verified`.
     pub fn set_linked_domain_verified(

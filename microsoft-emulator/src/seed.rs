@@ -531,6 +531,7 @@ impl Seed {
                     }],
                 },
                 provider_client(),
+                recovery_client(),
             ],
             require_public_callback: false,
             request_lifetime_secs: default_request_lifetime(),
@@ -1210,6 +1211,43 @@ fn provider_client() -> ClientApp {
             .collect(),
         delegated_permissions: default_delegated(),
         app_roles: vec![GRAPH_ORGANIZATION_READ_ALL.to_string()],
+        assigned_app_roles: vec![],
+    }
+}
+
+/// The demo app registration for account recovery (`TRACELESS_MS_RECOVERY_CLIENT_ID`): a second,
+/// optional registration an admin consents to separately, holding only what issuing a
+/// Temporary Access Pass needs (issue 21): Graph `User.Read.All` (find the user by mail or UPN,
+/// and read their directory roles through `transitiveMemberOf`) and
+/// `UserAuthenticationMethod.ReadWrite.All` (create the pass), both application permissions.
+/// Its only delegated permission is `User.Read`, which every new registration lists; Traceless
+/// never uses a delegated token from it.
+pub const DEV_RECOVERY_CLIENT_ID: &str = "d7a2c4e6-8b1f-4a3d-9e5c-1f2a3b4c5d6e";
+pub const DEV_RECOVERY_CLIENT_SECRET: &str = "emulator-recovery-secret-not-valid-at-microsoft";
+
+/// Graph application permissions, as `{resource}/{role}`.
+pub const GRAPH_USER_READ_ALL: &str = "https://graph.microsoft.com/User.Read.All";
+pub const GRAPH_USER_AUTHENTICATION_METHOD_READ_WRITE_ALL: &str =
+    "https://graph.microsoft.com/UserAuthenticationMethod.ReadWrite.All";
+
+fn recovery_client() -> ClientApp {
+    ClientApp {
+        client_id: DEV_RECOVERY_CLIENT_ID.into(),
+        client_secret: DEV_RECOVERY_CLIENT_SECRET.into(),
+        display_name: "Traceless account recovery (local)".into(),
+        redirect_uris: ["127.0.0.1:3000", "localhost:3000"]
+            .iter()
+            .flat_map(|host| {
+                DEMO_REDIRECT_PATHS
+                    .iter()
+                    .map(move |path| format!("http://{host}{path}"))
+            })
+            .collect(),
+        delegated_permissions: vec![format!("{GRAPH_RESOURCE}/User.Read")],
+        app_roles: vec![
+            GRAPH_USER_READ_ALL.to_string(),
+            GRAPH_USER_AUTHENTICATION_METHOD_READ_WRITE_ALL.to_string(),
+        ],
         assigned_app_roles: vec![],
     }
 }

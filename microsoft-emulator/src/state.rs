@@ -61,6 +61,8 @@ pub(crate) struct Store {
     pub requests: HashMap<String, PresentationRequest>,
     /// Requests whose `request_retrieved` is held back by an `out_of_order` fault.
     pub deferred_retrieved: HashSet<String>,
+    /// Each tenant's Temporary Access Pass policy and the passes issued.
+    pub temporary_access_passes: crate::temporary_access_pass::TapStore,
 }
 
 /// The consent state of client apps in tenants, as Entra stores it: the app's service principal in

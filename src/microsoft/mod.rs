@@ -24,6 +24,11 @@
 //! `create_presentation_request(&app_token, &PresentationRequest::new(..))` → [`CreatedRequest`].
 //! Microsoft then POSTs callbacks; [`Callback::parse`] turns a body into a [`CallbackEvent`].
 //!
+//! # Account recovery (groundwork, issue 21)
+//! `ms.recovery(recovery_credentials)` → [`RecoveryClient`]: `find_user_by_email` →
+//! [`UserLookup`], `holds_directory_role`, `issue_temporary_access_pass` → [`IssuedPass`]
+//! (its [`TemporaryAccessPass`] never prints), each refusal a [`RecoveryError`].
+//!
 //! # Errors
 //! One enum, [`MicrosoftError`]; [`MicrosoftError::step`] names the failing [`Step`] and
 //! `Display` is a sentence a person can read. Tokens and secrets never appear in errors, in
@@ -37,6 +42,7 @@ mod contract;
 mod error;
 mod id_token;
 mod ids;
+mod recovery;
 mod retry;
 mod sign_in;
 mod token_key;
@@ -61,6 +67,11 @@ pub use contract::{
 };
 pub use error::{IdTokenProblem, InnerError, MicrosoftError, Step};
 pub use ids::{CredentialType, Did, IdParseError, TenantId, Token};
+pub use recovery::{
+    DirectoryUser, DirectoryUserId, GRAPH_USER_AUTHENTICATION_METHOD_READ_WRITE_ALL,
+    GRAPH_USER_READ_ALL, IssuedPass, PassLifetime, PassRequest, RecoveryClient, RecoveryError,
+    TemporaryAccessPass, UserLookup,
+};
 pub use retry::RetryPolicy;
 pub use sign_in::{PendingSignIn, SIGN_IN_SCOPES, SignInRequest};
 pub use token_key::{TOKEN_KEY_VAR, TokenKey};

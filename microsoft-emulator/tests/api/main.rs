@@ -5,6 +5,7 @@ mod faults;
 mod graph;
 mod helpers;
 mod login;
+mod recovery;
 mod roles;
 mod sign_in_with_microsoft;
 mod tenants;
