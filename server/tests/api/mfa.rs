@@ -289,7 +289,12 @@ async fn a_recovery_code_works_once() {
 
 #[tokio::test]
 async fn the_code_step_is_limited_per_account() {
-    let app = spawn_keeping_secrets(&[("TRACELESS_RATE_LIMIT_SIGN_IN_PER_ACCOUNT", "5/min")]).await;
+    // The code step per account counts at the rate of one address's password failures.
+    let app = spawn_keeping_secrets(&[(
+        "TRACELESS_RATE_LIMIT_SIGN_IN_FAILURES_PER_ACCOUNT_AND_IP",
+        "5/min",
+    )])
+    .await;
     let (app, authenticator, _) = admin_with_two_step_on(app).await;
     app.sign_in(ADMIN, PASSWORD).await;
 
