@@ -9,24 +9,31 @@ use super::signed_in;
 use crate::api::sessions::my_sessions;
 use crate::api::two_step::{TwoStepState, two_step_status};
 use crate::components::ErrorView;
-use crate::model::Me;
+use crate::error::AppError;
+use crate::model::{Me, SessionView};
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
+    // Made here, not inside the signed-in branch, so the server and the browser create them
+    // in the same order (hydration matches them by it).
+    let two_step = Resource::new(|| (), |_| two_step_status());
+    let sessions = Resource::new(|| (), |_| my_sessions());
     view! {
         <Title text="Your account · Traceless" />
         <section class="page-head">
             <h1>"Your account"</h1>
             <p class="muted">"Your sign-in details, and where you are signed in."</p>
         </section>
-        {signed_in(|me| view! { <AccountCards me /> })}
+        {signed_in(move |me| view! { <AccountCards me two_step sessions /> })}
     }
 }
 
 #[component]
-fn AccountCards(me: Me) -> impl IntoView {
-    let two_step = Resource::new(|| (), |_| two_step_status());
-    let sessions = Resource::new(|| (), |_| my_sessions());
+fn AccountCards(
+    me: Me,
+    two_step: Resource<Result<TwoStepState, AppError>>,
+    sessions: Resource<Result<Vec<SessionView>, AppError>>,
+) -> impl IntoView {
     view! {
         <div class="cards account-cards">
             <article class="card" aria-labelledby="account-who">
