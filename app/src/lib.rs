@@ -84,6 +84,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("organization/tickets") view={Lazy::<TicketsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("organization/tickets/:id") view={Lazy::<TicketRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("organization/mailbox") view={Lazy::<MailboxRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("account") view={Lazy::<AccountRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("account/sessions") view={Lazy::<SessionsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("account/password") view={Lazy::<ChangePasswordRoute>::new()} />
                     <Route path=path!("forgot-password") view={Lazy::<ForgotPasswordRoute>::new()} />
@@ -135,6 +136,7 @@ macro_rules! lazy_page {
 }
 
 lazy_page! {
+    AccountRoute => AccountPage,
     LandingRoute => LandingPage,
     SignUpRoute => SignUpPage,
     SignInRoute => SignInPage,

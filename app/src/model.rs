@@ -51,6 +51,9 @@ pub struct Member {
     pub role: Role,
     pub is_you: bool,
     pub since: String,
+    /// Two-step verification is on for them.
+    #[serde(default)]
+    pub two_step: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -104,7 +104,9 @@ export class SessionsPage {
   constructor(private page: Page) {}
 
   async open() {
-    await this.page.getByRole('link', { name: 'Sessions' }).click();
+    // The header links to the account page, which links to the sessions.
+    await this.page.goto('/account');
+    await this.page.getByRole('link', { name: 'See your sessions' }).click();
     await expect(this.page.getByRole('heading', { name: 'Sessions', exact: true })).toBeVisible();
     await hydrated(this.page);
   }

@@ -9,10 +9,12 @@
 mod recovery_codes;
 mod service;
 mod store;
+mod teammate_reset;
 mod totp;
 
 pub use recovery_codes::RecoveryCode;
 pub use service::*;
+pub use teammate_reset::{enabled_in_organization, reset_teammate};
 pub use totp::{Code, TotpSecret};
 
 use crate::rate_limit::TooMany;
@@ -45,6 +47,14 @@ pub enum MfaError {
     AdminWithoutMfa,
     #[error("Only organization administrators can do this.")]
     NotAdmin,
+    #[error("That teammate is not in your organization.")]
+    MemberNotFound,
+    #[error(
+        "Use your own Two-step verification page to change yours: an administrator resets only other teammates'."
+    )]
+    ResetOwn,
+    #[error("Two-step verification is not on for that teammate: there is nothing to reset.")]
+    MemberWithoutMfa,
     #[error(transparent)]
     TooMany(#[from] TooMany),
     #[error("database error")]

@@ -182,3 +182,20 @@ pub(super) async fn setup_outstanding(
     let enabled: bool = row.try_get(1)?;
     Ok(required && !enabled)
 }
+
+/// The members of `organization` with two-step verification on.
+pub(super) async fn enabled_members(
+    conn: &mut impl Connection,
+    organization: OrganizationId,
+) -> Result<Vec<UserId>, sqlx::Error> {
+    db::query(
+        "SELECT s.user_id FROM mfa_secrets s JOIN users u ON u.id = s.user_id
+         WHERE u.organization_id = $1 AND s.enabled_at IS NOT NULL",
+    )
+    .bind(organization.0)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(|row| Ok(UserId(row.try_get(0)?)))
+    .collect()
+}

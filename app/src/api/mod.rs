@@ -13,6 +13,7 @@ pub mod team;
 pub mod tickets;
 pub mod tools;
 pub mod two_step;
+pub mod two_step_reset;
 pub mod verifications;
 
 #[cfg(feature = "ssr")]

@@ -19,7 +19,9 @@ pub async fn team_members() -> Result<Team, AppError> {
     ssr::respond(
         async {
             let admin = ssr::require_admin().await?;
-            let team = accounts::team(&ssr::pool()?, &admin).await?;
+            let pool = ssr::pool()?;
+            let team = accounts::team(&pool, &admin).await?;
+            let two_step = traceless::mfa::enabled_in_organization(&pool, &admin).await?;
             Ok(Team {
                 members: team
                     .members
@@ -27,6 +29,7 @@ pub async fn team_members() -> Result<Team, AppError> {
                     .map(|u| Member {
                         id: u.id.to_string(),
                         is_you: u.id == admin.id,
+                        two_step: two_step.contains(&u.id),
                         name: u.display_name,
                         email: u.email.to_string(),
                         role: convert::role(u.role),

@@ -61,13 +61,12 @@ pub fn Header() -> impl IntoView {
                                         })}
                                     </nav>
                                     <div class="site-user">
-                                        <span class="site-user-name" title=me.email.clone()>
+                                        // One link to the account page (password, two-step
+                                        // verification, sessions): a phone's header stays one line.
+                                        <A href="/account" attr:class="site-user-name" attr:title="Your account">
                                             {me.name.clone()}
-                                            <span class="site-user-org">{me.organization.clone()}</span>
-                                        </span>
-                                        <A href="/account/sessions">"Sessions"</A>
-                                        <A href="/account/password">"Password"</A>
-                                        <A href="/account/two-step" attr:class="button-quiet">"Two-step verification"</A>
+                                            <span class="site-user-org">{me.organization.clone()} " · Account"</span>
+                                        </A>
                                         <ActionForm action=sign_out>
                                             <button type="submit" class="button-quiet">"Sign out"</button>
                                         </ActionForm>

@@ -74,6 +74,7 @@ impl From<MfaError> for AppError {
             MfaError::TooMany(refusal) => refusal.into(),
             MfaError::Database(e) => e.into(),
             MfaError::NotAdmin => AppError::Forbidden(ADMIN_ONLY.into()),
+            MfaError::MemberNotFound => AppError::NotFound(error.to_string()),
             MfaError::NoKey => {
                 tracing::warn!("two-step verification refused: TRACELESS_TOKEN_KEY is not set");
                 AppError::Forbidden(error.to_string())

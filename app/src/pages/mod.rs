@@ -1,5 +1,6 @@
 //! One module per page.
 
+mod account;
 mod api_keys;
 mod audit;
 mod integrations;
@@ -24,6 +25,7 @@ mod verifications;
 mod verify;
 mod webhooks;
 
+pub use account::AccountPage;
 pub use api_keys::ApiKeysPage;
 pub use audit::AuditPage;
 pub use integrations::IntegrationsPage;

@@ -19,6 +19,7 @@ pub fn ChangePasswordPage() -> impl IntoView {
     let value = action.value();
     view! {
         <Title text="Change password · Traceless" />
+        <p class="back"><A href="/account">"← Back to your account"</A></p>
         <section class="panel narrow">
             <h1>"Change password"</h1>
             <p class="muted">"Every other device signed in to your account is signed out; this one stays signed in."</p>

@@ -19,6 +19,7 @@ pub fn SessionsPage() -> impl IntoView {
     );
     view! {
         <Title text="Sessions · Traceless" />
+        <p class="back"><A href="/account">"← Back to your account"</A></p>
         <section class="page-head">
             <h1>"Sessions"</h1>
             <p class="muted">

@@ -7,6 +7,7 @@ use leptos_meta::Title;
 use crate::api::team::{
     ChangeTeammateRole, InviteTeammate, RemoveTeammate, RenewInvite, team_members,
 };
+use crate::api::two_step_reset::ResetTeammateTwoStep;
 use crate::components::{
     Alert, CopyButton, ErrorView, Field, FormAlert, SubmitButton, field_error,
 };
@@ -18,6 +19,7 @@ pub fn TeamPage() -> impl IntoView {
     let renew = ServerAction::<RenewInvite>::new();
     let remove = ServerAction::<RemoveTeammate>::new();
     let change_role = ServerAction::<ChangeTeammateRole>::new();
+    let reset_two_step = ServerAction::<ResetTeammateTwoStep>::new();
     let members = Resource::new(
         move || {
             (
@@ -25,6 +27,7 @@ pub fn TeamPage() -> impl IntoView {
                 renew.version().get(),
                 remove.version().get(),
                 change_role.version().get(),
+                reset_two_step.version().get(),
             )
         },
         |_| team_members(),
@@ -38,7 +41,7 @@ pub fn TeamPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match members.await {
-                    Ok(team) => view! { <TeamView team=team invite=invite renew=renew remove=remove change_role=change_role /> }.into_any(),
+                    Ok(team) => view! { <TeamView team=team invite=invite renew=renew remove=remove change_role=change_role reset_two_step=reset_two_step /> }.into_any(),
                     Err(error) => view! { <ErrorView error panel=true /> }.into_any(),
                 }
             })}
@@ -53,8 +56,10 @@ fn TeamView(
     renew: ServerAction<RenewInvite>,
     remove: ServerAction<RemoveTeammate>,
     change_role: ServerAction<ChangeTeammateRole>,
+    reset_two_step: ServerAction<ResetTeammateTwoStep>,
 ) -> impl IntoView {
     let invite_value = invite.value();
+    let reset_value = reset_two_step.value();
     let remove_value = remove.value();
     let change_role_value = change_role.value();
     let renew_value = renew.value();
@@ -65,6 +70,13 @@ fn TeamView(
                 <h2 id="members-title">"Members"</h2>
                 <FormAlert value=remove_value />
                 <FormAlert value=change_role_value />
+                <FormAlert value=reset_value />
+                {move || reset_value.get().and_then(Result::ok).map(|name| view! {
+                    <Alert kind="success">
+                        "Two-step verification is reset for " {name.clone()} ", who is signed out everywhere. "
+                        {name.clone()} " now signs in with their password and can set it up again."
+                    </Alert>
+                })}
                 <ul class="people">
                     {team.members.into_iter().map(|m| {
                         let (new_role, role_button) = match m.role {
@@ -73,12 +85,20 @@ fn TeamView(
                         };
                         let role_label = format!("{role_button}: {}", m.name);
                         let remove_label = format!("Remove {}", m.name);
-                        let (role_id, remove_id) = (m.id.clone(), m.id.clone());
+                        let (role_id, remove_id, reset_id) = (m.id.clone(), m.id.clone(), m.id.clone());
+                        let reset_question = format!(
+                            "Reset two-step verification for {}? Their authenticator app and recovery codes stop working and they are signed out everywhere.",
+                            m.name
+                        );
+                        let reset_label = format!("Reset two-step verification for {}", m.name);
                         view! {
                         <li class="person">
                             <div>
                                 <p class="person-name">{m.name.clone()} {m.is_you.then_some(" (you)")}</p>
                                 <p class="muted">{m.email.clone()}</p>
+                                <p class="muted small" data-testid="two-step-state">
+                                    {if m.two_step { "Two-step verification: on" } else { "Two-step verification: off" }}
+                                </p>
                             </div>
                             <span class=format!("badge badge-{}", m.role.form_value())>{m.role.label()}</span>
                             {(!m.is_you).then(|| view! {
@@ -93,6 +113,19 @@ fn TeamView(
                                         <button type="submit" class="button-quiet" aria-label=remove_label>"Remove"</button>
                                     </ActionForm>
                                 </div>
+                            })}
+                            // For a teammate who lost their phone and their recovery codes. Your
+                            // own is changed on your account page. A <details> asks first, with
+                            // or without the page's script.
+                            {(!m.is_you && m.two_step).then(|| view! {
+                                <details class="confirm-reset">
+                                    <summary class="button-quiet">"Reset two-step verification"</summary>
+                                    <ActionForm action=reset_two_step attr:class="confirm">
+                                        <p>{reset_question}</p>
+                                        <input type="hidden" name="id" value=reset_id />
+                                        <button type="submit" class="button-danger" aria-label=reset_label>"Reset"</button>
+                                    </ActionForm>
+                                </details>
                             })}
                         </li>
                     }}).collect_view()}

@@ -5,6 +5,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::components::A;
 
 use crate::api::two_step::{
     BeginTwoStepSetup, DisableTwoStep, EnableTwoStep, RecoveryCodes, RegenerateRecoveryCodes,
@@ -98,6 +99,10 @@ fn TwoStepBody(
         _ => None,
     };
     view! {
+        // Part-way through signing in, the account page is not open to them yet.
+        {(!status.setting_up_to_sign_in).then(|| view! {
+            <p class="back"><A href="/account">"← Back to your account"</A></p>
+        })}
         {status.setting_up_to_sign_in.then(|| view! {
             <Alert kind="info">"Your organization requires two-step verification. Set it up to finish signing in."</Alert>
         })}

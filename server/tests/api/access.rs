@@ -59,6 +59,7 @@ const ADMINS_ONLY: &[&str] = &[
     "audit_log",
     "audit_filters",
     "set_two_step_required",
+    "reset_teammate_two_step",
     "team_members",
     "invite_teammate",
     "renew_invite",
@@ -130,7 +131,7 @@ fn arguments<'a>(name: &str, ids: &'a Ids) -> Vec<(&'static str, &'a str)> {
             ("role", "admin"),
         ],
         "renew_invite" => vec![("id", &ids.pending)],
-        "remove_teammate" => vec![("id", &ids.admin)],
+        "remove_teammate" | "reset_teammate_two_step" => vec![("id", &ids.admin)],
         "change_teammate_role" => vec![("id", &ids.agent), ("role", "admin")],
         "update_verification_settings" => {
             vec![("link_lifetime_hours", "1"), ("face_check_threshold", "50")]

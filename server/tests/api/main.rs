@@ -37,6 +37,7 @@ mod status_checks;
 mod stream_bounds;
 mod team;
 mod tickets;
+mod two_step_reset;
 mod verification;
 mod verification_callbacks;
 mod verifier_modes;
