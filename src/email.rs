@@ -33,6 +33,23 @@ impl EmailAddress {
         Ok(Self(format!("{}@{}", local.to_lowercase(), domain)))
     }
 
+    /// The key a limit counts `input` under, whether or not it is a valid address: its
+    /// normal form when it parses, else trimmed and lower-cased, so that case and spacing
+    /// open no new allowance. No address is longer than 320 characters; a longer input is
+    /// not kept whole.
+    pub fn limit_key(input: &str) -> String {
+        Self::parse(input)
+            .map(|e| e.to_string())
+            .unwrap_or_else(|_| {
+                input
+                    .trim()
+                    .chars()
+                    .take(320)
+                    .collect::<String>()
+                    .to_lowercase()
+            })
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

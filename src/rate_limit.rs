@@ -186,17 +186,8 @@ impl RateLimits {
 
     /// One "forgot password" request for `email`, counted under its normalized form.
     pub fn check_forgot_password(&self, email: &str) -> Result<(), TooMany> {
-        let key = EmailAddress::parse(email)
-            .map(|e| e.to_string())
-            .unwrap_or_else(|_| {
-                email
-                    .trim()
-                    .chars()
-                    .take(320)
-                    .collect::<String>()
-                    .to_lowercase()
-            });
-        self.forgot_password_per_account.check(&key)
+        self.forgot_password_per_account
+            .check(&EmailAddress::limit_key(email))
     }
 
     fn forget_quiet_keys(&self) {

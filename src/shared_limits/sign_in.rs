@@ -21,6 +21,7 @@ use time::OffsetDateTime;
 use super::{Door, Tally, Windows, shared, wait_until};
 use crate::db::Pool;
 use crate::email::EmailAddress;
+use crate::observe;
 use crate::rate_limit::{ClientKey, RateLimitSettings, TooMany};
 use crate::secret::SecretHash;
 
@@ -48,28 +49,13 @@ pub struct SignInAttempt {
 
 impl SignInAttempt {
     pub fn new(email: &str, client: ClientKey) -> Self {
-        let account = account_key(email);
+        let account = EmailAddress::limit_key(email);
         SignInAttempt {
             account_and_address: hashed(&format!("{account}\n{client}")),
             account: hashed(&account),
             address: hashed(&client.to_string()),
         }
     }
-}
-
-/// The address as typed, normalized, so that case and spacing open no new allowance.
-fn account_key(email: &str) -> String {
-    // No address is longer than 320 characters; a longer "email" is not kept whole.
-    EmailAddress::parse(email)
-        .map(|e| e.to_string())
-        .unwrap_or_else(|_| {
-            email
-                .trim()
-                .chars()
-                .take(320)
-                .collect::<String>()
-                .to_lowercase()
-        })
 }
 
 fn hashed(key: &str) -> String {
@@ -109,10 +95,12 @@ impl SignInGuard {
         if let Some(until) = delayed_until(account, self.account_bar)
             && until > now
         {
+            observe::rate_limited("sign-in per account");
             return Err(wait_until(until, now));
         }
         let address = self.per_address.add(&attempt.address, now).await;
         if address.hits > self.address_bar {
+            observe::rate_limited("sign-in failures per address");
             return Err(wait_until(address.window_ends, now));
         }
         let pair = self
@@ -120,6 +108,7 @@ impl SignInGuard {
             .add(&attempt.account_and_address, now)
             .await;
         if pair.hits > self.account_and_address_bar {
+            observe::rate_limited("sign-in per account and address");
             return Err(wait_until(pair.window_ends, now));
         }
         Ok(())

@@ -22,7 +22,10 @@ impl PresentationThrottle {
 
     /// Counts one new presentation request for the verification `id`.
     pub async fn check(&self, id: Uuid) -> Result<(), TooMany> {
-        self.per_link.check(&id).await
+        self.per_link
+            .check(&id)
+            .await
+            .inspect_err(|_| crate::observe::rate_limited("presentations per link"))
     }
 }
 
