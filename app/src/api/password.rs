@@ -21,14 +21,17 @@ pub async fn change_password(current_password: String, password: String) -> Resu
         async {
             let user = ssr::require_user().await?;
             let keep = ssr::session_key().await?.ok_or(AppError::Unauthenticated)?;
-            let pool = ssr::pool()?;
+            let state = ssr::state()?;
+            let pool = state.pool.clone();
             let ended = password_change::change_password(
                 &pool,
+                &state.shared_limits.sign_in,
                 &user,
                 PasswordChange {
                     current: &current_password,
                     new: &password,
                     keep: &keep,
+                    client: ssr::client().await?,
                 },
             )
             .await?;

@@ -368,6 +368,32 @@ fn field_message(error: &AppError, field: &str) -> String {
 }
 
 #[tokio::test]
+async fn wrong_current_passwords_count_as_failed_sign_ins() {
+    let app = spawn_app_with(&[(
+        "TRACELESS_RATE_LIMIT_SIGN_IN_FAILURES_PER_ACCOUNT_AND_IP",
+        "3/h",
+    )])
+    .await;
+    app.admin("Contoso", "ada@contoso.com").await;
+    let wrong = [
+        ("current_password", "not my password at all"),
+        ("password", NEW_PASSWORD),
+    ];
+    for _ in 0..3 {
+        app_error(
+            app.call("change_password", &wrong).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    // The session cannot go on guessing: even the right password now waits.
+    let right = [("current_password", PASSWORD), ("password", NEW_PASSWORD)];
+    let refused = app.call("change_password", &right).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().contains_key(reqwest::header::RETRY_AFTER));
+}
+
+#[tokio::test]
 async fn changing_the_password_needs_the_current_one_and_ends_the_other_sessions() {
     let app = spawn_app().await;
     app.admin("Contoso", "ada@contoso.com").await;
