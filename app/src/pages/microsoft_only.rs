@@ -10,7 +10,13 @@ use crate::components::{ErrorView, FormAlert, SubmitButton};
 #[component]
 pub fn MicrosoftOnlyCard() -> impl IntoView {
     let set = ServerAction::<SetMicrosoftOnly>::new();
-    let setting = Resource::new(move || set.version().get(), |_| microsoft_only_setting());
+    // Fetched by the browser, not while the server renders: this card sits inside the page's
+    // signed-in Suspend, and a resource made there on the server can outlive a render the
+    // browser abandoned (the server function then finds no request context).
+    let setting = LocalResource::new(move || {
+        set.version().track();
+        microsoft_only_setting()
+    });
     view! {
         <article class="card" aria-labelledby="sign-in-setting-title" data-testid="microsoft-only-card">
             <h2 id="sign-in-setting-title">"Sign-in"</h2>
