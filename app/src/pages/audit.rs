@@ -34,7 +34,19 @@ pub fn AuditPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match entries.await {
-                    Ok(entries) if entries.is_empty() => view! { <p class="panel muted">"Nothing matches. Clear the filters to see everything."</p> }.into_any(),
+                    Ok(entries) if entries.is_empty() => {
+                        // Only a filter or a later page can hide entries: without them, the log
+                        // is simply empty.
+                        let filtered = !param("kind").is_empty() || !param("person").is_empty();
+                        let words = if filtered {
+                            "Nothing matches. Clear the filters to see everything."
+                        } else if !param("before").is_empty() {
+                            "No older entries."
+                        } else {
+                            "Nothing has been logged yet. Sign-ins, team changes and settings will show here."
+                        };
+                        view! { <p class="panel muted">{words}</p> }.into_any()
+                    }
                     Ok(entries) => {
                         let older = (entries.len() as i64 == PAGE_SIZE)
                             .then(|| entries.last().map(|e| e.id))
