@@ -5,7 +5,7 @@
 
 use std::hash::Hash;
 use std::net::IpAddr;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
@@ -180,7 +180,7 @@ impl RateLimits {
     /// runtime), which ends when the last `Arc` is dropped.
     pub fn start(settings: RateLimitSettings) -> Arc<Self> {
         let limits = Arc::new(Self::new(settings));
-        tokio::spawn(forget_quiet_keys(Arc::downgrade(&limits)));
+        spawn_housekeeping(&limits);
         limits
     }
 
@@ -189,7 +189,9 @@ impl RateLimits {
         self.forgot_password_per_account
             .check(&EmailAddress::limit_key(email))
     }
+}
 
+impl ForgetsQuietKeys for RateLimits {
     fn forget_quiet_keys(&self) {
         self.sign_in_per_ip.forget_quiet_keys();
         self.sign_up_per_ip.forget_quiet_keys();
@@ -205,16 +207,26 @@ impl RateLimits {
     }
 }
 
-async fn forget_quiet_keys(limits: Weak<RateLimits>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(60));
-    tick.tick().await;
-    loop {
+/// Limits that keep per-key counts in memory and can drop the keys that went quiet.
+pub trait ForgetsQuietKeys: Send + Sync + 'static {
+    fn forget_quiet_keys(&self);
+}
+
+/// Forgets `limits`' quiet keys once a minute (on the current Tokio runtime), so memory
+/// follows recent traffic; ends when the last `Arc` is dropped.
+pub fn spawn_housekeeping<L: ForgetsQuietKeys>(limits: &Arc<L>) {
+    let limits = Arc::downgrade(limits);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
         tick.tick().await;
-        let Some(limits) = limits.upgrade() else {
-            return;
-        };
-        limits.forget_quiet_keys();
-    }
+        loop {
+            tick.tick().await;
+            let Some(limits) = limits.upgrade() else {
+                return;
+            };
+            limits.forget_quiet_keys();
+        }
+    });
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ mod routes;
 pub mod security_headers;
 mod sessions;
 pub mod shutdown;
+mod site_files;
 pub mod startup;
 pub mod telemetry;
 

@@ -12,6 +12,8 @@ use axum::response::Response;
 use leptos::nonce::Nonce;
 use leptos::prelude::{provide_context, use_context};
 
+use crate::site_files::is_static_asset;
+
 /// What the policy needs to know about this deployment, worked out once.
 #[derive(Clone)]
 pub struct SecurityHeaders {
@@ -101,16 +103,14 @@ pub async fn add(
 
 /// Verification and invite links carry their secret in the path: never send it on.
 fn referrer_policy(path: &str) -> HeaderValue {
-    if path.starts_with("/verify/") || path.starts_with("/invite/") {
+    if ["/verify/", "/invite/", "/reset-password/"]
+        .iter()
+        .any(|secret| path.starts_with(secret))
+    {
         HeaderValue::from_static("no-referrer")
     } else {
         HeaderValue::from_static("same-origin")
     }
-}
-
-/// The compiled site and public files: the same for everyone, fine to cache.
-fn is_static_asset(path: &str) -> bool {
-    path.starts_with("/pkg/") || path == "/favicon.svg"
 }
 
 /// For the Leptos context of a page render: sign the inline scripts with the nonce

@@ -18,6 +18,7 @@ use traceless::accounts::sessions::{self, Client, IDLE_LIFETIME, SessionKey, USE
 use traceless::db::Pool;
 
 use crate::rate_limit::ClientAddr;
+use crate::site_files::is_static_asset;
 
 /// The cookie's name over HTTPS. The `__Host-` prefix makes browsers refuse the cookie
 /// unless it is `Secure`, has `Path=/` and no `Domain`: no subdomain or plain-HTTP page
@@ -47,12 +48,16 @@ fn idle_lifetime() -> time::Duration {
 /// Notes this request on its session's row (device, address, last seen), at most once a
 /// minute per session; when it does, the cookie is renewed too, so the 12 idle hours run
 /// from the last use. Runs inside the session layer, behind the rate limiter (which found
-/// the client's address, trusted proxies considered).
+/// the client's address, trusted proxies considered). The site's own files (wasm, scripts)
+/// are not a use of the session and cost no database read.
 pub async fn record_client(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
+    if is_static_asset(request.uri().path()) {
+        return next.run(request).await;
+    }
     let seen = request.extensions().get::<Session>().and_then(|session| {
         let id = session.id()?;
         let address = request.extensions().get::<ClientAddr>()?.0;

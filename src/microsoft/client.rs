@@ -168,9 +168,11 @@ pub(crate) type OAuthClient<HasAuthUrl> = oauth2::Client<
 >;
 
 /// Hands oauth2 our reqwest client and remembers the HTTP status, which oauth2 drops but which
-/// tells a refusal (4xx) from an outage (5xx).
+/// tells a refusal (4xx) from an outage (5xx); each token call is counted and timed under its
+/// step, like every other call to Microsoft (`observe::microsoft_call`).
 struct RecordingHttp<'a> {
     http: &'a reqwest::Client,
+    step: Step,
     status: Mutex<Option<u16>>,
     retry_after: Mutex<Option<Duration>>,
 }
@@ -182,7 +184,13 @@ impl<'c> AsyncHttpClient<'c> for RecordingHttp<'_> {
 
     fn call(&'c self, request: HttpRequest) -> Self::Future {
         Box::pin(async move {
-            let response = self.http.call(request).await?;
+            let started = std::time::Instant::now();
+            let answered = self.http.call(request).await;
+            let ok = answered
+                .as_ref()
+                .is_ok_and(|response| response.status().is_success());
+            crate::observe::microsoft_call(self.step.label(), ok, started.elapsed());
+            let response = answered?;
             *self.status.lock().unwrap_or_else(|p| p.into_inner()) =
                 Some(response.status().as_u16());
             *self.retry_after.lock().unwrap_or_else(|p| p.into_inner()) =
@@ -193,9 +201,10 @@ impl<'c> AsyncHttpClient<'c> for RecordingHttp<'_> {
 }
 
 impl<'a> RecordingHttp<'a> {
-    fn new(http: &'a reqwest::Client) -> Self {
+    fn new(http: &'a reqwest::Client, step: Step) -> Self {
         RecordingHttp {
             http,
+            step,
             status: Mutex::new(None),
             retry_after: Mutex::new(None),
         }
@@ -422,7 +431,7 @@ impl MicrosoftClient {
         let client = self
             .oauth_client(token_tenant)
             .set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()));
-        let http = RecordingHttp::new(&self.http);
+        let http = RecordingHttp::new(&self.http, step);
         let result = client
             .exchange_code(AuthorizationCode::new(code.to_string()))
             .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_string()))
@@ -452,7 +461,7 @@ impl MicrosoftClient {
         let refresh = RefreshToken::new(refresh_token.expose().to_string());
         let scope = Scope::new(format!("{VERIFIED_ID_ADMIN_APP}/full_access"));
         let response = retrying(self.retry, || async {
-            let http = RecordingHttp::new(&self.http);
+            let http = RecordingHttp::new(&self.http, step);
             let result = self
                 .oauth_client(tenant.as_str())
                 .exchange_refresh_token(&refresh)
@@ -503,7 +512,7 @@ impl MicrosoftClient {
         scope: &str,
     ) -> Result<(Token, Option<OffsetDateTime>), MicrosoftError> {
         let response = retrying(self.retry, || async {
-            let http = RecordingHttp::new(&self.http);
+            let http = RecordingHttp::new(&self.http, step);
             let result = self
                 .oauth_client_as(credentials, tenant.as_str())
                 .exchange_client_credentials()

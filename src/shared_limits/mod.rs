@@ -17,14 +17,16 @@ pub use sign_in::{SignInAttempt, SignInGuard};
 pub use windows::{Tally, Windows};
 
 use std::hash::Hash;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::db::{Backend, Pool};
-use crate::rate_limit::{Limiter, Rate, RateLimitSettings, TooMany};
+use crate::rate_limit::{
+    ForgetsQuietKeys, Limiter, Rate, RateLimitSettings, TooMany, spawn_housekeeping,
+};
 
 /// Which limit a count belongs to: the `door` column of its rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -123,26 +125,16 @@ impl SharedLimits {
     /// swept by the retention job ([`sweep`]).
     pub fn start(settings: &RateLimitSettings, pool: &Pool) -> Arc<Self> {
         let limits = Arc::new(Self::new(settings, pool));
-        tokio::spawn(forget_quiet_keys(Arc::downgrade(&limits)));
+        spawn_housekeeping(&limits);
         limits
     }
+}
 
+impl ForgetsQuietKeys for SharedLimits {
     fn forget_quiet_keys(&self) {
         let now = OffsetDateTime::now_utc();
         self.sign_in.forget_ended(now);
         self.api_per_key.forget_quiet_keys();
-    }
-}
-
-async fn forget_quiet_keys(limits: Weak<SharedLimits>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(60));
-    tick.tick().await;
-    loop {
-        tick.tick().await;
-        let Some(limits) = limits.upgrade() else {
-            return;
-        };
-        limits.forget_quiet_keys();
     }
 }
 
