@@ -383,6 +383,18 @@ async fn measure(server: &Deployment, n: usize) -> anyhow::Result<Value> {
         "streams: {out_of_order} duplicate or out-of-order events, {unexpected} unexpected events, {ended} streams ended early"
     );
 
+    // SQLite's group commit: how many callbacks shared each commit, over the whole run.
+    let accepted = server
+        .counter("traceless_callbacks_total{outcome=\"accepted\"}")
+        .await?;
+    let commits = server.counter("traceless_callback_commits_total").await?;
+    let per_commit = (commits > 0.0).then(|| accepted / commits);
+    if let Some(per_commit) = per_commit {
+        println!(
+            "group commit: {accepted} callbacks in {commits} commits, {per_commit:.1} per commit"
+        );
+    }
+
     let load_after = report::load_average();
     println!(
         "load average (1 min) of the machine: {load_before} at the start, {load_after} at the end"
@@ -406,6 +418,7 @@ async fn measure(server: &Deployment, n: usize) -> anyhow::Result<Value> {
         "ramp": ramp,
         "max_sustained": best,
         "streams": {"out_of_order": out_of_order, "unexpected": unexpected, "ended_early": ended},
+        "group_commit": {"callbacks_accepted": accepted, "commits": commits, "callbacks_per_commit": per_commit},
         "person_page_ms": {
             "reload_ttfb": report::distribution(&pages.reload_ttfb),
             "reload_total": report::distribution(&pages.reload_total),

@@ -11,9 +11,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 /// Rate limits the benchmark lifts, and why: every client is one loopback address.
-pub const RAISED_LIMITS: [(&str, &str); 5] = [
+pub const RAISED_LIMITS: [(&str, &str); 6] = [
     // Thousands of pages and pollers share 127.0.0.1.
     ("TRACELESS_RATE_LIMIT_LINK_PER_IP", "100000000/min"),
+    // So do their event streams (and every stream through nginx comes from 127.0.0.1).
+    ("TRACELESS_MAX_STREAMS_PER_IP", "50000"),
     // A poller asks every second, on top of its page and its stream.
     ("TRACELESS_RATE_LIMIT_LINK_PER_LINK", "100000/min"),
     // Every callback comes from 127.0.0.1 (Microsoft's come from many addresses).
@@ -140,6 +142,21 @@ impl Deployment {
         self.instances.iter().map(Server::cpu).sum()
     }
 
+    /// A counter summed over the instances' `/metrics` (lines `name{labels} value` whose
+    /// name and labels start with `series`); zero when none has it.
+    pub async fn counter(&self, series: &str) -> anyhow::Result<f64> {
+        let mut total = 0.0;
+        for server in &self.instances {
+            let text = reqwest::get(&server.metrics).await?.text().await?;
+            total += text
+                .lines()
+                .filter(|line| line.starts_with(series))
+                .filter_map(|line| line.rsplit_once(' ')?.1.parse::<f64>().ok())
+                .sum::<f64>();
+        }
+        Ok(total)
+    }
+
     /// Stops every instance, then drops a PostgreSQL run's database.
     pub async fn stop(self) {
         for server in self.instances {
@@ -184,6 +201,8 @@ struct Server {
     base: String,
     /// Its built-in emulator's base URL.
     emulator: String,
+    /// Its `/metrics` (Prometheus text).
+    metrics: String,
 }
 
 impl Server {
@@ -195,6 +214,7 @@ impl Server {
         database_url: &str,
     ) -> anyhow::Result<Server> {
         let emulator_port = free_port()?;
+        let metrics_port = free_port()?;
         let base = format!("http://127.0.0.1:{port}");
         let log_file = std::fs::File::create(log).with_context(|| format!("{}", log.display()))?;
         let mut command = Command::new(binary);
@@ -210,6 +230,10 @@ impl Server {
                 format!("127.0.0.1:{emulator_port}"),
             )
             .env("TRACELESS_MS_EMULATOR", "true")
+            .env(
+                "TRACELESS_METRICS_ADDR",
+                format!("127.0.0.1:{metrics_port}"),
+            )
             .env("TRACELESS_DATABASE_URL", database_url)
             .stdin(Stdio::null())
             .stdout(log_file.try_clone()?)
@@ -228,6 +252,7 @@ impl Server {
             child,
             base,
             emulator: format!("http://127.0.0.1:{emulator_port}"),
+            metrics: format!("http://127.0.0.1:{metrics_port}/metrics"),
         };
         wait_until_healthy(&server.base).await?;
         Ok(server)
