@@ -211,12 +211,15 @@ stop_postgres() {
 # `X-Traceless-Instance: 1` (or 2) prefer that instance and fall back to the other when it
 # is down (tests pin a browser to an instance that way); everything else, Microsoft's
 # callbacks included, goes round-robin. Unbuffered, with long reads: server-sent events.
-# Optional: $4 connections per worker (default 1024; scripts/bench's thousands of streams take
-# two each) and $5 idle connections kept open to the instances (default none: a new one per
-# request; scripts/bench keeps some, or its callback bursts run out of loopback ports).
+# Optional: $4 connections per worker (default 1024, one worker; given, one worker per core,
+# since a worker's open files stop at the hard limit and scripts/bench's thousands of streams
+# take two each) and $5 idle connections kept open to the instances (default none: a new one
+# per request; scripts/bench keeps some, or its callback bursts run out of loopback ports).
 # Sets NGINX_DIR and NGINX_PID; `stop_nginx` ends it and removes the folder.
 start_nginx() {
   local port="$1" first="$2" second="$3" connections="${4:-1024}" keepalive="" listen_v6=""
+  local workers=1
+  [ -n "${4:-}" ] && workers=auto
   [ -n "${5:-}" ] && keepalive="    keepalive ${5};"
   ensure_debian_packages nginx:nginx
   if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
@@ -225,7 +228,7 @@ start_nginx() {
   NGINX_DIR="$(mktemp -d)"
   chmod 755 "$NGINX_DIR"
   cat >"$NGINX_DIR/nginx.conf" <<CONF
-worker_processes 1;
+worker_processes ${workers};
 worker_rlimit_nofile $((connections * 2));
 pid ${NGINX_DIR}/nginx.pid;
 error_log ${NGINX_DIR}/error.log warn;
