@@ -218,8 +218,11 @@ stop_postgres() {
 # Sets NGINX_DIR and NGINX_PID; `stop_nginx` ends it and removes the folder.
 start_nginx() {
   local port="$1" first="$2" second="$3" connections="${4:-1024}" keepalive="" listen_v6=""
-  local workers=1
-  [ -n "${4:-}" ] && workers=auto
+  local workers=1 files=""
+  if [ -n "${4:-}" ]; then
+    workers=auto
+    files="worker_rlimit_nofile $((connections * 2));"
+  fi
   [ -n "${5:-}" ] && keepalive="    keepalive ${5};"
   ensure_debian_packages nginx:nginx
   if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
@@ -229,7 +232,7 @@ start_nginx() {
   chmod 755 "$NGINX_DIR"
   cat >"$NGINX_DIR/nginx.conf" <<CONF
 worker_processes ${workers};
-worker_rlimit_nofile $((connections * 2));
+${files}
 pid ${NGINX_DIR}/nginx.pid;
 error_log ${NGINX_DIR}/error.log warn;
 events { worker_connections ${connections}; }
