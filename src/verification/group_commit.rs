@@ -12,7 +12,9 @@
 //! verification in one burst still end with one verdict. A refusal (`UnknownState`) writes
 //! nothing and leaves the burst alone; any other failure, or a failed commit, rolls the
 //! whole burst back and hands every callback back to be written on its own
-//! ([`Grouped::Alone`]), where a failure is that callback's alone.
+//! ([`Grouped::Alone`]), where a failure is that callback's alone. A callback whose
+//! connection closes while it is queued is still written: Microsoft's retry of it is then
+//! recorded as a repeat, as after any answer that got lost.
 //!
 //! PostgreSQL needs none of this: its writes run in parallel, each callback locking only its
 //! verification's row (docs/concurrency.md).
