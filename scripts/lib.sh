@@ -118,7 +118,9 @@ wait_healthy() {
 # `initdb` in a temporary folder owned by the unprivileged `postgres` user (PostgreSQL
 # refuses to run as root), listening on a free loopback port only, with its socket in that
 # folder. Sets POSTGRES_DIR and POSTGRES_URL (superuser `traceless`, database `postgres`,
-# no password: trust on loopback only); `stop_postgres` removes it all.
+# no password: trust on loopback only); `stop_postgres` removes it all. Durability is off
+# (`fsync`, `synchronous_commit`: throw-away data) unless POSTGRES_DURABLE=1 (scripts/bench,
+# so its figures are those of a server that keeps what it answered for).
 # `start_postgres tls` serves TLS only (`ssl=on`, plain TCP refused), with a throw-away CA
 # and a server certificate for 127.0.0.1 and localhost made by openssl; POSTGRES_URL then
 # asks for `sslmode=verify-full` with that CA (`sslrootcert`), and POSTGRES_CA names it.
@@ -160,8 +162,10 @@ start_postgres() {
       | "${run_as[@]}" tee "$POSTGRES_DIR/data/pg_hba.conf" >/dev/null
   fi
   # Throw-away data: durability settings off, room for a few instances' pools.
+  local durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  [ "${POSTGRES_DURABLE:-}" = 1 ] && durability=""
   "${run_as[@]}" "$bin/pg_ctl" -D "$POSTGRES_DIR/data" -w -l "$POSTGRES_DIR/log" \
-    -o "-p ${port} -k ${POSTGRES_DIR} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 ${tls_options}" \
+    -o "-p ${port} -k ${POSTGRES_DIR} -c listen_addresses=127.0.0.1 ${durability} -c max_connections=300 ${tls_options}" \
     start >/dev/null \
     || { cat "$POSTGRES_DIR/log" >&2; return 1; }
   POSTGRES_BIN="$bin"
@@ -207,9 +211,19 @@ stop_postgres() {
 # `X-Traceless-Instance: 1` (or 2) prefer that instance and fall back to the other when it
 # is down (tests pin a browser to an instance that way); everything else, Microsoft's
 # callbacks included, goes round-robin. Unbuffered, with long reads: server-sent events.
+# Optional: $4 connections per worker (default 1024, one worker; given, one worker per core,
+# since a worker's open files stop at the hard limit and scripts/bench's thousands of streams
+# take two each) and $5 idle connections kept open to the instances (default none: a new one
+# per request; scripts/bench keeps some, or its callback bursts run out of loopback ports).
 # Sets NGINX_DIR and NGINX_PID; `stop_nginx` ends it and removes the folder.
 start_nginx() {
-  local port="$1" first="$2" second="$3" listen_v6=""
+  local port="$1" first="$2" second="$3" connections="${4:-1024}" keepalive="" listen_v6=""
+  local workers=1 files=""
+  if [ -n "${4:-}" ]; then
+    workers=auto
+    files="worker_rlimit_nofile $((connections * 2));"
+  fi
+  [ -n "${5:-}" ] && keepalive="    keepalive ${5};"
   ensure_debian_packages nginx:nginx
   if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
     listen_v6="    listen [::1]:${port};"
@@ -217,10 +231,11 @@ start_nginx() {
   NGINX_DIR="$(mktemp -d)"
   chmod 755 "$NGINX_DIR"
   cat >"$NGINX_DIR/nginx.conf" <<CONF
-worker_processes 1;
+worker_processes ${workers};
+${files}
 pid ${NGINX_DIR}/nginx.pid;
 error_log ${NGINX_DIR}/error.log warn;
-events { worker_connections 1024; }
+events { worker_connections ${connections}; }
 http {
   access_log ${NGINX_DIR}/access.log;
   client_body_temp_path ${NGINX_DIR}/body;
@@ -231,6 +246,7 @@ http {
   upstream traceless {
     server 127.0.0.1:${first} max_fails=1 fail_timeout=10s;
     server 127.0.0.1:${second} max_fails=1 fail_timeout=10s;
+${keepalive}
   }
   upstream prefer_first {
     server 127.0.0.1:${first} max_fails=1 fail_timeout=10s;

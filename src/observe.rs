@@ -11,6 +11,9 @@ pub const OPEN_STREAMS: &str = "traceless_open_streams";
 pub const CALLBACKS: &str = "traceless_callbacks_total";
 /// From a callback's arrival to its event committed and announced (histogram, seconds).
 pub const CALLBACK_TO_EVENT: &str = "traceless_callback_to_event_seconds";
+/// SQLite's group commit: transactions that committed a burst of callbacks (counter;
+/// callbacks accepted per commit = `traceless_callbacks_total{outcome="accepted"}` / this).
+pub const CALLBACK_COMMITS: &str = "traceless_callback_commits_total";
 /// Calls to Microsoft by endpoint and result (counter; labels `endpoint`, `result`).
 pub const MICROSOFT_CALLS: &str = "traceless_microsoft_calls_total";
 /// Their latency (histogram, seconds; label `endpoint`).
@@ -62,6 +65,11 @@ pub fn callback(outcome: CallbackOutcome, took: Duration) {
 
 /// One call to Microsoft: `endpoint` is a fixed name (never a URL with ids in it), `ok`
 /// whether it answered with success.
+/// One burst of callbacks committed by SQLite's group writer.
+pub fn callback_commit() {
+    metrics::counter!(CALLBACK_COMMITS).increment(1);
+}
+
 pub fn microsoft_call(endpoint: &'static str, ok: bool, took: Duration) {
     let result = if ok { "ok" } else { "error" };
     metrics::counter!(MICROSOFT_CALLS, "endpoint" => endpoint, "result" => result).increment(1);

@@ -1,6 +1,8 @@
-//! The live-updates benchmark (issue 12), measured from outside a release server:
-//! `scripts/bench` builds it and runs `bench --server <release binary> --n 1000,10000`.
-//! Figures go to `target/bench/*.json` and `target/bench/table.md`.
+//! The live-updates benchmark (issues 12 and 20), measured from outside release servers:
+//! `scripts/bench` builds it and runs `bench --server <release binary> --n 1000,10000`, on
+//! SQLite, and with `--postgres URL` on PostgreSQL with one instance and (given nginx's
+//! `--proxy-port` and `--instance-ports`) with two. Figures go to `target/bench/*.json` and
+//! `target/bench/table.md`.
 
 mod load;
 mod prepare;
@@ -17,7 +19,7 @@ use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
 use crate::report::{ms, summary};
-use crate::server::Server;
+use crate::server::{Deployment, Setup};
 
 /// The person's page is timed on this many links (first visit and reload, one at a time).
 const TIMED_PAGES: usize = 200;
@@ -41,34 +43,78 @@ struct Args {
     server: PathBuf,
     sizes: Vec<usize>,
     out: PathBuf,
+    setups: Vec<Setup>,
 }
+
+const USAGE: &str = "usage: bench --server PATH [--n 1000,10000] [--out DIR] \
+     [--postgres URL [--proxy-port PORT --instance-ports PORT,PORT]] [--setups sqlite,postgres,postgres-2]";
 
 fn args() -> anyhow::Result<Args> {
     let mut server = None;
     let mut sizes = vec![1000, 10_000];
     let mut out = PathBuf::from("target/bench");
+    let mut postgres = None;
+    let mut proxy_port = None;
+    let mut instance_ports = None;
+    let mut only: Option<Vec<String>> = None;
     let mut args = std::env::args().skip(1);
+    let list = |value: Option<String>, what: &str| -> anyhow::Result<Vec<String>> {
+        Ok(value
+            .with_context(|| format!("{what}; {USAGE}"))?
+            .split(',')
+            .map(|s| s.trim().to_owned())
+            .collect())
+    };
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--server" => server = args.next().map(PathBuf::from),
             "--n" => {
-                sizes = args
-                    .next()
-                    .context("--n 1000,10000")?
-                    .split(',')
-                    .map(|s| s.trim().parse())
+                sizes = list(args.next(), "--n 1000,10000")?
+                    .iter()
+                    .map(|s| s.parse())
                     .collect::<Result<_, _>>()?
             }
             "--out" => out = args.next().map(PathBuf::from).context("--out DIR")?,
-            other => bail!(
-                "unknown argument {other:?}; usage: bench --server PATH [--n 1000,10000] [--out DIR]"
-            ),
+            "--postgres" => postgres = Some(args.next().context("--postgres URL")?),
+            "--proxy-port" => proxy_port = Some(args.next().context("--proxy-port PORT")?.parse()?),
+            "--instance-ports" => {
+                let ports = list(args.next(), "--instance-ports PORT,PORT")?
+                    .iter()
+                    .map(|s| s.parse())
+                    .collect::<Result<Vec<u16>, _>>()?;
+                instance_ports = Some(
+                    <[u16; 2]>::try_from(ports)
+                        .map_err(|_| anyhow::anyhow!("--instance-ports takes two ports"))?,
+                );
+            }
+            "--setups" => only = Some(list(args.next(), "--setups sqlite,postgres,postgres-2")?),
+            other => bail!("unknown argument {other:?}; {USAGE}"),
         }
+    }
+    let mut setups = vec![Setup::Sqlite];
+    if let Some(url) = postgres {
+        setups.push(Setup::Postgres { url: url.clone() });
+        if let (Some(proxy_port), Some(instance_ports)) = (proxy_port, instance_ports) {
+            setups.push(Setup::PostgresTwo {
+                url,
+                proxy_port,
+                instance_ports,
+            });
+        }
+    }
+    if let Some(only) = only {
+        for name in &only {
+            if !setups.iter().any(|s| s.name() == name) {
+                bail!("setup {name:?} is not available with these arguments; {USAGE}");
+            }
+        }
+        setups.retain(|s| only.iter().any(|name| name == s.name()));
     }
     Ok(Args {
         server: server.context("--server PATH (the release server binary)")?,
         sizes,
         out,
+        setups,
     })
 }
 
@@ -83,20 +129,25 @@ async fn main() -> anyhow::Result<()> {
         "open files: soft limit {soft}, hard limit {hard} (scripts/bench raises the soft one to the hard one)"
     );
     let mut runs = Vec::new();
-    for &n in &args.sizes {
-        let needed = n + 1000;
-        if soft.parse::<usize>().is_ok_and(|s| s < needed) {
-            println!(
-                "warning: {n} streams need about {needed} open files here and the limit is {soft}; it cannot be raised further without privileges"
-            );
+    for setup in &args.setups {
+        for &n in &args.sizes {
+            let needed = n + 1000;
+            if soft.parse::<usize>().is_ok_and(|s| s < needed) {
+                println!(
+                    "warning: {n} streams need about {needed} open files here and the limit is {soft}; it cannot be raised further without privileges"
+                );
+            }
+            println!("\n== {}: {n} open streams", setup.describe());
+            let label = format!("{}-{n}", setup.name());
+            let mut run = run(&args, setup, &label, n).await?;
+            run["setup"] = json!(setup.name());
+            run["setup_described"] = json!(setup.describe());
+            std::fs::write(
+                args.out.join(format!("streams-{label}.json")),
+                serde_json::to_string_pretty(&run)?,
+            )?;
+            runs.push(run);
         }
-        println!("\n== {n} open streams");
-        let run = run(&args, n).await?;
-        std::fs::write(
-            args.out.join(format!("streams-{n}.json")),
-            serde_json::to_string_pretty(&run)?,
-        )?;
-        runs.push(run);
     }
     let wasm = report::wasm_size(&args.out);
     let all = json!({
@@ -121,15 +172,14 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run(args: &Args, n: usize) -> anyhow::Result<Value> {
-    let log = args.out.join(format!("server-{n}.log"));
-    let server = Server::start(&args.server, &log).await?;
-    let result = measure(&server, n).await;
-    server.stop();
+async fn run(args: &Args, setup: &Setup, label: &str, n: usize) -> anyhow::Result<Value> {
+    let deployment = Deployment::start(&args.server, setup, &args.out, label).await?;
+    let result = measure(&deployment, n).await;
+    deployment.stop().await;
     result
 }
 
-async fn measure(server: &Server, n: usize) -> anyhow::Result<Value> {
+async fn measure(server: &Deployment, n: usize) -> anyhow::Result<Value> {
     // Other work on the machine shows in every figure: say how busy it was.
     let load_before = report::load_average();
     // Preparing: through the product's flows.
@@ -333,6 +383,18 @@ async fn measure(server: &Server, n: usize) -> anyhow::Result<Value> {
         "streams: {out_of_order} duplicate or out-of-order events, {unexpected} unexpected events, {ended} streams ended early"
     );
 
+    // SQLite's group commit: how many callbacks shared each commit, over the whole run.
+    let accepted = server
+        .counter("traceless_callbacks_total{outcome=\"accepted\"}")
+        .await?;
+    let commits = server.counter("traceless_callback_commits_total").await?;
+    let per_commit = (commits > 0.0).then(|| accepted / commits);
+    if let Some(per_commit) = per_commit {
+        println!(
+            "group commit: {accepted} callbacks in {commits} commits, {per_commit:.1} per commit"
+        );
+    }
+
     let load_after = report::load_average();
     println!(
         "load average (1 min) of the machine: {load_before} at the start, {load_after} at the end"
@@ -356,6 +418,7 @@ async fn measure(server: &Server, n: usize) -> anyhow::Result<Value> {
         "ramp": ramp,
         "max_sustained": best,
         "streams": {"out_of_order": out_of_order, "unexpected": unexpected, "ended_early": ended},
+        "group_commit": {"callbacks_accepted": accepted, "commits": commits, "callbacks_per_commit": per_commit},
         "person_page_ms": {
             "reload_ttfb": report::distribution(&pages.reload_ttfb),
             "reload_total": report::distribution(&pages.reload_total),

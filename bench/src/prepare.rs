@@ -9,10 +9,11 @@ use anyhow::{Context, bail, ensure};
 use futures_util::{StreamExt, TryStreamExt, stream};
 use microsoft_emulator::{CONTOSO_ADMIN_EMAIL, CONTOSO_EMPLOYEE_EMAIL, Seed};
 use reqwest::Client;
-use sqlx::Row;
 use traceless::secret::SecretHash;
 
-use crate::server::Server;
+use traceless::db;
+
+use crate::server::Deployment;
 
 /// The `api-key` every stored request is given: Microsoft echoes the key we sent it; ours is
 /// random and stored hashed, so the benchmark replaces the hash with this key's.
@@ -49,7 +50,11 @@ pub struct Prepared {
 
 const CONCURRENCY: usize = 8;
 
-pub async fn prepare(server: &Server, n: usize, timed_pages: usize) -> anyhow::Result<Prepared> {
+pub async fn prepare(
+    server: &Deployment,
+    n: usize,
+    timed_pages: usize,
+) -> anyhow::Result<Prepared> {
     let began = Instant::now();
     let agent = browser();
     sign_up(server, &agent).await?;
@@ -92,8 +97,17 @@ pub async fn prepare(server: &Server, n: usize, timed_pages: usize) -> anyhow::R
     })
 }
 
+/// A browser pinned to the first instance: behind `scripts/bench`'s nginx, this header picks
+/// it (see `start_nginx` in scripts/lib.sh), so Microsoft's redirects back to the public URL
+/// land where the consent began, on the instance whose built-in emulator issued the code.
 fn browser() -> Client {
+    let mut pinned = reqwest::header::HeaderMap::new();
+    pinned.insert(
+        "X-Traceless-Instance",
+        reqwest::header::HeaderValue::from_static("1"),
+    );
     Client::builder()
+        .default_headers(pinned)
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -101,20 +115,20 @@ fn browser() -> Client {
 }
 
 async fn call(
-    server: &Server,
+    server: &Deployment,
     client: &Client,
     name: &str,
     form: &[(&str, &str)],
 ) -> anyhow::Result<reqwest::Response> {
     Ok(client
-        .post(format!("{}/api/{name}", server.base))
+        .post(format!("{}/api/{name}", server.first))
         .header("Accept", "application/json")
         .form(form)
         .send()
         .await?)
 }
 
-async fn sign_up(server: &Server, agent: &Client) -> anyhow::Result<()> {
+async fn sign_up(server: &Deployment, agent: &Client) -> anyhow::Result<()> {
     let response = call(
         server,
         agent,
@@ -136,7 +150,7 @@ async fn sign_up(server: &Server, agent: &Client) -> anyhow::Result<()> {
 }
 
 /// "Log in to your tenant", consent and sign in at Microsoft (the emulator) as Contoso's admin.
-async fn connect_contoso(server: &Server, agent: &Client) -> anyhow::Result<()> {
+async fn connect_contoso(server: &Deployment, agent: &Client) -> anyhow::Result<()> {
     let microsoft = browser();
     let started = call(server, agent, "start_microsoft_connect", &[]).await?;
     // A server function answers 200 and names where the browser goes next.
@@ -158,7 +172,7 @@ async fn connect_contoso(server: &Server, agent: &Client) -> anyhow::Result<()> 
 }
 
 async fn at_microsoft_accept(
-    server: &Server,
+    server: &Deployment,
     browser: &Client,
     url: &str,
 ) -> anyhow::Result<String> {
@@ -202,7 +216,7 @@ fn location(response: &reqwest::Response) -> anyhow::Result<String> {
 }
 
 /// The agent's send path; returns the link's token.
-async fn send_verification(server: &Server, agent: &Client) -> anyhow::Result<String> {
+async fn send_verification(server: &Deployment, agent: &Client) -> anyhow::Result<String> {
     let response = call(
         server,
         agent,
@@ -226,13 +240,13 @@ async fn send_verification(server: &Server, agent: &Client) -> anyhow::Result<St
 
 /// Loads the person's page as a browser navigates to it: (response head, whole page).
 async fn load_page(
-    server: &Server,
+    server: &Deployment,
     person: &Client,
     token: &str,
 ) -> anyhow::Result<(Duration, Duration)> {
     let began = Instant::now();
     let response = person
-        .get(format!("{}/verify/{token}", server.base))
+        .get(format!("{}/verify/{token}", server.first))
         .header("Accept", "text/html,application/xhtml+xml")
         .send()
         .await?;
@@ -249,23 +263,25 @@ async fn load_page(
 }
 
 /// Each link's live request, and the key its callbacks carry (see [`API_KEY`]).
-async fn requests_of(server: &Server, tokens: Vec<String>) -> anyhow::Result<Vec<Verification>> {
-    let url = format!("sqlite://{}", server.database.display());
-    let pool = sqlx::SqlitePool::connect(&url).await?;
-    sqlx::query("UPDATE presentation_requests SET api_key_hash = ?")
-        .bind(SecretHash::of(API_KEY).as_str())
-        .execute(&pool)
+async fn requests_of(
+    server: &Deployment,
+    tokens: Vec<String>,
+) -> anyhow::Result<Vec<Verification>> {
+    let pool = db::connect(&server.database_url).await?;
+    db::query("UPDATE presentation_requests SET api_key_hash = $1")
+        .bind(SecretHash::of(API_KEY).as_str().to_owned())
+        .execute_on(&pool)
         .await?;
     let mut verifications = Vec::with_capacity(tokens.len());
     for token in tokens {
-        let row = sqlx::query(
+        let row = db::query(
             "SELECT r.id, r.microsoft_request_id,
                     (SELECT COALESCE(MAX(e.id), 0) FROM verification_events e WHERE e.verification_id = v.id) AS last
              FROM verifications v JOIN presentation_requests r ON r.verification_id = v.id
-             WHERE v.link_hash = ? ORDER BY r.created_at DESC LIMIT 1",
+             WHERE v.link_hash = $1 ORDER BY r.created_at DESC LIMIT 1",
         )
-        .bind(SecretHash::of(&token).as_str())
-        .fetch_one(&pool)
+        .bind(SecretHash::of(&token).as_str().to_owned())
+        .fetch_one_on(&pool)
         .await
         .context("a link's presentation request")?;
         verifications.push(Verification {

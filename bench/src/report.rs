@@ -57,7 +57,7 @@ pub fn machine() -> String {
         .map_or("? GB".into(), |kib| {
             format!("{:.0} GB", kib as f64 / 1024.0 / 1024.0)
         });
-    format!("{cores} cores ({model}), {memory} RAM, Linux, loopback, SQLite")
+    format!("{cores} cores ({model}), {memory} RAM, Linux, loopback")
 }
 
 /// The machine's 1-minute load average (runnable tasks, all processes).
@@ -99,6 +99,56 @@ pub fn wasm_size(out: &Path) -> Value {
     json!({"source": format!("{} as last built", pkg.display()), "files": files})
 }
 
+/// Issue 20's figures, one line per run: the highest callback rate kept up with nothing
+/// lost, callback → page p99 at 100/s, server CPU per callback at 100/s, events lost (every
+/// phase), and the machine's load; then two instances against one on PostgreSQL.
+fn callback_table(all: &Value) -> String {
+    let mut t = String::from(
+        "| setup | open pages | callbacks/s kept up, zero loss | callback → page p99 at 100/s | CPU per callback at 100/s | events lost (at the rates kept up) | load average (1 min) start / end |\n|---|---|---|---|---|---|---|\n",
+    );
+    let runs: Vec<&Value> = all["runs"].as_array().into_iter().flatten().collect();
+    for run in &runs {
+        let lost = run["steady"]["lost"].as_u64().unwrap_or(0)
+            + run["polling"]["streams_lost"].as_u64().unwrap_or(0)
+            + run["ramp"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|step| step["kept_up"].as_bool() == Some(true))
+                .filter_map(|step| step["lost"].as_u64())
+                .sum::<u64>();
+        t.push_str(&format!(
+            "| {} | {} | {} | {} ms | {} ms | {} | {} / {} |\n",
+            run["setup_described"].as_str().unwrap_or("?"),
+            run["open_streams"],
+            kept_up_rate(run).map_or("none".into(), |r| format!("{r:.0}")),
+            f(run, &["steady", "callback_to_event_ms", "p99"]),
+            f(run, &["steady", "server_cpu_ms_per_callback"]),
+            lost,
+            run["load_average_1min"]["start"].as_str().unwrap_or("?"),
+            run["load_average_1min"]["end"].as_str().unwrap_or("?"),
+        ));
+    }
+    for one in runs.iter().filter(|r| r["setup"] == "postgres") {
+        let two = runs
+            .iter()
+            .find(|r| r["setup"] == "postgres-2" && r["open_streams"] == one["open_streams"]);
+        if let (Some(a), Some(b)) = (kept_up_rate(one), two.and_then(|two| kept_up_rate(two))) {
+            t.push_str(&format!(
+                "\nPostgreSQL, {} open pages: two instances kept up with {:.2}× one instance's callbacks/s.\n",
+                one["open_streams"],
+                b / a
+            ));
+        }
+    }
+    t
+}
+
+/// The highest ramp rate kept up with (answered ≥ 90 % of it, nothing lost or refused).
+fn kept_up_rate(run: &Value) -> Option<f64> {
+    run["max_sustained"]["rate_per_s"].as_f64()
+}
+
 fn f(value: &Value, path: &[&str]) -> String {
     let mut v = value;
     for key in path {
@@ -117,7 +167,9 @@ pub fn table(all: &Value) -> String {
         "Machine: {}\n\n",
         all["machine"].as_str().unwrap_or("?")
     ));
-    t.push_str("| open streams | callback → event at 100/s, p50 / p99 / max | polling every 1 s: staleness p50 / p99, requests/s | highest rate with zero loss (p50 / p99 there) | server CPU per callback (100/s / top rate) | resident memory per open stream | person's page TTFB p50 / p99 (Microsoft's call) |\n|---|---|---|---|---|---|---|\n");
+    t.push_str(&callback_table(all));
+    t.push_str("\nEvery figure, per setup:\n\n");
+    t.push_str("| setup | open streams | callback → event at 100/s, p50 / p99 / max | polling every 1 s: staleness p50 / p99, requests/s | highest rate with zero loss (p50 / p99 there) | server CPU per callback (100/s / top rate) | resident memory per open stream | person's page TTFB p50 / p99 (Microsoft's call) |\n|---|---|---|---|---|---|---|---|\n");
     for run in all["runs"].as_array().into_iter().flatten() {
         let best = &run["max_sustained"];
         let top = if best.is_null() {
@@ -131,7 +183,8 @@ pub fn table(all: &Value) -> String {
             )
         };
         t.push_str(&format!(
-            "| {} | {} / {} / {} ms | {} / {} ms, {}/s | {} | {} / {} ms | {} KiB | {} / {} ms ({} ms) |\n",
+            "| {} | {} | {} / {} / {} ms | {} / {} ms, {}/s | {} | {} / {} ms | {} KiB | {} / {} ms ({} ms) |\n",
+            run["setup_described"].as_str().unwrap_or("?"),
             run["open_streams"],
             f(run, &["steady", "callback_to_event_ms", "p50"]),
             f(run, &["steady", "callback_to_event_ms", "p99"]),
@@ -150,7 +203,8 @@ pub fn table(all: &Value) -> String {
     }
     for run in all["runs"].as_array().into_iter().flatten() {
         t.push_str(&format!(
-            "\nWith {} streams the machine's load average was {} at the start and {} at the end (other work shares the {} cores).",
+            "\n{}, {} streams: the machine's load average was {} at the start and {} at the end (other work shares the {} cores).",
+            run["setup_described"].as_str().unwrap_or("?"),
             run["open_streams"],
             run["load_average_1min"]["start"].as_str().unwrap_or("?"),
             run["load_average_1min"]["end"].as_str().unwrap_or("?"),

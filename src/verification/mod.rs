@@ -7,6 +7,7 @@ mod callback;
 pub mod callback_key;
 pub mod create;
 mod errors;
+mod group_commit;
 pub mod hooks;
 mod idempotent;
 mod recipient;

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::create::{Delivery, NewVerification};
 use super::errors::{RemovalError, VerificationError};
+use super::group_commit::CallbackWriter;
 use super::hooks::Reactions;
 use super::idempotent::Idempotency;
 use super::status::{EventKind, Input, Status};
@@ -68,6 +69,8 @@ pub struct Verifier {
     pub(super) public_url: Url,
     /// What follows from each stored event (ticket timeline, outbox, webhooks).
     pub(super) reactions: Arc<dyn Reactions>,
+    /// SQLite: the task that commits Microsoft's callbacks in bursts (`group_commit`).
+    pub(super) callback_writer: Option<CallbackWriter>,
 }
 
 impl Verifier {
@@ -85,7 +88,10 @@ impl Verifier {
         public_url: Url,
         reactions: Arc<dyn Reactions>,
     ) -> Self {
+        let callback_writer = (pool.backend() == db::Backend::Sqlite)
+            .then(|| CallbackWriter::spawn(pool.clone(), Arc::clone(&reactions)));
         Self {
+            callback_writer,
             pool,
             microsoft,
             relay,

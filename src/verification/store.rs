@@ -459,6 +459,72 @@ pub async fn request(
     Ok(row.map(StoredRequest::from))
 }
 
+/// A callback's request and its verification, as the decision reads them.
+pub struct CallbackSubject {
+    pub request: StoredRequest,
+    pub verification: Verification,
+}
+
+/// A `presentation_requests` row joined to its `verifications` row ([`SUBJECT_COLUMNS`]).
+#[derive(sqlx::FromRow)]
+struct SubjectRow {
+    request_id: Uuid,
+    microsoft_request_id: String,
+    api_key_hash: String,
+    url: String,
+    expires_at: OffsetDateTime,
+    request_state: Word<RequestState>,
+    request_face_check_threshold: Option<i64>,
+    #[sqlx(flatten)]
+    verification: VerificationRow,
+}
+
+const SUBJECT_COLUMNS: &str = "r.id AS request_id, r.microsoft_request_id, r.api_key_hash, r.url, r.expires_at, \
+     r.state AS request_state, r.face_check_threshold AS request_face_check_threshold, \
+     v.id, v.organization_id, v.created_by, v.ticket_id, v.created_by_name, v.recipient_email, v.ticket_reference, \
+     v.note, v.link_expires_at, v.status, v.failure_reason, v.failed_attempts, v.evidence, v.created_at, \
+     v.updated_at, v.completed_at";
+
+/// Everything a callback's decision reads, in one statement: the request and its
+/// verification. Called under the write lock (`begin_on`, or the SQLite group writer's
+/// transaction), so both are what the previous writer committed. On PostgreSQL the lock is
+/// taken by its own statement first: a `FOR UPDATE` on this join would hand back the
+/// request's row as it was before the wait. `None`: the request or its verification is gone.
+pub async fn callback_subject(
+    conn: &mut impl Connection,
+    request_id: Uuid,
+) -> Result<Option<CallbackSubject>, sqlx::Error> {
+    let row = db::query(&format!(
+        "SELECT {SUBJECT_COLUMNS} FROM presentation_requests r
+         JOIN verifications v ON v.id = r.verification_id AND v.organization_id = r.organization_id
+         WHERE r.id = $1"
+    ))
+    .bind(request_id)
+    .fetch_optional_as::<SubjectRow>(conn)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let verification = Verification::try_from(row.verification)?;
+    let subject = CallbackSubject {
+        request: StoredRequest {
+            id: row.request_id,
+            verification_id: verification.id,
+            organization_id: verification.organization_id,
+            microsoft_request_id: row.microsoft_request_id,
+            api_key_hash: row.api_key_hash,
+            url: row.url,
+            expires_at: row.expires_at,
+            state: row.request_state.0,
+            face_check_threshold: row
+                .request_face_check_threshold
+                .and_then(|t| u8::try_from(t).ok()),
+        },
+        verification,
+    };
+    Ok(Some(subject))
+}
+
 /// The newest request of a verification, if any.
 pub async fn latest_request(
     conn: &mut impl Connection,
