@@ -12,7 +12,7 @@ use super::store;
 use crate::accounts::OrganizationId;
 use crate::db::{self, Pool};
 use crate::email::EmailAddress;
-use crate::microsoft::{RecoveryClient, RecoveryError, TemporaryAccessPass, TenantId, UserLookup};
+use crate::microsoft::{MicrosoftError, RecoveryClient, RecoveryError, TemporaryAccessPass, TenantId, UserLookup};
 use crate::verification::status::Status;
 use crate::verification::{Verification, Verifier};
 
@@ -130,7 +130,14 @@ impl Refusal {
             RecoveryError::ReusablePassNotAllowed => Refusal::ReusableNotAllowed,
             RecoveryError::Privileged => Refusal::Privileged,
             RecoveryError::UserNotFound => Refusal::NoUser,
-            RecoveryError::Forbidden { .. } => Refusal::NotGranted,
+            // The token endpoint refusing the app (its consent removed from the tenant) is the
+            // grant withdrawn too.
+            RecoveryError::Forbidden { .. }
+            | RecoveryError::Microsoft(
+                MicrosoftError::Rejected { .. }
+                | MicrosoftError::MissingRole
+                | MicrosoftError::ConsentMissing { .. },
+            ) => Refusal::NotGranted,
             RecoveryError::Throttled { .. } => Refusal::Throttled,
             RecoveryError::Unavailable { .. } => Refusal::Unavailable,
             RecoveryError::Refused { .. } | RecoveryError::Microsoft(_) => {

@@ -26,6 +26,7 @@ mod microsoft_refresh;
 mod microsoft_sign_in;
 mod openapi;
 mod pages;
+mod recovery;
 mod rate_limits;
 mod restart;
 mod retention;
