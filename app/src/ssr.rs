@@ -47,7 +47,8 @@ pub const MICROSOFT_CALLBACK_PATH: &str = "/organization/integrations/microsoft/
 
 /// Where Microsoft sends the admin back after "Enable account recovery" (the recovery app
 /// registration's admin consent); registered on that app in Entra.
-pub const RECOVERY_CONSENT_CALLBACK_PATH: &str = "/organization/integrations/microsoft/recovery/callback";
+pub const RECOVERY_CONSENT_CALLBACK_PATH: &str =
+    "/organization/integrations/microsoft/recovery/callback";
 
 /// "Sign in with Microsoft" starts here (a plain route: it only redirects to Microsoft).
 pub const MICROSOFT_SIGN_IN_PATH: &str = "/sign-in/microsoft";

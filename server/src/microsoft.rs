@@ -73,9 +73,10 @@ pub async fn connect(settings: &Settings, redirect_uri: &Url) -> anyhow::Result<
             ),
         };
         check_provider_ready(&client, &identity).await?;
-        let recovery = ms.recovery_app.as_ref().map(|app| {
-            client.recovery(ClientCredentials::new(&app.client_id, &app.client_secret))
-        });
+        let recovery = ms
+            .recovery_app
+            .as_ref()
+            .map(|app| client.recovery(ClientCredentials::new(&app.client_id, &app.client_secret)));
         return Ok(Microsoft {
             recovery,
             client,

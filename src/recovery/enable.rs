@@ -42,8 +42,8 @@ pub async fn start_enable(
         .map_err(AccountRecoveryError::NoFaceCheck)?;
     drop(conn);
     // Stored from a tenant id Microsoft gave at connect: it parses.
-    let tenant = TenantId::parse(&integration.tenant_id)
-        .map_err(|_| AccountRecoveryError::NotConnected)?;
+    let tenant =
+        TenantId::parse(&integration.tenant_id).map_err(|_| AccountRecoveryError::NotConnected)?;
     let consent = client.admin_consent_request(&tenant, redirect_uri);
     let mut tx = db::begin_write(pool, db::Lock::Rows).await?;
     store::insert_attempt(
@@ -202,7 +202,11 @@ async fn prove(
             AccountRecoveryError::NotAdmin.to_string(),
         ));
     }
-    if answer.error.is_some() || !answer.admin_consent.is_some_and(|c| c.eq_ignore_ascii_case("true")) {
+    if answer.error.is_some()
+        || !answer
+            .admin_consent
+            .is_some_and(|c| c.eq_ignore_ascii_case("true"))
+    {
         return Err(EnableFailure::Declined);
     }
     let tenant = TenantId::parse(&attempt.tenant_id).map_err(|_| EnableFailure::TenantChanged)?;

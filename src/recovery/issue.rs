@@ -12,7 +12,9 @@ use super::store;
 use crate::accounts::OrganizationId;
 use crate::db::{self, Pool};
 use crate::email::EmailAddress;
-use crate::microsoft::{MicrosoftError, RecoveryClient, RecoveryError, TemporaryAccessPass, TenantId, UserLookup};
+use crate::microsoft::{
+    MicrosoftError, RecoveryClient, RecoveryError, TemporaryAccessPass, TenantId, UserLookup,
+};
 use crate::verification::status::Status;
 use crate::verification::{Verification, Verifier};
 
@@ -112,10 +114,16 @@ impl Refusal {
             Refusal::NotGranted => {
                 "The tenant no longer grants the recovery app what it needs. An administrator can press Enable account recovery again."
             }
-            Refusal::Throttled => "Microsoft asked Traceless to slow down. Send a new verification in a few minutes.",
-            Refusal::Unavailable => "Microsoft was not answering. Send a new verification in a few minutes.",
+            Refusal::Throttled => {
+                "Microsoft asked Traceless to slow down. Send a new verification in a few minutes."
+            }
+            Refusal::Unavailable => {
+                "Microsoft was not answering. Send a new verification in a few minutes."
+            }
             Refusal::MicrosoftRefused => "Microsoft refused to create the pass.",
-            Refusal::TurnedOff => "Account recovery was turned off after this verification was sent.",
+            Refusal::TurnedOff => {
+                "Account recovery was turned off after this verification was sent."
+            }
             Refusal::NoFaceCheck => {
                 "The person was verified without Face Check (it was turned off after this verification was sent)."
             }
@@ -158,7 +166,9 @@ pub enum RecoveryState {
     /// The person's page asked for the pass; Microsoft is creating it (or it failed midway,
     /// and then no pass is ever shown).
     Issuing,
-    Issued { valid_until: OffsetDateTime },
+    Issued {
+        valid_until: OffsetDateTime,
+    },
     Refused(Refusal),
 }
 

@@ -38,21 +38,25 @@ async fn may_start_in(
     organization_id: OrganizationId,
     user: UserId,
 ) -> Result<bool, sqlx::Error> {
-    Ok(match store::member_is_admin(conn, organization_id, user).await? {
-        Some(true) => true,
-        Some(false) => store::is_allowed(conn, organization_id, user).await?,
-        None => false,
-    })
+    Ok(
+        match store::member_is_admin(conn, organization_id, user).await? {
+            Some(true) => true,
+            Some(false) => store::is_allowed(conn, organization_id, user).await?,
+            None => false,
+        },
+    )
 }
 
 /// Whether the user may ask for recovery (the send form shows the choice only then, and only
 /// while recovery is on: see [`permit`]).
 pub async fn may_start(pool: &Pool, user: &User) -> Result<bool, AccountRecoveryError> {
     let mut conn = pool.acquire().await?;
-    Ok(may_start_in(&mut conn, user.organization_id, user.id).await?
-        && store::enabled(&mut conn, user.organization_id)
-            .await?
-            .is_some())
+    Ok(
+        may_start_in(&mut conn, user.organization_id, user.id).await?
+            && store::enabled(&mut conn, user.organization_id)
+                .await?
+                .is_some(),
+    )
 }
 
 /// The members an administrator allowed (administrators may anyway).

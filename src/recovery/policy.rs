@@ -82,12 +82,18 @@ mod tests {
         assert!(Policy::new(9, true, true).is_none());
         assert!(Policy::new(481, true, true).is_none());
         assert_eq!(Policy::new(10, true, true).unwrap().lifetime_minutes(), 10);
-        assert_eq!(Policy::new(480, false, false).unwrap().lifetime_minutes(), 480);
+        assert_eq!(
+            Policy::new(480, false, false).unwrap().lifetime_minutes(),
+            480
+        );
     }
 
     #[test]
     fn the_default_is_an_hour_once_and_never_a_privileged_account() {
         let p = Policy::default();
-        assert_eq!((p.lifetime_minutes(), p.one_time, p.refuse_privileged), (60, true, true));
+        assert_eq!(
+            (p.lifetime_minutes(), p.one_time, p.refuse_privileged),
+            (60, true, true)
+        );
     }
 }

@@ -78,7 +78,9 @@ impl EventType {
             EventType::Failed => "The verification failed",
             EventType::Expired => "The link expired",
             EventType::Cancelled => "The verification was cancelled",
-            EventType::PassIssued => "A Temporary Access Pass was issued to the verified person (never the pass)",
+            EventType::PassIssued => {
+                "A Temporary Access Pass was issued to the verified person (never the pass)"
+            }
             EventType::PassRefused => "No Temporary Access Pass was issued, with why",
         }
     }

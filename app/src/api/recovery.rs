@@ -121,7 +121,9 @@ pub async fn set_account_recovery_policy(
                 .trim()
                 .parse::<u32>()
                 .ok()
-                .and_then(|m| recovery::Policy::new(m, ticked(&one_time), ticked(&refuse_privileged)))
+                .and_then(|m| {
+                    recovery::Policy::new(m, ticked(&one_time), ticked(&refuse_privileged))
+                })
                 .ok_or(recovery::AccountRecoveryError::LifetimeOutOfRange)?;
             recovery::set_policy(&ssr::pool()?, &admin, policy).await?;
             Ok(())

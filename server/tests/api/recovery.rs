@@ -23,7 +23,10 @@ const ADELE: &str = CONTOSO_ADMIN_EMAIL;
 /// The recovery registration configured, as an operator would.
 const RECOVERY_APP: [(&str, &str); 2] = [
     ("TRACELESS_MS_RECOVERY_CLIENT_ID", DEV_RECOVERY_CLIENT_ID),
-    ("TRACELESS_MS_RECOVERY_CLIENT_SECRET", DEV_RECOVERY_CLIENT_SECRET),
+    (
+        "TRACELESS_MS_RECOVERY_CLIENT_SECRET",
+        DEV_RECOVERY_CLIENT_SECRET,
+    ),
 ];
 
 /// Contoso connected, Face Check on at 70, the recovery registration configured and its
@@ -32,7 +35,11 @@ async fn contoso_with_face_check() -> TestApp {
     let app = spawn_app_with(&RECOVERY_APP).await;
     app.emulator.register_redirect_uri(
         DEV_RECOVERY_CLIENT_ID,
-        &format!("{}{}", app.address, app::ssr::RECOVERY_CONSENT_CALLBACK_PATH),
+        &format!(
+            "{}{}",
+            app.address,
+            app::ssr::RECOVERY_CONSENT_CALLBACK_PATH
+        ),
     );
     app.admin("Contoso Help Desk", "ada@contoso.com").await;
     app.connect_microsoft(CONTOSO_ADMIN_EMAIL, "accept").await;
@@ -74,11 +81,14 @@ async fn recovery_on() -> TestApp {
     let app = contoso_with_face_check().await;
     let landed = enable_as(&app, ADELE, "accept").await;
     assert_eq!(landed, "/organization/integrations?recovery=enabled");
-    tap_policy(&app, TapPolicy {
-        minimum_lifetime_in_minutes: 10,
-        maximum_lifetime_in_minutes: 480,
-        ..TapPolicy::enabled()
-    });
+    tap_policy(
+        &app,
+        TapPolicy {
+            minimum_lifetime_in_minutes: 10,
+            maximum_lifetime_in_minutes: 480,
+            ..TapPolicy::enabled()
+        },
+    );
     app
 }
 
@@ -92,7 +102,12 @@ async fn card(app: &TestApp) -> RecoveryCard {
     ok_json(app.call("account_recovery_card", &[]).await).await
 }
 
-async fn send(app: &TestApp, client: &reqwest::Client, email: &str, after: &str) -> reqwest::Response {
+async fn send(
+    app: &TestApp,
+    client: &reqwest::Client,
+    email: &str,
+    after: &str,
+) -> reqwest::Response {
     app.call_as(
         client,
         "send_verification",
@@ -160,11 +175,13 @@ async fn detail(app: &TestApp, id: &str) -> VerificationDetail {
 }
 
 async fn event_kinds(app: &TestApp, id: &str) -> Vec<String> {
-    traceless::db::query("SELECT kind FROM verification_events WHERE verification_id = $1 ORDER BY id")
-        .bind(uuid::Uuid::parse_str(id).unwrap())
-        .fetch_scalars_on(&app.pool)
-        .await
-        .unwrap()
+    traceless::db::query(
+        "SELECT kind FROM verification_events WHERE verification_id = $1 ORDER BY id",
+    )
+    .bind(uuid::Uuid::parse_str(id).unwrap())
+    .fetch_scalars_on(&app.pool)
+    .await
+    .unwrap()
 }
 
 /// Sends with recovery, verifies `email` with Face Check, asks for the pass: the refusal's
@@ -172,7 +189,11 @@ async fn event_kinds(app: &TestApp, id: &str) -> Vec<String> {
 async fn refused_for(app: &TestApp, email: &str) -> String {
     let started = send_with_recovery(app, email).await;
     verify(app, &started, email).await;
-    let error = app_error(reveal(app, &started).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let error = app_error(
+        reveal(app, &started).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
     assert_eq!(error.to_string(), traceless::recovery::PERSON_REFUSED);
     assert_eq!(person(app, &started).await.unwrap().state, "refused");
     assert_eq!(
@@ -186,7 +207,11 @@ async fn refused_for(app: &TestApp, email: &str) -> String {
     );
     let line = agent_line(app, &started.id).await.unwrap();
     assert_eq!(line.state, "refused");
-    assert!(line.text.starts_with("No Temporary Access Pass was issued"), "{}", line.text);
+    assert!(
+        line.text.starts_with("No Temporary Access Pass was issued"),
+        "{}",
+        line.text
+    );
     line.reason.unwrap()
 }
 
@@ -197,7 +222,11 @@ async fn an_admin_enables_recovery_with_the_tenants_consent_proved_by_an_app_tok
     assert!(!before.enabled);
     assert_eq!(before.unavailable, None);
     assert_eq!(
-        (before.lifetime_minutes, before.one_time, before.refuse_privileged),
+        (
+            before.lifetime_minutes,
+            before.one_time,
+            before.refuse_privileged
+        ),
         (60, true, true),
         "the default policy"
     );
@@ -206,7 +235,11 @@ async fn an_admin_enables_recovery_with_the_tenants_consent_proved_by_an_app_tok
 
     assert_eq!(landed, "/organization/integrations?recovery=enabled");
     assert!(card(&app).await.enabled);
-    assert!(app.audit_actions().await.contains(&"recovery.enabled".to_owned()));
+    assert!(
+        app.audit_actions()
+            .await
+            .contains(&"recovery.enabled".to_owned())
+    );
 }
 
 #[tokio::test]
@@ -215,7 +248,11 @@ async fn a_declined_consent_leaves_recovery_off() {
     let landed = enable_as(&app, ADELE, "cancel").await;
     assert_eq!(landed, "/organization/integrations?recovery_error=declined");
     assert!(!card(&app).await.enabled);
-    assert!(app.audit_actions().await.contains(&"recovery.enable_failed".to_owned()));
+    assert!(
+        app.audit_actions()
+            .await
+            .contains(&"recovery.enable_failed".to_owned())
+    );
 }
 
 #[tokio::test]
@@ -243,7 +280,10 @@ async fn microsofts_return_with_an_unknown_state_changes_nothing() {
             ),
         )
         .await;
-    assert_eq!(landed, "/organization/integrations?recovery_error=unknown_attempt");
+    assert_eq!(
+        landed,
+        "/organization/integrations?recovery_error=unknown_attempt"
+    );
     assert!(!card(&app).await.enabled);
 }
 
@@ -297,9 +337,15 @@ async fn recovery_cannot_be_asked_for_while_it_is_off() {
 async fn the_person_sees_the_pass_exactly_once_and_the_agent_only_that_it_was_issued() {
     let app = recovery_on().await;
     let started = send_with_recovery(&app, MEGAN).await;
-    assert_eq!(agent_line(&app, &started.id).await.unwrap().state, "requested");
+    assert_eq!(
+        agent_line(&app, &started.id).await.unwrap().state,
+        "requested"
+    );
     let early = app_error(reveal(&app, &started).await, StatusCode::GONE).await;
-    assert!(early.to_string().contains("no Temporary Access Pass"), "{early}");
+    assert!(
+        early.to_string().contains("no Temporary Access Pass"),
+        "{early}"
+    );
     verify(&app, &started, MEGAN).await;
     assert_eq!(person(&app, &started).await.unwrap().state, "offered");
 
@@ -309,7 +355,10 @@ async fn the_person_sees_the_pass_exactly_once_and_the_agent_only_that_it_was_is
 
     assert!(shown.pass.len() >= 8, "a pass of the policy's length");
     assert!(shown.one_time);
-    assert!(app.emulator.has_temporary_access_pass(CONTOSO_TENANT_ID, MEGAN));
+    assert!(
+        app.emulator
+            .has_temporary_access_pass(CONTOSO_TENANT_ID, MEGAN)
+    );
     // Once: a second ask (a reload, another tab) gets nothing.
     app_error(reveal(&app, &started).await, StatusCode::GONE).await;
     assert_eq!(person(&app, &started).await.unwrap().state, "shown");
@@ -344,7 +393,10 @@ async fn the_person_sees_the_pass_exactly_once_and_the_agent_only_that_it_was_is
 async fn a_privileged_user_is_refused_with_its_reason() {
     let app = recovery_on().await;
     assert_eq!(refused_for(&app, ADELE).await, "privileged_user");
-    assert!(!app.emulator.has_temporary_access_pass(CONTOSO_TENANT_ID, ADELE));
+    assert!(
+        !app.emulator
+            .has_temporary_access_pass(CONTOSO_TENANT_ID, ADELE)
+    );
 }
 
 #[tokio::test]
@@ -374,24 +426,30 @@ async fn a_tenant_with_temporary_access_pass_turned_off_is_refused_with_its_reas
 #[tokio::test]
 async fn a_user_outside_the_policys_target_group_is_refused_with_its_reason() {
     let app = recovery_on().await;
-    tap_policy(&app, TapPolicy {
-        include: TapTargets::Users(vec![CONTOSO_EMPLOYEE2_EMAIL.to_owned()]),
-        minimum_lifetime_in_minutes: 10,
-        maximum_lifetime_in_minutes: 480,
-        ..TapPolicy::enabled()
-    });
+    tap_policy(
+        &app,
+        TapPolicy {
+            include: TapTargets::Users(vec![CONTOSO_EMPLOYEE2_EMAIL.to_owned()]),
+            minimum_lifetime_in_minutes: 10,
+            maximum_lifetime_in_minutes: 480,
+            ..TapPolicy::enabled()
+        },
+    );
     assert_eq!(refused_for(&app, MEGAN).await, "user_not_targeted");
 }
 
 #[tokio::test]
 async fn a_lifetime_the_tenant_does_not_allow_is_refused_with_its_reason() {
     let app = recovery_on().await;
-    tap_policy(&app, TapPolicy {
-        minimum_lifetime_in_minutes: 120,
-        maximum_lifetime_in_minutes: 480,
-        default_lifetime_in_minutes: 120,
-        ..TapPolicy::enabled()
-    });
+    tap_policy(
+        &app,
+        TapPolicy {
+            minimum_lifetime_in_minutes: 120,
+            maximum_lifetime_in_minutes: 480,
+            default_lifetime_in_minutes: 120,
+            ..TapPolicy::enabled()
+        },
+    );
     assert_eq!(refused_for(&app, MEGAN).await, "lifetime_not_allowed");
 }
 
@@ -423,12 +481,23 @@ async fn turning_recovery_off_refuses_verifications_already_sent_with_it() {
     ok_json::<()>(app.call("turn_off_account_recovery", &[]).await).await;
     assert!(!card(&app).await.enabled);
     verify(&app, &started, MEGAN).await;
-    app_error(reveal(&app, &started).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    app_error(
+        reveal(&app, &started).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
     assert_eq!(
-        agent_line(&app, &started.id).await.unwrap().reason.as_deref(),
+        agent_line(&app, &started.id)
+            .await
+            .unwrap()
+            .reason
+            .as_deref(),
         Some("recovery_turned_off")
     );
-    assert!(!app.emulator.has_temporary_access_pass(CONTOSO_TENANT_ID, MEGAN));
+    assert!(
+        !app.emulator
+            .has_temporary_access_pass(CONTOSO_TENANT_ID, MEGAN)
+    );
 }
 
 #[tokio::test]
@@ -446,13 +515,20 @@ async fn the_policy_lifetime_stays_from_10_to_480_minutes() {
         .await;
     }
     ok_json::<()>(
-        app.call("set_account_recovery_policy", &[("lifetime_minutes", "480")])
-            .await,
+        app.call(
+            "set_account_recovery_policy",
+            &[("lifetime_minutes", "480")],
+        )
+        .await,
     )
     .await;
     let shown = card(&app).await;
     assert_eq!(
-        (shown.lifetime_minutes, shown.one_time, shown.refuse_privileged),
+        (
+            shown.lifetime_minutes,
+            shown.one_time,
+            shown.refuse_privileged
+        ),
         (480, false, false)
     );
 }
@@ -460,8 +536,11 @@ async fn the_policy_lifetime_stays_from_10_to_480_minutes() {
 #[tokio::test]
 async fn an_agent_asks_for_recovery_only_once_an_admin_allowed_it() {
     let app = recovery_on().await;
-    let invite: app::model::InviteLink =
-        ok_json(app.invite("Grace Agent", "grace@contoso.com", "agent").await).await;
+    let invite: app::model::InviteLink = ok_json(
+        app.invite("Grace Agent", "grace@contoso.com", "agent")
+            .await,
+    )
+    .await;
     let grace = new_client();
     let accepted = app
         .call_as(
@@ -478,7 +557,12 @@ async fn an_agent_asks_for_recovery_only_once_an_admin_allowed_it() {
         StatusCode::FORBIDDEN,
     )
     .await;
-    assert!(refused.to_string().contains("may not start account recovery"), "{refused}");
+    assert!(
+        refused
+            .to_string()
+            .contains("may not start account recovery"),
+        "{refused}"
+    );
 
     let team: Team = ok_json(app.call("team_members", &[]).await).await;
     let grace_id = team
@@ -513,10 +597,11 @@ async fn an_agent_asks_for_recovery_only_once_an_admin_allowed_it() {
     assert!(may);
     let sent = send(&app, &grace, MEGAN, "temporary_access_pass").await;
     assert!(sent.status().is_success(), "{}", sent.status());
-    assert!(app
-        .audit_actions()
-        .await
-        .contains(&"recovery.permission_changed".to_owned()));
+    assert!(
+        app.audit_actions()
+            .await
+            .contains(&"recovery.permission_changed".to_owned())
+    );
 }
 
 #[tokio::test]
