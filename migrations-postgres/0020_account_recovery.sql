@@ -41,7 +41,8 @@ ALTER TABLE verification_events DROP CONSTRAINT verification_events_words_known;
 ALTER TABLE verification_events ADD CONSTRAINT verification_events_words_known CHECK (
     kind IN (
         'created', 'link_emailed', 'opened', 'requested', 'scanned', 'verified', 'expired',
-        'cancelled', 'ignored', 'face_check_not_enabled', 'failed.different_email',
+        'cancelled', 'ignored', 'face_check_not_enabled', 'temporary_access_pass_issued',
+        'temporary_access_pass_refused', 'failed.different_email',
         'attempt_failed.different_email', 'failed.no_email', 'attempt_failed.no_email',
         'failed.issuer_not_connected_tenant', 'attempt_failed.issuer_not_connected_tenant',
         'failed.wrong_credential_type', 'attempt_failed.wrong_credential_type',
@@ -50,8 +51,7 @@ ALTER TABLE verification_events ADD CONSTRAINT verification_events_words_known C
         'failed.authenticator_error', 'attempt_failed.authenticator_error',
         'failed.face_check_below_threshold', 'attempt_failed.face_check_below_threshold',
         'failed.revocation_unknown', 'attempt_failed.revocation_unknown',
-        'failed.email_not_trusted', 'attempt_failed.email_not_trusted',
-        'temporary_access_pass_issued', 'temporary_access_pass_refused'
+        'failed.email_not_trusted', 'attempt_failed.email_not_trusted'
     )
     AND status IN (
         'created', 'opened', 'requested', 'scanned', 'verified', 'failed', 'expired',

@@ -54,7 +54,8 @@ DROP TRIGGER verification_events_words_known_insert;
 CREATE TRIGGER verification_events_words_known_insert BEFORE INSERT ON verification_events
 WHEN NEW.kind NOT IN (
         'created', 'link_emailed', 'opened', 'requested', 'scanned', 'verified', 'expired',
-        'cancelled', 'ignored', 'face_check_not_enabled', 'failed.different_email',
+        'cancelled', 'ignored', 'face_check_not_enabled', 'temporary_access_pass_issued',
+        'temporary_access_pass_refused', 'failed.different_email',
         'attempt_failed.different_email', 'failed.no_email', 'attempt_failed.no_email',
         'failed.issuer_not_connected_tenant', 'attempt_failed.issuer_not_connected_tenant',
         'failed.wrong_credential_type', 'attempt_failed.wrong_credential_type',
@@ -63,8 +64,7 @@ WHEN NEW.kind NOT IN (
         'failed.authenticator_error', 'attempt_failed.authenticator_error',
         'failed.face_check_below_threshold', 'attempt_failed.face_check_below_threshold',
         'failed.revocation_unknown', 'attempt_failed.revocation_unknown',
-        'failed.email_not_trusted', 'attempt_failed.email_not_trusted',
-        'temporary_access_pass_issued', 'temporary_access_pass_refused'
+        'failed.email_not_trusted', 'attempt_failed.email_not_trusted'
     )
     OR NEW.status NOT IN (
         'created', 'opened', 'requested', 'scanned', 'verified', 'failed', 'expired',
@@ -78,7 +78,8 @@ DROP TRIGGER verification_events_words_known_update;
 CREATE TRIGGER verification_events_words_known_update BEFORE UPDATE OF kind, status ON verification_events
 WHEN NEW.kind NOT IN (
         'created', 'link_emailed', 'opened', 'requested', 'scanned', 'verified', 'expired',
-        'cancelled', 'ignored', 'face_check_not_enabled', 'failed.different_email',
+        'cancelled', 'ignored', 'face_check_not_enabled', 'temporary_access_pass_issued',
+        'temporary_access_pass_refused', 'failed.different_email',
         'attempt_failed.different_email', 'failed.no_email', 'attempt_failed.no_email',
         'failed.issuer_not_connected_tenant', 'attempt_failed.issuer_not_connected_tenant',
         'failed.wrong_credential_type', 'attempt_failed.wrong_credential_type',
@@ -87,8 +88,7 @@ WHEN NEW.kind NOT IN (
         'failed.authenticator_error', 'attempt_failed.authenticator_error',
         'failed.face_check_below_threshold', 'attempt_failed.face_check_below_threshold',
         'failed.revocation_unknown', 'attempt_failed.revocation_unknown',
-        'failed.email_not_trusted', 'attempt_failed.email_not_trusted',
-        'temporary_access_pass_issued', 'temporary_access_pass_refused'
+        'failed.email_not_trusted', 'attempt_failed.email_not_trusted'
     )
     OR NEW.status NOT IN (
         'created', 'opened', 'requested', 'scanned', 'verified', 'failed', 'expired',
