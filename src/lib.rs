@@ -21,6 +21,7 @@ pub mod password;
 pub mod qr;
 pub mod rate_limit;
 pub mod reactions;
+pub mod recovery;
 pub mod retention;
 pub mod secret;
 pub mod shared_limits;

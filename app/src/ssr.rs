@@ -28,6 +28,8 @@ pub struct AppState {
     pub microsoft: Arc<MicrosoftClient>,
     /// Where Microsoft sends the admin back after sign-in and consent.
     pub microsoft_redirect_uri: url::Url,
+    /// The account-recovery app registration's client; `None`: not configured (issue 21).
+    pub recovery: Option<Arc<traceless::microsoft::RecoveryClient>>,
     pub verifier: Arc<traceless::verification::Verifier>,
     pub limits: Arc<RateLimits>,
     /// Limits counted in the database when instances share it (sign-in failures, API keys).
@@ -42,6 +44,11 @@ pub const VERIFIED_ID_CALLBACK_PATH: &str = "/microsoft/verified-id/callback";
 
 /// The route Microsoft redirects back to; registered on the app in Entra.
 pub const MICROSOFT_CALLBACK_PATH: &str = "/organization/integrations/microsoft/callback";
+
+/// Where Microsoft sends the admin back after "Enable account recovery" (the recovery app
+/// registration's admin consent); registered on that app in Entra.
+pub const RECOVERY_CONSENT_CALLBACK_PATH: &str =
+    "/organization/integrations/microsoft/recovery/callback";
 
 /// "Sign in with Microsoft" starts here (a plain route: it only redirects to Microsoft).
 pub const MICROSOFT_SIGN_IN_PATH: &str = "/sign-in/microsoft";

@@ -11,12 +11,17 @@ use anyhow::Context;
 use traceless::config::Settings;
 use traceless::config::VerifierSetting;
 use traceless::integrations::VerifierIdentity;
-use traceless::microsoft::{ClientCredentials, Did, MicrosoftClient, MicrosoftEndpoints, TenantId};
+use traceless::microsoft::{
+    ClientCredentials, Did, MicrosoftClient, MicrosoftEndpoints, RecoveryClient, TenantId,
+};
 use url::Url;
 
 /// The client, and the emulator it talks to when there is one (kept alive with the app).
 pub struct Microsoft {
     pub client: MicrosoftClient,
+    /// The account-recovery app registration's client (issue 21); `None`: not configured,
+    /// and recovery is not offered.
+    pub recovery: Option<RecoveryClient>,
     /// Who verifies presentations.
     pub identity: VerifierIdentity,
     #[cfg(feature = "emulator")]
@@ -68,7 +73,12 @@ pub async fn connect(settings: &Settings, redirect_uri: &Url) -> anyhow::Result<
             ),
         };
         check_provider_ready(&client, &identity).await?;
+        let recovery = ms
+            .recovery_app
+            .as_ref()
+            .map(|app| client.recovery(ClientCredentials::new(&app.client_id, &app.client_secret)));
         return Ok(Microsoft {
+            recovery,
             client,
             identity,
             #[cfg(feature = "emulator")]
@@ -102,6 +112,24 @@ async fn start_emulator(settings: &Settings, redirect_uri: &Url) -> anyhow::Resu
         emulator.register_redirect_uri(DEV_CLIENT_ID, uri.as_str());
         emulator.register_redirect_uri(microsoft_emulator::DEV_PROVIDER_CLIENT_ID, uri.as_str());
     }
+    // "Enable account recovery"'s return, as registered on the recovery app in Entra.
+    let recovery_redirect_uri = settings
+        .public_url
+        .join(app::ssr::RECOVERY_CONSENT_CALLBACK_PATH)
+        .context("building the account recovery redirect URI")?;
+    let recovery_app = ms.recovery_app.as_ref().map_or_else(
+        || {
+            ClientCredentials::new(
+                microsoft_emulator::DEV_RECOVERY_CLIENT_ID,
+                microsoft_emulator::DEV_RECOVERY_CLIENT_SECRET,
+            )
+        },
+        |app| ClientCredentials::new(&app.client_id, &app.client_secret),
+    );
+    emulator.register_redirect_uri(
+        microsoft_emulator::DEV_RECOVERY_CLIENT_ID,
+        recovery_redirect_uri.as_str(),
+    );
     let pick = |configured: &Option<Url>, emulated: String| {
         configured.as_ref().map(Url::to_string).unwrap_or(emulated)
     };
@@ -164,6 +192,7 @@ async fn start_emulator(settings: &Settings, redirect_uri: &Url) -> anyhow::Resu
     tracing::info!(verifier = ?identity, "who verifies presentations");
     check_provider_ready(&client, &identity).await?;
     Ok(Microsoft {
+        recovery: Some(client.recovery(recovery_app)),
         client,
         identity,
         emulator: Some(emulator),

@@ -10,7 +10,9 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Once;
 
 use app::error::AppError;
-use app::ssr::{AppState, MICROSOFT_CALLBACK_PATH, VERIFIED_ID_CALLBACK_PATH};
+use app::ssr::{
+    AppState, MICROSOFT_CALLBACK_PATH, RECOVERY_CONSENT_CALLBACK_PATH, VERIFIED_ID_CALLBACK_PATH,
+};
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -91,7 +93,7 @@ fn checks_for<'a>(limits: &'a RateLimits, method: &Method, path: &'a str) -> Vec
                 &limits.link_per_ip,
             )]
         }
-        MICROSOFT_CALLBACK_PATH | VERIFIED_ID_CALLBACK_PATH => {
+        MICROSOFT_CALLBACK_PATH | RECOVERY_CONSENT_CALLBACK_PATH | VERIFIED_ID_CALLBACK_PATH => {
             vec![PerClient("Microsoft per address", &limits.microsoft_per_ip)]
         }
         // HEAD runs the same handler as GET (a page probing whether its stream may open).

@@ -146,6 +146,7 @@ impl Application {
             settings: Arc::new(settings),
             leptos_options,
             microsoft: Arc::new(microsoft.client.clone()),
+            recovery: microsoft.recovery.clone().map(Arc::new),
             microsoft_redirect_uri,
             limits,
             shared_limits,
@@ -278,6 +279,7 @@ async fn router(state: AppState, shutdown: Shutdown) -> anyhow::Result<Router> {
         .route("/healthz", get(routes::health::healthz))
         .route(app::ssr::MICROSOFT_CALLBACK_PATH, get(routes::microsoft_connect::callback))
         .route(routes::microsoft_connect::FINISHING_PATH, get(routes::microsoft_connect::finishing))
+        .route(app::ssr::RECOVERY_CONSENT_CALLBACK_PATH, get(routes::recovery_consent::callback))
         .route(app::ssr::MICROSOFT_SIGN_IN_PATH, get(routes::microsoft_sign_in::start))
         .route(app::ssr::MICROSOFT_SIGN_IN_CALLBACK_PATH, get(routes::microsoft_sign_in::callback))
         .route(

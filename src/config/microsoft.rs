@@ -39,6 +39,12 @@ pub struct MicrosoftSettings {
     /// How long connect waits for a fresh admin consent to reach Microsoft's token endpoint
     /// (`TRACELESS_MS_CONSENT_WAIT_SECS`, 0–600, default 60) before it reports the missing grant.
     pub consent_wait: Duration,
+    /// The optional account-recovery app registration (issue 21), `TRACELESS_MS_RECOVERY_CLIENT_ID`
+    /// and `_SECRET`: a second registration holding only what issuing a Temporary Access Pass
+    /// needs, so the verification registration keeps asking for no more than verification does.
+    /// Unset with a real Microsoft app: account recovery is not offered. With the emulator its
+    /// demo recovery app is used when unset.
+    pub recovery_app: Option<MicrosoftApp>,
 }
 
 /// The multi-tenant app registration in Entra. The secret is kept out of `Debug`.
@@ -129,6 +135,7 @@ pub(super) fn parse(
     };
     let verifier = parse_verifier(lookup, app.is_some())?;
     let provider_app = parse_provider_app(lookup, &verifier, app.is_some())?;
+    let recovery_app = parse_recovery_app(lookup)?;
     let consent_wait_secs = match lookup("TRACELESS_MS_CONSENT_WAIT_SECS") {
         Some(value) => parse_ranged("TRACELESS_MS_CONSENT_WAIT_SECS", value, 0..=600, "seconds")?,
         None => DEFAULT_MS_CONSENT_WAIT_SECS,
@@ -146,7 +153,51 @@ pub(super) fn parse(
         timeout: Duration::from_millis(timeout_ms),
         verifier,
         consent_wait: Duration::from_secs(consent_wait_secs),
+        recovery_app,
     })
+}
+
+/// `TRACELESS_MS_RECOVERY_CLIENT_ID` / `_SECRET`: both or neither; the id is the registration's
+/// Application (client) ID, a GUID, and the secret is not empty.
+fn parse_recovery_app(
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<MicrosoftApp>, ConfigError> {
+    const ID: &str = "TRACELESS_MS_RECOVERY_CLIENT_ID";
+    const SECRET: &str = "TRACELESS_MS_RECOVERY_CLIENT_SECRET";
+    let (client_id, client_secret) = match (lookup(ID), lookup(SECRET)) {
+        (Some(id), Some(secret)) => (id.trim().to_owned(), secret),
+        (None, None) => return Ok(None),
+        (Some(_), None) => {
+            return Err(ConfigError::Incomplete {
+                present: ID,
+                missing: SECRET,
+            });
+        }
+        (None, Some(_)) => {
+            return Err(ConfigError::Incomplete {
+                present: SECRET,
+                missing: ID,
+            });
+        }
+    };
+    if uuid::Uuid::parse_str(&client_id).is_err() || client_id.len() != 36 {
+        return Err(ConfigError::Invalid {
+            name: ID,
+            value: client_id,
+            reason: "must be the recovery app registration's Application (client) ID, a GUID"
+                .into(),
+        });
+    }
+    if client_secret.trim().is_empty() {
+        return Err(ConfigError::Unusable {
+            name: SECRET,
+            reason: "is empty: set the recovery app registration's client secret".into(),
+        });
+    }
+    Ok(Some(MicrosoftApp {
+        client_id,
+        client_secret,
+    }))
 }
 
 /// `TRACELESS_MS_PROVIDER_CLIENT_ID` / `_SECRET`: both or neither, only with `provider`, and

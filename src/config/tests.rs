@@ -493,3 +493,35 @@ fn retention_is_90_days_unless_set_between_1_and_3650() {
         assert!(error.starts_with("TRACELESS_RETENTION_DAYS="), "{error}");
     }
 }
+
+#[test]
+fn the_recovery_app_needs_both_values_and_a_guid() {
+    let mut vars = REAL_MICROSOFT.to_vec();
+    assert!(settings(&vars).unwrap().microsoft.recovery_app.is_none());
+    vars.push((
+        "TRACELESS_MS_RECOVERY_CLIENT_ID",
+        "d7a2c4e6-8b1f-4a3d-9e5c-1f2a3b4c5d6e",
+    ));
+    assert!(matches!(
+        settings(&vars).unwrap_err(),
+        ConfigError::Incomplete {
+            missing: "TRACELESS_MS_RECOVERY_CLIENT_SECRET",
+            ..
+        }
+    ));
+    vars.push(("TRACELESS_MS_RECOVERY_CLIENT_SECRET", "recovery-secret"));
+    let s = settings(&vars).unwrap();
+    assert_eq!(
+        s.microsoft.recovery_app.as_ref().unwrap().client_id,
+        "d7a2c4e6-8b1f-4a3d-9e5c-1f2a3b4c5d6e"
+    );
+    assert!(!format!("{s:?}").contains("recovery-secret"));
+    let mut wrong = REAL_MICROSOFT.to_vec();
+    wrong.push(("TRACELESS_MS_RECOVERY_CLIENT_ID", "recovery-app"));
+    wrong.push(("TRACELESS_MS_RECOVERY_CLIENT_SECRET", "s"));
+    let error = settings(&wrong).unwrap_err().to_string();
+    assert!(
+        error.starts_with("TRACELESS_MS_RECOVERY_CLIENT_ID"),
+        "{error}"
+    );
+}

@@ -244,6 +244,32 @@ impl MicrosoftClient {
 }
 
 impl RecoveryClient {
+    /// The recovery registration's Application (client) ID.
+    pub fn client_id(&self) -> &str {
+        self.ms.client_id()
+    }
+
+    /// The admin consent for the recovery registration, at the connected tenant (its GUID: the
+    /// grant is proved there afterwards, whatever `tenant` Microsoft's redirect names).
+    pub fn admin_consent_request(
+        &self,
+        tenant: &TenantId,
+        redirect_uri: &url::Url,
+    ) -> super::ConsentRequest {
+        self.ms
+            .admin_consent_request_at(tenant.as_str(), redirect_uri)
+    }
+
+    /// Proves the tenant granted every application permission recovery uses: an app token
+    /// for the recovery registration that carries each role (as connect proves its own).
+    #[instrument(skip_all, fields(tenant = %tenant))]
+    pub async fn prove_granted(&self, tenant: &TenantId) -> Result<(), RecoveryError> {
+        self.token(tenant, GRAPH_USER_READ_ALL).await?;
+        self.token(tenant, GRAPH_USER_AUTHENTICATION_METHOD_READ_WRITE_ALL)
+            .await?;
+        Ok(())
+    }
+
     /// An app-only Graph token holding `permission`; `Forbidden` when the tenant never granted
     /// it (Microsoft still issues a token, without the role: v2-oauth2-client-creds-grant-flow).
     async fn token(

@@ -55,6 +55,7 @@ impl Effects {
                 EntryKind::Emailed => event.actor.unwrap_or(&v.created_by_name).to_owned(),
                 EntryKind::Expired => "Traceless".to_owned(),
                 EntryKind::Cancelled => event.actor.unwrap_or("Traceless").to_owned(),
+                EntryKind::PassIssued | EntryKind::PassRefused => "Traceless".to_owned(),
                 _ => v.recipient.to_string(),
             };
             tickets::store::insert_entry(
@@ -165,6 +166,8 @@ fn timeline_kind(kind: EventKind) -> Option<EntryKind> {
         EventKind::Cancelled => EntryKind::Cancelled,
         EventKind::Failed(_) => EntryKind::Failed,
         EventKind::AttemptFailed(_) => EntryKind::TryFailed,
+        EventKind::PassIssued => EntryKind::PassIssued,
+        EventKind::PassRefused => EntryKind::PassRefused,
         EventKind::Requested | EventKind::Ignored | EventKind::FaceCheckNotEnabled => return None,
     })
 }

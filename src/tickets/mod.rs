@@ -136,10 +136,14 @@ pub enum EntryKind {
     TryFailed,
     Expired,
     Cancelled,
+    /// After a verified result, a Temporary Access Pass was issued (only until when it works).
+    PassIssued,
+    /// After a verified result, no Temporary Access Pass was issued, with why.
+    PassRefused,
 }
 
 impl EntryKind {
-    pub const ALL: [EntryKind; 11] = [
+    pub const ALL: [EntryKind; 13] = [
         EntryKind::Sent,
         EntryKind::Emailed,
         EntryKind::MailDelivered,
@@ -151,6 +155,8 @@ impl EntryKind {
         EntryKind::TryFailed,
         EntryKind::Expired,
         EntryKind::Cancelled,
+        EntryKind::PassIssued,
+        EntryKind::PassRefused,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -166,6 +172,8 @@ impl EntryKind {
             EntryKind::TryFailed => "try_failed",
             EntryKind::Expired => "expired",
             EntryKind::Cancelled => "cancelled",
+            EntryKind::PassIssued => "pass_issued",
+            EntryKind::PassRefused => "pass_refused",
         }
     }
 
@@ -187,6 +195,8 @@ impl EntryKind {
             EntryKind::TryFailed => "Try failed",
             EntryKind::Expired => "Expired",
             EntryKind::Cancelled => "Cancelled",
+            EntryKind::PassIssued => "Temporary Access Pass issued",
+            EntryKind::PassRefused => "No Temporary Access Pass",
         }
     }
 }

@@ -44,6 +44,41 @@ pub struct NewVerification {
     /// An API request's own `webhook_url`: this verification's events go there too, from
     /// its first.
     pub webhook: Option<RequestWebhook>,
+    /// What follows a verified result (decided now, never later).
+    pub after: After,
+}
+
+/// What follows a verified result.
+#[derive(Debug, Clone, Default)]
+pub enum After {
+    /// Nothing: the result is the verification.
+    #[default]
+    Nothing,
+    /// The person gets a Temporary Access Pass on their page (issue 21, `crate::recovery`).
+    TemporaryAccessPass(RecoveryPermit),
+}
+
+impl After {
+    /// The REST API's and the send form's word for it.
+    pub fn as_str(&self) -> Option<&'static str> {
+        match self {
+            After::Nothing => None,
+            After::TemporaryAccessPass(_) => Some("temporary_access_pass"),
+        }
+    }
+}
+
+/// Proof that whoever asked may start account recovery and that the organization can do it
+/// (recovery on, Face Check on): only `crate::recovery::permit` makes one, so a verification
+/// cannot be stored with recovery that was never allowed.
+#[derive(Debug, Clone)]
+pub struct RecoveryPermit(());
+
+impl RecoveryPermit {
+    /// For `crate::recovery::permit` alone, after its checks.
+    pub(crate) fn checked() -> RecoveryPermit {
+        RecoveryPermit(())
+    }
 }
 
 /// Where one API request wants its verification's events, and the key that signs them.

@@ -20,7 +20,7 @@ mod transitions;
 
 pub use crate::accounts::Initiator;
 pub use callback::AuthorizedCallback;
-pub use create::{Delivery, NewVerification, RequestWebhook};
+pub use create::{After, Delivery, NewVerification, RecoveryPermit, RequestWebhook};
 pub use errors::{AtStep, CallbackError, RemovalError, VerificationError};
 pub use idempotent::{Idempotency, Once, OnceError};
 pub use recipient::{LiveRequest, RecipientView};

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use url::Url;
 use uuid::Uuid;
 
-use super::create::{Delivery, NewVerification};
+use super::create::{After, Delivery, NewVerification};
 use super::errors::{RemovalError, VerificationError};
 use super::group_commit::CallbackWriter;
 use super::hooks::Reactions;
@@ -43,6 +43,8 @@ pub struct StartVerification<'a> {
     pub ticket_subject: Option<&'a str>,
     pub note: Option<&'a str>,
     pub delivery: Delivery,
+    /// What follows a verified result (a recovery permit, when asked and allowed).
+    pub after: After,
 }
 
 /// A new verification and its link secret (shown once to the agent, stored hashed).
@@ -145,6 +147,7 @@ impl Verifier {
                 note: note.map(str::to_owned),
                 delivery: input.delivery,
                 webhook: None,
+                after: input.after,
             },
         )
         .await
@@ -249,6 +252,9 @@ impl Verifier {
             },
         )
         .await?;
+        if let After::TemporaryAccessPass(_) = &new.after {
+            store::insert_recovery_request(&mut tx, by.organization_id, id).await?;
+        }
         if let Some(webhook) = &new.webhook {
             crate::webhooks::add_request_endpoint(
                 &mut tx,
@@ -524,6 +530,41 @@ impl Verifier {
     ) -> Result<Option<Event>, VerificationError> {
         let mut conn = self.pool.acquire().await?;
         Ok(store::newest_event(&mut conn, verification_id).await?)
+    }
+
+    /// Records what followed a verified result (a Temporary Access Pass issued or refused:
+    /// `crate::recovery`) as an event on `conn`, through the same reactions as every other
+    /// (ticket timeline, webhooks). The status stays verified; `message` must hold nothing
+    /// secret. The caller commits, then calls [`announce_after`](Self::announce_after).
+    pub async fn record_after_verified(
+        &self,
+        conn: &mut impl db::Connection,
+        verification: &Verification,
+        issued: bool,
+        message: &str,
+    ) -> Result<i64, sqlx::Error> {
+        let kind = if issued {
+            EventKind::PassIssued
+        } else {
+            EventKind::PassRefused
+        };
+        record_event(
+            conn,
+            self.reactions.as_ref(),
+            verification,
+            kind,
+            Status::Verified,
+            message,
+            None,
+            None,
+        )
+        .await
+    }
+
+    /// Tells live pages about an event [`record_after_verified`](Self::record_after_verified)
+    /// stored, once committed.
+    pub fn announce_after(&self, verification: &Verification, event_id: i64) {
+        self.announce(verification, event_id);
     }
 
     pub async fn settings(

@@ -114,6 +114,25 @@ pub async fn insert(
     Ok(id)
 }
 
+/// "Then issue a Temporary Access Pass", decided at send time: the recovery is requested
+/// (`crate::recovery` moves it on once the person's page asks for the pass).
+pub async fn insert_recovery_request(
+    conn: &mut impl Connection,
+    organization_id: OrganizationId,
+    verification_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    db::query(
+        "INSERT INTO verification_recoveries (verification_id, organization_id, state, updated_at)
+         VALUES ($1, $2, 'requested', $3)",
+    )
+    .bind(verification_id)
+    .bind(organization_id.0)
+    .bind(OffsetDateTime::now_utc())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 pub async fn by_link_hash(
     conn: &mut impl Connection,
     link_hash: &str,

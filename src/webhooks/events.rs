@@ -25,10 +25,14 @@ pub enum EventType {
     Failed,
     Expired,
     Cancelled,
+    /// After a verified result, a Temporary Access Pass was issued (never the pass itself).
+    PassIssued,
+    /// After a verified result, no Temporary Access Pass was issued, with why.
+    PassRefused,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 9] = [
+    pub const ALL: [EventType; 11] = [
         EventType::Created,
         EventType::Opened,
         EventType::Requested,
@@ -38,6 +42,8 @@ impl EventType {
         EventType::Failed,
         EventType::Expired,
         EventType::Cancelled,
+        EventType::PassIssued,
+        EventType::PassRefused,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +57,8 @@ impl EventType {
             EventType::Failed => "verification.failed",
             EventType::Expired => "verification.expired",
             EventType::Cancelled => "verification.cancelled",
+            EventType::PassIssued => "verification.temporary_access_pass_issued",
+            EventType::PassRefused => "verification.temporary_access_pass_refused",
         }
     }
 
@@ -70,6 +78,10 @@ impl EventType {
             EventType::Failed => "The verification failed",
             EventType::Expired => "The link expired",
             EventType::Cancelled => "The verification was cancelled",
+            EventType::PassIssued => {
+                "A Temporary Access Pass was issued to the verified person (never the pass)"
+            }
+            EventType::PassRefused => "No Temporary Access Pass was issued, with why",
         }
     }
 
@@ -86,6 +98,8 @@ impl EventType {
             EventKind::Failed(_) => EventType::Failed,
             EventKind::Expired => EventType::Expired,
             EventKind::Cancelled => EventType::Cancelled,
+            EventKind::PassIssued => EventType::PassIssued,
+            EventKind::PassRefused => EventType::PassRefused,
             EventKind::LinkEmailed | EventKind::Ignored | EventKind::FaceCheckNotEnabled => {
                 return None;
             }

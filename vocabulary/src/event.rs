@@ -28,6 +28,12 @@ pub enum EventKind {
     Ignored,
     /// Microsoft refused Face Check for the tenant: a settings problem, the status unchanged.
     FaceCheckNotEnabled,
+    /// After a verified result, a Temporary Access Pass was issued to the person (the pass is
+    /// in no event: only when it stops working). The status stays verified.
+    PassIssued,
+    /// After a verified result, no Temporary Access Pass was issued; the message says why.
+    /// The status stays verified.
+    PassRefused,
 }
 
 impl EventKind {
@@ -60,6 +66,8 @@ impl EventKind {
             EventKind::Cancelled => "cancelled",
             EventKind::Ignored => "ignored",
             EventKind::FaceCheckNotEnabled => "face_check_not_enabled",
+            EventKind::PassIssued => "temporary_access_pass_issued",
+            EventKind::PassRefused => "temporary_access_pass_refused",
         }
     }
 
@@ -84,6 +92,8 @@ impl EventKind {
             EventKind::Cancelled,
             EventKind::Ignored,
             EventKind::FaceCheckNotEnabled,
+            EventKind::PassIssued,
+            EventKind::PassRefused,
         ];
         let with_reason = FailureReason::ALL
             .into_iter()
@@ -141,7 +151,7 @@ mod tests {
             assert_eq!(serde_json::from_str::<EventKind>(&json).unwrap(), kind);
             count += 1;
         }
-        assert_eq!(count, 10 + 2 * FailureReason::ALL.len());
+        assert_eq!(count, 12 + 2 * FailureReason::ALL.len());
     }
 
     #[test]

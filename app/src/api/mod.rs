@@ -8,6 +8,7 @@ pub mod invite;
 pub mod mailbox;
 pub mod microsoft_sign_in;
 pub mod password;
+pub mod recovery;
 pub mod sessions;
 pub mod team;
 pub mod tickets;

@@ -28,6 +28,8 @@ pub async fn send_verification(
     note: String,
     // `link` (the agent copies it) or `email` (Traceless mails it too); empty is `link`.
     #[server(default)] delivery: String,
+    // `temporary_access_pass`: then issue the person a Temporary Access Pass; empty: nothing.
+    #[server(default)] after: String,
 ) -> Result<StartedVerification, AppError> {
     ssr::respond(
         async {
@@ -39,6 +41,22 @@ pub async fn send_verification(
                     "Choose how the link reaches the person: link or email.",
                 )
             })?;
+            let after = match after.trim() {
+                "" => traceless::verification::After::Nothing,
+                "temporary_access_pass" => traceless::verification::After::TemporaryAccessPass(
+                    traceless::recovery::permit(
+                        &state.pool,
+                        &traceless::verification::Initiator::agent(&user),
+                    )
+                    .await?,
+                ),
+                _ => {
+                    return Err(AppError::invalid(
+                        Some("after"),
+                        "Choose whether to issue a Temporary Access Pass after the verification.",
+                    ));
+                }
+            };
             let started = state
                 .verifier
                 .start(
@@ -49,6 +67,7 @@ pub async fn send_verification(
                         ticket_subject: Some(&ticket_subject),
                         note: Some(&note),
                         delivery,
+                        after,
                     },
                 )
                 .await?;

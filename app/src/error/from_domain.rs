@@ -253,3 +253,31 @@ fn microsoft_for_recipient(error: &MicrosoftError) -> AppError {
         }
     }
 }
+
+impl From<traceless::recovery::AccountRecoveryError> for AppError {
+    fn from(error: traceless::recovery::AccountRecoveryError) -> Self {
+        use traceless::recovery::AccountRecoveryError as E;
+        match error {
+            E::NotAdmin => AppError::Forbidden(ADMIN_ONLY.into()),
+            E::NotPermitted => AppError::Forbidden(error.to_string()),
+            E::LifetimeOutOfRange => AppError::invalid(Some("lifetime_minutes"), error.to_string()),
+            E::UnknownMember => AppError::NotFound(error.to_string()),
+            E::Database(e) => e.into(),
+            refusal @ (E::NotConnected | E::NotConfigured | E::NoFaceCheck(_) | E::NotEnabled) => {
+                AppError::invalid(None, refusal.to_string())
+            }
+        }
+    }
+}
+
+impl From<traceless::recovery::RevealError> for AppError {
+    fn from(error: traceless::recovery::RevealError) -> Self {
+        use traceless::recovery::RevealError as E;
+        match error {
+            // Like any refused link: nothing about the link or the account.
+            E::NothingToShow => AppError::Gone(error.to_string()),
+            E::Refused(_) => AppError::invalid(None, error.to_string()),
+            E::Database(e) => e.into(),
+        }
+    }
+}

@@ -43,7 +43,14 @@ pub fn IntegrationsPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match card.await {
-                    Ok(card) => view! { <MicrosoftCardView card=card remove=remove choose=choose set_claim=set_claim refresh=refresh /> }.into_any(),
+                    Ok(card) => {
+                        // Account recovery hangs off a connected tenant, for administrators.
+                        let recovery = card.can_manage && card.connection.is_some();
+                        view! {
+                            <MicrosoftCardView card=card remove=remove choose=choose set_claim=set_claim refresh=refresh />
+                            {recovery.then(|| view! { <super::recovery::AccountRecoveryCard /> })}
+                        }.into_any()
+                    }
                     Err(error) => view! { <ErrorView error /> }.into_any(),
                 }
             })}

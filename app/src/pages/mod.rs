@@ -11,6 +11,7 @@ mod microsoft_only;
 mod not_found;
 mod organization;
 mod password;
+mod recovery;
 mod sessions;
 mod setup;
 mod sign_in;

@@ -86,6 +86,7 @@ fn TeamView(
                         let role_label = format!("{role_button}: {}", m.name);
                         let remove_label = format!("Remove {}", m.name);
                         let (role_id, remove_id, reset_id) = (m.id.clone(), m.id.clone(), m.id.clone());
+                        let recovery_member = (m.role == Role::Agent).then(|| (m.id.clone(), m.name.clone()));
                         let reset_question = format!(
                             "Reset two-step verification for {}? Their authenticator app and recovery codes stop working and they are signed out everywhere.",
                             m.name
@@ -113,6 +114,9 @@ fn TeamView(
                                         <button type="submit" class="button-quiet" aria-label=remove_label>"Remove"</button>
                                     </ActionForm>
                                 </div>
+                            })}
+                            {recovery_member.map(|(member_id, name)| view! {
+                                <super::recovery::RecoveryPermission member_id name />
                             })}
                             // For a teammate who lost their phone and their recovery codes. Your
                             // own is changed on your account page. A <details> asks first, with

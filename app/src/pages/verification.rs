@@ -131,6 +131,7 @@ fn Detail(
                         }
                     </Show>
                 </section>
+                <super::recovery::RecoveryStatus id=detail.id.clone() />
                 {match detail.evidence.clone() {
                     Some(evidence) => view! { <Evidence evidence=evidence /> }.into_any(),
                     None => view! {

@@ -190,6 +190,7 @@ fn SendForm(send: ServerAction<SendVerification>) -> impl IntoView {
                     ></textarea>
                     <p class="field-error" id="field-note-error" role="alert">{move || note_error.get()}</p>
                 </div>
+                <super::recovery::RecoveryChoice />
                 <SubmitButton label="Send verification" busy_label="Sending…" pending=send.pending() />
             </ActionForm>
         </section>

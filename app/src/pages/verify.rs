@@ -284,6 +284,11 @@ fn LiveVerification(data: RecipientPage, token: String) -> impl IntoView {
                     }}
                 </div>
 
+                {
+                    let token = try_again_token.clone();
+                    move || (stage.get() == Stage::Verified).then(|| view! { <super::recovery::PassOffer token=token.clone() /> })
+                }
+
                 {move || renew_value.get().and_then(Result::err).filter(|e| !matches!(e, AppError::Gone(_))).map(|e| view! {
                     <Alert kind="error">{e.to_string()}</Alert>
                 })}

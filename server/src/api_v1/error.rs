@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use traceless::api_keys::ApiKeyError;
 use traceless::rate_limit::TooMany;
+use traceless::recovery::AccountRecoveryError;
 use traceless::tickets::InvalidTicket;
 use traceless::verification::VerificationError;
 use utoipa::ToSchema;
@@ -16,7 +17,7 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {
     /// Stable: `unauthorized`, `not_found`, `invalid_json`, `invalid_field`,
-    /// `domain_not_covered`, `integration_not_connected`, `integration_not_active`,
+    /// `domain_not_covered`, `recovery_not_allowed`, `integration_not_connected`, `integration_not_active`,
     /// `already_finished`, `idempotency_key_reused`, `rate_limited`, `internal`.
     pub code: String,
     pub message: String,
@@ -42,6 +43,10 @@ pub enum ApiError {
     },
     #[error("{0}")]
     DomainNotCovered(String),
+    /// `after: temporary_access_pass` cannot be done: recovery is off, Face Check is off, or
+    /// the caller may not start it.
+    #[error("{0}")]
+    RecoveryNotAllowed(String),
     #[error("{0}")]
     NotConnected(String),
     #[error("{0}")]
@@ -79,6 +84,7 @@ impl ApiError {
             ApiError::InvalidJson(_) => "invalid_json",
             ApiError::InvalidField { .. } => "invalid_field",
             ApiError::DomainNotCovered(_) => "domain_not_covered",
+            ApiError::RecoveryNotAllowed(_) => "recovery_not_allowed",
             ApiError::NotConnected(_) => "integration_not_connected",
             ApiError::NotActive(_) => "integration_not_active",
             ApiError::AlreadyFinished => "already_finished",
@@ -95,6 +101,7 @@ impl ApiError {
             ApiError::InvalidJson(_) => StatusCode::BAD_REQUEST,
             ApiError::InvalidField { .. }
             | ApiError::DomainNotCovered(_)
+            | ApiError::RecoveryNotAllowed(_)
             | ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotConnected(_) | ApiError::NotActive(_) | ApiError::AlreadyFinished => {
                 StatusCode::CONFLICT
@@ -111,6 +118,7 @@ impl ApiError {
             field: match self {
                 ApiError::InvalidField { field, .. } => Some((*field).to_owned()),
                 ApiError::DomainNotCovered(_) => Some("recipient_email".to_owned()),
+                ApiError::RecoveryNotAllowed(_) => Some("after".to_owned()),
                 _ => None,
             },
         }
@@ -162,6 +170,15 @@ impl From<InvalidTicket> for ApiError {
             | InvalidTicket::SubjectWithoutReference => "ticket.reference",
         };
         ApiError::field(field, error.to_string())
+    }
+}
+
+impl From<AccountRecoveryError> for ApiError {
+    fn from(error: AccountRecoveryError) -> Self {
+        match error {
+            AccountRecoveryError::Database(e) => ApiError::internal(format!("database: {e}")),
+            refusal => ApiError::RecoveryNotAllowed(refusal.to_string()),
+        }
     }
 }
 

@@ -133,6 +133,23 @@ pub fn webhook_url() -> RefOr<Schema> {
     )
 }
 
+/// `after`'s one value.
+pub const AFTER_TEMPORARY_ACCESS_PASS: &str = "temporary_access_pass";
+
+pub fn after() -> RefOr<Schema> {
+    done(
+        ObjectBuilder::new()
+            .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+            .enum_values(Some([
+                serde_json::Value::from(AFTER_TEMPORARY_ACCESS_PASS),
+                serde_json::Value::Null,
+            ]))
+            .description(Some(
+                "What follows a verified result. `temporary_access_pass`: once the person is verified with Face Check, their page shows them a Microsoft Entra Temporary Access Pass (never sent to you: events say only when it stops working). Needs account recovery enabled and Face Check on; otherwise 422 `recovery_not_allowed`.",
+            )),
+    )
+}
+
 pub fn note() -> RefOr<Schema> {
     done(
         nullable(string())

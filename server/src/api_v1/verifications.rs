@@ -85,6 +85,8 @@ pub struct CreateVerification {
     pub webhook_url: Option<String>,
     #[schema(schema_with = schema::note)]
     pub note: Option<String>,
+    #[schema(schema_with = schema::after)]
+    pub after: Option<String>,
 }
 
 /// A verification just created.
@@ -155,7 +157,7 @@ pub struct CreateHeaders {
         (status = 400, description = "`invalid_json`: the body is not a JSON object", body = ErrorBody),
         (status = 401, description = "`unauthorized`", body = ErrorBody, headers(("WWW-Authenticate" = String))),
         (status = 409, description = "`integration_not_connected`, `integration_not_active`", body = ErrorBody),
-        (status = 422, description = "`invalid_field` (with `field`), `domain_not_covered`, `idempotency_key_reused`", body = ErrorBody),
+        (status = 422, description = "`invalid_field` (with `field`), `domain_not_covered`, `recovery_not_allowed` (with `field: after`: account recovery is off, Face Check is off, or the key may not start it), `idempotency_key_reused`", body = ErrorBody),
         (status = 429, description = "`rate_limited`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
     ),
     security(("api_key" = []))
@@ -192,6 +194,14 @@ pub async fn create(
             .map_err(|e| ApiError::field("webhook_url", e.to_string()))?;
     }
     let delivery = input.delivery;
+    let initiator = caller.key.key.initiator();
+    let after = if input.temporary_access_pass {
+        verification::After::TemporaryAccessPass(
+            traceless::recovery::permit(&state.pool, &initiator).await?,
+        )
+    } else {
+        verification::After::Nothing
+    };
     let new = NewVerification {
         recipient: input.recipient_email,
         ticket: input.ticket,
@@ -204,8 +214,8 @@ pub async fn create(
             url,
             secret: caller.key.webhook_secret.clone(),
         }),
+        after,
     };
-    let initiator = caller.key.key.initiator();
     let started = match &idempotency_key {
         None => state.verifier.create(&initiator, new).await?,
         Some(key) => {
@@ -442,6 +452,8 @@ struct CreateInput {
     delivery: Delivery,
     webhook_url: Option<EndpointUrl>,
     note: Option<String>,
+    /// `after: temporary_access_pass`.
+    temporary_access_pass: bool,
 }
 
 fn parse_create(body: &[u8], guard: &traceless::webhooks::Guard) -> Result<CreateInput, ApiError> {
@@ -457,13 +469,14 @@ fn parse_create(body: &[u8], guard: &traceless::webhooks::Guard) -> Result<Creat
             "delivery",
             "webhook_url",
             "note",
+            "after",
         ]
         .contains(&name.as_str())
         {
             return Err(ApiError::InvalidField {
                 field: "body",
                 message: format!(
-                    "Unknown field {name:?}: expected recipient_email, ticket, delivery, webhook_url or note."
+                    "Unknown field {name:?}: expected recipient_email, ticket, delivery, webhook_url, note or after."
                 ),
             });
         }
@@ -534,6 +547,16 @@ fn parse_create(body: &[u8], guard: &traceless::webhooks::Guard) -> Result<Creat
                 .map_err(|e| ApiError::field("webhook_url", e.to_string()))
         })
         .transpose()?;
+    let temporary_access_pass = match text(&fields, "after", "after")?.as_deref() {
+        None => false,
+        Some(schema::AFTER_TEMPORARY_ACCESS_PASS) => true,
+        Some(_) => {
+            return Err(ApiError::field(
+                "after",
+                "after must be \"temporary_access_pass\" or left out.",
+            ));
+        }
+    };
     let note = text(&fields, "note", "note")?;
     if note.as_ref().is_some_and(|n| {
         n.chars().count() > NOTE_MAX || n.chars().any(|c| c.is_control() && c != '\n')
@@ -561,6 +584,7 @@ fn parse_create(body: &[u8], guard: &traceless::webhooks::Guard) -> Result<Creat
         delivery,
         webhook_url,
         note,
+        temporary_access_pass,
     })
 }
 

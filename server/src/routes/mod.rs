@@ -5,5 +5,6 @@ pub mod health;
 pub mod link_status;
 pub mod microsoft_connect;
 pub mod microsoft_sign_in;
+pub mod recovery_consent;
 pub mod stream_slots;
 pub mod verified_id_callback;

@@ -26,6 +26,9 @@ const PUBLIC: &[&str] = &[
     "forgot_password",
     "reset_link_open",
     "reset_password",
+    // The person's own link authorizes these (account recovery).
+    "person_recovery",
+    "reveal_temporary_access_pass",
 ];
 
 const ANY_TEAMMATE: &[&str] = &[
@@ -47,6 +50,8 @@ const ANY_TEAMMATE: &[&str] = &[
     "end_my_session",
     "end_my_other_sessions",
     "change_password",
+    "may_start_account_recovery",
+    "verification_recovery",
 ];
 
 const ADMINS_ONLY: &[&str] = &[
@@ -77,6 +82,13 @@ const ADMINS_ONLY: &[&str] = &[
     "mailbox",
     "microsoft_only_setting",
     "set_microsoft_only",
+    "account_recovery_card",
+    "account_recovery_outcome",
+    "enable_account_recovery",
+    "turn_off_account_recovery",
+    "set_account_recovery_policy",
+    "account_recovery_members",
+    "set_account_recovery_permission",
 ];
 
 /// Every `#[server(endpoint = "…")]` in the app's source: a new server function fails
@@ -147,6 +159,10 @@ fn arguments<'a>(name: &str, ids: &'a Ids) -> Vec<(&'static str, &'a str)> {
         "remove_webhook_endpoint" | "enable_webhook_endpoint" => vec![("id", &ids.endpoint)],
         "redeliver_webhook" => vec![("id", &ids.delivery)],
         "set_microsoft_only" => vec![("on", "false")],
+        "set_account_recovery_permission" => vec![("user_id", &ids.agent), ("allowed", "true")],
+        "set_account_recovery_policy" => vec![("lifetime_minutes", "60")],
+        "account_recovery_outcome" => vec![("code", "declined")],
+        "verification_recovery" => vec![("id", &ids.verification)],
         "set_two_step_required" => vec![("required", "on")],
         "enable_two_step" | "regenerate_recovery_codes" => vec![("code", "123456")],
         "disable_two_step" => vec![("password", PASSWORD), ("code", "123456")],

@@ -27,6 +27,7 @@ mod microsoft_sign_in;
 mod openapi;
 mod pages;
 mod rate_limits;
+mod recovery;
 mod restart;
 mod retention;
 mod scale_out;
