@@ -77,6 +77,9 @@ test('the verified person sees their Temporary Access Pass once; the agent only 
   await new Authenticator(request).present(await recipient.requestUrl(), tenant.employee);
   await expect(recipient.status()).toContainText("You're verified");
 
+  // A reload before pressing the button does not lose the offer.
+  await personPage.reload();
+  await expect(personPage.getByRole('heading', { name: "You're verified" })).toBeVisible();
   await personPage.getByRole('button', { name: 'Show my Temporary Access Pass' }).click();
   const pass = personPage.getByTestId('pass-value');
   await expect(pass).toBeVisible();

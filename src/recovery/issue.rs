@@ -243,11 +243,15 @@ pub enum PersonRecovery {
     Refused,
 }
 
-/// The person's side of their verification's recovery (`None`: none was asked for).
+/// The person's side of their verification's recovery (`None`: none was asked for, or the
+/// person is not verified, so nothing is or will be offered on this link).
 pub async fn for_person(
     pool: &Pool,
     verification: &Verification,
 ) -> Result<Option<PersonRecovery>, sqlx::Error> {
+    if verification.status != Status::Verified {
+        return Ok(None);
+    }
     let mut conn = pool.acquire().await?;
     Ok(
         store::of_verification(&mut conn, verification.organization_id, verification.id)

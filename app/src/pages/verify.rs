@@ -6,6 +6,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
+use super::recovery::PassOffer;
+use crate::api::recovery::person_recovery;
 use crate::api::verifications::{RenewRequest, open_verification_link};
 use crate::components::{Alert, use_event_stream};
 use crate::error::AppError;
@@ -26,7 +28,7 @@ pub fn VerifyPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match page.await {
                     Ok(data) => view! { <LiveVerification data=data token=token() /> }.into_any(),
-                    Err(AppError::Gone(_)) => view! { <ExpiredLink /> }.into_any(),
+                    Err(AppError::Gone(_)) => view! { <EndedLink token=token() /> }.into_any(),
                     Err(AppError::Upstream { message, retry_after_secs: Some(secs) }) => view! {
                         <WaitThenRetry title="Microsoft is not answering" test_id="microsoft-not-answering" message=message secs=secs retry=Callback::new(move |()| page.refetch()) />
                     }.into_any(),
@@ -85,6 +87,36 @@ fn WaitThenRetry(
                 <button type="button" class="button-secondary" on:click=move |_| retry.run(())>"Try again now"</button>
             </p>
         </section>
+    }
+}
+
+/// A link that no longer opens a verification: expired, cancelled, or already verified. A
+/// verified person whose Temporary Access Pass is still waiting (they reloaded, or came back
+/// before pressing the button) is offered it here rather than losing it.
+#[component]
+fn EndedLink(token: String) -> impl IntoView {
+    let recovery = {
+        let token = token.clone();
+        LocalResource::new(move || person_recovery(token.clone()))
+    };
+    move || {
+        let waiting = recovery
+            .get()
+            .and_then(Result::ok)
+            .flatten()
+            .is_some_and(|view| view.state == "offered");
+        if waiting {
+            view! {
+                <section class="panel narrow verify">
+                    <h1>"You're verified"</h1>
+                    <p>"Your help desk has your verification. One more step is waiting for you below."</p>
+                </section>
+                <PassOffer token=token.clone() />
+            }
+            .into_any()
+        } else {
+            view! { <ExpiredLink /> }.into_any()
+        }
     }
 }
 
@@ -286,7 +318,7 @@ fn LiveVerification(data: RecipientPage, token: String) -> impl IntoView {
 
                 {
                     let token = try_again_token.clone();
-                    move || (stage.get() == Stage::Verified).then(|| view! { <super::recovery::PassOffer token=token.clone() /> })
+                    move || (stage.get() == Stage::Verified).then(|| view! { <PassOffer token=token.clone() /> })
                 }
 
                 {move || renew_value.get().and_then(Result::err).filter(|e| !matches!(e, AppError::Gone(_))).map(|e| view! {
