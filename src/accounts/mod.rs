@@ -2,6 +2,7 @@
 
 mod initiator;
 pub mod microsoft_account;
+pub mod email_confirmation;
 pub mod password_change;
 pub mod password_reset;
 mod password_sign_in;
@@ -85,6 +86,9 @@ pub struct User {
     pub role: Role,
     /// False while an invited teammate has not set a password yet.
     pub active: bool,
+    /// The person proved they read mail at `email` (a confirmation link, an invitation, a
+    /// reset link). Until then the account signs in but touches no organization data.
+    pub email_confirmed: bool,
     pub created_at: OffsetDateTime,
 }
 
@@ -150,6 +154,10 @@ pub enum AccountError {
         "This link to set a new password has expired or was already used. Ask for a new one from the sign-in page."
     )]
     ResetLinkExpired,
+    #[error(
+        "This confirmation link has expired or was already used. Sign in and choose \"Send the link again\" for a new one."
+    )]
+    ConfirmationLinkExpired,
     /// Rate limited, or password hashing is saturated: come back later.
     #[error(transparent)]
     TooMany(#[from] crate::rate_limit::TooMany),
