@@ -114,8 +114,7 @@ pub async fn register(
         // sign-up takes the address; the old one's sessions and links end with it.
         store::remove_unconfirmed_sign_up(conn, &sign_up.email).await?;
     }
-    let organization_id =
-        store::insert_organization(conn, &sign_up.organization_name, now).await?;
+    let organization_id = store::insert_organization(conn, &sign_up.organization_name, now).await?;
     let Some(user_id) = store::insert_user(
         conn,
         NewUser {

@@ -1,8 +1,8 @@
 //! Organizations and the people in them: sign-up, sign-in, teammates and invites.
 
+pub mod email_confirmation;
 mod initiator;
 pub mod microsoft_account;
-pub mod email_confirmation;
 pub mod password_change;
 pub mod password_reset;
 mod password_sign_in;

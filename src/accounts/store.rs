@@ -166,11 +166,13 @@ pub async fn confirm_email(
     user: UserId,
     now: OffsetDateTime,
 ) -> Result<(), sqlx::Error> {
-    db::query("UPDATE users SET email_confirmed_at = $1 WHERE id = $2 AND email_confirmed_at IS NULL")
-        .bind(now)
-        .bind(user.0)
-        .execute(conn)
-        .await?;
+    db::query(
+        "UPDATE users SET email_confirmed_at = $1 WHERE id = $2 AND email_confirmed_at IS NULL",
+    )
+    .bind(now)
+    .bind(user.0)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

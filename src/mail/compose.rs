@@ -157,7 +157,11 @@ pub fn sign_up_notice(mail: &SignUpNoticeMail<'_>) -> Mail {
             mail.organization
         )
     };
-    let sign_in = mail.base.join("signin").map(|u| u.to_string()).unwrap_or_default();
+    let sign_in = mail
+        .base
+        .join("signin")
+        .map(|u| u.to_string())
+        .unwrap_or_default();
     let forgot = mail
         .base
         .join("forgot-password")

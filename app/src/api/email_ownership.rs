@@ -59,7 +59,10 @@ pub async fn sign_up(
                         ssr::client_address().await,
                     )
                     .await?;
-                    Some((issued.user.organization_id, confirmation_mail(&state, &issued)?))
+                    Some((
+                        issued.user.organization_id,
+                        confirmation_mail(&state, &issued)?,
+                    ))
                 }
                 SignUpOutcome::AlreadyMember {
                     user,

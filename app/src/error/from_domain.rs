@@ -62,9 +62,7 @@ impl From<AccountError> for AppError {
             AccountError::NotAdmin => AppError::Forbidden(ADMIN_ONLY.into()),
             AccountError::InviteExpired
             | AccountError::ResetLinkExpired
-            | AccountError::ConfirmationLinkExpired => {
-                AppError::NotFound(error.to_string())
-            }
+            | AccountError::ConfirmationLinkExpired => AppError::NotFound(error.to_string()),
             other => AppError::invalid(other.field(), other.to_string()),
         }
     }

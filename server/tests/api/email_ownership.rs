@@ -39,7 +39,7 @@ async fn sign_up_from_a_fresh_browser(
 ) -> ((StatusCode, Vec<String>, Vec<u8>), Duration) {
     let started = Instant::now();
     let response = app
-        .call_as(
+        .post_as(
             &new_client(),
             "sign_up",
             &[
@@ -84,9 +84,9 @@ fn is_unconfirmed_refusal(error: &AppError, email: &str) {
         }
     );
     assert!(
-        error
-            .to_string()
-            .starts_with(&format!("Confirm your email address first: we sent a link to {email}.")),
+        error.to_string().starts_with(&format!(
+            "Confirm your email address first: we sent a link to {email}."
+        )),
         "{error}"
     );
 }
@@ -96,7 +96,12 @@ async fn sign_up_signs_no_one_in_and_mails_a_confirmation_link() {
     let app = spawn_app().await;
 
     let answer = app
-        .sign_up_answer("Contoso Help Desk", "Ada Admin", "Ada@Contoso.com", PASSWORD)
+        .sign_up_answer(
+            "Contoso Help Desk",
+            "Ada Admin",
+            "Ada@Contoso.com",
+            PASSWORD,
+        )
         .await;
 
     assert_eq!(answer.status(), StatusCode::OK);
@@ -105,12 +110,16 @@ async fn sign_up_signs_no_one_in_and_mails_a_confirmation_link() {
     assert!(app.whoami().await.is_none(), "not signed in");
     assert_eq!(email_confirmed(&app, ADA).await, Some(false));
     let link = app.confirmation_link_for(ADA).await.expect("a link mailed");
-    assert!(link.starts_with(&format!("{}/confirm-email/", app.address)), "{link}");
-    let kind: String = traceless::db::query("SELECT kind FROM outbox_messages WHERE recipient = $1")
-        .bind(ADA)
-        .fetch_scalar_on(&app.pool)
-        .await
-        .unwrap();
+    assert!(
+        link.starts_with(&format!("{}/confirm-email/", app.address)),
+        "{link}"
+    );
+    let kind: String =
+        traceless::db::query("SELECT kind FROM outbox_messages WHERE recipient = $1")
+            .bind(ADA)
+            .fetch_scalar_on(&app.pool)
+            .await
+            .unwrap();
     assert_eq!(kind, "account");
     // Only the token's hash is stored.
     let stored: String = traceless::db::query("SELECT token_hash FROM email_confirmations")
@@ -121,7 +130,11 @@ async fn sign_up_signs_no_one_in_and_mails_a_confirmation_link() {
         stored,
         traceless::secret::SecretHash::of(&token_of(&link)).as_str()
     );
-    assert!(app.audit_actions().await.contains(&"account.signed_up".to_owned()));
+    assert!(
+        app.audit_actions()
+            .await
+            .contains(&"account.signed_up".to_owned())
+    );
 }
 
 #[tokio::test]
@@ -135,7 +148,13 @@ async fn an_unconfirmed_account_signs_in_but_cannot_read_or_send() {
     assert!(!me.email_confirmed);
 
     // Nothing of the organization's is read.
-    for read in ["team_members", "verifications", "tickets", "api_keys", "audit_log"] {
+    for read in [
+        "team_members",
+        "verifications",
+        "tickets",
+        "api_keys",
+        "audit_log",
+    ] {
         let error = app_error(app.call_as(&ada, read, &[]).await, StatusCode::FORBIDDEN).await;
         is_unconfirmed_refusal(&error, ADA);
     }
@@ -156,7 +175,11 @@ async fn an_unconfirmed_account_signs_in_but_cannot_read_or_send() {
         .call_as(
             &ada,
             "send_verification",
-            &[("email", "megan@contoso.com"), ("ticket_reference", ""), ("note", "")],
+            &[
+                ("email", "megan@contoso.com"),
+                ("ticket_reference", ""),
+                ("note", ""),
+            ],
         )
         .await;
     is_unconfirmed_refusal(&app_error(send, StatusCode::FORBIDDEN).await, ADA);
@@ -164,7 +187,11 @@ async fn an_unconfirmed_account_signs_in_but_cannot_read_or_send() {
         .call_as(
             &ada,
             "invite_teammate",
-            &[("name", "Grace"), ("email", "grace@contoso.com"), ("role", "agent")],
+            &[
+                ("name", "Grace"),
+                ("email", "grace@contoso.com"),
+                ("role", "agent"),
+            ],
         )
         .await;
     is_unconfirmed_refusal(&app_error(invite, StatusCode::FORBIDDEN).await, ADA);
@@ -199,8 +226,14 @@ async fn the_development_mailbox_shows_an_unconfirmed_account_only_its_own_accou
 
     assert_eq!(mails.len(), 1);
     assert_eq!(mails[0].to, ADA);
-    assert_eq!(mails[0].subject, traceless::mail::compose::CONFIRMATION_SUBJECT);
-    assert_eq!(mails[0].links, vec![app.confirmation_link_for(ADA).await.unwrap()]);
+    assert_eq!(
+        mails[0].subject,
+        traceless::mail::compose::CONFIRMATION_SUBJECT
+    );
+    assert_eq!(
+        mails[0].links,
+        vec![app.confirmation_link_for(ADA).await.unwrap()]
+    );
 }
 
 #[tokio::test]
@@ -246,15 +279,24 @@ async fn sign_up_answers_the_same_for_a_new_an_unconfirmed_and_a_known_address()
 #[tokio::test]
 async fn a_confirmation_link_works_once_and_not_after_it_expires() {
     let app = spawn_app().await;
-    app.sign_up_answer("Contoso", "Ada Admin", ADA, PASSWORD).await;
+    app.sign_up_answer("Contoso", "Ada Admin", ADA, PASSWORD)
+        .await;
     let link = app.confirmation_link_for(ADA).await.unwrap();
 
     let first = app.confirm_with_link(&new_client(), &link).await;
     assert_eq!(first.status(), StatusCode::OK);
     assert_eq!(email_confirmed(&app, ADA).await, Some(true));
-    assert!(app.audit_actions().await.contains(&"account.email_confirmed".to_owned()));
+    assert!(
+        app.audit_actions()
+            .await
+            .contains(&"account.email_confirmed".to_owned())
+    );
     let again = app
-        .call_as(&new_client(), "confirm_email", &[("token", &token_of(&link))])
+        .call_as(
+            &new_client(),
+            "confirm_email",
+            &[("token", &token_of(&link))],
+        )
         .await;
     assert_eq!(
         app_error(again, StatusCode::NOT_FOUND).await.to_string(),
@@ -344,7 +386,10 @@ async fn a_squatters_unconfirmed_sign_up_does_not_block_the_owner() {
     assert_eq!(me.organization, "Contoso Help Desk");
     assert_eq!(app.count("organizations").await, 1);
     let gone: Option<app::model::Me> = ok_json(app.call_as(&squatter, "whoami", &[]).await).await;
-    assert!(gone.is_none(), "the squatter's session ended with its account");
+    assert!(
+        gone.is_none(),
+        "the squatter's session ended with its account"
+    );
     let refused = app.sign_in_as(&new_client(), ADA, OTHER_PASSWORD).await;
     app_error(refused, StatusCode::UNPROCESSABLE_ENTITY).await;
     // The squatter's link died with its account.
@@ -357,7 +402,8 @@ async fn a_squatters_unconfirmed_sign_up_does_not_block_the_owner() {
 #[tokio::test]
 async fn send_the_link_again_answers_alike_and_is_limited() {
     let app = spawn_app().await;
-    app.sign_up_answer("Contoso", "Ada Admin", ADA, PASSWORD).await;
+    app.sign_up_answer("Contoso", "Ada Admin", ADA, PASSWORD)
+        .await;
     let resend = |email: &'static str| {
         let app = &app;
         async move {
@@ -374,7 +420,11 @@ async fn send_the_link_again_answers_alike_and_is_limited() {
 
     let waiting = observable(waiting).await;
     assert_eq!(waiting.0, StatusCode::OK);
-    assert_eq!(waiting, observable(unknown).await, "status, headers and body");
+    assert_eq!(
+        waiting,
+        observable(unknown).await,
+        "status, headers and body"
+    );
     assert!(waiting_took >= ANSWER_AFTER && unknown_took >= ANSWER_AFTER);
     let links: i64 = traceless::db::query("SELECT COUNT(*) FROM email_confirmations")
         .fetch_scalar_on(&app.pool)
@@ -416,7 +466,10 @@ async fn a_reset_link_confirms_the_address() {
         .trim();
 
     let reset = app
-        .call("reset_password", &[("token", &token_of(link)), ("password", PASSWORD)])
+        .call(
+            "reset_password",
+            &[("token", &token_of(link)), ("password", PASSWORD)],
+        )
         .await;
 
     assert!(reset.status().is_success() || reset.status().is_redirection());
@@ -441,13 +494,15 @@ async fn sign_ups_that_never_confirm_are_removed_after_a_week() {
     };
     let now = OffsetDateTime::now_utc();
 
-    let early = traceless::retention::erase_expired(&app.pool, settings, now + time::Duration::days(6))
-        .await
-        .unwrap();
+    let early =
+        traceless::retention::erase_expired(&app.pool, settings, now + time::Duration::days(6))
+            .await
+            .unwrap();
     assert_eq!(early.abandoned_sign_ups, 0);
-    let later = traceless::retention::erase_expired(&app.pool, settings, now + time::Duration::days(8))
-        .await
-        .unwrap();
+    let later =
+        traceless::retention::erase_expired(&app.pool, settings, now + time::Duration::days(8))
+            .await
+            .unwrap();
 
     assert_eq!(later.abandoned_sign_ups, 1);
     assert_eq!(app.count("organizations").await, 1);
