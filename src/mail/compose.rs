@@ -339,6 +339,57 @@ mod tests {
         assert!(mail.html.contains("Contoso &lt;Help&gt;"));
     }
 
+    #[test]
+    fn the_confirmation_mail_names_the_organization_and_puts_the_link_on_its_own_line() {
+        let link = Url::parse("http://127.0.0.1:3000/confirm-email/abc").unwrap();
+        let mail = confirmation(&ConfirmationMail {
+            to: "ada@contoso.com",
+            organization: "Contoso <Help>",
+            link: &link,
+            expires_at: time::macros::datetime!(2026-12-01 14:05 UTC),
+        });
+        assert_eq!(mail.subject, CONFIRMATION_SUBJECT);
+        assert!(
+            mail.text
+                .contains("for the organization \"Contoso <Help>\"")
+        );
+        assert!(mail.text.lines().any(|l| l == link.as_str()));
+        assert!(
+            mail.text
+                .contains("If you did not sign up, do not open the link")
+        );
+        assert!(mail.html.contains("Contoso &lt;Help&gt;"));
+    }
+
+    #[test]
+    fn the_sign_up_notice_offers_sign_in_to_a_member_and_the_invitation_to_an_invitee() {
+        let base = Url::parse("https://traceless.example.com/").unwrap();
+        let notice = |invited| {
+            sign_up_notice(&SignUpNoticeMail {
+                to: "ada@contoso.com",
+                organization: "Contoso",
+                invited,
+                base: &base,
+            })
+        };
+        let member = notice(false);
+        assert!(
+            member
+                .text
+                .lines()
+                .any(|l| l == "https://traceless.example.com/signin")
+        );
+        assert!(
+            member
+                .text
+                .lines()
+                .any(|l| l == "https://traceless.example.com/forgot-password")
+        );
+        let invitee = notice(true);
+        assert!(invitee.text.contains("already invited to \"Contoso\""));
+        assert!(!invitee.text.contains("http"));
+    }
+
     fn link_mail(link: &Url) -> Mail {
         super::link(&LinkMail {
             to: "megan@contoso.com",
