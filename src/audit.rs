@@ -59,6 +59,10 @@ pub enum Action {
     SignedOutEverywhere,
     PasswordChanged,
     PasswordReset,
+    /// The organization was made by a sign-up (its address not confirmed yet).
+    SignedUp,
+    /// The sign-up's address was confirmed with the mailed link.
+    EmailConfirmed,
 }
 
 impl Action {
@@ -110,6 +114,8 @@ impl Action {
             Action::SignedOutEverywhere => "session.signed_out_everywhere",
             Action::PasswordChanged => "password.changed",
             Action::PasswordReset => "password.reset",
+            Action::SignedUp => "account.signed_up",
+            Action::EmailConfirmed => "account.email_confirmed",
         }
     }
 
@@ -165,6 +171,8 @@ impl Action {
             "session.signed_out_everywhere" => "Signed out of every other session",
             "password.changed" => "Changed their password",
             "password.reset" => "Set a new password with a link from the sign-in page",
+            "account.signed_up" => "Signed up and created the organization",
+            "account.email_confirmed" => "Confirmed their email address",
             _ => "Other",
         }
     }

@@ -143,7 +143,18 @@ pub struct RateLimits {
     /// "Forgot password" per address asked for (see [`RateLimits::check_forgot_password`]).
     pub forgot_password_per_account: Limiter<String>,
     pub forgot_password_per_ip: Limiter<ClientKey>,
+    /// Sign-up and "Send the link again" mails to one address (see
+    /// [`RateLimits::check_account_mail`]).
+    pub account_mail_per_address: Limiter<String>,
 }
+
+/// Sign-up mails (a confirmation link, or a notice to an address that has an account) and
+/// "Send the link again" to one address, together: enough for a lost or late mail, too few to
+/// flood an inbox. Counted for every address, with or without an account.
+pub const ACCOUNT_MAIL_PER_ADDRESS: Rate = Rate::new(
+    std::num::NonZeroU32::new(5).expect("not zero"),
+    Duration::from_secs(3600),
+);
 
 /// "Forgot password" mails to one address: enough for a lost or late mail, too few to
 /// flood an inbox. Counted for every address asked for, with or without an account.
@@ -172,6 +183,7 @@ impl RateLimits {
             mfa_code_per_ip: Limiter::new(settings.sign_in_per_ip),
             forgot_password_per_account: Limiter::new(FORGOT_PASSWORD_PER_ACCOUNT),
             forgot_password_per_ip: Limiter::new(FORGOT_PASSWORD_PER_IP),
+            account_mail_per_address: Limiter::new(ACCOUNT_MAIL_PER_ADDRESS),
             settings,
         }
     }
@@ -189,6 +201,12 @@ impl RateLimits {
         self.forgot_password_per_account
             .check(&EmailAddress::limit_key(email))
     }
+
+    /// One sign-up or "Send the link again" for `email`, counted under its normalized form.
+    pub fn check_account_mail(&self, email: &str) -> Result<(), TooMany> {
+        self.account_mail_per_address
+            .check(&EmailAddress::limit_key(email))
+    }
 }
 
 impl ForgetsQuietKeys for RateLimits {
@@ -204,6 +222,7 @@ impl ForgetsQuietKeys for RateLimits {
         self.mfa_code_per_ip.forget_quiet_keys();
         self.forgot_password_per_account.forget_quiet_keys();
         self.forgot_password_per_ip.forget_quiet_keys();
+        self.account_mail_per_address.forget_quiet_keys();
     }
 }
 

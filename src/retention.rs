@@ -45,6 +45,9 @@ pub struct Erased {
     /// Rate-limit counts whose window ended (`crate::shared_limits`): not evidence, so
     /// not in [`Erased::total`]; swept here because this job runs on every instance.
     pub limit_counts: u64,
+    /// Sign-ups that never confirmed their address (`crate::accounts::email_confirmation`),
+    /// removed with their organizations: housekeeping, not evidence, so not in the total.
+    pub abandoned_sign_ups: u64,
 }
 
 impl Erased {
@@ -136,6 +139,13 @@ pub async fn erase_expired(
         )
         .await?,
         limit_counts: crate::shared_limits::sweep(pool, now).await?,
+        abandoned_sign_ups: {
+            let mut tx = db::begin_write(pool, db::Lock::Rows).await?;
+            let removed =
+                crate::accounts::email_confirmation::remove_abandoned(&mut tx, now).await?;
+            tx.commit().await?;
+            removed
+        },
     })
 }
 
@@ -161,7 +171,7 @@ pub async fn keep_erasing(pool: Pool, settings: RetentionSettings, stop: impl Fu
             _ = tick.tick() => {}
         }
         match erase_expired(&pool, settings, OffsetDateTime::now_utc()).await {
-            Ok(erased) if erased.total() == 0 => {}
+            Ok(erased) if erased.total() == 0 && erased.abandoned_sign_ups == 0 => {}
             Ok(erased) => tracing::info!(?erased, "erased data older than the retention period"),
             Err(error) => {
                 tracing::warn!(%error, "erasing data older than the retention period failed; trying again in an hour")

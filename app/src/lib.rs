@@ -89,6 +89,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("account/password") view={Lazy::<ChangePasswordRoute>::new()} />
                     <Route path=path!("forgot-password") view={Lazy::<ForgotPasswordRoute>::new()} />
                     <Route path=path!("reset-password/:token") view={Lazy::<ResetPasswordRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("confirm-email/:token") view={Lazy::<ConfirmEmailRoute>::new()} ssr=SsrMode::Async />
                     // The person's page: public (the link is the credential); 410 when it no longer works.
                     // Not lazy: it is in the main wasm, so a person's phone fetches no second chunk.
                     <Route path=path!("verify/:token") view=VerifyPage ssr=SsrMode::Async />
@@ -158,5 +159,6 @@ lazy_page! {
     ChangePasswordRoute => ChangePasswordPage,
     ForgotPasswordRoute => ForgotPasswordPage,
     ResetPasswordRoute => ResetPasswordPage,
+    ConfirmEmailRoute => ConfirmEmailPage,
     MailboxRoute => MailboxPage,
 }

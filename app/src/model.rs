@@ -35,6 +35,10 @@ pub struct Me {
     /// The development mailbox is on and theirs to read (admins, no SMTP configured).
     #[serde(default)]
     pub mailbox: bool,
+    /// Their address is confirmed; until it is, every page says so and nothing of the
+    /// organization's is shown.
+    #[serde(default)]
+    pub email_confirmed: bool,
 }
 
 impl Me {

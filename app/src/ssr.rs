@@ -77,9 +77,10 @@ pub async fn session() -> Result<Session, AppError> {
         .map_err(|e| internal(format!("no session layer: {e:?}")))
 }
 
-/// The active user signed in on `session`, re-read from the database on every call so
-/// that a removed teammate or a changed role takes effect at once.
-async fn signed_in_user(pool: &Pool, session: &Session) -> Result<Option<User>, AppError> {
+/// The account signed in on `session`, confirmed or not, re-read from the database on every
+/// call so that a removed teammate or a changed role takes effect at once. Only for what is
+/// the account's own (who am I, its password, sessions, two-step verification).
+async fn signed_in_account(pool: &Pool, session: &Session) -> Result<Option<User>, AppError> {
     let id: Option<UserId> = session
         .get::<uuid::Uuid>(USER_KEY)
         .await
@@ -103,9 +104,30 @@ async fn signed_in_user(pool: &Pool, session: &Session) -> Result<Option<User>, 
     Ok(Some(user))
 }
 
-/// The signed-in user, for plain axum routes (failures are logged and count as nobody).
+/// The signed-in member, for everything that reads or changes organization data: the one
+/// gate between a session and the organization. An account whose address is not confirmed
+/// yet is refused here (403, `AppError::EmailUnconfirmed`), whatever it asks for.
+async fn signed_in_user(pool: &Pool, session: &Session) -> Result<Option<User>, AppError> {
+    match signed_in_account(pool, session).await? {
+        Some(user) if !user.email_confirmed => Err(AppError::EmailUnconfirmed {
+            email: user.email.to_string(),
+        }),
+        member => Ok(member),
+    }
+}
+
+/// The signed-in member, for plain axum routes (failures are logged and count as nobody;
+/// an unconfirmed account is nobody here).
 pub async fn user_of_session(pool: &Pool, session: &Session) -> Option<User> {
     signed_in_user(pool, session).await.ok().flatten()
+}
+
+/// The signed-in member, for plain axum routes that answer with the refusal itself: 401 for
+/// nobody, 403 for an account whose address is not confirmed.
+pub async fn member_of_session(pool: &Pool, session: &Session) -> Result<User, AppError> {
+    signed_in_user(pool, session)
+        .await?
+        .ok_or(AppError::Unauthenticated)
 }
 
 /// The client's address as the rate-limit layer read it (behind trusted proxies, the
@@ -117,9 +139,19 @@ pub async fn client() -> Result<ClientKey, AppError> {
         .map_err(|e| internal(format!("no client address on the request: {e:?}")))
 }
 
-/// The signed-in user, for server functions.
+/// The signed-in member, for server functions (an unconfirmed account is refused).
 pub async fn current_user() -> Result<Option<User>, AppError> {
     signed_in_user(&pool()?, &session().await?).await
+}
+
+/// The signed-in account, confirmed or not: only for what is the account's own.
+pub async fn current_account() -> Result<Option<User>, AppError> {
+    signed_in_account(&pool()?, &session().await?).await
+}
+
+/// [`current_account`], or 401.
+pub async fn require_account() -> Result<User, AppError> {
+    current_account().await?.ok_or(AppError::Unauthenticated)
 }
 
 pub async fn require_user() -> Result<User, AppError> {

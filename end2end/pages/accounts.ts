@@ -65,14 +65,64 @@ export class TeamPage {
   }
 }
 
+/** The sign-up's answer: the same page whatever the address ("Check your email"). */
+export async function expectCheckYourEmail(page: Page, email: string) {
+  await expect(page.getByRole('heading', { name: 'Check your email' })).toBeVisible();
+  await expect(page.getByText(`We sent a link to ${email}. Open it to confirm your address.`)).toBeVisible();
+}
+
+/** `/confirm-email/:token`, the link in the sign-up mail. */
+export class ConfirmEmailPage {
+  constructor(private page: Page) {}
+
+  async confirm(link: string) {
+    await this.page.goto(link);
+    await expect(this.page.getByRole('heading', { name: 'Confirm your email address' })).toBeVisible();
+    await hydrated(this.page);
+    await this.page.getByRole('button', { name: 'Confirm my address' }).click();
+    await expect(this.page.getByRole('heading', { name: 'Your address is confirmed' })).toBeVisible();
+  }
+}
+
+/**
+ * Signs up a new organization as a person does: the form, signing in, the confirmation link
+ * from the development mailbox, "Confirm my address". Ends signed in on the organization page.
+ */
 export async function signUpNewAdmin(page: Page, organization = 'Contoso Help Desk') {
   const email = uniqueEmail('ada');
   const signUp = new SignUpPage(page);
   await signUp.open();
   await signUp.submit({ organization, name: 'Ada Admin', email, password: PASSWORD });
+  await expectCheckYourEmail(page, email);
+
+  // Signed in, not confirmed yet: every page says so.
+  const signIn = new SignInPage(page);
+  await signIn.open();
+  await signIn.submit(email, PASSWORD);
+  await expect(page).toHaveURL(/\/organization$/);
+  await expect(page.getByTestId('confirm-banner')).toBeVisible();
+
+  await new ConfirmEmailPage(page).confirm(await confirmationLinkInMailbox(page, email));
+  await page.getByRole('link', { name: 'Go to your organization' }).click();
   await expect(page).toHaveURL(/\/organization$/);
   await expect(page.getByRole('heading', { name: 'Welcome, Ada Admin' })).toBeVisible();
+  await expect(page.getByTestId('confirm-banner')).toHaveCount(0);
   return email;
+}
+
+/** The confirmation link mailed to `email`, from the development mailbox of the signed-in account. */
+export async function confirmationLinkInMailbox(page: Page, email: string) {
+  await page.getByRole('link', { name: 'Mailbox (development)' }).click();
+  await expect(page.getByRole('heading', { name: 'Development mailbox' })).toBeVisible();
+  await hydrated(page);
+  const mail = page.getByTestId('mail').filter({ hasText: email }).filter({ hasText: /Confirm your email address for Traceless/ }).first();
+  await expect(mail).toBeVisible({ timeout: 15_000 });
+  await mail.locator('summary').click();
+  const link = mail.getByTestId('mail-link').first();
+  await expect(link).toBeVisible();
+  const href = (await link.getAttribute('href'))!;
+  expect(href).toMatch(/\/confirm-email\/[A-Za-z0-9_-]{43}$/);
+  return href;
 }
 
 /** "Forgot password?" from the sign-in page, and the link's page. */

@@ -74,7 +74,10 @@ fn checks_for<'a>(limits: &'a RateLimits, method: &Method, path: &'a str) -> Vec
     use Check::*;
     match path {
         "/api/sign_in" => vec![PerClient("sign-in per address", &limits.sign_in_per_ip)],
-        "/api/sign_up" => vec![PerClient("sign-up per address", &limits.sign_up_per_ip)],
+        // "Send the link again" shares sign-up's allowance: both mail an address.
+        "/api/sign_up" | "/api/resend_confirmation" => {
+            vec![PerClient("sign-up per address", &limits.sign_up_per_ip)]
+        }
         "/api/sign_in_code" => vec![PerClient(
             "sign-in code per address",
             &limits.mfa_code_per_ip,

@@ -1,5 +1,6 @@
 //! Organizations and the people in them: sign-up, sign-in, teammates and invites.
 
+pub mod email_confirmation;
 mod initiator;
 pub mod microsoft_account;
 pub mod password_change;
@@ -85,6 +86,9 @@ pub struct User {
     pub role: Role,
     /// False while an invited teammate has not set a password yet.
     pub active: bool,
+    /// The person proved they read mail at `email` (a confirmation link, an invitation, a
+    /// reset link). Until then the account signs in but touches no organization data.
+    pub email_confirmed: bool,
     pub created_at: OffsetDateTime,
 }
 
@@ -150,6 +154,10 @@ pub enum AccountError {
         "This link to set a new password has expired or was already used. Ask for a new one from the sign-in page."
     )]
     ResetLinkExpired,
+    #[error(
+        "This confirmation link has expired or was already used. Sign in and choose \"Send the link again\" for a new one."
+    )]
+    ConfirmationLinkExpired,
     /// Rate limited, or password hashing is saturated: come back later.
     #[error(transparent)]
     TooMany(#[from] crate::rate_limit::TooMany),

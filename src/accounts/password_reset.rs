@@ -126,6 +126,8 @@ pub async fn reset_password(
         .execute(&mut tx)
         .await?;
     store::set_password(&mut tx, user.id, &hash).await?;
+    // The link came to the address: an unconfirmed sign-up is confirmed by it.
+    store::confirm_email(&mut tx, user.id, now).await?;
     let ended = sessions::end_all(&mut tx, user.id).await?;
     tx.commit().await?;
     tracing::info!(user = %user.id, reset = %reset, ended, "password reset");

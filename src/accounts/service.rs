@@ -16,47 +16,12 @@ use crate::secret::{Secret, SecretHash, looks_like_secret};
 
 const MAX_NAME_CHARS: usize = 100;
 
+/// What the sign-up form sends; see `email_confirmation::validate` and `register`.
 pub struct SignUp<'a> {
     pub organization_name: &'a str,
     pub display_name: &'a str,
     pub email: &'a str,
     pub password: &'a str,
-}
-
-/// Creates an organization and its first user, an organization administrator.
-pub async fn sign_up(pool: &Pool, input: SignUp<'_>) -> Result<User, AccountError> {
-    let organization_name = input.organization_name.trim();
-    if organization_name.is_empty() || organization_name.chars().count() > MAX_NAME_CHARS {
-        return Err(AccountError::MissingOrganizationName);
-    }
-    let display_name = clean_name(input.display_name)?;
-    let email = EmailAddress::parse(input.email)?;
-    password::check_strength(input.password, email.local_part())?;
-    let password_hash = password::hash_bounded(input.password.to_owned()).await?;
-
-    let now = OffsetDateTime::now_utc();
-    // A new organization: nothing to exclude; the unique email refuses a twin account.
-    let mut tx = db::begin_write(pool, db::Lock::Rows).await?;
-    let organization_id = store::insert_organization(&mut tx, organization_name, now).await?;
-    let user_id = store::insert_user(
-        &mut tx,
-        NewUser {
-            organization_id,
-            email: &email,
-            display_name,
-            role: Role::Admin,
-            password_hash: Some(&password_hash),
-        },
-        now,
-    )
-    .await?
-    .ok_or(AccountError::EmailTaken)?;
-    let user = store::user_by_id(&mut tx, user_id)
-        .await?
-        .ok_or(sqlx::Error::RowNotFound)?;
-    tx.commit().await?;
-    tracing::info!(organization = %organization_id, user = %user.id, "organization signed up");
-    Ok(user)
 }
 
 /// Checks an email and password. An unknown email, a teammate who has not accepted
@@ -187,6 +152,9 @@ pub async fn invite_teammate(
         db::Lock::Key(db::LockKey::organization(actor.organization_id.0)),
     )
     .await?;
+    // An unconfirmed sign-up does not hold the address against an invitation, which proves
+    // the address itself once accepted.
+    store::remove_unconfirmed_sign_up(&mut tx, &email).await?;
     let user_id = store::insert_user(
         &mut tx,
         NewUser {
@@ -370,10 +338,13 @@ pub async fn accept_invite(pool: &Pool, token: &str, password: &str) -> Result<U
         return Err(AccountError::InviteExpired);
     }
     store::set_password(&mut tx, user.id, &hash).await?;
+    // The link came to the address: it proves the address.
+    store::confirm_email(&mut tx, user.id, now).await?;
     tx.commit().await?;
     tracing::info!(organization = %user.organization_id, user = %user.id, "invite accepted");
     Ok(User {
         active: true,
+        email_confirmed: true,
         ..user
     })
 }
@@ -404,7 +375,16 @@ fn require_admin(actor: &User) -> Result<(), AccountError> {
     }
 }
 
-fn clean_name(name: &str) -> Result<&str, AccountError> {
+pub(super) fn clean_organization_name(name: &str) -> Result<&str, AccountError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+        Err(AccountError::MissingOrganizationName)
+    } else {
+        Ok(name)
+    }
+}
+
+pub(super) fn clean_name(name: &str) -> Result<&str, AccountError> {
     let name = name.trim();
     if name.is_empty()
         || name.chars().count() > MAX_NAME_CHARS

@@ -8,7 +8,7 @@ use super::{Organization, OrganizationId, Role, User, UserId};
 use crate::db::{self, Connection};
 use crate::email::EmailAddress;
 
-pub(super) const USER_COLUMNS: &str = "id, organization_id, email, display_name, role, password_hash IS NOT NULL AS active, created_at";
+pub(super) const USER_COLUMNS: &str = "id, organization_id, email, display_name, role, password_hash IS NOT NULL AS active, email_confirmed_at IS NOT NULL AS email_confirmed, created_at";
 
 /// A `users` row as read ([`USER_COLUMNS`]).
 #[derive(sqlx::FromRow)]
@@ -19,6 +19,7 @@ pub(super) struct UserRow {
     display_name: String,
     role: String,
     active: bool,
+    email_confirmed: bool,
     created_at: OffsetDateTime,
 }
 
@@ -34,6 +35,7 @@ impl TryFrom<UserRow> for User {
             role: Role::parse(&row.role)
                 .ok_or_else(|| sqlx::Error::Decode(format!("role {:?}", row.role).into()))?,
             active: row.active,
+            email_confirmed: row.email_confirmed,
             created_at: row.created_at,
         })
     }
@@ -155,6 +157,44 @@ pub async fn set_password(
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// Records that the person behind `user` proved they read its address (a confirmation link,
+/// an invitation, a reset link); the first proof's time is kept.
+pub async fn confirm_email(
+    conn: &mut impl Connection,
+    user: UserId,
+    now: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    db::query(
+        "UPDATE users SET email_confirmed_at = $1 WHERE id = $2 AND email_confirmed_at IS NULL",
+    )
+    .bind(now)
+    .bind(user.0)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Removes the unconfirmed sign-up that holds `email`, with its organization, so the address
+/// is free for its owner (a new sign-up, an invitation). An unconfirmed sign-up is always the
+/// only person of an organization it made and could not use: nothing of anyone else goes.
+/// Returns whether one was removed.
+pub async fn remove_unconfirmed_sign_up(
+    conn: &mut impl Connection,
+    email: &EmailAddress,
+) -> Result<bool, sqlx::Error> {
+    let done = db::query(
+        "DELETE FROM organizations WHERE id IN (
+             SELECT organization_id FROM users
+             WHERE email = $1 AND email_confirmed_at IS NULL AND password_hash IS NOT NULL)
+           AND NOT EXISTS (SELECT 1 FROM users u
+             WHERE u.organization_id = organizations.id AND u.email_confirmed_at IS NOT NULL)",
+    )
+    .bind(email.as_str())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
 }
 
 /// A user of `organization_id` by id; `None` when no such user is in that organization.

@@ -93,6 +93,109 @@ pub fn password_reset(mail: &PasswordResetMail<'_>) -> Mail {
     }
 }
 
+/// The subject of the mail that confirms a sign-up's address.
+pub const CONFIRMATION_SUBJECT: &str = "Confirm your email address for Traceless";
+
+/// The sign-up's mail: a link to confirm the address.
+pub struct ConfirmationMail<'a> {
+    pub to: &'a str,
+    pub organization: &'a str,
+    pub link: &'a Url,
+    pub expires_at: OffsetDateTime,
+}
+
+pub fn confirmation(mail: &ConfirmationMail<'_>) -> Mail {
+    let intro = format!(
+        "Someone, hopefully you, signed up for Traceless with this address, for the organization \"{}\".",
+        mail.organization
+    );
+    let how = "To confirm that this address is yours, open the link below and choose \"Confirm my address\". Until then the account cannot see or change the organization's data.";
+    let expires = format!("The link works once, until {}.", when(mail.expires_at));
+    let ignore = "If you did not sign up, do not open the link and ignore this mail: the account is removed after 7 days.";
+    let text = format!(
+        "{intro}\n\n{how}\n\n{link}\n\n{expires}\n\n{ignore}\n\n-- \nTraceless\n",
+        link = mail.link,
+    );
+    let html = page(&format!(
+        "<p>{}</p><p>{}</p><p><a href=\"{link}\">Confirm your address</a></p><p>Or copy this link: {link}</p>\
+         <p>{}</p><p>{}</p>",
+        escape(&intro),
+        escape(how),
+        escape(&expires),
+        escape(ignore),
+        link = escape(mail.link.as_str()),
+    ));
+    Mail {
+        to: mail.to.to_owned(),
+        subject: CONFIRMATION_SUBJECT.to_owned(),
+        text,
+        html,
+    }
+}
+
+/// To an address that already has an account (or an invitation) when someone signs up with
+/// it: the visitor was told the same as for a new address, so only the owner learns of it.
+pub struct SignUpNoticeMail<'a> {
+    pub to: &'a str,
+    pub organization: &'a str,
+    /// `true`: invited and not joined yet; `false`: an account that can sign in.
+    pub invited: bool,
+    /// The public URL, for the sign-in and "forgot password" pages.
+    pub base: &'a Url,
+}
+
+pub fn sign_up_notice(mail: &SignUpNoticeMail<'_>) -> Mail {
+    let intro = "Someone tried to sign up for Traceless with this address.";
+    let what = if mail.invited {
+        format!(
+            "This address is already invited to \"{}\". If it was you, open the invitation link your administrator sent you, or ask them for a new one.",
+            mail.organization
+        )
+    } else {
+        format!(
+            "This address already has an account, in \"{}\". If it was you, sign in, or set a new password if you forgot it.",
+            mail.organization
+        )
+    };
+    let sign_in = mail
+        .base
+        .join("signin")
+        .map(|u| u.to_string())
+        .unwrap_or_default();
+    let forgot = mail
+        .base
+        .join("forgot-password")
+        .map(|u| u.to_string())
+        .unwrap_or_default();
+    let ignore = "If it was not you, ignore this mail: nothing was created and nothing changed.";
+    // Each link on a line of its own, as every mail writes them.
+    let (links_text, links_html) = if mail.invited {
+        (String::new(), String::new())
+    } else {
+        (
+            format!("Sign in:\n{sign_in}\n\nForgot your password:\n{forgot}\n\n"),
+            format!(
+                "<p><a href=\"{a}\">Sign in</a> · <a href=\"{b}\">Forgot your password</a></p>",
+                a = escape(&sign_in),
+                b = escape(&forgot),
+            ),
+        )
+    };
+    let text = format!("{intro}\n\n{what}\n\n{links_text}{ignore}\n\n-- \nTraceless\n");
+    let html = page(&format!(
+        "<p>{}</p><p>{}</p>{links_html}<p>{}</p>",
+        escape(intro),
+        escape(&what),
+        escape(ignore),
+    ));
+    Mail {
+        to: mail.to.to_owned(),
+        subject: "Someone tried to sign up for Traceless with your address".to_owned(),
+        text,
+        html,
+    }
+}
+
 /// The result (or the expiry) to the agent who started the verification.
 pub struct OutcomeMail<'a> {
     pub to: &'a str,
@@ -234,6 +337,57 @@ mod tests {
         assert!(mail.text.contains("until 2026-12-01 14:05 UTC"));
         // Names are text, not markup, in the HTML part.
         assert!(mail.html.contains("Contoso &lt;Help&gt;"));
+    }
+
+    #[test]
+    fn the_confirmation_mail_names_the_organization_and_puts_the_link_on_its_own_line() {
+        let link = Url::parse("http://127.0.0.1:3000/confirm-email/abc").unwrap();
+        let mail = confirmation(&ConfirmationMail {
+            to: "ada@contoso.com",
+            organization: "Contoso <Help>",
+            link: &link,
+            expires_at: time::macros::datetime!(2026-12-01 14:05 UTC),
+        });
+        assert_eq!(mail.subject, CONFIRMATION_SUBJECT);
+        assert!(
+            mail.text
+                .contains("for the organization \"Contoso <Help>\"")
+        );
+        assert!(mail.text.lines().any(|l| l == link.as_str()));
+        assert!(
+            mail.text
+                .contains("If you did not sign up, do not open the link")
+        );
+        assert!(mail.html.contains("Contoso &lt;Help&gt;"));
+    }
+
+    #[test]
+    fn the_sign_up_notice_offers_sign_in_to_a_member_and_the_invitation_to_an_invitee() {
+        let base = Url::parse("https://traceless.example.com/").unwrap();
+        let notice = |invited| {
+            sign_up_notice(&SignUpNoticeMail {
+                to: "ada@contoso.com",
+                organization: "Contoso",
+                invited,
+                base: &base,
+            })
+        };
+        let member = notice(false);
+        assert!(
+            member
+                .text
+                .lines()
+                .any(|l| l == "https://traceless.example.com/signin")
+        );
+        assert!(
+            member
+                .text
+                .lines()
+                .any(|l| l == "https://traceless.example.com/forgot-password")
+        );
+        let invitee = notice(true);
+        assert!(invitee.text.contains("already invited to \"Contoso\""));
+        assert!(!invitee.text.contains("http"));
     }
 
     fn link_mail(link: &Url) -> Mail {

@@ -46,6 +46,9 @@ pub enum MessageKind {
     /// Something about the organization's setup, to its administrators (a domain left the
     /// Microsoft tenant).
     Notice,
+    /// To a person about their own account: confirming their address, a sign-up with an
+    /// address that already has an account, a link to set a new password.
+    Account,
 }
 
 impl MessageKind {
@@ -55,6 +58,7 @@ impl MessageKind {
             MessageKind::Result => "result",
             MessageKind::Expiry => "expiry",
             MessageKind::Notice => "notice",
+            MessageKind::Account => "account",
         }
     }
 
@@ -64,6 +68,7 @@ impl MessageKind {
             MessageKind::Result,
             MessageKind::Expiry,
             MessageKind::Notice,
+            MessageKind::Account,
         ]
         .into_iter()
         .find(|k| k.as_str() == value)
@@ -76,6 +81,7 @@ impl MessageKind {
             MessageKind::Result => "The result mail",
             MessageKind::Expiry => "The expiry notice",
             MessageKind::Notice => "The notice to administrators",
+            MessageKind::Account => "The mail about their account",
         }
     }
 }

@@ -240,3 +240,25 @@ pub async fn mailbox(
     .await?;
     rows.into_iter().map(Message::try_from).collect()
 }
+
+/// The mails about their own account delivered to the development mailbox for `recipient`,
+/// newest first: what an account whose address is not confirmed yet may read there (its
+/// confirmation link), and nothing else of the organization's.
+pub async fn account_mailbox(
+    conn: &mut impl Connection,
+    organization_id: OrganizationId,
+    recipient: &str,
+    limit: i64,
+) -> Result<Vec<Message>, sqlx::Error> {
+    let rows = db::query(&format!(
+        "SELECT {COLUMNS} FROM outbox_messages
+         WHERE organization_id = $1 AND recipient = $2 AND kind = 'account' AND transport = 'mailbox'
+         ORDER BY delivered_at DESC, created_at DESC LIMIT $3"
+    ))
+    .bind(organization_id.0)
+    .bind(recipient)
+    .bind(limit)
+    .fetch_all_as::<MessageRow>(conn)
+    .await?;
+    rows.into_iter().map(Message::try_from).collect()
+}

@@ -1,4 +1,4 @@
-//! Sign up, sign in, sign out, and who is signed in.
+//! Sign in, sign out, and who is signed in (signing up is `super::email_ownership`).
 
 use leptos::prelude::*;
 
@@ -13,7 +13,8 @@ use crate::ssr;
 pub async fn whoami() -> Result<Option<Me>, AppError> {
     ssr::respond(
         async {
-            let Some(user) = ssr::current_user().await? else {
+            // Confirmed or not: the page says which (the banner), and what to do.
+            let Some(user) = ssr::current_account().await? else {
                 return Ok(None);
             };
             let organization =
@@ -25,35 +26,8 @@ pub async fn whoami() -> Result<Option<Me>, AppError> {
                 email: user.email.to_string(),
                 role: super::convert::role(user.role),
                 organization: organization.name,
+                email_confirmed: user.email_confirmed,
             }))
-        }
-        .await,
-    )
-}
-
-/// Creates an organization with the caller as its first administrator, and signs in.
-#[server(endpoint = "sign_up")]
-pub async fn sign_up(
-    organization: String,
-    name: String,
-    email: String,
-    password: String,
-) -> Result<(), AppError> {
-    ssr::respond(
-        async {
-            let user = traceless::accounts::sign_up(
-                &ssr::pool()?,
-                traceless::accounts::SignUp {
-                    organization_name: &organization,
-                    display_name: &name,
-                    email: &email,
-                    password: &password,
-                },
-            )
-            .await?;
-            ssr::start_session(&user).await?;
-            leptos_axum::redirect("/organization");
-            Ok(())
         }
         .await,
     )

@@ -1,6 +1,7 @@
 //! The development mailbox: with no SMTP server configured, delivered mail is kept and shown
-//! here, to organization administrators only, so a demo or a test can read each mail and
-//! click its link. Off (not found) when SMTP is configured.
+//! here, to organization administrators only (an account not confirmed yet sees only its own
+//! account mail), so a demo or a test can read each mail and click its link. Off (not found)
+//! when SMTP is configured.
 
 use leptos::prelude::*;
 
@@ -16,14 +17,27 @@ pub const MAILBOX_OFF: &str = "The development mailbox is off: Traceless sends m
 pub async fn mailbox() -> Result<Vec<MailboxMessage>, AppError> {
     ssr::respond(
         async {
-            let admin = ssr::require_admin().await?;
+            let account = ssr::require_account().await?;
             let state = ssr::state()?;
             if !state.mailbox {
                 return Err(AppError::NotFound(MAILBOX_OFF.into()));
             }
             let mut conn = state.pool.acquire().await?;
-            let messages =
-                traceless::mail::outbox::mailbox(&mut conn, admin.organization_id, 100).await?;
+            let messages = if account.email_confirmed {
+                let admin = ssr::require_admin().await?;
+                traceless::mail::outbox::mailbox(&mut conn, admin.organization_id, 100).await?
+            } else {
+                // Not confirmed yet: only the mail about their own account, so that a
+                // sign-up without a mail server can follow its confirmation link. (Without
+                // SMTP nothing leaves the server: the development mailbox proves no address.)
+                traceless::mail::outbox::account_mailbox(
+                    &mut conn,
+                    account.organization_id,
+                    account.email.as_str(),
+                    100,
+                )
+                .await?
+            };
             Ok(messages
                 .into_iter()
                 .map(|m| MailboxMessage {

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod email_ownership;
 pub mod integrations;
 pub mod invite;
 pub mod mailbox;

@@ -19,7 +19,8 @@ use {
 pub async fn change_password(current_password: String, password: String) -> Result<u64, AppError> {
     ssr::respond(
         async {
-            let user = ssr::require_user().await?;
+            // The account's own: allowed before its address is confirmed.
+            let user = ssr::require_account().await?;
             let keep = ssr::session_key().await?.ok_or(AppError::Unauthenticated)?;
             let state = ssr::state()?;
             let pool = state.pool.clone();
@@ -79,9 +80,7 @@ pub async fn forgot_password(email: String) -> Result<(), AppError> {
                         organization_id: reset.user.organization_id,
                         verification_id: None,
                         ticket_id: None,
-                        // To the person about their own account: the outbox's kinds are
-                        // fixed by a CHECK; a notice is the nearest.
-                        kind: MessageKind::Notice,
+                        kind: MessageKind::Account,
                         mail: &mail,
                     },
                 )

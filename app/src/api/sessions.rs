@@ -19,7 +19,7 @@ use {
 pub async fn my_sessions() -> Result<Vec<SessionView>, AppError> {
     ssr::respond(
         async {
-            let user = ssr::require_user().await?;
+            let user = ssr::require_account().await?;
             let current = ssr::session_key().await?.ok_or(AppError::Unauthenticated)?;
             let list =
                 sessions::of_user(&ssr::pool()?, user.id, &current, OffsetDateTime::now_utc())
@@ -45,7 +45,7 @@ pub async fn my_sessions() -> Result<Vec<SessionView>, AppError> {
 pub async fn end_my_session(id: String) -> Result<(), AppError> {
     ssr::respond(
         async {
-            let user = ssr::require_user().await?;
+            let user = ssr::require_account().await?;
             let id = id.parse().map(SessionId).map_err(|_| already_ended())?;
             let pool = ssr::pool()?;
             let device = sessions::end(&pool, user.id, id)
@@ -72,7 +72,7 @@ pub async fn end_my_session(id: String) -> Result<(), AppError> {
 pub async fn end_my_other_sessions() -> Result<u64, AppError> {
     ssr::respond(
         async {
-            let user = ssr::require_user().await?;
+            let user = ssr::require_account().await?;
             let current = ssr::session_key().await?.ok_or(AppError::Unauthenticated)?;
             let pool = ssr::pool()?;
             let ended =

@@ -166,7 +166,7 @@ async fn signed_in(user: &User, method: Method) -> Result<(), AppError> {
 /// requires it.
 #[cfg(feature = "ssr")]
 async fn setting_up() -> Result<(User, bool), AppError> {
-    if let Some(user) = ssr::current_user().await? {
+    if let Some(user) = ssr::current_account().await? {
         return Ok((user, false));
     }
     match pending::user(Next::Setup).await? {
@@ -255,7 +255,7 @@ pub async fn disable_two_step(
 ) -> Result<(), AppError> {
     ssr::respond(
         async {
-            let user = ssr::require_user().await?;
+            let user = ssr::require_account().await?;
             let state = ssr::state()?;
             state.limits.mfa_code_per_account.check(&user.id.0)?;
             let proof = proof(&code, recovery.as_deref());
@@ -273,7 +273,7 @@ pub async fn disable_two_step(
 pub async fn regenerate_recovery_codes(code: String) -> Result<RecoveryCodes, AppError> {
     ssr::respond(
         async {
-            let user = ssr::require_user().await?;
+            let user = ssr::require_account().await?;
             let state = ssr::state()?;
             state.limits.mfa_code_per_account.check(&user.id.0)?;
             let codes = two_step(&state)

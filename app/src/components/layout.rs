@@ -88,6 +88,7 @@ pub fn Header() -> impl IntoView {
                     })}
                 </Transition>
             </div>
+            <super::ConfirmBanner />
         </header>
     }
 }

@@ -1,5 +1,6 @@
 //! Small building blocks shared by the pages.
 
+mod confirm_banner;
 mod copy_button;
 mod error_view;
 mod form;
@@ -7,6 +8,7 @@ mod layout;
 mod live;
 mod status_pill;
 
+pub use confirm_banner::{ConfirmBanner, ResendConfirmation};
 pub use copy_button::CopyButton;
 pub use error_view::ErrorView;
 pub use form::{Alert, Field, FormAlert, PasswordField, SubmitButton, field_error};

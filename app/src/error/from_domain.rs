@@ -60,9 +60,9 @@ impl From<AccountError> for AppError {
             AccountError::TooMany(refusal) => refusal.into(),
             AccountError::Database(e) => e.into(),
             AccountError::NotAdmin => AppError::Forbidden(ADMIN_ONLY.into()),
-            AccountError::InviteExpired | AccountError::ResetLinkExpired => {
-                AppError::NotFound(error.to_string())
-            }
+            AccountError::InviteExpired
+            | AccountError::ResetLinkExpired
+            | AccountError::ConfirmationLinkExpired => AppError::NotFound(error.to_string()),
             other => AppError::invalid(other.field(), other.to_string()),
         }
     }

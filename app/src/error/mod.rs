@@ -27,6 +27,12 @@ pub enum AppError {
     Unauthenticated,
     #[error("{0}")]
     Forbidden(String),
+    /// Signed in, but the account's address is not confirmed yet: nothing of the
+    /// organization's is shown or changed until it is.
+    #[error(
+        "Confirm your email address first: we sent a link to {email}. Open it, then try again. No mail? Choose \"Send the link again\" at the top of the page."
+    )]
+    EmailUnconfirmed { email: String },
     #[error("{0}")]
     NotFound(String),
     /// A link that no longer works (expired, used, revoked or unknown).
@@ -100,7 +106,7 @@ impl AppError {
         match self {
             AppError::Invalid { .. } => 422,
             AppError::Unauthenticated => 401,
-            AppError::Forbidden(_) | AppError::CrossSite => 403,
+            AppError::Forbidden(_) | AppError::EmailUnconfirmed { .. } | AppError::CrossSite => 403,
             AppError::NotFound(_) => 404,
             AppError::Gone(_) => 410,
             AppError::TooManyRequests { .. } => 429,

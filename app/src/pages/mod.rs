@@ -3,6 +3,7 @@
 mod account;
 mod api_keys;
 mod audit;
+mod confirm_email;
 mod integrations;
 mod invite;
 mod landing;
@@ -29,6 +30,7 @@ mod webhooks;
 pub use account::AccountPage;
 pub use api_keys::ApiKeysPage;
 pub use audit::AuditPage;
+pub use confirm_email::ConfirmEmailPage;
 pub use integrations::IntegrationsPage;
 pub use invite::InvitePage;
 pub use landing::LandingPage;

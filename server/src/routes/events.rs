@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use app::error::{AppError, EXPIRED_LINK};
 use app::model::LiveEvent;
-use app::ssr::{AppState, user_of_session};
+use app::ssr::{AppState, member_of_session};
 use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -129,8 +129,10 @@ pub async fn agent(
     Query(resume): Query<Resume>,
     headers: HeaderMap,
 ) -> Response {
-    let Some(user) = user_of_session(&state.pool, &session).await else {
-        return AppError::Unauthenticated.into_response();
+    // 401 for nobody, 403 for an account whose address is not confirmed yet.
+    let user = match member_of_session(&state.pool, &session).await {
+        Ok(user) => user,
+        Err(refusal) => return refusal.into_response(),
     };
     let Ok(id) = id.parse::<Uuid>() else {
         return not_found().into_response();
@@ -432,8 +434,10 @@ pub async fn ticket(
     use app::api::tickets::{TICKET_NOT_FOUND, parse_ticket_id};
     use traceless::tickets;
 
-    let Some(user) = user_of_session(&state.pool, &session).await else {
-        return AppError::Unauthenticated.into_response();
+    // 401 for nobody, 403 for an account whose address is not confirmed yet.
+    let user = match member_of_session(&state.pool, &session).await {
+        Ok(user) => user,
+        Err(refusal) => return refusal.into_response(),
     };
     let not_found = || AppError::NotFound(TICKET_NOT_FOUND.into()).into_response();
     let Ok(id) = parse_ticket_id(&id) else {

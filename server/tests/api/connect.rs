@@ -46,8 +46,15 @@ async fn an_admin_connects_contoso_and_sees_its_domains() {
     assert_eq!(connection.authority_did, "did:web:verifiedid.contoso.com");
     assert_eq!(connection.credential_type, "VerifiedEmployee");
     assert_eq!(connection.connected_by, "Ada Admin");
+    // (Before them: the admin's sign-up, confirmation and sign-in.)
+    let connecting: Vec<String> = app
+        .audit_actions()
+        .await
+        .into_iter()
+        .filter(|a| a.starts_with("microsoft."))
+        .collect();
     assert_eq!(
-        app.audit_actions().await,
+        connecting,
         vec![
             "microsoft.connect_started",
             "microsoft.consent_granted",

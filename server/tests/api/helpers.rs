@@ -389,7 +389,33 @@ impl TestApp {
         self.call_as(&self.client, name, form).await
     }
 
+    /// [`TestApp::call`] as `client`. Signing up is the whole journey a person makes (see
+    /// [`TestApp::sign_up_as`]), so a test that signs up a second organization in another
+    /// browser finds it signed in, as before addresses were confirmed; [`TestApp::post_as`]
+    /// sends the form alone.
     pub async fn call_as(
+        &self,
+        client: &reqwest::Client,
+        name: &str,
+        form: &[(&str, &str)],
+    ) -> Response {
+        if name == "sign_up" {
+            let field = |key: &str| form.iter().find(|(k, _)| *k == key).map_or("", |(_, v)| *v);
+            return self
+                .sign_up_as(
+                    client,
+                    field("organization"),
+                    field("name"),
+                    field("email"),
+                    field("password"),
+                )
+                .await;
+        }
+        self.post_as(client, name, form).await
+    }
+
+    /// Posts a server function's form as `client`, as a hydrated page does.
+    pub async fn post_as(
         &self,
         client: &reqwest::Client,
         name: &str,
@@ -414,6 +440,13 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// Signs up as a person does end to end: the form, then (for a new account) the
+    /// confirmation link read from the mail in the outbox, its page, "Confirm my address",
+    /// and signing in. Returns the sign-in's response (its session cookie), or the sign-up's
+    /// own answer when it was refused or made no account (an address that had one).
+    ///
+    /// The account mails it read are then cleared from the outbox, so a test's outbox (and
+    /// its mail server) hold only what the test itself caused.
     pub async fn sign_up(
         &self,
         organization: &str,
@@ -421,7 +454,72 @@ impl TestApp {
         email: &str,
         password: &str,
     ) -> Response {
-        self.call(
+        self.sign_up_as(&self.client, organization, name, email, password)
+            .await
+    }
+
+    /// [`TestApp::sign_up`] in `client`'s browser.
+    pub async fn sign_up_as(
+        &self,
+        client: &reqwest::Client,
+        organization: &str,
+        name: &str,
+        email: &str,
+        password: &str,
+    ) -> Response {
+        let answer = self
+            .post_as(
+                client,
+                "sign_up",
+                &[
+                    ("organization", organization),
+                    ("name", name),
+                    ("email", email),
+                    ("password", password),
+                ],
+            )
+            .await;
+        if !answer.status().is_success() {
+            return answer;
+        }
+        let address = traceless::email::EmailAddress::parse(email).expect("a valid address");
+        let waiting: Option<bool> = traceless::db::query(
+            "SELECT email_confirmed_at IS NULL FROM users WHERE email = $1 AND password_hash IS NOT NULL",
+        )
+        .bind(address.as_str())
+        .fetch_all_on(&self.pool)
+        .await
+        .expect("read the account")
+        .first()
+        .map(|row| row.try_get::<bool, _>(0).expect("a flag"));
+        if waiting != Some(true) {
+            return answer;
+        }
+        let link = self
+            .confirmation_link_for(address.as_str())
+            .await
+            .expect("a confirmation mail");
+        self.confirm_with_link(client, &link).await;
+        traceless::db::query(
+            "DELETE FROM outbox_messages WHERE kind = 'account' AND recipient = $1",
+        )
+        .bind(address.as_str())
+        .execute_on(&self.pool)
+        .await
+        .expect("clear the account mail");
+        self.sign_in_as(client, email, password).await
+    }
+
+    /// The sign-up form's answer alone: nothing confirmed, nobody signed in.
+    pub async fn sign_up_answer(
+        &self,
+        organization: &str,
+        name: &str,
+        email: &str,
+        password: &str,
+    ) -> Response {
+        self.post_as(
+            &self.client,
             "sign_up",
             &[
                 ("organization", organization),
@@ -431,6 +529,43 @@ impl TestApp {
             ],
         )
         .await
+    }
+
+    /// The link of the newest confirmation mail to `email` in the outbox.
+    pub async fn confirmation_link_for(&self, email: &str) -> Option<String> {
+        let body: Option<String> = traceless::db::query(
+            "SELECT body_text FROM outbox_messages WHERE kind = 'account' AND recipient = $1
+             AND subject = $2 ORDER BY created_at DESC LIMIT 1",
+        )
+        .bind(email)
+        .bind(traceless::mail::compose::CONFIRMATION_SUBJECT)
+        .fetch_all_on(&self.pool)
+        .await
+        .expect("read the outbox")
+        .first()
+        .map(|row| row.try_get(0).expect("a body"));
+        let body = body?;
+        body.lines()
+            .map(str::trim)
+            .find(|line| line.starts_with("http") && line.contains("/confirm-email/"))
+            .map(str::to_owned)
+    }
+
+    /// Opens a confirmation link's page as `browser` and presses "Confirm my address";
+    /// returns the button's answer.
+    pub async fn confirm_with_link(&self, browser: &reqwest::Client, link: &str) -> Response {
+        // The link names the public URL, which may not be this test server's address.
+        let path = &link[link.find("/confirm-email/").expect("a confirmation link")..];
+        let page = browser
+            .get(format!("{}{path}", self.address))
+            .header("Accept", "text/html")
+            .send()
+            .await
+            .expect("the link's page");
+        assert_eq!(page.status(), StatusCode::OK, "{link}");
+        let token = token_of(link);
+        self.post_as(browser, "confirm_email", &[("token", &token)])
+            .await
     }
 
     pub async fn sign_in(&self, email: &str, password: &str) -> Response {
@@ -444,7 +579,7 @@ impl TestApp {
         email: &str,
         password: &str,
     ) -> Response {
-        self.call_as(
+        self.post_as(
             client,
             "sign_in",
             &[("email", email), ("password", password)],

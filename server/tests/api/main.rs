@@ -11,6 +11,7 @@ mod concurrency;
 mod config;
 mod connect;
 mod consent;
+mod email_ownership;
 mod email_source;
 mod headers;
 mod help_desk_api;

@@ -1,6 +1,7 @@
 //! A tiny SMTP server on a loopback port for the tests: it speaks just enough of RFC 5321
 //! for `lettre` (no TLS, no auth), keeps every mail it accepted, and can refuse the next
-//! mails with a transient error (`451`), as a mail server that is having a bad day.
+//! mails with a transient error (`451`), as a mail server that is having a bad day. Sign-up
+//! confirmation mails are accepted and not kept (see `TestApp::sign_up`).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -145,6 +146,16 @@ impl SmtpSink {
                             .filter(|_| l.starts_with(".."))
                             .unwrap_or(&l),
                     );
+                }
+                // The confirmation mail of a sign-up: `TestApp::sign_up` reads it from the
+                // outbox; taken, not kept, so the tests see only the mail they caused.
+                if data.contains(&format!(
+                    "Subject: {}",
+                    traceless::mail::compose::CONFIRMATION_SUBJECT
+                )) {
+                    write.write_all(b"250 2.0.0 queued\r\n").await?;
+                    recipients.clear();
+                    continue;
                 }
                 let refuse = self
                     .refuse
