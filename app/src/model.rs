@@ -239,7 +239,8 @@ impl LiveEvent {
 pub struct StartedVerification {
     pub id: String,
     pub recipient: String,
-    pub link: String,
+    /// `None` with account recovery: then only the person gets the link, by mail.
+    pub link: Option<String>,
     pub expires: String,
     /// The link is in the outbox, on its way to the person by mail.
     pub emailed: bool,

@@ -90,7 +90,10 @@ fn checks_for<'a>(limits: &'a RateLimits, method: &Method, path: &'a str) -> Vec
             "invite acceptance per address",
             &limits.invite_accept_per_ip,
         )],
-        "/api/open_verification_link" | "/api/renew_request" => {
+        "/api/open_verification_link"
+        | "/api/renew_request"
+        | "/api/person_recovery"
+        | "/api/reveal_temporary_access_pass" => {
             vec![PerClient(
                 "verification link per address",
                 &limits.link_per_ip,

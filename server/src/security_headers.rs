@@ -12,7 +12,7 @@ use axum::response::Response;
 use leptos::nonce::Nonce;
 use leptos::prelude::{provide_context, use_context};
 
-use crate::site_files::is_static_asset;
+use crate::site_files::{SECRET_LINK_PREFIXES, is_static_asset};
 
 /// What the policy needs to know about this deployment, worked out once.
 #[derive(Clone)]
@@ -103,7 +103,7 @@ pub async fn add(
 
 /// Verification and invite links carry their secret in the path: never send it on.
 fn referrer_policy(path: &str) -> HeaderValue {
-    if ["/verify/", "/invite/", "/reset-password/"]
+    if SECRET_LINK_PREFIXES
         .iter()
         .any(|secret| path.starts_with(secret))
     {

@@ -333,10 +333,10 @@ async fn router(state: AppState, shutdown: Shutdown) -> anyhow::Result<Router> {
         .with_state(state))
 }
 
-/// A request path fit for logs: the secret segment of a verification or invite link
-/// is replaced, so logs never hold a working link.
+/// A request path fit for logs: the secret segment of a verification, invite, reset or
+/// confirmation link is replaced, so logs never hold a working link.
 pub fn loggable_path(path: &str) -> String {
-    for prefix in ["/verify/", "/invite/", "/reset-password/"] {
+    for prefix in crate::site_files::SECRET_LINK_PREFIXES {
         if let Some(rest) = path.strip_prefix(prefix) {
             let tail = rest
                 .split_once('/')
@@ -470,6 +470,14 @@ mod tests {
             "/verify/{token}/events"
         );
         assert_eq!(loggable_path("/invite/secret"), "/invite/{token}");
+        assert_eq!(
+            loggable_path("/reset-password/secret"),
+            "/reset-password/{token}"
+        );
+        assert_eq!(
+            loggable_path("/confirm-email/secret"),
+            "/confirm-email/{token}"
+        );
         assert_eq!(loggable_path("/organization/team"), "/organization/team");
     }
 }

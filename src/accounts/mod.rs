@@ -117,7 +117,9 @@ pub struct InviteDetails {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
-    #[error("Enter your organization's name.")]
+    /// Empty, too long, or with line breaks or other control characters (it is written
+    /// into mails, where a line break would let a stranger add lines of their own).
+    #[error("Enter your organization's name (up to 100 characters, on one line).")]
     MissingOrganizationName,
     #[error("Enter a name (up to 100 characters).")]
     InvalidName,

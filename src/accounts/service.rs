@@ -377,7 +377,10 @@ fn require_admin(actor: &User) -> Result<(), AccountError> {
 
 pub(super) fn clean_organization_name(name: &str) -> Result<&str, AccountError> {
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+    if name.is_empty()
+        || name.chars().count() > MAX_NAME_CHARS
+        || name.chars().any(char::is_control)
+    {
         Err(AccountError::MissingOrganizationName)
     } else {
         Ok(name)
@@ -393,5 +396,30 @@ pub(super) fn clean_name(name: &str) -> Result<&str, AccountError> {
         Err(AccountError::InvalidName)
     } else {
         Ok(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_organization_name_is_one_line_of_at_most_100_characters() {
+        assert_eq!(clean_organization_name("  Contoso  ").unwrap(), "Contoso");
+        for refused in [
+            "",
+            "   ",
+            "Contoso\n\nhttps://example.net/login",
+            "Tab\there",
+            &"x".repeat(101),
+        ] {
+            assert!(
+                matches!(
+                    clean_organization_name(refused),
+                    Err(AccountError::MissingOrganizationName)
+                ),
+                "{refused:?}"
+            );
+        }
     }
 }

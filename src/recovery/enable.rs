@@ -96,6 +96,10 @@ pub enum EnableFailure {
     Internal,
 }
 
+/// What a refused enable says once back on the card (`NotAllowed`'s own words do not survive
+/// the redirect).
+const NOT_ALLOWED_SUMMARY: &str = "Account recovery was not turned on: it needs an organization administrator, Face Check turned on, and this server's recovery app registration. The card says which is missing.";
+
 impl EnableFailure {
     /// A stable word for the card's message (the redirect carries only this).
     pub fn code(&self) -> &'static str {
@@ -119,6 +123,8 @@ impl EnableFailure {
             "tenant_changed" => EnableFailure::TenantChanged,
             "unavailable" => EnableFailure::Unavailable,
             "internal" => EnableFailure::Internal,
+            // Its precise reason is not in the redirect; the card says what is missing.
+            "not_allowed" => EnableFailure::NotAllowed(NOT_ALLOWED_SUMMARY.to_owned()),
             _ => return None,
         };
         Some(failure.to_string())

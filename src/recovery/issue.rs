@@ -243,13 +243,26 @@ pub enum PersonRecovery {
     Refused,
 }
 
+/// How long after the verified result the person's page may still ask for the pass: long
+/// enough for a reload or a slow reader, short enough that a link found later (in a ticket,
+/// a mailbox, a log) mints nothing.
+pub const OFFER_WINDOW: time::Duration = time::Duration::minutes(30);
+
+/// Whether `verification` is verified, within [`OFFER_WINDOW`] of its result.
+fn offer_open(verification: &Verification, now: OffsetDateTime) -> bool {
+    verification.status == Status::Verified
+        && verification
+            .completed_at
+            .is_some_and(|verified| now - verified <= OFFER_WINDOW)
+}
+
 /// The person's side of their verification's recovery (`None`: none was asked for, or the
-/// person is not verified, so nothing is or will be offered on this link).
+/// person is not verified, or was too long ago: nothing is or will be offered on this link).
 pub async fn for_person(
     pool: &Pool,
     verification: &Verification,
 ) -> Result<Option<PersonRecovery>, sqlx::Error> {
-    if verification.status != Status::Verified {
+    if !offer_open(verification, OffsetDateTime::now_utc()) {
         return Ok(None);
     }
     let mut conn = pool.acquire().await?;
@@ -298,7 +311,7 @@ pub async fn reveal_for_link(
         .by_token(token)
         .await
         .map_err(|_| RevealError::NothingToShow)?;
-    if verification.status != Status::Verified {
+    if !offer_open(&verification, OffsetDateTime::now_utc()) {
         return Err(RevealError::NothingToShow);
     }
     let organization_id = verification.organization_id;
@@ -312,7 +325,12 @@ pub async fn reveal_for_link(
     }
     match issue(pool, client, &verification).await {
         Ok(issued) => {
-            record(pool, verifier, &verification, Ok(issued.valid_until)).await?;
+            // The pass exists at Microsoft now: a failure to note it must not lose it for
+            // the person (the agent's page then shows it as being issued).
+            if let Err(error) = record(pool, verifier, &verification, Ok(issued.valid_until)).await
+            {
+                tracing::error!(verification = %verification.id, %error, "recording that a Temporary Access Pass was issued");
+            }
             tracing::info!(verification = %verification.id, "a Temporary Access Pass was issued");
             Ok(issued)
         }
@@ -395,7 +413,9 @@ async fn record(
     verification: &Verification,
     outcome: Result<OffsetDateTime, Refusal>,
 ) -> Result<(), sqlx::Error> {
-    let mut tx = db::begin_write(pool, db::Lock::Rows).await?;
+    // The verification's own lock, as every write of its events: on PostgreSQL its events
+    // then commit in the order of their ids, which the open pages' streams rely on.
+    let mut tx = crate::verification::store::begin_on(pool, verification.id).await?;
     let event_id = match outcome {
         Ok(valid_until) => {
             store::issued(&mut tx, verification.id, valid_until).await?;

@@ -37,6 +37,12 @@ pub enum VerificationError {
     DomainNotCovered(String),
     #[error("The note is too long (at most 500 characters).")]
     NoteTooLong,
+    /// Whoever holds the link can ask for the pass once the person is verified, so with
+    /// account recovery the link goes to the person alone, by mail, never to the agent.
+    #[error(
+        "With account recovery the link goes to the person by email only, never to whoever sent it: choose delivery by email."
+    )]
+    RecoveryLinkByEmailOnly,
     #[error(transparent)]
     Ticket(#[from] InvalidTicket),
     #[error("That is not this verification's link: copy the link shown when it was made.")]

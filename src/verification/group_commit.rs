@@ -13,8 +13,10 @@
 //! nothing and leaves the burst alone; any other failure, or a failed commit, rolls the
 //! whole burst back and hands every callback back to be written on its own
 //! ([`Grouped::Alone`]), where a failure is that callback's alone. A callback whose
-//! connection closes while it is queued is still written: Microsoft's retry of it is then
-//! recorded as a repeat, as after any answer that got lost.
+//! connection closes while it is queued is still written with its burst (Microsoft's retry
+//! of it is then recorded as a repeat, as after any answer that got lost), unless the burst
+//! is handed back: nobody is left to write it alone, nothing of it was committed, and
+//! Microsoft, which got no 200, sends it again.
 //!
 //! PostgreSQL needs none of this: its writes run in parallel, each callback locking only its
 //! verification's row (docs/concurrency.md).

@@ -176,6 +176,9 @@ impl Verifier {
         new: &NewVerification,
     ) -> Result<(), VerificationError> {
         optional_text(new.note.as_deref(), MAX_NOTE_CHARS).ok_or(VerificationError::NoteTooLong)?;
+        if matches!(new.after, After::TemporaryAccessPass(_)) && new.delivery != Delivery::Email {
+            return Err(VerificationError::RecoveryLinkByEmailOnly);
+        }
         let integration = integrations::integration(&self.pool, by.organization_id)
             .await?
             .ok_or(VerificationError::NotConnected)?;

@@ -35,7 +35,7 @@ pub async fn send_verification(
         async {
             let user = ssr::require_user().await?;
             let state = ssr::state()?;
-            let delivery = Delivery::parse(&delivery).ok_or_else(|| {
+            let mut delivery = Delivery::parse(&delivery).ok_or_else(|| {
                 AppError::invalid(
                     Some("delivery"),
                     "Choose how the link reaches the person: link or email.",
@@ -57,6 +57,15 @@ pub async fn send_verification(
                     ));
                 }
             };
+            // With recovery the link reaches the person by mail alone: whoever holds it can
+            // ask for the pass (`VerificationError::RecoveryLinkByEmailOnly`).
+            let recovery = matches!(
+                after,
+                traceless::verification::After::TemporaryAccessPass(_)
+            );
+            if recovery {
+                delivery = Delivery::Email;
+            }
             let started = state
                 .verifier
                 .start(
@@ -71,11 +80,11 @@ pub async fn send_verification(
                     },
                 )
                 .await?;
-            let link = state.verifier.link_url(&started.link);
+            let link = (!recovery).then(|| state.verifier.link_url(&started.link).to_string());
             Ok(StartedVerification {
                 id: started.verification.id.to_string(),
                 recipient: started.verification.recipient.to_string(),
-                link: link.to_string(),
+                link,
                 expires: convert::when(started.verification.link_expires_at),
                 emailed: delivery == Delivery::Email,
                 ticket_id: started.verification.ticket_id.map(|t| t.to_string()),

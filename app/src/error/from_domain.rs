@@ -190,6 +190,9 @@ impl From<VerificationError> for AppError {
             }
             VerificationError::WrongLink => AppError::invalid(None, error.to_string()),
             VerificationError::NoteTooLong => AppError::invalid(Some("note"), error.to_string()),
+            VerificationError::RecoveryLinkByEmailOnly => {
+                AppError::invalid(Some("delivery"), error.to_string())
+            }
             VerificationError::InvalidSetting(message) => AppError::invalid(None, message),
             VerificationError::AlreadyFinished => AppError::invalid(None, error.to_string()),
             VerificationError::LinkExpired => AppError::Gone(EXPIRED_LINK.into()),

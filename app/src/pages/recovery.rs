@@ -166,16 +166,42 @@ pub fn RecoveryChoice() -> impl IntoView {
                 " Then issue a Temporary Access Pass"
             </label>
             <p id="recovery-choice-hint" class="muted small">
-                "Once the person is verified with Face Check, their page shows them a pass to sign in and set up Authenticator again. You will not see the pass."
+                "Once the person is verified with Face Check, their page shows them a pass to sign in and set up Authenticator again. The link then goes to them by email only; you will not see the link or the pass."
             </p>
         })
     }
 }
 
+/// While the agent's page waits for the person to ask for their pass, it looks again this often.
+#[cfg(feature = "hydrate")]
+const RECOVERY_REFRESH_MS: u32 = 4_000;
+
 /// On the agent's page: what happened to the pass (never the pass).
 #[component]
 pub fn RecoveryStatus(id: String) -> impl IntoView {
-    let line = LocalResource::new(move || verification_recovery(id.clone()));
+    let tick = RwSignal::new(0u32);
+    let line = LocalResource::new(move || {
+        tick.track();
+        verification_recovery(id.clone())
+    });
+    // The verification's own stream ends at "verified", before the person asks for the pass:
+    // look again while the pass is still to come, so the page never stays on "waiting".
+    #[cfg(feature = "hydrate")]
+    {
+        let poll = gloo_timers::callback::Interval::new(RECOVERY_REFRESH_MS, move || {
+            let pending = line
+                .try_get_untracked()
+                .flatten()
+                .and_then(Result::ok)
+                .flatten()
+                .is_some_and(|line| matches!(line.state.as_str(), "requested" | "issuing"));
+            if pending {
+                tick.try_update(|t| *t += 1);
+            }
+        });
+        let poll = send_wrapper::SendWrapper::new(poll);
+        on_cleanup(move || drop(poll));
+    }
     move || {
         line.get().and_then(Result::ok).flatten().map(|line| {
             let kind = match line.state.as_str() {

@@ -207,18 +207,19 @@ fn NewVerificationLink(started: StartedVerification) -> impl IntoView {
         .ticket_id
         .clone()
         .zip(started.ticket_reference.clone());
-    view! {
-        <div class="alert alert-success" role="status" data-testid="new-verification">
+    let id = started.id.clone();
+    let link_box = match started.link.clone() {
+        Some(link) => view! {
             <p>
                 "Verification link for " <strong>{started.recipient.clone()}</strong>
                 ", valid until " {started.expires.clone()} ":"
             </p>
             <div class="link-box">
-                <input type="text" readonly=true value=started.link.clone() aria-label="Verification link" data-testid="verification-link" />
-                <CopyButton value=started.link.clone() />
+                <input type="text" readonly=true value=link.clone() aria-label="Verification link" data-testid="verification-link" />
+                <CopyButton value=link.clone() />
                 <ActionForm action=email attr:class="inline-form">
-                    <input type="hidden" name="id" value=started.id.clone() />
-                    <input type="hidden" name="link" value=started.link.clone() />
+                    <input type="hidden" name="id" value=id />
+                    <input type="hidden" name="link" value=link />
                     <button
                         type="submit"
                         class="button-secondary"
@@ -228,6 +229,22 @@ fn NewVerificationLink(started: StartedVerification) -> impl IntoView {
                     </button>
                 </ActionForm>
             </div>
+        }
+        .into_any(),
+        // Account recovery: whoever holds the link could ask for the pass, so only the
+        // person gets it, by mail.
+        None => view! {
+            <p data-testid="link-mailed-only">
+                "The verification link is on its way to " <strong>{started.recipient.clone()}</strong>
+                " by email, valid until " {started.expires.clone()}
+                ". With account recovery only the person gets the link: it is not shown here."
+            </p>
+        }
+        .into_any(),
+    };
+    view! {
+        <div class="alert alert-success" role="status" data-testid="new-verification">
+            {link_box}
             <p role="status" data-testid="email-status">
                 {move || match emailed.get() {
                     Some(Ok(())) => Some(view! { <span>"The link is on its way to " {recipient.clone()} " by email."</span> }.into_any()),

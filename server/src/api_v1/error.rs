@@ -192,6 +192,9 @@ impl From<VerificationError> for ApiError {
             VerificationError::Ticket(invalid) => invalid.into(),
             VerificationError::WrongLink => ApiError::internal("unexpected from the API: a link"),
             VerificationError::NoteTooLong => ApiError::field("note", error.to_string()),
+            VerificationError::RecoveryLinkByEmailOnly => {
+                ApiError::field("delivery", error.to_string())
+            }
             VerificationError::NotConnected => ApiError::NotConnected(error.to_string()),
             VerificationError::NotActive
             | VerificationError::EmailNotTrusted

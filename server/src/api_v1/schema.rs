@@ -145,7 +145,7 @@ pub fn after() -> RefOr<Schema> {
                 serde_json::Value::Null,
             ]))
             .description(Some(
-                "What follows a verified result. `temporary_access_pass`: once the person is verified with Face Check, their page shows them a Microsoft Entra Temporary Access Pass (never sent to you: events say only when it stops working). Needs account recovery enabled and Face Check on; otherwise 422 `recovery_not_allowed`.",
+                "What follows a verified result. `temporary_access_pass`: once the person is verified with Face Check, their page shows them a Microsoft Entra Temporary Access Pass (never sent to you: events say only when it stops working). Needs account recovery enabled and Face Check on; otherwise 422 `recovery_not_allowed`. Needs `delivery: email`: whoever holds the link could ask for the pass, so it goes to the person alone (otherwise 422 `invalid_field`, `field: delivery`).",
             )),
     )
 }

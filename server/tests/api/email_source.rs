@@ -188,7 +188,7 @@ async fn an_id_token_hint_email_needs_the_admins_explicit_choice_and_is_audited(
 
     // Every verification says where the email came from.
     let started = app.send_verification_to(WINGTIP_EMPLOYEE_EMAIL).await;
-    let page: RecipientPage = ok_json(app.open_as_person(&started.link).await).await;
+    let page: RecipientPage = ok_json(app.open_as_person(&started.sent_link()).await).await;
     app.emulator
         .authenticator()
         .present(
@@ -231,7 +231,7 @@ async fn a_directory_backed_custom_type_connects_on_its_own() {
     assert_eq!(connection.photo_claim.as_deref(), Some("portrait"));
 
     let started = app.send_verification_to(LAMNA_EMPLOYEE_EMAIL).await;
-    let page: RecipientPage = ok_json(app.open_as_person(&started.link).await).await;
+    let page: RecipientPage = ok_json(app.open_as_person(&started.sent_link()).await).await;
     app.emulator
         .authenticator()
         .present(
@@ -268,7 +268,7 @@ async fn face_check_is_offered_only_with_a_photo_claim_and_asks_for_that_claim()
     assert_eq!(settings.photo_claim.as_deref(), Some("portrait"));
     assert!(app.set_face_check("60").await.status().is_success());
     let started = app.send_verification_to(LAMNA_EMPLOYEE_EMAIL).await;
-    let page: RecipientPage = ok_json(app.open_as_person(&started.link).await).await;
+    let page: RecipientPage = ok_json(app.open_as_person(&started.sent_link()).await).await;
     app.emulator
         .authenticator()
         .present(
@@ -312,7 +312,7 @@ async fn microsofts_face_check_refusal_is_a_settings_problem_for_the_admin() {
     assert!(app.set_face_check("70").await.status().is_success());
     let started = app.send_verification_to(ALPINE_EMPLOYEE_EMAIL).await;
 
-    let response = app.open_as_person(&started.link).await;
+    let response = app.open_as_person(&started.sent_link()).await;
 
     assert!(!response.status().is_success());
     let body = response.text().await.unwrap();
@@ -343,7 +343,7 @@ async fn microsofts_face_check_refusal_is_a_settings_problem_for_the_admin() {
         app.call_as(
             &new_client(),
             "renew_request",
-            &[("token", &token_of(&started.link))],
+            &[("token", &token_of(&started.sent_link()))],
         )
         .await,
     )

@@ -136,7 +136,7 @@ pub const PASSWORD: &str = "correct horse battery staple";
 /// Megan; returns the app and the link.
 pub async fn contoso_with_a_link(extra: &[(&str, &str)]) -> (TestApp, String) {
     let (app, started) = contoso_with_a_verification(extra).await;
-    (app, started.link)
+    (app, started.sent_link())
 }
 
 /// `contoso_with_a_link`, keeping the whole started verification.
@@ -814,7 +814,50 @@ pub async fn app_error(response: Response, status: StatusCode) -> AppError {
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"))
 }
 
-/// The invite token at the end of an invite link.
-pub fn token_of(link: &str) -> String {
-    link.rsplit('/').next().expect("a token").to_owned()
+/// A link as tests hold it: text, or a `StartedVerification`'s (`None` only with account
+/// recovery, whose link goes to the person by mail alone).
+pub trait LinkText {
+    fn link_text(&self) -> &str;
+}
+
+impl LinkText for str {
+    fn link_text(&self) -> &str {
+        self
+    }
+}
+
+impl LinkText for String {
+    fn link_text(&self) -> &str {
+        self
+    }
+}
+
+impl LinkText for Option<String> {
+    fn link_text(&self) -> &str {
+        self.as_deref()
+            .expect("a link in the answer: sent without account recovery")
+    }
+}
+
+/// The link of a verification just sent, which the answer holds unless it was sent with
+/// account recovery (then only the person gets it, by mail).
+pub trait SentLink {
+    fn sent_link(&self) -> String;
+}
+
+impl SentLink for app::model::StartedVerification {
+    fn sent_link(&self) -> String {
+        self.link
+            .clone()
+            .expect("a link in the answer: sent without account recovery")
+    }
+}
+
+/// The token at the end of a verification or invite link.
+pub fn token_of(link: &(impl LinkText + ?Sized)) -> String {
+    link.link_text()
+        .rsplit('/')
+        .next()
+        .expect("a token")
+        .to_owned()
 }

@@ -67,7 +67,7 @@ async fn live_stream(address: &str, started: &StartedVerification) -> reqwest::R
     let mut stream = new_client()
         .get(format!(
             "{address}/verify/{}/events",
-            token_of(&started.link)
+            token_of(&started.sent_link())
         ))
         .send()
         .await
@@ -102,7 +102,7 @@ mod postgres_only {
         let mut page_on_first = live_stream(&app.address, &started).await;
 
         // Opened on the other instance: Microsoft calls that one back.
-        let page = open_link_on(&other.address, &started.link).await;
+        let page = open_link_on(&other.address, &started.sent_link()).await;
         app.emulator
             .authenticator()
             .present(
@@ -125,7 +125,7 @@ mod postgres_only {
         let other = app.another_instance().await;
         let started = app.send_verification_to(CONTOSO_EMPLOYEE_EMAIL).await;
         let mut page_on_first = live_stream(&app.address, &started).await;
-        let page = open_link_on(&other.address, &started.link).await;
+        let page = open_link_on(&other.address, &started.sent_link()).await;
         let opened = read_until(&mut page_on_first, "requested", Duration::from_secs(5)).await;
         assert_eq!(opened, ["opened", "requested"]);
 

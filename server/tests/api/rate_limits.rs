@@ -198,7 +198,7 @@ async fn links(app: &TestApp, count: usize) -> Vec<String> {
             .await,
         )
         .await;
-        links.push(started.link);
+        links.push(started.sent_link());
     }
     links
 }

@@ -122,7 +122,37 @@ async fn send(
 }
 
 async fn send_with_recovery(app: &TestApp, email: &str) -> StartedVerification {
-    ok_json(send(app, &app.client, email, "temporary_access_pass").await).await
+    let started: StartedVerification =
+        ok_json(send(app, &app.client, email, "temporary_access_pass").await).await;
+    // Whoever holds the link could ask for the pass: only the person gets it, by mail.
+    assert_eq!(started.link, None, "the agent never gets a recovery link");
+    assert!(started.emailed);
+    // From here on the tests play the person, who holds the mailed link.
+    let link = mailed_link(app, &started).await;
+    StartedVerification {
+        link: Some(link),
+        ..started
+    }
+}
+
+/// The link mailed to the person: with recovery, the only copy of it (read before the
+/// verification ends, which blanks it out of the mail).
+async fn mailed_link(app: &TestApp, started: &StartedVerification) -> String {
+    let body: String = traceless::db::query(
+        "SELECT body_text FROM outbox_messages WHERE kind = 'link' AND verification_id = $1",
+    )
+    .bind(uuid::Uuid::parse_str(&started.id).expect("an id"))
+    .fetch_all_on(&app.pool)
+    .await
+    .expect("read the outbox")
+    .first()
+    .map(|row| row.try_get(0).expect("a body"))
+    .expect("the link mail");
+    body.lines()
+        .map(str::trim)
+        .find(|line| line.starts_with("http") && line.contains("/verify/"))
+        .expect("a link in the mail")
+        .to_owned()
 }
 
 /// The person opens their link and presents their credential with Face Check.
@@ -609,7 +639,8 @@ async fn the_api_asks_for_recovery_with_after_and_is_refused_clearly_when_it_is_
     let app = contoso_with_face_check().await;
     let key: app::model::NewApiKey =
         ok_json(app.call("create_api_key", &[("name", "Zendesk")]).await).await;
-    let body = json!({"recipient_email": MEGAN, "after": "temporary_access_pass"});
+    let body =
+        json!({"recipient_email": MEGAN, "delivery": "email", "after": "temporary_access_pass"});
     let refused = json_of(
         app.api_post(&key.key, "/api/v1/verifications", &body).await,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -631,11 +662,28 @@ async fn the_api_asks_for_recovery_with_after_and_is_refused_clearly_when_it_is_
 
     let landed = enable_as(&app, ADELE, "accept").await;
     assert_eq!(landed, "/organization/integrations?recovery=enabled");
+    // The link would come back to the tool, which could then ask for the pass itself.
+    let by_link = json_of(
+        app.api_post(
+            &key.key,
+            "/api/v1/verifications",
+            &json!({"recipient_email": MEGAN, "delivery": "link", "after": "temporary_access_pass"}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(by_link["field"], "delivery");
+    assert_eq!(app.count("verifications").await, 0);
     let created = json_of(
         app.api_post(&key.key, "/api/v1/verifications", &body).await,
         StatusCode::CREATED,
     )
     .await;
+    assert!(
+        created.get("link").is_none_or(serde_json::Value::is_null),
+        "{created}"
+    );
     let id = uuid::Uuid::parse_str(created["id"].as_str().unwrap()).unwrap();
     let state: String = traceless::db::query(
         "SELECT state FROM verification_recoveries WHERE verification_id = $1",

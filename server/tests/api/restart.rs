@@ -110,7 +110,7 @@ async fn a_stop_tells_every_open_stream_to_reconnect_ends_it_and_finishes_quickl
         .get(format!(
             "{}/verify/{}/events",
             app.address,
-            token_of(&started.link)
+            token_of(&started.sent_link())
         ))
         .send()
         .await
@@ -149,11 +149,11 @@ async fn a_stop_tells_every_open_stream_to_reconnect_ends_it_and_finishes_quickl
 async fn after_a_restart_a_reconnecting_page_gets_what_happened_meanwhile() {
     let mut app = connected().await;
     let started = send_verification(&app).await;
-    let page = open_link(&app, &started.link).await;
+    let page = open_link(&app, &started.sent_link()).await;
     let events_url = format!(
         "{}/verify/{}/events?after={}",
         app.address,
-        token_of(&started.link),
+        token_of(&started.sent_link()),
         page.last_event_id
     );
     let mut before = app.client.get(&events_url).send().await.unwrap();
@@ -201,7 +201,11 @@ async fn shutdown_with_open_streams() {
     app.admin("Contoso Help Desk", "ada@contoso.com").await;
     app.connect_microsoft(CONTOSO_ADMIN_EMAIL, "accept").await;
     let started = send_verification(&app).await;
-    let url = format!("{}/verify/{}/events", app.address, token_of(&started.link));
+    let url = format!(
+        "{}/verify/{}/events",
+        app.address,
+        token_of(&started.sent_link())
+    );
 
     let opening = Instant::now();
     let mut streams = Vec::with_capacity(STREAMS);

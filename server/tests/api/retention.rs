@@ -112,7 +112,7 @@ async fn a_link_mail_delivered_by_smtp_no_longer_holds_the_link() {
     let started = app.emailed_to_megan("INC-1").await;
     let sent = sink.wait_for_accepted(1).await;
     assert!(
-        sent[0].unfolded().contains(&started.link),
+        sent[0].unfolded().contains(&started.sent_link()),
         "the person got it"
     );
 
@@ -123,7 +123,7 @@ async fn a_link_mail_delivered_by_smtp_no_longer_holds_the_link() {
         .fetch_scalar_on(&app.pool)
         .await
         .unwrap();
-    assert!(!html.contains(&started.link), "{html}");
+    assert!(!html.contains(&started.sent_link()), "{html}");
     assert!(!html.contains("/verify/"), "{html}");
 }
 
@@ -134,7 +134,7 @@ async fn the_development_mailbox_shows_the_link_until_the_link_ends() {
     app.all_mail_delivered(1).await;
     // The developer clicks the link from here.
     let mailbox: Vec<MailboxMessage> = ok_json(app.call("mailbox", &[]).await).await;
-    assert_eq!(mailbox[0].links, vec![started.link.clone()]);
+    assert_eq!(mailbox[0].links, vec![started.sent_link()]);
 
     let cancelled = app
         .call("cancel_verification", &[("id", &started.id)])
@@ -152,7 +152,7 @@ async fn the_development_mailbox_shows_the_link_until_the_link_ends() {
         .texts_of("SELECT body_text || body_html FROM outbox_messages")
         .await;
     assert!(
-        bodies.iter().all(|b| !b.contains(&started.link)),
+        bodies.iter().all(|b| !b.contains(&started.sent_link())),
         "{bodies:?}"
     );
 }
@@ -191,7 +191,7 @@ async fn after_the_retention_period_the_evidence_and_mail_bodies_are_gone_and_th
     assert!(added.status().is_success(), "{}", added.status());
     let started = app.emailed_to_megan("INC-3").await;
     app.all_mail_delivered(1).await;
-    app.megan_presents(&started.link).await;
+    app.megan_presents(&started.sent_link()).await;
     // The link mail, and the result to the agent.
     let mails = app.all_mail_delivered(2).await;
     eventually("the webhook is delivered and recorded", || async {

@@ -101,11 +101,11 @@ async fn the_intended_person_is_verified_and_the_link_is_used_up() {
     let started = app.started(MEGAN).await;
     assert!(
         started
-            .link
+            .sent_link()
             .starts_with(&format!("{}/verify/", app.address))
     );
 
-    let page = app.recipient_page(&started.link).await;
+    let page = app.recipient_page(&started.sent_link()).await;
     let request = page.request.clone().unwrap();
     assert!(
         request.url.starts_with("openid-vc://?request_uri="),
@@ -141,7 +141,7 @@ async fn the_intended_person_is_verified_and_the_link_is_used_up() {
         vec!["created", "opened", "requested", "scanned", "verified"]
     );
     // Single use.
-    let again = app_error(app.open_link(&started.link).await, StatusCode::GONE).await;
+    let again = app_error(app.open_link(&started.sent_link()).await, StatusCode::GONE).await;
     assert_eq!(
         again,
         AppError::Gone("This verification link is expired".into())
@@ -152,7 +152,7 @@ async fn the_intended_person_is_verified_and_the_link_is_used_up() {
 async fn a_credential_for_another_email_fails_and_is_flagged() {
     let app = connected().await;
     let started = app.started(MEGAN).await;
-    let page = app.recipient_page(&started.link).await;
+    let page = app.recipient_page(&started.sent_link()).await;
 
     // Lee presents his own (valid) credential on Megan's link.
     app.present(&request_url(&page), CONTOSO_EMPLOYEE2_EMAIL, Variant::Valid)
@@ -167,7 +167,7 @@ async fn a_credential_for_another_email_fails_and_is_flagged() {
         "failed.different_email"
     );
     assert_eq!(
-        app.open_link(&started.link).await.status(),
+        app.open_link(&started.sent_link()).await.status(),
         StatusCode::GONE
     );
 }
@@ -189,7 +189,7 @@ async fn each_identity_mismatch_has_its_reason() {
     ];
     for (variant, trust_wallet, kind) in cases {
         let started = app.started(MEGAN).await;
-        let page = app.recipient_page(&started.link).await;
+        let page = app.recipient_page(&started.sent_link()).await;
         app.emulator
             .authenticator()
             .present_with(PresentOptions {
@@ -214,7 +214,7 @@ async fn each_identity_mismatch_has_its_reason() {
 async fn a_callback_with_a_wrong_or_missing_api_key_changes_nothing() {
     let app = connected().await;
     let started = app.started(MEGAN).await;
-    app.recipient_page(&started.link).await;
+    app.recipient_page(&started.sent_link()).await;
     let row = traceless::db::query("SELECT id, microsoft_request_id FROM presentation_requests")
         .fetch_one_on(&app.pool)
         .await
@@ -243,7 +243,7 @@ async fn unknown_state_malformed_and_oversized_callbacks_are_refused() {
     let app = connected().await;
     // A request whose key we know: refusals for the body come after the key passed.
     let started = app.started(MEGAN).await;
-    app.recipient_page(&started.link).await;
+    app.recipient_page(&started.sent_link()).await;
     let state: uuid::Uuid = traceless::db::query("SELECT id FROM presentation_requests")
         .fetch_one_on(&app.pool)
         .await
@@ -306,7 +306,7 @@ async fn unknown_state_malformed_and_oversized_callbacks_are_refused() {
 async fn duplicate_callbacks_are_recorded_no_ops() {
     let app = connected().await;
     let started = app.started(MEGAN).await;
-    let page = app.recipient_page(&started.link).await;
+    let page = app.recipient_page(&started.sent_link()).await;
     app.emulator
         .faults()
         .add(FaultSpec::callback(CallbackFault::Duplicate));
@@ -341,7 +341,7 @@ async fn duplicate_callbacks_are_recorded_no_ops() {
 async fn an_out_of_order_scan_after_the_verdict_changes_nothing() {
     let app = connected().await;
     let started = app.started(MEGAN).await;
-    let page = app.recipient_page(&started.link).await;
+    let page = app.recipient_page(&started.sent_link()).await;
     app.emulator
         .faults()
         .add(FaultSpec::callback(CallbackFault::OutOfOrder));
@@ -361,14 +361,14 @@ async fn an_out_of_order_scan_after_the_verdict_changes_nothing() {
 async fn a_callback_for_an_expired_link_is_ignored() {
     let app = connected().await;
     let started = app.started(MEGAN).await;
-    let page = app.recipient_page(&started.link).await;
+    let page = app.recipient_page(&started.sent_link()).await;
     traceless::db::query("UPDATE verifications SET link_expires_at = '2020-01-01T00:00:00Z'")
         .execute_on(&app.pool)
         .await
         .unwrap();
     // The sweeper runs every few seconds; opening the link expires it at once.
     assert_eq!(
-        app.open_link(&started.link).await.status(),
+        app.open_link(&started.sent_link()).await.status(),
         StatusCode::GONE
     );
 
@@ -408,10 +408,10 @@ async fn an_expiring_request_is_replaced_and_the_new_one_works() {
     let app = connected().await;
     app.emulator.set_request_lifetime_secs(20);
     let started = app.started(MEGAN).await;
-    let first = app.recipient_page(&started.link).await;
+    let first = app.recipient_page(&started.sent_link()).await;
 
     // Less than REQUEST_MARGIN left: opening again gives a fresh request.
-    let second = app.recipient_page(&started.link).await;
+    let second = app.recipient_page(&started.sent_link()).await;
     assert_ne!(request_url(&first), request_url(&second));
     app.present(&request_url(&second), MEGAN, Variant::Valid)
         .await;
@@ -452,13 +452,13 @@ async fn starting_is_refused_with_a_reason_and_stores_nothing() {
 async fn removing_the_integration_stops_pending_verifications() {
     let app = connected().await;
     let started = app.started(MEGAN).await;
-    app.recipient_page(&started.link).await;
+    app.recipient_page(&started.sent_link()).await;
 
     ok_json::<()>(app.call("remove_microsoft_integration", &[]).await).await;
 
     assert_eq!(app.detail(&started.id).await.status, "cancelled");
     assert_eq!(
-        app.open_link(&started.link).await.status(),
+        app.open_link(&started.sent_link()).await.status(),
         StatusCode::GONE
     );
 }
@@ -550,7 +550,11 @@ async fn read_events(
 async fn a_reconnecting_stream_resumes_after_the_last_event_id_and_ends_when_done() {
     let app = connected().await;
     let started = app.started(MEGAN).await;
-    let events_url = format!("{}/verify/{}/events", app.address, token_of(&started.link));
+    let events_url = format!(
+        "{}/verify/{}/events",
+        app.address,
+        token_of(&started.sent_link())
+    );
 
     let mut first = app.client.get(&events_url).send().await.unwrap();
     assert_eq!(first.headers()["content-type"], "text/event-stream");
@@ -562,7 +566,7 @@ async fn a_reconnecting_stream_resumes_after_the_last_event_id_and_ends_when_don
     );
     drop(first); // the connection drops
 
-    let page = app.recipient_page(&started.link).await;
+    let page = app.recipient_page(&started.sent_link()).await;
     app.present(&request_url(&page), MEGAN, Variant::Valid)
         .await;
 
@@ -602,7 +606,7 @@ async fn the_agent_stream_relays_live_events_with_their_words() {
         .unwrap();
     assert_eq!(read_events(&mut stream, 1).await[0].1["kind"], "created");
 
-    let page = app.recipient_page(&started.link).await;
+    let page = app.recipient_page(&started.sent_link()).await;
     let live = read_events(&mut stream, 2).await;
     assert_eq!(live[0].1["kind"], "opened");
     assert_eq!(live[1].1["kind"], "requested");
@@ -627,7 +631,7 @@ async fn the_agent_stream_relays_live_events_with_their_words() {
 async fn a_fresh_code_after_a_scanned_one_ran_out_starts_over() {
     let app = connected().await;
     let started = app.started(MEGAN).await;
-    let first = app.recipient_page(&started.link).await;
+    let first = app.recipient_page(&started.sent_link()).await;
     app.emulator
         .authenticator()
         .scan(&request_url(&first))
@@ -639,7 +643,7 @@ async fn a_fresh_code_after_a_scanned_one_ran_out_starts_over() {
         .await
         .unwrap();
 
-    let fresh = app.renew(&started.link).await;
+    let fresh = app.renew(&started.sent_link()).await;
 
     assert_eq!(fresh.status, "requested");
     app.emulator
@@ -668,7 +672,7 @@ async fn face_check_below_the_organizations_threshold_may_be_retried() {
     )
     .await;
     let started = app.started(MEGAN).await;
-    let page = app.recipient_page(&started.link).await;
+    let page = app.recipient_page(&started.sent_link()).await;
 
     app.present(&request_url(&page), MEGAN, Variant::FaceCheckLow)
         .await;
@@ -682,7 +686,7 @@ async fn face_check_below_the_organizations_threshold_may_be_retried() {
         app.event_kinds(&started.id).await.last().unwrap(),
         "attempt_failed.face_check_below_threshold"
     );
-    let retry = app.renew(&started.link).await;
+    let retry = app.renew(&started.sent_link()).await;
     app.present(&request_url(&retry), MEGAN, Variant::Valid)
         .await;
     let detail = app.detail(&started.id).await;

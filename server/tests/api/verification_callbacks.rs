@@ -44,8 +44,8 @@ async fn opened_with(extra: &[(&str, &str)]) -> Opened {
     .await;
     let opened = Opened {
         app,
+        link: started.sent_link(),
         id: started.id,
-        link: started.link,
     };
     opened.open().await;
     opened
