@@ -16,13 +16,14 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::mailed_links::MailedLink;
 use super::service::{SignUp, clean_name, clean_organization_name};
 use super::store::{self, NewUser};
 use super::{AccountError, Role, User, UserId};
 use crate::db::{self, Lock, LockKey, Pool};
 use crate::email::EmailAddress;
 use crate::password;
-use crate::secret::{Secret, SecretHash, looks_like_secret};
+use crate::secret::{Secret, SecretHash};
 
 /// How long a confirmation link works.
 pub const LIFETIME: Duration = Duration::from_secs(24 * 3600);
@@ -175,7 +176,8 @@ pub async fn reissue(
 /// Whether `token` is a confirmation link that still works (for the page, before the button).
 pub async fn is_open(pool: &Pool, token: &str) -> Result<bool, AccountError> {
     let mut conn = pool.acquire().await?;
-    Ok(open_link(&mut conn, token, OffsetDateTime::now_utc())
+    Ok(MailedLink::EmailConfirmation
+        .open(&mut conn, token, OffsetDateTime::now_utc())
         .await?
         .is_some())
 }
@@ -184,7 +186,8 @@ pub async fn is_open(pool: &Pool, token: &str) -> Result<bool, AccountError> {
 /// in and touches no session: whoever holds the link learns nothing and gets no access.
 pub async fn confirm(pool: &Pool, token: &str) -> Result<User, AccountError> {
     let mut conn = pool.acquire().await?;
-    let (_, user_id) = open_link(&mut conn, token, OffsetDateTime::now_utc())
+    let (_, user_id) = MailedLink::EmailConfirmation
+        .open(&mut conn, token, OffsetDateTime::now_utc())
         .await?
         .ok_or(AccountError::ConfirmationLinkExpired)?;
     let user = store::user_by_id(&mut conn, user_id)
@@ -200,7 +203,8 @@ pub async fn confirm(pool: &Pool, token: &str) -> Result<User, AccountError> {
     )
     .await?;
     // Re-read inside the transaction: the link may have been used meanwhile.
-    open_link(&mut tx, token, now)
+    MailedLink::EmailConfirmation
+        .open(&mut tx, token, now)
         .await?
         .ok_or(AccountError::ConfirmationLinkExpired)?;
     db::query("UPDATE email_confirmations SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
@@ -266,25 +270,4 @@ async fn organization_name(
         .await?
         .ok_or(sqlx::Error::RowNotFound)?
         .name)
-}
-
-/// The unused, unexpired link behind `token`: its id and its account.
-async fn open_link(
-    conn: &mut impl db::Connection,
-    token: &str,
-    now: OffsetDateTime,
-) -> Result<Option<(Uuid, UserId)>, sqlx::Error> {
-    if !looks_like_secret(token) {
-        return Ok(None);
-    }
-    let row = db::query(
-        "SELECT id, user_id FROM email_confirmations
-         WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
-    )
-    .bind(SecretHash::of(token).as_str())
-    .bind(now)
-    .fetch_optional(conn)
-    .await?;
-    row.map(|row| Ok((row.try_get(0)?, UserId(row.try_get(1)?))))
-        .transpose()
 }

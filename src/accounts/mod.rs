@@ -2,6 +2,7 @@
 
 pub mod email_confirmation;
 mod initiator;
+mod mailed_links;
 pub mod microsoft_account;
 pub mod password_change;
 pub mod password_reset;

@@ -9,12 +9,13 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::mailed_links::MailedLink;
 use super::sessions;
-use super::{AccountError, User, UserId, store};
+use super::{AccountError, User, store};
 use crate::db::{self, Lock, LockKey, Pool};
 use crate::email::EmailAddress;
 use crate::password;
-use crate::secret::{Secret, SecretHash, looks_like_secret};
+use crate::secret::Secret;
 
 /// How long a link works.
 pub const LIFETIME: Duration = Duration::from_secs(30 * 60);
@@ -86,7 +87,8 @@ pub async fn issue(
 /// Whether `token` is a reset link that still works (for the page, before the form).
 pub async fn is_open(pool: &Pool, token: &str) -> Result<bool, AccountError> {
     let mut conn = pool.acquire().await?;
-    Ok(open_reset(&mut conn, token, OffsetDateTime::now_utc())
+    Ok(MailedLink::PasswordReset
+        .open(&mut conn, token, OffsetDateTime::now_utc())
         .await?
         .is_some())
 }
@@ -99,7 +101,8 @@ pub async fn reset_password(
     new_password: &str,
 ) -> Result<User, AccountError> {
     let mut conn = pool.acquire().await?;
-    let (_, user_id) = open_reset(&mut conn, token, OffsetDateTime::now_utc())
+    let (_, user_id) = MailedLink::PasswordReset
+        .open(&mut conn, token, OffsetDateTime::now_utc())
         .await?
         .ok_or(AccountError::ResetLinkExpired)?;
     let user = store::user_by_id(&mut conn, user_id)
@@ -117,7 +120,8 @@ pub async fn reset_password(
     )
     .await?;
     // Re-read inside the transaction: the link may have been used meanwhile.
-    let (reset, _) = open_reset(&mut tx, token, now)
+    let (reset, _) = MailedLink::PasswordReset
+        .open(&mut tx, token, now)
         .await?
         .ok_or(AccountError::ResetLinkExpired)?;
     db::query("UPDATE password_resets SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
@@ -132,25 +136,4 @@ pub async fn reset_password(
     tx.commit().await?;
     tracing::info!(user = %user.id, reset = %reset, ended, "password reset");
     Ok(user)
-}
-
-/// The unused, unexpired reset behind `token`: its id and its account.
-async fn open_reset(
-    conn: &mut impl db::Connection,
-    token: &str,
-    now: OffsetDateTime,
-) -> Result<Option<(Uuid, UserId)>, sqlx::Error> {
-    if !looks_like_secret(token) {
-        return Ok(None);
-    }
-    let row = db::query(
-        "SELECT id, user_id FROM password_resets
-         WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
-    )
-    .bind(SecretHash::of(token).as_str())
-    .bind(now)
-    .fetch_optional(conn)
-    .await?;
-    row.map(|row| Ok((row.try_get(0)?, UserId(row.try_get(1)?))))
-        .transpose()
 }
