@@ -157,6 +157,30 @@ pub(super) fn parse(
     })
 }
 
+/// An extra app registration's two settings, both or neither (the id trimmed); one without
+/// the other names the missing one.
+fn app_pair(
+    lookup: &dyn Fn(&str) -> Option<String>,
+    id: &'static str,
+    secret: &'static str,
+) -> Result<Option<MicrosoftApp>, ConfigError> {
+    match (lookup(id), lookup(secret)) {
+        (Some(client_id), Some(client_secret)) => Ok(Some(MicrosoftApp {
+            client_id: client_id.trim().to_owned(),
+            client_secret,
+        })),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(ConfigError::Incomplete {
+            present: id,
+            missing: secret,
+        }),
+        (None, Some(_)) => Err(ConfigError::Incomplete {
+            present: secret,
+            missing: id,
+        }),
+    }
+}
+
 /// `TRACELESS_MS_RECOVERY_CLIENT_ID` / `_SECRET`: both or neither; the id is the registration's
 /// Application (client) ID, a GUID, and the secret is not empty.
 fn parse_recovery_app(
@@ -164,21 +188,12 @@ fn parse_recovery_app(
 ) -> Result<Option<MicrosoftApp>, ConfigError> {
     const ID: &str = "TRACELESS_MS_RECOVERY_CLIENT_ID";
     const SECRET: &str = "TRACELESS_MS_RECOVERY_CLIENT_SECRET";
-    let (client_id, client_secret) = match (lookup(ID), lookup(SECRET)) {
-        (Some(id), Some(secret)) => (id.trim().to_owned(), secret),
-        (None, None) => return Ok(None),
-        (Some(_), None) => {
-            return Err(ConfigError::Incomplete {
-                present: ID,
-                missing: SECRET,
-            });
-        }
-        (None, Some(_)) => {
-            return Err(ConfigError::Incomplete {
-                present: SECRET,
-                missing: ID,
-            });
-        }
+    let Some(MicrosoftApp {
+        client_id,
+        client_secret,
+    }) = app_pair(lookup, ID, SECRET)?
+    else {
+        return Ok(None);
     };
     if uuid::Uuid::parse_str(&client_id).is_err() || client_id.len() != 36 {
         return Err(ConfigError::Invalid {
@@ -210,25 +225,7 @@ fn parse_provider_app(
 ) -> Result<Option<MicrosoftApp>, ConfigError> {
     const ID: &str = "TRACELESS_MS_PROVIDER_CLIENT_ID";
     const SECRET: &str = "TRACELESS_MS_PROVIDER_CLIENT_SECRET";
-    let app = match (lookup(ID), lookup(SECRET)) {
-        (Some(client_id), Some(client_secret)) => Some(MicrosoftApp {
-            client_id: client_id.trim().to_owned(),
-            client_secret,
-        }),
-        (None, None) => None,
-        (Some(_), None) => {
-            return Err(ConfigError::Incomplete {
-                present: ID,
-                missing: SECRET,
-            });
-        }
-        (None, Some(_)) => {
-            return Err(ConfigError::Incomplete {
-                present: SECRET,
-                missing: ID,
-            });
-        }
-    };
+    let app = app_pair(lookup, ID, SECRET)?;
     match verifier {
         VerifierSetting::CustomerTenant if app.is_some() => Err(ConfigError::Unusable {
             name: ID,
